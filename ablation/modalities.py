@@ -1,0 +1,4 @@
+"""The modality registry: scenario ``modality = NAME`` picks ``MODALITIES[NAME]``."""
+from . import thermal
+
+MODALITIES = {"thermal": thermal}

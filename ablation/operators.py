@@ -1,0 +1,135 @@
+"""Finite-volume geometry and operators assembled once from a FiPy mesh.
+
+FiPy rebuilds its matrix from term objects at every step (0.5-1 s for a 60^3 grid, DESIGN.md). The
+time loop instead uses :class:`FixedPatternMatrix`: the sparsity pattern (diagonal plus one pair of
+off-diagonal entries per interior face) is fixed once, and each step only rewrites the CSR data
+array. The FiPy term formulation of the same equation stays in :mod:`ablation.fipy_reference`, and
+the tests check that both assemble the same matrix.
+
+All geometric arrays here are *physical*: FiPy's cylindrical volumes and face areas are per radian,
+so they are multiplied by 2*pi (DESIGN.md, FiPy pitfalls).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class FVGeometry:
+    """Cell and face geometry of a FiPy mesh, as plain numpy arrays in SI units.
+
+    Attributes
+    ----------
+    volumes : (n_cells,) m^3
+    centers : (dim, n_cells) m, in the mesh frame (r, z for the axisymmetric grid)
+    face_cell_1, face_cell_2 : cells on either side of each interior face
+    face_area : (n_interior,) m^2
+    face_distance : (n_interior,) m, centre-to-centre distance across the face
+    face_distance_1 : (n_interior,) m, from ``face_cell_1``'s centre to the face
+    boundary_cell, boundary_area, boundary_distance : exterior faces (m^2, centre-to-face m)
+    boundary_center : (dim, n_boundary) m
+    """
+    volumes: np.ndarray
+    centers: np.ndarray
+    face_cell_1: np.ndarray
+    face_cell_2: np.ndarray
+    face_area: np.ndarray
+    face_distance: np.ndarray
+    face_distance_1: np.ndarray
+    interior_face_ids: np.ndarray
+    boundary_cell: np.ndarray
+    boundary_area: np.ndarray
+    boundary_distance: np.ndarray
+    boundary_center: np.ndarray
+    boundary_face_ids: np.ndarray
+    axisymmetric: bool
+
+    @property
+    def n_cells(self) -> int:
+        return self.volumes.size
+
+    @classmethod
+    def from_fipy(cls, mesh, axisymmetric: bool) -> "FVGeometry":
+        scale = 2.0 * np.pi if axisymmetric else 1.0
+        ids = np.ma.filled(mesh.faceCellIDs, -1)
+        area = np.asarray(mesh._faceAreas) * scale
+        dist = np.asarray(mesh._cellDistances)
+        interior = ids[1] >= 0
+        # distance from cell 1's centre to the face (FiPy stores the ratio face-to-cell / cell-to-cell)
+        ratio = np.asarray(mesh._faceToCellDistanceRatio)
+        face_ids = np.nonzero(interior)[0]
+        bface = np.nonzero(~interior)[0]
+        return cls(
+            volumes=np.asarray(mesh.cellVolumes) * scale,
+            centers=np.asarray(mesh.cellCenters.value),
+            face_cell_1=ids[0, interior].astype(np.int64),
+            face_cell_2=ids[1, interior].astype(np.int64),
+            face_area=area[interior],
+            face_distance=dist[interior],
+            face_distance_1=(ratio * dist)[interior],
+            interior_face_ids=face_ids,
+            boundary_cell=ids[0, ~interior].astype(np.int64),
+            boundary_area=area[~interior],
+            boundary_distance=dist[~interior],
+            boundary_center=np.asarray(mesh.faceCenters.value)[:, ~interior],
+            boundary_face_ids=bface,
+            axisymmetric=axisymmetric,
+        )
+
+    def harmonic_face_value(self, cell_value: np.ndarray) -> np.ndarray:
+        """Distance-weighted harmonic mean across each interior face (exact flux continuity for
+        piecewise-constant coefficients, the right choice at tissue/tumour interfaces)."""
+        a = cell_value[self.face_cell_1]
+        b = cell_value[self.face_cell_2]
+        alpha = self.face_distance_1 / self.face_distance
+        denom = (b - a) * alpha + a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(denom != 0.0, a * b / np.where(denom != 0.0, denom, 1.0), 0.0)
+        return out
+
+
+class FixedPatternMatrix:
+    """CSR matrix ``diag(d) + sum_f G_f (e_P - e_N)(e_P - e_N)^T`` with a pattern fixed once.
+
+    ``assemble(diagonal, face_conductance)`` rewrites the data array in place: the off-diagonal
+    entries are ``-G_f`` and the face conductances are added to both cells' diagonal. This is the
+    graph-Laplacian form every diffusion-like operator here takes (heat: G = k A / d; electric
+    current: G = sigma A / d).
+    """
+
+    def __init__(self, geometry: FVGeometry):
+        n = geometry.n_cells
+        p, q = geometry.face_cell_1, geometry.face_cell_2
+        rows = np.concatenate([np.arange(n), p, q])
+        cols = np.concatenate([np.arange(n), q, p])
+        order = np.lexsort((cols, rows))
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)  # where each (row, col) entry lives in data
+        self._diag_pos = position[:n]
+        self._pq_pos = position[n:n + p.size]
+        self._qp_pos = position[n + p.size:]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(indptr, rows + 1, 1)
+        self.matrix = sp.csr_matrix(
+            (np.zeros(order.size), cols[order].astype(np.int32), np.cumsum(indptr).astype(np.int32)),
+            shape=(n, n))
+        self._p, self._q, self._n = p, q, n
+
+    def assemble(self, diagonal: np.ndarray, face_conductance: np.ndarray) -> sp.csr_matrix:
+        data = self.matrix.data
+        full_diag = diagonal + np.bincount(self._p, face_conductance, self._n) \
+            + np.bincount(self._q, face_conductance, self._n)
+        data[self._diag_pos] = full_diag
+        data[self._pq_pos] = -face_conductance
+        data[self._qp_pos] = -face_conductance
+        return self.matrix
+
+    def diagonal(self) -> np.ndarray:
+        return self.matrix.data[self._diag_pos]
+
+    def face_flux(self, face_conductance: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Flow from cell 1 to cell 2 across each interior face, G_f (x_1 - x_2)."""
+        return face_conductance * (x[self._p] - x[self._q])
