@@ -1,11 +1,12 @@
 """Benchmark harness: ``ablation bench``.
 
-A suite is a Python file ``benchmarks/<suite>.py`` whose functions decorated with :func:`case`
+A suite is a Python file ``benchmarks/<suite>.py`` or a folder ``benchmarks/<suite>/`` of such
+files (one per topic: ``verification/pennes.py``, ``verification/rfa.py``, ...), whose functions decorated with :func:`case`
 return :class:`Metric` rows (and may record free-form ``figures``). Each metric passes when its
 value meets its reference: ``within`` (|value - reference| <= tolerance), ``at_most``
 (value <= reference + tolerance) or ``at_least`` (value >= reference - tolerance). A metric whose
 reference is ``None`` is a *regression* metric: its reference comes from
-``benchmarks/references/<suite>.json``, and ``--update-references`` rewrites that file from the
+``benchmarks/references/<suite>-<file>.json``, and ``--update-references`` rewrites that file from the
 current values. Results go to ``DIR/results.json``; the command exits 1 when any metric fails and
 prints a table of the failures with value, reference and difference.
 """
@@ -69,7 +70,7 @@ def default_cases_dir() -> Path:
 
 def load_suite(path: Path) -> list:
     before = len(_REGISTRY)
-    spec = importlib.util.spec_from_file_location(f"ablation_bench_{path.stem}", path)
+    spec = importlib.util.spec_from_file_location(f"ablation_bench_{path.parent.name}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -79,22 +80,25 @@ def load_suite(path: Path) -> list:
 def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_references=False,
                    cases_dir=None, stream=sys.stdout) -> int:
     cases_dir = Path(cases_dir) if cases_dir else default_cases_dir()
-    files = sorted(p for p in cases_dir.glob("*.py") if not p.name.startswith("_"))
-    known = [p.stem for p in files]
+    suite_files = {p.stem: [p] for p in cases_dir.glob("*.py") if not p.name.startswith("_")}
+    for folder in sorted(d for d in cases_dir.iterdir() if d.is_dir() and any(d.glob("*.py"))):
+        suite_files.setdefault(folder.name, []).extend(sorted(p for p in folder.glob("*.py")
+                                                              if not p.name.startswith("_")))
+    known = sorted(suite_files)
     if suites:
         unknown = [s for s in suites if s not in known]
         if unknown:
             print(f"bench --suite: unknown suite(s) {', '.join(unknown)}; expected one of {', '.join(known)}",
                   file=sys.stderr)
             return 2
-        files = [p for p in files if p.stem in suites]
+        known = [s for s in known if s in suites]
+    files = [(suite, path) for suite in known for path in suite_files[suite]]
     rows: list[Metric] = []
     figures: dict = {}
     timings: dict = {}
     errors = []
-    for path in files:
-        suite = path.stem
-        refs_path = cases_dir / "references" / f"{suite}.json"
+    for suite, path in files:
+        refs_path = cases_dir / "references" / f"{suite}-{path.stem}.json"
         stored = json.loads(refs_path.read_text()) if refs_path.exists() else {}
         new_refs = dict(stored)
         for _, name, fn, quick_ok in load_suite(path):

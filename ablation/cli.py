@@ -50,7 +50,10 @@ def cmd_run(args) -> int:
     from .extensions import RESULT_WRITERS, RESULT_STEPS
     for step in RESULT_STEPS:          # coverage, placement, ...: add to result.summary
         step(result, args)
-    write_result(out, result, extra_writers=[w for w in RESULT_WRITERS if args.scene or w.__name__ != "write_scene"])
+    def copy_scenario(staging, _result):   # a result folder reproduces itself
+        (staging / "scenario.toml").write_bytes(Path(args.scenario).read_bytes())
+    writers = [copy_scenario] + [w for w in RESULT_WRITERS if args.scene or w.__name__ != "write_scene"]
+    write_result(out, result, extra_writers=writers)
     if not args.quiet:
         print_summary(result.summary, out)
     return 0
