@@ -167,7 +167,8 @@ class BioheatSolver:
         depends on T (when it does not, face conductances are computed once)
     perfusion : w_b rho_b c_b per cell (W/(m^3 K)); models may change it between steps
     arterial_temperature : degC
-    boundary_temperature : degC held on the outer faces, or None for an adiabatic boundary
+    boundary_temperature : degC held on the outer faces, or None for an adiabatic boundary; an array
+        over the faces with area (``outer_faces``) gives each its own value, NaN meaning adiabatic
     initial_temperature : degC (scalar or per cell)
     """
 
@@ -184,7 +185,6 @@ class BioheatSolver:
         self.perfusion = np.asarray(perfusion, float) * self.tissue
         self.source = np.zeros(g.n_cells)          # W/m^3, set by the model
         self.arterial_temperature = float(arterial_temperature)
-        self.boundary_temperature = boundary_temperature
         self.T = np.broadcast_to(np.asarray(initial_temperature, float), (g.n_cells,)).copy()
         self.surfaces = build_surfaces(domain)
         self.tolerance, self.max_iterations = tolerance, max_iterations
@@ -194,8 +194,15 @@ class BioheatSolver:
         self._open_face = ~(self.held[g.face_cell_1] | self.held[g.face_cell_2])
         # outer faces with area (the r = 0 axis of a cylindrical grid has none)
         outer = g.boundary_area > 0
-        self._bcell = g.boundary_cell[outer]
-        self._bG_geom = g.boundary_area[outer] / g.boundary_distance[outer]
+        self.outer_faces = np.nonzero(outer)[0]     # indices into the geometry's boundary arrays
+        if boundary_temperature is None:
+            boundary_temperature = np.nan
+        values = np.broadcast_to(np.asarray(boundary_temperature, float), (self.outer_faces.size,))
+        held_face = ~np.isnan(values)
+        self.boundary_temperature = values[held_face]
+        self._bcell = g.boundary_cell[outer][held_face]
+        self.held_outer_face_ids = g.boundary_face_ids[outer][held_face]   # FiPy face ids
+        self._bG_geom = (g.boundary_area[outer] / g.boundary_distance[outer])[held_face]
         self.boundary_cells = np.unique(self._bcell)
         self._k_cell = None
         self._face_G = None
@@ -253,7 +260,7 @@ class BioheatSolver:
         wall_diag, wall_rhs, parts = self.wall_terms()
         diag += wall_diag
         rhs += wall_rhs
-        if self.boundary_temperature is not None:
+        if self._bcell.size:
             k_b = self._k_cell[self._bcell]
             Gb = k_b * self._bG_geom * tissue[self._bcell]
             diag += np.bincount(self._bcell, Gb, g.n_cells)
@@ -315,6 +322,7 @@ class BioheatSolver:
         boundary = 0.0
         if Gb is not None:
             boundary = dt * float(np.sum(Gb * (self.boundary_temperature - t_new[self._bcell])))
+            self.last_boundary_power = boundary / dt
         walls = 0.0
         for s, G, GT, qA in parts:
             e = 0.0

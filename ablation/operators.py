@@ -7,7 +7,9 @@ array. The FiPy term formulation of the same equation stays in :mod:`ablation.fi
 the tests check that both assemble the same matrix.
 
 All geometric arrays here are *physical*: FiPy's cylindrical volumes and face areas are per radian,
-so they are multiplied by 2*pi (DESIGN.md, FiPy pitfalls).
+so they are multiplied by 2*pi (DESIGN.md, FiPy pitfalls); spherical ones are per steradian (x 4 pi).
+FiPy 4.0.3's ``SphericalGrid1D`` gives cell volumes (r2^3 - r1^3)/2, 1.5 times the shell volume
+per steradian that its face areas r^2 imply (measured here); the exact (r2^3 - r1^3)/3 is used.
 """
 from __future__ import annotations
 
@@ -46,14 +48,20 @@ class FVGeometry:
     boundary_center: np.ndarray
     boundary_face_ids: np.ndarray
     axisymmetric: bool
+    coordinates: str = "cartesian"     # cartesian | cylindrical | spherical
 
     @property
     def n_cells(self) -> int:
         return self.volumes.size
 
     @classmethod
-    def from_fipy(cls, mesh, axisymmetric: bool) -> "FVGeometry":
-        scale = 2.0 * np.pi if axisymmetric else 1.0
+    def from_fipy(cls, mesh, axisymmetric: bool = False, coordinates: str | None = None) -> "FVGeometry":
+        coordinates = coordinates or ("cylindrical" if axisymmetric else "cartesian")
+        scale = {"cartesian": 1.0, "cylindrical": 2.0 * np.pi, "spherical": 4.0 * np.pi}[coordinates]
+        volumes = np.asarray(mesh.cellVolumes) * scale
+        if coordinates == "spherical":
+            faces_x = np.asarray(mesh.faceCenters.value)[0]
+            volumes = scale * np.abs(np.diff(np.sort(faces_x) ** 3)) / 3.0
         ids = np.ma.filled(mesh.faceCellIDs, -1)
         area = np.asarray(mesh._faceAreas) * scale
         dist = np.asarray(mesh._cellDistances)
@@ -63,7 +71,7 @@ class FVGeometry:
         face_ids = np.nonzero(interior)[0]
         bface = np.nonzero(~interior)[0]
         return cls(
-            volumes=np.asarray(mesh.cellVolumes) * scale,
+            volumes=volumes,
             centers=np.asarray(mesh.cellCenters.value),
             face_cell_1=ids[0, interior].astype(np.int64),
             face_cell_2=ids[1, interior].astype(np.int64),
@@ -76,7 +84,8 @@ class FVGeometry:
             boundary_distance=dist[~interior],
             boundary_center=np.asarray(mesh.faceCenters.value)[:, ~interior],
             boundary_face_ids=bface,
-            axisymmetric=axisymmetric,
+            axisymmetric=coordinates == "cylindrical",
+            coordinates=coordinates,
         )
 
     def harmonic_face_value(self, cell_value: np.ndarray) -> np.ndarray:

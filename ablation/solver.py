@@ -93,7 +93,8 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
         abs_exchanged += sum(abs(report.energy[k]) for k in ("source", "perfusion", "boundary", "walls"))
         abs_residual += abs(report.residual)
         if boundary_T is not None:
-            boundary_dev = max(boundary_dev, float(np.max(np.abs(heat.T[heat.boundary_cells] - boundary_T))))
+            near = heat.boundary_cells[tissue[heat.boundary_cells]]
+            boundary_dev = max(boundary_dev, float(np.max(np.abs(heat.T[near] - boundary_T))))
         row = {"max_temperature_C": float(np.max(heat.T[tissue])), "min_temperature_C": float(np.min(heat.T[tissue])),
                "lesion_volume_ml": float(np.sum(V[tissue & criterion.mask(damage.fields() | model.extra_fields())])) * 1e6,
                "cg_iterations": report.iterations}
