@@ -155,6 +155,30 @@ def steady_pennes_sphere(r, a, R, theta_a, L=None):
     return (theta_a * (a / r) * ratio)[()]
 
 
+def steady_pennes_cylinder(r, a, R, theta_a, L=None):
+    r"""Steady Pennes temperature rise around a long cylinder held at a fixed temperature.
+
+    Solves :math:`\frac{1}{r}\frac{d}{dr}\left(r \frac{d\theta}{dr}\right) - \theta/L^2 = 0`
+    on :math:`a \le r \le R`, :math:`\theta(a) = \theta_a`, :math:`\theta(R) = 0`:
+
+    .. math:: \theta(r) = \theta_a \frac{I_0(R/L) K_0(r/L) - K_0(R/L) I_0(r/L)}
+                                       {I_0(R/L) K_0(a/L) - K_0(R/L) I_0(a/L)}
+
+    (modified Bessel functions; Carslaw & Jaeger ch. 7). Without perfusion
+    :math:`\theta = \theta_a \ln(R/r)/\ln(R/a)`. Used on CylindricalGrid1D in the
+    verification suite (an extension of PHYSICS.md case 1 to the geometry of a needle).
+
+    r, a, R in m (R finite); theta_a in K; L perfusion length in m (None or inf: none).
+    """
+    from scipy.special import i0, k0
+    r = np.asarray(r, float)
+    if L is None or np.isinf(L):
+        return (theta_a * np.log(R / r) / np.log(R / a))[()]
+    num = i0(R / L) * k0(r / L) - k0(R / L) * i0(r / L)
+    den = i0(R / L) * k0(a / L) - k0(R / L) * i0(a / L)
+    return (theta_a * num / den)[()]
+
+
 # ---------------------------------------------------------------------------
 # Case 2: transient 1-D Pennes, step at x = 0
 # ---------------------------------------------------------------------------

@@ -77,9 +77,27 @@ def build_surfaces(domain) -> list[Surface]:
         faces = np.concatenate([np.nonzero(on_p)[0], np.nonzero(on_q)[0]])
         cells = np.concatenate([q[on_p], p[on_q]])
         dist = np.concatenate([(g.face_distance - g.face_distance_1)[on_p], g.face_distance_1[on_q]])
+        if region.signed_distance is not None and faces.size:
+            dist = _distance_to_true_surface(domain, region, faces, cells, dist)
         surfaces.append(Surface(region.name, region.kind, region.index, faces, cells, g.face_area[faces],
                                 dist, m))
     return surfaces
+
+
+def _distance_to_true_surface(domain, region, faces, cells, staircase_distance):
+    """Distance from each tissue cell centre to the region's real surface along the line to the
+    held neighbour, from linear interpolation of the signed distance between the two centres.
+    A staircased sphere held this way converges at first order or better instead of erratically
+    (measured in the verification suite). Clipped to [5 %, 100 %] of the centre-to-centre distance."""
+    g = domain.geometry
+    pts = domain.world_points()
+    other = np.where(g.face_cell_1[faces] == cells, g.face_cell_2[faces], g.face_cell_1[faces])
+    s_t = region.signed_distance(pts[:, cells])
+    s_h = region.signed_distance(pts[:, other])
+    span = g.face_distance[faces]
+    ok = (s_t > 0) & (s_h < 0)
+    frac = np.where(ok, s_t / np.where(ok, s_t - s_h, 1.0), staircase_distance / span)
+    return np.clip(frac, 0.05, 1.0) * span
 
 
 class LinearStorage:

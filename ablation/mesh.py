@@ -60,6 +60,9 @@ class Region:
     kind: str
     index: int
     mask: np.ndarray
+    # signed distance (m, negative inside) of the true surface, world points (3, n) -> (n,);
+    # lets the wall condition act at the real surface, not at the staircase face
+    signed_distance: object = None
 
 
 @dataclass
@@ -207,12 +210,13 @@ def _mark_regions(domain: Domain, scenario) -> None:
                 inside = seg.contains(pts) | _cells_hit(domain, seg)
             mask = inside & ~taken
             taken |= mask
-            domain.regions.append(Region(f"{probe.name} {kind.split('_')[1]}", kind, i, mask))
+            domain.regions.append(Region(f"{probe.name} {kind.split('_')[1]}", kind, i, mask,
+                                         lambda p, seg=seg: seg.distance(p) - seg.radius))
     for i, vessel in enumerate(domain.vessels):
         mask = (vessel.contains(pts) | _cells_hit(domain, vessel)) & ~taken
         taken |= mask
         name = scenario.vessels[i].name or f"vessel {i + 1}"
-        domain.regions.append(Region(name, "vessel", i, mask))
+        domain.regions.append(Region(name, "vessel", i, mask, lambda p, v=vessel: v.distance(p) - v.radius))
     domain.tumor_masks = [t.contains(pts) & ~taken for t in domain.tumors]
 
 
