@@ -25,7 +25,7 @@ def fipy_step(heat, dt, capacity=None, solver=None):
     Returns (matrix, rhs, T_new) with FiPy's per-radian geometry on cylindrical grids (the fast
     path's physical matrix is 2 pi times this). ``heat`` is not modified.
     """
-    mesh = heat.domain.mesh
+    mesh = heat.domain.fipy_mesh()
     g = heat.geometry
     n = g.n_cells
     t_old = heat.T.copy()

@@ -5,7 +5,13 @@ Two kinds of grid:
 * ``axisymmetric``: FiPy ``CylindricalGrid2D`` in the probe frame, r along x and z along y, z = 0
   at the probe tip and z increasing in the probe direction (into the tissue). Grid lines are put on
   the probe radius, the tip and the end of the active part, so the probe wall is body-fitted.
-* ``3d``: FiPy ``Grid3D`` in world axes; probes and vessels at any angle are staircased.
+* ``3d``: FiPy ``Grid3D`` in world axes; probes and vessels at any angle are staircased (their wall
+  condition acts at the true surface, see ``Region.signed_distance``).
+
+The time loop needs only the grid's geometry arrays, computed directly for these rectilinear grids
+(``FVGeometry.rectilinear``, tested equal to FiPy's); the FiPy mesh itself is built on demand
+(``Domain.fipy_mesh``) for the FiPy-term reference path, because FiPy's Grid3D needs several GB
+for 100^3 cells.
 
 Spacing is ``h_fine`` inside fine intervals (probes' active parts and tumours plus a margin) and
 grows by at most ``growth`` per cell up to ``h_max`` away from them.
@@ -67,8 +73,8 @@ class Region:
 
 @dataclass
 class Domain:
-    kind: str                       # 'axisymmetric' or '3d'
-    mesh: object                    # the FiPy mesh
+    kind: str                       # 'axisymmetric', '3d' (or '1d' in verification problems)
+    mesh: object                    # the FiPy mesh, or None: built on demand by fipy_mesh()
     geometry: FVGeometry
     shape: tuple                    # cells per axis, x fastest (FiPy order)
     edges: list                     # edge coordinates per axis, in the frame (m)
@@ -83,6 +89,17 @@ class Domain:
     @property
     def n_cells(self) -> int:
         return self.geometry.n_cells
+
+    def fipy_mesh(self):
+        """The FiPy mesh of this grid (built on first use: the time loop needs only ``geometry``)."""
+        if self.mesh is None:
+            import fipy as fp
+            widths = [np.diff(e) for e in self.edges]
+            if self.kind == "axisymmetric":
+                self.mesh = fp.CylindricalGrid2D(dx=widths[0], dy=widths[1])
+            else:
+                self.mesh = fp.Grid3D(dx=widths[0], dy=widths[1], dz=widths[2])
+        return self.mesh
 
     @property
     def held(self) -> np.ndarray:
@@ -137,8 +154,6 @@ def choose_kind(scenario) -> str:
 
 def build_domain(scenario, spacing_scale: float = 1.0) -> Domain:
     """Grid and region masks for ``scenario``; ``spacing_scale`` refines (< 1) or coarsens it."""
-    import fipy as fp
-
     kind = choose_kind(scenario)
     g = scenario.grid
     h, h_max = g.spacing * spacing_scale, g.max_spacing * spacing_scale
@@ -169,8 +184,7 @@ def build_domain(scenario, spacing_scale: float = 1.0) -> Domain:
         r_edges = graded_edges(0.0, half, fine_r, min(h, probe.radius / 2), h_max, g.growth,
                                [probe.radius])
         z_edges = graded_edges(z_lo, z_hi, fine_z, h, h_max, g.growth, [0.0, -probe.active_length])
-        mesh = fp.CylindricalGrid2D(dx=np.diff(r_edges), dy=np.diff(z_edges))
-        domain = Domain("axisymmetric", mesh, FVGeometry.from_fipy(mesh, axisymmetric=True),
+        domain = Domain("axisymmetric", None, FVGeometry.rectilinear([r_edges, z_edges], axisymmetric=True),
                         (r_edges.size - 1, z_edges.size - 1), [r_edges, z_edges], origin, frame)
     else:
         lo, hi = center - half, center + half
@@ -186,8 +200,7 @@ def build_domain(scenario, spacing_scale: float = 1.0) -> Domain:
                 extent = float(np.max(t.semi_axes)) + g.fine_margin
                 fine[ax].append((t.center[ax] - extent, t.center[ax] + extent))
         edges = [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, g.growth, breaks[ax]) for ax in range(3)]
-        mesh = fp.Grid3D(dx=np.diff(edges[0]), dy=np.diff(edges[1]), dz=np.diff(edges[2]))
-        domain = Domain("3d", mesh, FVGeometry.from_fipy(mesh, axisymmetric=False),
+        domain = Domain("3d", None, FVGeometry.rectilinear(edges),
                         tuple(e.size - 1 for e in edges), edges, np.zeros(3), np.eye(3))
     domain.tumors, domain.probes, domain.vessels = tumors, probes, vessels
     _mark_regions(domain, scenario)
