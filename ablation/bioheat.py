@@ -219,7 +219,7 @@ class BioheatSolver:
         held_face = ~np.isnan(values)
         self.boundary_temperature = values[held_face]
         self._bcell = g.boundary_cell[outer][held_face]
-        self.held_outer_face_ids = g.boundary_face_ids[outer][held_face]   # FiPy face ids
+        self.held_outer = np.nonzero(outer)[0][held_face]   # indices into the geometry's boundary arrays
         self._bG_geom = (g.boundary_area[outer] / g.boundary_distance[outer])[held_face]
         self.boundary_cells = np.unique(self._bcell)
         self._k_cell = None

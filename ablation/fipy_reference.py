@@ -50,10 +50,11 @@ def fipy_step(heat, dt, capacity=None, solver=None):
     eq = (fp.TransientTerm(coeff=fp.CellVariable(mesh=mesh, value=capacity))
           == fp.DiffusionTerm(coeff=k_face) - fp.ImplicitSourceTerm(coeff=implicit) + explicit)
     if heat._bcell.size:
+        face_ids = _fipy_boundary_faces(mesh, g, heat.held_outer)
         values = np.zeros(mesh.numberOfFaces)
-        values[heat.held_outer_face_ids] = heat.boundary_temperature
+        values[face_ids] = heat.boundary_temperature
         mask = np.zeros(mesh.numberOfFaces, bool)
-        mask[heat.held_outer_face_ids] = True
+        mask[face_ids] = True
         mask &= ~touches_held      # the fast path gives held cells no boundary conductance either
         T.constrain(fp.FaceVariable(mesh=mesh, value=values), where=mask)
     eq.cacheMatrix()
@@ -62,3 +63,16 @@ def fipy_step(heat, dt, capacity=None, solver=None):
     eq.solve(var=T, dt=dt, solver=solver)
     matrix = eq.matrix.matrix.tocsr()
     return matrix, np.asarray(eq.RHSvector).copy(), np.asarray(T.value).copy()
+
+
+def _fipy_boundary_faces(mesh, geometry, boundary_index) -> np.ndarray:
+    """FiPy face ids of the geometry's boundary faces ``boundary_index``, matched by their cell and
+    face centre (the fast path numbers faces its own way)."""
+    ids = np.ma.filled(mesh.faceCellIDs, -1)
+    exterior = np.nonzero(ids[1] < 0)[0]
+    centers = np.asarray(mesh.faceCenters.value)[:, exterior]
+    scale = float(np.max(np.abs(centers))) or 1.0
+    key = lambda cell, c: (int(cell), *np.round(np.asarray(c) / scale, 9))
+    lookup = {key(ids[0, f], centers[:, i]): f for i, f in enumerate(exterior)}
+    return np.array([lookup[key(geometry.boundary_cell[b], geometry.boundary_center[:, b])]
+                     for b in boundary_index], dtype=int)
