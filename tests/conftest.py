@@ -1,0 +1,50 @@
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("FIPY_SOLVERS", "scipy")
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_raw(name: str) -> dict:
+    return tomllib.loads((ROOT / "scenarios" / name).read_text())
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+def write_toml(path: Path, data: dict) -> Path:
+    """Minimal TOML writer for test scenarios (tables, arrays of tables, scalars, lists)."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    lines = []
+
+    def table(prefix, d):
+        scalars = {k: v for k, v in d.items() if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))}
+        for k, v in scalars.items():
+            lines.append(f"{k} = {value(v)}")
+        for k, v in d.items():
+            name = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict):
+                lines.append(f"\n[{name}]")
+                table(name, v)
+            elif isinstance(v, list) and v and isinstance(v[0], dict):
+                for item in v:
+                    lines.append(f"\n[[{name}]]")
+                    table(name, item)
+    table("", data)
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,105 @@
+"""Scenario loading: units, defaults, and bad input giving exit 2 with the field named."""
+import copy
+import json
+import math
+
+import pytest
+
+from ablation.cli import main
+from ablation.scenario import ScenarioError, scenario_from_dict, json_schema
+from ablation.units import UnitError, parse_quantity
+from conftest import load_raw, write_toml
+
+
+def test_units_convert_to_si():
+    assert parse_quantity("3 mm", "length") == pytest.approx(3e-3)
+    assert parse_quantity("12 min", "time") == 720.0
+    assert parse_quantity("310.15 K", "temperature") == pytest.approx(37.0)
+    assert parse_quantity("1.5 %/K", "per_kelvin") == pytest.approx(0.015)
+    assert parse_quantity("250 MJ/m^3", "energy_density") == 250e6
+    with pytest.raises(UnitError, match="not a length unit"):
+        parse_quantity("3 kg", "length")
+    with pytest.raises(UnitError, match="no unit"):
+        parse_quantity(3, "length")
+
+
+def test_scenario_values_are_si_and_defaults_filled():
+    s = scenario_from_dict(load_raw("thermal_probe.toml"))
+    assert s.probes[0].diameter == pytest.approx(1.5e-3)
+    assert s.time.duration == 600.0
+    assert s.tissue.initial_temperature == 37.0
+    assert s.damage.activation_energy == pytest.approx(2.577e5)
+    assert s.probes[0].thermal.temperature_schedule.values[-1] == 90.0
+
+
+def _mutations():
+    base = load_raw("thermal_probe.toml")
+
+    def m(fn):
+        data = copy.deepcopy(base)
+        fn(data)
+        return data
+    return {
+        "missing field": (m(lambda d: d["time"].pop("duration")), "time.duration", "missing"),
+        "wrong unit": (m(lambda d: d["tumors"][0].update(diameter="20 kg")), "tumors[0].diameter", "not a length unit"),
+        "negative size": (m(lambda d: d["tumors"][0].update(diameter="-20 mm")), "tumors[0].diameter", "out of range"),
+        "probe outside": (m(lambda d: (d["domain"].update(center=[0, 0, 0]), d["probes"][0].update(tip=[0, 0, 200]))), "probes[0].tip", "outside the domain"),
+        "tumour outside": (m(lambda d: d["tumors"][0].update(center=[35, 0, 0])), "tumors[0].center", "outside the domain"),
+        "NaN": (m(lambda d: d["probes"][0].update(diameter="nan mm")), "probes[0].diameter", "not a number"),
+        "NaN coordinate": (m(lambda d: d["probes"][0].update(tip=[0, 0, math.nan])), "probes[0].tip", "not finite"),
+        "unknown preset": (m(lambda d: d["tissue"].update(preset="brain")), "tissue.preset", "not one of"),
+        "unknown key": (m(lambda d: d["tissue"].update(perfusoin="0 1/s")), "tissue.perfusoin", "unknown key"),
+        "bare number": (m(lambda d: d["time"].update(step=2)), "time.step", "no unit"),
+        "contradictory grid": (m(lambda d: d["grid"].update(spacing="4 mm", max_spacing="3 mm")), "grid.spacing",
+                               "larger than grid.max_spacing"),
+        "axisymmetric with off-axis tumour": (m(lambda d: (d["grid"].update(kind="axisymmetric"),
+                                                           d["tumors"][0].update(center=[5, 0, -10]))),
+                                              "grid.kind", "contradicts"),
+        "unknown modality": (m(lambda d: d.update(modality="laser")), "modality", "not one of"),
+        "missing schedule": (m(lambda d: d["probes"][0]["thermal"].pop("temperature_schedule")),
+                             "probes[0].thermal.temperature_schedule", "missing"),
+        "decreasing schedule": (m(lambda d: d["probes"][0]["thermal"].update(
+            temperature_schedule=[["10 s", "50 degC"], ["5 s", "60 degC"]])), "temperature_schedule[1][0]", "does not increase"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_mutations()))
+def test_bad_input_exit_2_names_field(kind, tmp_path, capsys):
+    data, field, words = _mutations()[kind]
+    path = write_toml(tmp_path / "bad.toml", data)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert field in err and words in err, err
+    assert "Traceback" not in err
+
+
+def test_empty_and_non_toml_files(tmp_path, capsys):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("  \n")
+    assert main(["validate", str(empty)]) == 2
+    assert "empty" in capsys.readouterr().err
+    junk = tmp_path / "junk.toml"
+    junk.write_text("this is [not toml\n")
+    assert main(["validate", str(junk)]) == 2
+    assert "not a valid TOML file" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "missing.toml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_several_errors_reported_at_once():
+    data = load_raw("thermal_probe.toml")
+    data["tumors"][0]["diameter"] = "-1 mm"
+    data["time"]["step"] = "1 parsec"
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    paths = [p for p, _ in info.value.errors]
+    assert "tumors[0].diameter" in paths and "time.step" in paths
+
+
+def test_schema_command_prints_json_schema(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["additionalProperties"] is False
+    probe = schema["properties"]["probes"]["items"]["properties"]
+    assert "[length" in probe["diameter"]["description"]
+    assert json_schema()["properties"]["time"]["required"] == ["duration"]
