@@ -78,7 +78,8 @@ def load_suite(path: Path) -> list:
 
 
 def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_references=False,
-                   cases_dir=None, stream=sys.stdout) -> int:
+                   cases_dir=None, stream=None) -> int:
+    stream = stream or sys.stdout
     cases_dir = Path(cases_dir) if cases_dir else default_cases_dir()
     suite_files = {p.stem: [p] for p in cases_dir.glob("*.py") if not p.name.startswith("_")}
     for folder in sorted(d for d in cases_dir.iterdir() if d.is_dir() and any(d.glob("*.py"))):

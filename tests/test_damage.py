@@ -1,0 +1,77 @@
+"""Damage accumulators against closed forms, criteria, and lesion size on exact shapes."""
+import numpy as np
+import pytest
+
+from ablation.damage import DamageAccumulator, lesion_size, parse_criterion
+from ablation.mesh import build_domain
+from ablation.scenario import scenario_from_dict
+from conftest import load_raw
+
+
+def test_arrhenius_at_constant_temperature():
+    acc = DamageAccumulator(1, 37.0)
+    T = np.array([60.0])
+    for _ in range(100):
+        acc.update(T, T, 0.6)
+    expected = 7.39e39 * np.exp(-2.577e5 / (8.314462618 * 333.15)) * 60.0
+    assert acc.omega[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_cem43_doubles_per_kelvin_above_43():
+    acc = DamageAccumulator(2, 37.0)
+    T = np.array([45.0, 41.0])
+    for _ in range(60):
+        acc.update(T, T, 10.0)       # 10 min
+    assert acc.cem43[0] == pytest.approx(10.0 * 0.5 ** -2, rel=1e-12)    # 40 CEM43 min
+    assert acc.cem43[1] == pytest.approx(10.0 * 0.25 ** 2, rel=1e-12)    # 0.625 CEM43 min
+
+
+def test_extremes_and_time_beyond_thresholds():
+    acc = DamageAccumulator(1, 37.0, time_above=(50.0,), time_below=(0.0,))
+    for T in (55.0, 60.0, 45.0, -5.0, 10.0):
+        acc.update(np.array([37.0]), np.array([T]), 2.0)
+    assert acc.t_max[0] == 60.0 and acc.t_min[0] == -5.0
+    assert acc.time_above[50.0][0] == 4.0 and acc.time_below[0.0][0] == 2.0
+
+
+def test_criteria_parse_and_reject():
+    c = parse_criterion("min_temperature:-40")
+    assert c.mask({"t_min_C": np.array([-41.0, -39.0])}).tolist() == [True, False]
+    assert parse_criterion("arrhenius_99").threshold == 4.6
+    with pytest.raises(ValueError, match="not a lesion criterion"):
+        parse_criterion("max_temperature:hot")
+
+
+@pytest.mark.parametrize("kind", ["axisymmetric", "3d"])
+def test_lesion_size_of_an_exact_ellipsoid(kind):
+    """A level field whose zero set is an ellipsoid (semi-axes 12 mm along the probe, 8 mm across)."""
+    raw = load_raw("thermal_probe.toml")
+    raw["grid"] = {"spacing": "0.5 mm" if kind == "axisymmetric" else "1 mm", "max_spacing": "3 mm", "kind": kind,
+                   "fine_margin": "6 mm"}
+    raw["domain"] = {"size": "60 mm"}
+    raw["probes"][0]["active_length"] = "10 mm"
+    domain = build_domain(scenario_from_dict(raw))
+    p = domain.world_points()
+    centre = np.array([0, 0, -5e-3])
+    q = ((p[0] - centre[0]) / 8e-3) ** 2 + ((p[1] - centre[1]) / 8e-3) ** 2 + ((p[2] - centre[2]) / 12e-3) ** 2
+    level = 1.0 - np.sqrt(q)      # >= 0 inside; nearly linear across the boundary
+    size = lesion_size(domain, level)
+    assert size["volume_ml"] == pytest.approx(4 / 3 * np.pi * 8 * 8 * 12 * 1e-3, rel=0.03)
+    tol = 0.15 if kind == "axisymmetric" else 0.6
+    assert size["long_axis_mm"] == pytest.approx(24.0, abs=tol)
+    assert size["short_axis_mm"] == pytest.approx(16.0, abs=tol)
+    assert size["short_axis_2_mm"] == pytest.approx(16.0, abs=tol)
+    assert size["sphericity"] == pytest.approx(16 / 24, abs=0.03)
+
+
+def test_lesion_keeps_only_region_connected_to_probe():
+    raw = load_raw("thermal_probe.toml")
+    raw["grid"] = {"spacing": "1 mm", "max_spacing": "3 mm"}
+    domain = build_domain(scenario_from_dict(raw))
+    p = domain.world_points()
+    near = np.linalg.norm(p - np.array([[0], [0], [-5e-3]]), axis=0) < 8e-3
+    far = np.linalg.norm(p - np.array([[0], [0], [25e-3]]), axis=0) < 4e-3
+    level = np.where(near | far, 1.0, -1.0)
+    size = lesion_size(domain, level)
+    volume_near = float(np.sum(domain.geometry.volumes[near & domain.tissue])) * 1e6
+    assert size["volume_ml"] == pytest.approx(volume_near, rel=1e-12)

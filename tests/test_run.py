@@ -1,0 +1,87 @@
+"""End to end: `ablation run` on the shipped showcase at coarse resolution, outputs, atomicity."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from ablation import io as ablation_io
+from ablation.cli import main
+from conftest import load_raw, write_toml
+
+
+def _coarse(name="showcase.toml"):
+    raw = load_raw(name)
+    raw.setdefault("grid", {}).update(spacing="1 mm", max_spacing="4 mm")
+    raw["time"]["step"] = "5 s"
+    raw.setdefault("outputs", {})["scene"] = False
+    return raw
+
+
+def test_showcase_runs_end_to_end(tmp_path, capsys):
+    scenario = write_toml(tmp_path / "showcase.toml", _coarse())
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "--no-scene"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("schema_version", "modality", "runtime_s", "heat_balance_error", "boundary_max_deviation_C",
+                "provenance", "parameters"):
+        assert key in summary
+    assert summary["scenario"]["name"] == "showcase"
+    assert summary["grid"]["kind"] == "axisymmetric" and summary["grid"]["cells"] > 100
+    lesion = summary["lesion"]
+    assert set(lesion) >= {"criterion", "volume_ml", "long_axis_mm", "short_axis_mm", "short_axis_2_mm", "sphericity"}
+    assert lesion["volume_ml"] > 0.1 and lesion["long_axis_mm"] > lesion["short_axis_mm"] > 0
+    assert summary["heat_balance_error"] < 1e-5
+    assert summary["boundary_max_deviation_C"] < 0.5      # the domain is large enough
+    assert summary["provenance"]["fipy"] and summary["provenance"]["numpy"]
+    tissue = summary["parameters"]["properties"]["tissue"]
+    assert tissue["perfusion"]["value"] == pytest.approx(6.4e-3) and "source" in tissue["perfusion"]
+    rows = list(csv.DictReader(open(out / "timeseries.csv")))
+    assert float(rows[-1]["time_s"]) == pytest.approx(600.0)
+    assert (out / "fields.vtr").exists() and (out / "scenario.toml").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".partial")]
+
+
+def test_axisymmetric_and_3d_runs_agree(tmp_path):
+    """The same symmetric problem on both grid kinds: lesion volume within 10 % (3-D is staircased)."""
+    from ablation.scenario import scenario_from_dict
+    from ablation.solver import run
+    raw = _coarse("thermal_probe.toml")
+    raw["time"]["duration"] = "4 min"
+    raw["domain"] = {"size": "50 mm"}
+    raw["grid"].update(spacing="1 mm", max_spacing="3 mm", fine_margin="6 mm")
+    results = {}
+    for kind in ("axisymmetric", "3d"):
+        raw["grid"]["kind"] = kind
+        results[kind] = run(scenario_from_dict(raw)).summary
+    a, b = results["axisymmetric"]["lesion"], results["3d"]["lesion"]
+    assert b["volume_ml"] == pytest.approx(a["volume_ml"], rel=0.10)
+    assert b["long_axis_mm"] == pytest.approx(a["long_axis_mm"], abs=1.5)
+    assert b["short_axis_mm"] == pytest.approx(a["short_axis_mm"], abs=1.5)
+    assert results["3d"]["heat_balance_error"] < 1e-5
+
+
+def test_failed_run_leaves_previous_results(tmp_path, monkeypatch):
+    scenario = write_toml(tmp_path / "s.toml", _coarse())
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "--no-scene", "--quiet"]) == 0
+    before = (out / "summary.json").read_text()
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ablation_io, "write_fields", boom)
+    assert main(["run", str(scenario), "--out", str(out), "--no-scene", "--quiet"]) == 130
+    assert (out / "summary.json").read_text() == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".partial")]
+
+
+def test_convergence_tool(tmp_path):
+    from ablation.convergence import convergence_study
+    from ablation.scenario import scenario_from_dict
+    raw = _coarse("thermal_probe.toml")
+    raw["grid"].update(spacing="1.5 mm", max_spacing="4 mm")
+    raw["time"].update(duration="3 min", step="6 s")
+    report = convergence_study(scenario_from_dict(raw), levels=2)
+    coarse, fine = report["levels"]
+    assert fine["cells"] > 1.5 * coarse["cells"]
+    assert abs(report["change_vs_finest_percent"]["volume_ml"]) < 15
