@@ -16,11 +16,17 @@ def unit(vector) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def orthonormal_frame(axis) -> np.ndarray:
-    """3x3 matrix whose columns (e1, e2, axis) form a right-handed orthonormal frame."""
+def orthonormal_frame(axis, x_axis=None) -> np.ndarray:
+    """3x3 matrix whose columns (e1, e2, axis) form a right-handed orthonormal frame; e1 is
+    ``x_axis`` made perpendicular to ``axis`` when given."""
     e3 = unit(axis)
+    if x_axis is not None and np.linalg.norm(np.cross(x_axis, e3)) > 1e-9:
+        return _frame_from(e3, unit(np.asarray(x_axis, float) - (np.asarray(x_axis, float) @ e3) * e3))
     helper = np.array([1.0, 0.0, 0.0]) if abs(e3[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    e1 = unit(np.cross(helper, e3))
+    return _frame_from(e3, unit(np.cross(helper, e3)))
+
+
+def _frame_from(e3, e1) -> np.ndarray:
     e2 = np.cross(e3, e1)
     return np.column_stack([e1, e2, e3])
 

@@ -164,7 +164,7 @@ def build_domain(scenario, spacing_scale: float = 1.0) -> Domain:
               for i, p in enumerate(scenario.probes)]
     tumors = []
     for i, t in enumerate(scenario.tumors):
-        frame = orthonormal_frame(t.axis)
+        frame = orthonormal_frame(t.axis, t.x_axis)
         tumors.append(Ellipsoid(t.name or f"tumor {i + 1}", np.asarray(t.center), tumor_radii(t), frame))
     vessels = [Segment(np.asarray(v.start), np.asarray(v.end), v.radius) for v in scenario.vessels]
 

@@ -76,6 +76,8 @@ TUMOR = Table("a tumour: sphere (diameter) or ellipsoid (diameters along its own
                         None, item=Quantity(**POSITIVE_LENGTH), min_items=3),
     "axis": Vector("direction of the ellipsoid's local z axis (its third diameter)", [0, 0, 1], unit="1",
                    nonzero=True),
+    "x_axis": Vector("direction of the ellipsoid's local x axis (its first diameter); made perpendicular to "
+                     "axis (default: any perpendicular direction)", None, unit="1", nonzero=True),
     "material": Boolean("true: a material region with its own properties (the RF 'oven effect'); "
                         "false: a passive target with the surrounding tissue's properties", False),
     "properties": _property_overrides("a material tumour (preset 'tumor' by default)"),
