@@ -14,9 +14,9 @@ Local margin on a tumour surface point x (PHYSICS.md 5, Ahmed et al. 2014)::
            -d(x, S_lesion)  otherwise
 
 with S_lesion the zero set of the criterion's level field and d the Euclidean distance (mm). The
-sign comes from the interpolated level field, the distance from the triangulated isosurface
-(:meth:`pyvista.DataSet.compute_implicit_distance`, whose own sign depends on the surface
-orientation and is not used).
+sign comes from the interpolated level field, the distance is to the closest point of the
+triangulated isosurface (a cell locator; VTK's implicit poly-data distance crashed intermittently
+here on revolved surfaces, and its sign depends on the surface orientation).
 """
 from __future__ import annotations
 
@@ -175,6 +175,28 @@ def level_surface(domain, values: np.ndarray, resolution: int = 96):
     surface = contour.clean().triangulate()
     for name in list(surface.point_data):
         del surface.point_data[name]
+    return orient_outward(surface, domain, values)
+
+
+def orient_outward(surface, domain, values: np.ndarray):
+    """Wind every triangle so its normal points out of the region ``values >= 0`` (towards lower
+    values, probed 0.2 mm either side of the triangle's centroid). Revolved contours come in pieces
+    of either orientation; outward winding gives STL files a positive volume and lets the scene
+    cull the lesion's front faces."""
+    if surface.n_cells == 0:
+        return surface
+    faces = np.asarray(surface.faces).reshape(-1, 4).copy()
+    pts = np.asarray(surface.points)
+    a, b, c = (pts[faces[:, k]] for k in (1, 2, 3))
+    normal = np.cross(b - a, c - a)
+    length = np.linalg.norm(normal, axis=1)
+    normal /= np.where(length > 0, length, 1.0)[:, None]
+    centroid = (a + b + c) / 3.0
+    ahead = sample_cells(domain, values, ((centroid + 0.2 * normal) / MM).T)
+    behind = sample_cells(domain, values, ((centroid - 0.2 * normal) / MM).T)
+    flip = ahead > behind
+    faces[flip, 2], faces[flip, 3] = faces[flip, 3].copy(), faces[flip, 2].copy()
+    surface.faces = faces.ravel()
     return surface
 
 
@@ -353,7 +375,7 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
         margin = local_margin(domain, level, lesion, surface)
         surface.point_data["margin_mm"] = margin
         # coarser than the tumour: drawn as a wireframe that must not hide the tumour's colours
-        shells = {m: tumor_surface(tumor, 48, 24, offset_mm=m) for m in margin_values(result)}
+        shells = {m: tumor_surface(tumor, 36, 18, offset_mm=m) for m in margin_values(result)}
         entry = next((s for s in summaries if s.get("name") == tumor.name),
                      summaries[i] if i < len(summaries) else {})
         tumors.append(TumorPart(tumor.name, surface, shells,
@@ -391,7 +413,8 @@ def local_margin(domain, level: np.ndarray, lesion, surface) -> np.ndarray:
     inside = sample_cells(domain, level, pts_m) >= 0.0
     if lesion.n_points == 0:
         return np.full(pts_m.shape[1], np.nan)
-    dist = np.abs(np.asarray(surface.compute_implicit_distance(lesion)["implicit_distance"]))
+    _, nearest = lesion.find_closest_cell(np.asarray(surface.points), return_closest_point=True)
+    dist = np.linalg.norm(np.asarray(surface.points) - nearest, axis=1)
     return np.where(inside, dist, -dist)
 
 
@@ -544,9 +567,9 @@ def _slice_colormap(parts: SceneParts):
     return "gray", (min(lo, body - 1.0), max(hi, body))
 
 
-def _bar(title, x, y, fmt):
+def _bar(title, x, y, fmt, **extra):
     return dict(title=title, vertical=True, position_x=x, position_y=y, height=0.32, width=0.045, fmt=fmt,
-                color="black", title_font_size=13, label_font_size=11, n_labels=5)
+                color="black", title_font_size=13, label_font_size=11, n_labels=5, **extra)
 
 
 def _worst_visible_point(surface, view_dir) -> np.ndarray:
@@ -567,7 +590,9 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
     the legend entries [(label, colour)]."""
     legend = []
     if parts.lesion.n_points:
-        plotter.add_mesh(parts.lesion, color=COLORS["lesion"], opacity=0.45, smooth_shading=True,
+        # only the far side of the lesion (front faces culled; level_surface winds them outward): covered tumour
+        # parts lie inside the lesion, and a lesion drawn in front would tint their margin colours
+        plotter.add_mesh(parts.lesion, color=COLORS["lesion"], opacity=0.6, smooth_shading=True, culling="front",
                          silhouette=dict(color=COLORS["lesion_edge"], line_width=2.0))
         legend.append((f"lesion: {parts.criterion_description}", COLORS["lesion"]))
     for t_iso, surf in parts.isotherms.items():
@@ -580,10 +605,11 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
         surface = tumor.surface
         plotter.add_mesh(surface, scalars="margin_mm", cmap=MARGIN_CMAP, clim=MARGIN_CLIM_MM,
                          n_colors=MARGIN_COLORS, above_color="#053061", below_color="#67001F",
-                         opacity=0.3 if focus is not None and i != focus else 1.0, smooth_shading=True,
+                         opacity=0.5 if focus is not None and i != focus else 1.0, smooth_shading=True,
                          ambient=0.3, diffuse=0.75, specular=0.0,
                          nan_color="#67001F", show_scalar_bar=i == 0,
-                         scalar_bar_args=_bar("local margin (mm)\nred < 0: uncovered", *margin_bar, "%+.0f"))
+                         scalar_bar_args=_bar("local margin (mm)\nred < 0: uncovered", *margin_bar, "%+.0f",
+                                                  above_label="> 10", below_label="< -10"))
         if np.isfinite(surface.point_data["margin_mm"]).any():
             edge = surface.contour([0.0], scalars="margin_mm")
             if edge.n_points:
@@ -595,7 +621,7 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
                                      font_size=14, text_color="#67001F", point_color="#67001F", point_size=8,
                                      shape_color="white", shape_opacity=0.85, always_visible=True, bold=True)
         for shell in tumor.shells.values():
-            plotter.add_mesh(shell, style="wireframe", color=COLORS["margin_shell"], opacity=0.25, line_width=0.5)
+            plotter.add_mesh(shell, style="wireframe", color=COLORS["margin_shell"], opacity=0.18, line_width=0.5)
     if parts.tumors:
         legend.append(("tumour: covered (blue) / uncovered (red)", "#2166AC"))
         legend.append(("border of the uncovered part", COLORS["uncovered_line"]))
@@ -740,10 +766,10 @@ def make_plotter(result, parts: SceneParts, camera: str = "iso", focus: int | No
     if focus is not None:
         t = parts.tumors[focus]
         roi = _bounds_of([t.surface, *t.shells.values()], 3.0)
-    sec = section(parts, focus, roi)
+    sec = section(parts, focus)
 
     plotter.subplot(0, 0)
-    plotter.enable_depth_peeling(number_of_peels=6)
+    # no depth peeling: with EGL/Mesa it drops translucent surfaces altogether (measured here)
     direction, up = _camera_direction(sec, camera)
     legend = draw_surfaces(plotter, parts, focus, margin_bar=(0.86, 0.55), view_dir=direction)
     focal = 0.5 * (roi[0::2] + roi[1::2])

@@ -1,0 +1,311 @@
+"""Pictures, field export, plots and the report (issue 6).
+
+One coarse axisymmetric run of the generic thermal probe goes through ``ablation run`` (scene,
+fields, surfaces, plots, report); the tests then check what it wrote against independent numbers:
+pixel colours of scene.png, grid coordinates and arrays read back with pyvista.read, revolved and
+surface volumes against the grid's own volume and closed forms, the local margin against the exact
+distance between spheres, and report.html as rendered by headless Chromium.
+"""
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ablation import cli, viz
+from ablation.mesh import build_domain
+from ablation.scenario import load_scenario
+
+pv = pytest.importorskip("pyvista")
+
+SCENARIO = """
+name = "viz-test"
+description = "Coarse generic thermal probe with an on-axis tumour (viz tests)."
+modality = "thermal"
+[tissue]
+preset = "liver"
+[[tumors]]
+name = "metastasis"
+center = [0, 0, -10]
+diameter = "20 mm"
+[[probes]]
+name = "probe"
+tip = [0, 0, 0]
+direction = [0, 0, 1]
+diameter = "1.5 mm"
+active_length = "20 mm"
+[probes.thermal]
+wall = "temperature"
+temperature_schedule = [["0 s", "37 degC"], ["30 s", "90 degC"], ["10 min", "90 degC"]]
+[domain]
+size = "60 mm"
+[grid]
+spacing = "1 mm"
+max_spacing = "4 mm"
+fine_margin = "6 mm"
+[time]
+duration = "6 min"
+step = "10 s"
+output_interval = "2 min"
+"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("viz")
+    path = root / "viz_test.toml"
+    path.write_text(SCENARIO)
+    out = root / "result"
+    assert cli.main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(run_dir):
+    from ablation.io import load_result
+    return load_result(run_dir)
+
+
+def _hsv(image):
+    import matplotlib.colors as mc
+    return mc.rgb_to_hsv(np.asarray(image)[..., :3] / 255.0)
+
+
+# ------------------------------------------------------------------------------- the scene
+def test_scene_png_is_not_blank_and_shows_tumour_and_lesion_colours(run_dir, loaded):
+    from PIL import Image
+    image = np.asarray(Image.open(run_dir / "scene.png").convert("RGB"))
+    assert image.shape[0] >= 600 and image.shape[1] >= 1200
+    assert image.std() > 20.0                                   # not a blank canvas
+    hsv = _hsv(image)
+    h, s, v = hsv[..., 0] * 360.0, hsv[..., 1], hsv[..., 2]
+    reds = (s > 0.25) & (v > 0.2) & ((h < 25) | (h > 335))      # uncovered tumour (RdBu low end)
+    blues = (s > 0.2) & (v > 0.2) & (h > 190) & (h < 230)       # covered tumour (RdBu high end)
+    yellows = (s > 0.45) & (v > 0.6) & (h > 45) & (h < 65)      # lesion (Okabe-Ito yellow)
+    frac = lambda m: m.mean()                                    # noqa: E731
+    # the coarse run leaves the 20 mm tumour partly uncovered: both ends of the margin map show
+    summary = json.loads((run_dir / "summary.json").read_text())
+    parts = viz.scene_parts(loaded)
+    assert 0.05 < parts.tumors[0].uncovered_fraction < 0.95
+    assert frac(reds) > 0.01, "no uncovered-tumour (red) pixels"
+    assert frac(blues) > 0.002, "no covered-tumour (blue) pixels"
+    assert frac(yellows) > 0.002, "no lesion (yellow) pixels"
+    # the left half (3-D view) holds the tumour, the right half (section) the lesion outline
+    half = image.shape[1] // 2
+    assert reds[:, :half].sum() > 10 * reds[:, half:].sum()
+    assert yellows[:, half:].sum() > 0
+    assert summary["lesion"]["volume_ml"] > 0
+
+
+def test_local_margin_equals_the_exact_distance_between_spheres(loaded):
+    """A spherical 'lesion' (level = R - |x - c|, exact distance) around a sphere tumour: the local
+    margin on the tumour surface is R - |x - c_lesion| exactly; the isosurface of the interpolated
+    field and the sign from the level field must reproduce it to well below a cell (1 mm)."""
+    domain = loaded.domain
+    c_lesion = np.array([0.0, 0.0, -0.012])
+    radius = 0.0115
+    pts = domain.world_points()
+    level = radius - np.linalg.norm(pts - c_lesion[:, None], axis=0)
+    lesion = viz.level_surface(domain, level)
+    tumor = domain.tumors[0]                                     # 10 mm radius at z = -10 mm
+    surface = viz.tumor_surface(tumor)
+    margin = viz.local_margin(domain, level, lesion, surface)
+    exact = (radius - np.linalg.norm(np.asarray(surface.points) / 1e3 - c_lesion, axis=1)) * 1e3
+    assert np.max(np.abs(margin - exact)) < 0.08                # mm
+    assert margin.min() == pytest.approx(exact.min(), abs=0.05)
+    assert (margin < 0).any() and (margin > 0).any()
+    # the revolved isosurface encloses the sphere's volume
+    assert lesion.volume == pytest.approx(4 / 3 * np.pi * (radius * 1e3) ** 3, rel=0.01)
+
+
+def test_three_d_grid_margin_and_surfaces(tmp_path):
+    """The same exact-distance check on a 3-D grid (marching cubes instead of revolution), with an
+    off-axis ellipsoidal tumour whose offset shell must lie 5 mm from its surface everywhere."""
+    text = SCENARIO.replace('center = [0, 0, -10]\ndiameter = "20 mm"',
+                            'center = [6, 2, -8]\nshape = "ellipsoid"\ndiameters = ["14 mm", "10 mm", "10 mm"]\n'
+                            'axis = [1, 0, 1]')
+    text = text.replace('[grid]\n', '[grid]\nkind = "3d"\n').replace('spacing = "1 mm"', 'spacing = "1.5 mm"')
+    (tmp_path / "s.toml").write_text(text)
+    domain = build_domain(load_scenario(tmp_path / "s.toml"))
+    assert domain.kind == "3d"
+    c = np.array([0.004, 0.0, -0.010])
+    radius = 0.012
+    level = radius - np.linalg.norm(domain.world_points() - c[:, None], axis=0)
+    lesion = viz.level_surface(domain, level)
+    tumor = domain.tumors[0]
+    surface = viz.tumor_surface(tumor)
+    margin = viz.local_margin(domain, level, lesion, surface)
+    exact = (radius - np.linalg.norm(np.asarray(surface.points) / 1e3 - c, axis=1)) * 1e3
+    assert np.max(np.abs(margin - exact)) < 0.15                # mm, 1.5 mm cells
+    shell = viz.tumor_surface(tumor, offset_mm=5.0)
+    d_shell = tumor.signed_distance(np.asarray(shell.points).T / 1e3) * 1e3
+    # the ellipsoid's signed distance is first order off the surface (geometry.py): a few 0.1 mm
+    assert np.median(d_shell) == pytest.approx(5.0, abs=0.3)
+    _, nearest = surface.find_closest_cell(np.asarray(shell.points), return_closest_point=True)
+    assert np.linalg.norm(np.asarray(shell.points) - nearest, axis=1) == pytest.approx(5.0, abs=0.05)
+
+
+# ------------------------------------------------------------------------------ field files
+def test_field_files_read_back_in_mm_with_unit_names(run_dir, loaded):
+    domain = loaded.domain
+    grid = pv.read(run_dir / "fields.vtr")
+    assert np.allclose(grid.x, domain.edges[0] * 1e3) and np.allclose(grid.z, domain.edges[1] * 1e3)
+    assert np.diff(grid.x).min() == pytest.approx(np.diff(domain.edges[0]).min() * 1e3)
+    for name in ("temperature_C", "omega", "cem43_min", "t_max_C", "t_min_C", "time_above_50C_s"):
+        assert name in grid.cell_data
+    # the revolved 3-D copy: world coordinates in mm, volume of a 48-gon prism of the domain
+    rev = pv.read(run_dir / "fields_3d.vts")
+    half = 30.0
+    assert rev.bounds[1] == pytest.approx(half, abs=1e-3) and rev.bounds[0] == pytest.approx(-half, abs=1e-3)
+    assert rev.n_cells == domain.n_cells * 48
+    physical = float(np.sum(domain.geometry.volumes)) * 2 * np.pi * 1e9      # mm^3 (volumes per radian)
+    polygon = np.sin(2 * np.pi / 48) / (2 * np.pi / 48)
+    volume = float(np.sum(rev.compute_cell_sizes(length=False, area=False).cell_data["Volume"]))
+    assert volume / physical == pytest.approx(polygon, rel=1e-4)
+    t_max = np.asarray(grid.cell_data["t_max_C"])
+    assert np.asarray(rev.cell_data["t_max_C"]).max() == pytest.approx(t_max.max(), rel=1e-6)
+    # the time series: .pvd index, TimeValue in each file, final snapshot = final fields
+    entries = [(float(e.get("timestep")), e.get("file")) for e in ET.parse(run_dir / "snapshots.pvd").getroot().iter("DataSet")]
+    assert [t for t, _ in entries] == pytest.approx([0.0, 120.0, 240.0, 360.0])
+    for t, name in entries:
+        snap = pv.read(run_dir / name)
+        assert snap.field_data["TimeValue"][0] == pytest.approx(t)
+        assert {"temperature_C", "omega", "t_max_C"} <= set(snap.cell_data)
+    last = pv.read(run_dir / entries[-1][1])
+    assert np.allclose(last.cell_data["omega"], grid.cell_data["omega"])
+
+
+def test_surfaces_match_the_lesion_and_tumour_volumes(run_dir, loaded):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    tumor = pv.read(run_dir / "surfaces" / "tumor_1_metastasis.stl")
+    assert tumor.volume == pytest.approx(4 / 3 * np.pi * 10.0 ** 3, rel=0.005)
+    shell = pv.read(run_dir / "surfaces" / "tumor_1_metastasis_margin_5mm.vtp")
+    assert shell.volume == pytest.approx(4 / 3 * np.pi * 15.0 ** 3, rel=0.01)
+    assert "margin_mm" in pv.read(run_dir / "surfaces" / "tumor_1_metastasis.vtp").point_data
+    for name, lesion in summary["lesion_by_criterion"].items():
+        surface = pv.read(run_dir / "surfaces" / f"lesion_{name.replace(':', '_')}.stl")
+        # the isosurface of the interpolated field against the sum of whole lesion cells
+        assert surface.volume / 1e3 == pytest.approx(lesion["volume_ml"], rel=0.1), name
+
+
+# ----------------------------------------------------------------------------- the commands
+def test_view_rerenders_a_saved_result_at_a_time_point(run_dir, tmp_path):
+    out = tmp_path / "view.png"
+    assert cli.main(["view", str(run_dir), "--time", "130", "--criterion", "max_temperature:50",
+                     "--camera", "side", "--out", str(out), "--size", "900x450"]) == 0
+    from PIL import Image
+    image = np.asarray(Image.open(out).convert("RGB"))
+    assert image.shape == (450, 900, 3) and image.std() > 20
+    assert cli.main(["view", str(run_dir), "--criterion", "no_such_thing", "--out", str(out)]) == 2
+    assert cli.main(["view", str(tmp_path), "--out", str(out)]) == 2
+
+
+def test_snapshot_lesion_grows_with_time(loaded):
+    from ablation.damage import parse_criterion
+    from ablation.io import snapshot_fields
+    crit = parse_criterion("arrhenius")
+    volumes = []
+    for t in (120.0, 240.0, 360.0):
+        t_found, fields = snapshot_fields(loaded, t)
+        assert t_found == pytest.approx(t)
+        lesion = viz.level_surface(loaded.domain, crit.level(fields))
+        volumes.append(lesion.volume)
+    assert volumes[0] < volumes[1] < volumes[2]
+    # the final snapshot's lesion is the run's lesion: cell sum from summary.json within 10 %
+    assert volumes[-1] / 1e3 == pytest.approx(loaded.summary["lesion"]["volume_ml"], rel=0.1)
+
+
+# ----------------------------------------------------------------------------------- plots
+def test_plots_follow_the_data(tmp_path, run_dir):
+    from ablation import plots
+    assert {p.name for p in (run_dir / "plots").iterdir()} == {"device.png", "volumes.png"}
+    t = np.linspace(0, 720, 50)
+    rfa = {"time_s": t, "power_W": 100 + 0 * t, "impedance_ohm": 80 + t / 10, "voltage_V": 90 + 0 * t,
+           "current_A": 1.1 + 0 * t, "tip_temperature_C": 60 + 0 * t, "max_temperature_C": 95 + 0 * t,
+           "lesion_volume_ml": t / 100}
+    plot = plots.plot_device(rfa, tmp_path / "d.png")
+    assert plot.panels == ["power", "impedance", "voltage", "current", "temperatures"]
+    cryo = {"time_s": t, "probe1_wall_C": -140 + 0 * t, "probe2_wall_C": -130 + 0 * t,
+            "iceball_volume_ml": t / 50, "lethal_volume_ml": t / 80, "lesion_volume_ml": t / 80}
+    assert plots.plot_device(cryo, tmp_path / "c.png").panels == ["temperatures"]
+    assert set(plots.plot_volumes(cryo, tmp_path / "v.png").panels) == {"iceball_volume_ml", "lethal_volume_ml",
+                                                                         "lesion_volume_ml"}
+    rng = np.random.default_rng(1)
+    summary = {"tumors": [{"name": "a"}, {"name": "b"}]}
+    layouts = [{"placement_samples": {"coverage": rng.random((40, 2)), "min_margin_mm": rng.normal(2, 3, (40, 2))}},
+               {"placement_samples": {"a": {"coverage": rng.random(40), "min_margin_mm": rng.random(40)},
+                                      "b": {"coverage": rng.random(40), "min_margin_mm": rng.random(40)}}},
+               {"placement_samples": [{"tumor": n, "coverage": 0.9, "min_margin_mm": 1.0} for n in "ab" for _ in range(5)]}]
+    for extras in layouts:
+        samples = plots.placement_samples(summary, extras)
+        assert set(samples) == {"a", "b"}
+        assert plots.plot_placement(samples, tmp_path / "p.png").panels == ["a", "b"]
+    assert plots.placement_samples(summary, {}) == {}
+    comparison = {"rows": [{"approach": "open", "p_technical_success": 0.9, "ci95": {"p_technical_success": [0.8, 0.95]}},
+                           {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.4}]}
+    plot = plots.plot_comparison(comparison, tmp_path / "cmp.png")
+    assert plot.panels == ["open", "percutaneous + Pringle"]
+    shells = {"tumors": [{"name": "a", "shell_coverage": {str(m): 1 - m / 10 for m in range(1, 11)},
+                          "margin_coverage": {"5": 0.7, "10": 0.4}}]}
+    assert plots.plot_shells(shells, tmp_path / "s.png").panels == ["a"]
+
+
+# ---------------------------------------------------------------------------------- report
+def test_report_lists_disclaimer_first_parameters_and_status(run_dir):
+    page = (run_dir / "report.html").read_text()
+    body = page[page.index("<body>"):]
+    assert body.index("Research use only") < body.index("<h1")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for group in summary["parameters"]["properties"].values():
+        for name, record in group.items():
+            assert name in page and record["source"].split(":")[0] in page
+    assert "heat balance error" in page and f"{summary['heat_balance_error']:.3g}".split("e")[0] in page
+    assert "data:image/png;base64," in page and "<img" in page
+    assert re.search(r"scenario file", page) and "default (schema)" in page
+    md = (run_dir / "report.md").read_text()
+    assert md.lstrip().startswith("> **Research use only") and "![" in md and "plots/device.png" in md
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "/usr/bin/chromium"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("headless Chromium is needed for the report test and is missing; install it with "
+                "`apt-get install -y --no-install-recommends chromium` (or run ./quickstart setup)")
+
+
+def _chromium_args(profile):
+    return [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+            "--virtual-time-budget=8000"]
+
+
+def test_report_renders_in_headless_chromium_with_its_images(run_dir, tmp_path):
+    url = (run_dir / "report.html").resolve().as_uri()
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(_chromium_args(profile) + ["--dump-dom", url], capture_output=True, text=True,
+                             timeout=120).stdout
+    n_images = int(re.search(r'data-images-checked="(\d+)"', dom).group(1))
+    tags = re.findall(r"<img[^>]*>", dom)
+    assert n_images == len(tags) >= 3                   # scene and two plots
+    for tag in tags:
+        assert 'src="data:image/png;base64,' in tag
+        width = int(re.search(r'data-natural-width="(\d+)"', tag).group(1))
+        height = int(re.search(r'data-natural-height="(\d+)"', tag).group(1))
+        assert width > 100 and height > 100            # decoded, not a broken image
+    shot = tmp_path / "report.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(_chromium_args(profile) + [f"--screenshot={shot}", "--window-size=1200,2400", url],
+                       capture_output=True, timeout=120)
+    from PIL import Image
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(float)
+    assert image.std() > 20                             # text, tables and the scene, not a blank page
+    hsv = _hsv(image.astype(np.uint8))
+    assert ((hsv[..., 1] > 0.25) & (hsv[..., 0] * 360 > 190) & (hsv[..., 0] * 360 < 230)).mean() > 1e-4 or \
+        ((hsv[..., 1] > 0.25) & ((hsv[..., 0] * 360 < 25) | (hsv[..., 0] * 360 > 335))).mean() > 1e-4
