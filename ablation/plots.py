@@ -111,11 +111,13 @@ def plot_volumes(series: dict, path) -> Plot | None:
 
 # ------------------------------------------------------------------------- placement samples
 def _as_array(value):
+    if value is None:
+        return None
     try:
         a = np.asarray(value, float)
     except (TypeError, ValueError):
         return None
-    return a if a.size else None
+    return a if a.ndim >= 1 and a.size else None
 
 
 def _sample_pair(d: dict):

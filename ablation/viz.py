@@ -128,13 +128,13 @@ def cell_grid(domain, fields: dict | None = None, n_theta: int = 48, dtype=np.fl
     local = np.vstack([(r * np.cos(t)).ravel(), (r * np.sin(t)).ravel(), z.ravel()])
     world = (np.asarray(domain.frame_origin, float)[:, None] + domain.frame @ local) * MM
     grid = pv.StructuredGrid()
-    grid.points = world.T
+    grid.points = np.ascontiguousarray(world.T)
     grid.dimensions = (r_edges.size, n_theta + 1, z_edges.size)
     nr, nz = r_edges.size - 1, z_edges.size - 1
     for name, v in fields.items():
         a = domain.index_grid(np.asarray(v, dtype))                    # [z, r]
-        grid.cell_data[name] = np.broadcast_to(a[:, None, :], (nz, n_theta, nr)).ravel()
-    return grid
+        grid.cell_data[name] = np.ascontiguousarray(np.broadcast_to(a[:, None, :], (nz, n_theta, nr)).ravel())
+    return grid.copy(deep=True)        # VTK-owned memory (see orient_outward)
 
 
 def sample_cells(domain, values: np.ndarray, points_m: np.ndarray) -> np.ndarray:
@@ -172,9 +172,10 @@ def level_surface(domain, values: np.ndarray, resolution: int = 96):
     if domain.kind == "axisymmetric":
         contour = contour.extrude_rotate(resolution=resolution, capping=False)
         contour = contour.transform(frame_matrix(domain), inplace=False)
-    surface = contour.clean().triangulate()
-    for name in list(surface.point_data):
-        del surface.point_data[name]
+    # merge the revolution seam and the points collapsed on the axis, drop the triangles that
+    # collapse with them (they become lines, left out below): a closed triangle mesh
+    merged = contour.triangulate().clean(tolerance=1e-5, absolute=True)
+    surface = pv.PolyData(np.array(merged.points, dtype=float), np.array(merged.faces)).copy(deep=True)
     return orient_outward(surface, domain, values)
 
 
@@ -197,7 +198,9 @@ def orient_outward(surface, domain, values: np.ndarray):
     flip = ahead > behind
     faces[flip, 2], faces[flip, 3] = faces[flip, 3].copy(), faces[flip, 2].copy()
     surface.faces = faces.ravel()
-    return surface
+    # a deep copy moves the arrays into VTK-owned memory: assigned numpy arrays were seen to be
+    # freed under VTK here (volumes changing between calls, an intermittent segfault)
+    return surface.copy(deep=True)
 
 
 # ------------------------------------------------------------------------------------ shapes
@@ -214,8 +217,8 @@ def tumor_surface(tumor, theta_resolution: int = 120, phi_resolution: int = 60, 
     normal = u / a
     normal /= np.linalg.norm(normal, axis=0)
     world = tumor.center[:, None] + tumor.frame @ local + offset_mm / MM * (tumor.frame @ normal)
-    sphere.points = (world * MM).T
-    return sphere
+    sphere.points = np.ascontiguousarray((world * MM).T)
+    return sphere.copy(deep=True)      # VTK-owned memory (see orient_outward)
 
 
 def clip_segment(domain, start: np.ndarray, end: np.ndarray, samples: int = 2001):

@@ -6,6 +6,7 @@ pixel colours of scene.png, grid coordinates and arrays read back with pyvista.r
 surface volumes against the grid's own volume and closed forms, the local margin against the exact
 distance between spheres, and report.html as rendered by headless Chromium.
 """
+import html
 import json
 import re
 import shutil
@@ -163,7 +164,7 @@ def test_field_files_read_back_in_mm_with_unit_names(run_dir, loaded):
     half = 30.0
     assert rev.bounds[1] == pytest.approx(half, abs=1e-3) and rev.bounds[0] == pytest.approx(-half, abs=1e-3)
     assert rev.n_cells == domain.n_cells * 48
-    physical = float(np.sum(domain.geometry.volumes)) * 2 * np.pi * 1e9      # mm^3 (volumes per radian)
+    physical = float(np.sum(domain.geometry.volumes)) * 1e9      # mm^3 (FVGeometry holds the full 2 pi volumes)
     polygon = np.sin(2 * np.pi / 48) / (2 * np.pi / 48)
     volume = float(np.sum(rev.compute_cell_sizes(length=False, area=False).cell_data["Volume"]))
     assert volume / physical == pytest.approx(polygon, rel=1e-4)
@@ -185,12 +186,16 @@ def test_surfaces_match_the_lesion_and_tumour_volumes(run_dir, loaded):
     tumor = pv.read(run_dir / "surfaces" / "tumor_1_metastasis.stl")
     assert tumor.volume == pytest.approx(4 / 3 * np.pi * 10.0 ** 3, rel=0.005)
     shell = pv.read(run_dir / "surfaces" / "tumor_1_metastasis_margin_5mm.vtp")
-    assert shell.volume == pytest.approx(4 / 3 * np.pi * 15.0 ** 3, rel=0.01)
+    centre = np.array([0.0, 0.0, -10.0])
+    assert np.linalg.norm(np.asarray(shell.points) - centre, axis=1) == pytest.approx(15.0, abs=1e-4)
+    assert shell.volume == pytest.approx(4 / 3 * np.pi * 15.0 ** 3, rel=0.02)   # a coarse polyhedron inside
     assert "margin_mm" in pv.read(run_dir / "surfaces" / "tumor_1_metastasis.vtp").point_data
     for name, lesion in summary["lesion_by_criterion"].items():
         surface = pv.read(run_dir / "surfaces" / f"lesion_{name.replace(':', '_')}.stl")
-        # the isosurface of the interpolated field against the sum of whole lesion cells
-        assert surface.volume / 1e3 == pytest.approx(lesion["volume_ml"], rel=0.1), name
+        # the isosurface of the interpolated field against the sum of whole lesion cells: two
+        # independent volumes; they differ by the sub-cell boundary (1 mm cells here, up to 6 %
+        # for the thin 60 degC zone)
+        assert surface.volume / 1e3 == pytest.approx(lesion["volume_ml"], rel=0.08), name
 
 
 # ----------------------------------------------------------------------------- the commands
@@ -263,7 +268,7 @@ def test_report_lists_disclaimer_first_parameters_and_status(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     for group in summary["parameters"]["properties"].values():
         for name, record in group.items():
-            assert name in page and record["source"].split(":")[0] in page
+            assert name in page and html.escape(record["source"]) in page
     assert "heat balance error" in page and f"{summary['heat_balance_error']:.3g}".split("e")[0] in page
     assert "data:image/png;base64," in page and "<img" in page
     assert re.search(r"scenario file", page) and "default (schema)" in page
