@@ -96,6 +96,9 @@ def field_grid(domain, fields: dict, time_s: float | None = None):
         grid.cell_data[name] = np.asarray(values, float)
     if time_s is not None:
         grid.field_data["TimeValue"] = np.array([float(time_s)])
+    if domain.kind == "axisymmetric":   # where the r-z plane sits in the world: x_world = origin + F (r, 0, z)
+        grid.field_data["probe_frame_origin_mm"] = np.asarray(domain.frame_origin, float) * 1e3
+        grid.field_data["probe_frame_axes"] = np.asarray(domain.frame, float).T.ravel()
     return grid
 
 

@@ -34,6 +34,10 @@ preset = "liver"
 name = "metastasis"
 center = [0, 0, -10]
 diameter = "20 mm"
+[[tumors]]
+name = "satellite"
+center = [0, 0, 9]
+diameter = "6 mm"
 [[probes]]
 name = "probe"
 tip = [0, 0, 0]
@@ -101,6 +105,10 @@ def test_scene_png_is_not_blank_and_shows_tumour_and_lesion_colours(run_dir, loa
     assert reds[:, :half].sum() > 10 * reds[:, half:].sum()
     assert yellows[:, half:].sum() > 0
     assert summary["lesion"]["volume_ml"] > 0
+    # two tumours: a close-up of each, framed differently from the overview
+    closeups = [np.asarray(Image.open(run_dir / f"scene_tumor_{i}.png").convert("RGB")) for i in (1, 2)]
+    assert all(c.shape == image.shape for c in closeups)
+    assert np.abs(closeups[0].astype(int) - closeups[1].astype(int)).mean() > 5
 
 
 def test_local_margin_equals_the_exact_distance_between_spheres(loaded):
@@ -183,6 +191,7 @@ def test_field_files_read_back_in_mm_with_unit_names(run_dir, loaded):
 
 def test_surfaces_match_the_lesion_and_tumour_volumes(run_dir, loaded):
     summary = json.loads((run_dir / "summary.json").read_text())
+    assert (run_dir / "surfaces" / "tumor_2_satellite.stl").exists()
     tumor = pv.read(run_dir / "surfaces" / "tumor_1_metastasis.stl")
     assert tumor.volume == pytest.approx(4 / 3 * np.pi * 10.0 ** 3, rel=0.005)
     shell = pv.read(run_dir / "surfaces" / "tumor_1_metastasis_margin_5mm.vtp")
@@ -314,3 +323,55 @@ def test_report_renders_in_headless_chromium_with_its_images(run_dir, tmp_path):
     hsv = _hsv(image.astype(np.uint8))
     assert ((hsv[..., 1] > 0.25) & (hsv[..., 0] * 360 > 190) & (hsv[..., 0] * 360 < 230)).mean() > 1e-4 or \
         ((hsv[..., 1] > 0.25) & ((hsv[..., 0] * 360 < 25) | (hsv[..., 0] * 360 > 335))).mean() > 1e-4
+
+
+def test_cryo_isotherms_are_drawn_from_t_min(loaded, tmp_path):
+    """A cryo-like result (synthetic t_min field falling linearly towards the probe): the 0 and
+    -20 degC isotherms become surfaces at the right radius, the -40 degC one is the lesion
+    (criterion min_temperature:-40) and is not drawn twice; the picture shows their colours."""
+    from dataclasses import replace
+    domain = loaded.domain
+    r = np.linalg.norm(domain.world_points() - np.array([0.0, 0.0, -0.010])[:, None], axis=0) * 1e3   # mm
+    t_min = np.minimum(37.0, -60.0 + 6.0 * r)            # 0 degC at 10 mm, -20 at 6.67, -40 at 3.33
+    fields = dict(loaded.fields, t_min_C=t_min, temperature_C=np.maximum(t_min, 10.0))
+    summary = dict(loaded.summary, modality="cryo", isotherms={"0": {}, "-20": {}, "-40": {}},
+                   lesion={"criterion": "min_temperature:-40"})
+    fake = replace(loaded, fields=fields, summary=summary)
+    parts = viz.scene_parts(fake, fields=fields)
+    assert sorted(parts.isotherms) == [-20.0, 0.0]
+    for t_iso, radius in ((0.0, 10.0), (-20.0, 20.0 / 3.0)):
+        surf = parts.isotherms[t_iso]
+        # linear interpolation of a cone-shaped field: a sphere of that radius to a fraction of a cell
+        assert surf.volume == pytest.approx(4 / 3 * np.pi * radius ** 3, rel=0.03)
+    assert parts.lesion.volume == pytest.approx(4 / 3 * np.pi * (20.0 / 6.0) ** 3, rel=0.06)
+    image = viz.render_scene(fake, parts=parts, window_size=(1200, 600))
+    hsv = _hsv(image)
+    h, s = hsv[..., 0] * 360.0, hsv[..., 1]
+    assert ((s > 0.4) & (h > 190) & (h < 215)).mean() > 1e-3          # 0 degC (#56B4E9) / -20 degC (#0072B2)
+
+
+def test_report_shows_coverage_placement_and_benchmarks(loaded, tmp_path):
+    from dataclasses import replace
+    from ablation import report
+    summary = dict(loaded.summary)
+    summary["tumors"] = [{"name": "metastasis", "coverage": 0.934, "margin_coverage": {"5": 0.51, "10": 0.22},
+                          "min_margin_mm": -1.25, "margin_class": "A0",
+                          "shell_coverage": {str(m): max(0.0, 0.8 - 0.1 * m) for m in range(1, 11)},
+                          "placement": {"p_technical_success": 0.31, "ci95": {"p_technical_success": [0.25, 0.38]}}}]
+    summary["placement"] = {"approach": "percutaneous", "samples": 200, "p_technical_success": 0.31,
+                            "ci95": {"p_technical_success": [0.25, 0.38]}}
+    summary["notes"] = ["four or more tumours: context, not advice"]
+    fake = replace(loaded, summary=summary)
+    bench_root = tmp_path / "repo"
+    (bench_root / "benchmarks" / "results").mkdir(parents=True)
+    (bench_root / "benchmarks" / "results" / "results.json").write_text(json.dumps({"quick": True, "cases": [
+        {"suite": "verification", "case": "c1", "metric": "m1", "value": 1.0, "reference": 1.0, "tolerance": 0.1,
+         "passed": True},
+        {"suite": "verification", "case": "c2", "metric": "front_mm", "value": 3.0, "reference": 1.0,
+         "tolerance": 0.1, "passed": False, "unit": "mm"}]}))
+    page, md = report.build_report(tmp_path, fake, bench=report.latest_benchmarks(bench_root))
+    for text in ("93.4", "5 mm: 51", "-1.25", "A0", "percutaneous", "0.31 [0.25, 0.38]", "1 of 2 metrics pass",
+                 "front_mm", "context, not advice"):
+        assert text in page, text
+        assert text in md, text
+    assert report.latest_benchmarks(tmp_path / "nowhere") is None
