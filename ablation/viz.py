@@ -553,6 +553,20 @@ def _camera_direction(sec: Section, camera: str):
     return v / np.linalg.norm(v), -d
 
 
+def frame_camera(plotter, roi, direction, up, fill: float = 0.8) -> None:
+    """Aim the current renderer's camera at the centre of ``roi`` (bounds, mm) from ``direction``
+    so that the box's bounding sphere fills ``fill`` of the view height (VTK's own reset frames
+    every actor, including the long probe shaft)."""
+    roi = np.asarray(roi, float)
+    focal = 0.5 * (roi[0::2] + roi[1::2])
+    radius = 0.5 * float(np.linalg.norm(roi[1::2] - roi[0::2]))
+    camera = plotter.camera
+    half_angle = np.deg2rad(camera.view_angle) / 2.0
+    distance = radius / (fill * np.tan(half_angle))
+    plotter.camera_position = [tuple(focal + distance * np.asarray(direction)), tuple(focal), tuple(up)]
+    plotter.renderer.ResetCameraClippingRange()
+
+
 def _nice_length(span_mm: float) -> float:
     for length in (1, 2, 5, 10, 20, 50, 100):
         if length >= span_mm / 5.0:
@@ -775,10 +789,7 @@ def make_plotter(result, parts: SceneParts, camera: str = "iso", focus: int | No
     # no depth peeling: with EGL/Mesa it drops translucent surfaces altogether (measured here)
     direction, up = _camera_direction(sec, camera)
     legend = draw_surfaces(plotter, parts, focus, margin_bar=(0.86, 0.55), view_dir=direction)
-    focal = 0.5 * (roi[0::2] + roi[1::2])
-    plotter.camera_position = [tuple(focal + 100.0 * direction), tuple(focal), tuple(up)]
-    plotter.reset_camera(bounds=list(roi))
-    plotter.camera.zoom(1.2)
+    frame_camera(plotter, roi, direction, up, fill=0.8)
     _add_legend(plotter, legend)
     plotter.add_text("3-D view: tumour coloured by local margin\n" + _caption(parts, result),
                      position="upper_left", font_size=9, color="black")
@@ -786,10 +797,8 @@ def make_plotter(result, parts: SceneParts, camera: str = "iso", focus: int | No
 
     plotter.subplot(0, 1)
     legend = draw_section(plotter, parts, sec, temperature_bar=(0.86, 0.1))
-    plotter.camera_position = [tuple(focal + 100.0 * sec.normal), tuple(focal), tuple(-sec.axis)]
-    plotter.reset_camera(bounds=list(roi))
-    plotter.camera.zoom(1.25)
     _scale_bar(plotter, sec, roi)
+    frame_camera(plotter, roi, sec.normal, -sec.axis, fill=0.85)   # after the ruler, which resets the camera
     _add_legend(plotter, legend)
     plotter.add_text("section through the probe axis (face on)", position="upper_left", font_size=9, color="black")
     return plotter
@@ -847,9 +856,7 @@ def export_interactive_html(result, path, criterion=None, fields=None, parts: Sc
     if sec.plane.n_points:
         plotter.add_mesh(sec.plane, scalars=parts.slice_field, cmap=cmap, clim=clim, lighting=False, opacity=0.85)
     direction, up = _camera_direction(sec, "iso")
-    focal = 0.5 * (parts.roi[0::2] + parts.roi[1::2])
-    plotter.camera_position = [tuple(focal + 100.0 * direction), tuple(focal), tuple(up)]
-    plotter.reset_camera(bounds=list(parts.roi))
+    frame_camera(plotter, parts.roi, direction, up, fill=0.8)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
