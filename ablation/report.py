@@ -142,9 +142,21 @@ def parameter_rows(parameters: dict, prefix: str = "") -> list[tuple]:
         name = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict) and "value" in value:
             rows.append((name, fmt(value.get("value")), value.get("unit", ""), value.get("source", "")))
+        elif isinstance(value, dict) and isinstance(value.get("source"), str):
+            # a preset record {quantity: value, ..., source: "..."}: one row per quantity
+            for k, v in value.items():
+                if k != "source" and not isinstance(v, dict):
+                    rows.append((f"{name}.{k}", fmt(v), _unit_from_name(k), value["source"]))
         elif isinstance(value, dict):
             rows.extend(parameter_rows(value, name))
     return rows
+
+
+def _unit_from_name(key: str) -> str:
+    """The unit a key's suffix names (output keys carry their unit: sigma_mm, duration_s, ...)."""
+    suffixes = {"_mm": "mm", "_m": "m", "_s": "s", "_min": "min", "_C": "degC", "_W": "W", "_J": "J",
+                "_ohm": "ohm", "_ml": "mL", "_deg": "deg", "_V": "V", "_A": "A"}
+    return next((u for suffix, u in suffixes.items() if key.endswith(suffix)), "")
 
 
 def _flatten(value, prefix=""):
@@ -243,6 +255,12 @@ def _results_section(doc: Doc, s: dict) -> None:
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         ci = (p.get("ci95") or {}).get(key)
                         rows.append((name, key, fmt(value) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "")))
+                    elif isinstance(value, dict) and key not in ("ci95", "samples"):
+                        flat = [f"{k}: {fmt(v)}" for k, v in value.items() if not isinstance(v, (dict, list))]
+                        if flat:
+                            rows.append((name, key, ", ".join(flat)))
+                    elif isinstance(value, str):
+                        rows.append((name, key, value))
             doc.heading("Placement (per tumour)", 3)
             doc.table(["tumour", "quantity", "value [95 % interval]"], rows)
     overall = s.get("placement")
@@ -250,7 +268,7 @@ def _results_section(doc: Doc, s: dict) -> None:
         doc.heading("Placement study", 3)
         rows = []
         for key, value in overall.items():
-            if isinstance(value, dict):
+            if isinstance(value, (dict, list)):
                 continue
             ci = (overall.get("ci95") or {}).get(key)
             rows.append((key, fmt(value) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "")))
@@ -269,8 +287,8 @@ def _results_section(doc: Doc, s: dict) -> None:
         doc.table(["quantity", "value"], [(k, fmt(v)) for k, v in device.items() if not isinstance(v, dict)],
                   numeric=(1,))
     notes = []
-    for key in ("notes", "clinical_context", "warnings"):
-        value = s.get(key)
+    holders = [s] + [t for t in tumors if isinstance(t, dict)] + ([overall] if isinstance(overall, dict) else [])
+    for key, value in ((k, h.get(k)) for h in holders for k in ("notes", "note", "clinical_context", "warnings")):
         if isinstance(value, str):
             notes.append(value)
         elif isinstance(value, list):
