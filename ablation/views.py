@@ -69,8 +69,7 @@ def cmd_view(args) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
         parts = viz.scene_parts(result, args.criterion, fields, time_s, args.field)
         if args.out is None and viz.has_screen():
-            plotter = viz.make_plotter(result, parts, args.camera, focus, (width, height), off_screen=False)
-            plotter.show()
+            viz.show_scene(result, camera=args.camera, focus=focus, window_size=(width, height), parts=parts)
             return 0
         out = Path(args.out or Path(args.directory) / "view.png")
         viz.render_scene(result, out, parts=parts, camera=args.camera, focus=focus, window_size=(width, height))

@@ -815,10 +815,11 @@ def render_scene(result, path=None, criterion=None, fields=None, time_s=None, ca
         plotter.close()
 
 
-def show_scene(result, criterion=None, fields=None, time_s=None, camera="iso", slice_field="temperature_C"):
-    """Open an interactive window (needs a screen)."""
-    parts = scene_parts(result, criterion, fields, time_s, slice_field)
-    plotter = make_plotter(result, parts, camera, off_screen=False)
+def show_scene(result, criterion=None, fields=None, time_s=None, camera="iso", slice_field="temperature_C",
+               focus=None, window_size=(1800, 900), parts: SceneParts | None = None) -> None:
+    """Open the same two views in an interactive window (needs a screen: see :func:`has_screen`)."""
+    parts = parts or scene_parts(result, criterion, fields, time_s, slice_field)
+    plotter = make_plotter(result, parts, camera, focus, window_size, off_screen=False)
     plotter.show(title=f"ablation: {result.summary.get('scenario', {}).get('name', '')}")
 
 
