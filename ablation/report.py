@@ -433,3 +433,38 @@ def write_report(directory, result, plots=(), interactive: bool = True) -> list[
     (directory / "report.html").write_text(page)
     (directory / "report.md").write_text(md)
     return ["report.html", "report.md"]
+
+
+def write_comparison_report(directory, comparison, plot=None) -> list[str]:
+    """report.html / report.md for a folder holding only an approach comparison (comparison.json
+    from ``ablation compare``): the disclaimer, the table of probabilities with their 95 %
+    intervals, and the comparison plot."""
+    from .plots import comparison_rows
+    directory = Path(directory)
+    doc = Doc()
+    doc.raw(f'<p class="disclaimer">{html.escape(DISCLAIMER)}</p>', f"> **{DISCLAIMER}**\n")
+    doc.heading("Approach comparison", 1)
+    rows = comparison_rows(comparison)
+    metrics = sorted({m for r in rows for m in r["metrics"]}, key=lambda m: (m != "p_technical_success", m))
+    table = []
+    for r in rows:
+        cells = [r["label"]]
+        for m in metrics:
+            v, ci = r["metrics"].get(m), r["ci"].get(m)
+            cells.append(fmt(v) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else ""))
+        table.append(cells)
+    doc.table(["approach"] + metrics, table)
+    if plot is not None:
+        doc.image(directory / "plots" / plot.name, plot.title, f"plots/{plot.name}")
+    for key in ("notes", "note", "clinical_context"):
+        value = comparison.get(key) if isinstance(comparison, dict) else None
+        if value:
+            doc.heading("Notes (context, not advice)", 3)
+            for n in value if isinstance(value, list) else [value]:
+                doc.para(str(n))
+    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>Approach comparison</title><style>{CSS}</style></head><body>\n"
+            + "\n".join(doc.html) + IMAGE_CHECK_JS + "\n</body></html>\n")
+    (directory / "report.html").write_text(page)
+    (directory / "report.md").write_text("\n".join(doc.md) + "\n")
+    return ["report.html", "report.md"]

@@ -89,8 +89,18 @@ def _report_arguments(parser) -> None:
 
 def cmd_report(args) -> int:
     from .io import load_result
+    from .plots import load_comparison, plot_comparison
     from .plots import write_plots as plots
+    from .report import write_comparison_report
     from .report import write_report as report
+    directory = Path(args.directory)
+    comparison = load_comparison(directory)
+    if comparison is not None and not (directory / "summary.json").exists():
+        (directory / "plots").mkdir(exist_ok=True)
+        plot = plot_comparison(comparison, directory / "plots" / "comparison.png")
+        write_comparison_report(directory, comparison, plot)
+        print(f"written {directory / 'report.html'} and report.md (approach comparison)")
+        return 0
     try:
         result = load_result(args.directory)
     except (FileNotFoundError, ValueError) as exc:

@@ -375,3 +375,17 @@ def test_report_shows_coverage_placement_and_benchmarks(loaded, tmp_path):
         assert text in page, text
         assert text in md, text
     assert report.latest_benchmarks(tmp_path / "nowhere") is None
+
+
+def test_report_command_on_a_comparison_folder(tmp_path):
+    comparison = {"rows": [
+        {"approach": "open", "p_technical_success": 0.92, "ci95": {"p_technical_success": [0.88, 0.95]}},
+        {"approach": "laparoscopic", "p_technical_success": 0.71},
+        {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.43, "p_margin_5mm": 0.2}]}
+    (tmp_path / "comparison.json").write_text(json.dumps(comparison))
+    assert cli.main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert page.index("Research use only") < page.index("<h1")
+    for text in ("open", "0.92 [0.88, 0.95]", "percutaneous + Pringle", "p_margin_5mm", "data:image/png;base64,"):
+        assert text in page
+    assert (tmp_path / "plots" / "comparison.png").stat().st_size > 1000
