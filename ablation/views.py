@@ -9,6 +9,9 @@ from pathlib import Path
 
 from .cli import COMMANDS
 from .extensions import RESULT_WRITERS
+from .viz import prepare_offscreen
+
+prepare_offscreen()   # the CLI imports this module first, before any vtk import (DESIGN.md)
 
 
 def write_scene(staging, result) -> None:

@@ -68,6 +68,9 @@ def prepare_offscreen() -> None:
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
+prepare_offscreen()   # before anything imports vtk through this module
+
+
 def _pv():
     prepare_offscreen()
     import pyvista as pv
@@ -601,7 +604,7 @@ def _worst_visible_point(surface, view_dir) -> np.ndarray:
 
 
 def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: bool = True,
-                  margin_bar=(0.88, 0.55), view_dir=None) -> list:
+                  margin_bar=(0.88, 0.55), view_dir=None, shell_style: str = "wireframe") -> list:
     """The 3-D objects: lesion (translucent), isotherms, tumours coloured by local margin with the
     covered/uncovered border, margin shells, probes, vessels, other held regions, liver. Returns
     the legend entries [(label, colour)]."""
@@ -638,7 +641,10 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
                                      font_size=14, text_color="#67001F", point_color="#67001F", point_size=8,
                                      shape_color="white", shape_opacity=0.85, always_visible=True, bold=True)
         for shell in tumor.shells.values():
-            plotter.add_mesh(shell, style="wireframe", color=COLORS["margin_shell"], opacity=0.18, line_width=0.5)
+            if shell_style == "wireframe":
+                plotter.add_mesh(shell, style="wireframe", color=COLORS["margin_shell"], opacity=0.18, line_width=0.5)
+            else:   # vtk.js draws translucent wireframes opaque: a faint surface instead
+                plotter.add_mesh(shell, color=COLORS["margin_shell"], opacity=0.12, smooth_shading=True)
     if parts.tumors:
         legend.append(("tumour: covered (blue) / uncovered (red)", "#2166AC"))
         legend.append(("border of the uncovered part", COLORS["uncovered_line"]))
@@ -852,10 +858,11 @@ def export_interactive_html(result, path, criterion=None, fields=None, parts: Sc
     sec = section(parts)
     plotter = pv.Plotter(off_screen=True, window_size=[900, 700])
     plotter.set_background(COLORS["background"])
-    draw_surfaces(plotter, parts, labels=False)
+    draw_surfaces(plotter, parts, labels=False, shell_style="surface")
     cmap, clim = _slice_colormap(parts)
-    if sec.plane.n_points:
-        plotter.add_mesh(sec.plane, scalars=parts.slice_field, cmap=cmap, clim=clim, lighting=False, opacity=0.85)
+    if sec.plane.n_points:    # one scalar bar only (vtk.js stacks them on top of each other)
+        plotter.add_mesh(sec.plane, scalars=parts.slice_field, cmap=cmap, clim=clim, lighting=False, opacity=0.85,
+                         show_scalar_bar=False)
     direction, up = _camera_direction(sec, "iso")
     frame_camera(plotter, parts.roi, direction, up, fill=0.8)
     try:
