@@ -42,7 +42,14 @@ def _finite(values) -> bool:
     return a.size > 0 and bool(np.isfinite(a).any())
 
 
+UNITS = {"_C": "degC", "_W": "W", "_ohm": "ohm", "_V": "V", "_A": "A", "_ml": "mL", "_s": "s", "_J": "J"}
+
+
 def _label(column: str) -> str:
+    """'probe1_wall_C' -> 'probe1 wall (degC)': the unit suffix of a column in words."""
+    for suffix, unit in UNITS.items():
+        if column.endswith(suffix):
+            return f"{column[:-len(suffix)].replace('_', ' ')} ({unit})"
     return column.replace("_", " ")
 
 
