@@ -151,6 +151,24 @@ def test_three_d_grid_margin_and_surfaces(tmp_path):
     margin = viz.local_margin(domain, level, lesion, surface)
     exact = (radius - np.linalg.norm(np.asarray(surface.points) / 1e3 - c, axis=1)) * 1e3
     assert np.max(np.abs(margin - exact)) < 0.15                # mm, 1.5 mm cells
+    # the whole scene on the 3-D grid, with a held 'tine' region drawn from its cells
+    from ablation.mesh import Region
+    from ablation.solver import Result
+    pts = domain.world_points()
+    tine = (np.abs(pts[0] - 0.006) < 0.001) & (np.abs(pts[1]) < 0.001) & (pts[2] > -0.012) & (pts[2] < -0.002)
+    domain.regions.append(Region("tine 1", "tine", 0, tine))
+    temperature = 37.0 + 50.0 * np.exp(-np.linalg.norm(pts - c[:, None], axis=0) / 0.006)
+    fields = {"temperature_C": temperature, "t_max_C": temperature, "omega": np.exp(1e3 * level)}
+    summary = {"scenario": {"name": "3-D"}, "modality": "thermal", "lesion": {"criterion": "arrhenius"}}
+    result = Result(load_scenario(tmp_path / "s.toml"), domain, fields, [], {}, summary)
+    parts = viz.scene_parts(result)
+    (name, kind, mesh), = parts.other_regions
+    assert kind == "tine" and mesh.bounds[0] == pytest.approx(5.0, abs=1.6) and mesh.bounds[1] < 8.6
+    sec = viz.section(parts)
+    # the section through the probe axis contains the (off-axis) tumour centre
+    assert abs((tumor.center * 1e3 - sec.point) @ sec.normal) < 1e-9
+    image = viz.render_scene(result, parts=parts, window_size=(900, 450))
+    assert image.std() > 20
     shell = viz.tumor_surface(tumor, offset_mm=5.0)
     d_shell = tumor.signed_distance(np.asarray(shell.points).T / 1e3) * 1e3
     # the ellipsoid's signed distance is first order off the surface (geometry.py): a few 0.1 mm
