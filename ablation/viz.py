@@ -702,20 +702,17 @@ def draw_section(plotter, parts: SceneParts, sec: Section, temperature_bar=(0.88
             if text not in seen:
                 legend.append((text, color))
                 seen.add(text)
-    behind = []
-    for _, active, shaft in parts.probes:
-        behind += [m for m in (active, shaft) if m is not None]
-    for mesh, color in [(m, COLORS["probe_active"]) for _, m, _ in parts.probes if m is not None] + \
-            [(m, COLORS["probe_shaft"]) for _, _, m in parts.probes if m is not None] + \
-            [(m, COLORS["vessel"]) for _, m in parts.vessels] + \
-            [(m, COLORS["tine"]) for _, _, m in parts.other_regions]:
+    drawn = set()
+    for mesh, color, label in [(m, COLORS["probe_active"], "probe") for _, m, _ in parts.probes if m is not None] + \
+            [(m, COLORS["probe_shaft"], "probe") for _, _, m in parts.probes if m is not None] + \
+            [(m, COLORS["vessel"], "vessel") for _, m in parts.vessels] + \
+            [(m, COLORS["tine"], kind.replace("_", " ")) for _, kind, m in parts.other_regions]:
         front = half_space(mesh, sec.point, sec.normal, keep_positive=True)   # the half towards the viewer
         if front is not None and front.n_points:
             plotter.add_mesh(front, color=color, smooth_shading=True)
-    if parts.probes:
-        legend.append(("probe", COLORS["probe_active"]))
-    if parts.vessels:
-        legend.append(("vessel", COLORS["vessel"]))
+            if label not in drawn:
+                legend.append((label, COLORS["probe_active"] if label == "probe" else color))
+                drawn.add(label)
     return legend
 
 
