@@ -862,10 +862,20 @@ def export_interactive_html(result, path, criterion=None, fields=None, parts: Sc
                          show_scalar_bar=False)
     direction, up = _camera_direction(sec, "iso")
     frame_camera(plotter, parts.roi, direction, up, fill=0.8)
+    import sys
+    # The export starts a local trame server, which would also set up trame-vtklocal and try to
+    # download VTK's WebAssembly build from gitlab.kitware.com; the static vtk.js page needs none
+    # of it. A None entry makes that optional import fail, which trame-pyvista tolerates.
+    blocked = "trame.widgets.vtklocal"
+    previous = sys.modules.get(blocked, "absent")
+    if previous == "absent":
+        sys.modules[blocked] = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             plotter.export_html(str(path))
     finally:
         plotter.close()
+        if previous == "absent":
+            sys.modules.pop(blocked, None)
     return True

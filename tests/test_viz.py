@@ -407,3 +407,28 @@ def test_report_command_on_a_comparison_folder(tmp_path):
     for text in ("open", "0.92 [0.88, 0.95]", "percutaneous + Pringle", "p_margin_5mm", "data:image/png;base64,"):
         assert text in page
     assert (tmp_path / "plots" / "comparison.png").stat().st_size > 1000
+
+
+def test_interactive_view_is_offline(loaded, tmp_path, monkeypatch):
+    """The vtk.js export embeds everything and resolves no remote host (trame-vtklocal's WebAssembly
+    download is kept out); the page loads nothing from the network."""
+    pytest.importorskip("trame_pyvista")
+    import socket
+    hosts = []
+    real = socket.getaddrinfo
+
+    def recording(host, *args, **kwargs):
+        hosts.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    path = tmp_path / "view.html"
+    assert viz.export_interactive_html(loaded, path)
+    assert all(h in (None, "", "localhost", "127.0.0.1", "0.0.0.0", "::1") for h in hosts), hosts
+    import sys
+    # trame-vtklocal (whose set-up downloads VTK's WebAssembly build in the background) never loads
+    assert not [m for m in sys.modules if "vtklocal" in m]
+    page = path.read_text()
+    assert len(page) > 100_000 and "<script" in page
+    # no external script, stylesheet or image is referenced
+    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", page)
