@@ -385,7 +385,7 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
         entry = next((s for s in summaries if s.get("name") == tumor.name),
                      summaries[i] if i < len(summaries) else {})
         tumors.append(TumorPart(tumor.name, surface, shells,
-                                float(np.nanmin(margin)) if np.isfinite(margin).any() else float("-inf"),
+                                float(np.nanmin(margin)) if np.isfinite(margin).any() else float("nan"),
                                 _uncovered_area_fraction(surface, margin), entry))
 
     probes = []
@@ -636,8 +636,9 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
                 plotter.add_mesh(edge, color=COLORS["uncovered_line"], line_width=5)
         if labels and tumor.uncovered_fraction > 0 and (focus is None or focus == i):
             anchor = _worst_visible_point(surface, view_dir)
-            plotter.add_point_labels(anchor[None, :], [f"uncovered {100 * tumor.uncovered_fraction:.0f} % of surface, "
-                                                       f"min margin {tumor.min_margin_mm:+.1f} mm"],
+            margin_text = f", min margin {tumor.min_margin_mm:+.1f} mm" if np.isfinite(tumor.min_margin_mm) else ""
+            plotter.add_point_labels(anchor[None, :], [f"uncovered {100 * tumor.uncovered_fraction:.0f} % of surface"
+                                                       + margin_text],
                                      font_size=14, text_color="#67001F", point_color="#67001F", point_size=8,
                                      shape_color="white", shape_opacity=0.85, always_visible=True, bold=True)
         for shell in tumor.shells.values():
@@ -685,7 +686,7 @@ def draw_section(plotter, parts: SceneParts, sec: Section, temperature_bar=(0.88
     if sec.plane.n_points:
         plotter.add_mesh(sec.plane, scalars=parts.slice_field, cmap=cmap, clim=clim, lighting=False,
                          scalar_bar_args=_bar(label + ("" if parts.time_s is None else f"\nat {parts.time_s:g} s"),
-                                              *temperature_bar, "%.0f"))
+                                              *temperature_bar, "%.0f" if clim[1] - clim[0] >= 10 else "%.1f"))
     lift = sec.normal * 0.1   # outlines just in front of the plane, so they are never hidden by it
     outlines = [(parts.lesion, COLORS["lesion"], 6, f"lesion: {parts.criterion_description}")]
     outlines += [(s, ISOTHERM_COLORS.get(t, "#999999"), 3, f"{t:g} degC isotherm") for t, s in parts.isotherms.items()]
@@ -767,8 +768,11 @@ def _caption(parts: SceneParts, result) -> str:
     if by and parts.time_s is None:
         lines.append(f"  {by['volume_ml']:.2f} mL, axes {by['long_axis_mm']:.1f} x {by['short_axis_mm']:.1f} mm")
     default = parts.criterion == s.get("lesion", {}).get("criterion") and parts.time_s is None
+    if not parts.lesion.n_points:
+        lines.append("  no lesion by this criterion")
     for t in parts.tumors:
-        text = f"{t.name}: min margin {t.min_margin_mm:+.1f} mm"
+        text = f"{t.name}: min margin {t.min_margin_mm:+.1f} mm" if np.isfinite(t.min_margin_mm) else \
+            f"{t.name}: uncovered (no lesion)"
         if default and t.summary.get("coverage") is not None:
             text += f", coverage {100 * t.summary['coverage']:.1f} %"
         lines.append(text)
@@ -794,7 +798,8 @@ def make_plotter(result, parts: SceneParts, camera: str = "iso", focus: int | No
     legend = draw_surfaces(plotter, parts, focus, margin_bar=(0.86, 0.55), view_dir=direction)
     frame_camera(plotter, roi, direction, up, fill=0.8)
     _add_legend(plotter, legend)
-    plotter.add_text("3-D view: tumour coloured by local margin\n" + _caption(parts, result),
+    title = "3-D view: tumour coloured by local margin" if parts.tumors else "3-D view"
+    plotter.add_text(title + "\n" + _caption(parts, result),
                      position="upper_left", font_size=9, color="black")
     plotter.add_axes(color="black", viewport=(0.85, 0.0, 1.0, 0.15))
 
