@@ -48,7 +48,6 @@ COLORS = {
 }
 ISOTHERM_COLORS = {0.0: "#56B4E9", -20.0: "#0072B2", -40.0: "#009E73"}
 MARGIN_CMAP = "RdBu"
-SLICE_CMAP = "bone"
 
 
 # ------------------------------------------------------------------------------- environment
@@ -775,6 +774,9 @@ def _caption(parts: SceneParts, result) -> str:
             f"{t.name}: uncovered (no lesion)"
         if default and t.summary.get("coverage") is not None:
             text += f", coverage {100 * t.summary['coverage']:.1f} %"
+        if default and t.summary.get("min_margin_mm") is not None:
+            # the coverage module's minimum (its own sampling) next to this picture's
+            text += f" (coverage metrics: min margin {t.summary['min_margin_mm']:+.1f} mm)"
         lines.append(text)
     return "\n".join(lines)
 
