@@ -397,8 +397,12 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
     if prov:
         doc.heading("Provenance", 3)
         doc.table(["", ""], [(k, fmt(v)) for k, v in prov.items()])
-    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()
-                   and not p.name.startswith(".") and p.name not in ("report.html", "report.md"))
+    files = sorted({p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+                    and p.name not in ("report.html", "report.md")} | {"summary.json"})
+    snaps = [f for f in files if f.startswith("snapshot_")]
+    if len(snaps) > 3:   # one line for the time series
+        files = [f for f in files if f not in snaps] + [f"{snaps[0]} ... {snaps[-1]} ({len(snaps)} snapshots)"]
     if files:
         doc.heading("Files in this folder", 3)
         doc.para("Fields (.vtr/.vts, open in ParaView; coordinates in mm, units in the array names), the time "
