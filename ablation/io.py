@@ -144,7 +144,8 @@ def _slug(text: str) -> str:
 def write_surfaces(directory, result) -> list[str]:
     """Triangulated surfaces in world coordinates (mm), each as .vtp (with point data, e.g. the
     local margin on tumours) and .stl (for 3D Slicer and printing): the lesion for every reported
-    criterion, isotherms (cryo), every tumour and its margin shells."""
+    criterion, isotherms (cryo), every tumour and its margin shells; and the default criterion's
+    lesion at every snapshot time (lesion_<criterion>_NNNN.vtp with a .pvd index)."""
     from . import viz
     from .damage import parse_criterion
     directory = Path(directory)
@@ -164,6 +165,20 @@ def write_surfaces(directory, result) -> list[str]:
         crit = parse_criterion(name)
         if crit.field in result.fields:
             save(viz.level_surface(result.domain, crit.level(result.fields)), f"lesion_{_slug(name)}")
+    # the default lesion at every snapshot that holds its field: lesion growth in ParaView
+    crit = parse_criterion(default)
+    entries = []
+    for i, (t, snap) in enumerate(result.snapshots):
+        if crit.field in snap:
+            surface = viz.level_surface(result.domain, crit.level(snap))
+            if surface.n_points:
+                name = f"lesion_{_slug(default)}_{i:04d}.vtp"
+                surface.save(directory / name)
+                entries.append((t, name))
+                written.append(f"surfaces/{name}")
+    if entries:
+        (directory / f"lesion_{_slug(default)}.pvd").write_text(_pvd(entries))
+        written.append(f"surfaces/lesion_{_slug(default)}.pvd")
     parts = viz.scene_parts(result, default)
     for t_iso, surf in parts.isotherms.items():
         save(surf, f"isotherm_{t_iso:g}C")

@@ -207,7 +207,8 @@ def _benchmark_section(doc: Doc, bench) -> None:
     cases = data.get("cases", [])
     passed = sum(1 for c in cases if c.get("passed"))
     when = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    doc.raw(f"<p>Latest benchmark results: <code>{html.escape(str(path))}</code> ({when}, "
+    doc.raw(f"<p>Latest benchmark results: <a href=\"{html.escape(path.resolve().as_uri())}\"><code>"
+            f"{html.escape(str(path))}</code></a> ({when}, "
             f"{'quick' if data.get('quick') else 'full'} resolution): "
             f"<span class=\"{'ok' if passed == len(cases) else 'warn'}\">{passed} of {len(cases)} metrics pass</span>.</p>",
             f"Latest benchmark results: `{path}` ({when}, {'quick' if data.get('quick') else 'full'} resolution): "

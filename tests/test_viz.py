@@ -217,6 +217,12 @@ def test_surfaces_match_the_lesion_and_tumour_volumes(run_dir, loaded):
     assert np.linalg.norm(np.asarray(shell.points) - centre, axis=1) == pytest.approx(15.0, abs=1e-4)
     assert shell.volume == pytest.approx(4 / 3 * np.pi * 15.0 ** 3, rel=0.02)   # a coarse polyhedron inside
     assert "margin_mm" in pv.read(run_dir / "surfaces" / "tumor_1_metastasis.vtp").point_data
+    # lesion growth: one closed surface per snapshot with a lesion, indexed by time, volumes rising
+    entries = [(float(e.get("timestep")), e.get("file")) for e in
+               ET.parse(run_dir / "surfaces" / "lesion_arrhenius.pvd").getroot().iter("DataSet")]
+    assert [t for t, _ in entries] == pytest.approx([120.0, 240.0, 360.0])
+    volumes = [pv.read(run_dir / "surfaces" / f).volume for _, f in entries]
+    assert volumes == sorted(volumes) and volumes[0] > 0
     for name, lesion in summary["lesion_by_criterion"].items():
         surface = pv.read(run_dir / "surfaces" / f"lesion_{name.replace(':', '_')}.stl")
         # the isosurface of the interpolated field against the sum of whole lesion cells: two
