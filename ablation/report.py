@@ -364,7 +364,7 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
     doc.heading(f"Ablation report: {name}", 1)
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     doc.para(f"{s.get('scenario', {}).get('description', '')}")
-    doc.table(["", ""], [("modality", s.get("modality")), ("lesion criterion", s["lesion"]["criterion"]),
+    doc.table(["run", ""], [("modality", s.get("modality")), ("lesion criterion", s["lesion"]["criterion"]),
                          ("report written", created),
                          ("package", f"ablation {s.get('provenance', {}).get('package_version', '?')}, "
                                      f"commit {s.get('provenance', {}).get('git_commit') or 'unknown'}")])
@@ -397,7 +397,7 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
     prov = s.get("provenance") or {}
     if prov:
         doc.heading("Provenance", 3)
-        doc.table(["", ""], [(k, fmt(v)) for k, v in prov.items()])
+        doc.table(["item", "value"], [(k, fmt(v)) for k, v in prov.items()])
     files = sorted({p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()
                     and not any(part.startswith(".") for part in p.relative_to(directory).parts)
                     and p.name not in ("report.html", "report.md")} | {"summary.json"})

@@ -588,7 +588,8 @@ def _slice_colormap(parts: SceneParts):
 
 def _bar(title, x, y, fmt, **extra):
     return dict(title=title, vertical=True, position_x=x, position_y=y, height=0.32, width=0.045, fmt=fmt,
-                color="black", title_font_size=13, label_font_size=11, n_labels=5, **extra)
+                color="black", title_font_size=16, label_font_size=14, n_labels=5, unconstrained_font_size=True,
+                **extra)
 
 
 def _worst_visible_point(surface, view_dir) -> np.ndarray:
@@ -623,12 +624,11 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
     for i, tumor in enumerate(parts.tumors):
         surface = tumor.surface
         plotter.add_mesh(surface, scalars="margin_mm", cmap=MARGIN_CMAP, clim=MARGIN_CLIM_MM,
-                         n_colors=MARGIN_COLORS, above_color="#053061", below_color="#67001F",
+                         n_colors=MARGIN_COLORS,    # beyond +-10 mm the end classes' colours continue
                          opacity=0.5 if focus is not None and i != focus else 1.0, smooth_shading=True,
                          ambient=0.3, diffuse=0.75, specular=0.0,
                          nan_color="#67001F", show_scalar_bar=i == 0,
-                         scalar_bar_args=_bar("local margin (mm)\nred < 0: uncovered", *margin_bar, "%+.0f",
-                                                  above_label="> 10", below_label="< -10"))
+                         scalar_bar_args=_bar("local margin (mm)\nred < 0: uncovered", *margin_bar, "%+.0f"))
         if np.isfinite(surface.point_data["margin_mm"]).any():
             edge = surface.contour([0.0], scalars="margin_mm")
             if edge.n_points:
@@ -638,7 +638,7 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
             margin_text = f", min margin {tumor.min_margin_mm:+.1f} mm" if np.isfinite(tumor.min_margin_mm) else ""
             plotter.add_point_labels(anchor[None, :], [f"uncovered {100 * tumor.uncovered_fraction:.0f} % of surface"
                                                        + margin_text],
-                                     font_size=14, text_color="#67001F", point_color="#67001F", point_size=8,
+                                     font_size=17, text_color="#67001F", point_color="#67001F", point_size=8,
                                      shape_color="white", shape_opacity=0.85, always_visible=True, bold=True)
         for shell in tumor.shells.values():
             if shell_style == "wireframe":
@@ -716,7 +716,7 @@ def draw_section(plotter, parts: SceneParts, sec: Section, temperature_bar=(0.88
     return legend
 
 
-def _add_legend(plotter, entries, x0=12, y0=12, line=20, size=13) -> None:
+def _add_legend(plotter, entries, x0=14, y0=14, line=26, size=17) -> None:
     """A legend of coloured squares and black labels in the lower left corner of the current
     viewport (VTK's legend box colours the text like its symbol: a yellow label on white is
     unreadable)."""
@@ -730,7 +730,7 @@ def _add_legend(plotter, entries, x0=12, y0=12, line=20, size=13) -> None:
         ids = [points.InsertNextPoint(x, yy, 0) for x, yy in ((x0, y), (x0 + size, y), (x0 + size, y + size), (x0, y + size))]
         polys.InsertNextCell(4, ids)
         colors.InsertNextTuple3(*(int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)))
-        plotter.add_text(label, position=(x0 + size + 7, y - 1), font_size=9, color="black")
+        plotter.add_text(label, position=(x0 + size + 8, y - 1), font_size=12, color="black")
     poly = vtk.vtkPolyData()
     poly.SetPoints(points)
     poly.SetPolys(polys)
@@ -802,7 +802,7 @@ def make_plotter(result, parts: SceneParts, camera: str = "iso", focus: int | No
     _add_legend(plotter, legend)
     title = "3-D view: tumour coloured by local margin" if parts.tumors else "3-D view"
     plotter.add_text(title + "\n" + _caption(parts, result),
-                     position="upper_left", font_size=9, color="black")
+                     position="upper_left", font_size=12, color="black")
     plotter.add_axes(color="black", viewport=(0.85, 0.0, 1.0, 0.15))
 
     plotter.subplot(0, 1)
@@ -810,7 +810,7 @@ def make_plotter(result, parts: SceneParts, camera: str = "iso", focus: int | No
     _scale_bar(plotter, sec, roi)
     frame_camera(plotter, roi, sec.normal, -sec.axis, fill=0.85)   # after the ruler, which resets the camera
     _add_legend(plotter, legend)
-    plotter.add_text("section through the probe axis (face on)", position="upper_left", font_size=9, color="black")
+    plotter.add_text("section through the probe axis (face on)", position="upper_left", font_size=12, color="black")
     return plotter
 
 
