@@ -69,7 +69,8 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     V = domain.geometry.volumes
     tissue = domain.tissue
     series: dict = {"time_s": [0.0]}
-    snapshots = [(0.0, {"temperature_C": heat.T.copy()})]
+    keep = {parse_criterion(n).field for n in [criterion.name, *(d.report_criteria or model.report_criteria)]}
+    snapshots = [(0.0, _snapshot(heat, damage, model, keep))]
     totals = {"stored": 0.0, "source": 0.0, "perfusion": 0.0, "boundary": 0.0, "walls": 0.0}
     abs_exchanged = abs_residual = 0.0
     boundary_dev = 0.0
@@ -107,7 +108,7 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
             series.setdefault(key, [float("nan")] * (len(series["time_s"]) - 1)).append(value)
         series["time_s"].append(t)
         if (step + 1) % out_every == 0 or step + 1 == n_steps:
-            snapshots.append((t, {"temperature_C": heat.T.copy()}))
+            snapshots.append((t, _snapshot(heat, damage, model, keep)))
         if progress is not None:
             progress(t, duration)
 
@@ -143,6 +144,15 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     summary["provenance"] = provenance()
     summary["runtime_s"] = wallclock.perf_counter() - started
     return Result(scenario, domain, fields, snapshots, series, summary, model)
+
+
+def _snapshot(heat, damage, model, keep) -> dict:
+    """Temperature and copies of the fields the reported lesion criteria use (``keep``: Omega,
+    T extremes, ...), so a lesion can be drawn at any stored time point."""
+    out = {"temperature_C": heat.T.copy()}
+    for source in (damage.fields(), model.extra_fields()):
+        out.update({k: np.array(v, float) for k, v in source.items() if k in keep})
+    return out
 
 
 def _set_vessel_walls(scenario, heat) -> None:

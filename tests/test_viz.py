@@ -1,0 +1,440 @@
+"""Pictures, field export, plots and the report (issue 6).
+
+One coarse axisymmetric run of the generic thermal probe goes through ``ablation run`` (scene,
+fields, surfaces, plots, report); the tests then check what it wrote against independent numbers:
+pixel colours of scene.png, grid coordinates and arrays read back with pyvista.read, revolved and
+surface volumes against the grid's own volume and closed forms, the local margin against the exact
+distance between spheres, and report.html as rendered by headless Chromium.
+"""
+import html
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ablation import cli, viz
+from ablation.mesh import build_domain
+from ablation.scenario import load_scenario
+
+pv = pytest.importorskip("pyvista")
+
+SCENARIO = """
+name = "viz-test"
+description = "Coarse generic thermal probe with an on-axis tumour (viz tests)."
+modality = "thermal"
+[tissue]
+preset = "liver"
+[[tumors]]
+name = "metastasis"
+center = [0, 0, -10]
+diameter = "20 mm"
+[[tumors]]
+name = "satellite"
+center = [0, 0, 9]
+diameter = "6 mm"
+[[probes]]
+name = "probe"
+tip = [0, 0, 0]
+direction = [0, 0, 1]
+diameter = "1.5 mm"
+active_length = "20 mm"
+[probes.thermal]
+wall = "temperature"
+temperature_schedule = [["0 s", "37 degC"], ["30 s", "90 degC"], ["10 min", "90 degC"]]
+[domain]
+size = "60 mm"
+[grid]
+spacing = "1 mm"
+max_spacing = "4 mm"
+fine_margin = "6 mm"
+[time]
+duration = "6 min"
+step = "10 s"
+output_interval = "2 min"
+"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("viz")
+    path = root / "viz_test.toml"
+    path.write_text(SCENARIO)
+    out = root / "result"
+    assert cli.main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(run_dir):
+    from ablation.io import load_result
+    return load_result(run_dir)
+
+
+def _hsv(image):
+    import matplotlib.colors as mc
+    return mc.rgb_to_hsv(np.asarray(image)[..., :3] / 255.0)
+
+
+# ------------------------------------------------------------------------------- the scene
+def test_scene_png_is_not_blank_and_shows_tumour_and_lesion_colours(run_dir, loaded):
+    from PIL import Image
+    image = np.asarray(Image.open(run_dir / "scene.png").convert("RGB"))
+    assert image.shape[0] >= 600 and image.shape[1] >= 1200
+    assert image.std() > 20.0                                   # not a blank canvas
+    hsv = _hsv(image)
+    h, s, v = hsv[..., 0] * 360.0, hsv[..., 1], hsv[..., 2]
+    reds = (s > 0.25) & (v > 0.2) & ((h < 25) | (h > 335))      # uncovered tumour (RdBu low end)
+    blues = (s > 0.2) & (v > 0.2) & (h > 190) & (h < 230)       # covered tumour (RdBu high end)
+    yellows = (s > 0.45) & (v > 0.6) & (h > 45) & (h < 65)      # lesion (Okabe-Ito yellow)
+    frac = lambda m: m.mean()                                    # noqa: E731
+    # the coarse run leaves the 20 mm tumour partly uncovered: both ends of the margin map show
+    summary = json.loads((run_dir / "summary.json").read_text())
+    parts = viz.scene_parts(loaded)
+    assert 0.05 < parts.tumors[0].uncovered_fraction < 0.95
+    assert frac(reds) > 0.01, "no uncovered-tumour (red) pixels"
+    assert frac(blues) > 0.002, "no covered-tumour (blue) pixels"
+    assert frac(yellows) > 0.002, "no lesion (yellow) pixels"
+    # the left half (3-D view) holds the tumour, the right half (section) the lesion outline
+    half = image.shape[1] // 2
+    assert reds[:, :half].sum() > 10 * reds[:, half:].sum()
+    assert yellows[:, half:].sum() > 0
+    assert summary["lesion"]["volume_ml"] > 0
+    # two tumours: a close-up of each, framed differently from the overview
+    closeups = [np.asarray(Image.open(run_dir / f"scene_tumor_{i}.png").convert("RGB")) for i in (1, 2)]
+    assert all(c.shape == image.shape for c in closeups)
+    assert np.abs(closeups[0].astype(int) - closeups[1].astype(int)).mean() > 5
+
+
+def test_local_margin_equals_the_exact_distance_between_spheres(loaded):
+    """A spherical 'lesion' (level = R - |x - c|, exact distance) around a sphere tumour: the local
+    margin on the tumour surface is R - |x - c_lesion| exactly; the isosurface of the interpolated
+    field and the sign from the level field must reproduce it to well below a cell (1 mm)."""
+    domain = loaded.domain
+    c_lesion = np.array([0.0, 0.0, -0.012])
+    radius = 0.0115
+    pts = domain.world_points()
+    level = radius - np.linalg.norm(pts - c_lesion[:, None], axis=0)
+    lesion = viz.level_surface(domain, level)
+    tumor = domain.tumors[0]                                     # 10 mm radius at z = -10 mm
+    surface = viz.tumor_surface(tumor)
+    margin = viz.local_margin(domain, level, lesion, surface)
+    exact = (radius - np.linalg.norm(np.asarray(surface.points) / 1e3 - c_lesion, axis=1)) * 1e3
+    assert np.max(np.abs(margin - exact)) < 0.08                # mm
+    assert margin.min() == pytest.approx(exact.min(), abs=0.05)
+    assert (margin < 0).any() and (margin > 0).any()
+    # the revolved isosurface encloses the sphere's volume
+    assert lesion.volume == pytest.approx(4 / 3 * np.pi * (radius * 1e3) ** 3, rel=0.01)
+
+
+def test_three_d_grid_margin_and_surfaces(tmp_path):
+    """The same exact-distance check on a 3-D grid (marching cubes instead of revolution), with an
+    off-axis ellipsoidal tumour whose offset shell must lie 5 mm from its surface everywhere."""
+    text = SCENARIO.replace('center = [0, 0, -10]\ndiameter = "20 mm"',
+                            'center = [6, 2, -8]\nshape = "ellipsoid"\ndiameters = ["14 mm", "10 mm", "10 mm"]\n'
+                            'axis = [1, 0, 1]')
+    text = text.replace('[grid]\n', '[grid]\nkind = "3d"\n').replace('spacing = "1 mm"', 'spacing = "1.5 mm"')
+    (tmp_path / "s.toml").write_text(text)
+    domain = build_domain(load_scenario(tmp_path / "s.toml"))
+    assert domain.kind == "3d"
+    c = np.array([0.004, 0.0, -0.010])
+    radius = 0.012
+    level = radius - np.linalg.norm(domain.world_points() - c[:, None], axis=0)
+    lesion = viz.level_surface(domain, level)
+    tumor = domain.tumors[0]
+    surface = viz.tumor_surface(tumor)
+    margin = viz.local_margin(domain, level, lesion, surface)
+    exact = (radius - np.linalg.norm(np.asarray(surface.points) / 1e3 - c, axis=1)) * 1e3
+    assert np.max(np.abs(margin - exact)) < 0.15                # mm, 1.5 mm cells
+    # the whole scene on the 3-D grid, with a held 'tine' region drawn from its cells
+    from ablation.mesh import Region
+    from ablation.solver import Result
+    pts = domain.world_points()
+    tine = (np.abs(pts[0] - 0.006) < 0.001) & (np.abs(pts[1]) < 0.001) & (pts[2] > -0.012) & (pts[2] < -0.002)
+    domain.regions.append(Region("tine 1", "tine", 0, tine))
+    temperature = 37.0 + 50.0 * np.exp(-np.linalg.norm(pts - c[:, None], axis=0) / 0.006)
+    fields = {"temperature_C": temperature, "t_max_C": temperature, "omega": np.exp(1e3 * level)}
+    summary = {"scenario": {"name": "3-D"}, "modality": "thermal", "lesion": {"criterion": "arrhenius"}}
+    result = Result(load_scenario(tmp_path / "s.toml"), domain, fields, [], {}, summary)
+    parts = viz.scene_parts(result)
+    (name, kind, mesh), = parts.other_regions
+    assert kind == "tine" and mesh.bounds[0] == pytest.approx(5.0, abs=1.6) and mesh.bounds[1] < 8.6
+    sec = viz.section(parts)
+    # the section through the probe axis contains the (off-axis) tumour centre
+    assert abs((tumor.center * 1e3 - sec.point) @ sec.normal) < 1e-9
+    image = viz.render_scene(result, parts=parts, window_size=(900, 450))
+    assert image.std() > 20
+    shell = viz.tumor_surface(tumor, offset_mm=5.0)
+    d_shell = tumor.signed_distance(np.asarray(shell.points).T / 1e3) * 1e3
+    # the ellipsoid's signed distance is first order off the surface (geometry.py): a few 0.1 mm
+    assert np.median(d_shell) == pytest.approx(5.0, abs=0.3)
+    _, nearest = surface.find_closest_cell(np.asarray(shell.points), return_closest_point=True)
+    assert np.linalg.norm(np.asarray(shell.points) - nearest, axis=1) == pytest.approx(5.0, abs=0.05)
+
+
+# ------------------------------------------------------------------------------ field files
+def test_field_files_read_back_in_mm_with_unit_names(run_dir, loaded):
+    domain = loaded.domain
+    grid = pv.read(run_dir / "fields.vtr")
+    assert np.allclose(grid.x, domain.edges[0] * 1e3) and np.allclose(grid.z, domain.edges[1] * 1e3)
+    assert np.diff(grid.x).min() == pytest.approx(np.diff(domain.edges[0]).min() * 1e3)
+    for name in ("temperature_C", "omega", "cem43_min", "t_max_C", "t_min_C", "time_above_50C_s"):
+        assert name in grid.cell_data
+    # the revolved 3-D copy: world coordinates in mm, volume of a 48-gon prism of the domain
+    rev = pv.read(run_dir / "fields_3d.vts")
+    half = 30.0
+    assert rev.bounds[1] == pytest.approx(half, abs=1e-3) and rev.bounds[0] == pytest.approx(-half, abs=1e-3)
+    assert rev.n_cells == domain.n_cells * 48
+    physical = float(np.sum(domain.geometry.volumes)) * 1e9      # mm^3 (FVGeometry holds the full 2 pi volumes)
+    polygon = np.sin(2 * np.pi / 48) / (2 * np.pi / 48)
+    volume = float(np.sum(rev.compute_cell_sizes(length=False, area=False).cell_data["Volume"]))
+    assert volume / physical == pytest.approx(polygon, rel=1e-4)
+    t_max = np.asarray(grid.cell_data["t_max_C"])
+    assert np.asarray(rev.cell_data["t_max_C"]).max() == pytest.approx(t_max.max(), rel=1e-6)
+    # the time series: .pvd index, TimeValue in each file, final snapshot = final fields
+    entries = [(float(e.get("timestep")), e.get("file")) for e in ET.parse(run_dir / "snapshots.pvd").getroot().iter("DataSet")]
+    assert [t for t, _ in entries] == pytest.approx([0.0, 120.0, 240.0, 360.0])
+    for t, name in entries:
+        snap = pv.read(run_dir / name)
+        assert snap.field_data["TimeValue"][0] == pytest.approx(t)
+        assert {"temperature_C", "omega", "t_max_C"} <= set(snap.cell_data)
+    last = pv.read(run_dir / entries[-1][1])
+    assert np.allclose(last.cell_data["omega"], grid.cell_data["omega"])
+
+
+def test_surfaces_match_the_lesion_and_tumour_volumes(run_dir, loaded):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (run_dir / "surfaces" / "tumor_2_satellite.stl").exists()
+    tumor = pv.read(run_dir / "surfaces" / "tumor_1_metastasis.stl")
+    assert tumor.volume == pytest.approx(4 / 3 * np.pi * 10.0 ** 3, rel=0.005)
+    shell = pv.read(run_dir / "surfaces" / "tumor_1_metastasis_margin_5mm.vtp")
+    centre = np.array([0.0, 0.0, -10.0])
+    assert np.linalg.norm(np.asarray(shell.points) - centre, axis=1) == pytest.approx(15.0, abs=1e-4)
+    assert shell.volume == pytest.approx(4 / 3 * np.pi * 15.0 ** 3, rel=0.02)   # a coarse polyhedron inside
+    assert "margin_mm" in pv.read(run_dir / "surfaces" / "tumor_1_metastasis.vtp").point_data
+    # lesion growth: one closed surface per snapshot with a lesion, indexed by time, volumes rising
+    entries = [(float(e.get("timestep")), e.get("file")) for e in
+               ET.parse(run_dir / "surfaces" / "lesion_arrhenius.pvd").getroot().iter("DataSet")]
+    assert [t for t, _ in entries] == pytest.approx([120.0, 240.0, 360.0])
+    volumes = [pv.read(run_dir / "surfaces" / f).volume for _, f in entries]
+    assert volumes == sorted(volumes) and volumes[0] > 0
+    for name, lesion in summary["lesion_by_criterion"].items():
+        surface = pv.read(run_dir / "surfaces" / f"lesion_{name.replace(':', '_')}.stl")
+        # the isosurface of the interpolated field against the sum of whole lesion cells: two
+        # independent volumes; they differ by the sub-cell boundary (1 mm cells here, up to 6 %
+        # for the thin 60 degC zone)
+        assert surface.volume / 1e3 == pytest.approx(lesion["volume_ml"], rel=0.08), name
+
+
+# ----------------------------------------------------------------------------- the commands
+def test_view_rerenders_a_saved_result_at_a_time_point(run_dir, tmp_path):
+    out = tmp_path / "view.png"
+    assert cli.main(["view", str(run_dir), "--time", "130", "--criterion", "max_temperature:50",
+                     "--camera", "side", "--out", str(out), "--size", "900x450"]) == 0
+    from PIL import Image
+    image = np.asarray(Image.open(out).convert("RGB"))
+    assert image.shape == (450, 900, 3) and image.std() > 20
+    assert cli.main(["view", str(run_dir), "--criterion", "no_such_thing", "--out", str(out)]) == 2
+    assert cli.main(["view", str(tmp_path), "--out", str(out)]) == 2
+
+
+def test_snapshot_lesion_grows_with_time(loaded):
+    from ablation.damage import parse_criterion
+    from ablation.io import snapshot_fields
+    crit = parse_criterion("arrhenius")
+    volumes = []
+    for t in (120.0, 240.0, 360.0):
+        t_found, fields = snapshot_fields(loaded, t)
+        assert t_found == pytest.approx(t)
+        lesion = viz.level_surface(loaded.domain, crit.level(fields))
+        volumes.append(lesion.volume)
+    assert volumes[0] < volumes[1] < volumes[2]
+    # the final snapshot's lesion is the run's lesion: cell sum from summary.json within 10 %
+    assert volumes[-1] / 1e3 == pytest.approx(loaded.summary["lesion"]["volume_ml"], rel=0.1)
+
+
+# ----------------------------------------------------------------------------------- plots
+def test_plots_follow_the_data(tmp_path, run_dir):
+    from ablation import plots
+    assert {p.name for p in (run_dir / "plots").iterdir()} == {"device.png", "volumes.png"}
+    t = np.linspace(0, 720, 50)
+    rfa = {"time_s": t, "power_W": 100 + 0 * t, "impedance_ohm": 80 + t / 10, "voltage_V": 90 + 0 * t,
+           "current_A": 1.1 + 0 * t, "tip_temperature_C": 60 + 0 * t, "max_temperature_C": 95 + 0 * t,
+           "lesion_volume_ml": t / 100}
+    plot = plots.plot_device(rfa, tmp_path / "d.png")
+    assert plot.panels == ["power", "impedance", "voltage", "current", "temperatures"]
+    cryo = {"time_s": t, "probe1_wall_C": -140 + 0 * t, "probe2_wall_C": -130 + 0 * t,
+            "iceball_volume_ml": t / 50, "lethal_volume_ml": t / 80, "lesion_volume_ml": t / 80}
+    assert plots.plot_device(cryo, tmp_path / "c.png").panels == ["temperatures"]
+    assert set(plots.plot_volumes(cryo, tmp_path / "v.png").panels) == {"iceball_volume_ml", "lethal_volume_ml",
+                                                                         "lesion_volume_ml"}
+    rng = np.random.default_rng(1)
+    summary = {"tumors": [{"name": "a"}, {"name": "b"}]}
+    layouts = [{"placement_samples": {"coverage": rng.random((40, 2)), "min_margin_mm": rng.normal(2, 3, (40, 2))}},
+               {"placement_samples": {"a": {"coverage": rng.random(40), "min_margin_mm": rng.random(40)},
+                                      "b": {"coverage": rng.random(40), "min_margin_mm": rng.random(40)}}},
+               {"placement_samples": [{"tumor": n, "coverage": 0.9, "min_margin_mm": 1.0} for n in "ab" for _ in range(5)]}]
+    for extras in layouts:
+        samples = plots.placement_samples(summary, extras)
+        assert set(samples) == {"a", "b"}
+        assert plots.plot_placement(samples, tmp_path / "p.png").panels == ["a", "b"]
+    assert plots.placement_samples(summary, {}) == {}
+    comparison = {"rows": [{"approach": "open", "p_technical_success": 0.9, "ci95": {"p_technical_success": [0.8, 0.95]}},
+                           {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.4}]}
+    plot = plots.plot_comparison(comparison, tmp_path / "cmp.png")
+    assert plot.panels == ["open", "percutaneous + Pringle"]
+    shells = {"tumors": [{"name": "a", "shell_coverage": {str(m): 1 - m / 10 for m in range(1, 11)},
+                          "margin_coverage": {"5": 0.7, "10": 0.4}}]}
+    assert plots.plot_shells(shells, tmp_path / "s.png").panels == ["a"]
+
+
+# ---------------------------------------------------------------------------------- report
+def test_report_lists_disclaimer_first_parameters_and_status(run_dir):
+    page = (run_dir / "report.html").read_text()
+    body = page[page.index("<body>"):]
+    assert body.index("Research use only") < body.index("<h1")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for group in summary["parameters"]["properties"].values():
+        for name, record in group.items():
+            assert name in page and html.escape(record["source"]) in page
+    assert "heat balance error" in page and f"{summary['heat_balance_error']:.3g}".split("e")[0] in page
+    assert "data:image/png;base64," in page and "<img" in page
+    assert re.search(r"scenario file", page) and "default (schema)" in page
+    md = (run_dir / "report.md").read_text()
+    assert md.lstrip().startswith("> **Research use only") and "![" in md and "plots/device.png" in md
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "/usr/bin/chromium"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("headless Chromium is needed for the report test and is missing; install it with "
+                "`apt-get install -y --no-install-recommends chromium` (or run ./quickstart setup)")
+
+
+def _chromium_args(profile):
+    return [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+            "--virtual-time-budget=8000"]
+
+
+def test_report_renders_in_headless_chromium_with_its_images(run_dir, tmp_path):
+    url = (run_dir / "report.html").resolve().as_uri()
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(_chromium_args(profile) + ["--dump-dom", url], capture_output=True, text=True,
+                             timeout=120).stdout
+    n_images = int(re.search(r'data-images-checked="(\d+)"', dom).group(1))
+    tags = re.findall(r"<img[^>]*>", dom)
+    assert n_images == len(tags) >= 3                   # scene and two plots
+    for tag in tags:
+        assert 'src="data:image/png;base64,' in tag
+        width = int(re.search(r'data-natural-width="(\d+)"', tag).group(1))
+        height = int(re.search(r'data-natural-height="(\d+)"', tag).group(1))
+        assert width > 100 and height > 100            # decoded, not a broken image
+    shot = tmp_path / "report.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(_chromium_args(profile) + [f"--screenshot={shot}", "--window-size=1200,2400", url],
+                       capture_output=True, timeout=120)
+    from PIL import Image
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(float)
+    assert image.std() > 20                             # text, tables and the scene, not a blank page
+    hsv = _hsv(image.astype(np.uint8))
+    assert ((hsv[..., 1] > 0.25) & (hsv[..., 0] * 360 > 190) & (hsv[..., 0] * 360 < 230)).mean() > 1e-4 or \
+        ((hsv[..., 1] > 0.25) & ((hsv[..., 0] * 360 < 25) | (hsv[..., 0] * 360 > 335))).mean() > 1e-4
+
+
+def test_cryo_isotherms_are_drawn_from_t_min(loaded, tmp_path):
+    """A cryo-like result (synthetic t_min field falling linearly towards the probe): the 0 and
+    -20 degC isotherms become surfaces at the right radius, the -40 degC one is the lesion
+    (criterion min_temperature:-40) and is not drawn twice; the picture shows their colours."""
+    from dataclasses import replace
+    domain = loaded.domain
+    r = np.linalg.norm(domain.world_points() - np.array([0.0, 0.0, -0.010])[:, None], axis=0) * 1e3   # mm
+    t_min = np.minimum(37.0, -60.0 + 6.0 * r)            # 0 degC at 10 mm, -20 at 6.67, -40 at 3.33
+    fields = dict(loaded.fields, t_min_C=t_min, temperature_C=np.maximum(t_min, 10.0))
+    summary = dict(loaded.summary, modality="cryo", isotherms={"0": {}, "-20": {}, "-40": {}},
+                   lesion={"criterion": "min_temperature:-40"})
+    fake = replace(loaded, fields=fields, summary=summary)
+    parts = viz.scene_parts(fake, fields=fields)
+    assert sorted(parts.isotherms) == [-20.0, 0.0]
+    for t_iso, radius in ((0.0, 10.0), (-20.0, 20.0 / 3.0)):
+        surf = parts.isotherms[t_iso]
+        # linear interpolation of a cone-shaped field: a sphere of that radius to a fraction of a cell
+        assert surf.volume == pytest.approx(4 / 3 * np.pi * radius ** 3, rel=0.03)
+    assert parts.lesion.volume == pytest.approx(4 / 3 * np.pi * (20.0 / 6.0) ** 3, rel=0.06)
+    image = viz.render_scene(fake, parts=parts, window_size=(1200, 600))
+    hsv = _hsv(image)
+    h, s = hsv[..., 0] * 360.0, hsv[..., 1]
+    assert ((s > 0.4) & (h > 190) & (h < 215)).mean() > 1e-3          # 0 degC (#56B4E9) / -20 degC (#0072B2)
+
+
+def test_report_shows_coverage_placement_and_benchmarks(loaded, tmp_path):
+    from dataclasses import replace
+    from ablation import report
+    summary = dict(loaded.summary)
+    summary["tumors"] = [{"name": "metastasis", "coverage": 0.934, "margin_coverage": {"5": 0.51, "10": 0.22},
+                          "min_margin_mm": -1.25, "margin_class": "A0",
+                          "shell_coverage": {str(m): max(0.0, 0.8 - 0.1 * m) for m in range(1, 11)},
+                          "placement": {"p_technical_success": 0.31, "ci95": {"p_technical_success": [0.25, 0.38]}}}]
+    summary["placement"] = {"approach": "percutaneous", "samples": 200, "p_technical_success": 0.31,
+                            "ci95": {"p_technical_success": [0.25, 0.38]}}
+    summary["notes"] = ["four or more tumours: context, not advice"]
+    fake = replace(loaded, summary=summary)
+    bench_root = tmp_path / "repo"
+    (bench_root / "benchmarks" / "results").mkdir(parents=True)
+    (bench_root / "benchmarks" / "results" / "results.json").write_text(json.dumps({"quick": True, "cases": [
+        {"suite": "verification", "case": "c1", "metric": "m1", "value": 1.0, "reference": 1.0, "tolerance": 0.1,
+         "passed": True},
+        {"suite": "verification", "case": "c2", "metric": "front_mm", "value": 3.0, "reference": 1.0,
+         "tolerance": 0.1, "passed": False, "unit": "mm"}]}))
+    page, md = report.build_report(tmp_path, fake, bench=report.latest_benchmarks(bench_root))
+    for text in ("93.4", "5 mm: 51", "-1.25", "A0", "percutaneous", "0.31 [0.25, 0.38]", "1 of 2 metrics pass",
+                 "front_mm", "context, not advice"):
+        assert text in page, text
+        assert text in md, text
+    assert report.latest_benchmarks(tmp_path / "nowhere") is None
+
+
+def test_report_command_on_a_comparison_folder(tmp_path):
+    comparison = {"rows": [
+        {"approach": "open", "p_technical_success": 0.92, "ci95": {"p_technical_success": [0.88, 0.95]}},
+        {"approach": "laparoscopic", "p_technical_success": 0.71},
+        {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.43, "p_margin_5mm": 0.2}]}
+    (tmp_path / "comparison.json").write_text(json.dumps(comparison))
+    assert cli.main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert page.index("Research use only") < page.index("<h1")
+    for text in ("open", "0.92 [0.88, 0.95]", "percutaneous + Pringle", "p_margin_5mm", "data:image/png;base64,"):
+        assert text in page
+    assert (tmp_path / "plots" / "comparison.png").stat().st_size > 1000
+
+
+def test_interactive_view_is_offline(loaded, tmp_path, monkeypatch):
+    """The vtk.js export embeds everything and resolves no remote host (trame-vtklocal's WebAssembly
+    download is kept out); the page loads nothing from the network."""
+    pytest.importorskip("trame_pyvista")
+    import socket
+    hosts = []
+    real = socket.getaddrinfo
+
+    def recording(host, *args, **kwargs):
+        hosts.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    path = tmp_path / "view.html"
+    assert viz.export_interactive_html(loaded, path)
+    assert all(h in (None, "", "localhost", "127.0.0.1", "0.0.0.0", "::1") for h in hosts), hosts
+    import sys
+    # trame-vtklocal (whose set-up downloads VTK's WebAssembly build in the background) never loads
+    assert not [m for m in sys.modules if "vtklocal" in m]
+    page = path.read_text()
+    assert len(page) > 100_000 and "<script" in page
+    # no external script, stylesheet or image is referenced
+    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", page)
