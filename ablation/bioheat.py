@@ -45,6 +45,12 @@ class Surface:
     ``bc`` is 'temperature' (wall at ``value`` degC), 'convection' (fluid at ``value`` degC with
     heat-transfer coefficient ``h`` W/(m^2 K)), 'heat_flux' (``value`` W/m^2 into the tissue; negative
     extracts heat) or 'adiabatic'. Models change ``bc``, ``value`` and ``h`` between steps.
+
+    ``max_power`` (W, optional) limits a 'temperature' wall: when holding the wall at ``value``
+    would pass more than ``max_power`` through it, the wall becomes an isothermal wall at the
+    temperature T_w that passes exactly ``max_power`` (a device with a limited heating or cooling
+    capacity: the wall drifts towards the tissue under a high load). ``limited`` says which of
+    the two held during the last step; ``wall_temperature`` is the wall temperature found (degC).
     """
     name: str
     kind: str
@@ -59,6 +65,9 @@ class Surface:
     h: float = 0.0
     last_power: float = 0.0  # W into the tissue during the last step
     last_energy: float = 0.0  # J into the tissue during the last step
+    max_power: float | None = None
+    limited: bool = False
+    wall_temperature: float = float("nan")
 
     @property
     def total_area(self) -> float:
@@ -199,6 +208,7 @@ class BioheatSolver:
         self.boundary_cells = np.unique(self._bcell)
         self._k_cell = None
         self._face_G = None
+        self._low_rank = []     # (surface, wall conductances) of power-limited walls, per assembly
 
     # ------------------------------------------------------------------ assembly
     def face_conductance(self, temperature=None) -> np.ndarray:
@@ -218,7 +228,19 @@ class BioheatSolver:
         rhs = np.zeros(n)
         k = self._k_cell
         parts = []
+        self._low_rank = []
         for s in self.surfaces:
+            if s.bc == "temperature" and s.limited:
+                # isothermal wall passing exactly the limited power P (W into the tissue): its
+                # temperature T_w = (g.T + P)/G_tot is eliminated, leaving the symmetric rank-one
+                # term -g g^T/G_tot in the matrix and g P/G_tot on the right-hand side
+                G = k[s.cell] * s.area / s.distance
+                power = self._limited_power(s)
+                np.add.at(diag, s.cell, G)
+                self._low_rank.append((s, G))
+                parts.append((s, None, None, G * power / G.sum()))
+                np.add.at(rhs, s.cell, parts[-1][3])
+                continue
             if s.bc == "temperature":
                 G = k[s.cell] * s.area / s.distance
                 parts.append((s, G, G * s.value, None))
@@ -263,9 +285,58 @@ class BioheatSolver:
         A = self.matrix.assemble(diag, face_G)
         return A, rhs, parts, Gb
 
+    def _limited_power(self, s: Surface) -> float:
+        """Signed power (W into the tissue) of a limited wall: cooling when the set temperature lies
+        below the tissue next to it."""
+        t_next = float(np.average(self.T[s.cell], weights=s.area))
+        return -s.max_power if s.value < t_next else s.max_power
+
+    def _low_rank_operator(self, A):
+        """A - sum_s g_s g_s^T / G_s for the limited walls (as a LinearOperator), and its diagonal."""
+        terms = [(s.cell, G, float(G.sum())) for s, G in self._low_rank]
+        d = self.matrix.diagonal().copy()
+        for cells, G, total in terms:
+            np.add.at(d, cells, -G * G / total)
+
+        def matvec(x):
+            y = A @ x
+            for cells, G, total in terms:
+                np.add.at(y, cells, -G * (G @ x[cells]) / total)
+            return y
+        return spla.LinearOperator(A.shape, matvec=matvec, dtype=float), d
+
+    def _update_limits(self, t_new) -> bool:
+        """Wall temperatures after a solve; switches power-limited walls between their two states.
+        Returns True when a wall switched (the step must be repeated)."""
+        k = self._k_cell
+        switched = False
+        for s in self.surfaces:
+            G = k[s.cell] * s.area / s.distance
+            if s.bc == "temperature" and s.limited:
+                power = self._limited_power(s)
+                s.wall_temperature = float((G @ t_new[s.cell] + power) / G.sum())
+                # the floating wall went past the set temperature: the limit no longer binds
+                if (power < 0 and s.wall_temperature < s.value) or (power > 0 and s.wall_temperature > s.value):
+                    s.limited, switched = False, True
+            elif s.bc == "temperature":
+                s.wall_temperature = s.value
+                if s.max_power is not None and abs(float(G @ (s.value - t_new[s.cell]))) > s.max_power * (1 + 1e-9):
+                    s.limited, switched = True, True
+            elif s.bc == "convection":
+                Gc = s.area / (s.distance / k[s.cell] + 1.0 / s.h)
+                q = Gc * (s.value - t_new[s.cell])          # W through each face
+                s.wall_temperature = float(np.average(t_new[s.cell] + q / G, weights=s.area))
+            elif s.bc == "heat_flux":
+                s.wall_temperature = float(np.average(t_new[s.cell] + s.value * s.area / G, weights=s.area))
+            else:
+                s.wall_temperature = float(np.average(t_new[s.cell], weights=s.area))
+        return switched
+
     # ------------------------------------------------------------------ stepping
     def _solve(self, A, b, x0):
         d = self.matrix.diagonal()
+        if self._low_rank:
+            A, d = self._low_rank_operator(A)
         inv = 1.0 / d
         M = spla.LinearOperator(A.shape, matvec=lambda x: inv * x, dtype=float)
         count = [0]
@@ -282,29 +353,35 @@ class BioheatSolver:
     def step(self, dt: float) -> StepReport:
         t_old = self.T.copy()
         h_old = self.storage.enthalpy(t_old)
-        guess = t_old
         report = StepReport()
+        # a power-limited wall that switches between its two states repeats the step (rare: at
+        # the moments the limit starts or stops binding); two switches at most, then it keeps the last
+        for _ in range(3):
+            t_new, parts, Gb = self._advance(dt, t_old, report)
+            if not self._update_limits(t_new):
+                break
+        self.T = t_new
+        report.energy, report.residual = self._energy(dt, t_old, h_old, t_new, parts, Gb)
+        return report
+
+    def _advance(self, dt, t_old, report):
+        """One backward-Euler step from ``t_old``: the enthalpy (secant) iteration around the linear solve."""
+        guess = t_old
         for it in range(self.max_nonlinear):
             capacity = self.storage.secant(t_old, guess)
             A, b, parts, Gb = self.assemble(dt, capacity, t_old)
             t_new, n_iter = self._solve(A, b, guess)
             report.iterations += n_iter
-            report.nonlinear_iterations = it + 1
+            report.nonlinear_iterations += 1
             if self.storage.linear:
-                break
+                return t_new, parts, Gb
             change = float(np.max(np.abs(t_new - guess)))
             # damp late iterations: a secant that jumps across a phase interval can cycle
             guess = t_new if it < 8 else 0.5 * (t_new + guess)
             if change < self.nonlinear_tolerance:
-                guess = t_new
-                break
-        else:
-            raise SolverError(f"enthalpy iterations did not converge in {self.max_nonlinear} iterations "
-                              f"(last change {change:.3g} K)")
-        t_new = guess if not self.storage.linear else t_new
-        self.T = t_new
-        report.energy, report.residual = self._energy(dt, t_old, h_old, t_new, parts, Gb)
-        return report
+                return t_new, parts, Gb
+        raise SolverError(f"enthalpy iterations did not converge in {self.max_nonlinear} iterations "
+                          f"(last change {change:.3g} K)")
 
     def _energy(self, dt, t_old, h_old, t_new, parts, Gb):
         V = self.geometry.volumes
