@@ -261,13 +261,16 @@ class BioheatSolver:
                 np.add.at(rhs, s.cell, qA)
         return diag, rhs, parts
 
-    def assemble(self, dt, capacity, t_old):
-        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``."""
+    def assemble(self, dt, capacity, t_old, storage_rhs=None):
+        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``.
+
+        The storage term is V/dt (capacity T - storage_rhs) with ``storage_rhs`` (J/m^3) defaulting
+        to capacity * t_old; conductivities are evaluated at ``t_old``."""
         g = self.geometry
         V = g.volumes
         face_G = self.face_conductance(t_old)
         diag = capacity * V / dt
-        rhs = diag * t_old
+        rhs = diag * t_old if storage_rhs is None else storage_rhs * V / dt
         tissue = self.tissue
         perfusion = self.perfusion * tissue
         diag = diag + perfusion * V
@@ -311,6 +314,8 @@ class BioheatSolver:
         k = self._k_cell
         switched = False
         for s in self.surfaces:
+            if s.cell.size == 0:
+                continue
             G = k[s.cell] * s.area / s.distance
             if s.bc == "temperature" and s.limited:
                 power = self._limited_power(s)
@@ -365,21 +370,41 @@ class BioheatSolver:
         return report
 
     def _advance(self, dt, t_old, report):
-        """One backward-Euler step from ``t_old``: the enthalpy (secant) iteration around the linear solve."""
+        """One backward-Euler step from ``t_old``; returns (T, wall parts, boundary conductances).
+
+        Linear storage: one linear solve. Tabulated enthalpy: the linearised-enthalpy iteration with
+        an enthalpy correction (Swaminathan & Voller 1993, Int J Heat Mass Transfer):
+
+            V/dt [H(T_k) + C_k (T - T_k) - H_old] + (conduction, perfusion, walls)(T) = V Q
+
+        with C_k = dH/dT(T_k) solved for T*, then H* = H(T_k) + C_k (T* - T_k) and T_{k+1} = T(H*).
+        Mapping back through the inverse of H keeps a cell on the right branch of H when the
+        linearisation jumps across a kink (a front crossing a cell in one step), so the iteration
+        does not cycle; at convergence T* = T_k and the stored energy is exactly H(T) - H_old.
+        """
+        h_old = None if self.storage.linear else self.storage.enthalpy(t_old)
         guess = t_old
+        h_guess = h_old
+        change = float("nan")
         for it in range(self.max_nonlinear):
-            capacity = self.storage.secant(t_old, guess)
-            A, b, parts, Gb = self.assemble(dt, capacity, t_old)
-            t_new, n_iter = self._solve(A, b, guess)
+            if self.storage.linear:
+                capacity = self.storage.secant(t_old, t_old)
+                A, b, parts, Gb = self.assemble(dt, capacity, t_old)
+            else:
+                capacity = self.storage.capacity(guess)
+                A, b, parts, Gb = self.assemble(dt, capacity, t_old, capacity * guess - h_guess + h_old)
+            t_lin, n_iter = self._solve(A, b, guess)
             report.iterations += n_iter
             report.nonlinear_iterations += 1
             if self.storage.linear:
-                return t_new, parts, Gb
-            change = float(np.max(np.abs(t_new - guess)))
-            # damp late iterations: a secant that jumps across a phase interval can cycle
-            guess = t_new if it < 8 else 0.5 * (t_new + guess)
+                return t_lin, parts, Gb
+            h_next = h_guess + capacity * (t_lin - guess)
+            t_next = self.storage.temperature(h_next)
+            change = float(np.max(np.abs(t_next - guess)))
+            guess, h_guess = t_next, self.storage.enthalpy(t_next)
             if change < self.nonlinear_tolerance:
-                return t_new, parts, Gb
+                # one more pass would move nothing: t_lin and t_next agree to the tolerance
+                return t_next, parts, Gb
         raise SolverError(f"enthalpy iterations did not converge in {self.max_nonlinear} iterations "
                           f"(last change {change:.3g} K)")
 

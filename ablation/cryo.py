@@ -63,7 +63,7 @@ from .tissue import preset_values, thermal_conductivity
 #: -30 degC isotherm diameter 1.2 cm (benchmarks/validation/cryo.py, case
 #: ``littrup_calibration``, reruns the calibration and checks this value). Every other Littrup row is
 #: held out.
-CALIBRATED_EXTRACTION_24 = 210.0   # W/m
+CALIBRATED_EXTRACTION_24 = 683.0   # W/m (grid 0.5 mm, step 2 s, 40 mm active length)
 
 CATALOGUE = {
     "17G": {
@@ -146,7 +146,7 @@ PROBE_SPEC = Table("cryoprobe (modality 'cryo'): wall condition during freeze an
                                           dimension="heat_transfer_coefficient", nullable=True,
                                           minimum=0.0, exclusive_minimum=True),
     "max_extraction": Quantity("largest heat removed per metre of active length for wall = "
-                               "'power_limited' (default: the catalogue's, e.g. '210 W/m')", None,
+                               "'power_limited' (default: the catalogue's, e.g. '683 W/m')", None,
                                dimension="heat_per_length", nullable=True, minimum=0.0,
                                exclusive_minimum=True),
     "thaw_temperature": Quantity("wall temperature in an active (helium) thaw (default +15 degC, "
@@ -223,7 +223,7 @@ def check_scenario(scenario, errors):
                                f"tissue; expected below its solidus ({solidus:g} degC)"))
         if wall == "power_limited" and resolved["max_extraction"] is None:
             errors.append((f"{where}.max_extraction", "missing; wall = 'power_limited' needs a limit such as "
-                                                      "'210 W/m' (or a catalogue type)"))
+                                                      "'683 W/m' (or a catalogue type)"))
         probes.append(probe.replaced(cryo=spec.replaced(resolved=resolved)))
     return scenario.replaced(probes=tuple(probes))
 
