@@ -162,6 +162,7 @@ class TabulatedEnthalpy:
 class StepReport:
     iterations: int = 0           # CG iterations, summed over nonlinear iterations
     nonlinear_iterations: int = 0
+    splits: int = 0               # times a step was halved because the enthalpy iteration failed
     energy: dict = field(default_factory=dict)   # J exchanged this step, by channel
     residual: float = 0.0         # J left unbalanced
 
@@ -182,7 +183,8 @@ class BioheatSolver:
 
     def __init__(self, domain, storage, conductivity, perfusion, arterial_temperature,
                  boundary_temperature, initial_temperature, conductivity_varies=True,
-                 tolerance=1e-10, max_iterations=2000, max_nonlinear=50, nonlinear_tolerance=1e-6):
+                 tolerance=1e-10, max_iterations=2000, max_nonlinear=30, nonlinear_tolerance=1e-6,
+                 max_splits=6):
         self.domain = domain
         g = self.geometry = domain.geometry
         self.held = domain.held
@@ -198,6 +200,7 @@ class BioheatSolver:
         self.surfaces = build_surfaces(domain)
         self.tolerance, self.max_iterations = tolerance, max_iterations
         self.max_nonlinear, self.nonlinear_tolerance = max_nonlinear, nonlinear_tolerance
+        self.max_splits = max_splits
         self.matrix = FixedPatternMatrix(g)
         self._area_over_d = g.face_area / g.face_distance
         self._open_face = ~(self.held[g.face_cell_1] | self.held[g.face_cell_2])
@@ -356,54 +359,82 @@ class BioheatSolver:
         return x, count[0]
 
     def step(self, dt: float) -> StepReport:
-        t_old = self.T.copy()
-        h_old = self.storage.enthalpy(t_old)
+        """Advance T by ``dt`` (backward Euler). A step whose enthalpy iteration does not converge is
+        repeated as two half steps (recursively, at most ``max_splits`` times), with the walls and
+        sources unchanged; the energies reported are the sums over the sub-steps."""
+        start = self.T.copy()
         report = StepReport()
         # a power-limited wall that switches between its two states repeats the step (rare: at
         # the moments the limit starts or stops binding); two switches at most, then it keeps the last
         for _ in range(3):
-            t_new, parts, Gb = self._advance(dt, t_old, report)
-            if not self._update_limits(t_new):
+            self.T = start.copy()
+            energy, residual, walls = self._advance(dt, report, 0)
+            if not self._update_limits(self.T):
                 break
-        self.T = t_new
-        report.energy, report.residual = self._energy(dt, t_old, h_old, t_new, parts, Gb)
+        for surface in self.surfaces:
+            surface.last_energy = walls.get(id(surface), 0.0)
+            surface.last_power = surface.last_energy / dt
+        report.energy, report.residual = energy, residual
         return report
 
-    def _advance(self, dt, t_old, report):
+    def _advance(self, dt, report, depth):
+        """Advance self.T by ``dt``, splitting the step when the enthalpy iteration fails; returns
+        (energy by channel J, residual J, {id(surface): J into the tissue})."""
+        t_old = self.T.copy()
+        try:
+            t_new, parts, Gb = self._iterate(dt, t_old, report)
+        except SolverError:
+            if depth >= self.max_splits or self.storage.linear:
+                raise
+            report.splits += 1
+            first = self._advance(0.5 * dt, report, depth + 1)
+            second = self._advance(0.5 * dt, report, depth + 1)
+            energy = {k: first[0][k] + second[0][k] for k in first[0]}
+            walls = {k: first[2].get(k, 0.0) + second[2].get(k, 0.0) for k in {*first[2], *second[2]}}
+            return energy, first[1] + second[1], walls
+        h_old = self.storage.enthalpy(t_old)
+        self.T = t_new
+        return self._energy(dt, t_old, h_old, t_new, parts, Gb)
+
+    def _iterate(self, dt, t_old, report):
         """One backward-Euler step from ``t_old``; returns (T, wall parts, boundary conductances).
 
         Linear storage: one linear solve. Tabulated enthalpy: the linearised-enthalpy iteration with
-        an enthalpy correction (Swaminathan & Voller 1993, Int J Heat Mass Transfer):
+        an enthalpy correction (after Swaminathan & Voller 1993, Int J Heat Mass Transfer):
 
             V/dt [H(T_k) + C_k (T - T_k) - H_old] + (conduction, perfusion, walls)(T) = V Q
 
-        with C_k = dH/dT(T_k) solved for T*, then H* = H(T_k) + C_k (T* - T_k) and T_{k+1} = T(H*).
-        Mapping back through the inverse of H keeps a cell on the right branch of H when the
-        linearisation jumps across a kink (a front crossing a cell in one step), so the iteration
-        does not cycle; at convergence T* = T_k and the stored energy is exactly H(T) - H_old.
+        with C_k = dH/dT(T_k) solved for T*, then H* = H(T_k) + C_k (T* - T_k). Per cell the next
+        iterate is whichever of T* and T(H*) lies closer to T_k: when the linearisation jumps across
+        a kink of H (a front crossing a cell in one step) the tangent overstates or understates the
+        capacity, and the true temperature lies between the two, so the shorter move does not
+        overshoot. Neighbouring front cells can still take turns; late iterations are under-relaxed,
+        and :meth:`step` halves the step when ``max_nonlinear`` iterations do not converge. At
+        convergence T* = T_k and the stored energy is exactly H(T) - H_old.
         """
-        h_old = None if self.storage.linear else self.storage.enthalpy(t_old)
-        guess = t_old
-        h_guess = h_old
+        if self.storage.linear:
+            capacity = self.storage.secant(t_old, t_old)
+            A, b, parts, Gb = self.assemble(dt, capacity, t_old)
+            t_new, n_iter = self._solve(A, b, t_old)
+            report.iterations += n_iter
+            report.nonlinear_iterations += 1
+            return t_new, parts, Gb
+        h_old = self.storage.enthalpy(t_old)
+        guess, h_guess = t_old, h_old
         change = float("nan")
         for it in range(self.max_nonlinear):
-            if self.storage.linear:
-                capacity = self.storage.secant(t_old, t_old)
-                A, b, parts, Gb = self.assemble(dt, capacity, t_old)
-            else:
-                capacity = self.storage.capacity(guess)
-                A, b, parts, Gb = self.assemble(dt, capacity, t_old, capacity * guess - h_guess + h_old)
+            capacity = self.storage.capacity(guess)
+            A, b, parts, Gb = self.assemble(dt, capacity, t_old, capacity * guess - h_guess + h_old)
             t_lin, n_iter = self._solve(A, b, guess)
             report.iterations += n_iter
             report.nonlinear_iterations += 1
-            if self.storage.linear:
-                return t_lin, parts, Gb
-            h_next = h_guess + capacity * (t_lin - guess)
-            t_next = self.storage.temperature(h_next)
+            t_proj = self.storage.temperature(h_guess + capacity * (t_lin - guess))
+            t_next = np.where(np.abs(t_lin - guess) < np.abs(t_proj - guess), t_lin, t_proj)
+            if it >= 8:
+                t_next = guess + 0.5 * (t_next - guess)
             change = float(np.max(np.abs(t_next - guess)))
             guess, h_guess = t_next, self.storage.enthalpy(t_next)
             if change < self.nonlinear_tolerance:
-                # one more pass would move nothing: t_lin and t_next agree to the tolerance
                 return t_next, parts, Gb
         raise SolverError(f"enthalpy iterations did not converge in {self.max_nonlinear} iterations "
                           f"(last change {change:.3g} K)")
@@ -418,17 +449,18 @@ class BioheatSolver:
         if Gb is not None:
             boundary = dt * float(np.sum(Gb * (self.boundary_temperature - t_new[self._bcell])))
         walls = 0.0
+        by_surface = {}
         for s, G, GT, qA in parts:
             e = 0.0
             if G is not None:
                 e += dt * float(np.sum(GT - G * t_new[s.cell]))
             if qA is not None:
                 e += dt * float(np.sum(qA))
-            s.last_energy, s.last_power = e, e / dt
+            by_surface[id(s)] = e
             walls += e
         energy = {"stored": stored, "source": source, "perfusion": perfusion, "boundary": boundary,
                   "walls": walls}
-        return energy, source + perfusion + boundary + walls - stored
+        return energy, source + perfusion + boundary + walls - stored, by_surface
 
     def surface(self, kind: str, index: int) -> Surface | None:
         return next((s for s in self.surfaces if s.kind == kind and s.index == index), None)

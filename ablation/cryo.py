@@ -252,6 +252,12 @@ def frozen_conductivity(k_frozen, temperature, model="constant"):
     return k_frozen * np.ones_like(np.asarray(temperature, float))
 
 
+def mixture_conductivity(temperature, k_unfrozen, k_frozen, solidus, liquidus):
+    """k = f_u k_u + (1 - f_u) k_f (W/(m K)), linear in the unfrozen fraction across the mushy range."""
+    f_u = unfrozen_fraction(temperature, solidus, liquidus)
+    return f_u * k_unfrozen + (1.0 - f_u) * k_frozen
+
+
 def protocol_phase(protocol, t):
     """(phase name, time since the phase start s, phase index) at time t; ('off', ..) after the end."""
     start = 0.0
@@ -303,10 +309,10 @@ class Model(BaseModel):
         return TabulatedEnthalpy(tables, self.properties.material)
 
     def conductivity(self, temperature):
-        f_u = unfrozen_fraction(temperature, self.solidus, self.liquidus)
         k_u = thermal_conductivity(self.properties["conductivity"], self.properties["conductivity_slope"],
                                    temperature)
-        return f_u * k_u + (1.0 - f_u) * frozen_conductivity(self.k_frozen, temperature, self.k_model)
+        k_f = frozen_conductivity(self.k_frozen, temperature, self.k_model)
+        return mixture_conductivity(temperature, k_u, k_f, self.solidus, self.liquidus)
 
     @property
     def conductivity_varies(self) -> bool:
