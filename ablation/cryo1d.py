@@ -106,13 +106,17 @@ def frozen_front(domain, T, props) -> float:
     return float(wall + np.sum(frozen * domain.geometry.volumes))
 
 
-def run_freezing(domain, props, initial, wall, t_start, t_end, dt, boundary_temperature=None, times=()):
+def run_freezing(domain, props, initial, wall, t_start, t_end, dt, boundary_temperature=None, times=(),
+                 max_power=None):
     """Step from ``t_start`` to ``t_end`` with the wall held at ``wall(t)`` (degC) and perfusion
     scaled by the unfrozen fraction; returns (solver, {t: front}, residual ratio) with the front at
-    each of ``times`` (nearest step end) and the heat-balance error (sum |residual| / sum |exchanged|)."""
+    each of ``times`` (nearest step end) and the heat-balance error (sum |residual| / sum |exchanged|).
+    ``max_power`` (W per unit cross-section or per metre of probe) limits the wall's heat extraction
+    (:class:`ablation.bioheat.Surface`)."""
     heat = freezing_solver(domain, props, initial, boundary_temperature)
     surface = heat.surface("probe_active", 0)
     surface.bc = "temperature"
+    surface.max_power = max_power
     n = int(round((t_end - t_start) / dt))
     fronts = {}
     wanted = sorted(times)
