@@ -347,6 +347,8 @@ class Model(BaseModel):
         return "temperature", value, 0.0, limit, phase
 
     def before_step(self, t, dt, heat, damage):
+        for iso in self.isotherms:   # time below every reported isotherm, per cell (damage.py)
+            damage.time_below.setdefault(float(iso), np.zeros(self.domain.n_cells))
         for i, _ in enumerate(self.scenario.probes):
             surface = heat.surface("probe_active", i)
             phase, _, index = protocol_phase(self.protocols[i], t + 0.5 * dt)

@@ -297,3 +297,31 @@ def test_protocol_phase_lookup():
     assert cryo.protocol_phase(protocol, 1100.0)[0] == "freeze"
     assert cryo.protocol_phase(protocol, 1700.0)[0] == "off"
     assert math.isclose(cryo.protocol_phase(protocol, 1100.0)[1], 20.0)
+
+
+def test_same_enthalpy_machinery_handles_vaporisation():
+    """The RFA use of TabulatedEnthalpy: water vaporisation (1.8e9 J/m^3 over 99-100 degC, rho c
+    falling from 3.8 to 0.6 MJ/(m^3 K), PHYSICS.md 2) in front of a 150 degC wall. The heating
+    problem is the mirror image (T -> -T) of the Neumann freezing problem, so its front is known."""
+    from ablation.bioheat import BioheatSolver
+    from ablation.cryo1d import frozen_front
+    c_l, c_v, latent, k, rho = 1079.0 * 3540.0, 0.6e6, 1.8e9, 0.5, 1079.0
+    h_l = 0.5 * (c_l + c_v) * 1.0 + latent
+    table = ([98.0, 99.0, 100.0, 101.0], [-c_l, 0.0, h_l, h_l + c_v])
+    domain = line_domain(uniform_edges(0.0, 0.03, 0.1e-3), radial=False)
+    heat = BioheatSolver(domain, TabulatedEnthalpy([table], np.zeros(domain.n_cells, int)), lambda T: k, 0.0,
+                         37.0, 37.0, 37.0, conductivity_varies=False, tolerance=1e-12)
+    wall = heat.surface("probe_active", 0)
+    wall.bc, wall.value = "temperature", 150.0
+    residual = exchanged = 0.0
+    fronts = []
+    for _ in range(120):
+        report = heat.step(5.0)
+        residual += abs(report.residual)
+        exchanged += sum(abs(report.energy[key]) for key in ("walls", "boundary"))
+        # vapour fraction = 1 - "unfrozen" fraction of the mirrored problem
+        fronts.append(frozen_front(domain, -heat.T, FreezingProperties(solidus=-100.0, liquidus=-99.0)))
+    assert np.all(np.diff(fronts) >= 0)
+    sol = an.neumann_stefan(-150.0, -99.5, -37.0, k, c_v / rho, k, c_l / rho, rho, latent)
+    assert abs(fronts[-1] - sol.front(600.0)) / sol.front(600.0) < 0.05
+    assert residual / exchanged < 1e-6

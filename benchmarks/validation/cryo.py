@@ -143,13 +143,28 @@ def liver_17g_m40_inside_iceball(ctx):
            "domain": {"size": "80 mm", "center": [0, 0, -15]},
            "grid": {"spacing": "0.5 mm", "max_spacing": "4 mm", "fine_margin": "15 mm"},
            "time": {"duration": "10 min", "step": "2 s", "output_interval": "10 min"}, "outputs": {"fields": False}}
-    result = run(scenario_from_dict(raw))
-    T = result.fields["temperature_C"]
-    mid = np.array([0.0, 0.0, -15e-3])
-    d0 = cryo.isotherm_width(result.domain, T, 0.0, mid, [1, 0, 0]) * 1e3
-    d40 = cryo.isotherm_width(result.domain, T, -40.0, mid, [1, 0, 0]) * 1e3
-    gap = 0.5 * (d0 - d40)
+
+    def gap(raw):
+        result = run(scenario_from_dict(raw))
+        T = result.fields["temperature_C"]
+        mid = np.array([0.0, 0.0, -15e-3])
+        d0 = cryo.isotherm_width(result.domain, T, 0.0, mid, [1, 0, 0]) * 1e3
+        d40 = cryo.isotherm_width(result.domain, T, -40.0, mid, [1, 0, 0]) * 1e3
+        return 0.5 * (d0 - d40), d0, d40, result
+
+    g, d0, d40, result = gap(raw)
     ctx.figures["cryo.liver_17g_iceball_diameter_mm"] = d0
-    return [Metric("m40_inside_0C_edge", gap, 10.0, 3.0, "mm",
-                   note=f"0 degC diameter {d0:.1f} mm, -40 degC diameter {d40:.1f} mm; coldest wall "
-                        f"{result.summary['device']['min_probe_temperature_C']:.1f} degC")]
+    metrics = [Metric("m40_inside_0C_edge", g, 10.0, 3.0, "mm",
+                      note=f"0 degC diameter {d0:.1f} mm, -40 degC diameter {d40:.1f} mm; coldest wall "
+                           f"{result.summary['device']['min_probe_temperature_C']:.1f} degC")]
+    if not ctx.quick:   # the same with an unlimited -145 degC wall, and with inflow occlusion
+        variants = {"fixed_wall": ({"wall": "temperature"}, {}),
+                    "pringle": ({"type": "17G"}, {"perfusion": "0 1/s"}),
+                    "fixed_wall_pringle": ({"wall": "temperature"}, {"perfusion": "0 1/s"})}
+        for name, (probe, tissue) in variants.items():
+            variant = {**raw, "tissue": {**raw["tissue"], **tissue},
+                       "probes": [{**raw["probes"][0], "cryo": probe}]}
+            g, d0, d40, _ = gap(variant)
+            metrics.append(Metric(f"m40_inside_0C_edge_{name}", g, None, 0.5, "mm",
+                                  note=f"comparison, not a pass/fail row: 0 degC {d0:.1f} mm, -40 degC {d40:.1f} mm"))
+    return metrics
