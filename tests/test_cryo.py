@@ -325,3 +325,17 @@ def test_same_enthalpy_machinery_handles_vaporisation():
     sol = an.neumann_stefan(-150.0, -99.5, -37.0, k, c_v / rho, k, c_l / rho, rho, latent)
     assert abs(fronts[-1] - sol.front(600.0)) / sol.front(600.0) < 0.05
     assert residual / exchanged < 1e-6
+
+
+def test_convective_probe_wall_lies_between_gas_and_tissue():
+    from ablation.solver import run
+    probe = {"wall": "convection", "gas_temperature": "-170 degC", "heat_transfer_coefficient": "1500 W/(m^2 K)",
+             "ramp_time": "0 s"}
+    result = run(scenario_from_dict(_scenario(probe=probe, duration="2 min")))
+    wall = np.asarray(result.timeseries["probe1_wall_C"])[1:]
+    power = np.asarray(result.timeseries["probe1_power_W"])[1:]
+    assert np.all((wall > -170.0) & (wall < 37.0))
+    assert np.all(power > 0)
+    # the extracted power follows h A (T_w - T_gas) with A the wall area of the freezing length
+    area = np.pi * 1.47e-3 * 10e-3 + np.pi * (0.735e-3) ** 2      # side + tip face
+    np.testing.assert_allclose(power, 1500.0 * area * (wall + 170.0), rtol=0.02)
