@@ -269,6 +269,10 @@ def protocol_phase(protocol, t):
 
 
 class Model(BaseModel):
+    """The cryo modality: enthalpy storage with a mushy range, k blended by the unfrozen fraction,
+    perfusion scaled by it, probe walls driven by each probe's protocol, isotherm and freeze-thaw
+    bookkeeping (see the module docstring). Lethal zone by default: minimum temperature <= -40 degC
+    (PHYSICS.md 3, clinical)."""
     default_criterion = "min_temperature:-40"
     report_criteria = ("min_temperature:0", "min_temperature:-20", "min_temperature:-40")
 
