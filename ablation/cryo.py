@@ -274,7 +274,11 @@ class Model(BaseModel):
     bookkeeping (see the module docstring). Lethal zone by default: minimum temperature <= -40 degC
     (PHYSICS.md 3, clinical)."""
     default_criterion = "min_temperature:-40"
-    report_criteria = ("min_temperature:0", "min_temperature:-20", "min_temperature:-40")
+
+    @property
+    def report_criteria(self):
+        """min_temperature criteria at 0, -20, -40 degC and every isotherm listed in [cryo]."""
+        return tuple(f"min_temperature:{iso:g}" for iso in self.isotherms)
 
     def __init__(self, scenario, domain, properties):
         super().__init__(scenario, domain, properties)
