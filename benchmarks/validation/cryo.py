@@ -58,7 +58,7 @@ def _littrup(diameter_mm, extraction=None, wall=None, probes_x=(0.0,), spacing="
     mid = np.array([float(np.mean(probes_x)) * 1e-3, 0.0, -20e-3])
     T = result.fields["temperature_C"]
     widths = {level: cryo.isotherm_width(result.domain, T, level, mid, [1.0, 0.0, 0.0]) * 1e3
-              for level in (-30.0, 0.0)}
+              for level in (-40.0, -30.0, 0.0)}
     return widths, result
 
 
@@ -120,6 +120,17 @@ def littrup_probe_size_ratio(ctx):
         metrics.append(Metric("fixed_wall_diameter_ratio", fs[0.0] / fb[0.0], None, 0.01, "1",
                               note="unlimited -145 degC walls, for comparison (PHYSICS.md 3: 0.94 vs 0.84)"))
     return metrics
+
+
+@case(quick=True)
+def gel_m40_inside_iceball(ctx):
+    """PHYSICS.md 3 / validation README: in gel the -40 degC isotherm lies about 1 cm inside the
+    0 degC edge; checked (7-13 mm) on the single 2.4 mm Littrup probe in agar (same run as the
+    calibration row, whose -30 degC diameter was fitted; the -40/0 degC gap was not)."""
+    widths, _ = _littrup(2.4)
+    gap = 0.5 * (widths[0.0] - widths[-40.0])
+    return [Metric("gel_m40_inside_0C_edge", gap, 10.0, 3.0, "mm",
+                   note=f"agar 39 degC, 15 min: 0 degC diameter {widths[0.0]:.1f} mm, -40 degC {widths[-40.0]:.1f} mm")]
 
 
 @case(quick=False)
