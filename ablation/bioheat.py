@@ -211,7 +211,7 @@ class BioheatSolver:
         self.boundary_cells = np.unique(self._bcell)
         self._k_cell = None
         self._face_G = None
-        self._low_rank = []     # (surface, wall conductances) of power-limited walls, per assembly
+        self._low_rank = []     # (surface, wall conductances, power W) of power-limited walls, per assembly
 
     # ------------------------------------------------------------------ assembly
     def face_conductance(self, temperature=None) -> np.ndarray:
@@ -240,7 +240,7 @@ class BioheatSolver:
                 G = k[s.cell] * s.area / s.distance
                 power = self._limited_power(s)
                 np.add.at(diag, s.cell, G)
-                self._low_rank.append((s, G))
+                self._low_rank.append((s, G, power))
                 parts.append((s, None, None, G * power / G.sum()))
                 np.add.at(rhs, s.cell, parts[-1][3])
                 continue
@@ -299,7 +299,7 @@ class BioheatSolver:
 
     def _low_rank_operator(self, A):
         """A - sum_s g_s g_s^T / G_s for the limited walls (as a LinearOperator), and its diagonal."""
-        terms = [(s.cell, G, float(G.sum())) for s, G in self._low_rank]
+        terms = [(s.cell, G, float(G.sum())) for s, G, _ in self._low_rank]
         d = self.matrix.diagonal().copy()
         for cells, G, total in terms:
             np.add.at(d, cells, -G * G / total)
@@ -321,7 +321,7 @@ class BioheatSolver:
                 continue
             G = k[s.cell] * s.area / s.distance
             if s.bc == "temperature" and s.limited:
-                power = self._limited_power(s)
+                power = next(p for w, _, p in self._low_rank if w is s)   # as assembled
                 s.wall_temperature = float((G @ t_new[s.cell] + power) / G.sum())
                 # the floating wall went past the set temperature: the limit no longer binds
                 if (power < 0 and s.wall_temperature < s.value) or (power > 0 and s.wall_temperature > s.value):
