@@ -45,6 +45,12 @@ class Surface:
     ``bc`` is 'temperature' (wall at ``value`` degC), 'convection' (fluid at ``value`` degC with
     heat-transfer coefficient ``h`` W/(m^2 K)), 'heat_flux' (``value`` W/m^2 into the tissue; negative
     extracts heat) or 'adiabatic'. Models change ``bc``, ``value`` and ``h`` between steps.
+
+    ``max_power`` (W, optional) limits a 'temperature' wall: when holding the wall at ``value``
+    would pass more than ``max_power`` through it, the wall becomes an isothermal wall at the
+    temperature T_w that passes exactly ``max_power`` (a device with a limited heating or cooling
+    capacity: the wall drifts towards the tissue under a high load). ``limited`` says which of
+    the two held during the last step; ``wall_temperature`` is the wall temperature found (degC).
     """
     name: str
     kind: str
@@ -59,6 +65,9 @@ class Surface:
     h: float = 0.0
     last_power: float = 0.0  # W into the tissue during the last step
     last_energy: float = 0.0  # J into the tissue during the last step
+    max_power: float | None = None
+    limited: bool = False
+    wall_temperature: float = float("nan")
 
     @property
     def total_area(self) -> float:
@@ -171,6 +180,7 @@ class TabulatedEnthalpy:
 class StepReport:
     iterations: int = 0           # CG iterations, summed over nonlinear iterations
     nonlinear_iterations: int = 0
+    splits: int = 0               # times a step was halved because the enthalpy iteration failed
     energy: dict = field(default_factory=dict)   # J exchanged this step, by channel
     residual: float = 0.0         # J left unbalanced
 
@@ -192,7 +202,8 @@ class BioheatSolver:
 
     def __init__(self, domain, storage, conductivity, perfusion, arterial_temperature,
                  boundary_temperature, initial_temperature, conductivity_varies=True,
-                 tolerance=1e-10, max_iterations=2000, max_nonlinear=50, nonlinear_tolerance=1e-6):
+                 tolerance=1e-10, max_iterations=2000, max_nonlinear=30, nonlinear_tolerance=1e-6,
+                 max_splits=6):
         self.domain = domain
         g = self.geometry = domain.geometry
         self.held = domain.held
@@ -207,6 +218,7 @@ class BioheatSolver:
         self.surfaces = build_surfaces(domain)
         self.tolerance, self.max_iterations = tolerance, max_iterations
         self.max_nonlinear, self.nonlinear_tolerance = max_nonlinear, nonlinear_tolerance
+        self.max_splits = max_splits
         self.matrix = FixedPatternMatrix(g)
         self._area_over_d = g.face_area / g.face_distance
         self._open_face = ~(self.held[g.face_cell_1] | self.held[g.face_cell_2])
@@ -224,6 +236,7 @@ class BioheatSolver:
         self.boundary_cells = np.unique(self._bcell)
         self._k_cell = None
         self._face_G = None
+        self._low_rank = []     # (surface, wall conductances, power W) of power-limited walls, per assembly
 
     # ------------------------------------------------------------------ assembly
     def face_conductance(self, temperature=None) -> np.ndarray:
@@ -243,7 +256,19 @@ class BioheatSolver:
         rhs = np.zeros(n)
         k = self._k_cell
         parts = []
+        self._low_rank = []
         for s in self.surfaces:
+            if s.bc == "temperature" and s.limited:
+                # isothermal wall passing exactly the limited power P (W into the tissue): its
+                # temperature T_w = (g.T + P)/G_tot is eliminated, leaving the symmetric rank-one
+                # term -g g^T/G_tot in the matrix and g P/G_tot on the right-hand side
+                G = k[s.cell] * s.area / s.distance
+                power = self._limited_power(s)
+                np.add.at(diag, s.cell, G)
+                self._low_rank.append((s, G, power))
+                parts.append((s, None, None, G * power / G.sum()))
+                np.add.at(rhs, s.cell, parts[-1][3])
+                continue
             if s.bc == "temperature":
                 G = k[s.cell] * s.area / s.distance
                 parts.append((s, G, G * s.value, None))
@@ -264,13 +289,16 @@ class BioheatSolver:
                 np.add.at(rhs, s.cell, qA)
         return diag, rhs, parts
 
-    def assemble(self, dt, capacity, t_old):
-        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``."""
+    def assemble(self, dt, capacity, t_old, storage_rhs=None):
+        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``.
+
+        The storage term is V/dt (capacity T - storage_rhs) with ``storage_rhs`` (J/m^3) defaulting
+        to capacity * t_old; conductivities are evaluated at ``t_old``."""
         g = self.geometry
         V = g.volumes
         face_G = self.face_conductance(t_old)
         diag = capacity * V / dt
-        rhs = diag * t_old
+        rhs = diag * t_old if storage_rhs is None else storage_rhs * V / dt
         tissue = self.tissue
         perfusion = self.perfusion * tissue
         diag = diag + perfusion * V
@@ -288,9 +316,60 @@ class BioheatSolver:
         A = self.matrix.assemble(diag, face_G)
         return A, rhs, parts, Gb
 
+    def _limited_power(self, s: Surface) -> float:
+        """Signed power (W into the tissue) of a limited wall: cooling when the set temperature lies
+        below the tissue next to it."""
+        t_next = float(np.average(self.T[s.cell], weights=s.area))
+        return -s.max_power if s.value < t_next else s.max_power
+
+    def _low_rank_operator(self, A):
+        """A - sum_s g_s g_s^T / G_s for the limited walls (as a LinearOperator), and its diagonal."""
+        terms = [(s.cell, G, float(G.sum())) for s, G, _ in self._low_rank]
+        d = self.matrix.diagonal().copy()
+        for cells, G, total in terms:
+            np.add.at(d, cells, -G * G / total)
+
+        def matvec(x):
+            y = A @ x
+            for cells, G, total in terms:
+                np.add.at(y, cells, -G * (G @ x[cells]) / total)
+            return y
+        return spla.LinearOperator(A.shape, matvec=matvec, dtype=float), d
+
+    def _update_limits(self, t_new) -> bool:
+        """Wall temperatures after a solve; switches power-limited walls between their two states.
+        Returns True when a wall switched (the step must be repeated)."""
+        k = self._k_cell
+        switched = False
+        for s in self.surfaces:
+            if s.cell.size == 0:
+                continue
+            G = k[s.cell] * s.area / s.distance
+            if s.bc == "temperature" and s.limited:
+                power = next(p for w, _, p in self._low_rank if w is s)   # as assembled
+                s.wall_temperature = float((G @ t_new[s.cell] + power) / G.sum())
+                # the floating wall went past the set temperature: the limit no longer binds
+                if (power < 0 and s.wall_temperature < s.value) or (power > 0 and s.wall_temperature > s.value):
+                    s.limited, switched = False, True
+            elif s.bc == "temperature":
+                s.wall_temperature = s.value
+                if s.max_power is not None and abs(float(G @ (s.value - t_new[s.cell]))) > s.max_power * (1 + 1e-9):
+                    s.limited, switched = True, True
+            elif s.bc == "convection":
+                Gc = s.area / (s.distance / k[s.cell] + 1.0 / s.h)
+                q = Gc * (s.value - t_new[s.cell])          # W through each face
+                s.wall_temperature = float(np.average(t_new[s.cell] + q / G, weights=s.area))
+            elif s.bc == "heat_flux":
+                s.wall_temperature = float(np.average(t_new[s.cell] + s.value * s.area / G, weights=s.area))
+            else:
+                s.wall_temperature = float(np.average(t_new[s.cell], weights=s.area))
+        return switched
+
     # ------------------------------------------------------------------ stepping
     def _solve(self, A, b, x0):
         d = self.matrix.diagonal()
+        if self._low_rank:
+            A, d = self._low_rank_operator(A)
         inv = 1.0 / d
         M = spla.LinearOperator(A.shape, matvec=lambda x: inv * x, dtype=float)
         count = [0]
@@ -305,31 +384,85 @@ class BioheatSolver:
         return x, count[0]
 
     def step(self, dt: float) -> StepReport:
-        t_old = self.T.copy()
-        h_old = self.storage.enthalpy(t_old)
-        guess = t_old
+        """Advance T by ``dt`` (backward Euler). A step whose enthalpy iteration does not converge is
+        repeated as two half steps (recursively, at most ``max_splits`` times), with the walls and
+        sources unchanged; the energies reported are the sums over the sub-steps."""
+        start = self.T.copy()
         report = StepReport()
-        for it in range(self.max_nonlinear):
-            capacity = self.storage.secant(t_old, guess)
-            A, b, parts, Gb = self.assemble(dt, capacity, t_old)
-            t_new, n_iter = self._solve(A, b, guess)
-            report.iterations += n_iter
-            report.nonlinear_iterations = it + 1
-            if self.storage.linear:
+        # a power-limited wall that switches between its two states repeats the step (rare: at
+        # the moments the limit starts or stops binding); two switches at most, then it keeps the last
+        for _ in range(3):
+            self.T = start.copy()
+            energy, residual, walls = self._advance(dt, report, 0)
+            if not self._update_limits(self.T):
                 break
-            change = float(np.max(np.abs(t_new - guess)))
-            # damp late iterations: a secant that jumps across a phase interval can cycle
-            guess = t_new if it < 8 else 0.5 * (t_new + guess)
-            if change < self.nonlinear_tolerance:
-                guess = t_new
-                break
-        else:
-            raise SolverError(f"enthalpy iterations did not converge in {self.max_nonlinear} iterations "
-                              f"(last change {change:.3g} K)")
-        t_new = guess if not self.storage.linear else t_new
-        self.T = t_new
-        report.energy, report.residual = self._energy(dt, t_old, h_old, t_new, parts, Gb)
+        for surface in self.surfaces:
+            surface.last_energy = walls.get(id(surface), 0.0)
+            surface.last_power = surface.last_energy / dt
+        report.energy, report.residual = energy, residual
         return report
+
+    def _advance(self, dt, report, depth):
+        """Advance self.T by ``dt``, splitting the step when the enthalpy iteration fails; returns
+        (energy by channel J, residual J, {id(surface): J into the tissue})."""
+        t_old = self.T.copy()
+        try:
+            t_new, parts, Gb = self._iterate(dt, t_old, report)
+        except SolverError:
+            if depth >= self.max_splits or self.storage.linear:
+                raise
+            report.splits += 1
+            first = self._advance(0.5 * dt, report, depth + 1)
+            second = self._advance(0.5 * dt, report, depth + 1)
+            energy = {k: first[0][k] + second[0][k] for k in first[0]}
+            walls = {k: first[2].get(k, 0.0) + second[2].get(k, 0.0) for k in {*first[2], *second[2]}}
+            return energy, first[1] + second[1], walls
+        h_old = self.storage.enthalpy(t_old)
+        self.T = t_new
+        return self._energy(dt, t_old, h_old, t_new, parts, Gb)
+
+    def _iterate(self, dt, t_old, report):
+        """One backward-Euler step from ``t_old``; returns (T, wall parts, boundary conductances).
+
+        Linear storage: one linear solve. Tabulated enthalpy: the linearised-enthalpy iteration with
+        an enthalpy correction (after Swaminathan & Voller 1993, Int J Heat Mass Transfer):
+
+            V/dt [H(T_k) + C_k (T - T_k) - H_old] + (conduction, perfusion, walls)(T) = V Q
+
+        with C_k = dH/dT(T_k) solved for T*, then H* = H(T_k) + C_k (T* - T_k). Per cell the next
+        iterate is whichever of T* and T(H*) lies closer to T_k: when the linearisation jumps across
+        a kink of H (a front crossing a cell in one step) the tangent overstates or understates the
+        capacity, and the true temperature lies between the two, so the shorter move does not
+        overshoot. Neighbouring front cells can still take turns; late iterations are under-relaxed,
+        and :meth:`step` halves the step when ``max_nonlinear`` iterations do not converge. At
+        convergence T* = T_k and the stored energy is exactly H(T) - H_old.
+        """
+        if self.storage.linear:
+            capacity = self.storage.secant(t_old, t_old)
+            A, b, parts, Gb = self.assemble(dt, capacity, t_old)
+            t_new, n_iter = self._solve(A, b, t_old)
+            report.iterations += n_iter
+            report.nonlinear_iterations += 1
+            return t_new, parts, Gb
+        h_old = self.storage.enthalpy(t_old)
+        guess, h_guess = t_old, h_old
+        change = float("nan")
+        for it in range(self.max_nonlinear):
+            capacity = self.storage.capacity(guess)
+            A, b, parts, Gb = self.assemble(dt, capacity, t_old, capacity * guess - h_guess + h_old)
+            t_lin, n_iter = self._solve(A, b, guess)
+            report.iterations += n_iter
+            report.nonlinear_iterations += 1
+            t_proj = self.storage.temperature(h_guess + capacity * (t_lin - guess))
+            t_next = np.where(np.abs(t_lin - guess) < np.abs(t_proj - guess), t_lin, t_proj)
+            if it >= 8:
+                t_next = guess + 0.5 * (t_next - guess)
+            change = float(np.max(np.abs(t_next - guess)))
+            guess, h_guess = t_next, self.storage.enthalpy(t_next)
+            if change < self.nonlinear_tolerance:
+                return t_next, parts, Gb
+        raise SolverError(f"enthalpy iterations did not converge in {self.max_nonlinear} iterations "
+                          f"(last change {change:.3g} K)")
 
     def _energy(self, dt, t_old, h_old, t_new, parts, Gb):
         V = self.geometry.volumes
@@ -342,17 +475,18 @@ class BioheatSolver:
             boundary = dt * float(np.sum(Gb * (self.boundary_temperature - t_new[self._bcell])))
             self.last_boundary_power = boundary / dt
         walls = 0.0
+        by_surface = {}
         for s, G, GT, qA in parts:
             e = 0.0
             if G is not None:
                 e += dt * float(np.sum(GT - G * t_new[s.cell]))
             if qA is not None:
                 e += dt * float(np.sum(qA))
-            s.last_energy, s.last_power = e, e / dt
+            by_surface[id(s)] = e
             walls += e
         energy = {"stored": stored, "source": source, "perfusion": perfusion, "boundary": boundary,
                   "walls": walls}
-        return energy, source + perfusion + boundary + walls - stored
+        return energy, source + perfusion + boundary + walls - stored, by_surface
 
     def surface(self, kind: str, index: int) -> Surface | None:
         return next((s for s in self.surfaces if s.kind == kind and s.index == index), None)

@@ -1,4 +1,4 @@
 """The modality registry: scenario ``modality = NAME`` picks ``MODALITIES[NAME]``."""
-from . import thermal
+from . import cryo, thermal
 
-MODALITIES = {"thermal": thermal}
+MODALITIES = {"thermal": thermal, "cryo": cryo}

@@ -11,6 +11,7 @@ which lists every problem as ``field.path: value ... expected ...``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from pathlib import Path
@@ -168,7 +169,9 @@ def probe_spec() -> Table:
     }
     for name, module in MODALITIES.items():
         if getattr(module, "PROBE_SPEC", None) is not None:
-            fields[name] = module.PROBE_SPEC
+            # absent unless given: _fill_modality_sections fills the active modality's table with
+            # its defaults and rejects another modality's
+            fields[name] = dataclasses.replace(module.PROBE_SPEC, default=None)
     return Table("a straight probe; its insulated shaft runs from the active part to the domain boundary",
                  fields=fields)
 
@@ -193,7 +196,7 @@ def scenario_spec() -> Table:
     }
     for name, module in MODALITIES.items():
         if getattr(module, "SECTION_SPEC", None) is not None:
-            fields[name] = module.SECTION_SPEC
+            fields[name] = dataclasses.replace(module.SECTION_SPEC, default=None)
     from .extensions import SECTIONS
     fields.update(SECTIONS)
     return Table("an ablation scenario", fields=fields)
@@ -238,7 +241,11 @@ def scenario_from_dict(raw: dict, source: str = "") -> Record:
         from .modalities import MODALITIES
         module = MODALITIES[scenario.modality]
         if hasattr(module, "check_scenario"):
-            module.check_scenario(scenario, errors)
+            # the scenario file's path lets a check load data files named relative to it (cryo
+            # probe curves); a check may return the scenario with such data filled in
+            checked = module.check_scenario(scenario.replaced(source_file=source or None), errors)
+            if checked is not None:
+                scenario = checked
         from .extensions import CHECKS
         for check in CHECKS:
             check(scenario, errors)

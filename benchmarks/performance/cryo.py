@@ -1,0 +1,52 @@
+"""Cryo run times (figures ``perf.cryo_axisym_s`` and ``perf.cryo_3probe_3d_s``).
+
+Wall-clock seconds of complete runs of the shipped scenarios, solver and reporting included (no
+files written). The machine is shared: note the load next to any number quoted. Threaded BLAS under
+CPU contention slowed the conjugate-gradient dot products ~10x in one measurement here; run with
+OPENBLAS_NUM_THREADS=1 (the figures below were taken that way).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from ablation.bench import Metric, case
+from ablation.scenario import load_scenario
+from ablation.solver import run
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def _timed(name):
+    scenario = load_scenario(SCENARIOS / name)
+    started = time.perf_counter()
+    result = run(scenario)
+    return time.perf_counter() - started, result
+
+
+def _load_note():
+    try:
+        return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return ""
+
+
+@case(quick=True)
+def cryo_axisym(ctx):
+    """Single 17 G probe, 10-8-10 in perfused liver, axisymmetric 0.5 mm grid, 2 s steps."""
+    seconds, result = _timed("cryo_17g_perfused.toml")
+    ctx.figures["perf.cryo_axisym_s"] = seconds
+    return [Metric("cryo_axisym_s", seconds, 120.0, 0.0, "s", "at_most",
+                   note=f"{result.summary['grid']['cells']} cells, {result.summary['time']['steps']} steps, "
+                        f"{result.summary['cg_iterations']} CG iterations; {_load_note()}")]
+
+
+@case(quick=False)
+def cryo_3probe_3d(ctx):
+    """Three 17 G probes, 10-8-10, 3-D grid at 1 mm, 5 s steps; target <= 300 s (issue 4)."""
+    seconds, result = _timed("cryo_3probe.toml")
+    ctx.figures["perf.cryo_3probe_3d_s"] = seconds
+    return [Metric("cryo_3probe_3d_s", seconds, 300.0, 0.0, "s", "at_most",
+                   note=f"{result.summary['grid']['cells']} cells, {result.summary['time']['steps']} steps, "
+                        f"{result.summary['cg_iterations']} CG iterations; {_load_note()}")]

@@ -1,0 +1,342 @@
+"""Cryoablation: enthalpy model, freezing fronts against closed forms, power-limited probes,
+freeze-thaw protocols, probe curves from CSV, and scenario errors (exit 2 with a named field)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ablation import analytic as an
+from ablation import cryo
+from ablation.bioheat import TabulatedEnthalpy
+from ablation.cli import main
+from ablation.cryo1d import FreezingProperties, line_domain, run_freezing, uniform_edges
+from ablation.scenario import ScenarioError, load_scenario, scenario_from_dict
+
+LIVER = dict(rho=1079.0, c_u=3540.0, c_f=1800.0, latent=250e6, solidus=-8.0, liquidus=-1.0)
+
+
+def _storage():
+    table = cryo.enthalpy_table(LIVER["rho"], LIVER["c_u"], LIVER["c_f"], LIVER["latent"], LIVER["solidus"],
+                                LIVER["liquidus"])
+    return TabulatedEnthalpy([table], np.zeros(7, int))
+
+
+def test_enthalpy_temperature_round_trip():
+    storage = TabulatedEnthalpy([cryo.enthalpy_table(1079.0, 3540.0, 1800.0, 250e6, -8.0, -1.0)],
+                                np.zeros(2001, int))
+    T = np.linspace(-200.0, 60.0, 2001)
+    H = storage.enthalpy(T)
+    assert np.all(np.diff(H) > 0)
+    np.testing.assert_allclose(storage.temperature(H), T, atol=1e-9)
+
+
+def test_apparent_capacity_in_each_range():
+    """dH/dT = C_f below T_s, (C_f + C_u)/2 + L/(T_l - T_s) inside, C_u above (PHYSICS.md 3)."""
+    storage = _storage()
+    c_f, c_u = LIVER["rho"] * LIVER["c_f"], LIVER["rho"] * LIVER["c_u"]
+    T = np.array([-150.0, -20.0, -7.0, -4.5, -2.0, 5.0, 37.0])
+    expected = np.array([c_f, c_f, *(3 * [0.5 * (c_f + c_u) + 250e6 / 7.0]), c_u, c_u])
+    np.testing.assert_allclose(storage.capacity(T), expected, rtol=1e-6)
+    # latent heat: the jump across the mushy range beyond the sensible part
+    H = storage.enthalpy(np.array([-8.0, -1.0, 0, 0, 0, 0, 0]))
+    assert H[1] - H[0] == pytest.approx(250e6 + 0.5 * (c_f + c_u) * 7.0, rel=1e-12)
+
+
+def test_unfrozen_fraction_and_conductivity_blend():
+    T = np.array([-20.0, -8.0, -4.5, -1.0, 10.0])
+    f = cryo.unfrozen_fraction(T, -8.0, -1.0)
+    np.testing.assert_allclose(f, [0.0, 0.0, 0.5, 1.0, 1.0])
+    k = cryo.mixture_conductivity(T, 0.52, 2.0, -8.0, -1.0)
+    np.testing.assert_allclose(k, [2.0, 2.0, 1.26, 0.52, 0.52])
+    # ice-like law: k_f at 0 degC, rising as 1/T_K
+    assert cryo.frozen_conductivity(2.0, np.array([-136.575]), "ice")[0] == pytest.approx(4.0, rel=1e-9)
+
+
+def test_planar_front_matches_neumann_at_coarse_resolution():
+    """Case 4 on 0.8 mm cells: front within one cell (3 %) of the Neumann solution at 600 s."""
+    p = FreezingProperties(solidus=-0.1, liquidus=0.1)
+    sol = an.neumann_stefan(-145.0, p.melt, 37.0, p.k_f, p.c_f, p.k_u, p.c_u, p.rho, p.latent)
+    domain = line_domain(uniform_edges(0.0, 0.08, 0.8e-3), radial=False)
+    x = domain.geometry.centers[0]
+    _, fronts, balance = run_freezing(domain, p, sol.temperature(np.maximum(x, 0.0), 60.0), lambda t: -145.0,
+                                      60.0, 600.0, 8.0, boundary_temperature=37.0, times=[600.0])
+    error = abs(fronts[600.0] - sol.front(600.0))
+    assert error < 0.8e-3
+    assert error / sol.front(600.0) < 0.03
+    assert balance < 1e-6
+
+
+def test_front_crossing_cells_in_one_step_is_monotone_and_conserves_energy():
+    """0.1 mm cells, 10 s steps from a uniform start: the front crosses up to tens of cells in a
+    step; it must never move back, and the heat balance must close."""
+    p = FreezingProperties(solidus=-0.05, liquidus=0.05)
+    domain = line_domain(uniform_edges(0.0, 0.05, 0.1e-3), radial=False)
+    times = [10.0 * k for k in range(1, 31)]
+    _, fronts, balance = run_freezing(domain, p, 37.0, lambda t: -145.0, 0.0, 300.0, 10.0,
+                                      boundary_temperature=37.0, times=times)
+    series = np.array([fronts[t] for t in times])
+    assert np.all(np.diff(series) > 0)
+    assert series[0] / 0.1e-3 > 10      # first step: more than ten cells
+    assert balance < 1e-6
+    sol = an.neumann_stefan(-145.0, p.melt, 37.0, p.k_f, p.c_f, p.k_u, p.c_u, p.rho, p.latent)
+    assert abs(series[-1] - sol.front(300.0)) / sol.front(300.0) < 0.05
+
+
+def test_power_limited_wall_reproduces_constant_line_sink():
+    """A probe that extracts a fixed power per metre (its set temperature never reachable) freezes
+    like Paterson's line sink of that strength: an independent check of the limited-wall solve."""
+    p = FreezingProperties(solidus=-0.1, liquidus=0.1)
+    Q = 400.0
+    sol = an.line_sink_freezing(Q, p.k_f, p.k_u, p.alpha_f, p.alpha_u, 37.0, p.melt, p.latent)
+    domain = line_domain(uniform_edges(0.735e-3, 0.06, 0.2e-3), radial=True)
+    heat, fronts, balance = run_freezing(domain, p, 37.0, lambda t: -1000.0, 0.0, 600.0, 1.0,
+                                         boundary_temperature=37.0, times=[600.0], max_power=Q)
+    surface = heat.surface("probe_active", 0)
+    assert surface.limited
+    assert surface.last_power == pytest.approx(-Q, rel=1e-9)
+    assert surface.wall_temperature > -1000.0
+    assert abs(fronts[600.0] - sol.front(600.0)) / sol.front(600.0) < 0.02
+    assert balance < 1e-6
+
+
+def test_power_limit_releases_when_the_set_temperature_is_reached():
+    """Later in a freeze the load drops below the limit: the wall then sits at its set temperature."""
+    p = FreezingProperties(solidus=-0.1, liquidus=0.1)
+    domain = line_domain(uniform_edges(0.735e-3, 0.03, 0.2e-3), radial=True)
+    # a -145 degC wall draws ~2 pi k_f 145 K / ln(R / r_p) ~ 600 W/m once the iceball is large
+    heat, _, _ = run_freezing(domain, p, 37.0, lambda t: -145.0, 0.0, 900.0, 2.0, boundary_temperature=37.0,
+                              max_power=1500.0)
+    surface = heat.surface("probe_active", 0)
+    assert not surface.limited
+    assert surface.wall_temperature == -145.0
+    assert 0 < -surface.last_power < 1500.0
+
+
+# ------------------------------------------------------------------------------------ scenarios
+def _scenario(protocol=None, probe=None, tissue=None, duration="4 min", **extra):
+    raw = {"name": "t", "modality": "cryo", "tissue": {"preset": "liver", **(tissue or {})},
+           "probes": [{"tip": [0, 0, 0], "diameter": "1.47 mm", "active_length": "10 mm",
+                       "cryo": {"type": "17G"} if probe is None else probe}],
+           "domain": {"size": "40 mm"}, "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "6 mm"},
+           "time": {"duration": duration, "step": "5 s", "output_interval": "1 min"}, "outputs": {"fields": False}}
+    if protocol:
+        raw["cryo"] = {"protocol": protocol}
+    raw.update(extra)
+    return raw
+
+
+def test_freeze_passive_and_active_thaw():
+    from ablation.solver import run
+    protocol = [{"phase": "freeze", "duration": "3 min"}, {"phase": "passive_thaw", "duration": "1 min"},
+                {"phase": "active_thaw", "duration": "2 min"}]
+    probe = {"wall": "power_limited", "max_extraction": "1000 W/m"}
+    result = run(scenario_from_dict(_scenario(protocol, probe=probe, duration="6 min")))
+    ts = {k: np.asarray(v, float) for k, v in result.timeseries.items()}
+    t = ts["time_s"]
+    freeze, passive, active = (t > 0) & (t <= 180), (t > 185) & (t <= 240), (t > 245) & (t <= 360)
+    assert np.all(ts["probe1_power_W"][freeze] > 0)                      # extracting heat
+    limit = 1000.0 * 10e-3
+    assert np.max(ts["probe1_power_W"]) <= limit * (1 + 1e-9)            # the power limit holds
+    assert np.all(ts["probe1_power_W"][passive] == 0)                     # adiabatic
+    assert np.all(np.diff(ts["probe1_wall_C"][passive]) > 0)              # the wall warms passively
+    np.testing.assert_allclose(ts["probe1_wall_C"][active], 15.0)         # helium thaw at +15 degC
+    assert np.all(ts["probe1_power_W"][active][:2] < 0)                   # heat goes into the frozen tissue
+    ice = ts["iceball_volume_ml"]
+    assert ice[t == 180][0] > 0.1 and ice[-1] < 0.2 * ice[t == 180][0]
+    assert np.all(ts["below_m40C_volume_ml"] <= ts["below_m20C_volume_ml"] + 1e-12)
+    assert np.all(ts["below_m20C_volume_ml"] <= ts["iceball_volume_ml"] + 1e-12)
+    cycles = result.fields["freeze_thaw_cycles"]
+    thawed = (result.fields["t_min_C"] <= 0.0) & (result.fields["temperature_C"] > 0.0) & result.domain.tissue
+    assert thawed.any() and np.all(cycles[thawed] == 1)
+    assert result.summary["heat_balance_error"] < 0.01
+    device = result.summary["device"]
+    assert device["freeze_time_s"] == 180.0
+    assert device["min_probe_temperature_C"] == pytest.approx(np.min(ts["probe1_wall_C"]))
+    iso = cryo.isotherm_summary(result)
+    assert set(iso) == {"0", "-20", "-40"}
+    assert iso["0"]["reached"]["volume_ml"] > iso["-40"]["reached"]["volume_ml"] > 0
+
+
+CURVE = "time_s,temperature_C\n0,20\n20,-100\n60,-140\n"
+
+
+def _write_scenario(tmp_path, curve_text, curve_name="curve.csv"):
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / curve_name).write_text(curve_text)
+    path = tmp_path / "s.toml"
+    path.write_text(f"""name = "curve"
+modality = "cryo"
+[[probes]]
+tip = [0, 0, 0]
+diameter = "1.47 mm"
+active_length = "10 mm"
+cryo = {{ wall = "curve", curve_file = "data/{curve_name}" }}
+[domain]
+size = "40 mm"
+[grid]
+spacing = "1 mm"
+max_spacing = "4 mm"
+[time]
+duration = "1 min"
+step = "5 s"
+""")
+    return path
+
+
+def test_curve_loaded_relative_to_the_scenario_file(tmp_path, monkeypatch):
+    path = _write_scenario(tmp_path, "# thermocouple\n" + CURVE)
+    monkeypatch.chdir("/")
+    s = load_scenario(path)
+    curve = s.probes[0].cryo.resolved["curve"]
+    assert curve["times"] == (0.0, 20.0, 60.0) and curve["values"] == (20.0, -100.0, -140.0)
+    from ablation.solver import run
+    result = run(s)
+    wall = np.asarray(result.timeseries["probe1_wall_C"])
+    t = np.asarray(result.timeseries["time_s"])
+    np.testing.assert_allclose(wall[1:], np.interp(t[1:], [0, 20, 60], [20, -100, -140]))
+
+
+@pytest.mark.parametrize("text, where", [
+    ("time_s,temperature_C\n0,20\n20,cold\n", "line 3, column 2: 'cold' is not a number"),
+    ("0,20\n20\n", "line 2: 1 column(s); expected 2"),
+    ("0,20\n20,-100\n10,-120\n", "line 3, column 1: time 10 s does not increase"),
+    ("time_s,temperature_C\n", "no data rows"),
+])
+def test_malformed_curve_rows_are_rejected_clearly(tmp_path, capsys, text, where):
+    path = _write_scenario(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    (field, message), = info.value.errors
+    assert field == "probes[0].cryo.curve_file"
+    assert "curve.csv" in message and where in message
+    assert main(["validate", str(path)]) == 2
+    assert "probes[0].cryo.curve_file" in capsys.readouterr().err
+
+
+def test_missing_curve_file_names_the_field(tmp_path):
+    path = _write_scenario(tmp_path, CURVE)
+    (tmp_path / "data" / "curve.csv").unlink()
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.errors[0][0] == "probes[0].cryo.curve_file"
+    assert "cannot read" in info.value.errors[0][1]
+
+
+def _write_raw(tmp_path, raw) -> str:
+    """A minimal TOML writer for the flat scenario dicts of these tests (tomllib only reads)."""
+    import json
+    lines = []
+
+    def value(v):
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
+        return repr(v)
+    for key, v in raw.items():
+        if not isinstance(v, (dict, list)) or (isinstance(v, list) and not any(isinstance(x, dict) for x in v)):
+            lines.append(f"{key} = {value(v)}")
+    for key, v in raw.items():
+        if isinstance(v, dict):
+            lines.append(f"[{key}]")
+            lines += [f"{k} = {value(x)}" for k, x in v.items()]
+        elif isinstance(v, list) and any(isinstance(x, dict) for x in v):
+            for item in v:
+                lines.append(f"[[{key}]]")
+                lines += [f"{k} = {value(x)}" for k, x in item.items()]
+    path = tmp_path / "bad.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda r: r["tissue"].update(liquidus_temperature="2 degC"), "tissue.liquidus_temperature"),
+    (lambda r: r["probes"][0]["cryo"].update(freeze_temperature="5 degC"), "probes[0].cryo.freeze_temperature"),
+    (lambda r: r["probes"].append({"tip": [0.5, 0, 0], "diameter": "1.47 mm", "active_length": "10 mm",
+                                   "cryo": {"type": "17G"}}), "probes[1].tip"),
+    (lambda r: (r["probes"][0].update(tip=[0, 0, 30]), r["domain"].update(center=[0, 0, 0])), "probes[0].tip"),
+    (lambda r: r["probes"][0].update(diameter="2.4 mm"), "probes[0].diameter"),
+    (lambda r: r["probes"][0].update(cryo={"wall": "convection", "gas_temperature": "-180 degC"}),
+     "probes[0].cryo.heat_transfer_coefficient"),
+    (lambda r: r["probes"][0].update(cryo={"wall": "power_limited"}), "probes[0].cryo.max_extraction"),
+])
+def test_bad_input_exits_2_with_the_field_named(tmp_path, capsys, change, field):
+    raw = _scenario()
+    change(raw)
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(raw)
+    assert field in [f for f, _ in info.value.errors]
+    assert main(["validate", _write_raw(tmp_path, raw)]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err
+
+
+def test_other_modality_tables_rejected_and_defaults_filled():
+    raw = _scenario()
+    raw["probes"][0]["thermal"] = {"wall": "adiabatic"}
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(raw)
+    assert info.value.errors[0][0] == "probes[0].thermal"
+    s = scenario_from_dict(_scenario(probe={}))
+    r = s.probes[0].cryo.resolved
+    assert (r["wall"], r["freeze_temperature"], r["thaw_temperature"]) == ("temperature", -145.0, 15.0)
+    assert s.cryo.protocol is None and s.cryo.frozen_conductivity_model == "constant"
+
+
+def test_protocol_phase_lookup():
+    from ablation.schema import Record
+    protocol = (Record(phase="freeze", duration=600.0), Record(phase="passive_thaw", duration=480.0),
+                Record(phase="freeze", duration=600.0))
+    assert cryo.protocol_phase(protocol, 0.0)[:2] == ("freeze", 0.0)
+    assert cryo.protocol_phase(protocol, 700.0)[:2] == ("passive_thaw", 100.0)
+    assert cryo.protocol_phase(protocol, 1100.0)[0] == "freeze"
+    assert cryo.protocol_phase(protocol, 1700.0)[0] == "off"
+    assert math.isclose(cryo.protocol_phase(protocol, 1100.0)[1], 20.0)
+
+
+def test_same_enthalpy_machinery_handles_vaporisation():
+    """The RFA use of TabulatedEnthalpy: water vaporisation (1.8e9 J/m^3 over 99-100 degC, rho c
+    falling from 3.8 to 0.6 MJ/(m^3 K), PHYSICS.md 2) in front of a 150 degC wall. The heating
+    problem is the mirror image (T -> -T) of the Neumann freezing problem, so its front is known."""
+    from ablation.bioheat import BioheatSolver
+    from ablation.cryo1d import frozen_front
+    c_l, c_v, latent, k, rho = 1079.0 * 3540.0, 0.6e6, 1.8e9, 0.5, 1079.0
+    h_l = 0.5 * (c_l + c_v) * 1.0 + latent
+    table = ([98.0, 99.0, 100.0, 101.0], [-c_l, 0.0, h_l, h_l + c_v])
+    domain = line_domain(uniform_edges(0.0, 0.03, 0.1e-3), radial=False)
+    heat = BioheatSolver(domain, TabulatedEnthalpy([table], np.zeros(domain.n_cells, int)), lambda T: k, 0.0,
+                         37.0, 37.0, 37.0, conductivity_varies=False, tolerance=1e-12)
+    wall = heat.surface("probe_active", 0)
+    wall.bc, wall.value = "temperature", 150.0
+    residual = exchanged = 0.0
+    fronts = []
+    for _ in range(120):
+        report = heat.step(5.0)
+        residual += abs(report.residual)
+        exchanged += sum(abs(report.energy[key]) for key in ("walls", "boundary"))
+        # vapour fraction = 1 - "unfrozen" fraction of the mirrored problem
+        fronts.append(frozen_front(domain, -heat.T, FreezingProperties(solidus=-100.0, liquidus=-99.0)))
+    assert np.all(np.diff(fronts) >= 0)
+    sol = an.neumann_stefan(-150.0, -99.5, -37.0, k, c_v / rho, k, c_l / rho, rho, latent)
+    assert abs(fronts[-1] - sol.front(600.0)) / sol.front(600.0) < 0.05
+    assert residual / exchanged < 1e-6
+
+
+def test_convective_probe_wall_lies_between_gas_and_tissue():
+    from ablation.solver import run
+    probe = {"wall": "convection", "gas_temperature": "-170 degC", "heat_transfer_coefficient": "1500 W/(m^2 K)",
+             "ramp_time": "0 s"}
+    result = run(scenario_from_dict(_scenario(probe=probe, duration="2 min")))
+    wall = np.asarray(result.timeseries["probe1_wall_C"])[1:]
+    power = np.asarray(result.timeseries["probe1_power_W"])[1:]
+    assert np.all((wall > -170.0) & (wall < 37.0))
+    assert np.all(power > 0)
+    # the extracted power follows h A (T_w - T_gas) with A the wall area of the freezing length
+    area = np.pi * 1.47e-3 * 10e-3 + np.pi * (0.735e-3) ** 2      # side + tip face
+    np.testing.assert_allclose(power, 1500.0 * area * (wall + 170.0), rtol=0.02)
