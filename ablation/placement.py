@@ -502,8 +502,24 @@ def _resolve_job(job) -> list:
 def _pool_map(jobs: list, workers: int) -> list:
     if workers <= 1 or len(jobs) <= 1:
         return [_resolve_job(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs), os.cpu_count() or 1)) as pool:
-        return list(pool.map(_resolve_job, jobs))
+    # fresh (spawned) workers with single-threaded BLAS: forked children inherit the parent's
+    # BLAS thread pool, and several processes spinning BLAS threads on two cores ran 5-10x slower
+    import multiprocessing
+    saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
+    os.environ.update({k: "1" for k in _THREAD_VARIABLES})
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs), os.cpu_count() or 1),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(_resolve_job, jobs))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _collect(results: list, count: int) -> list:
