@@ -322,3 +322,37 @@ def test_clinical_context_notes():
     assert "not advice" in ctx["context_not_advice"]
     assert any("four or more" in n for n in ctx["notes"]) and any("> 3 cm" in n for n in ctx["notes"])
     assert cv.clinical_context(d.tumors[1:2]) is None
+
+
+def test_move_tumor_exact_for_passive_tumour_against_resolve():
+    """Real solves: a passive tumour moved along the probe axis (move_tumor) versus the problem
+    re-solved with the probe displaced (the axial check that reports move_tumor_error)."""
+    from ablation.solver import run
+    s = scenario_from_dict(base_dict(tumors=[{"name": "t", "center": [0, 0, -10], "diameter": "8 mm"}],
+                                     grid={"spacing": "0.5 mm", "max_spacing": "3 mm", "fine_margin": "6 mm"},
+                                     domain={"size": "40 mm"}, time={"duration": "120 s", "step": "5 s"},
+                                     placement={"resolve_check": 2, "workers": 1}))
+    result = run(s)
+    model = pl.error_model(s.placement)
+    err = pl._measure_move_error(result, model, pl.standard_draws(5, 2), s.placement, "arrhenius", 1024)
+    assert err["samples"] == 2 and max(abs(x) for x in err["axial_displacements_mm"]) > 0.5
+    assert err["max_abs_min_margin_difference_mm"] < 0.01
+    assert err["max_abs_coverage_difference"] < 1e-3
+
+
+def test_rigid_shift_matches_closed_form_on_3d_grid():
+    """3-D grid, rigid shift: sphere lesion R = 11 mm around a tumour r = 6 mm gives
+    MAM = 5 mm - |delta| for each sample."""
+    s = scenario_from_dict(base_dict(grid={"kind": "3d", "spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "8 mm"},
+                                     domain={"size": "50 mm", "center": [0, 0, -10]},
+                                     placement={"method": "rigid_shift"}))
+    d = build_domain(s)
+    fake = FakeResult(s, d, [0, 0, -10e-3], 11e-3)
+    model = pl.error_model(s.placement)
+    mc = pl.monte_carlo(fake, model, 200, 4)
+    delta, _ = pl.local_errors(model, pl.standard_draws(4, 200)[:, 0])
+    exact = 5.0 - np.linalg.norm(delta, axis=1) / MM
+    assert mc["method"] == "rigid_shift"
+    assert np.allclose(mc["_samples"]["min_margin_mm"][:, 0], exact, atol=0.1)
+    mismatch = mc["_samples"]["technical_success"][:, 0] != (exact >= 0)
+    assert np.all(np.abs(exact[mismatch]) < 0.1)
