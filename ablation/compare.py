@@ -49,7 +49,7 @@ def compare(scenario, approaches: list, samples: int | None = None, seed: int | 
     draws = pl.standard_draws(seed, samples, max(n_ins, len(scenario.probes)))
     states = [False] + ([True] if pringle_options and any(pl.PRESETS[a]["pringle_available"][0]
                                                            for a in approaches) else [])
-    solved = {}
+    solved, planned_sequence = {}, {}
     for flag in states:
         variant = pl.with_pringle(scenario, flag)
         result = run(variant)
@@ -57,6 +57,11 @@ def compare(scenario, approaches: list, samples: int | None = None, seed: int | 
         solved[flag] = result
         progress(f"  solved {'with' if flag else 'without'} Pringle: lesion "
                  f"{result.summary['lesion']['volume_ml']:.2f} mL in {result.summary['runtime_s']:.1f} s")
+        if n_ins > 1:   # the planned sequence, without placement error
+            planned_sequence[flag] = [
+                pl._sample_metrics(grid, fields, variant, result.summary["lesion"]["criterion"],
+                                   section.surface_points)
+                for grid, fields in pl.run_sequence(variant, pl.planned_insertions(variant), section.gap)]
     rows = []
     for approach in approaches:
         for flag in states:
@@ -69,6 +74,9 @@ def compare(scenario, approaches: list, samples: int | None = None, seed: int | 
             blocks = mc.get("per_insertions") or [{"insertions": 1, "overall": mc["overall"],
                                                     "per_tumor": mc["per_tumor"]}]
             for block in blocks:
+                if flag in planned_sequence:
+                    cov_k, mam_k, _ = planned_sequence[flag][block["insertions"] - 1]
+                    planned = [{"coverage": c, "min_margin_mm": m} for c, m in zip(cov_k, mam_k)]
                 rows.append(_row(approach, flag, block, mc, model, planned, result))
             progress(f"  {approach:13s} pringle={'yes' if flag else 'no ':3s} P(success) "
                      f"{mc['overall']['p_technical_success']:.3f} ({mc['method']}, {mc['samples']} samples)")
@@ -93,7 +101,7 @@ def _row(approach, flag, block, mc, model, planned, result) -> dict:
     row["median_min_margin_mm"] = min(t["min_margin_mm_quantiles"]["q50"] for t in per)
     row["planned_coverage"] = min(t["coverage"] for t in planned)
     row["planned_min_margin_mm"] = min(t["min_margin_mm"] for t in planned)
-    row["lesion_volume_ml"] = result.summary["lesion"]["volume_ml"]
+    row["lesion_volume_ml"] = result.summary["lesion"]["volume_ml"]   # the first ablation's
     return row
 
 

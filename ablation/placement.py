@@ -632,14 +632,20 @@ def monte_carlo(result, model: ErrorModel, samples: int, seed: int, method: str 
     return out
 
 
+def planned_insertions(scenario) -> list:
+    """Probe records of every insertion as planned: the first probe, then [[placement.insertions]]."""
+    first = scenario.probes[0]
+    insertions = scenario.placement.insertions if scenario.get("placement") is not None else ()
+    return [first] + [first.replaced(tip=ins.tip, direction=ins.direction or first.direction,
+                                     name=f"insertion {k + 2}") for k, ins in enumerate(insertions or ())]
+
+
 def _resolve_jobs(scenario, model, z, insertions, section, criterion, n_surface) -> list:
     base = scenario.replaced(placement=scenario.placement.replaced(pringle=model.pringle)) \
         if scenario.get("placement") is not None else scenario
     gap = section.gap if section is not None else 120.0
     jobs = []
-    first = scenario.probes[0]
-    planned = [first] + [first.replaced(tip=ins.tip, direction=ins.direction or first.direction,
-                                        name=f"insertion {k + 2}") for k, ins in enumerate(insertions)]
+    planned = planned_insertions(scenario)
     for b in range(z.shape[0]):
         if insertions:
             probes = []
