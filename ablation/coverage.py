@@ -70,8 +70,8 @@ SECTION = Table("coverage and margin metrics of every tumour (PHYSICS.md 5)", {}
                       item=Quantity(dimension="length", minimum=0.0, exclusive_minimum=True)),
     "points": Integer("evaluation points inside each tumour (scrambled Halton, uniform by volume) [count]",
                       8192, minimum=1000),
-    "margin_points": Integer("evaluation points in the region up to the largest margin around each tumour "
-                             "[count]", 16384, minimum=1000),
+    "margin_points": Integer("evaluation points in the region up to the largest margin around each tumour, "
+                             "split evenly over its 1 mm shells [count]", 20480, minimum=1000),
     "surface_points": Integer("tumour-surface points for the minimal margin (Fibonacci lattice) [count]",
                               20000, minimum=100),
     "raster_refinement": Integer("raster steps per grid cell for locating the lesion boundary [count]", 4,
@@ -311,8 +311,9 @@ class TumorPoints:
     """Fixed evaluation points of one tumour (world coordinates, m).
 
     ``inner`` (3, n_in): uniform inside the tumour, each standing for V_t / n_in.
-    ``outer`` (3, n_out) with ``outer_distance``: uniform in the region 0 < d <= ``reach`` around
-    it (d the exact distance to the tumour surface), each standing for V_outer / n_out.
+    ``outer`` (3, n_out) with ``outer_distance`` and ``outer_weight``: stratified in 1 mm shells of
+    the region 0 < d <= ``reach`` around it (d the exact distance to the tumour surface), uniform
+    within each shell; each stands for ``outer_weight`` m^3.
     ``surface`` (3, n_s): surface points for the minimal margin; ``surface_kept`` marks those not
     excluded next to the capsule.
     """
@@ -321,7 +322,7 @@ class TumorPoints:
     outer: np.ndarray
     outer_distance: np.ndarray
     reach: float
-    outer_volume: float
+    outer_weight: np.ndarray
     surface: np.ndarray
     surface_kept: np.ndarray
 
@@ -329,49 +330,82 @@ class TumorPoints:
     def volume(self) -> float:
         return self.tumor.volume
 
-    def weights(self) -> tuple[float, float]:
-        """Volume (m^3) each inner and each outer point stands for."""
-        w_out = self.outer_volume / self.outer.shape[1] if self.outer.shape[1] else 0.0
-        return self.volume / self.inner.shape[1], w_out
+    def weights(self) -> tuple[float, np.ndarray]:
+        """Volume (m^3) each inner point and each outer point stands for."""
+        return self.volume / self.inner.shape[1], self.outer_weight
 
 
-def tumor_points(tumor: Ellipsoid, reach: float, n_inner: int = 8192, n_outer: int = 16384,
+def tumor_points(tumor: Ellipsoid, reach: float, n_inner: int = 8192, n_outer: int = 20480,
                  n_surface: int = 20000, seed: int = 0, capsule=None) -> TumorPoints:
     """Evaluation points of ``tumor`` (see :class:`TumorPoints`); ``reach`` the largest margin (m).
 
-    The outer region (0 < d <= reach) is sampled by rejection from the box |x_i| <= a_i + reach in
-    the tumour frame (which contains it: the support of the dilated ellipsoid along a frame axis is
-    a_i + reach); its volume is the box volume times the accepted fraction of a fixed 2^20-point
-    quasi-random count, so it is estimated to about 1e-4 relative.
+    The region 0 < d <= reach is stratified into 1 mm shells, each sampled with the same number
+    of points (n_outer / shells) by rejection from the box |x_i| <= a_i + reach in the tumour
+    frame, which contains it (the support of the dilated ellipsoid along a frame axis is
+    a_i + reach). A point in shell k stands for V_k / n_k, with V_k exact for a sphere,
+    4/3 pi ((r + k)^3 - (r + k - 1)^3), and for an ellipsoid the box volume times the fraction of a
+    fixed 2^18-point quasi-random set falling in the shell (about 1e-3 relative).
     """
     a = tumor.semi_axes
     inner = tumor.center[:, None] + tumor.frame @ (ball_points(n_inner, seed) * a[:, None])
     half = a + reach
     box_volume = float(np.prod(2.0 * half))
-    # volume of the outer region: from a large quasi-random count (exact for a sphere)
+    edges = np.append(np.arange(0.0, reach - 1e-9, MM), reach)          # shell boundaries (m)
+    shells = edges.size - 1
     if tumor.is_sphere:
         r = float(a[0])
-        outer_volume = 4.0 / 3.0 * np.pi * ((r + reach) ** 3 - r ** 3)
+        volumes = 4.0 / 3.0 * np.pi * np.diff((r + edges) ** 3)
     else:
         probe = (_halton(1 << 18, seed + 7).T * 2.0 - 1.0) * half[:, None]
         d = ellipsoid_distance(probe, a)
-        outer_volume = box_volume * float(np.mean((d > 0) & (d <= reach)))
-    chosen, dist = [], []
-    have, batch, offset = 0, max(4 * n_outer, 4096), seed + 1
-    while have < n_outer:
-        u = _halton(batch, offset).T
+        counts = np.histogram(d[d > 0], bins=edges)[0]
+        volumes = box_volume * counts / probe.shape[1]
+    per_shell = max(1, -(-n_outer // shells))
+    if tumor.is_sphere:
+        local, dist = _sphere_shell_points(float(a[0]), edges, per_shell, seed + 1)
+        return _finish_points(tumor, inner, local, dist, reach, volumes, per_shell, n_surface, capsule)
+    chosen = [[] for _ in range(shells)]
+    dist = [[] for _ in range(shells)]
+    have = np.zeros(shells, int)
+    offset = seed + 1
+    while np.any(have < per_shell):
+        local = (_halton(1 << 15, offset).T * 2.0 - 1.0) * half[:, None]
         offset += 1
-        local = (u * 2.0 - 1.0) * half[:, None]
         d = ellipsoid_distance(local, a)
-        keep = (d > 0) & (d <= reach)
-        chosen.append(local[:, keep])
-        dist.append(d[keep])
-        have += int(keep.sum())
-    local = np.hstack(chosen)[:, :n_outer]
+        shell = np.searchsorted(edges, d, side="left") - 1     # d in (edges[k], edges[k + 1]]
+        for k in np.nonzero(have < per_shell)[0]:
+            take = np.nonzero((shell == k) & (d > 0))[0][:per_shell - have[k]]
+            chosen[k].append(local[:, take])
+            dist[k].append(d[take])
+            have[k] += take.size
+    local = np.hstack([np.hstack(c) for c in chosen])
+    return _finish_points(tumor, inner, local, np.concatenate([np.concatenate(x) for x in dist]), reach,
+                          volumes, per_shell, n_surface, capsule)
+
+
+def _sphere_shell_points(radius, edges, per_shell, seed):
+    """Quasi-random points uniform in each spherical shell radius + edges[k] < |x| <= radius +
+    edges[k + 1] without rejection (r^3 uniform, direction uniform), so they keep their low
+    discrepancy."""
+    local, dist = [], []
+    for k in range(edges.size - 1):
+        u = _halton(per_shell, seed + k)
+        r0, r1 = radius + edges[k], radius + edges[k + 1]
+        r = np.cbrt(r0 ** 3 + u[:, 0] * (r1 ** 3 - r0 ** 3))
+        cos_p = 1.0 - 2.0 * u[:, 1]
+        sin_p = np.sqrt(np.maximum(1.0 - cos_p ** 2, 0.0))
+        az = 2.0 * np.pi * u[:, 2]
+        local.append(r * np.vstack([sin_p * np.cos(az), sin_p * np.sin(az), cos_p]))
+        dist.append(r - radius)
+    return np.hstack(local), np.concatenate(dist)
+
+
+def _finish_points(tumor, inner, local, dist, reach, volumes, per_shell, n_surface, capsule) -> TumorPoints:
     outer = tumor.center[:, None] + tumor.frame @ local
+    weights = np.concatenate([np.full(per_shell, v / per_shell) for v in volumes])
     surface = tumor.surface_points(n_surface)
     kept = np.ones(surface.shape[1], bool) if capsule is None else capsule_distance(capsule, surface) >= capsule.exclusion
-    return TumorPoints(tumor, inner, outer, np.hstack(dist)[:n_outer], reach, outer_volume, surface, kept)
+    return TumorPoints(tumor, inner, outer, dist, reach, weights, surface, kept)
 
 
 def capsule_distance(capsule, points: np.ndarray) -> np.ndarray:
@@ -416,8 +450,8 @@ def tumor_metrics(points: TumorPoints, inside_fn, distance_fn, margins=(5 * MM, 
     margin_cov = {}
     for m in sorted(set(margins)):
         sel = points.outer_distance <= m + 1e-12
-        total = points.volume + w_out * float(np.sum(sel))
-        margin_cov[mm_key(m)] = (ablated_inner + w_out * float(np.sum(outer_in & sel))) / total
+        total = points.volume + float(np.sum(w_out[sel]))
+        margin_cov[mm_key(m)] = (ablated_inner + float(np.sum(w_out[sel & outer_in]))) / total
     shells = {}
     for k in SHELLS_MM:
         sel = (points.outer_distance > (k - 1) * MM) & (points.outer_distance <= k * MM + 1e-12)
@@ -486,7 +520,7 @@ def build_points(scenario, domain, seed: int = 0, n_surface=None) -> list[TumorP
     """Evaluation points of every tumour of a scenario (shared by coverage and placement)."""
     section = scenario.get("coverage")
     n_in = section.points if section is not None else 8192
-    n_out = section.margin_points if section is not None else 16384
+    n_out = section.margin_points if section is not None else 20480
     n_s = n_surface or (section.surface_points if section is not None else 20000)
     reach = max(scenario_margins(scenario) + (SHELLS_MM[-1] * MM,))
     capsule = scenario_capsule(scenario)

@@ -100,7 +100,7 @@ SECTION = Table("placement approach, its error model and the placement Monte Car
     "pringle": Boolean("inflow occlusion during the ablation: perfusion 0, no vessel wall cooling (open "
                        "and laparoscopic only)", False),
     "samples": Integer("placement-error samples [count]", 2000, minimum=1),
-    "seed": Integer("seed of the standard-normal draws (common to all approaches)", 12345, minimum=0),
+    "seed": Integer("seed of the standard-normal draws, common to all approaches [integer]", 12345, minimum=0),
     "method": Choice("auto (move_tumor for an axisymmetric single probe, else rigid_shift; resolve with "
                      "insertions), move_tumor, rigid_shift or resolve", "auto",
                      options=("auto", "move_tumor", "rigid_shift", "resolve")),

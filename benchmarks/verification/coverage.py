@@ -29,6 +29,7 @@ from ablation.scenario import scenario_from_dict
 MM = 1e-3
 COVERAGE_TOL = 0.005
 MARGIN_TOL_MM = 0.1
+SHELL_TOL = 0.01          # a 1 mm shell holds 2048 of the points: about 1 % resolution
 
 
 def _scenario(kind, spacing_mm, tumor, center=(0, 0, -10), size="60 mm"):
@@ -73,6 +74,11 @@ def sphere_inside_sphere(ctx):
     for mm in (5, 10):
         exact = ball_intersection(20, 8 + mm, 3) / (4 / 3 * math.pi * (8 + mm) ** 3)
         out.append(Metric(f"margin_coverage_{mm}mm", m["margin_coverage"][str(mm)], exact, COVERAGE_TOL, "1"))
+    for k in (8, 9, 10):   # shells cut by the lesion boundary (9 < d < 15 mm)
+        v = ball_intersection(20, 8 + k, 3) - ball_intersection(20, 7 + k, 3)
+        exact = v / (4 / 3 * math.pi * ((8 + k) ** 3 - (7 + k) ** 3))
+        out.append(Metric(f"shell_coverage_{k}mm", m["shell_coverage"][str(k)], exact, SHELL_TOL, "1",
+                          note="2048 points per shell"))
     return out
 
 
