@@ -104,8 +104,8 @@ SECTION = Table("placement approach, its error model and the placement Monte Car
     "method": Choice("auto (move_tumor for an axisymmetric single probe, else rigid_shift; resolve with "
                      "insertions), move_tumor, rigid_shift or resolve", "auto",
                      options=("auto", "move_tumor", "rigid_shift", "resolve")),
-    "resolve_samples": Integer("samples re-solved by the 'resolve' method and by sequences [count] "
-                               "(default: samples)", None, minimum=1),
+    "resolve_samples": Integer("at most this many samples are re-solved by the 'resolve' method and by "
+                               "insertion sequences, each a full solve [count]", 32, minimum=1),
     "resolve_check": Integer("samples re-solved to measure the move_tumor error for a material tumour "
                              "[count]", 2, minimum=0),
     "surface_points": Integer("tumour-surface points per sample for the minimal margin [count]", 1024,
@@ -607,7 +607,7 @@ def monte_carlo(result, model: ErrorModel, samples: int, seed: int, method: str 
         out["_samples"] = per_sample
         return out
     # re-solve every sample (several probes each with their own draw, or insertion sequences)
-    count = samples if section is None or section.resolve_samples is None else min(samples, section.resolve_samples)
+    count = samples if section is None else min(samples, section.resolve_samples)
     jobs = _resolve_jobs(scenario, model, z[:count], insertions, section, criterion, n_surface)
     workers = section.workers if section is not None else 2
     results = _pool_map(jobs, workers)
