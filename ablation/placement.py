@@ -730,14 +730,33 @@ def placement_step(result, args=None) -> None:
     model = error_model(section)
     mc = monte_carlo(result, model, section.samples, section.seed, section=section)
     result.summary["placement"] = placement_summary(mc)
+    result.extras["placement_samples"] = ([t.name for t in result.domain.tumors], mc["_samples"])
     tumors = result.summary.get("tumors")
     if tumors is not None:
         for entry, per in zip(tumors, mc["per_tumor"]):
             entry["placement"] = {k: v for k, v in per.items() if k != "name"}
 
 
+def write_placement_samples(staging, result) -> None:
+    """RESULT_WRITERS entry: placement_samples.csv, one row per sample and tumour (the draws are
+    reproducible from the seed)."""
+    if "placement_samples" not in result.extras:
+        return
+    import csv
+    names, data = result.extras["placement_samples"]
+    with open(staging / "placement_samples.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sample", "tumor", "coverage", "min_margin_mm", "technical_success"])
+        for b in range(data["coverage"].shape[0]):
+            for i, name in enumerate(names):
+                writer.writerow([b, name, f"{data['coverage'][b, i]:.6g}", f"{data['min_margin_mm'][b, i]:.6g}",
+                                 int(data["technical_success"][b, i])])
+
+
 def _register() -> None:
-    from .extensions import CHECKS, RESULT_STEPS, SCENARIO_TRANSFORMS, SECTIONS
+    from .extensions import CHECKS, RESULT_STEPS, RESULT_WRITERS, SCENARIO_TRANSFORMS, SECTIONS
+    if write_placement_samples not in RESULT_WRITERS:
+        RESULT_WRITERS.append(write_placement_samples)
     SECTIONS["placement"] = SECTION
     if check_section not in CHECKS:
         CHECKS.append(check_section)

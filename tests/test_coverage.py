@@ -356,3 +356,24 @@ def test_rigid_shift_matches_closed_form_on_3d_grid():
     assert np.allclose(mc["_samples"]["min_margin_mm"][:, 0], exact, atol=0.1)
     mismatch = mc["_samples"]["technical_success"][:, 0] != (exact >= 0)
     assert np.all(np.abs(exact[mismatch]) < 0.1)
+
+
+def test_run_writes_coverage_and_placement_keys(tmp_path):
+    """``ablation run`` on the shipped comparison scenario: summary.json keys as the issue names them."""
+    import json
+    out = tmp_path / "run"
+    path = write(tmp_path, "[placement]\nsamples = 300\n")
+    assert main(["run", path, "--out", str(out), "--quiet", "--no-scene"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    tumor = summary["tumors"][0]
+    assert tumor["name"] == "metastasis" and 0.99 <= tumor["coverage"] <= 1.0
+    assert set(tumor["margin_coverage"]) == {"5", "10"}
+    assert set(tumor["shell_coverage"]) == {str(k) for k in range(1, 11)}
+    assert tumor["margin_class"] == cv.margin_class(tumor["min_margin_mm"])
+    assert set(tumor["placement"]) >= {"p_technical_success", "p_margin_5mm", "p_margin_10mm", "ci95"}
+    p = summary["placement"]
+    assert (p["approach"], p["samples"], p["seed"], p["method"]) == ("percutaneous", 300, 12345, "move_tumor")
+    assert set(p["ci95"]) == {"p_technical_success", "p_margin_5mm", "p_margin_10mm"}
+    assert p["error_model"]["sigma_along_mm"]["value"] == 2.75 and "Busser" in p["error_model"]["sigma_along_mm"]["source"]
+    lines = (out / "placement_samples.csv").read_text().splitlines()
+    assert len(lines) == 301
