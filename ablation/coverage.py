@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
@@ -116,9 +117,21 @@ class LevelField:
     axisymmetric: bool
 
     @classmethod
-    def from_domain(cls, domain, cell_values) -> "LevelField":
+    def from_domain(cls, domain, cell_values, fill_held: bool = True) -> "LevelField":
+        """``fill_held``: a cell held out of the tissue (probe, vessel lumen) whose value has the
+        other sign than the nearest tissue cell's (nearest in grid index) takes that cell's value,
+        so the lesion is judged by the tissue around an applicator, not by the wall temperature
+        shown inside it (a cooled RF electrode would otherwise punch a hole into the lesion).
+        Where they agree the held cell keeps its own value (no first-order shift of the boundary)."""
         axes = [0.5 * (e[1:] + e[:-1]) for e in domain.edges]
         grid = domain.index_grid(np.asarray(cell_values, float))   # [z, r] or [z, y, x]
+        if fill_held:
+            held = domain.index_grid(domain.held)
+            if held.any() and not held.all():
+                index = ndimage.distance_transform_edt(held, return_distances=False, return_indices=True)
+                nearest = grid[tuple(index)]
+                # keep a held cell's own value unless it contradicts the tissue next to it
+                grid = np.where((grid >= 0.0) == (nearest >= 0.0), grid, nearest)
         return cls(axes, np.ascontiguousarray(grid.T), domain.kind == "axisymmetric")
 
     @property

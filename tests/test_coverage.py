@@ -79,9 +79,13 @@ def test_sphere_in_offset_sphere_axisymmetric(axisym_domain):
 
 
 def test_offset_spheres_3d_partial_coverage():
-    """Lesion R = 9 mm whose centre is 8 mm across from the tumour's (r = 6 mm): partial coverage."""
+    """Lesion R = 9 mm whose centre is 8 mm across from the tumour's (r = 6 mm): partial coverage.
+    (The probe stands aside: held probe cells take their tissue neighbours' sign, which would move
+    a synthetic boundary drawn through the probe.)"""
+    probe = dict(base_dict()["probes"][0], tip=[-15, -15, 0])
     s = scenario_from_dict(base_dict(grid={"kind": "3d", "spacing": "1 mm", "max_spacing": "4 mm",
-                                           "fine_margin": "8 mm"}, domain={"size": "50 mm", "center": [0, 0, -10]}))
+                                           "fine_margin": "8 mm"}, domain={"size": "50 mm", "center": [0, 0, -10]},
+                                     probes=[probe]))
     d = build_domain(s)
     center = np.array([8e-3, 0, -10e-3])
     lesion = sphere_lesion(d, center, 9e-3)
