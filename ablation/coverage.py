@@ -48,6 +48,7 @@ MM = 1e-3
 SHELLS_MM = tuple(range(1, 11))           # 1 mm shells from 1 to 10 mm (Laimer et al. 2021)
 DEFAULT_MARGINS = ("5 mm", "10 mm")       # Ahmed et al. 2014 report 5 and 10 mm at least
 MARGIN_CLASSES = ("A0", "0-5", "5-10", ">10")
+MAX_RASTER_NODES = 4_000_000              # zero-set raster size limit (memory, about 100 MB)
 
 CAPSULE = Table("liver capsule, for excluding tumour-surface points next to it from the minimal margin",
                 {}, fields={
@@ -195,10 +196,14 @@ class ZeroSet:
             box = _sign_change_box(level, inside)
         if box is None:
             return cls(level, np.zeros((0, level.dim)), np.zeros((0, level.dim)), 0.0)
-        nodes = []
-        for a, (lo, hi) in zip(level.axes, box):
-            sub = _subdivide(a, refinement)
-            nodes.append(sub[(sub >= lo) & (sub <= hi)])
+        while True:   # at most about 4 million raster nodes (memory), coarsening the raster if needed
+            nodes = []
+            for a, (lo, hi) in zip(level.axes, box):
+                sub = _subdivide(a, refinement)
+                nodes.append(sub[(sub >= lo) & (sub <= hi)])
+            if refinement == 1 or np.prod([n.size for n in nodes]) <= MAX_RASTER_NODES:
+                break
+            refinement -= 1
         spacing = min(float(np.min(np.diff(n))) if n.size > 1 else np.inf for n in nodes)
         mesh = np.meshgrid(*nodes, indexing="ij")
         flat = np.vstack([m.ravel() for m in mesh])
@@ -230,8 +235,9 @@ class ZeroSet:
         q = np.asarray(coords, float).T
         if self.points.shape[0] == 0:
             return np.full(q.shape[0], np.inf)
-        tree = cKDTree(self.points)
-        euclid, index = tree.query(q, k=1)
+        if getattr(self, "_tree", None) is None:
+            self._tree = cKDTree(self.points)
+        euclid, index = self._tree.query(q, k=1)
         delta = q - self.points[index]
         normal = self.normals[index]
         plane = np.abs(np.einsum("ij,ij->i", delta, normal))
