@@ -381,3 +381,21 @@ def test_run_writes_coverage_and_placement_keys(tmp_path):
     assert p["error_model"]["sigma_along_mm"]["value"] == 2.75 and "Busser" in p["error_model"]["sigma_along_mm"]["source"]
     lines = (out / "placement_samples.csv").read_text().splitlines()
     assert len(lines) == 301
+
+
+def test_tilt_about_the_displaced_tip_and_anisotropic_sigma(axisym_domain):
+    """Tilt only: the tumour centre, 10 mm behind the tip on the axis, swings by 2 L sin(theta/2),
+    so MAM = R - r - 2 L sin(theta/2). Anisotropic sigma: zero along the axis moves only across."""
+    s = scenario_from_dict(base_dict(placement={"sigma_along": "0 mm", "sigma_across": "0 mm",
+                                                "angular_sigma": "5 deg"}))
+    fake = FakeResult(s, axisym_domain, [0, 0, -10e-3], 11e-3)
+    model = pl.error_model(s.placement)
+    assert model.sources["angular_sigma"] == "scenario override"
+    mc = pl.monte_carlo(fake, model, 100, 9)
+    z = pl.standard_draws(9, 100)[:, 0]
+    theta = np.radians(5.0) * np.hypot(z[:, 3], z[:, 4])
+    exact = 11.0 - 6.0 - 2 * 10.0 * np.sin(theta / 2)
+    assert np.allclose(mc["_samples"]["min_margin_mm"][:, 0], exact, atol=0.05)
+    across = pl.error_model(s.placement.replaced(sigma_across=2e-3, angular_sigma=0.0))
+    delta, tilt = pl.local_errors(across, z)
+    assert np.all(delta[:, 2] == 0) and np.all(tilt == 0) and np.std(delta[:, 0]) > 1e-3
