@@ -10,3 +10,7 @@ CHECKS: list = []
 # placement) and each RESULT_WRITERS entry as writer(staging_dir, result) while writing.
 RESULT_STEPS: list = []
 RESULT_WRITERS: list = []
+
+# ``ablation.solver.run`` passes the scenario through each SCENARIO_TRANSFORMS entry
+# (transform(scenario) -> scenario) before building the grid, e.g. inflow occlusion (Pringle).
+SCENARIO_TRANSFORMS: list = []

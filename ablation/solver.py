@@ -38,10 +38,19 @@ class Result:
         return parse_criterion(name or self.summary["lesion"]["criterion"]).mask(self.fields)
 
 
-def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float = 1.0) -> Result:
-    """Simulate ``scenario``; ``spacing_scale``/``step_scale`` refine the grid/time step (< 1)."""
+def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float = 1.0, *,
+        domain=None, initial_state: dict | None = None) -> Result:
+    """Simulate ``scenario``; ``spacing_scale``/``step_scale`` refine the grid/time step (< 1).
+
+    ``domain`` reuses a prebuilt grid and ``initial_state`` (a ``Result.fields`` dict on that grid)
+    continues from an earlier run: temperature and damage accumulators start from it (sequences of
+    ablations, :func:`ablation.placement.run_sequence`). Model-specific state is not carried over.
+    """
     started = wallclock.perf_counter()
-    domain = build_domain(scenario, spacing_scale)
+    from .extensions import SCENARIO_TRANSFORMS
+    for transform in SCENARIO_TRANSFORMS:   # e.g. inflow occlusion (Pringle) before solving
+        scenario = transform(scenario)
+    domain = domain if domain is not None else build_domain(scenario, spacing_scale)
     props = cell_properties(scenario, domain)
     module = MODALITIES[scenario.modality]
     model = module.Model(scenario, domain, props)
@@ -58,6 +67,11 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     d = scenario.damage
     damage = DamageAccumulator(domain.n_cells, t_cfg.initial_temperature, d.frequency_factor, d.activation_energy,
                                d.time_above, d.time_below)
+    if initial_state is not None:
+        heat.T = np.asarray(initial_state["temperature_C"], float).copy()
+        for name, array in damage.fields().items():   # the accumulators' own arrays
+            if name in initial_state:
+                array[...] = initial_state[name]
     model.setup(heat)
     criterion = parse_criterion(d.criterion or model.default_criterion)
     metabolic = props["metabolic_heat"]
