@@ -730,7 +730,11 @@ def placement_step(result, args=None) -> None:
     model = error_model(section)
     mc = monte_carlo(result, model, section.samples, section.seed, section=section)
     result.summary["placement"] = placement_summary(mc)
-    result.extras["placement_samples"] = ([t.name for t in result.domain.tumors], mc["_samples"])
+    data = mc["_samples"]
+    # one entry per tumour, the layout the plots and the CSV writer read
+    result.extras["placement_samples"] = {
+        t.name: {key: data[key][:, i] for key in ("coverage", "min_margin_mm", "technical_success")}
+        for i, t in enumerate(result.domain.tumors)}
     tumors = result.summary.get("tumors")
     if tumors is not None:
         for entry, per in zip(tumors, mc["per_tumor"]):
@@ -743,14 +747,15 @@ def write_placement_samples(staging, result) -> None:
     if "placement_samples" not in result.extras:
         return
     import csv
-    names, data = result.extras["placement_samples"]
+    per_tumor = result.extras["placement_samples"]
     with open(staging / "placement_samples.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["sample", "tumor", "coverage", "min_margin_mm", "technical_success"])
-        for b in range(data["coverage"].shape[0]):
-            for i, name in enumerate(names):
-                writer.writerow([b, name, f"{data['coverage'][b, i]:.6g}", f"{data['min_margin_mm'][b, i]:.6g}",
-                                 int(data["technical_success"][b, i])])
+        count = len(next(iter(per_tumor.values()))["coverage"])
+        for b in range(count):
+            for name, data in per_tumor.items():
+                writer.writerow([b, name, f"{data['coverage'][b]:.6g}", f"{data['min_margin_mm'][b]:.6g}",
+                                 int(data["technical_success"][b])])
 
 
 def _register() -> None:

@@ -261,7 +261,9 @@ def test_snapshot_lesion_grows_with_time(loaded):
 # ----------------------------------------------------------------------------------- plots
 def test_plots_follow_the_data(tmp_path, run_dir):
     from ablation import plots
-    assert {p.name for p in (run_dir / "plots").iterdir()} == {"device.png", "volumes.png"}
+    # the showcase has a tumour and a probe: coverage and the placement Monte Carlo add their plots
+    assert {p.name for p in (run_dir / "plots").iterdir()} == {"device.png", "volumes.png", "shells.png",
+                                                                "placement.png"}
     t = np.linspace(0, 720, 50)
     rfa = {"time_s": t, "power_W": 100 + 0 * t, "impedance_ohm": 80 + t / 10, "voltage_V": 90 + 0 * t,
            "current_A": 1.1 + 0 * t, "tip_temperature_C": 60 + 0 * t, "max_temperature_C": 95 + 0 * t,
