@@ -239,13 +239,14 @@ class BioheatSolver:
                 np.add.at(rhs, s.cell, qA)
         return diag, rhs, parts
 
-    def assemble(self, dt, capacity, t_old):
-        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``."""
+    def assemble(self, dt, capacity, t_old, t_anchor=None):
+        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``:
+        V C (T - t_anchor)/dt, t_anchor = t_old unless given (the enthalpy Newton step's anchor)."""
         g = self.geometry
         V = g.volumes
         face_G = self.face_conductance(t_old)
         diag = capacity * V / dt
-        rhs = diag * t_old
+        rhs = diag * (t_old if t_anchor is None else t_anchor)
         tissue = self.tissue
         perfusion = self.perfusion * tissue
         diag = diag + perfusion * V
@@ -284,6 +285,8 @@ class BioheatSolver:
         h_old = self.storage.enthalpy(t_old)
         guess = t_old
         report = StepReport()
+        if not self.storage.linear and hasattr(self.storage, "temperature"):
+            return self._step_enthalpy(dt, t_old, h_old)
         for it in range(self.max_nonlinear):
             capacity = self.storage.secant(t_old, guess)
             A, b, parts, Gb = self.assemble(dt, capacity, t_old)
@@ -304,6 +307,41 @@ class BioheatSolver:
         t_new = guess if not self.storage.linear else t_new
         self.T = t_new
         report.energy, report.residual = self._energy(dt, t_old, h_old, t_new, parts, Gb)
+        return report
+
+    def _step_enthalpy(self, dt, t_old, h_old) -> StepReport:
+        """Newton iterations on the enthalpy with the update made in H, not in T (Nedjar 2002):
+
+            V C(T_k) (T - T_k)/dt + V (H(T_k) - H_old)/dt + (conduction, perfusion, walls)(T) = V Q,
+            H_{k+1} = H(T_k) + C(T_k) (T - T_k),  T_{k+1} = T(H_{k+1}),
+
+        C the tangent capacity dH/dT. Recovering T from the linearised H keeps a cell that crosses a
+        latent interval (water vaporisation: ~500x the sensible capacity over 1 K) from jumping back
+        and forth across it, where the secant iteration can cycle. At convergence the stored energy is
+        exactly H(T) - H_old."""
+        guess = t_old
+        report = StepReport()
+        change = float("inf")
+        for it in range(self.max_nonlinear):
+            h_guess = self.storage.enthalpy(guess)
+            capacity = self.storage.capacity(guess)
+            anchor = guess - (h_guess - h_old) / capacity
+            A, b, parts, Gb = self.assemble(dt, capacity, t_old, anchor)
+            t_lin, n_iter = self._solve(A, b, guess)
+            report.iterations += n_iter
+            report.nonlinear_iterations = it + 1
+            new = self.storage.temperature(h_guess + capacity * (t_lin - guess))
+            change = float(np.max(np.abs(new - guess)))
+            guess = new
+            if change < self.nonlinear_tolerance:
+                break
+        else:
+            raise SolverError(f"enthalpy iterations did not converge in {self.max_nonlinear} iterations "
+                              f"(last change {change:.3g} K)")
+        # the fluxes of the last assembly, at the converged temperature, close the heat balance
+        A, b, parts, Gb = self.assemble(dt, self.storage.capacity(guess), t_old, guess)
+        self.T = guess
+        report.energy, report.residual = self._energy(dt, t_old, h_old, guess, parts, Gb)
         return report
 
     def _energy(self, dt, t_old, h_old, t_new, parts, Gb):

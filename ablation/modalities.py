@@ -1,4 +1,4 @@
 """The modality registry: scenario ``modality = NAME`` picks ``MODALITIES[NAME]``."""
-from . import thermal
+from . import rfa, thermal
 
-MODALITIES = {"thermal": thermal}
+MODALITIES = {"thermal": thermal, "rfa": rfa}

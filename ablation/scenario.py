@@ -11,6 +11,7 @@ which lists every problem as ``field.path: value ... expected ...``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from pathlib import Path
@@ -166,7 +167,8 @@ def probe_spec() -> Table:
     }
     for name, module in MODALITIES.items():
         if getattr(module, "PROBE_SPEC", None) is not None:
-            fields[name] = module.PROBE_SPEC
+            # absent unless given: _fill_modality_sections loads the active modality's defaults
+            fields[name] = dataclasses.replace(module.PROBE_SPEC, default=None)
     return Table("a straight probe; its insulated shaft runs from the active part to the domain boundary",
                  fields=fields)
 
@@ -191,7 +193,7 @@ def scenario_spec() -> Table:
     }
     for name, module in MODALITIES.items():
         if getattr(module, "SECTION_SPEC", None) is not None:
-            fields[name] = module.SECTION_SPEC
+            fields[name] = dataclasses.replace(module.SECTION_SPEC, default=None)
     from .extensions import SECTIONS
     fields.update(SECTIONS)
     return Table("an ablation scenario", fields=fields)

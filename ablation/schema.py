@@ -275,7 +275,7 @@ class Table(Spec):
             where = _join(path, key)
             if key in value:
                 out[key] = spec.load(value[key], where, errors)
-            elif isinstance(spec, Table) and spec.default is not MISSING:
+            elif isinstance(spec, Table) and spec.default is not MISSING and spec.default is not None:
                 out[key] = spec.load(spec.default or {}, where, errors)
             elif spec.default is MISSING:
                 errors.append((where, f"missing; expected {spec.description or 'a value'}"))
