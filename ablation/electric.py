@@ -24,11 +24,13 @@ Electrode and insulator rows are kept in the matrix as identity rows with their 
 the right-hand side, so the matrix stays symmetric positive definite with a fixed pattern and
 smoothed-aggregation AMG (pyamg) can precondition conjugate gradients. The AMG hierarchy is
 rebuilt only when the iteration count has grown (sigma changed a lot since the last setup).
-Measured on the 10 530-cell axisymmetric cooled-needle grid (2 shared cores): Jacobi-CG 300-370
-iterations (50-90 ms), SA-AMG-CG 16 iterations but ~100 ms (pyamg's per-cycle overhead), a sparse
-LU of a recent matrix as preconditioner 57 ms to factor and ~4 ms per iteration, a few iterations
-per step while sigma drifts. So 'auto' takes LU on axisymmetric grids and SA-AMG on 3-D grids,
-where LU fill-in does not fit (DESIGN.md: 60^3 went past 5 GB).
+Measured on the 10 530-cell axisymmetric cooled-needle grid (one BLAS thread, a state with a
+desiccated rim): Jacobi-CG 352 iterations, 18 ms; SA-AMG-CG 13 iterations, 18 ms setup + 18 ms
+solve (pyamg's per-cycle overhead), 27-42 iterations with a hierarchy from an earlier sigma; a
+sparse LU (symmetric minimum-degree ordering) 17 ms to factor and 1 iteration, or ~20 iterations
+(10 ms) as preconditioner for a matrix one heating step later. So 'auto' takes LU on axisymmetric
+grids, refactored when a solve needed more than ``lu_rebuild`` = 30 iterations (about the cost of a
+new factorisation), and SA-AMG on 3-D grids, where LU fill-in does not fit (DESIGN.md: 60^3 went past 5 GB).
 """
 from __future__ import annotations
 
@@ -79,11 +81,13 @@ class ElectricSolver:
     tolerance : relative residual of conjugate gradients
     rebuild_factor : the AMG hierarchy is rebuilt when a solve takes more than this factor times
         the iterations of the first solve after the last setup (sigma has drifted)
+    lu_rebuild : the LU preconditioner is refactored after a solve that took more iterations
+        (30 iterations cost about as much as a new factorisation on the axisymmetric grids here)
     """
 
     def __init__(self, geometry: FVGeometry, electrode: np.ndarray, insulator=None, ground_faces=None,
                  preconditioner: str = "amg", tolerance: float = 1e-10, max_iterations: int = 2000,
-                 rebuild_factor: float = 2.0):
+                 rebuild_factor: float = 2.0, lu_rebuild: int = 30):
         self.geometry = g = geometry
         n = g.n_cells
         self.electrode = np.asarray(electrode, bool)
@@ -113,8 +117,9 @@ class ElectricSolver:
         self.matrix = FixedPatternMatrix(g)
         self.preconditioner = preconditioner
         self.tolerance, self.max_iterations = tolerance, max_iterations
-        self.rebuild_factor = rebuild_factor
+        self.rebuild_factor, self.lu_rebuild = rebuild_factor, lu_rebuild
         self._amg = None
+        self._stale = False
         self._reference_iterations = None
         self.setups = 0
         self._phi = None
@@ -167,7 +172,9 @@ class ElectricSolver:
             self._amg = pyamg.smoothed_aggregation_solver(A.tocsr(), symmetry="symmetric")
             self._M = self._amg.aspreconditioner(cycle="V")
         else:   # 'lu': the exact inverse of a recent matrix
-            lu = spla.splu(A.tocsc())
+            # symmetric minimum-degree ordering: half the fill of the default COLAMD here
+            # (365 k vs 674 k nonzeros in L + U on the 10 530-cell grid) and a 10x faster solve
+            lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A")
             self._amg = lu
             self._M = spla.LinearOperator(A.shape, matvec=lu.solve, dtype=float)
         self._reference_iterations = None
@@ -177,18 +184,25 @@ class ElectricSolver:
         x0 = self._phi if self._phi is not None else np.zeros_like(b)
         reusable = self.preconditioner in ("amg", "lu")
         if reusable:
-            if self._amg is None:
+            # a stale preconditioner (the last solve needed many iterations: sigma has drifted, e.g.
+            # cells desiccating next to the electrode) is rebuilt from the present matrix first
+            if self._amg is None or self._stale:
                 self._setup(A)
+                self._stale = False
             M = self._M
         else:
             inv = 1.0 / self.matrix.diagonal()
             M = spla.LinearOperator(A.shape, matvec=lambda x: inv * x, dtype=float)
         x, it = self._cg(A, b, x0, M)
         if reusable:
-            if self._reference_iterations is None:
+            # LU: the first solve after a rebuild needs 1-2 iterations, so more than ``lu_rebuild``
+            # means drift; AMG: compare with the first solve after its setup
+            if self.preconditioner == "lu":
+                self._stale = it > self.lu_rebuild
+            elif self._reference_iterations is None:
                 self._reference_iterations = max(it, 1)
-            elif it > self.rebuild_factor * self._reference_iterations + 2:
-                self._setup(A)   # sigma has drifted: the next solve uses a fresh preconditioner
+            else:
+                self._stale = it > self.rebuild_factor * self._reference_iterations + 2
         return x, it
 
     def _cg(self, A, b, x0, M):
