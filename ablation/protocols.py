@@ -16,8 +16,9 @@ Laws
 * :class:`ImpedanceControl`: P_set until a roll-off, then 0 for ``off_time``, then P_set again
   (Cool-tip style pulsing; MITA model uses an absolute 120 ohm threshold and 15 s off).
 * :class:`TemperatureControl`: PI law P = clamp(Kp e + Ki int(e dt), 0, P_max),
-  e = T_target - T_tip, Kp in W/K, Ki in W/(K s), with conditional-integration anti-windup
-  (RITA style; Go-Smart encodes a proportional law only).
+  e = T_target - T_tip, Kp in W/K, Ki in W/(K s), with conditional-integration anti-windup and
+  integral separation (the integral runs only within a band around the target) (RITA style;
+  Go-Smart encodes a proportional law only).
 * :class:`LeVeen`: Boston Scientific algorithm as encoded by Go-Smart: ramp to P_max; a roll-off
   within the first 5 min gives 30 s off, then half the roll-off power for up to 300 s; a second
   roll-off, a first roll-off after 5 min, the end of the reduced phase or 900 s end the delivery.
@@ -124,9 +125,10 @@ class TemperatureControl(Controller):
     name = "temperature_control"
 
     def __init__(self, target: float, kp: float, ki: float, max_power: float, ramp_time: float = 0.0,
-                 detector: RolloffDetector | None = None):
+                 detector: RolloffDetector | None = None, integral_band: float = math.inf):
         super().__init__(detector or RolloffDetector())
         self.target, self.kp, self.ki, self.max_power, self.ramp_time = target, kp, ki, max_power, ramp_time
+        self.integral_band = integral_band
         self.integral = 0.0
 
     def power(self, t, dt, impedance, tip_temperature):
@@ -135,7 +137,9 @@ class TemperatureControl(Controller):
         trial = self.kp * e + self.ki * (self.integral + e * dt)
         saturated_high = trial > limit and e > 0
         saturated_low = trial < 0.0 and e < 0
-        if not (saturated_high or saturated_low):
+        # integral separation: far from the target the integral would only store an overshoot (a
+        # sensor next to vaporising tissue then sticks at ~100 degC while the integral unwinds)
+        if not (saturated_high or saturated_low) and abs(e) < self.integral_band:
             self.integral += e * dt
         p = min(max(self.kp * e + self.ki * self.integral, 0.0), limit)
         self.detector.check(t, impedance, p > 0)
@@ -197,7 +201,7 @@ def build_controller(spec) -> Controller:
         return ImpedanceControl(spec.power, spec.off_time, spec.ramp_time, detector)
     if spec.protocol == "temperature_control":
         return TemperatureControl(spec.target_temperature, spec.proportional_gain, spec.integral_gain, spec.power,
-                                  spec.ramp_time, detector)
+                                  spec.ramp_time, detector, spec.integral_band)
     if spec.protocol == "leveen":
         return LeVeen(spec.power, spec.ramp_time, spec.leveen_window, spec.leveen_off_time,
                       spec.leveen_reduced_fraction, spec.leveen_reduced_time, spec.leveen_max_time, detector)

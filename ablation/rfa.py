@@ -77,6 +77,9 @@ SECTION_SPEC = Table("radiofrequency generator, its control law and RF tissue mo
                                   dimension="gain_power_per_kelvin", minimum=0.0),
     "integral_gain": Quantity("temperature_control: Ki", "0.1 W/(K s)", dimension="gain_power_per_kelvin_second",
                               minimum=0.0),
+    "integral_band": Quantity("temperature_control: the integral term accumulates only while |T_target - T_tip| "
+                              "is below this (integral separation against overshoot)", "10 K",
+                              dimension="temperature_difference", minimum=0.0, exclusive_minimum=True),
     "leveen_window": Quantity("leveen: a first roll-off before this time leads to the reduced-power phase",
                               "5 min", dimension="time", minimum=0.0),
     "leveen_off_time": Quantity("leveen: power off after the first roll-off", "30 s", dimension="time", minimum=0.0),

@@ -142,3 +142,28 @@ def denys_1cm_cross_section_ratio(ctx):
     ref = PUBLISHED["rfa_cooled_1cm_area_ratio_both"][0]
     return [Metric("cross_section_area_ratio", ratio, ref, 0.5 * ref, "1", "within",
                    note="held out; 12 min impedance control assumed; area ~ long x short axis")]
+
+
+@case(quick=False)
+def sensitivity_not_calibration(ctx):
+    """Figures only (no pass/fail, nothing fitted): how the in vivo 2 cm lesion moves with the two
+    inputs PHYSICS.md names as least known, perfusion and its shutdown, and with the lesion
+    criterion. They explain the misses above; they are not used to choose any default."""
+    variants = {
+        "default": {}, "perfusion_0.018": {"perfusion": "0.018 1/s"},
+    }
+    for label, kwargs in variants.items():
+        for shutdown in ("arrhenius", "none"):
+            s = scenario(ctx.quick, **kwargs)
+            s = s.replaced(damage=s.damage.replaced(perfusion_shutdown=shutdown))
+            summary = run(s).summary
+            for crit in ("arrhenius", "max_temperature:60", "three_state"):
+                les = summary["lesion_by_criterion"][crit]
+                key = f"validation.sensitivity.invivo_{label}_shutdown_{shutdown}.{crit}"
+                ctx.figures[key + ".long_short_mm"] = f"{les['long_axis_mm']:.1f} x {les['short_axis_mm']:.1f}"
+                ctx.figures[key + ".volume_ml"] = les["volume_ml"]
+    for crit in ("max_temperature:60", "three_state"):
+        les = run(scenario(ctx.quick, ex_vivo=True)).summary["lesion_by_criterion"][crit]
+        ctx.figures[f"validation.sensitivity.exvivo.{crit}.long_short_mm"] = \
+            f"{les['long_axis_mm']:.1f} x {les['short_axis_mm']:.1f}"
+    return []
