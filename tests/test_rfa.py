@@ -231,6 +231,8 @@ def test_rolloff_switches_power_off_in_a_coupled_run():
     off = (t > t0 + 0.5) & (t < t0 + 10.5)
     assert np.all(p[off] == 0.0)
     assert r.summary["device"]["max_temperature_C"] > 99.0     # roll-off follows vaporisation
+    # the enthalpy Newton step closes the heat balance through the latent interval
+    assert r.summary["heat_balance_error"] < 1e-6
 
 
 def test_perfusion_shutdown():
@@ -308,3 +310,22 @@ def test_missing_electrode_exits_2(tmp_path, capsys):
     (tmp_path / "bad2.toml").write_text(path)
     assert main(["validate", str(tmp_path / "bad2.toml")]) == 2
     assert "probes[0].rfa.electrode" in capsys.readouterr().err
+
+
+def test_modality_tables_only_with_their_modality(tmp_path, capsys):
+    """A thermal scenario needs no [rfa] table, and an [rfa] table in a thermal scenario is an error."""
+    thermal = """name = "t"
+modality = "thermal"
+[[probes]]
+tip = [0, 0, 0]
+[probes.thermal]
+temperature_schedule = [["0 s", "90 degC"]]
+[time]
+duration = "1 min"
+"""
+    path = tmp_path / "thermal.toml"
+    path.write_text(thermal)
+    assert main(["validate", str(path)]) == 0
+    path.write_text(thermal + '[rfa]\npower = "50 W"\n')
+    assert main(["validate", str(path)]) == 2
+    assert "rfa" in capsys.readouterr().err
