@@ -247,15 +247,11 @@ class Model(BaseModel):
         self.spec = scenario.rfa
         self._build_electrodes()
         self.controller = build_controller(self.spec)
-        sigma_held = np.zeros(domain.n_cells)
-        for region in domain.regions:
-            if region.kind == "vessel":
-                sigma_held[region.mask] = self.spec.blood_electrical_conductivity
+        # vessel lumens are held in the heat problem but conduct current (blood)
         self._vessel = np.zeros(domain.n_cells, bool)
         for region in domain.regions:
             if region.kind == "vessel":
                 self._vessel |= region.mask
-        self._sigma_vessel = sigma_held
         self.electric = ElectricSolver(domain.geometry, self.electrode, self.insulator, self._ground_faces(),
                                        preconditioner=self._preconditioner(),
                                        tolerance=max(scenario.solver.tolerance, 1e-9),
@@ -317,7 +313,6 @@ class Model(BaseModel):
     def storage(self):
         """Enthalpy per material: rho c T up to 100 degC - dT, the latent heat of the tissue water
         (2260 kJ/kg x water content x rho) released linearly over dT, rho c_vap above 100 degC."""
-        rho_c = self.properties["density"] * self.properties["specific_heat"]
         if not self.spec.vaporisation:
             return super().storage()
         tables = []
@@ -329,7 +324,6 @@ class Model(BaseModel):
             t0 = VAPORISATION_END - dT
             tables.append(([0.0, t0, VAPORISATION_END, VAPORISATION_END + 1.0],
                            [0.0, rc * t0, rc * t0 + rc * dT + latent, rc * t0 + rc * dT + latent + rc_vap]))
-        del rho_c
         return TabulatedEnthalpy(tables, self.properties.material)
 
     def electrical_conductivity(self, temperature) -> np.ndarray:
@@ -337,7 +331,7 @@ class Model(BaseModel):
         sigma = electrical_conductivity(self.properties["electrical_conductivity"],
                                         self.properties["electrical_conductivity_slope"], temperature,
                                         drop_to=self.spec.conductivity_drop)
-        return np.where(self._vessel, self._sigma_vessel, sigma)
+        return np.where(self._vessel, self.spec.blood_electrical_conductivity, sigma)
 
     # ----------------------------------------------------------------- hooks
     def setup(self, heat) -> None:

@@ -7,6 +7,19 @@
   Target <= 30 s on this 2-core machine.
 * ``perf.rfa_cluster3d_12min_s``: scenarios/rfa_cluster3.toml (three cooled needles, 3-D, coarse).
 
+Time step: the refined run keeps the 1 s step. Measured separately (2 cm cooled needle ex vivo,
+1 mm cells, 12 min): steps of 2 / 1 / 0.5 / 0.25 s gave lesions of 41.5 x 33.5 / 40.5 x 33.0 /
+40.6 x 33.2 / 40.6 x 33.2 mm and energies 19.2 / 18.0 / 18.0 / 17.9 kJ, so 1 s is converged for the
+lesion. The single hottest cell is not: 607 / 615 / 406 / 322 degC, because sigma(T) is taken
+from the start of each step and a cell that crosses the 100-105 degC roll-off within a pulse keeps
+its conductivity for the rest of the step; ``device.max_temperature_C`` is therefore reported, but
+is a step-size artefact above ~105 degC.
+
+Last measured (2 cores shared with other jobs, load average 3.8-4.2): shipped axisymmetric case
+17.4 s on 78 x 135 = 10 530 cells (0.37-3.97 mm), lesion axes within 0.29 % (long) and 0.43 %
+(short) of the twice-refined run (65.4 s); three-needle cluster 156.5 s on 35 x 36 x 56 = 70 560
+cells (0.98-6 mm). benchmarks/results/performance-rfa.json holds the run.
+
 Both are slow (quick=False): run by hand with ``ablation bench --suite performance``. The 2 cores
 are shared with other jobs; the load average at the start of each run is recorded next to the
 figure, since contention inflates wall time.

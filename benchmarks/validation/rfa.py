@@ -28,6 +28,30 @@ Assumptions each case had to make (the papers' abstracts do not give them):
 * lesion = Arrhenius Omega >= 1 (library default); long axis along the needle, short axis across.
 * grid: the shipped showcase grid (0.5 mm cells, 1 s steps), or 1 mm cells and 2 s steps with
   --quick (the quick numbers are coarser and are stored with the suffix .quick).
+
+Defaults frozen at commit 0b5f00d (first RFA commit; the impedance-control, electrode and tissue
+defaults used here have not changed since).
+
+Measured (full resolution, ``ablation bench --suite validation``; benchmarks/results/validation-rfa.json):
+
+    case                               model            published        verdict
+    IC 2 cm ex vivo long x short       40.4 x 33.1 mm   30.1 x 26.2 mm   miss: +34 % / +26 %
+    IC 2 cm in vivo long x short       46.6 x 38.9 mm   26.2 x 20.0 mm   miss: +78 % / +95 %
+    in vivo / ex vivo volume           36.8 / 23.5 mL   5.76 / 11.08 mL  miss: ratio 1.57 vs 0.52
+    15 G vs 17 G (3 cm tip assumed)    1.12 ex, 1.08 in  1.24, 1.32      ordering right
+    Pringle (perfusion 0) enlargement  1.95x            >= 1.5x          pass
+    Denys 1 cm, both occluded (area)   1.57x            5.35x            miss
+
+Why the misses (measured, see ``sensitivity_not_calibration``): the model delivers about the same
+energy in every case (18-21 kJ in 12 min: 200 W pulses of 2-3 s between 15 s pauses, the
+roll-off sets the duty cycle), and the Arrhenius zone edge lies near 46 degC for a 12 min exposure.
+The in vivo lesion comes out *larger* than ex vivo because the 17 K warmer start outweighs the
+perfusion, which the default law (Chang & Nguyen: w_b = 0 where Omega >= 1) switches off exactly
+where the lesion grows. With the same run, the 60 degC isotherm gives 35 x 27 mm in vivo and the
+three-state model 30 x 20 mm (published 26 x 20 mm); perfusion 0.018 1/s (physiological total
+liver flow, PHYSICS.md 1) gives 41 x 32 mm, and no shutdown 43 x 34 mm. So the cell-death model and
+the perfusion law, the inputs Hall et al. (2015) found critical, decide the match; none of them was
+changed to make it.
 """
 from __future__ import annotations
 
