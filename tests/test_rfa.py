@@ -329,3 +329,58 @@ duration = "1 min"
     path.write_text(thermal + '[rfa]\npower = "50 W"\n')
     assert main(["validate", str(path)]) == 2
     assert "rfa" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- electrodes, circuit
+def test_pad_ground_raises_impedance_and_keeps_exact_sum():
+    z = {}
+    for ground in ("outer_boundary", "far_face"):
+        model, domain = _model(coarse(rfa={"ground": ground}))
+        unit = model.electric.solve_unit(model.electrical_conductivity(np.full(domain.n_cells, 37.0)))
+        assert abs(unit.heating.sum() / unit.current - 1) < 1e-7
+        z[ground] = unit.impedance
+    assert z["far_face"] > 1.05 * z["outer_boundary"]
+
+
+def test_series_resistance_splits_power():
+    s = coarse(rfa={"protocol": "constant_power", "power": "20 W", "series_resistance": "40 ohm"},
+               time={"duration": "10 s", "step": "1 s"})
+    ts = run(s).timeseries
+    zt, z = np.asarray(ts["tissue_impedance_ohm"]), np.asarray(ts["impedance_ohm"])
+    assert np.allclose(z - zt, 40.0)
+    assert np.allclose(np.asarray(ts["tissue_power_W"]), 20.0 * zt / z, rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape,angle", [("curved", 90.0), ("curved", 180.0), ("straight", 60.0)])
+def test_tine_paths_reach_the_deployed_radius(shape, angle):
+    spec = SimpleNamespace(tines=9, deployed_diameter=30e-3, tine_shape=shape, tine_angle=np.deg2rad(angle))
+    paths = rfa.tine_paths(np.zeros(3), np.array([0.0, 0.0, 1.0]), spec, 0.1e-3)
+    assert len(paths) == 9
+    for path in paths:
+        radial = np.hypot(path[0], path[1])
+        assert abs(radial.max() - 15e-3) < 1e-4
+        assert np.allclose(path[:, 0], 0.0)
+    # the tines are spread evenly in azimuth
+    ends = np.array([np.arctan2(p[1, -1], p[0, -1]) for p in paths])
+    steps = np.diff(np.sort(np.mod(ends, 2 * np.pi)))
+    assert np.allclose(steps, 2 * np.pi / 9, atol=1e-6)
+
+
+def test_multitine_electrode_cells_on_3d_grid():
+    s = coarse(probes=[{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "2 mm",
+                        "rfa": {"electrode": "multitine", "tines": 6, "deployed_diameter": "20 mm"}}],
+               grid={"spacing": "1 mm", "max_spacing": "5 mm", "fine_margin": "3 mm", "growth": 1.4},
+               domain={"size": "50 mm", "center": [0, 0, 5]})
+    model, domain = _model(s)
+    assert domain.kind == "3d"
+    assert len(model.tine_tips) == 6
+    tips = domain.world_points()[:, model.tine_tips]
+    # curved 90 deg tines end 10 mm out and 10 mm ahead of the tip (within a cell)
+    assert np.allclose(np.hypot(tips[0], tips[1]), 10e-3, atol=1.0e-3)
+    assert np.allclose(tips[2], 10e-3, atol=1.0e-3)
+    unit = model.electric.solve_unit(model.electrical_conductivity(np.full(domain.n_cells, 37.0)))
+    # exact to the solver tolerance (relative residual 1e-9 of a right-hand side dominated by the
+    # electrode rows; measured 5e-7 here)
+    assert abs(unit.heating.sum() / unit.current - 1) < 2e-6
+    # the tines carry most of the current: more than the 2 mm trocar tip alone would
+    assert model.tine_cells.sum() > 6 * 10
