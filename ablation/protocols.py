@@ -50,10 +50,15 @@ class RolloffDetector:
 
     def check(self, t: float, impedance: float, powered: bool) -> bool:
         """True at the first measurement of a new roll-off (a rising edge over the limit)."""
-        if powered and impedance < self.baseline:
+        if not powered:
+            # while the power is off nothing is detected; at resumption an impedance still above
+            # the limit counts as a new roll-off (the generator switches off again)
+            self._above = False
+            return False
+        if impedance < self.baseline:
             self.baseline = impedance
         above = impedance > self.limit()
-        event = above and not self._above and powered
+        event = above and not self._above
         self._above = above
         if event:
             self.times.append(t)

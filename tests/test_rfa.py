@@ -151,6 +151,13 @@ def test_impedance_control_switches_off_for_off_time():
     assert ctl.rolloff_times == [20.0]
 
 
+def test_impedance_still_high_at_resumption_is_a_new_rolloff():
+    ctl = protocols.ImpedanceControl(100.0, off_time=10.0, detector=protocols.RolloffDetector(rise=30.0))
+    powers = [ctl.power(t, 1.0, 60.0 if t < 5 else (150.0 if t < 18 else 60.0), 40.0) for t in range(40)]
+    assert ctl.rolloff_times == [5, 15]          # off 5-14, still high at 15: off again 15-24
+    assert all(p == 0.0 for p in powers[5:25]) and powers[25] == 100.0
+
+
 def test_absolute_threshold_and_leveen_sequence():
     det = protocols.RolloffDetector(rise=None, threshold=120.0)
     lev = protocols.LeVeen(200.0, detector=det)
