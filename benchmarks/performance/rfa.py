@@ -15,10 +15,15 @@ from the start of each step and a cell that crosses the 100-105 degC roll-off wi
 its conductivity for the rest of the step; ``device.max_temperature_C`` is therefore reported, but
 is a step-size artefact above ~105 degC.
 
-Last measured (2 cores shared with other jobs, load average 3.8-4.2): shipped axisymmetric case
-17.4 s on 78 x 135 = 10 530 cells (0.37-3.97 mm), lesion axes within 0.29 % (long) and 0.43 %
-(short) of the twice-refined run (65.4 s); three-needle cluster 156.5 s on 35 x 36 x 56 = 70 560
-cells (0.98-6 mm). benchmarks/results/performance-rfa.json holds the run.
+Last measured on 78 x 135 = 10 530 cells (0.37-3.97 mm) and 35 x 36 x 56 = 70 560 cells (0.98-6 mm),
+2 cores shared with other jobs:
+
+    load average   axisymmetric cool-tip   twice-refined   three-needle cluster 3-D
+    1.6-2.1        8.5 s                   34.2 s          74.6 s
+    3.8-4.2        17.4 s                  65.4 s          156.5 s
+
+The shipped grid's lesion axes are within 0.29 % (long) and 0.43 % (short) of the twice-refined
+run. benchmarks/results/performance-rfa.json holds the lower-load run.
 
 Both are slow (quick=False): run by hand with ``ablation bench --suite performance``. The 2 cores
 are shared with other jobs; the load average at the start of each run is recorded next to the
