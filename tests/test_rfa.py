@@ -216,6 +216,7 @@ def test_run_outputs_energy_and_exact_joule_balance():
     # with no series resistance, the Joule source the heat solver received is the generator energy
     assert abs(r.summary["energy_J"]["source"] / dev["energy_J"] - 1) < 1e-6
     assert r.summary["heat_balance_error"] < 1e-6
+    assert r.summary["energy_J"]["walls"] < -0.05 * dev["energy_J"]   # the coolant removes heat
     # V I = P and V = I Z in every row
     p, v, i, z = (np.asarray(ts[k]) for k in ("power_W", "voltage_V", "current_A", "impedance_ohm"))
     assert np.allclose(v * i, p, rtol=1e-9) and np.allclose(v, i * z, rtol=1e-9)
