@@ -27,7 +27,7 @@ Assumptions each case had to make (the papers' abstracts do not give them):
   occlusion, 1 cm cooled electrode) is reported as an unweighted comparison with a 1 cm tip;
 * lesion = Arrhenius Omega >= 1 (library default); long axis along the needle, short axis across.
 * grid: the shipped showcase grid (0.5 mm cells, 1 s steps), or 1 mm cells and 2 s steps with
-  --quick (the quick numbers are coarser and are stored with the suffix .quick).
+  --quick (coarser numbers, same references).
 
 Defaults frozen at commit 0b5f00d (first RFA commit; the impedance-control, electrode and tissue
 defaults used here have not changed since).
