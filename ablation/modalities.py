@@ -1,4 +1,4 @@
 """The modality registry: scenario ``modality = NAME`` picks ``MODALITIES[NAME]``."""
-from . import cryo, thermal
+from . import cryo, rfa, thermal
 
-MODALITIES = {"thermal": thermal, "cryo": cryo}
+MODALITIES = {"thermal": thermal, "rfa": rfa, "cryo": cryo}
