@@ -122,7 +122,7 @@ def cell_grid(domain, fields: dict | None = None, n_theta: int = 48, dtype=np.fl
     if domain.kind != "axisymmetric":
         grid = pv.RectilinearGrid(*(e * MM for e in domain.edges))
         for name, v in fields.items():
-            grid.cell_data[name] = np.asarray(v, dtype)
+            grid.cell_data[name] = _cast(v, dtype)
         return grid
     r_edges, z_edges = domain.edges
     theta = np.linspace(0.0, 2.0 * np.pi, n_theta + 1)
@@ -134,9 +134,17 @@ def cell_grid(domain, fields: dict | None = None, n_theta: int = 48, dtype=np.fl
     grid.dimensions = (r_edges.size, n_theta + 1, z_edges.size)
     nr, nz = r_edges.size - 1, z_edges.size - 1
     for name, v in fields.items():
-        a = domain.index_grid(np.asarray(v, dtype))                    # [z, r]
+        a = domain.index_grid(_cast(v, dtype))                    # [z, r]
         grid.cell_data[name] = np.ascontiguousarray(np.broadcast_to(a[:, None, :], (nz, n_theta, nr)).ravel())
     return grid.copy(deep=True)        # VTK-owned memory (see orient_outward)
+
+
+def _cast(values, dtype):
+    """Values in ``dtype``, clipped to its range (Arrhenius Omega next to an electrode exceeds
+    float32's 3.4e38; inf would only spoil colour ranges)."""
+    values = np.asarray(values, float)
+    limit = np.finfo(dtype).max if np.issubdtype(np.dtype(dtype), np.floating) else None
+    return (np.clip(values, -limit, limit) if limit is not None else values).astype(dtype)
 
 
 def sample_cells(domain, values: np.ndarray, points_m: np.ndarray) -> np.ndarray:
