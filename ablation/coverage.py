@@ -40,7 +40,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
-from .damage import parse_criterion
+from .damage import fill_held, parse_criterion
 from .geometry import Ellipsoid
 from .schema import Boolean, Choice, Integer, ListOf, Quantity, String, Table, Vector
 
@@ -118,21 +118,11 @@ class LevelField:
     axisymmetric: bool
 
     @classmethod
-    def from_domain(cls, domain, cell_values, fill_held: bool = True) -> "LevelField":
-        """``fill_held``: a cell held out of the tissue (probe, vessel lumen) whose value has the
-        other sign than the nearest tissue cell's (nearest in grid index) takes that cell's value,
-        so the lesion is judged by the tissue around an applicator, not by the wall temperature
-        shown inside it (a cooled RF electrode would otherwise punch a hole into the lesion).
-        Where they agree the held cell keeps its own value (no first-order shift of the boundary)."""
+    def from_domain(cls, domain, cell_values, fill_held_cells: bool = True) -> "LevelField":
+        """``fill_held_cells``: see :func:`ablation.damage.fill_held`."""
         axes = [0.5 * (e[1:] + e[:-1]) for e in domain.edges]
-        grid = domain.index_grid(np.asarray(cell_values, float))   # [z, r] or [z, y, x]
-        if fill_held:
-            held = domain.index_grid(domain.held)
-            if held.any() and not held.all():
-                index = ndimage.distance_transform_edt(held, return_distances=False, return_indices=True)
-                nearest = grid[tuple(index)]
-                # keep a held cell's own value unless it contradicts the tissue next to it
-                grid = np.where((grid >= 0.0) == (nearest >= 0.0), grid, nearest)
+        values = fill_held(domain, cell_values) if fill_held_cells else np.asarray(cell_values, float)
+        grid = domain.index_grid(values)   # [z, r] or [z, y, x]
         return cls(axes, np.ascontiguousarray(grid.T), domain.kind == "axisymmetric")
 
     @property

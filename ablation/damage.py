@@ -108,6 +108,22 @@ def parse_criterion(name: str) -> Criterion:
                      "three_state, max_temperature:<degC> or min_temperature:<degC>")
 
 
+def fill_held(domain, level: np.ndarray) -> np.ndarray:
+    """The level field with each held cell (probe, vessel lumen) whose sign contradicts the nearest
+    tissue cell (nearest in grid index) given that cell's value: the lesion is judged by the tissue
+    around an applicator, not by the wall temperature shown inside it (a cooled RF electrode would
+    otherwise punch a hole into the lesion). Where they agree the held cell keeps its own value, so
+    the boundary does not shift. Used by coverage, margins and pictures alike."""
+    held = domain.held
+    level = np.asarray(level, float)
+    if not held.any() or held.all():
+        return level
+    grid = domain.index_grid(level)
+    index = ndimage.distance_transform_edt(domain.index_grid(held), return_distances=False, return_indices=True)
+    nearest = grid[tuple(index)]
+    return np.where((grid >= 0.0) == (nearest >= 0.0), grid, nearest).ravel()
+
+
 # ---------------------------------------------------------------------------------------- sizes
 def connected_lesion(domain, inside: np.ndarray) -> np.ndarray:
     """The part of ``inside`` connected to a probe's active part (PHYSICS.md 5: the connected lethal

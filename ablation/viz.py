@@ -360,7 +360,7 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
                 time_s: float | None = None, slice_field: str = "temperature_C",
                 resolution: int = 96) -> SceneParts:
     """Build the meshes of a scene from a result (final fields, or ``fields`` at ``time_s``)."""
-    from .damage import parse_criterion
+    from .damage import fill_held, parse_criterion
     pv = _pv()
     domain = result.domain
     fields = fields if fields is not None else result.fields
@@ -372,7 +372,7 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
                          f"(fields: {', '.join(sorted(fields))})")
     if slice_field not in fields:
         raise ValueError(f"no field {slice_field!r} to show on the section (fields: {', '.join(sorted(fields))})")
-    level = crit.level(fields)
+    level = fill_held(domain, crit.level(fields))     # the same lesion the coverage metrics see
     lesion = level_surface(domain, level, resolution)
 
     isotherms = {}

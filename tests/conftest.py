@@ -1,3 +1,4 @@
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -25,7 +26,7 @@ def write_toml(path: Path, data: dict) -> Path:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
-            return '"' + v.replace('"', '\\"') + '"'
+            return json.dumps(v)      # JSON string escapes are valid TOML basic-string escapes
         if isinstance(v, (list, tuple)):
             return "[" + ", ".join(value(x) for x in v) + "]"
         return repr(v)
