@@ -23,7 +23,7 @@ def _progress_bar(enabled: bool, label: str):
         return None, lambda: None
     from tqdm import tqdm
     bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| sim {postfix} [{elapsed}<{remaining}]")
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
     state = {"last": 0}
 
     def update(t, duration):
@@ -31,7 +31,7 @@ def _progress_bar(enabled: bool, label: str):
         if pct > state["last"]:
             bar.update(pct - state["last"])
             state["last"] = pct
-            bar.set_postfix_str(f"{t:.0f}/{duration:.0f} s", refresh=False)
+            bar.set_description_str(f"{label} (simulated {t:.0f} of {duration:.0f} s)", refresh=False)
     return update, bar.close
 
 
