@@ -25,6 +25,8 @@ Laws
 """
 from __future__ import annotations
 
+import abc
+
 import math
 
 
@@ -72,7 +74,7 @@ def ramp(power: float, ramp_time: float, t: float) -> float:
     return power * min(1.0, t / ramp_time)
 
 
-class Controller:
+class Controller(abc.ABC):
     """Base class: ``power(t, dt, impedance, tip_temperature)`` returns the generator power (W)."""
     name = "base"
 
@@ -84,8 +86,9 @@ class Controller:
     def rolloff_times(self) -> list[float]:
         return self.detector.times
 
+    @abc.abstractmethod
     def power(self, t: float, dt: float, impedance: float, tip_temperature: float) -> float:
-        raise NotImplementedError
+        """Generator power (W) for the step ending at ``t + dt``."""
 
 
 class ConstantPower(Controller):

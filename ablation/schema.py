@@ -7,6 +7,7 @@ reports all of them at once. Tables reject unknown keys.
 """
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -43,15 +44,17 @@ def describe(value: Any) -> str:
 
 
 @dataclass
-class Spec:
+class Spec(abc.ABC):
     description: str = ""
     default: Any = MISSING
 
-    def load(self, value: Any, path: str, errors: list) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def load(self, value: Any, path: str, errors: list) -> Any:
+        """The converted value; problems are appended to ``errors`` as (path, message)."""
 
-    def json_schema(self) -> dict:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def json_schema(self) -> dict:
+        """This field's JSON Schema."""
 
     def _base_schema(self) -> dict:
         out = {"description": self.description}
