@@ -871,6 +871,16 @@ def steady_iceball_temperature(r, R, r_p, T_p, T_f, T_a, delta):
 # Case 7: observed order of accuracy
 # ---------------------------------------------------------------------------
 
+def sphere_intersection_volume(R, r, d):
+    """Volume common to two balls of radii R and r whose centres are d apart (lens formula; any
+    consistent length unit). Exact coverage of an offset spherical tumour by a spherical lesion."""
+    if d >= R + r:
+        return 0.0
+    if d <= abs(R - r):
+        return 4.0 / 3.0 * np.pi * min(R, r) ** 3
+    return np.pi * (R + r - d) ** 2 * (d * d + 2 * d * r - 3 * r * r + 2 * d * R + 6 * r * R - 3 * R * R) / (12 * d)
+
+
 def observed_order(h, err):
     r"""Observed order of accuracy p from errors at several resolutions.
 

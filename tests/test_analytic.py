@@ -423,3 +423,13 @@ def test_observed_order_synthetic():
     assert an.observed_order([0.2, 0.1], [4e-3, 1.6e-3]) == pytest.approx(np.log(2.5) / np.log(2), rel=1e-12)
     with pytest.raises(ValueError):
         an.observed_order([0.1], [0.01])
+
+
+def test_sphere_intersection_volume_limits_and_symmetry():
+    from ablation.analytic import sphere_intersection_volume as lens
+    assert lens(3.0, 2.0, 6.0) == 0.0
+    assert lens(5.0, 2.0, 1.0) == pytest.approx(4 / 3 * np.pi * 8)
+    assert lens(3.0, 2.0, 2.5) == pytest.approx(lens(2.0, 3.0, 2.5), rel=1e-12)
+    # continuous at both ends of the partial-overlap range
+    assert lens(3.0, 2.0, 5.0 - 1e-9) == pytest.approx(0.0, abs=1e-6)
+    assert lens(3.0, 2.0, 1.0 + 1e-9) == pytest.approx(4 / 3 * np.pi * 8, rel=1e-6)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import ablation.features  # noqa: F401  registers [coverage], [placement], compare
+from ablation.analytic import sphere_intersection_volume
 from ablation import coverage as cv
 from ablation import placement as pl
 from ablation.cli import main
@@ -38,13 +39,6 @@ def base_dict(**changes) -> dict:
     return d
 
 
-def sphere_volume_intersection(R, r, d):
-    """Volume common to balls of radii R and r whose centres are d apart."""
-    if d >= R + r:
-        return 0.0
-    if d <= abs(R - r):
-        return 4.0 / 3.0 * math.pi * min(R, r) ** 3
-    return math.pi * (R + r - d) ** 2 * (d * d + 2 * d * r - 3 * r * r + 2 * d * R + 6 * r * R - 3 * R * R) / (12 * d)
 
 
 def sphere_lesion(domain, center, radius):
@@ -69,10 +63,10 @@ def test_sphere_in_offset_sphere_axisymmetric(axisym_domain):
     assert m["min_margin_mm"] == pytest.approx(6.0, abs=0.02)
     assert m["margin_class"] == "5-10"
     for mm in (5, 10):
-        exact = sphere_volume_intersection(14, 6 + mm, 2) / (4 / 3 * math.pi * (6 + mm) ** 3)
+        exact = sphere_intersection_volume(14, 6 + mm, 2) / (4 / 3 * math.pi * (6 + mm) ** 3)
         assert m["margin_coverage"][str(mm)] == pytest.approx(exact, abs=0.005)
     for k in (7, 8, 9, 10):   # shells cut by the lesion boundary (6 < d < 10 mm)
-        v = (sphere_volume_intersection(14, 6 + k, 2) - sphere_volume_intersection(14, 5 + k, 2))
+        v = (sphere_intersection_volume(14, 6 + k, 2) - sphere_intersection_volume(14, 5 + k, 2))
         exact = v / (4 / 3 * math.pi * ((6 + k) ** 3 - (5 + k) ** 3))
         assert m["shell_coverage"][str(k)] == pytest.approx(exact, abs=0.03)
     assert all(m["shell_coverage"][str(k)] == 1.0 for k in range(1, 7))
@@ -91,7 +85,7 @@ def test_offset_spheres_3d_partial_coverage():
     lesion = sphere_lesion(d, center, 9e-3)
     tp = cv.tumor_points(d.tumors[0], 10 * MM)
     m = cv.tumor_metrics(tp, lesion.inside, lesion.signed_distance)
-    exact = sphere_volume_intersection(9, 6, 8) / (4 / 3 * math.pi * 216)
+    exact = sphere_intersection_volume(9, 6, 8) / (4 / 3 * math.pi * 216)
     assert m["coverage"] == pytest.approx(exact, abs=0.005)
     # the farthest tumour point from the lesion centre is 14 mm away: MAM = 9 - 14 = -5 mm
     assert m["min_margin_mm"] == pytest.approx(-5.0, abs=0.1)

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import optimize
 
 import ablation.features  # noqa: F401
+from ablation.analytic import sphere_intersection_volume
 from ablation import coverage as cv
 from ablation.bench import Metric, case
 from ablation.mesh import build_domain
@@ -43,13 +44,6 @@ def _scenario(kind, spacing_mm, tumor, center=(0, 0, -10), size="60 mm"):
     })
 
 
-def ball_intersection(R, r, d):
-    """Volume common to balls of radii R, r with centres d apart (lens formula)."""
-    if d >= R + r:
-        return 0.0
-    if d <= abs(R - r):
-        return 4.0 / 3.0 * math.pi * min(R, r) ** 3
-    return math.pi * (R + r - d) ** 2 * (d * d + 2 * d * r - 3 * r * r + 2 * d * R + 6 * r * R - 3 * R * R) / (12 * d)
 
 
 def _sphere_level(domain, center, radius):
@@ -72,10 +66,10 @@ def sphere_inside_sphere(ctx):
     out = [Metric("coverage", m["coverage"], 1.0, COVERAGE_TOL, "1"),
            Metric("min_margin_mm", m["min_margin_mm"], 9.0, MARGIN_TOL_MM, "mm")]
     for mm in (5, 10):
-        exact = ball_intersection(20, 8 + mm, 3) / (4 / 3 * math.pi * (8 + mm) ** 3)
+        exact = sphere_intersection_volume(20, 8 + mm, 3) / (4 / 3 * math.pi * (8 + mm) ** 3)
         out.append(Metric(f"margin_coverage_{mm}mm", m["margin_coverage"][str(mm)], exact, COVERAGE_TOL, "1"))
     for k in (8, 9, 10):   # shells cut by the lesion boundary (9 < d < 15 mm)
-        v = ball_intersection(20, 8 + k, 3) - ball_intersection(20, 7 + k, 3)
+        v = sphere_intersection_volume(20, 8 + k, 3) - sphere_intersection_volume(20, 7 + k, 3)
         exact = v / (4 / 3 * math.pi * ((8 + k) ** 3 - (7 + k) ** 3))
         out.append(Metric(f"shell_coverage_{k}mm", m["shell_coverage"][str(k)], exact, SHELL_TOL, "1",
                           note="2048 points per shell"))
@@ -91,11 +85,11 @@ def offset_spheres_3d(ctx):
     d = build_domain(s)
     c = np.array([5e-3 / math.sqrt(2), 5e-3 / math.sqrt(2), -10e-3])
     m = _metrics(d, _sphere_level(d, c, 9e-3))
-    exact = ball_intersection(9, 6, 5) / (4 / 3 * math.pi * 216)
+    exact = sphere_intersection_volume(9, 6, 5) / (4 / 3 * math.pi * 216)
     out = [Metric("coverage", m["coverage"], exact, COVERAGE_TOL, "1"),
            Metric("min_margin_mm", m["min_margin_mm"], -2.0, MARGIN_TOL_MM, "mm")]
     for mm in (5, 10):
-        exact = ball_intersection(9, 6 + mm, 5) / (4 / 3 * math.pi * (6 + mm) ** 3)
+        exact = sphere_intersection_volume(9, 6 + mm, 5) / (4 / 3 * math.pi * (6 + mm) ** 3)
         out.append(Metric(f"margin_coverage_{mm}mm", m["margin_coverage"][str(mm)], exact, COVERAGE_TOL, "1"))
     return out
 
