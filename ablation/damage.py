@@ -148,8 +148,10 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     it; short axis 2: diameter perpendicular to both; sphericity = short 1 / long (PHYSICS.md 5).
     Axisymmetric grids interpolate the level field between cell centres along grid lines; 3-D grids
     take the extent of the lesion cells' centres plus half a cell at each end (error up to about
-    half a cell; short axis 1 is the largest of 180 directions 1 degree apart).
+    half a cell; short axis 1 is the largest of 180 directions 1 degree apart). Held cells take
+    the sign of the tissue next to them (:func:`fill_held`), as in the coverage metrics.
     """
+    level = fill_held(domain, level)
     inside = connected_lesion(domain, level >= 0.0)
     tissue = domain.tissue
     volume = float(np.sum(domain.geometry.volumes[inside & tissue]))
@@ -177,11 +179,9 @@ def _axisym_extents(domain, level, inside):
     zc = 0.5 * (z_edges[1:] + z_edges[:-1])
     L = domain.index_grid(level)            # [z, r]
     IN = domain.index_grid(inside)
-    held = domain.index_grid(domain.held)
-    # a held probe cell has no meaningful level: treat it as inside when it touches the lesion
     long_axis = 0.0
     for i in range(rc.size):
-        col = IN[:, i] | (held[:, i] & IN[:, min(i + 1, rc.size - 1)])
+        col = IN[:, i]
         if not col.any():
             continue
         idx = np.nonzero(col)[0]
