@@ -1,18 +1,19 @@
 """ablation: finite-volume models of radiofrequency and cryo ablation of liver tumours.
 
 Research use only: not a medical device, not for clinical decisions.
+
+    import ablation
+    scenario = ablation.load_scenario("scenarios/showcase.toml")
+    result = ablation.simulate(scenario.with_changes({"tissue.perfusion": "0.0036 1/s"}))
+    ablation.write(result, "results/showcase-low-perfusion")
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-import os as _os
+from ablation.input.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from ablation.output.files import load_result
+from ablation.output.write import write
+from ablation.pipeline import simulate
+from ablation.run.result import Result
 
-# The solvers' conjugate-gradient loops call BLAS on vectors of 1e4-1e6 entries: extra BLAS threads
-# only contend for the cores (measured here: a cryo run 22.3 s with 2 threads, 16.9 s with 1).
-# Takes effect when ablation is imported before numpy (the command line); the user's setting wins.
-_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-_os.environ.setdefault("FIPY_SOLVERS", "scipy")
-
-from .scenario import ScenarioError, load_scenario  # noqa: E402
-from .solver import Result, run  # noqa: E402
-
-__all__ = ["load_scenario", "run", "Result", "ScenarioError", "__version__"]
+__all__ = ["load_scenario", "scenario_from_dict", "simulate", "write", "load_result", "Scenario", "Result",
+           "ScenarioError", "__version__"]

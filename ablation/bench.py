@@ -78,7 +78,7 @@ def load_suite(path: Path) -> list:
 
 
 def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_references=False,
-                   cases_dir=None, stream=None) -> int:
+                   cases_dir=None, stream=None, progress=None) -> int:
     stream = stream or sys.stdout
     cases_dir = Path(cases_dir) if cases_dir else default_cases_dir()
     suite_files = {p.stem: [p] for p in cases_dir.glob("*.py") if not p.name.startswith("_")}
@@ -137,7 +137,7 @@ def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_r
             refs_path.write_text(json.dumps(new_refs, indent=2, sort_keys=True) + "\n")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from .io import write_json
+    from ablation.output.files import write_json
     write_json(out / "results.json", {"quick": quick, "cases": [asdict(m) for m in rows], "figures": figures,
                                       "case_seconds": timings})
     _print_table(rows, figures, stream)

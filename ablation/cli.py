@@ -1,59 +1,84 @@
-"""The ``ablation`` command: run | validate | schema | bench | converge (and what features add).
+"""The ``ablation`` command: a thin layer over the Python API.
+
+    run | validate | schema | bench | converge | compare | view | report
 
 Bad input exits with status 2 and names the field, never a traceback; a failed or interrupted run
-leaves no partial results (see :mod:`ablation.io`).
+leaves no partial results (see :mod:`ablation.output.files`). Everything the command prints goes
+through :mod:`logging` (to stderr) except the results it was asked for (stdout).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
 from pathlib import Path
 
-from .scenario import ScenarioError
+from ablation.input.scenario import ScenarioError, load_scenario
+from ablation.outcome.placement import APPROACHES
 
 DISCLAIMER = "Research use only: not a medical device, not for clinical decisions."
-
-# Further subcommands register here: name -> (add_arguments(parser), handler(args) -> exit code)
-COMMANDS: dict = {}
+log = logging.getLogger("ablation")
 
 
-def _progress_bar(enabled: bool, label: str):
-    if not enabled:
-        return None, lambda: None
-    from tqdm import tqdm
-    bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
-    state = {"last": 0}
+class ProgressBars:
+    """A ``progress(done, total, label)`` callback drawing one tqdm bar per label on stderr."""
 
-    def update(t, duration):
-        pct = int(100 * t / duration)
-        if pct > state["last"]:
-            bar.update(pct - state["last"])
-            state["last"] = pct
-            bar.set_description_str(f"{label} (simulated {t:.0f} of {duration:.0f} s)", refresh=False)
-    return update, bar.close
+    def __init__(self, enabled: bool, title: str = ""):
+        self.enabled, self.title = enabled, title
+        self.bar, self.label = None, None
+
+    def __enter__(self):
+        return self if self.enabled else None
+
+    def __call__(self, done, total, label) -> None:
+        if label != self.label:
+            self.close()
+            from tqdm import tqdm
+            unit = "s" if label.startswith("simulated") else ""
+            self.bar = tqdm(total=float(total), desc=f"{self.title} {label}".strip(), file=sys.stderr,
+                            leave=False, unit=unit,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} [{elapsed}<{remaining}]")
+            self.label = label
+        self.bar.update(float(done) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar, self.label = None, None
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _show_progress(args) -> bool:
+    return bool(getattr(args, "progress", False) or (sys.stderr.isatty() and not getattr(args, "quiet", False)))
+
+
+@contextlib.contextmanager
+def _executor(args):
+    """The process pool of --workers N (default: one per core), shut down afterwards."""
+    from ablation.run.parallel import local_pool
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ScenarioError([("--workers", f"{workers} is out of range; expected at least 1")])
+    pool = local_pool(10**6, workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def cmd_run(args) -> int:
-    from .io import write_result
-    from .scenario import load_scenario
-    from .solver import run
+    from ablation.output.write import write
+    from ablation.pipeline import simulate
     scenario = load_scenario(args.scenario)
     out = Path(args.out or Path("results") / Path(args.scenario).stem)
-    show = args.progress or (sys.stderr.isatty() and not args.quiet)
-    progress, close = _progress_bar(show, scenario.name)
-    try:
-        result = run(scenario, progress=progress)
-    finally:
-        close()
-    from .extensions import RESULT_WRITERS, RESULT_STEPS
-    for step in RESULT_STEPS:          # coverage, placement, ...: add to result.summary
-        step(result, args)
-    def copy_scenario(staging, _result):   # a result folder reproduces itself
-        (staging / "scenario.toml").write_bytes(Path(args.scenario).read_bytes())
-    writers = [copy_scenario] + [w for w in RESULT_WRITERS if args.scene or w.__name__ != "write_scene"]
-    write_result(out, result, extra_writers=writers)
+    with ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
+        result = simulate(scenario, executor=executor, progress=progress)
+        write(result, out, scene=args.scene)
     if not args.quiet:
         print_summary(result.summary, out)
     return 0
@@ -74,31 +99,31 @@ def print_summary(summary: dict, out: Path) -> None:
 
 
 def cmd_validate(args) -> int:
-    from .scenario import load_scenario
-    from .mesh import choose_kind
+    from ablation.run.setup import choose_kind
     scenario = load_scenario(args.scenario)
     print(f"{args.scenario}: valid ({scenario.modality}, grid kind {choose_kind(scenario)})")
     return 0
 
 
 def cmd_schema(args) -> int:
-    from .scenario import json_schema
+    from ablation.input.scenario import json_schema
     print(json.dumps(json_schema(), indent=2))
     return 0
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_benchmarks
+    from ablation.bench import run_benchmarks
     return run_benchmarks(suites=args.suite, quick=args.quick, out=Path(args.out),
-                          update_references=args.update_references, cases_dir=args.cases_dir)
+                          update_references=args.update_references, cases_dir=args.cases_dir,
+                          progress=ProgressBars(_show_progress(args)).__enter__())
 
 
 def cmd_converge(args) -> int:
-    from .convergence import convergence_study
-    from .io import write_json
-    from .scenario import load_scenario
+    from ablation.output.files import write_json
+    from ablation.run.convergence import convergence_study
     scenario = load_scenario(args.scenario)
-    report = convergence_study(scenario, levels=args.levels)
+    with ProgressBars(_show_progress(args), scenario.name) as progress:
+        report = convergence_study(scenario, levels=args.levels, progress=progress)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-convergence"))
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "convergence.json", report)
@@ -111,8 +136,124 @@ def cmd_converge(args) -> int:
     return 0
 
 
+def parse_approaches(text: str) -> list:
+    names = [a.strip() for a in text.split(",") if a.strip()]
+    unknown = [a for a in names if a not in APPROACHES]
+    if not names or unknown:
+        raise ScenarioError([("--approaches", f"{text!r} names unknown approach(es) {', '.join(unknown) or '(none)'}; "
+                                              f"expected a comma-separated subset of {', '.join(APPROACHES)}")])
+    return names
+
+
+def _compare_arguments(parser) -> None:
+    parser.description = "the same tumour(s) and device under each placement approach, side by side"
+    parser.add_argument("scenario")
+    parser.add_argument("--approaches", default=",".join(("open", "laparoscopic", "percutaneous")),
+                        help="comma-separated approaches (open, laparoscopic, percutaneous)")
+    parser.add_argument("--samples", type=int, default=None, help="placement samples (default: the scenario's)")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--no-pringle", dest="pringle", action="store_false",
+                        help="skip the inflow-occlusion variants")
+    parser.add_argument("--out", help="results folder (default results/<scenario stem>-compare)")
+
+
+def cmd_compare(args) -> int:
+    from ablation.outcome.compare import compare
+    from ablation.output.comparison import to_markdown, write_comparison
+    approaches = parse_approaches(args.approaches)
+    if args.samples is not None and args.samples < 1:
+        raise ScenarioError([("--samples", f"{args.samples} is out of range; expected at least 1")])
+    scenario = load_scenario(args.scenario)
+    if not scenario.probes or not scenario.tumors:
+        raise ScenarioError([("probes" if not scenario.probes else "tumors",
+                              "missing; a comparison needs at least one probe and one tumour")], args.scenario)
+    print(f"{scenario.name}: comparing {', '.join(approaches)}")
+    with ProgressBars(enabled=_show_progress(args)) as progress, _executor(args) as executor:
+        report = compare(scenario, approaches, args.samples, args.seed, args.pringle, executor=executor,
+                         progress=progress)
+    out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-compare"))
+    write_comparison(out, report)
+    print(to_markdown(report))
+    print(f"written {out}/comparison.csv, comparison.md, comparison.json")
+    return 0
+
+
+def _view_arguments(parser) -> None:
+    from ablation.output.scene import CAMERAS
+    parser.description = "re-render a saved result (or open it in a window when there is a screen)"
+    parser.add_argument("directory", help="results folder of a completed run")
+    parser.add_argument("--camera", default="iso",
+                        help=f"{', '.join(CAMERAS)} or 'AZIMUTH,ELEVATION' in degrees from the side view")
+    parser.add_argument("--criterion", help="lesion criterion to draw (default: the run's), e.g. arrhenius_99, "
+                                            "max_temperature:60, min_temperature:-40")
+    parser.add_argument("--time", type=float, help="time point (s): the nearest stored snapshot")
+    parser.add_argument("--field", default="temperature_C", help="field on the section (default temperature_C)")
+    parser.add_argument("--tumor", type=int, help="close-up of tumour N (1-based)")
+    parser.add_argument("--out", help="PNG to write (default: an interactive window when there is a screen, "
+                                      "else DIR/view.png)")
+    parser.add_argument("--size", default="1800x900", help="picture size WIDTHxHEIGHT in pixels")
+
+
+def cmd_view(args) -> int:
+    from ablation.output import scene as viz
+    from ablation.output.files import load_result, snapshot_fields
+    try:
+        result = load_result(args.directory)
+        fields, time_s = None, None
+        if args.time is not None:
+            time_s, fields = snapshot_fields(result, args.time)
+        focus = None if args.tumor is None else args.tumor - 1
+        if focus is not None and not 0 <= focus < len(result.domain.tumors):
+            raise ValueError(f"--tumor {args.tumor}: the scenario has {len(result.domain.tumors)} tumour(s)")
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        parts = viz.scene_parts(result, args.criterion, fields, time_s, args.field)
+        if args.out is None and viz.has_screen():
+            viz.show_scene(result, camera=args.camera, focus=focus, window_size=(width, height), parts=parts)
+            return 0
+        out = Path(args.out or Path(args.directory) / "view.png")
+        viz.render_scene(result, out, parts=parts, camera=args.camera, focus=focus, window_size=(width, height))
+    except (FileNotFoundError, ValueError) as exc:
+        log.error("ablation view: %s", exc)
+        return 2
+    print(f"written {out}")
+    return 0
+
+
+def _report_arguments(parser) -> None:
+    parser.description = "rebuild plots/ and report.html/report.md of a saved result"
+    parser.add_argument("directory", help="results folder of a completed run")
+    parser.add_argument("--no-interactive", dest="interactive", action="store_false",
+                        help="leave out the interactive 3-D view")
+
+
+def cmd_report(args) -> int:
+    from ablation.output.files import load_result
+    from ablation.output.plots import load_comparison, plot_comparison
+    from ablation.output.plots import write_plots as plots
+    from ablation.output.report import write_comparison_report
+    from ablation.output.report import write_report as report
+    directory = Path(args.directory)
+    comparison = load_comparison(directory)
+    if comparison is not None and not (directory / "summary.json").exists():
+        (directory / "plots").mkdir(exist_ok=True)
+        plot = plot_comparison(comparison, directory / "plots" / "comparison.png")
+        write_comparison_report(directory, comparison, plot)
+        print(f"written {directory / 'report.html'} and report.md (approach comparison)")
+        return 0
+    try:
+        result = load_result(args.directory)
+    except (FileNotFoundError, ValueError) as exc:
+        log.error("ablation report: %s", exc)
+        return 2
+    drawn = plots(args.directory, result)
+    report(args.directory, result, drawn, interactive=args.interactive)
+    print(f"written {Path(args.directory) / 'report.html'} and report.md ({len(drawn)} plots)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ablation", description=f"Thermal ablation modelling. {DISCLAIMER}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debugging detail")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario and write its results")
     p.add_argument("scenario")
@@ -120,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
     p.add_argument("--no-scene", dest="scene", action="store_false", help="skip the 3-D picture")
+    p.add_argument("--workers", type=int, default=None, help="worker processes for parallel work (default: one per core)")
     p.set_defaults(handler=cmd_run)
     p = sub.add_parser("validate", help="check a scenario file")
     p.add_argument("scenario")
@@ -131,34 +273,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="reduced resolution (what CI runs)")
     p.add_argument("--out", default="results/bench")
     p.add_argument("--update-references", action="store_true", help="rewrite the stored regression references")
-    p.add_argument("--cases-dir", default=None, help="folder of benchmark suites (default: the repo's benchmarks/)")
+    p.add_argument("--cases-dir", default=None, help="folder of benchmark suites (default: the ones shipped "
+                                                     "with the package)")
+    p.add_argument("--progress", action="store_true", help="show progress bars even without a terminal")
     p.set_defaults(handler=cmd_bench)
     p = sub.add_parser("converge", help="rerun a scenario at finer grids and steps and report the change")
     p.add_argument("scenario")
     p.add_argument("--levels", type=int, default=3, choices=(2, 3))
     p.add_argument("--out")
+    p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_converge)
-    for name, (add_arguments, handler) in COMMANDS.items():
-        p = sub.add_parser(name)
-        add_arguments(p)
-        p.set_defaults(handler=handler)
+    p = sub.add_parser("compare", help="compare placement approaches for one scenario")
+    _compare_arguments(p)
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--progress", action="store_true")
+    p.set_defaults(handler=cmd_compare)
+    p = sub.add_parser("view", help="re-render a saved result")
+    _view_arguments(p)
+    p.set_defaults(handler=cmd_view)
+    p = sub.add_parser("report", help="rebuild the plots and report of a saved result")
+    _report_arguments(p)
+    p.set_defaults(handler=cmd_report)
     return parser
 
 
+def configure_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("ablation")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
 def main(argv=None) -> int:
-    from . import features  # noqa: F401  registers optional commands and result steps
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    from ablation.runtime import limit_blas_threads
+    limit_blas_threads()
     try:
         return args.handler(args)
     except ScenarioError as exc:
-        print(exc.format(), file=sys.stderr)
+        log.error(exc.format())
         return 2
     except KeyboardInterrupt:
-        print("interrupted: no results were written for the unfinished run", file=sys.stderr)
+        log.error("interrupted: no results were written for the unfinished run")
         return 130
     except Exception as exc:  # a solver failure is reported, not dumped
-        from .bioheat import SolverError
+        from ablation.physics.bioheat import SolverError
         if isinstance(exc, SolverError):
-            print(f"solver failed: {exc}", file=sys.stderr)
+            log.error("solver failed: %s", exc)
             return 1
         raise

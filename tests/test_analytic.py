@@ -10,7 +10,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import erf, erfc
 
-from ablation import analytic as an
+from ablation.verification import analytic as an
 
 # Liver-like values (PHYSICS.md section 1) and the cryo literature set (section 3).
 K_LIVER, RHO, C_LIVER = 0.52, 1079.0, 3540.0
@@ -426,7 +426,7 @@ def test_observed_order_synthetic():
 
 
 def test_sphere_intersection_volume_limits_and_symmetry():
-    from ablation.analytic import sphere_intersection_volume as lens
+    from ablation.verification.analytic import sphere_intersection_volume as lens
     assert lens(3.0, 2.0, 6.0) == 0.0
     assert lens(5.0, 2.0, 1.0) == pytest.approx(4 / 3 * np.pi * 8)
     assert lens(3.0, 2.0, 2.5) == pytest.approx(lens(2.0, 3.0, 2.5), rel=1e-12)

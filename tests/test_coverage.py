@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import ablation.features  # noqa: F401  registers [coverage], [placement], compare
-from ablation.analytic import sphere_intersection_volume
-from ablation import coverage as cv
-from ablation import placement as pl
+
+from ablation.run.transforms import apply_transforms
+from ablation.verification.analytic import sphere_intersection_volume
+from ablation.outcome import coverage as cv
+from ablation.outcome import placement as pl
 from ablation.cli import main
-from ablation.mesh import build_domain
-from ablation.scenario import scenario_from_dict
+from ablation.run.setup import scenario_domain as build_domain
+from ablation.input.scenario import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 MM = 1e-3
@@ -218,8 +219,8 @@ def test_wilson_interval_values():
 
 # ------------------------------------------------------------------------------ shipped scenario
 def test_approach_ranking_on_shipped_scenario():
-    from ablation.compare import compare
-    from ablation.scenario import load_scenario
+    from ablation.outcome.compare import compare
+    from ablation.input.scenario import load_scenario
     scenario = load_scenario(ROOT / "scenarios" / "compare_approaches.toml")
     report = compare(scenario, ["open", "laparoscopic", "percutaneous"], samples=1500, progress=lambda *_: None)
     rows = {(r["approach"], r["pringle"]): r for r in report["rows"]}
@@ -265,7 +266,7 @@ def test_compare_unknown_approach_exits_2(tmp_path, capsys):
 
 # ------------------------------------------------------------------------------ solver hook, Pringle
 def test_continued_run_equals_one_long_run():
-    from ablation.solver import run
+    from ablation.run.time_loop import run
     s = scenario_from_dict(base_dict(grid={"spacing": "1 mm", "max_spacing": "4 mm"},
                                      domain={"size": "40 mm"}, time={"duration": "60 s", "step": "5 s"}))
     whole = run(s)
@@ -279,10 +280,10 @@ def test_continued_run_equals_one_long_run():
 def test_pringle_transformation():
     s = scenario_from_dict(base_dict(vessels=[{"start": [10, -20, -10], "end": [10, 20, -10], "radius": "2 mm"}],
                                      placement={"approach": "open", "pringle": True}))
-    t = pl.pringle_transform(s)
+    t = apply_transforms(s)
     assert t.tissue.perfusion == 0.0 and t.vessels == ()
-    assert pl.pringle_transform(t) == t          # idempotent
-    assert pl.pringle_transform(s.replaced(placement=s.placement.replaced(pringle=False))).vessels
+    assert apply_transforms(t) == t          # idempotent
+    assert apply_transforms(s.replaced(placement=s.placement.replaced(pringle=False))).vessels
 
 
 def test_repositioning_sequence_accumulates_damage():
@@ -325,7 +326,7 @@ def test_clinical_context_notes():
 def test_move_tumor_exact_for_passive_tumour_against_resolve():
     """Real solves: a passive tumour moved along the probe axis (move_tumor) versus the problem
     re-solved with the probe displaced (the axial check that reports move_tumor_error)."""
-    from ablation.solver import run
+    from ablation.run.time_loop import run
     s = scenario_from_dict(base_dict(tumors=[{"name": "t", "center": [0, 0, -10], "diameter": "8 mm"}],
                                      grid={"spacing": "0.5 mm", "max_spacing": "3 mm", "fine_margin": "6 mm"},
                                      domain={"size": "40 mm"}, time={"duration": "120 s", "step": "5 s"},

@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from ablation import analytic as an
-from ablation import cryo
-from ablation.bioheat import TabulatedEnthalpy
+from ablation.verification import analytic as an
+from ablation.modalities import cryo
+from ablation.physics.bioheat import TabulatedEnthalpy
 from ablation.cli import main
-from ablation.cryo1d import FreezingProperties, line_domain, run_freezing, uniform_edges
-from ablation.scenario import ScenarioError, load_scenario, scenario_from_dict
+from ablation.verification.cryo1d import FreezingProperties, line_domain, run_freezing, uniform_edges
+from ablation.input.scenario import ScenarioError, load_scenario, scenario_from_dict
 
 LIVER = dict(rho=1079.0, c_u=3540.0, c_f=1800.0, latent=250e6, solidus=-8.0, liquidus=-1.0)
 
@@ -128,7 +128,7 @@ def _scenario(protocol=None, probe=None, tissue=None, duration="4 min", **extra)
 
 
 def test_freeze_passive_and_active_thaw():
-    from ablation.solver import run
+    from ablation.run.time_loop import run
     protocol = [{"phase": "freeze", "duration": "3 min"}, {"phase": "passive_thaw", "duration": "1 min"},
                 {"phase": "active_thaw", "duration": "2 min"}]
     probe = {"wall": "power_limited", "max_extraction": "1000 W/m"}
@@ -154,7 +154,7 @@ def test_freeze_passive_and_active_thaw():
     device = result.summary["device"]
     assert device["freeze_time_s"] == 180.0
     assert device["min_probe_temperature_C"] == pytest.approx(np.min(ts["probe1_wall_C"]))
-    iso = cryo.isotherm_summary(result)
+    iso = result.summary["isotherms"]
     assert set(iso) == {"0", "-20", "-40"}
     assert iso["0"]["reached"]["volume_ml"] > iso["-40"]["reached"]["volume_ml"] > 0
 
@@ -189,9 +189,9 @@ def test_curve_loaded_relative_to_the_scenario_file(tmp_path, monkeypatch):
     path = _write_scenario(tmp_path, "# thermocouple\n" + CURVE)
     monkeypatch.chdir("/")
     s = load_scenario(path)
-    curve = s.probes[0].cryo.resolved["curve"]
+    curve = s.input_files[s.probes[0].cryo.curve_file]
     assert curve["times"] == (0.0, 20.0, 60.0) and curve["values"] == (20.0, -100.0, -140.0)
-    from ablation.solver import run
+    from ablation.run.time_loop import run
     result = run(s)
     wall = np.asarray(result.timeseries["probe1_wall_C"])
     t = np.asarray(result.timeseries["time_s"])
@@ -284,13 +284,13 @@ def test_other_modality_tables_rejected_and_defaults_filled():
         scenario_from_dict(raw)
     assert info.value.errors[0][0] == "probes[0].thermal"
     s = scenario_from_dict(_scenario(probe={}))
-    r = s.probes[0].cryo.resolved
+    r = cryo.probe_settings(s.probes[0].cryo)
     assert (r["wall"], r["freeze_temperature"], r["thaw_temperature"]) == ("temperature", -145.0, 15.0)
     assert s.cryo.protocol is None and s.cryo.frozen_conductivity_model == "constant"
 
 
 def test_protocol_phase_lookup():
-    from ablation.schema import Record
+    from ablation.input.schema import Record
     protocol = (Record(phase="freeze", duration=600.0), Record(phase="passive_thaw", duration=480.0),
                 Record(phase="freeze", duration=600.0))
     assert cryo.protocol_phase(protocol, 0.0)[:2] == ("freeze", 0.0)
@@ -304,8 +304,8 @@ def test_same_enthalpy_machinery_handles_vaporisation():
     """The RFA use of TabulatedEnthalpy: water vaporisation (1.8e9 J/m^3 over 99-100 degC, rho c
     falling from 3.8 to 0.6 MJ/(m^3 K), PHYSICS.md 2) in front of a 150 degC wall. The heating
     problem is the mirror image (T -> -T) of the Neumann freezing problem, so its front is known."""
-    from ablation.bioheat import BioheatSolver
-    from ablation.cryo1d import frozen_front
+    from ablation.physics.bioheat import BioheatSolver
+    from ablation.verification.cryo1d import frozen_front
     c_l, c_v, latent, k, rho = 1079.0 * 3540.0, 0.6e6, 1.8e9, 0.5, 1079.0
     h_l = 0.5 * (c_l + c_v) * 1.0 + latent
     table = ([98.0, 99.0, 100.0, 101.0], [-c_l, 0.0, h_l, h_l + c_v])
@@ -329,7 +329,7 @@ def test_same_enthalpy_machinery_handles_vaporisation():
 
 
 def test_convective_probe_wall_lies_between_gas_and_tissue():
-    from ablation.solver import run
+    from ablation.run.time_loop import run
     probe = {"wall": "convection", "gas_temperature": "-170 degC", "heat_transfer_coefficient": "1500 W/(m^2 K)",
              "ramp_time": "0 s"}
     result = run(scenario_from_dict(_scenario(probe=probe, duration="2 min")))

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from ablation.damage import DamageAccumulator, lesion_size, parse_criterion
-from ablation.mesh import build_domain
-from ablation.scenario import scenario_from_dict
+from ablation.physics.damage import DamageAccumulator, lesion_size, parse_criterion
+from ablation.run.setup import scenario_domain as build_domain
+from ablation.input.scenario import scenario_from_dict
 from conftest import load_raw
 
 

@@ -8,16 +8,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ablation import analytic as an
-from ablation import protocols
-from ablation.bioheat import BioheatSolver, LinearStorage
+from ablation.verification import analytic as an
+from ablation.modalities import protocols
+from ablation.physics.bioheat import BioheatSolver, LinearStorage
 from ablation.cli import main
-from ablation.electric import ElectricSolver, radial_geometry
-from ablation.mesh import Region, build_domain
-from ablation.model import cell_properties
-from ablation.scenario import scenario_from_dict
-from ablation.solver import _perfusion_shutdown, run
-from ablation import rfa
+from ablation.physics.electric import ElectricSolver, radial_geometry
+from ablation.geometry.grid import Region
+from ablation.run.setup import scenario_domain as build_domain
+from ablation.modalities.base import cell_properties
+from ablation.input.scenario import scenario_from_dict
+from ablation.run.time_loop import _perfusion_shutdown, run
+from ablation.modalities import rfa
 
 
 def coarse(**changes):
@@ -397,7 +398,7 @@ def test_multitine_electrode_cells_on_3d_grid():
 def test_enthalpy_iteration_solves_each_nonlinear_step():
     """Through a latent interval the enthalpy iteration converges to the backward-Euler equations
     themselves: per cell V (H(T) - H_old)/dt + (conduction + perfusion + walls)(T) - V Q = 0."""
-    from ablation.bioheat import TabulatedEnthalpy
+    from ablation.physics.bioheat import TabulatedEnthalpy
 
     edges = np.linspace(0.0, 10e-3, 41)
     g = radial_geometry(edges, "cylinder")

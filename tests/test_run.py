@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ablation import io as ablation_io
+from ablation.output import write as ablation_write
 from ablation.cli import main
 from conftest import load_raw, write_toml
 
@@ -49,8 +49,8 @@ def test_showcase_runs_end_to_end(tmp_path, capsys):
 
 def test_axisymmetric_and_3d_runs_agree(tmp_path):
     """The same symmetric problem on both grid kinds: lesion volume within 10 % (3-D is staircased)."""
-    from ablation.scenario import scenario_from_dict
-    from ablation.solver import run
+    from ablation.input.scenario import scenario_from_dict
+    from ablation.run.time_loop import run
     raw = _coarse("thermal_probe.toml")
     raw["time"]["duration"] = "4 min"
     raw["domain"] = {"size": "50 mm"}
@@ -74,15 +74,15 @@ def test_failed_run_leaves_previous_results(tmp_path, monkeypatch):
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(ablation_io, "write_fields", boom)
+    monkeypatch.setattr(ablation_write, "write_fields", boom)
     assert main(["run", str(scenario), "--out", str(out), "--no-scene", "--quiet"]) == 130
     assert (out / "summary.json").read_text() == before
     assert not [p for p in out.iterdir() if p.name.startswith(".partial")]
 
 
 def test_convergence_tool(tmp_path):
-    from ablation.convergence import convergence_study
-    from ablation.scenario import scenario_from_dict
+    from ablation.run.convergence import convergence_study
+    from ablation.input.scenario import scenario_from_dict
     raw = _coarse("thermal_probe.toml")
     raw["grid"].update(spacing="1.5 mm", max_spacing="4 mm")
     raw["time"].update(duration="3 min", step="6 s")

@@ -6,8 +6,8 @@ import math
 import pytest
 
 from ablation.cli import main
-from ablation.scenario import ScenarioError, scenario_from_dict, json_schema
-from ablation.units import UnitError, parse_quantity
+from ablation.input.scenario import ScenarioError, scenario_from_dict, json_schema
+from ablation.input.units import UnitError, parse_quantity
 from conftest import load_raw, write_toml
 
 

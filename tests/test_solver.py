@@ -4,13 +4,14 @@ import pytest
 import scipy.sparse.linalg as spla
 
 import fipy as fp
-from ablation import thermal
-from ablation.bioheat import BioheatSolver
-from ablation.fipy_reference import fipy_step
-from ablation.mesh import build_domain
-from ablation.model import cell_properties
-from ablation.operators import FVGeometry, FixedPatternMatrix
-from ablation.scenario import scenario_from_dict
+from ablation.modalities import thermal
+from ablation.physics.bioheat import BioheatSolver
+from ablation.verification.fipy_reference import fipy_step
+from ablation.run.setup import scenario_domain as build_domain
+from ablation.modalities.base import cell_properties
+from ablation.geometry.finite_volume import FVGeometry
+from ablation.physics.operators import FixedPatternMatrix
+from ablation.input.scenario import scenario_from_dict
 from conftest import load_raw
 
 
@@ -80,7 +81,7 @@ def test_fixed_pattern_matrix_is_graph_laplacian():
 
 def test_heat_balance_closes_with_phase_change_table():
     """A tabulated enthalpy with a latent step still balances energy (secant iterations)."""
-    from ablation.bioheat import TabulatedEnthalpy
+    from ablation.physics.bioheat import TabulatedEnthalpy
     domain, heat = _small_problem("axisymmetric")
     rho_c = 1079 * 3540.0
     table = ([-50.0, 0.0, 1.0, 99.0, 100.0, 150.0],

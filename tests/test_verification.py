@@ -1,7 +1,7 @@
 """Closed-form verification at coarse resolution (the benchmark suite runs it finer)."""
 import pytest
 
-from ablation import verification as v
+from ablation.verification import problems as v
 
 
 @pytest.mark.parametrize("coordinates", ["spherical", "cylindrical"])

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ablation import cli, viz
-from ablation.mesh import build_domain
-from ablation.scenario import load_scenario
+from ablation import cli
+from ablation.output import scene as viz
+from ablation.run.setup import scenario_domain as build_domain
+from ablation.input.scenario import load_scenario
 
 pv = pytest.importorskip("pyvista")
 
@@ -72,7 +73,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loaded(run_dir):
-    from ablation.io import load_result
+    from ablation.output.files import load_result
     return load_result(run_dir)
 
 
@@ -152,8 +153,8 @@ def test_three_d_grid_margin_and_surfaces(tmp_path):
     exact = (radius - np.linalg.norm(np.asarray(surface.points) / 1e3 - c, axis=1)) * 1e3
     assert np.max(np.abs(margin - exact)) < 0.15                # mm, 1.5 mm cells
     # the whole scene on the 3-D grid, with a held 'tine' region drawn from its cells
-    from ablation.mesh import Region
-    from ablation.solver import Result
+    from ablation.geometry.grid import Region
+    from ablation.run.time_loop import Result
     pts = domain.world_points()
     tine = (np.abs(pts[0] - 0.006) < 0.001) & (np.abs(pts[1]) < 0.001) & (pts[2] > -0.012) & (pts[2] < -0.002)
     domain.regions.append(Region("tine 1", "tine", 0, tine))
@@ -244,8 +245,8 @@ def test_view_rerenders_a_saved_result_at_a_time_point(run_dir, tmp_path):
 
 
 def test_snapshot_lesion_grows_with_time(loaded):
-    from ablation.damage import parse_criterion
-    from ablation.io import snapshot_fields
+    from ablation.physics.damage import parse_criterion
+    from ablation.output.files import snapshot_fields
     crit = parse_criterion("arrhenius")
     volumes = []
     for t in (120.0, 240.0, 360.0):
@@ -260,7 +261,7 @@ def test_snapshot_lesion_grows_with_time(loaded):
 
 # ----------------------------------------------------------------------------------- plots
 def test_plots_follow_the_data(tmp_path, run_dir):
-    from ablation import plots
+    from ablation.output import plots
     # the showcase has a tumour and a probe: coverage and the placement Monte Carlo add their plots
     assert {p.name for p in (run_dir / "plots").iterdir()} == {"device.png", "volumes.png", "shells.png",
                                                                 "placement.png"}
@@ -276,16 +277,14 @@ def test_plots_follow_the_data(tmp_path, run_dir):
     assert set(plots.plot_volumes(cryo, tmp_path / "v.png").panels) == {"iceball_volume_ml", "lethal_volume_ml",
                                                                          "lesion_volume_ml"}
     rng = np.random.default_rng(1)
-    summary = {"tumors": [{"name": "a"}, {"name": "b"}]}
-    layouts = [{"placement_samples": {"coverage": rng.random((40, 2)), "min_margin_mm": rng.normal(2, 3, (40, 2))}},
-               {"placement_samples": {"a": {"coverage": rng.random(40), "min_margin_mm": rng.random(40)},
-                                      "b": {"coverage": rng.random(40), "min_margin_mm": rng.random(40)}}},
-               {"placement_samples": [{"tumor": n, "coverage": 0.9, "min_margin_mm": 1.0} for n in "ab" for _ in range(5)]}]
-    for extras in layouts:
-        samples = plots.placement_samples(summary, extras)
-        assert set(samples) == {"a", "b"}
-        assert plots.plot_placement(samples, tmp_path / "p.png").panels == ["a", "b"]
-    assert plots.placement_samples(summary, {}) == {}
+    from types import SimpleNamespace
+    from ablation.run.result import PlacementSamples
+    drawn = {n: PlacementSamples(rng.random(40), rng.normal(2, 3, 40), rng.random(40) > 0.5) for n in "ab"}
+    samples = plots.placement_samples(SimpleNamespace(placement_samples=drawn, directory=None))
+    assert set(samples) == {"a", "b"}
+    assert np.array_equal(samples["b"]["min_margin_mm"], drawn["b"].min_margin_mm)
+    assert plots.plot_placement(samples, tmp_path / "p.png").panels == ["a", "b"]
+    assert plots.placement_samples(SimpleNamespace(placement_samples={}, directory=None)) == {}
     comparison = {"rows": [{"approach": "open", "p_technical_success": 0.9, "ci95": {"p_technical_success": [0.8, 0.95]}},
                            {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.4}]}
     plot = plots.plot_comparison(comparison, tmp_path / "cmp.png")
@@ -378,7 +377,7 @@ def test_cryo_isotherms_are_drawn_from_t_min(loaded, tmp_path):
 
 def test_report_shows_coverage_placement_and_benchmarks(loaded, tmp_path):
     from dataclasses import replace
-    from ablation import report
+    from ablation.output import report
     summary = dict(loaded.summary)
     summary["tumors"] = [{"name": "metastasis", "coverage": 0.934, "margin_coverage": {"5": 0.51, "10": 0.22},
                           "min_margin_mm": -1.25, "margin_class": "A0",

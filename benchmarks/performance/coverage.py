@@ -9,18 +9,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import ablation.features  # noqa: F401
-from ablation import coverage as cv
-from ablation import placement as pl
+
+from ablation.outcome import coverage as cv
+from ablation.outcome import placement as pl
 from ablation.bench import Metric, case
-from ablation.scenario import load_scenario
+from ablation.input.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @case(quick=True)
 def placement_mc_10k(ctx):
-    from ablation.solver import run
+    from ablation.run.time_loop import run
     scenario = load_scenario(ROOT / "scenarios" / "compare_approaches.toml")
     result = run(scenario)
     solve_s = result.summary["runtime_s"]

@@ -6,7 +6,7 @@ discretisation, matrix, solver (conjugate gradients, Jacobi preconditioner, rela
 
 * fast:  ``BioheatSolver.step`` (assembles the fixed-pattern matrix in place, wall conditions,
          CG solve, heat-balance bookkeeping)
-* fipy:  the same step as FiPy terms (``ablation.fipy_reference``), rebuilt by FiPy each step and
+* fipy:  the same step as FiPy terms (``ablation.verification.fipy_reference``), rebuilt by FiPy each step and
          solved with FiPy's scipy ``LinearPCGSolver`` + ``JacobiPreconditioner``, criterion 'RHS'
 * limit: the fixed matrix of the first step, right-hand side update and the CG call only
 
@@ -41,9 +41,9 @@ def _in_fresh_process(what: str, *args) -> dict:
 # ---------------------------------------------------------------- measurement (fresh process)
 def _problem(kind: str, n: int):
     """A uniform grid with a held 'probe' cube at 90 degC in the middle, liver properties."""
-    from ablation.bioheat import BioheatSolver, LinearStorage
-    from ablation.mesh import Domain, Region
-    from ablation.operators import FVGeometry
+    from ablation.physics.bioheat import BioheatSolver, LinearStorage
+    from ablation.geometry.grid import Domain, Region
+    from ablation.geometry.finite_volume import FVGeometry
     h = 1e-3
     if kind == "3d":
         edges = np.linspace(0, n * h, n + 1)
@@ -115,7 +115,7 @@ def measure_steps(kind: str, n: int, with_fipy: bool) -> dict:
 
     if with_fipy:
         import fipy as fp
-        from ablation.fipy_reference import fipy_step
+        from ablation.verification.fipy_reference import fipy_step
         heat.T = start.copy()
         solver = fp.solvers.scipy.LinearPCGSolver(tolerance=1e-10, criterion="RHS", iterations=2000,
                                                   precon=fp.solvers.scipy.JacobiPreconditioner())

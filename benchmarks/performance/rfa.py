@@ -36,8 +36,8 @@ import time
 from pathlib import Path
 
 from ablation.bench import Metric, case
-from ablation.scenario import load_scenario
-from ablation.solver import run
+from ablation.input.scenario import load_scenario
+from ablation.run.time_loop import run
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def scene_render_and_surface_volume(ctx):
     import tempfile
 
-    from ablation import viz
-    from ablation.damage import parse_criterion
-    from ablation.scenario import load_scenario
-    from ablation.solver import run
+    from ablation.output import scene as viz
+    from ablation.physics.damage import parse_criterion
+    from ablation.input.scenario import load_scenario
+    from ablation.run.time_loop import run
 
     scenario = load_scenario(ROOT / "scenarios" / "thermal_probe.toml")
     result = run(scenario, spacing_scale=2.0 if ctx.quick else 1.0)

@@ -13,7 +13,7 @@ Littrup et al., JVIR 2009 (PMC2762356), agar phantom at 39 degC, 15 min freezes
 
 Assumptions stated here because the paper excerpt does not give them: freezing length 40 mm;
 diameters measured across the probe(s) halfway along the freezing length at the end of the freeze;
-agar preset of ablation.tissue (water-like; mushy range -1..0 degC), no perfusion, 39 degC start and
+agar preset of ablation.physics.tissue (water-like; mushy range -1..0 degC), no perfusion, 39 degC start and
 outer boundary.
 
 Liver: the -40 degC isotherm lies 7-13 mm inside the 0 degC edge for a single 17 G probe
@@ -26,10 +26,10 @@ import functools
 
 import numpy as np
 
-from ablation import cryo
+from ablation.modalities import cryo
 from ablation.bench import Metric, case
-from ablation.scenario import scenario_from_dict
-from ablation.solver import run
+from ablation.input.scenario import scenario_from_dict
+from ablation.run.time_loop import run
 
 FREEZE_LENGTH = "40 mm"      # assumption (not in the Littrup excerpt)
 TARGET_SINGLE_M30_MM = 12.0  # Littrup 2009 single 2.4 mm probe, -30 degC diameter

@@ -3,7 +3,7 @@
 PHYSICS.md section 5b:
 
 * library defaults frozen first: every tissue, electrode and generator value below is the library
-  default of ``ablation.tissue`` / ``ablation.rfa`` as committed before this file was run; nothing
+  default of ``ablation.physics.tissue`` / ``ablation.modalities.rfa`` as committed before this file was run; nothing
   is tuned per case;
 * the same parameters ex vivo and in vivo: ex vivo = perfusion 0, tissue and boundary at 20 degC;
   in vivo = library perfusion (6.4e-3 1/s, shut down where Omega >= 1), 37 degC;
@@ -56,8 +56,8 @@ changed to make it.
 from __future__ import annotations
 
 from ablation.bench import Metric, case
-from ablation.scenario import scenario_from_dict
-from ablation.solver import run
+from ablation.input.scenario import scenario_from_dict
+from ablation.run.time_loop import run
 
 # id -> (value, unit) from published_lesions.csv
 PUBLISHED = {

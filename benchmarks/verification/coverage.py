@@ -20,12 +20,12 @@ import math
 import numpy as np
 from scipy import optimize
 
-import ablation.features  # noqa: F401
-from ablation.analytic import sphere_intersection_volume
-from ablation import coverage as cv
+
+from ablation.verification.analytic import sphere_intersection_volume
+from ablation.outcome import coverage as cv
 from ablation.bench import Metric, case
-from ablation.mesh import build_domain
-from ablation.scenario import scenario_from_dict
+from ablation.run.setup import scenario_domain as build_domain
+from ablation.input.scenario import scenario_from_dict
 
 MM = 1e-3
 COVERAGE_TOL = 0.005

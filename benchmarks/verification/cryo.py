@@ -3,7 +3,7 @@ against closed-form freezing fronts, with the observed order under refinement.
 
 All three use the literature property set of PHYSICS.md 3 (k_u 0.5, k_f 2.0, c_u 3600, c_f 1800,
 rho 1000, L 250 MJ/m^3) with a narrow mushy range around 0 degC, on 1-D FiPy grids
-(:mod:`ablation.cryo1d`: Grid1D for the planar case, CylindricalGrid1D for the radial ones). The
+(:mod:`ablation.verification.cryo1d`: Grid1D for the planar case, CylindricalGrid1D for the radial ones). The
 front is measured from the frozen amount (planar: sum (1 - f_u) dx; radial: the radius of the
 frozen area), which converges smoothly; the 0 degC isotherm between cell centres is reported beside
 it. Time steps shrink with h^2 so that the backward-Euler time error does not dominate.
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ablation import analytic as an
+from ablation.verification import analytic as an
 from ablation.bench import Metric, case
-from ablation.cryo1d import FreezingProperties, front_position, line_domain, run_freezing, uniform_edges
+from ablation.verification.cryo1d import FreezingProperties, front_position, line_domain, run_freezing, uniform_edges
 
 R_PROBE = 0.735e-3          # 17 G probe radius (PHYSICS.md 6, case 5)
 T_WALL, T_INIT = -145.0, 37.0

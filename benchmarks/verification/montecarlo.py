@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import binom, chi
 
-import ablation.features  # noqa: F401
-from ablation import placement as pl
+
+from ablation.outcome import placement as pl
 from ablation.bench import Metric, case
-from ablation.mesh import build_domain
-from ablation.scenario import load_scenario, scenario_from_dict
+from ablation.run.setup import scenario_domain as build_domain
+from ablation.input.scenario import load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = (500, 2000, 10000)
@@ -112,7 +112,7 @@ def solved_thermal_lesion(ctx):
     """The shipped comparison scenario (solved once): percutaneous without and laparoscopic with
     inflow occlusion (where P(MAM >= 5 mm) is neither 0 nor 1), estimates vs a large-N reference
     from another seed."""
-    from ablation.solver import run
+    from ablation.run.time_loop import run
     s = load_scenario(ROOT / "scenarios" / "compare_approaches.toml")
     s = s.replaced(coverage=s.coverage.replaced(**LIGHT_POINTS))
     out = []

@@ -6,7 +6,7 @@ The same cases embedded in axisymmetric and 3-D grids: within 3-5 % and order >=
 is staircased; its wall condition is applied at the true surface through the signed distance).
 """
 from ablation.bench import Metric, case
-from ablation import verification as v
+from ablation.verification import problems as v
 
 
 def _errors(name, comparisons, max_tol, order_lo, order_hi=None, norm="max_error"):

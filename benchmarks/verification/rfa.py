@@ -1,5 +1,5 @@
 """Verification of the RF electric problem and its Joule heating against closed forms
-(PHYSICS.md section 6 case 3; formulas in :mod:`ablation.analytic`).
+(PHYSICS.md section 6 case 3; formulas in :mod:`ablation.verification.analytic`).
 
 * Spherical electrode (radius a, ground at R, constant sigma) on a body-fitted radial grid:
   impedance Z = (1/a - 1/R)/(4 pi sigma) and, with the per-resistor Joule heating driving the
@@ -13,11 +13,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ablation import analytic as an
+from ablation.verification import analytic as an
 from ablation.bench import Metric, case
-from ablation.bioheat import BioheatSolver, LinearStorage
-from ablation.electric import ElectricSolver, radial_geometry
-from ablation.mesh import Region
+from ablation.physics.bioheat import BioheatSolver, LinearStorage
+from ablation.physics.electric import ElectricSolver, radial_geometry
+from ablation.geometry.grid import Region
 
 A, R, SIGMA, K = 1e-3, 20e-3, 0.2, 0.5
 
@@ -89,7 +89,7 @@ def spherical_electrode_axisymmetric_grid(ctx):
     the sphere of equal volume is not exact, so compare with the closed form at R = inf corrected
     by the ground at the nearest boundary (bounds: R = 30 mm and R = 30 mm * sqrt(2))."""
     import fipy as fp
-    from ablation.operators import FVGeometry
+    from ablation.geometry.finite_volume import FVGeometry
     a = 2e-3
     h = 0.25e-3 if ctx.quick else 0.125e-3
     half = 30e-3

@@ -1,0 +1,247 @@
+"""Graded FiPy grids and the region masks of a scenario on them.
+
+Two kinds of grid:
+
+* ``axisymmetric``: FiPy ``CylindricalGrid2D`` in the probe frame, r along x and z along y, z = 0
+  at the probe tip and z increasing in the probe direction (into the tissue). Grid lines are put on
+  the probe radius, the tip and the end of the active part, so the probe wall is body-fitted.
+* ``3d``: FiPy ``Grid3D`` in world axes; probes and vessels at any angle are staircased (their wall
+  condition acts at the true surface, see ``Region.signed_distance``).
+
+The time loop needs only the grid's geometry arrays, computed directly for these rectilinear grids
+(``FVGeometry.rectilinear``, tested equal to FiPy's); the FiPy mesh itself is built on demand
+(``Domain.fipy_mesh``) for the FiPy-term reference path, because FiPy's Grid3D needs several GB
+for 100^3 cells.
+
+Spacing is ``h_fine`` inside fine intervals (probes' active parts and tumours plus a margin) and
+grows by at most ``growth`` per cell up to ``h_max`` away from them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+import numpy as np
+
+from ablation.geometry.shapes import Segment, orthonormal_frame
+from ablation.geometry.finite_volume import FVGeometry
+
+
+def graded_edges(lo: float, hi: float, fine: list[tuple[float, float]], h_fine: float, h_max: float,
+                 growth: float, breakpoints=()) -> np.ndarray:
+    """Cell edges from ``lo`` to ``hi``: spacing ``h_fine`` inside the ``fine`` intervals, rising
+    linearly with distance from them at a rate that makes neighbouring cells differ by about
+    ``growth``, capped at ``h_max``. Every breakpoint inside (lo, hi) becomes an edge."""
+    xs = np.linspace(lo, hi, 20001)
+    dist = np.full_like(xs, np.inf)
+    for a, b in fine:
+        dist = np.minimum(dist, np.maximum(np.maximum(a - xs, xs - b), 0.0))
+    if not fine:
+        dist[:] = np.inf
+    spacing = np.minimum(h_max, h_fine + (growth - 1.0) * dist)
+    density = 1.0 / spacing
+    cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(xs))])
+    stops = sorted({lo, hi, *[b for b in breakpoints if lo < b < hi]})
+    edges = [lo]
+    for a, b in zip(stops[:-1], stops[1:]):
+        ca, cb = np.interp([a, b], xs, cumulative)
+        n = max(1, int(np.ceil((cb - ca) - 1e-9)))
+        targets = np.linspace(ca, cb, n + 1)[1:]
+        inner = np.interp(targets, cumulative, xs)
+        inner[-1] = b
+        edges.extend(inner)
+    edges = np.asarray(edges)
+    return edges[np.concatenate([[True], np.diff(edges) > 1e-12])]
+
+
+@dataclass
+class Region:
+    """Cells held out of the tissue (a probe part or a vessel lumen) with the surface they share
+    with tissue. ``kind`` is 'probe_active', 'probe_shaft' or 'vessel'; ``index`` the probe or
+    vessel number."""
+    name: str
+    kind: str
+    index: int
+    mask: np.ndarray
+    # signed distance (m, negative inside) of the true surface, world points (3, n) -> (n,);
+    # lets the wall condition act at the real surface, not at the staircase face
+    signed_distance: object = None
+
+
+@dataclass
+class Domain:
+    kind: str                       # 'axisymmetric', '3d' (or '1d' in verification problems)
+    mesh: object                    # the FiPy mesh, or None: built on demand by fipy_mesh()
+    geometry: FVGeometry
+    shape: tuple                    # cells per axis, x fastest (FiPy order)
+    edges: list                     # edge coordinates per axis, in the frame (m)
+    frame_origin: np.ndarray        # world position of the frame origin
+    frame: np.ndarray               # 3x3, columns = world directions of the frame axes
+    regions: list = field(default_factory=list)
+    tumors: list = field(default_factory=list)        # Ellipsoid per tumour
+    tumor_masks: list = field(default_factory=list)   # bool per cell per tumour
+    probes: list = field(default_factory=list)        # Probe per probe
+    vessels: list = field(default_factory=list)       # Segment per vessel
+
+    @property
+    def n_cells(self) -> int:
+        return self.geometry.n_cells
+
+    def fipy_mesh(self):
+        """The FiPy mesh of this grid (built on first use: the time loop needs only ``geometry``)."""
+        if self.mesh is None:
+            from ablation.runtime import import_fipy
+            fp = import_fipy()
+            widths = [np.diff(e) for e in self.edges]
+            if self.kind == "axisymmetric":
+                self.mesh = fp.CylindricalGrid2D(dx=widths[0], dy=widths[1])
+            else:
+                self.mesh = fp.Grid3D(dx=widths[0], dy=widths[1], dz=widths[2])
+        return self.mesh
+
+    @property
+    def held(self) -> np.ndarray:
+        out = np.zeros(self.n_cells, bool)
+        for region in self.regions:
+            out |= region.mask
+        return out
+
+    @property
+    def tissue(self) -> np.ndarray:
+        return ~self.held
+
+    def frame_points(self) -> np.ndarray:
+        """Cell centres in frame coordinates, (3, n): axisymmetric (r, 0, z); 3-D (x, y, z)."""
+        c = self.geometry.centers
+        if self.kind == "axisymmetric":
+            return np.vstack([c[0], np.zeros_like(c[0]), c[1] + self.edges[1][0]])
+        return c + np.array([e[0] for e in self.edges])[:, None]
+
+    def world_points(self) -> np.ndarray:
+        """Cell centres in world coordinates, (3, n) (axisymmetric: on the azimuth of frame e1)."""
+        if self.kind == "axisymmetric":
+            return self.frame_origin[:, None] + self.frame @ self.frame_points()
+        return self.frame_points()
+
+    def to_frame(self, world: np.ndarray) -> np.ndarray:
+        """World points (3, n) to frame coordinates; axisymmetric gives (r, 0, z)."""
+        local = self.frame.T @ (np.asarray(world) - self.frame_origin[:, None])
+        if self.kind == "axisymmetric":
+            return np.vstack([np.hypot(local[0], local[1]), np.zeros(local.shape[1]), local[2]])
+        return local
+
+    def index_grid(self, values: np.ndarray) -> np.ndarray:
+        """A cell array reshaped to the grid (axis order as ``shape``, i.e. [x][y][z] -> [z, y, x])."""
+        return np.asarray(values).reshape(self.shape[::-1])
+
+    def region(self, kind: str, index: int) -> Region | None:
+        return next((r for r in self.regions if r.kind == kind and r.index == index), None)
+
+    def cell_widths(self) -> np.ndarray:
+        """Cell extent along each frame axis, (dim, n)."""
+        widths = [np.diff(e) for e in self.edges]
+        grids = np.meshgrid(*widths, indexing="ij")
+        return np.vstack([g.T.ravel() if len(widths) == 2 else g.transpose(2, 1, 0).ravel() for g in grids])
+
+
+@dataclass(frozen=True)
+class GridSpacing:
+    """How fine the graded grid is: ``fine`` (m) inside the fine region, which reaches
+    ``fine_margin`` (m) around probes' active parts and tumours, growing by at most ``growth`` per
+    cell up to ``coarsest`` (m)."""
+    fine: float
+    coarsest: float
+    growth: float
+    fine_margin: float
+
+
+def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=(), vessels=(),
+                 vessel_names=()) -> Domain:
+    """The graded grid of ``kind`` ('axisymmetric' or '3d') around ``center`` (m) with edge length
+    ``size`` (m), and the region masks of ``probes`` (:class:`Probe`), ``tumors`` (shapes with
+    ``contains``) and ``vessels`` (:class:`Segment`) on it. Axisymmetric grids lie in the frame of
+    the first probe (its axis and tip)."""
+    h, h_max, growth, margin = spacing.fine, spacing.coarsest, spacing.growth, spacing.fine_margin
+    half = size / 2.0
+    center = np.asarray(center, float)
+    probes, tumors, vessels = list(probes), list(tumors), list(vessels)
+    if kind == "axisymmetric":
+        probe = probes[0]
+        frame = orthonormal_frame(probe.direction)
+        origin = probe.tip
+        z_center = float((center - origin) @ probe.direction)
+        z_lo, z_hi = z_center - half, z_center + half
+        fine_z = [(-probe.active_length - margin, margin)]
+        fine_r = [(0.0, probe.radius + margin)]
+        for t in tumors:
+            zt = float((t.center - origin) @ probe.direction)
+            extent = t.semi_axes[2] + margin
+            fine_z.append((zt - extent, zt + extent))
+            fine_r.append((0.0, t.semi_axes[0] + margin))
+        r_edges = graded_edges(0.0, half, fine_r, min(h, probe.radius / 2), h_max, growth, [probe.radius])
+        z_edges = graded_edges(z_lo, z_hi, fine_z, h, h_max, growth, [0.0, -probe.active_length])
+        domain = Domain("axisymmetric", None, FVGeometry.rectilinear([r_edges, z_edges], axisymmetric=True),
+                        (r_edges.size - 1, z_edges.size - 1), [r_edges, z_edges], origin, frame)
+    else:
+        lo, hi = center - half, center + half
+        fine = [[], [], []]
+        for p in probes:
+            for ax in range(3):
+                a, b = sorted((p.active.start[ax], p.active.end[ax]))
+                fine[ax].append((a - p.radius - margin, b + p.radius + margin))
+        for t in tumors:
+            for ax in range(3):
+                extent = float(np.max(t.semi_axes)) + margin
+                fine[ax].append((t.center[ax] - extent, t.center[ax] + extent))
+        edges = [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, growth) for ax in range(3)]
+        domain = Domain("3d", None, FVGeometry.rectilinear(edges),
+                        tuple(e.size - 1 for e in edges), edges, np.zeros(3), np.eye(3))
+    domain.tumors, domain.probes, domain.vessels = tumors, probes, vessels
+    mark_regions(domain, vessel_names)
+    return domain
+
+
+def mark_regions(domain: Domain, vessel_names=()) -> None:
+    """Probe, shaft and vessel regions (held cells) and tumour masks of the domain's shapes."""
+    pts = domain.world_points()
+    frame_pts = domain.frame_points()
+    taken = np.zeros(domain.n_cells, bool)
+    for i, probe in enumerate(domain.probes):
+        for kind, seg in (("probe_active", probe.active), ("probe_shaft", probe.shaft)):
+            if domain.kind == "axisymmetric":
+                z = frame_pts[2]
+                r = frame_pts[0]
+                inside = r < probe.radius
+                inside &= (z < 0.0) & (z > -probe.active_length) if kind == "probe_active" \
+                    else (z < -probe.active_length)
+            else:
+                inside = seg.contains(pts) | _cells_hit(domain, seg)
+            mask = inside & ~taken
+            taken |= mask
+            domain.regions.append(Region(f"{probe.name} {kind.split('_')[1]}", kind, i, mask,
+                                         lambda p, seg=seg: seg.distance(p) - seg.radius))
+    for i, vessel in enumerate(domain.vessels):
+        mask = (vessel.contains(pts) | _cells_hit(domain, vessel)) & ~taken
+        taken |= mask
+        name = vessel_names[i] if i < len(vessel_names) and vessel_names[i] else f"vessel {i + 1}"
+        domain.regions.append(Region(name, "vessel", i, mask, lambda p, v=vessel: v.distance(p) - v.radius))
+    domain.tumor_masks = [t.contains(pts) & ~taken for t in domain.tumors]
+
+
+def _cells_hit(domain: Domain, seg: Segment) -> np.ndarray:
+    """Cells that contain a point of the segment's centre line: keeps a thin probe or vessel
+    connected on a coarse 3-D grid, where no cell centre may lie within its radius."""
+    step = min(float(np.min(np.diff(e))) for e in domain.edges) / 4.0
+    points = seg.sample_points(step)
+    index = []
+    for ax in range(3):
+        edges = domain.edges[ax]
+        k = np.searchsorted(edges, points[ax], side="right") - 1
+        index.append(k)
+    index = np.vstack(index)
+    ok = np.all((index >= 0) & (index < np.array(domain.shape)[:, None]), axis=0)
+    nx, ny, _ = domain.shape
+    cells = index[0, ok] + nx * (index[1, ok] + ny * index[2, ok])
+    mask = np.zeros(domain.n_cells, bool)
+    mask[cells] = True
+    return mask

@@ -1,0 +1,373 @@
+"""Scenario files: the TOML schema, loading with units converted to SI, and clear errors.
+
+A scenario describes one ablation: tissue, tumours, vessels, probes, the device and its protocol
+(in the modality's own section), the domain and grid, time stepping and outputs. Every field's
+description carries its unit; ``ablation schema`` prints the JSON Schema built from the same
+definitions. Coordinates are lists of numbers in mm in a right-handed frame; a probe's direction
+points from its handle to its tip.
+
+Errors never raise tracebacks at the user: :func:`load_scenario` raises :class:`ScenarioError`,
+which lists every problem as ``field.path: value ... expected ...``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
+from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
+                                            check_cryo, check_rfa, check_thermal)
+from ablation.input.schema import Choice, ListOf, Quantity, Record, String, Table, Vector
+from ablation.input.sections import (DAMAGE, DOMAIN, GRID, OUTPUTS, POSITIVE_LENGTH, SOLVER, TIME, TUMOR, VESSEL,
+                                     tissue_spec)
+from ablation.physics.damage import parse_criterion
+from ablation.run.setup import axisymmetry_breaker, domain_center, tumor_radii
+from ablation.geometry.shapes import Segment
+
+log = logging.getLogger(__name__)
+
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be run; ``errors`` is a list of (field path, message)."""
+
+    def __init__(self, errors, source: str = ""):
+        self.errors = list(errors)
+        self.source = source
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        lines = [f"{head}{len(self.errors)} problem(s) in the scenario:"]
+        lines += [f"  {path}: {message}" for path, message in self.errors]
+        return "\n".join(lines)
+
+
+# Every section a scenario may hold, declared here and nowhere else. The device tables of the
+# modality not selected must be absent; the selected one's take their defaults when absent.
+DEVICE_SECTIONS = {"thermal": None, "rfa": RFA_SECTION, "cryo": CRYO_SECTION}
+DEVICE_PROBE_TABLES = {"thermal": THERMAL_PROBE, "rfa": RFA_PROBE, "cryo": CRYO_PROBE}
+ANALYSIS_SECTIONS = {"coverage": COVERAGE_SECTION, "placement": PLACEMENT_SECTION}
+
+# Keys that moved: old path -> (new path or None when it left the scenario, message). They still
+# load, with a warning that says where they went.
+MOVED_KEYS = {
+    "rfa.preconditioner": ("solver.electric_preconditioner", "the linear solvers are configured in [solver]"),
+    "placement.workers": (None, "parallel work is set on the command line (--workers N) or with "
+                                "ablation.simulate(..., executor=...)"),
+}
+
+
+def probe_spec() -> Table:
+    fields = {
+        "name": String("label", None, nullable=True),
+        "tip": Vector("tip position [x, y, z]"),
+        "direction": Vector("direction from the handle to the tip", [0, 0, 1], unit="1", nonzero=True),
+        "diameter": Quantity("needle outer diameter (17 G = 1.47 mm)", "1.5 mm", **POSITIVE_LENGTH),
+        "active_length": Quantity("length of the active (exposed, heating or freezing) part ending at the tip",
+                                  "20 mm", **POSITIVE_LENGTH),
+    }
+    for name, table in DEVICE_PROBE_TABLES.items():
+        # absent unless given: _fill_device_sections fills the active modality's table with its
+        # defaults and rejects another modality's
+        fields[name] = dataclasses.replace(table, default=None)
+    return Table("a straight probe; its insulated shaft runs from the active part to the domain boundary",
+                 fields=fields)
+
+
+def scenario_spec() -> Table:
+    fields = {
+        "name": String("scenario name"),
+        "description": String("free text", ""),
+        "modality": Choice("thermal (a generic probe with a wall schedule), rfa or cryo", "thermal",
+                           options=tuple(DEVICE_SECTIONS)),
+        "tissue": tissue_spec(),
+        "tumors": ListOf("tumours", [], item=TUMOR),
+        "vessels": ListOf("vessels", [], item=VESSEL),
+        "probes": ListOf("probes", [], item=probe_spec()),
+        "domain": DOMAIN,
+        "grid": GRID,
+        "time": TIME,
+        "damage": DAMAGE,
+        "solver": SOLVER,
+        "outputs": OUTPUTS,
+    }
+    for name, table in DEVICE_SECTIONS.items():
+        if table is not None:
+            fields[name] = dataclasses.replace(table, default=None)
+    fields.update(ANALYSIS_SECTIONS)
+    return Table("an ablation scenario", fields=fields)
+
+
+def json_schema() -> dict:
+    schema = scenario_spec().json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ablation scenario"
+    return schema
+
+
+# --------------------------------------------------------------------------------------------------
+class Scenario(Record):
+    """A validated scenario: the tables of the file with every value in SI (temperatures in degC),
+    defaults filled in, immutable and picklable.
+
+    ``source`` is the file it came from (or ''), ``raw`` the table as written (before conversion),
+    ``input_files`` the data files it names, loaded ({name as written: data}).
+    :meth:`with_changes` returns a revalidated copy; :meth:`replaced` a copy changed in SI values
+    without revalidation (for the toolkit's own transformations)."""
+
+    __slots__ = ("source", "raw", "input_files")
+
+    def __init__(self, data=(), source: str = "", raw: dict | None = None, input_files=None):
+        super().__init__(data)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "raw", raw)
+        object.__setattr__(self, "input_files", Record(input_files or {}))
+
+    def __reduce__(self):
+        return (type(self), (self._data, self.source, self.raw, self.input_files._data))
+
+    def __deepcopy__(self, memo):
+        import copy
+        return type(self)(copy.deepcopy(self._data, memo), self.source, copy.deepcopy(self.raw, memo),
+                          self.input_files._data)
+
+    def replaced(self, **changes) -> "Scenario":
+        data = dict(self._data)
+        data.update(changes)
+        return Scenario(data, self.source, self.raw, self.input_files._data)
+
+    def with_changes(self, changes: dict) -> "Scenario":
+        """A copy with the values at dotted paths changed and everything validated again, e.g.
+        ``{"tissue.perfusion": "0.0036 1/s", "probes[0].tip": [0, 0, 5]}``. Values are written as in
+        a scenario file (quantities with units). Raises :class:`ScenarioError` naming the field."""
+        if self.raw is None:
+            raise ScenarioError([("(scenario)", "this scenario was not loaded from a table; expected one "
+                                                "from load_scenario or scenario_from_dict")], self.source)
+        raw = copy_tree(self.raw)
+        errors = []
+        for path, value in changes.items():
+            set_path(raw, path, value, errors)
+        if errors:
+            raise ScenarioError(errors, self.source)
+        return scenario_from_dict(raw, source=self.source)
+
+
+def copy_tree(value):
+    if isinstance(value, dict):
+        return {k: copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_tree(v) for v in value]
+    return value
+
+
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def parse_path(path: str) -> list:
+    """'probes[0].tip' -> ['probes', 0, 'tip']; raises ValueError on a malformed path."""
+    out = []
+    for part in path.split("."):
+        match = _STEP.fullmatch(part)
+        if not match:
+            raise ValueError(f"{path!r} is not a dotted path such as 'tissue.perfusion' or 'probes[0].tip'")
+        out.append(match.group(1))
+        out += [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
+    return out
+
+
+def set_path(raw: dict, path: str, value, errors: list) -> None:
+    """Set ``value`` at dotted ``path`` of a scenario table as written; unknown keys are left to
+    validation, which names them."""
+    try:
+        steps = parse_path(path)
+    except ValueError as exc:
+        errors.append((path, str(exc)))
+        return
+    node = raw
+    for i, step in enumerate(steps[:-1]):
+        nxt = steps[i + 1]
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                errors.append((path, f"index {step} is out of range; the list has {len(node) if isinstance(node, list) else 0} entries"))
+                return
+            node = node[step]
+        else:
+            if not isinstance(node, dict):
+                errors.append((path, f"{step!r} is not inside a table"))
+                return
+            node = node.setdefault(step, [] if isinstance(nxt, int) else {})
+    last = steps[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            errors.append((path, f"index {last} is out of range"))
+            return
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        errors.append((path, f"{last!r} is not inside a table"))
+
+
+def load_scenario(path) -> Scenario:
+    """Read, validate and convert a scenario file; raises :class:`ScenarioError`."""
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([("(file)", f"cannot read {path}: {exc.strerror}")], str(path)) from None
+    if not raw_bytes.strip():
+        raise ScenarioError([("(file)", "the file is empty; expected a TOML scenario with at least "
+                                        "name, [time] duration and, for rfa/cryo, [[probes]]")], str(path))
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError([("(file)", f"not a valid TOML file: {exc}")], str(path)) from None
+    return scenario_from_dict(raw, source=str(path))
+
+
+def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
+    """Validate and convert a scenario table (as a TOML file holds it); raises :class:`ScenarioError`."""
+    errors: list = []
+    spec = scenario_spec()
+    if isinstance(raw, dict):
+        raw = copy_tree(raw)
+        _move_old_keys(raw, source)
+    modality_name = raw.get("modality", "thermal") if isinstance(raw, dict) else "thermal"
+    loaded = spec.load(raw, "", errors)
+    if errors:
+        raise ScenarioError(errors, source)
+    loaded = _fill_device_sections(loaded, modality_name, errors)
+    input_files = {}
+    if not errors:
+        _check_geometry(loaded, errors)
+    if not errors:
+        if loaded.modality == "thermal":
+            check_thermal(loaded, errors)
+        elif loaded.modality == "rfa":
+            check_rfa(loaded, errors)
+        elif loaded.modality == "cryo":
+            # the scenario file's folder is where the data files it names are found
+            input_files.update(check_cryo(loaded, errors, source or None))
+        check_coverage(loaded, errors)
+        check_placement(loaded, errors)
+    if errors:
+        raise ScenarioError(errors, source)
+    return Scenario(loaded, source, raw, input_files)
+
+
+def _move_old_keys(raw: dict, source: str) -> None:
+    """Keys of earlier versions load where they went, with a warning naming the new place."""
+    for old, (new, why) in MOVED_KEYS.items():
+        section, key = old.split(".")
+        table = raw.get(section)
+        if not isinstance(table, dict) or key not in table:
+            continue
+        value = table.pop(key)
+        if new is None:
+            log.warning("%s: %s is no longer a scenario key (%s); it was ignored", source or "scenario", old, why)
+            continue
+        new_section, new_key = new.split(".")
+        target = raw.setdefault(new_section, {})
+        if isinstance(target, dict) and new_key not in target:
+            target[new_key] = value
+        log.warning("%s: %s moved to %s (%s); please update the file", source or "scenario", old, new, why)
+
+
+def _fill_device_sections(scenario: Record, modality: str, errors: list) -> Record:
+    """The active modality's sections take their defaults when absent; others must be absent."""
+    changes = {}
+    for name, section in DEVICE_SECTIONS.items():
+        if section is None:
+            continue
+        if name == modality and scenario[name] is None:
+            changes[name] = section.load({}, name, errors)
+        elif name != modality and scenario[name] is not None:
+            errors.append((name, f"section given but modality is {modality!r}; remove it or set modality = {name!r}"))
+    probes = []
+    for i, probe in enumerate(scenario.probes):
+        for name, table in DEVICE_PROBE_TABLES.items():
+            if name == modality and probe[name] is None:
+                probe = probe.replaced(**{name: table.load({}, f"probes[{i}].{name}", errors)})
+            elif name != modality and probe[name] is not None:
+                errors.append((f"probes[{i}].{name}", f"given but modality is {modality!r}"))
+        probes.append(probe)
+    changes["probes"] = tuple(probes)
+    return scenario.replaced(**changes)
+
+
+def _check_geometry(s: Record, errors: list) -> None:
+    half = s.domain.size / 2.0
+    center = domain_center(s)
+    margin = 2.0 * s.grid.spacing
+
+    def inside(point, extent) -> bool:
+        return bool(np.all(np.abs(np.asarray(point) - center) + extent <= half - margin))
+
+    for i, t in enumerate(s.tumors):
+        if t.shape == "sphere" and t.diameter is None:
+            errors.append((f"tumors[{i}].diameter", "missing; a sphere needs a diameter such as '30 mm'"))
+            continue
+        if t.shape == "ellipsoid" and t.diameters is None:
+            errors.append((f"tumors[{i}].diameters", "missing; an ellipsoid needs three diameters"))
+            continue
+        if not inside(t.center, float(np.max(tumor_radii(t)))):
+            errors.append((f"tumors[{i}].center", f"{_mm(t.center)} with radius "
+                           f"{np.max(tumor_radii(t)) * 1e3:g} mm reaches outside the domain (centre "
+                           f"{_mm(center)}, size {s.domain.size * 1e3:g} mm); expected it inside, "
+                           "clear of the boundary"))
+    for i, p in enumerate(s.probes):
+        if not inside(p.tip, p.diameter / 2.0):
+            errors.append((f"probes[{i}].tip", f"{_mm(p.tip)} lies outside the domain (centre {_mm(center)}, "
+                           f"size {s.domain.size * 1e3:g} mm); expected a point inside it"))
+        if p.diameter > s.domain.size / 4:
+            errors.append((f"probes[{i}].diameter", f"{p.diameter * 1e3:g} mm is too large for the domain"))
+    _check_probe_overlaps(s, errors)
+    for i, v in enumerate(s.vessels):
+        if np.allclose(v.start, v.end):
+            errors.append((f"vessels[{i}].end", "equals start; expected a segment of non-zero length"))
+    g = s.grid
+    if g.spacing > g.max_spacing:
+        errors.append(("grid.spacing", f"{g.spacing * 1e3:g} mm is larger than grid.max_spacing "
+                                       f"({g.max_spacing * 1e3:g} mm); expected spacing <= max_spacing"))
+    if g.max_spacing > s.domain.size / 8:
+        errors.append(("grid.max_spacing", f"{g.max_spacing * 1e3:g} mm leaves fewer than 8 cells across "
+                                           f"the {s.domain.size * 1e3:g} mm domain"))
+    if s.time.step > s.time.duration:
+        errors.append(("time.step", f"{s.time.step:g} s is longer than time.duration ({s.time.duration:g} s)"))
+    if g.kind == "axisymmetric":
+        reason = axisymmetry_breaker(s)
+        if reason:
+            errors.append(("grid.kind", f"'axisymmetric' contradicts the geometry: {reason}; use 'auto' or '3d'"))
+    if s.modality != "thermal" and not s.probes:
+        errors.append(("probes", f"modality {s.modality!r} needs at least one probe"))
+    for i, name in enumerate(list(s.damage.report_criteria or ()) + [s.damage.criterion]):
+        if name is not None:
+            try:
+                parse_criterion(name)
+            except ValueError as exc:
+                where = "damage.criterion" if i == len(s.damage.report_criteria or ()) else f"damage.report_criteria[{i}]"
+                errors.append((where, str(exc)))
+
+
+def _check_probe_overlaps(s: Record, errors: list) -> None:
+    for i, a in enumerate(s.probes):
+        for j in range(i):
+            b = s.probes[j]
+            seg = Segment(np.asarray(b.tip) - np.asarray(b.direction) / np.linalg.norm(b.direction) * b.active_length,
+                          np.asarray(b.tip), 0.0)
+            pts = Segment(np.asarray(a.tip) - np.asarray(a.direction) / np.linalg.norm(a.direction) * a.active_length,
+                          np.asarray(a.tip), 0.0).sample_points(0.2e-3)
+            if float(np.min(seg.distance(pts))) < (a.diameter + b.diameter) / 2.0:
+                errors.append((f"probes[{i}].tip", f"probe {i} overlaps probe {j}; expected their active parts "
+                                                   "at least one diameter apart"))
+
+
+def _mm(point) -> str:
+    return "[" + ", ".join(f"{v * 1e3:g}" for v in point) + "] mm"

@@ -1,0 +1,346 @@
+"""A small declarative schema: one definition gives validation, SI conversion, defaults and a
+JSON Schema for editors.
+
+Each field is a :class:`Spec`. ``Spec.load(value, path, errors)`` returns the converted value and
+appends ``(path, message)`` to ``errors`` instead of raising, so a scenario with several mistakes
+reports all of them at once. Tables reject unknown keys.
+"""
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from ablation.input.units import EXAMPLES, UnitError, parse_quantity, si_unit
+
+MISSING = object()
+
+
+class Record(Mapping):
+    """A loaded table: an immutable mapping whose keys are also attributes (``probe.tip``).
+
+    Picklable and deep-copyable (process pools and sweeps send scenarios to workers). Change a
+    value with :meth:`replaced`, which returns a copy."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data=(), **kwargs):
+        object.__setattr__(self, "_data", dict(data, **kwargs))
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        raise TypeError("scenario records are read-only; use .replaced(...) for a changed copy")
+
+    def __reduce__(self):
+        return (type(self), (self._data,))
+
+    def __deepcopy__(self, memo):
+        import copy
+        return type(self)(copy.deepcopy(self._data, memo))
+
+    def __eq__(self, other):
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Record({self._data!r})"
+
+    def replaced(self, **changes: Any) -> "Record":
+        """A copy with some keys changed (how sweeps and placement samples vary a scenario)."""
+        data = dict(self._data)
+        data.update(changes)
+        return Record(data)
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+@dataclass
+class Spec(abc.ABC):
+    description: str = ""
+    default: Any = MISSING
+
+    @abc.abstractmethod
+    def load(self, value: Any, path: str, errors: list) -> Any:
+        """The converted value; problems are appended to ``errors`` as (path, message)."""
+
+    @abc.abstractmethod
+    def json_schema(self) -> dict:
+        """This field's JSON Schema."""
+
+    def _base_schema(self) -> dict:
+        out = {"description": self.description}
+        if self.default is not MISSING and self.default is not None:
+            out["default"] = self.default
+        return out
+
+
+@dataclass
+class Quantity(Spec):
+    """A number with a unit of ``dimension``; optional bounds are in SI (degC for temperatures)."""
+    dimension: str = "length"
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    nullable: bool = False
+
+    def load(self, value, path, errors):
+        if value is None and self.nullable:
+            return None
+        try:
+            number = parse_quantity(value, self.dimension)
+        except UnitError as exc:
+            errors.append((path, str(exc)))
+            return None
+        return _check_bounds(number, value, path, errors, self.minimum, self.maximum,
+                             self.exclusive_minimum, si_unit(self.dimension))
+
+    def json_schema(self):
+        out = self._base_schema()
+        out["description"] = f"{self.description} [{self.dimension.replace('_', ' ')}, e.g. {EXAMPLES[self.dimension]}]"
+        out["type"] = ["string", "number"] if self.dimension == "fraction" else "string"
+        return out
+
+
+@dataclass
+class Number(Spec):
+    """A dimensionless number."""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    integer: bool = False
+
+    def load(self, value, path, errors):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.append((path, f"{describe(value)} is not a number; expected "
+                                 f"{'an integer' if self.integer else 'a number'}"))
+            return None
+        if self.integer and not float(value).is_integer():
+            errors.append((path, f"{describe(value)} is not a whole number"))
+            return None
+        if not math.isfinite(float(value)):
+            errors.append((path, f"{describe(value)} is not a finite number"))
+            return None
+        out = _check_bounds(float(value), value, path, errors, self.minimum, self.maximum,
+                            self.exclusive_minimum, "")
+        return None if out is None else (int(out) if self.integer else out)
+
+    def json_schema(self):
+        out = self._base_schema()
+        out["type"] = "integer" if self.integer else "number"
+        if self.minimum is not None:
+            out["exclusiveMinimum" if self.exclusive_minimum else "minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+
+def Integer(description="", default=MISSING, minimum=None, maximum=None) -> Number:
+    return Number(description, default, minimum, maximum, integer=True)
+
+
+@dataclass
+class Boolean(Spec):
+    def load(self, value, path, errors):
+        if not isinstance(value, bool):
+            errors.append((path, f"{describe(value)} is not true or false"))
+            return None
+        return value
+
+    def json_schema(self):
+        return {**self._base_schema(), "type": "boolean"}
+
+
+@dataclass
+class String(Spec):
+    nullable: bool = False
+
+    def load(self, value, path, errors):
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, str):
+            errors.append((path, f"{describe(value)} is not a string"))
+            return None
+        return value
+
+    def json_schema(self):
+        return {**self._base_schema(), "type": "string"}
+
+
+@dataclass
+class Choice(Spec):
+    options: tuple = ()
+
+    def load(self, value, path, errors):
+        if value not in self.options:
+            errors.append((path, f"{describe(value)} is not one of: {', '.join(map(str, self.options))}"))
+            return None
+        return value
+
+    def json_schema(self):
+        return {**self._base_schema(), "enum": list(self.options)}
+
+
+@dataclass
+class Vector(Spec):
+    """A list of ``length`` numbers in ``unit`` (mm for coordinates), returned in SI as a tuple."""
+    length: int = 3
+    unit: str = "mm"
+    nonzero: bool = False
+
+    def load(self, value, path, errors):
+        factor = {"mm": 1e-3, "1": 1.0, "m": 1.0}[self.unit]
+        if (not isinstance(value, (list, tuple)) or len(value) != self.length
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
+            errors.append((path, f"{describe(value)} is not a list of {self.length} numbers"
+                                 f"{'' if self.unit == '1' else ' in ' + self.unit}"))
+            return None
+        if not all(math.isfinite(v) for v in value):
+            errors.append((path, f"{describe(value)} contains a value that is not finite"))
+            return None
+        if self.nonzero and all(v == 0 for v in value):
+            errors.append((path, f"{describe(value)} is the zero vector; expected a direction"))
+            return None
+        return tuple(float(v) * factor for v in value)
+
+    def json_schema(self):
+        unit = "" if self.unit == "1" else f" [{self.unit}]"
+        return {**self._base_schema(), "description": self.description + unit, "type": "array",
+                "items": {"type": "number"}, "minItems": self.length, "maxItems": self.length}
+
+
+@dataclass
+class ListOf(Spec):
+    item: Spec = None
+    min_items: int = 0
+
+    def load(self, value, path, errors):
+        if not isinstance(value, list):
+            errors.append((path, f"{describe(value)} is not a list"))
+            return None
+        if len(value) < self.min_items:
+            errors.append((path, f"has {len(value)} entries; expected at least {self.min_items}"))
+            return None
+        return tuple(self.item.load(v, f"{path}[{i}]", errors) for i, v in enumerate(value))
+
+    def json_schema(self):
+        return {**self._base_schema(), "type": "array", "items": self.item.json_schema(),
+                "minItems": self.min_items}
+
+
+@dataclass(frozen=True)
+class ScheduleData:
+    """A loaded schedule: ``times`` (s) and ``values`` (SI), piecewise linear between points."""
+    times: tuple
+    values: tuple
+
+
+@dataclass
+class Schedule(Spec):
+    """Piecewise-linear schedule ``[["0 s", "37 degC"], ["30 s", "90 degC"], ...]``.
+
+    Returned as two tuples (times in s, values in SI); times must increase strictly.
+    """
+    value_dimension: str = "temperature"
+
+    def load(self, value, path, errors):
+        if not isinstance(value, list) or not value:
+            errors.append((path, f"{describe(value)} is not a non-empty list of [time, value] pairs"))
+            return None
+        times, values = [], []
+        for i, pair in enumerate(value):
+            if not isinstance(pair, list) or len(pair) != 2:
+                errors.append((f"{path}[{i}]", f"{describe(pair)} is not a [time, value] pair "
+                                                f"such as ['30 s', {EXAMPLES[self.value_dimension]}]"))
+                return None
+            t = Quantity(dimension="time", minimum=0.0).load(pair[0], f"{path}[{i}][0]", errors)
+            v = Quantity(dimension=self.value_dimension).load(pair[1], f"{path}[{i}][1]", errors)
+            if t is None or v is None:
+                return None
+            if times and t <= times[-1]:
+                errors.append((f"{path}[{i}][0]", f"time {describe(pair[0])} does not increase "
+                                                   "after the previous entry"))
+                return None
+            times.append(t)
+            values.append(v)
+        return ScheduleData(tuple(times), tuple(values))
+
+    def json_schema(self):
+        return {**self._base_schema(), "type": "array",
+                "description": f"{self.description} [[time, {self.value_dimension}] pairs]",
+                "items": {"type": "array", "minItems": 2, "maxItems": 2}}
+
+
+@dataclass
+class Table(Spec):
+    fields: dict = field(default_factory=dict)
+    check: Callable[[Record, str, list], None] | None = None  # cross-field rules
+
+    def load(self, value, path, errors):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            errors.append((path or "(top level)", f"{describe(value)} is not a table"))
+            return None
+        for key in value:
+            if key not in self.fields:
+                errors.append((_join(path, key), f"unknown key; expected one of: {', '.join(self.fields)}"))
+        out = {}
+        for key, spec in self.fields.items():
+            where = _join(path, key)
+            if key in value:
+                out[key] = spec.load(value[key], where, errors)
+            elif isinstance(spec, Table) and spec.default is not MISSING and spec.default is not None:
+                out[key] = spec.load(spec.default or {}, where, errors)
+            elif spec.default is MISSING:
+                errors.append((where, f"missing; expected {spec.description or 'a value'}"))
+                out[key] = None
+            elif spec.default is None:
+                out[key] = None
+            else:
+                out[key] = spec.load(spec.default, where + " (default)", errors)
+        record = Record(out)
+        if self.check is not None and not errors:
+            self.check(record, path, errors)
+        return record
+
+    def json_schema(self):
+        required = [k for k, s in self.fields.items() if s.default is MISSING]
+        return {"description": self.description, "type": "object", "additionalProperties": False,
+                "properties": {k: s.json_schema() for k, s in self.fields.items()},
+                "required": required}
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check_bounds(number, raw, path, errors, minimum, maximum, exclusive, unit):
+    unit = f" {unit}" if unit and unit != "1" else ""
+    if minimum is not None and (number < minimum or (exclusive and number <= minimum)):
+        relation = "greater than" if exclusive else "at least"
+        errors.append((path, f"{describe(raw)} is out of range; expected {relation} {minimum:g}{unit}"))
+        return None
+    if maximum is not None and number > maximum:
+        errors.append((path, f"{describe(raw)} is out of range; expected at most {maximum:g}{unit}"))
+        return None
+    return number

@@ -1,0 +1,128 @@
+"""The common scenario tables: tissue, tumours, vessels, domain, grid, time, damage, solver and
+outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyses' tables in
+:mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
+from __future__ import annotations
+
+from ablation.input.schema import Boolean, Choice, ListOf, Number, Quantity, String, Table, Vector
+from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
+
+
+def _property_overrides(description: str) -> Table:
+    fields = {"preset": Choice(f"property preset for {description}", None, options=tuple(PRESETS))}
+    for name in PROPERTY_NAMES:
+        fields[name] = Quantity(f"{PROPERTY_DESCRIPTIONS[name]} (default: from the preset)", None,
+                                dimension=PROPERTY_DIMENSIONS[name], nullable=True,
+                                minimum=None if "temperature" in name else 0.0)
+    return Table(f"property overrides for {description}", {}, fields=fields)
+
+
+def tissue_spec() -> Table:
+    table = _property_overrides("the background tissue")
+    fields = dict(table.fields)
+    fields["preset"] = Choice("property preset (liver, tumor, agar)", "liver", options=tuple(PRESETS))
+    fields["initial_temperature"] = Quantity("tissue temperature at t = 0", "37 degC", dimension="temperature")
+    fields["boundary_temperature"] = Quantity(
+        "temperature held on the outer face of the domain (default: the initial temperature)", None,
+        dimension="temperature", nullable=True)
+    fields["arterial_temperature"] = Quantity("arterial blood temperature T_a", "37 degC", dimension="temperature")
+    fields["blood_density"] = Quantity(f"blood density rho_b ({BLOOD['blood_density'][1]})",
+                                       "1050 kg/m^3", dimension="density", minimum=0.0, exclusive_minimum=True)
+    fields["blood_specific_heat"] = Quantity(f"blood specific heat c_b ({BLOOD['blood_specific_heat'][1]})",
+                                             "3617 J/(kg K)", dimension="specific_heat", minimum=0.0,
+                                             exclusive_minimum=True)
+    return Table("background tissue (liver by default) with any property overridden", {}, fields=fields)
+
+
+POSITIVE_LENGTH = dict(dimension="length", minimum=0.0, exclusive_minimum=True)
+
+TUMOR = Table("a tumour: sphere (diameter) or ellipsoid (diameters along its own axes)", fields={
+    "name": String("label used in reports", None, nullable=True),
+    "center": Vector("centre [x, y, z]"),
+    "shape": Choice("sphere or ellipsoid", "sphere", options=("sphere", "ellipsoid")),
+    "diameter": Quantity("sphere diameter", None, nullable=True, **POSITIVE_LENGTH),
+    "diameters": ListOf("ellipsoid diameters along its local x, y, z axes, e.g. ['30 mm', '20 mm', '20 mm']",
+                        None, item=Quantity(**POSITIVE_LENGTH), min_items=3),
+    "axis": Vector("direction of the ellipsoid's local z axis (its third diameter)", [0, 0, 1], unit="1",
+                   nonzero=True),
+    "x_axis": Vector("direction of the ellipsoid's local x axis (its first diameter); made perpendicular to "
+                     "axis (default: any perpendicular direction)", None, unit="1", nonzero=True),
+    "material": Boolean("true: a material region with its own properties (the RF 'oven effect'); "
+                        "false: a passive target with the surrounding tissue's properties", False),
+    "properties": _property_overrides("a material tumour (preset 'tumor' by default)"),
+})
+
+VESSEL = Table("a straight vessel segment acting as a heat sink", fields={
+    "name": String("label", None, nullable=True),
+    "start": Vector("one end of the centre line [x, y, z]"),
+    "end": Vector("other end of the centre line [x, y, z]"),
+    "radius": Quantity("vessel radius", **POSITIVE_LENGTH),
+    "blood_temperature": Quantity("blood temperature in the vessel", "37 degC", dimension="temperature"),
+    "wall": Choice("'temperature': wall held at blood temperature; 'convection': wall heat-transfer "
+                   "coefficient to the blood", "convection", options=("temperature", "convection")),
+    "heat_transfer_coefficient": Quantity("wall heat-transfer coefficient (Go-Smart value for vessel walls)",
+                                          "230 W/(m^2 K)", dimension="heat_transfer_coefficient",
+                                          minimum=0.0, exclusive_minimum=True),
+})
+
+DOMAIN = Table("the computational domain", {}, fields={
+    "center": Vector("centre of the domain [x, y, z] (default: the first probe's tip)", None),
+    "size": Quantity("edge length of the cubic domain (axisymmetric: radius size/2, height size)",
+                     "80 mm", **POSITIVE_LENGTH),
+    "boundary": Choice("outer boundary: 'fixed_temperature' (held at tissue.boundary_temperature) or "
+                       "'adiabatic'", "fixed_temperature", options=("fixed_temperature", "adiabatic")),
+})
+
+GRID = Table("the finite-volume grid: fine near probes and tumours, growing towards the boundary", {}, fields={
+    "kind": Choice("auto: axisymmetric when the problem is symmetric about a single straight probe, "
+                   "else 3d", "auto", options=("auto", "axisymmetric", "3d")),
+    "spacing": Quantity("cell size in the fine region", "0.5 mm", **POSITIVE_LENGTH),
+    "max_spacing": Quantity("largest cell size, far from probes and tumours", "2 mm", **POSITIVE_LENGTH),
+    "growth": Number("largest ratio between neighbouring cell sizes", 1.15, minimum=1.0, maximum=2.0),
+    "fine_margin": Quantity("the fine region extends this far around probes' active parts and tumours",
+                            "10 mm", dimension="length", minimum=0.0),
+})
+
+TIME = Table("time stepping (backward Euler)", fields={
+    "duration": Quantity("simulated time", dimension="time", minimum=0.0, exclusive_minimum=True),
+    "step": Quantity("time step", "1 s", dimension="time", minimum=0.0, exclusive_minimum=True),
+    "output_interval": Quantity("interval between stored field snapshots", "1 min", dimension="time",
+                                minimum=0.0, exclusive_minimum=True),
+})
+
+CRITERIA_HELP = ("lesion criteria: 'arrhenius' (Omega >= 1), 'arrhenius_99' (Omega >= 4.6), 'cem43' "
+                 "(>= 240 min), 'max_temperature:50' (T_max >= 50 degC), 'min_temperature:-40' "
+                 "(T_min <= -40 degC), 'three_state' (D > 0.8, RFA)")
+
+DAMAGE = Table("thermal damage and lethal-zone definition", {}, fields={
+    "criterion": String("the lesion criterion reported as 'lesion' (default per modality: arrhenius for "
+                        "heat, min_temperature:-40 for cryo); " + CRITERIA_HELP, None, nullable=True),
+    "report_criteria": ListOf("further criteria reported under lesion_by_criterion", None, item=String()),
+    "perfusion_shutdown": Choice("'arrhenius': perfusion 0 where Omega >= 1 (Chang & Nguyen 2004); "
+                                 "'smooth': w_b0 exp(-Omega); 'none'", "arrhenius",
+                                 options=("arrhenius", "smooth", "none")),
+    "frequency_factor": Number("Arrhenius frequency factor A [1/s] (liver, COMSOL 'Liver (human)')", 7.39e39,
+                               minimum=0.0, exclusive_minimum=True),
+    "activation_energy": Quantity("Arrhenius activation energy Ea (liver, COMSOL 'Liver (human)')",
+                                  "2.577e5 J/mol", dimension="activation_energy", minimum=0.0,
+                                  exclusive_minimum=True),
+    "time_above": ListOf("thresholds for time spent above (cumulative, per cell)",
+                         ["50 degC", "60 degC"], item=Quantity(dimension="temperature")),
+    "time_below": ListOf("thresholds for time spent below (cumulative, per cell)",
+                         ["0 degC", "-20 degC", "-40 degC"], item=Quantity(dimension="temperature")),
+})
+
+SOLVER = Table("linear solver settings", {}, fields={
+    "tolerance": Number("relative residual tolerance of the conjugate-gradient solves (FiPy's 1e-5 "
+                        "silently skips updates: keep it tight)", 1e-10, minimum=0.0, exclusive_minimum=True,
+                        maximum=1e-4),
+    "max_iterations": Number("iteration limit per solve", 2000, minimum=1, integer=True),
+    "electric_preconditioner": Choice("electric solve preconditioner, reused across steps until sigma has drifted: "
+                             "'auto' (LU on axisymmetric grids, AMG on 3-D grids; chosen by measurement, see "
+                             "ablation/physics/electric.py), 'lu' (sparse LU), 'amg' (pyamg smoothed aggregation), 'jacobi'",
+                             "auto", options=("auto", "lu", "amg", "jacobi")),
+})
+
+OUTPUTS = Table("what a run writes", {}, fields={
+    "fields": Boolean("write final fields (.vti/.vtu) and snapshots", True),
+    "scene": Boolean("render scene.png (needs PyVista)", True),
+})

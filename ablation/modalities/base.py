@@ -1,0 +1,116 @@
+"""What every modality shares: per-cell tissue properties and the base class of a modality model.
+
+A modality (``thermal``, ``rfa``, ``cryo``) is a module with ``SECTION_SPEC`` / ``PROBE_SPEC``
+(its scenario tables) and a ``Model`` subclass of :class:`Model`. The time loop in
+:mod:`ablation.run.time_loop` calls the hooks in this order: ``storage``/``conductivity`` once, then per
+step ``before_step`` (set sources, wall conditions, drive), the heat solve, ``after_step`` (time
+series row), and at the end ``device_summary``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ablation.physics.bioheat import LinearStorage
+from ablation.physics.tissue import PRESETS, PROPERTY_DIMENSIONS, PROPERTY_NAMES, preset_values, thermal_conductivity
+from ablation.input.units import si_unit
+
+
+@dataclass
+class CellProperties:
+    """Tissue properties per cell (SI), the property set of each material, and their sources.
+
+    Material 0 is the background tissue; material i + 1 is material tumour i (passive tumours use
+    the background's properties, PHYSICS.md 5).
+    """
+    cell: dict            # name -> (n_cells,) array
+    materials: list       # list of {name: value}
+    material: np.ndarray  # material index per cell
+    parameters: dict      # name -> {value, unit, source} for the report
+
+    def __getitem__(self, name):
+        return self.cell[name]
+
+
+def _resolve(overrides, preset_name, label) -> tuple[dict, dict]:
+    values = preset_values(preset_name)
+    report = {}
+    for name in PROPERTY_NAMES:
+        source = PRESETS[preset_name][name][1]
+        if overrides.get(name) is not None:
+            values[name] = overrides[name]
+            source = "scenario override"
+        report[name] = {"value": values[name], "unit": si_unit(PROPERTY_DIMENSIONS[name]),
+                        "source": f"{preset_name} preset: {source}" if source != "scenario override" else source}
+    return values, {label: report}
+
+
+def cell_properties(scenario, domain) -> CellProperties:
+    background, params = _resolve(scenario.tissue, scenario.tissue.preset, "tissue")
+    materials = [background]
+    material = np.zeros(domain.n_cells, int)
+    for i, (tumor, mask) in enumerate(zip(scenario.tumors, domain.tumor_masks)):
+        if not tumor.material:
+            continue
+        preset = tumor.properties.preset or "tumor"
+        values, report = _resolve(tumor.properties, preset, f"tumors[{i}]")
+        params.update(report)
+        materials.append(values)
+        material[mask] = len(materials) - 1
+    cell = {name: np.array([m[name] for m in materials])[material] for name in PROPERTY_NAMES}
+    t = scenario.tissue
+    params["blood"] = {
+        "blood_density": {"value": t.blood_density, "unit": "kg/m^3", "source": "IT'IS blood"},
+        "blood_specific_heat": {"value": t.blood_specific_heat, "unit": "J/(kg K)", "source": "IT'IS blood"},
+        "arterial_temperature": {"value": t.arterial_temperature, "unit": "degC", "source": "scenario/default"},
+    }
+    return CellProperties(cell, materials, material, params)
+
+
+class Model:
+    """Base modality model: linear storage rho c, k(T) with its slope, no source, walls as set."""
+    default_criterion = "arrhenius"
+    report_criteria = ("arrhenius", "arrhenius_99", "max_temperature:50", "max_temperature:60")
+
+    def __init__(self, scenario, domain, properties: CellProperties):
+        self.scenario, self.domain, self.properties = scenario, domain, properties
+
+    def storage(self):
+        return LinearStorage(self.properties["density"] * self.properties["specific_heat"])
+
+    def conductivity(self, temperature):
+        return thermal_conductivity(self.properties["conductivity"], self.properties["conductivity_slope"],
+                                    temperature)
+
+    @property
+    def conductivity_varies(self) -> bool:
+        return bool(np.any(self.properties["conductivity_slope"] != 0))
+
+    def perfusion_factor(self, temperature) -> np.ndarray | float:
+        """Multiplies perfusion and metabolism (frozen tissue does not perfuse)."""
+        return 1.0
+
+    def setup(self, heat) -> None:
+        pass
+
+    def before_step(self, t, dt, heat, damage) -> None:
+        pass
+
+    def after_step(self, t, dt, heat, damage, report) -> dict:
+        return {}
+
+    def extra_fields(self) -> dict:
+        return {}
+
+    def device_summary(self, timeseries: dict) -> dict:
+        return {}
+
+    def final_summary(self, fields: dict, timeseries: dict) -> dict:
+        """Top-level summary.json entries the modality adds (cryo: ``isotherms``)."""
+        return {}
+
+
+def schedule_value(schedule, t: float) -> float:
+    """Piecewise-linear value of a loaded :class:`ablation.schema.Schedule`, held after its end."""
+    return float(np.interp(t, schedule.times, schedule.values))

@@ -1,0 +1,343 @@
+"""Radiofrequency ablation (modality ``rfa``): electrodes, Joule heating, tissue changes, protocols.
+
+Per time step (PHYSICS.md section 2):
+
+1. sigma(T) per cell from the temperature at the start of the step (:func:`tissue.electrical_conductivity`:
+   +1.5 %/K to 100 degC, falling 100x over 100-105 degC: the roll-off);
+2. one unit-potential electric solve (:mod:`ablation.physics.electric`) gives the tissue impedance
+   Z_t = 1/I1 and the Joule power per cell at 1 V;
+3. the generator law (:mod:`ablation.modalities.protocols`) picks the power P from the impedance the generator
+   sees, Z = Z_t + R_series, and the hottest tip sensor; the current is I = sqrt(P/Z), the electrode
+   potential V0 = I Z_t, and the tissue receives V0^2 times the unit heating (W/m^3 per cell);
+4. the bioheat step (enthalpy with water vaporisation: 1.8e9 J/m^3 released over 99-100 degC,
+   rho c = 0.6 MJ/(m^3 K) above), perfusion shut down where Omega >= 1 (generic in the solver);
+5. the three-state cell-death model (O'Neill et al. 2011) advances with the step's temperature.
+
+Electrodes
+----------
+* ``needle``: the active part of the probe is an electrode (held cells at V0), its wall adiabatic;
+  the shaft is an insulator.
+* ``cooled_needle``: as ``needle`` with a Robin wall -k dT/dn = h (T - T_cool) on the active part
+  (h = 3366 W/(m^2 K), MITA model; T_cool 10 degC, Lopez-Molina, Rivera & Berjano 2012: 5-25 degC
+  give similar profiles), optionally on the shaft too.
+* ``multitine``: N tines deployed from the tip, straight or curved (circular arcs), reaching a
+  deployed diameter. Tines are thin (0.3-0.5 mm) and need the 3-D grid; they are represented as
+  *electrode cells* (the cells their centre line passes through, plus those within their radius):
+  held at V0 in the electric problem, ordinary tissue cells in the heat problem (the metal's heat
+  capacity and conduction are neglected). The temperature of the cell at each tine's end is that
+  tine's tip sensor.
+
+Tip temperature: for needles, the wall temperature over the electrode faces within ``sensor_length``
+of the tip (area-weighted; a cooled wall's temperature is (h T_cool + (k/d) T_cell)/(h + k/d)); the
+control laws use the hottest sensor of all probes and tines.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ablation.physics.electric import ElectricSolver
+from ablation.physics.bioheat import TabulatedEnthalpy
+from ablation.modalities.base import Model as BaseModel
+from ablation.modalities.protocols import build_controller
+from ablation.physics.tissue import electrical_conductivity
+
+# PHYSICS.md section 2 constants (sources next to each)
+LATENT_HEAT_WATER = 2260e3            # J/kg, latent heat of vaporisation of water at 100 degC
+VAPORISED_RHO_C = 0.6e6               # J/(m^3 K) after vaporisation (Berjano-group models; range 0.44-0.8e6)
+VAPORISATION_END = 100.0              # degC, all water released by 100 degC (Berjano-group models)
+BLOOD_ELECTRICAL_CONDUCTIVITY = 0.7   # S/m, blood near 500 kHz (IT'IS database order of magnitude, unverified)
+
+def axisymmetry_breaker(scenario) -> str:
+    """Why an RF scenario needs the 3-D grid ('' when it does not): multi-tine arrays."""
+    for i, probe in enumerate(scenario.probes):
+        if probe.rfa is not None and probe.rfa.electrode == "multitine":
+            return f"probes[{i}] is a multi-tine electrode (tines need the 3-D grid)"
+    return ""
+
+
+# ------------------------------------------------------------------------------------------- tines
+def tine_paths(tip, direction, spec, spacing: float) -> list[np.ndarray]:
+    """Centre-line points (3, n) of each tine of a multi-tine array (m), sampled every ``spacing``.
+
+    Tine j leaves the tip along the probe direction d at azimuth 2 pi j / N (unit radial e_j).
+    Curved: a circular arc of radius rho turning from d towards e_j through ``tine_angle`` theta_e,
+    x(theta) = tip + rho sin(theta) d + rho (1 - cos(theta)) e_j, with rho chosen so that the largest
+    radial reach is deployed_diameter / 2 (rho (1 - cos theta_e) for theta_e <= 180 deg).
+    Straight: a line at angle theta_e to d reaching radius deployed_diameter / 2.
+    """
+    from ablation.geometry.shapes import orthonormal_frame
+    frame = orthonormal_frame(direction)
+    d = frame[:, 2]
+    reach = spec.deployed_diameter / 2.0
+    theta_e = spec.tine_angle
+    paths = []
+    for j in range(spec.tines):
+        phi = 2.0 * math.pi * j / spec.tines
+        e = math.cos(phi) * frame[:, 0] + math.sin(phi) * frame[:, 1]
+        if spec.tine_shape == "curved":
+            rho = reach / (1.0 - math.cos(min(theta_e, math.pi)))
+            length = rho * theta_e
+            n = max(3, int(math.ceil(length / spacing)) + 1)
+            theta = np.linspace(0.0, theta_e, n)
+            pts = tip[:, None] + rho * (np.sin(theta)[None, :] * d[:, None]
+                                        + (1.0 - np.cos(theta))[None, :] * e[:, None])
+        else:
+            length = reach / math.sin(theta_e)
+            n = max(3, int(math.ceil(length / spacing)) + 1)
+            s = np.linspace(0.0, length, n)
+            direction_j = math.cos(theta_e) * d + math.sin(theta_e) * e
+            pts = tip[:, None] + direction_j[:, None] * s[None, :]
+        paths.append(pts)
+    return paths
+
+
+def rasterise_path(domain, points: np.ndarray, radius: float) -> tuple[np.ndarray, int]:
+    """Cells of a 3-D grid that a centre line passes through or whose centres lie within ``radius``;
+    also the cell containing the path's last point (its tip)."""
+    idx = []
+    for ax in range(3):
+        k = np.searchsorted(domain.edges[ax], points[ax], side="right") - 1
+        idx.append(np.clip(k, 0, domain.shape[ax] - 1))
+    idx = np.vstack(idx)
+    nx, ny, _ = domain.shape
+    cells = idx[0] + nx * (idx[1] + ny * idx[2])
+    mask = np.zeros(domain.n_cells, bool)
+    mask[cells] = True
+    centres = domain.world_points()
+    near = np.zeros(domain.n_cells, bool)
+    for a, b in zip(points.T[:-1], points.T[1:]):
+        lo = np.minimum(a, b) - radius
+        hi = np.maximum(a, b) + radius
+        box = np.all((centres >= lo[:, None]) & (centres <= hi[:, None]), axis=0)
+        if not box.any():
+            continue
+        ab = b - a
+        rel = centres[:, box] - a[:, None]
+        s = np.clip((ab @ rel) / max(float(ab @ ab), 1e-30), 0.0, 1.0)
+        dist = np.linalg.norm(rel - ab[:, None] * s, axis=0)
+        near[np.nonzero(box)[0][dist <= radius]] = True
+    return mask | near, int(cells[-1])
+
+
+# ------------------------------------------------------------------------------------------- model
+class Model(BaseModel):
+    """RF ablation: electric solve, generator law, Joule heating, vaporisation, three-state death."""
+    default_criterion = "arrhenius"
+    report_criteria = ("arrhenius", "arrhenius_99", "max_temperature:50", "max_temperature:60", "three_state")
+
+    def __init__(self, scenario, domain, properties):
+        super().__init__(scenario, domain, properties)
+        self.spec = scenario.rfa
+        self._build_electrodes()
+        self.controller = build_controller(self.spec)
+        # vessel lumens are held in the heat problem but conduct current (blood)
+        self._vessel = np.zeros(domain.n_cells, bool)
+        for region in domain.regions:
+            if region.kind == "vessel":
+                self._vessel |= region.mask
+        self.electric = ElectricSolver(domain.geometry, self.electrode, self.insulator, self._ground_faces(),
+                                       preconditioner=self._preconditioner(),
+                                       tolerance=max(scenario.solver.tolerance, 1e-9),
+                                       max_iterations=scenario.solver.max_iterations)
+        n = domain.n_cells
+        self.alive = np.full(n, self.spec.three_state_alive)
+        self.dead = np.zeros(n)
+        self.potential = np.zeros(n)
+        self.joule = np.zeros(n)
+        self.sigma_cell = np.zeros(n)
+        self._row = {}
+        self._t_old = None
+        self.electric_iterations = 0
+
+    # ----------------------------------------------------------------- geometry
+    def _build_electrodes(self):
+        d = self.domain
+        n = d.n_cells
+        self.electrode = np.zeros(n, bool)
+        self.insulator = np.zeros(n, bool)
+        for region in d.regions:
+            if region.kind == "probe_active":
+                self.electrode |= region.mask
+            elif region.kind == "probe_shaft":
+                self.insulator |= region.mask
+        self.tine_cells = np.zeros(n, bool)
+        self.tine_tips: list[int] = []
+        for i, probe in enumerate(self.scenario.probes):
+            if probe.rfa.electrode != "multitine":
+                continue
+            spacing = min(float(np.min(np.diff(e))) for e in d.edges) / 4.0
+            for path in tine_paths(np.asarray(probe.tip), np.asarray(probe.direction) /
+                                   np.linalg.norm(probe.direction), probe.rfa, spacing):
+                cells, tip_cell = rasterise_path(d, path, probe.rfa.tine_diameter / 2.0)
+                self.tine_cells |= cells & d.tissue
+                self.tine_tips.append(tip_cell)
+        self.electrode |= self.tine_cells
+        self.insulator &= ~self.electrode
+
+    def _preconditioner(self) -> str:
+        chosen = self.scenario.solver.electric_preconditioner
+        if chosen != "auto":
+            return chosen
+        return "lu" if self.domain.kind == "axisymmetric" else "amg"
+
+    def _ground_faces(self):
+        g = self.domain.geometry
+        if self.spec.ground == "outer_boundary":
+            return np.ones(g.boundary_cell.size, bool)
+        if self.domain.kind == "axisymmetric":
+            z = g.boundary_center[1]
+            return np.isclose(z, z.max()) & (g.boundary_area > 0)
+        d = np.asarray(self.scenario.probes[0].direction, float)
+        axis = int(np.argmax(np.abs(d)))
+        coord = g.boundary_center[axis]
+        target = coord.max() if d[axis] > 0 else coord.min()
+        return np.isclose(coord, target)
+
+    # ----------------------------------------------------------------- properties
+    def storage(self):
+        """Enthalpy per material: rho c T up to 100 degC - dT, the latent heat of the tissue water
+        (2260 kJ/kg x water content x rho) released linearly over dT, rho c_vap above 100 degC."""
+        if not self.spec.vaporisation:
+            return super().storage()
+        tables = []
+        dT = self.spec.vaporisation_interval
+        rc_vap = self.spec.vaporised_heat_capacity * 1e6
+        for m in self.properties.materials:
+            rc = m["density"] * m["specific_heat"]
+            latent = LATENT_HEAT_WATER * m["water_content"] * m["density"]
+            t0 = VAPORISATION_END - dT
+            tables.append(([0.0, t0, VAPORISATION_END, VAPORISATION_END + 1.0],
+                           [0.0, rc * t0, rc * t0 + rc * dT + latent, rc * t0 + rc * dT + latent + rc_vap]))
+        return TabulatedEnthalpy(tables, self.properties.material)
+
+    def electrical_conductivity(self, temperature) -> np.ndarray:
+        """sigma(T) per cell (S/m): tissue law, blood in vessel lumens."""
+        sigma = electrical_conductivity(self.properties["electrical_conductivity"],
+                                        self.properties["electrical_conductivity_slope"], temperature,
+                                        drop_to=self.spec.conductivity_drop)
+        return np.where(self._vessel, self.spec.blood_electrical_conductivity, sigma)
+
+    # ----------------------------------------------------------------- hooks
+    def setup(self, heat) -> None:
+        for i, probe in enumerate(self.scenario.probes):
+            p = probe.rfa
+            for kind in ("probe_active", "probe_shaft"):
+                surface = heat.surface(kind, i)
+                if surface is None:
+                    continue
+                cooled = p.electrode == "cooled_needle" and (kind == "probe_active" or p.cool_shaft)
+                if cooled:
+                    surface.bc, surface.value = "convection", p.coolant_temperature
+                    surface.h = p.coolant_heat_transfer_coefficient
+                    heat.set_held_temperature(surface, p.coolant_temperature)
+                else:
+                    surface.bc = "adiabatic"
+        self._sensors = self._needle_sensors(heat)
+
+    def _needle_sensors(self, heat):
+        """(surface, face selection) of each needle's tip sensor."""
+        sensors = []
+        pts = self.domain.world_points()
+        for i, probe in enumerate(self.scenario.probes):
+            if probe.rfa.electrode == "multitine":
+                continue
+            surface = heat.surface("probe_active", i)
+            if surface is None or surface.cell.size == 0:
+                continue
+            dist = np.linalg.norm(pts[:, surface.cell] - np.asarray(probe.tip)[:, None], axis=0)
+            near = dist <= probe.rfa.sensor_length + 0.5 * float(np.max(self.domain.cell_widths()[:, surface.cell]))
+            if not near.any():
+                near = dist <= dist.min() + 1e-12
+            sensors.append((surface, near))
+        return sensors
+
+    def tip_temperature(self, heat) -> float:
+        """Hottest tip sensor (degC): needle walls near the tip and the cells at the tine ends."""
+        values = []
+        k = heat._k_cell if heat._k_cell is not None else self.conductivity(heat.T)
+        for surface, near in self._sensors:
+            cells = surface.cell[near]
+            t_cell = heat.T[cells]
+            if surface.bc == "convection":
+                g_t = np.asarray(k)[cells] / surface.distance[near]
+                t_wall = (surface.h * surface.value + g_t * t_cell) / (surface.h + g_t)
+            else:
+                t_wall = t_cell
+            a = surface.area[near]
+            values.append(float(np.sum(a * t_wall) / np.sum(a)))
+        if self.tine_tips:
+            values.append(float(np.max(heat.T[self.tine_tips])))
+        return max(values) if values else float("nan")
+
+    def before_step(self, t, dt, heat, damage):
+        self._t_old = heat.T.copy()
+        self.sigma_cell = self.electrical_conductivity(heat.T)
+        unit = self.electric.solve_unit(self.sigma_cell)
+        self.electric_iterations += unit.iterations
+        z_tissue = unit.impedance
+        z_total = z_tissue + self.spec.series_resistance
+        tip = self.tip_temperature(heat)
+        power = float(self.controller.power(t, dt, z_total, tip))
+        current = math.sqrt(power / z_total) if power > 0 else 0.0
+        v_tissue = current * z_tissue
+        V = self.domain.geometry.volumes
+        self.joule = v_tissue ** 2 * unit.heating / V
+        heat.source = heat.source + self.joule
+        self.potential = v_tissue * unit.phi
+        tissue_power = v_tissue ** 2 * float(np.sum(unit.heating[self.domain.tissue]))
+        self._row = {"power_W": power, "voltage_V": current * z_total, "current_A": current,
+                     "impedance_ohm": z_total, "tissue_impedance_ohm": z_tissue,
+                     "tissue_power_W": tissue_power, "electric_iterations": unit.iterations}
+
+    def after_step(self, t, dt, heat, damage, report):
+        self._advance_three_state(self._t_old, heat.T, dt)
+        row = dict(self._row)
+        row["tip_temperature_C"] = self.tip_temperature(heat)
+        return row
+
+    def _advance_three_state(self, t_old, t_new, dt):
+        """dA/dt = -kf A (1 - A) + kb V, dD/dt = kf (1 - A) V, V = 1 - A - D, kf = kf0 exp(T/Tk)
+        (O'Neill et al. 2011; T in degC), explicit midpoint (RK2) with sub-steps of kf dt <= 0.1."""
+        s = self.spec
+        temperature = 0.5 * (t_old + t_new)
+        kf = s.three_state_kf * np.exp(temperature / s.three_state_tk)
+        kb = s.three_state_kb
+        n_sub = max(1, int(math.ceil(float(np.max(kf + kb)) * dt / 0.1)))
+        h = dt / n_sub
+        a, d = self.alive, self.dead
+
+        def rates(a, d):
+            v = 1.0 - a - d
+            return -kf * a * (1.0 - a) + kb * v, kf * (1.0 - a) * v
+        for _ in range(n_sub):
+            ra, rd = rates(a, d)
+            ra2, rd2 = rates(a + 0.5 * h * ra, d + 0.5 * h * rd)
+            a = np.clip(a + h * ra2, 0.0, 1.0)
+            d = np.clip(d + h * rd2, 0.0, 1.0 - a)
+        self.alive, self.dead = a, d
+
+    def extra_fields(self) -> dict:
+        return {"dead_fraction": self.dead, "electric_potential_V": self.potential,
+                "joule_heating_W_m3": self.joule, "electrical_conductivity_S_m": self.sigma_cell}
+
+    def device_summary(self, timeseries: dict) -> dict:
+        time = np.asarray(timeseries["time_s"], float)
+        power = np.asarray(timeseries.get("power_W", [0.0] * time.size), float)
+        tissue_power = np.asarray(timeseries.get("tissue_power_W", [0.0] * time.size), float)
+        # each row holds the power of the step that ends at its time (row 0 repeats row 1)
+        dt = np.diff(time)
+        energy = float(np.sum(power[1:] * dt))
+        tissue_energy = float(np.sum(tissue_power[1:] * dt))
+        imp = np.asarray(timeseries.get("impedance_ohm", [float("nan")]), float)
+        tmax = np.asarray(timeseries.get("max_temperature_C", [float("nan")]), float)
+        tip = np.asarray(timeseries.get("tip_temperature_C", [float("nan")]), float)
+        return {"energy_J": energy, "tissue_energy_J": tissue_energy,
+                "rolloffs": {"count": len(self.controller.rolloff_times),
+                             "times_s": [float(x) for x in self.controller.rolloff_times]},
+                "max_temperature_C": float(np.nanmax(tmax)), "max_tip_temperature_C": float(np.nanmax(tip)),
+                "final_impedance_ohm": float(imp[-1]), "min_impedance_ohm": float(np.nanmin(imp)),
+                "mean_power_W": energy / float(time[-1] - time[0]) if time.size > 1 else 0.0,
+                "protocol": self.spec.protocol, "electric_iterations": int(self.electric_iterations),
+                "electric_preconditioner_setups": int(self.electric.setups)}

@@ -1,0 +1,60 @@
+"""The approach comparison (``ablation compare``) as files: comparison.csv, comparison.md and
+comparison.json, written atomically."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ablation.outcome.compare import COLUMNS
+from ablation.output.files import AtomicOutput, write_json
+
+
+def to_csv(rows: list) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for r in rows:
+        writer.writerow([_fmt(r[c]) for c in COLUMNS])
+    return buffer.getvalue()
+
+
+def _fmt(v):
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return v
+
+
+def to_markdown(report: dict) -> str:
+    lines = [f"# Placement approaches: {report['scenario']}", "",
+             "Model predictions for research, **not clinical advice**. Lesion criterion "
+             f"`{report['criterion']}`, {report['samples']} samples, seed {report['seed']}, common random numbers "
+             "across approaches; 95 % Wilson intervals.", "",
+             "| approach | Pringle | insertions | P(technical success) | P(MAM >= 5 mm) | P(MAM >= 10 mm) | "
+             "median coverage | median MAM (mm) | method |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["rows"]:
+        def p(key):
+            return f"{r[key]:.3f} [{r[key + '_ci_low']:.3f}, {r[key + '_ci_high']:.3f}]"
+        lines.append(f"| {r['approach']} | {'yes' if r['pringle'] else 'no'} | {r['insertions']} | "
+                     f"{p('p_technical_success')} | {p('p_margin_5mm')} | {p('p_margin_10mm')} | "
+                     f"{100 * r['median_coverage']:.1f} % | {r['median_min_margin_mm']:.2f} | {r['method']} |")
+    rk = report["ranking"]
+    verdict = "holds" if rk["holds"] else ("DOES NOT hold (intervals do not overlap)" if rk["significant_violation"]
+                                           else "does not hold, within overlapping 95 % intervals (sampling noise)")
+    lines += ["", f"Ranking open >= laparoscopic >= percutaneous (no Pringle): {verdict}.", "", "Error models:", ""]
+    for name, m in report["approaches"].items():
+        lines.append(f"- **{name}**: sigma along {m['sigma_along_mm']['value']:.2f} mm, across "
+                     f"{m['sigma_across_mm']['value']:.2f} mm ({m['sigma_along_mm']['source']}); Pringle "
+                     f"{'possible' if m['pringle_available']['value'] else 'not possible'}; repositioning "
+                     f"{m['repositioning']['value']}")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(out: Path, report: dict) -> None:
+    with AtomicOutput(out) as staging:
+        (staging / "comparison.csv").write_text(to_csv(report["rows"]))
+        (staging / "comparison.md").write_text(to_markdown(report))
+        write_json(staging / "comparison.json", report)

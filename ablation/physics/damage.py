@@ -1,0 +1,229 @@
+"""Thermal damage and isotherm accumulators, lesion criteria, and lesion size.
+
+Accumulated per cell during a run (PHYSICS.md section 2):
+
+* Arrhenius damage  Omega = integral A exp(-Ea / (R T)) dt, T in kelvin (trapezoidal in time);
+  lesion Omega >= 1 (63 % cell death), 99 % at Omega >= 4.6.
+* CEM43 = sum R^(43 - T) dt in minutes, R = 0.5 above 43 degC and 0.25 below; lethal at 240 min.
+* the maximum and minimum temperature reached, and the time spent above/below thresholds.
+
+A lesion *criterion* turns these fields into a level field that is >= 0 inside the lesion, which
+the size and coverage metrics interpolate for sub-cell accuracy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+GAS_CONSTANT = 8.314462618  # J/(mol K)
+CEM43_LETHAL_MIN = 240.0     # min (Sapareto & Dewey 1984)
+
+
+class DamageAccumulator:
+    def __init__(self, n_cells, initial_temperature, frequency_factor=7.39e39, activation_energy=2.577e5,
+                 time_above=(50.0, 60.0), time_below=(0.0, -20.0, -40.0)):
+        t0 = np.broadcast_to(np.asarray(initial_temperature, float), (n_cells,))
+        self.A, self.Ea = frequency_factor, activation_energy
+        self.omega = np.zeros(n_cells)
+        self.cem43 = np.zeros(n_cells)           # minutes
+        self.t_max = t0.copy()
+        self.t_min = t0.copy()
+        self.time_above = {float(t): np.zeros(n_cells) for t in time_above}
+        self.time_below = {float(t): np.zeros(n_cells) for t in time_below}
+
+    def arrhenius_rate(self, temperature):
+        """A exp(-Ea / (R T)) in 1/s, T in degC."""
+        return self.A * np.exp(-self.Ea / (GAS_CONSTANT * (np.asarray(temperature) + 273.15)))
+
+    @staticmethod
+    def cem43_rate(temperature):
+        """CEM43 minutes accumulated per minute at T (degC)."""
+        t = np.asarray(temperature)
+        return np.where(t >= 43.0, 0.5, 0.25) ** (43.0 - t)
+
+    def update(self, t_old, t_new, dt):
+        self.omega += 0.5 * dt * (self.arrhenius_rate(t_old) + self.arrhenius_rate(t_new))
+        # midpoint temperature: R^(43-T) grows by 2x per kelvin, so a trapezoid would overweight spikes
+        self.cem43 += (dt / 60.0) * self.cem43_rate(0.5 * (t_old + t_new))
+        np.maximum(self.t_max, t_new, out=self.t_max)
+        np.minimum(self.t_min, t_new, out=self.t_min)
+        for threshold, acc in self.time_above.items():
+            acc += dt * (t_new > threshold)
+        for threshold, acc in self.time_below.items():
+            acc += dt * (t_new < threshold)
+
+    def fields(self) -> dict:
+        out = {"omega": self.omega, "cem43_min": self.cem43, "t_max_C": self.t_max, "t_min_C": self.t_min}
+        for t, acc in self.time_above.items():
+            out[f"time_above_{t:g}C_s"] = acc
+        for t, acc in self.time_below.items():
+            out[f"time_below_{t:g}C_s"] = acc
+        return out
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A lesion definition: ``level(fields) >= 0`` inside the lesion."""
+    name: str
+    field: str
+    threshold: float
+    kind: str          # 'log_at_least', 'at_least', 'at_most'
+    description: str
+
+    def level(self, fields: dict) -> np.ndarray:
+        value = np.asarray(fields[self.field], float)
+        if self.kind == "log_at_least":
+            # Omega and CEM43 vary over many decades: interpolate their logarithm
+            return np.log(np.maximum(value, 1e-300)) - np.log(self.threshold)
+        if self.kind == "at_least":
+            return value - self.threshold
+        return self.threshold - value
+
+    def mask(self, fields: dict) -> np.ndarray:
+        return self.level(fields) >= 0.0
+
+
+def parse_criterion(name: str) -> Criterion:
+    """'arrhenius', 'arrhenius_99', 'cem43', 'max_temperature:50', 'min_temperature:-40', 'three_state'."""
+    if name == "arrhenius":
+        return Criterion(name, "omega", 1.0, "log_at_least", "Arrhenius Omega >= 1 (63 % cell death)")
+    if name == "arrhenius_99":
+        return Criterion(name, "omega", 4.6, "log_at_least", "Arrhenius Omega >= 4.6 (99 % cell death)")
+    if name == "cem43":
+        return Criterion(name, "cem43_min", CEM43_LETHAL_MIN, "log_at_least", "CEM43 >= 240 min")
+    if name == "three_state":
+        return Criterion(name, "dead_fraction", 0.8, "at_least", "three-state model: dead fraction D > 0.8")
+    for prefix, field_name, kind, word in (("max_temperature:", "t_max_C", "at_least", ">="),
+                                           ("min_temperature:", "t_min_C", "at_most", "<=")):
+        if name.startswith(prefix):
+            try:
+                value = float(name[len(prefix):])
+            except ValueError:
+                break
+            return Criterion(name, field_name, value, kind,
+                             f"{'maximum' if kind == 'at_least' else 'minimum'} temperature {word} {value:g} degC")
+    raise ValueError(f"{name!r} is not a lesion criterion; expected arrhenius, arrhenius_99, cem43, "
+                     "three_state, max_temperature:<degC> or min_temperature:<degC>")
+
+
+def fill_held(domain, level: np.ndarray) -> np.ndarray:
+    """The level field with each held cell (probe, vessel lumen) whose sign contradicts the nearest
+    tissue cell (nearest in grid index) given that cell's value: the lesion is judged by the tissue
+    around an applicator, not by the wall temperature shown inside it (a cooled RF electrode would
+    otherwise punch a hole into the lesion). Where they agree the held cell keeps its own value, so
+    the boundary does not shift. Used by coverage, margins and pictures alike."""
+    held = domain.held
+    level = np.asarray(level, float)
+    if not held.any() or held.all():
+        return level
+    grid = domain.index_grid(level)
+    index = ndimage.distance_transform_edt(domain.index_grid(held), return_distances=False, return_indices=True)
+    nearest = grid[tuple(index)]
+    return np.where((grid >= 0.0) == (nearest >= 0.0), grid, nearest).ravel()
+
+
+# ---------------------------------------------------------------------------------------- sizes
+def connected_lesion(domain, inside: np.ndarray) -> np.ndarray:
+    """The part of ``inside`` connected to a probe's active part (PHYSICS.md 5: the connected lethal
+    region that contains the applicator tip). Probe cells count as inside for connectivity."""
+    active = np.zeros(domain.n_cells, bool)
+    for region in domain.regions:
+        if region.kind == "probe_active":
+            active |= region.mask
+    if not active.any():
+        return inside.copy()
+    grid = domain.index_grid(inside | active)
+    labels, _ = ndimage.label(grid)
+    flat = labels.ravel()
+    keep = np.unique(flat[active & (flat > 0)])
+    return np.isin(flat, keep[keep > 0]) & inside
+
+
+def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
+    """Volume (mL) and dimensions (mm) of the connected lesion where ``level >= 0``.
+
+    long axis: extent along the applicator axis; short axis 1: largest diameter perpendicular to
+    it; short axis 2: diameter perpendicular to both; sphericity = short 1 / long (PHYSICS.md 5).
+    Axisymmetric grids interpolate the level field between cell centres along grid lines; 3-D grids
+    take the extent of the lesion cells' centres plus half a cell at each end (error up to about
+    half a cell; short axis 1 is the largest of 180 directions 1 degree apart). Held cells take
+    the sign of the tissue next to them (:func:`fill_held`), as in the coverage metrics.
+    """
+    level = fill_held(domain, level)
+    inside = connected_lesion(domain, level >= 0.0)
+    tissue = domain.tissue
+    volume = float(np.sum(domain.geometry.volumes[inside & tissue]))
+    if not inside.any():
+        return {"volume_ml": 0.0, "long_axis_mm": 0.0, "short_axis_mm": 0.0, "short_axis_2_mm": 0.0,
+                "sphericity": 0.0}
+    if domain.kind == "axisymmetric":
+        long_axis, short1 = _axisym_extents(domain, level, inside)
+        short2 = short1
+    else:
+        long_axis, short1, short2 = _extents_3d(domain, inside, axis)
+    return {"volume_ml": volume * 1e6, "long_axis_mm": long_axis * 1e3, "short_axis_mm": short1 * 1e3,
+            "short_axis_2_mm": short2 * 1e3, "sphericity": short1 / long_axis if long_axis > 0 else 0.0}
+
+
+def _crossing(x_in, x_out, l_in, l_out):
+    """Where the level field crosses zero between an inside and an outside centre."""
+    frac = l_in / np.where(l_in - l_out != 0, l_in - l_out, 1.0)
+    return x_in + np.clip(frac, 0.0, 1.0) * (x_out - x_in)
+
+
+def _axisym_extents(domain, level, inside):
+    r_edges, z_edges = domain.edges
+    rc = 0.5 * (r_edges[1:] + r_edges[:-1])
+    zc = 0.5 * (z_edges[1:] + z_edges[:-1])
+    L = domain.index_grid(level)            # [z, r]
+    IN = domain.index_grid(inside)
+    long_axis = 0.0
+    for i in range(rc.size):
+        col = IN[:, i]
+        if not col.any():
+            continue
+        idx = np.nonzero(col)[0]
+        lo, hi = idx[0], idx[-1]
+        z_lo = _crossing(zc[lo], zc[lo - 1], L[lo, i], L[lo - 1, i]) if lo > 0 else z_edges[0]
+        z_hi = _crossing(zc[hi], zc[hi + 1], L[hi, i], L[hi + 1, i]) if hi + 1 < zc.size else z_edges[-1]
+        long_axis = max(long_axis, z_hi - z_lo)
+    radius = 0.0
+    for j in range(zc.size):
+        row = IN[j, :]
+        if not row.any():
+            continue
+        hi = np.nonzero(row)[0][-1]
+        r_hi = _crossing(rc[hi], rc[hi + 1], L[j, hi], L[j, hi + 1]) if hi + 1 < rc.size else r_edges[-1]
+        radius = max(radius, r_hi)
+    return long_axis, 2.0 * radius
+
+
+def _extents_3d(domain, inside, axis):
+    pts = domain.frame_points()[:, inside]
+    widths = domain.cell_widths()[:, inside]
+    if axis is None:
+        axis = domain.probes[0].direction if domain.probes else np.array([0.0, 0.0, 1.0])
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+
+    def extent(direction):
+        # centre extent plus half a cell at each end; the cell size along an oblique direction is
+        # |direction * widths| (the corner-to-corner width would inflate diagonals by up to 41 %)
+        proj = direction @ pts
+        half = 0.5 * np.sqrt((direction[:, None] ** 2 * widths ** 2).sum(axis=0))
+        hi, lo = int(np.argmax(proj)), int(np.argmin(proj))
+        return float(proj[hi] + half[hi] - proj[lo] + half[lo])
+
+    long_axis = extent(axis)
+    from ablation.geometry.shapes import orthonormal_frame
+    frame = orthonormal_frame(axis)
+    angles = np.deg2rad(np.arange(0.0, 180.0, 1.0))
+    best, best_angle = -1.0, 0.0
+    for a in angles:
+        e = extent(np.cos(a) * frame[:, 0] + np.sin(a) * frame[:, 1])
+        if e > best:
+            best, best_angle = e, a
+    a2 = best_angle + np.pi / 2
+    short2 = extent(np.cos(a2) * frame[:, 0] + np.sin(a2) * frame[:, 1])
+    return long_axis, best, short2

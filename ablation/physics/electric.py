@@ -1,0 +1,246 @@
+"""Quasi-static electric problem of radiofrequency ablation on the finite-volume grid.
+
+    div(sigma(T) grad V) = 0          (PHYSICS.md section 2, 300-500 kHz)
+
+Electrode cells are held at the electrode potential, insulating cells (needle shafts) carry no
+current, and the ground is a set of outer boundary faces at V = 0. Discretely this is the graph
+Laplacian of :class:`ablation.operators.FixedPatternMatrix` with face conductances
+G_f = sigma_f A_f / d_f (sigma_f the harmonic face mean):
+
+    K phi = b,   P = phi^T K phi = sum over resistors G (delta phi)^2 = I V0.
+
+The problem is solved once per step at unit potential (V0 = 1 V); the current I1 through the
+electrode faces equals the power P1 at 1 V, so the tissue impedance is Z = 1/I1 and any target
+power P is reached with V0 = sqrt(P / I1) (all fields scale with V0, the heat source with V0^2).
+
+Joule heating is distributed per *resistor*, not from cell-centred gradients (those overestimated
+the power 2x next to an electrode, DESIGN.md): the power G_f (phi_P - phi_N)^2 of an interior
+face goes half to each of its cells; the power of an electrode face (electrode wall to the tissue
+cell centre) and of a ground face (cell centre to the outer face) lies inside the tissue cell and
+goes to it entirely. The cell sources therefore sum exactly to phi^T K phi = I1 (to the solver
+tolerance), and the heat balance can close.
+
+Electrode and insulator rows are kept in the matrix as identity rows with their coupling moved to
+the right-hand side, so the matrix stays symmetric positive definite with a fixed pattern and
+smoothed-aggregation AMG (pyamg) can precondition conjugate gradients. The AMG hierarchy is
+rebuilt only when the iteration count has grown (sigma changed a lot since the last setup).
+Measured on the 10 530-cell axisymmetric cooled-needle grid (one BLAS thread, a state with a
+desiccated rim): Jacobi-CG 352 iterations, 18 ms; SA-AMG-CG 13 iterations, 18 ms setup + 18 ms
+solve (pyamg's per-cycle overhead), 27-42 iterations with a hierarchy from an earlier sigma; a
+sparse LU (symmetric minimum-degree ordering) 17 ms to factor and 1 iteration, or ~20 iterations
+(10 ms) as preconditioner for a matrix one heating step later. So 'auto' takes LU on axisymmetric
+grids, refactored when a solve needed more than ``lu_rebuild`` = 30 iterations (about the cost of a
+new factorisation), and SA-AMG on 3-D grids, where LU fill-in does not fit (DESIGN.md: 60^3 went past 5 GB).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+from ablation.geometry.finite_volume import FVGeometry
+from ablation.physics.operators import FixedPatternMatrix
+
+
+class ElectricSolverError(RuntimeError):
+    """The electric solve did not converge."""
+
+
+@dataclass
+class UnitSolution:
+    """The field at unit electrode potential (1 V) for the present sigma.
+
+    phi : potential per cell (V; electrode cells 1, insulators 0)
+    current : I1 through the electrode faces (A) = power at 1 V (W)
+    heating : Joule power per cell at 1 V (W, not W/m^3), summing to ``current``
+    iterations : CG iterations of this solve
+    """
+    phi: np.ndarray
+    current: float
+    heating: np.ndarray
+    iterations: int
+
+    @property
+    def impedance(self) -> float:
+        """Tissue impedance between electrode and ground, Z = 1/I1 (ohm)."""
+        return 1.0 / self.current if self.current > 0 else float("inf")
+
+
+class ElectricSolver:
+    """Unit-potential solves of div(sigma grad V) = 0 on a :class:`FVGeometry`.
+
+    Parameters
+    ----------
+    geometry : FVGeometry (physical volumes and areas)
+    electrode : bool per cell, held at the electrode potential
+    insulator : bool per cell, no current (needle shafts); may be None
+    ground_faces : bool per boundary face of ``geometry`` (V = 0 there); faces without area
+        (the r = 0 axis) are ignored
+    preconditioner : 'lu' (sparse LU of a recent matrix), 'amg' (pyamg smoothed aggregation) - both
+        reused across solves until the iteration count grows - or 'jacobi'
+    tolerance : relative residual of conjugate gradients
+    rebuild_factor : the AMG hierarchy is rebuilt when a solve takes more than this factor times
+        the iterations of the first solve after the last setup (sigma has drifted)
+    lu_rebuild : the LU preconditioner is refactored after a solve that took more iterations
+        (30 iterations cost about as much as a new factorisation on the axisymmetric grids here)
+    """
+
+    def __init__(self, geometry: FVGeometry, electrode: np.ndarray, insulator=None, ground_faces=None,
+                 preconditioner: str = "amg", tolerance: float = 1e-10, max_iterations: int = 2000,
+                 rebuild_factor: float = 2.0, lu_rebuild: int = 30):
+        self.geometry = g = geometry
+        n = g.n_cells
+        self.electrode = np.asarray(electrode, bool)
+        self.insulator = np.zeros(n, bool) if insulator is None else np.asarray(insulator, bool) & ~self.electrode
+        if not self.electrode.any():
+            raise ValueError("the electric problem needs at least one electrode cell")
+        self.fixed = self.electrode | self.insulator
+        self.free = ~self.fixed
+        p, q = g.face_cell_1, g.face_cell_2
+        self._p, self._q = p, q
+        # faces between two free (conducting tissue) cells carry a matrix coupling
+        self._open = self.free[p] & self.free[q]
+        # electrode faces: one side electrode, the other free tissue
+        self._elec_p = self.electrode[p] & self.free[q]     # electrode is cell 1, tissue is cell 2
+        self._elec_q = self.electrode[q] & self.free[p]
+        self._area_over_d = g.face_area / g.face_distance
+        # distance from the tissue cell centre to an electrode face (the resistor lies in the tissue)
+        self._d_tissue_p = g.face_distance - g.face_distance_1   # tissue is cell 2
+        self._d_tissue_q = g.face_distance_1                      # tissue is cell 1
+        if ground_faces is None:
+            ground_faces = np.ones(g.boundary_cell.size, bool)
+        ground = np.asarray(ground_faces, bool) & (g.boundary_area > 0)
+        if not ground.any():
+            raise ValueError("the electric problem needs ground faces with area")
+        self._gcell = g.boundary_cell[ground]
+        self._g_geom = g.boundary_area[ground] / g.boundary_distance[ground]
+        self.matrix = FixedPatternMatrix(g)
+        self.preconditioner = preconditioner
+        self.tolerance, self.max_iterations = tolerance, max_iterations
+        self.rebuild_factor, self.lu_rebuild = rebuild_factor, lu_rebuild
+        self._amg = None
+        self._stale = False
+        self._reference_iterations = None
+        self.setups = 0
+        self._phi = None
+
+    # -------------------------------------------------------------------- conductances
+    def conductances(self, sigma: np.ndarray):
+        """Face, electrode-face and ground conductances (S) for per-cell sigma (S/m)."""
+        sigma = np.asarray(sigma, float) * np.ones(self.geometry.n_cells)
+        face = self.geometry.harmonic_face_value(sigma) * self._area_over_d * self._open
+        area = self.geometry.face_area
+        elec_p = np.where(self._elec_p, sigma[self._q] * area / self._d_tissue_p, 0.0)
+        elec_q = np.where(self._elec_q, sigma[self._p] * area / self._d_tissue_q, 0.0)
+        ground = sigma[self._gcell] * self._g_geom
+        return face, elec_p, elec_q, ground
+
+    def solve_unit(self, sigma: np.ndarray) -> UnitSolution:
+        """Potential, electrode current and per-cell Joule power at 1 V for conductivity ``sigma``."""
+        n = self.geometry.n_cells
+        face, elec_p, elec_q, ground = self.conductances(sigma)
+        p, q = self._p, self._q
+        diag = np.bincount(self._gcell, ground, n)
+        # electrode coupling: moved to the diagonal of the tissue cell and to the right-hand side
+        diag += np.bincount(q, elec_p, n) + np.bincount(p, elec_q, n)
+        rhs = np.bincount(q, elec_p, n) + np.bincount(p, elec_q, n)   # times V_electrode = 1
+        diag[self.fixed] = 1.0
+        rhs[self.electrode] = 1.0
+        rhs[self.insulator] = 0.0
+        A = self.matrix.assemble(diag, face)
+        phi, iterations = self._solve(A, rhs)
+        phi[self.electrode] = 1.0
+        phi[self.insulator] = 0.0
+        # currents and resistor powers
+        i_p = elec_p * (1.0 - phi[q])
+        i_q = elec_q * (1.0 - phi[p])
+        current = float(i_p.sum() + i_q.sum())
+        heating = np.zeros(n)
+        d = phi[p] - phi[q]
+        half = 0.5 * face * d * d
+        heating += np.bincount(p, half, n) + np.bincount(q, half, n)
+        heating += np.bincount(q, elec_p * (1.0 - phi[q]) ** 2, n) + np.bincount(p, elec_q * (1.0 - phi[p]) ** 2, n)
+        heating += np.bincount(self._gcell, ground * phi[self._gcell] ** 2, n)
+        self._phi = phi
+        return UnitSolution(phi, current, heating, iterations)
+
+    # -------------------------------------------------------------------- linear algebra
+    def _setup(self, A):
+        """Build the reusable preconditioner from the present matrix."""
+        if self.preconditioner == "amg":
+            import pyamg
+            self._amg = pyamg.smoothed_aggregation_solver(A.tocsr(), symmetry="symmetric")
+            self._M = self._amg.aspreconditioner(cycle="V")
+        else:   # 'lu': the exact inverse of a recent matrix
+            # symmetric minimum-degree ordering: half the fill of the default COLAMD here
+            # (365 k vs 674 k nonzeros in L + U on the 10 530-cell grid) and a 10x faster solve
+            lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A")
+            self._amg = lu
+            self._M = spla.LinearOperator(A.shape, matvec=lu.solve, dtype=float)
+        self._reference_iterations = None
+        self.setups += 1
+
+    def _solve(self, A, b):
+        x0 = self._phi if self._phi is not None else np.zeros_like(b)
+        reusable = self.preconditioner in ("amg", "lu")
+        if reusable:
+            # a stale preconditioner (the last solve needed many iterations: sigma has drifted, e.g.
+            # cells desiccating next to the electrode) is rebuilt from the present matrix first
+            if self._amg is None or self._stale:
+                self._setup(A)
+                self._stale = False
+            M = self._M
+        else:
+            inv = 1.0 / self.matrix.diagonal()
+            M = spla.LinearOperator(A.shape, matvec=lambda x: inv * x, dtype=float)
+        x, it = self._cg(A, b, x0, M)
+        if reusable:
+            # LU: the first solve after a rebuild needs 1-2 iterations, so more than ``lu_rebuild``
+            # means drift; AMG: compare with the first solve after its setup
+            if self.preconditioner == "lu":
+                self._stale = it > self.lu_rebuild
+            elif self._reference_iterations is None:
+                self._reference_iterations = max(it, 1)
+            else:
+                self._stale = it > self.rebuild_factor * self._reference_iterations + 2
+        return x, it
+
+    def _cg(self, A, b, x0, M):
+        count = [0]
+
+        def tick(_):
+            count[0] += 1
+        x, info = spla.cg(A, b, x0=x0, rtol=self.tolerance, atol=0.0, maxiter=self.max_iterations, M=M,
+                          callback=tick)
+        if info != 0:
+            raise ElectricSolverError(f"electric solve: conjugate gradients did not converge in "
+                                      f"{self.max_iterations} iterations")
+        return x, count[0]
+
+
+def radial_geometry(edges, shape: str) -> FVGeometry:
+    """A 1-D body-fitted radial :class:`FVGeometry` ('sphere' or 'cylinder', per metre of length).
+
+    Used by the verification cases (PHYSICS.md 6 case 3), where a body-fitted electrode surface makes
+    the discretisation second order. Volumes 4/3 pi (r_o^3 - r_i^3) or pi (r_o^2 - r_i^2), face
+    areas 4 pi r^2 or 2 pi r (m^3, m^2). The outer face (r = R) is the only boundary with area.
+    """
+    r = np.asarray(edges, float)
+    c = 0.5 * (r[1:] + r[:-1])
+    n = c.size
+    if shape == "sphere":
+        volumes = 4.0 / 3.0 * np.pi * (r[1:] ** 3 - r[:-1] ** 3)
+        area = 4.0 * np.pi * r ** 2
+    elif shape == "cylinder":
+        volumes = np.pi * (r[1:] ** 2 - r[:-1] ** 2)
+        area = 2.0 * np.pi * r
+    else:
+        raise ValueError(f"shape {shape!r}: expected 'sphere' or 'cylinder'")
+    p = np.arange(n - 1)
+    return FVGeometry(
+        volumes=volumes, centers=c[None, :], face_cell_1=p, face_cell_2=p + 1, face_area=area[1:-1],
+        face_distance=c[1:] - c[:-1], face_distance_1=r[1:-1] - c[:-1],
+        interior_face_ids=np.arange(1, n), boundary_cell=np.array([0, n - 1]),
+        boundary_area=np.array([area[0], area[-1]]), boundary_distance=np.array([c[0] - r[0], r[-1] - c[-1]]),
+        boundary_center=np.array([[r[0], r[-1]]]), boundary_face_ids=np.array([0, n]), axisymmetric=False)

@@ -1,0 +1,55 @@
+"""What a simulation returns: the final fields on the grid, stored snapshots, the time series and
+the summary (what summary.json holds), with the analyses' per-sample data."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ablation.geometry.grid import Domain
+from ablation.physics.damage import parse_criterion
+
+#: One stored time point: (time in s, {field name: per-cell array}).
+Snapshot = tuple[float, dict[str, np.ndarray]]
+
+
+@dataclass
+class PlacementSamples:
+    """Per-sample placement Monte Carlo results of one tumour (arrays over samples)."""
+    coverage: np.ndarray
+    min_margin_mm: np.ndarray
+    technical_success: np.ndarray
+
+
+@dataclass
+class Result:
+    """A solved scenario.
+
+    scenario : the (transformed) scenario that was solved
+    domain : the grid and region masks
+    fields : final per-cell fields (SI; temperatures in degC): temperature_C, omega, t_max_C, ...
+    snapshots : fields at the stored time points
+    timeseries : column -> values, one row per step plus the initial state
+    summary : the content of summary.json (plain JSON types)
+    placement_samples : tumour name -> per-sample placement results, when the Monte Carlo ran
+    directory : the result folder it was read from (results loaded with ``load_result``)
+    snapshot_index : (time s, file) of the snapshots stored in ``directory``
+    """
+    scenario: Mapping[str, Any]
+    domain: Domain
+    fields: dict[str, np.ndarray]
+    snapshots: list[Snapshot]
+    timeseries: dict[str, list[float]]
+    summary: dict[str, Any]
+    placement_samples: dict[str, PlacementSamples] = field(default_factory=dict)
+    directory: Path | None = None
+    snapshot_index: list[tuple[float, Path]] = field(default_factory=list)
+
+    def criterion_level(self, name: str) -> np.ndarray:
+        return parse_criterion(name).level(self.fields)
+
+    def lesion_mask(self, name: str | None = None) -> np.ndarray:
+        return parse_criterion(name or self.summary["lesion"]["criterion"]).mask(self.fields)

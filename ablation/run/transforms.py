@@ -1,0 +1,29 @@
+"""Transformations of a scenario applied before it is solved, in this order. Each is a plain
+function of the scenario; :func:`apply_transforms` is called by :func:`ablation.simulate` and by
+every analysis that solves a variant of a scenario (placement re-solves, approach comparisons)."""
+from __future__ import annotations
+
+
+def occlude_inflow(scenario):
+    """Pringle manoeuvre: perfusion 0 in tissue and material tumours, vessels removed (no wall
+    cooling; the lumen becomes tissue). Idempotent."""
+    tissue = scenario.tissue.replaced(perfusion=0.0)
+    tumors = tuple(t.replaced(properties=t.properties.replaced(perfusion=0.0)) for t in scenario.tumors)
+    return scenario.replaced(tissue=tissue, tumors=tumors, vessels=())
+
+
+def inflow_occlusion(scenario):
+    """Applies :func:`occlude_inflow` when the scenario asks for it (``placement.pringle``)."""
+    placement = scenario.get("placement")
+    if placement is not None and placement.pringle:
+        return occlude_inflow(scenario)
+    return scenario
+
+
+TRANSFORMS = (inflow_occlusion,)
+
+
+def apply_transforms(scenario):
+    for transform in TRANSFORMS:
+        scenario = transform(scenario)
+    return scenario
