@@ -1,8 +1,8 @@
-"""Tests of the closed-form verification solutions (PHYSICS.md section 6).
+"""Tests of the closed-form verification solutions (docs/physics.md section 6).
 
 Each solution is checked against what defines it, independently of the formula used:
 boundary values, PDE residuals by finite differences, interface conditions, limits,
-and the numbers quoted in PHYSICS.md.
+and the numbers quoted in docs/physics.md.
 """
 
 import numpy as np
@@ -12,7 +12,7 @@ from scipy.special import erf, erfc
 
 from ablation.verification import analytic as an
 
-# Liver-like values (PHYSICS.md section 1) and the cryo literature set (section 3).
+# Liver-like values (docs/physics.md section 1) and the cryo literature set (section 3).
 K_LIVER, RHO, C_LIVER = 0.52, 1079.0, 3540.0
 RHO_B, C_B = 1050.0, 3617.0
 CRYO = dict(k_u=0.5, k_f=2.0, c_u=3600.0, c_f=1800.0, rho=1000.0, L_vol=250e6)
@@ -303,7 +303,7 @@ def cryo_args(T_f):
 
 @pytest.mark.parametrize("T_f, Q_doc, T_wall_doc", [(0.0, 650.0, -153.0), (-1.0, 658.0, -157.0)])
 def test_line_sink_physics_md_numbers(T_f, Q_doc, T_wall_doc):
-    # PHYSICS.md case 5: R = 15 mm at 600 s. Computed: 648.9 W/m, -153.6 degC (T_f = 0);
+    # docs/physics.md case 5: R = 15 mm at 600 s. Computed: 648.9 W/m, -153.6 degC (T_f = 0);
     # 657.8 W/m, -156.7 degC (T_f = -1).
     args = cryo_args(T_f)
     Q = an.line_sink_Q_for_front(15e-3, 600.0, **args)

@@ -33,7 +33,7 @@ def test_enthalpy_temperature_round_trip():
 
 
 def test_apparent_capacity_in_each_range():
-    """dH/dT = C_f below T_s, (C_f + C_u)/2 + L/(T_l - T_s) inside, C_u above (PHYSICS.md 3)."""
+    """dH/dT = C_f below T_s, (C_f + C_u)/2 + L/(T_l - T_s) inside, C_u above (docs/physics.md 3)."""
     storage = _storage()
     c_f, c_u = LIVER["rho"] * LIVER["c_f"], LIVER["rho"] * LIVER["c_u"]
     T = np.array([-150.0, -20.0, -7.0, -4.5, -2.0, 5.0, 37.0])
@@ -302,7 +302,7 @@ def test_protocol_phase_lookup():
 
 def test_same_enthalpy_machinery_handles_vaporisation():
     """The RFA use of TabulatedEnthalpy: water vaporisation (1.8e9 J/m^3 over 99-100 degC, rho c
-    falling from 3.8 to 0.6 MJ/(m^3 K), PHYSICS.md 2) in front of a 150 degC wall. The heating
+    falling from 3.8 to 0.6 MJ/(m^3 K), docs/physics.md 2) in front of a 150 degC wall. The heating
     problem is the mirror image (T -> -T) of the Neumann freezing problem, so its front is known."""
     from ablation.physics.bioheat import BioheatSolver
     from ablation.verification.cryo1d import frozen_front

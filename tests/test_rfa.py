@@ -67,7 +67,7 @@ def test_spherical_electrode_impedance_power_and_joule_sum():
 
 
 def test_spherical_electrode_steady_temperature():
-    """Steady theta with Joule heating, adiabatic electrode, theta = 0 at R (PHYSICS.md 6 case 3)."""
+    """Steady theta with Joule heating, adiabatic electrode, theta = 0 at R (docs/physics.md 6 case 3)."""
     a, R, sigma, k = 1e-3, 20e-3, 0.2, 0.5
     edges = spherical_edges(a, R, n_outside=50)
     g = radial_geometry(edges, "sphere")

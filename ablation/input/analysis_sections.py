@@ -23,7 +23,7 @@ CAPSULE = Table("liver capsule, for excluding tumour-surface points next to it f
                           minimum=0.0),
 })
 
-COVERAGE_SECTION = Table("coverage and margin metrics of every tumour (PHYSICS.md 5)", {}, fields={
+COVERAGE_SECTION = Table("coverage and margin metrics of every tumour (docs/physics.md 5)", {}, fields={
     "criteria": ListOf("lesion criteria to evaluate (default: the run's lesion criterion); the first is "
                        "reported at tumors[i], all under tumors[i].by_criterion", None, item=String()),
     "margins": ListOf("margins for margin coverage, besides the 5 and 10 mm always reported", list(DEFAULT_MARGINS),
@@ -69,7 +69,7 @@ INSERTION = Table("a further insertion of the first probe's device (repositionin
                         nonzero=True),
 })
 
-PLACEMENT_SECTION = Table("placement approach, its error model and the placement Monte Carlo (PHYSICS.md 4)", {}, fields={
+PLACEMENT_SECTION = Table("placement approach, its error model and the placement Monte Carlo (docs/physics.md 4)", {}, fields={
     "approach": Choice("open, laparoscopic or percutaneous: picks the preset error model", "percutaneous",
                        options=APPROACHES),
     "sigma_along": Quantity("standard deviation of the tip error along the probe axis (default: the "

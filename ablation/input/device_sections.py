@@ -54,14 +54,14 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                       dimension="power", minimum=0.0, exclusive_minimum=True),
     "ramp_time": Quantity("the power rises linearly from 0 over this time", "0 s", dimension="time", minimum=0.0),
     "rolloff_criterion": Choice("roll-off when the impedance rises 'rise_over_baseline' (rolloff_rise over its "
-                                "running minimum; the default, PHYSICS.md 2) or exceeds an 'absolute' "
+                                "running minimum; the default, docs/physics.md 2) or exceeds an 'absolute' "
                                 "rolloff_impedance", "rise_over_baseline", options=("rise_over_baseline", "absolute")),
     "rolloff_rise": Quantity("impedance rise over the baseline that counts as roll-off (assumption: the "
                              "modelled impedance rises far more than this at desiccation)", "30 ohm",
                              dimension="resistance", minimum=0.0, exclusive_minimum=True),
     "rolloff_impedance": Quantity("absolute roll-off impedance (MITA model: 120 ohm)", "120 ohm",
                                   dimension="resistance", minimum=0.0, exclusive_minimum=True),
-    "off_time": Quantity("impedance_control: power off after a roll-off (MITA model, PHYSICS.md: 15 s)", "15 s",
+    "off_time": Quantity("impedance_control: power off after a roll-off (MITA model, docs/physics.md: 15 s)", "15 s",
                          dimension="time", minimum=0.0),
     "target_temperature": Quantity("temperature_control: target of the hottest tip sensor (below the 100 degC "
                                    "roll-off of sigma(T); RITA generators target ~105 degC, unverified)",
@@ -87,14 +87,14 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
     "ground": Choice("'outer_boundary': every outer face of the domain at 0 V (a distant ground); 'far_face': "
                      "only the domain face the first probe points at (a dispersive pad)", "outer_boundary",
                      options=("outer_boundary", "far_face")),
-    "conductivity_drop": Number("sigma at 105 degC as a fraction of its 100 degC value [1] (PHYSICS.md: 1e-2, "
+    "conductivity_drop": Number("sigma at 105 degC as a fraction of its 100 degC value [1] (docs/physics.md: 1e-2, "
                                 "range 1e-2 to 1e-4)", 1e-2, minimum=1e-6, maximum=1.0),
     "vaporisation": Boolean("release the latent heat of tissue water (2260 kJ/kg x water_content x rho) over "
                             "vaporisation_interval below 100 degC (enthalpy formulation)", True),
     "vaporisation_interval": Quantity("temperature interval below 100 degC over which water vaporises "
                                       "(Berjano-group models 1 K; MITA 10 K)", "1 K",
                                       dimension="temperature_difference", minimum=0.0, exclusive_minimum=True),
-    "vaporised_heat_capacity": Number("rho c after vaporisation, in MJ/(m^3 K) (PHYSICS.md 2: about 0.6, "
+    "vaporised_heat_capacity": Number("rho c after vaporisation, in MJ/(m^3 K) (docs/physics.md 2: about 0.6, "
                                       "range 0.44-0.8)", 0.6, minimum=0.0, exclusive_minimum=True),
     "blood_electrical_conductivity": Quantity("electrical conductivity of blood in vessel lumens (IT'IS order "
                                               "of magnitude near 500 kHz, unverified)", "0.7 S/m",
@@ -170,7 +170,7 @@ CRYO_SECTION = Table("cryoablation protocol and reporting (modality 'cryo')", {}
     "isotherms": ListOf("further isotherms to report besides 0, -20 and -40 degC", [],
                         item=Quantity(dimension="temperature")),
     "frozen_conductivity_model": Choice(
-        "'constant': k_f from the tissue library (2.0 W/(m K), PHYSICS.md 3); 'ice': k_f 273.15 K / T_K, "
+        "'constant': k_f from the tissue library (2.0 W/(m K), docs/physics.md 3); 'ice': k_f 273.15 K / T_K, "
         "the rise of ice conductivity at low temperature (Choi & Bischof 2010)", "constant",
         options=("constant", "ice")),
 })
@@ -183,10 +183,10 @@ CRYO_PROBE = Table("cryoprobe (modality 'cryo'): wall condition during freeze an
                    "heat_transfer_coefficient), 'power_limited' (ramp to freeze_temperature, extracting "
                    "at most max_extraction); default: the catalogue's, else 'temperature'", None,
                    options=("temperature", "curve", "convection", "power_limited")),
-    "freeze_temperature": Quantity("wall temperature reached in a freeze (default -145 degC, PHYSICS.md 3)",
+    "freeze_temperature": Quantity("wall temperature reached in a freeze (default -145 degC, docs/physics.md 3)",
                                    None, dimension="temperature", nullable=True),
     "ramp_time": Quantity("time to ramp the wall (or gas) linearly from its temperature at the start of "
-                          "a freeze to the freeze temperature (default 30 s, PHYSICS.md 3)", None,
+                          "a freeze to the freeze temperature (default 30 s, docs/physics.md 3)", None,
                           dimension="time", nullable=True, minimum=0.0),
     "curve_file": String("CSV file 'time_s,temperature_C' of the wall temperature since the start of a "
                          "freeze (path relative to the scenario file); for wall = 'curve'", None,

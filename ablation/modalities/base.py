@@ -22,7 +22,7 @@ class CellProperties:
     """Tissue properties per cell (SI), the property set of each material, and their sources.
 
     Material 0 is the background tissue; material i + 1 is material tumour i (passive tumours use
-    the background's properties, PHYSICS.md 5).
+    the background's properties, docs/physics.md 5).
     """
     cell: dict            # name -> (n_cells,) array
     materials: list       # list of {name: value}

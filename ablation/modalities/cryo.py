@@ -1,4 +1,4 @@
-"""Cryoablation (PHYSICS.md section 3): freezing with a mushy range, argon cryoprobes, freeze-thaw
+"""Cryoablation (docs/physics.md section 3): freezing with a mushy range, argon cryoprobes, freeze-thaw
 protocols, isotherm reporting.
 
 Tissue model
@@ -13,7 +13,7 @@ Enthalpy form of the Pennes equation (:class:`ablation.bioheat.TabulatedEnthalpy
 
 with C = rho c (J/(m^3 K)), L the volumetric latent heat (J/m^3), the unfrozen fraction
 f_u = (T - T_s)/(T_l - T_s) clipped to [0, 1], and k = f_u k_u(T) + (1 - f_u) k_f(T). Inside the
-mushy range dH/dT is the apparent capacity (C_f + C_u)/2 + L/(T_l - T_s) of PHYSICS.md 3.
+mushy range dH/dT is the apparent capacity (C_f + C_u)/2 + L/(T_l - T_s) of docs/physics.md 3.
 Defaults from :mod:`ablation.physics.tissue` (liver: T_s -8, T_l -1 degC, L 250 MJ/m^3, k_f 2.0 W/(m K),
 c_f 1800 J/(kg K); unfrozen values from the tissue library). Optional ``ice`` law
 k_f(T) = k_f 273.15 / (T + 273.15) (the 1/T rise of ice conductivity, 2.22 W/(m K) at 0 degC,
@@ -25,7 +25,7 @@ Only the active (freezing) part of a probe takes part; the shaft is insulated. D
 phase the active wall is
 
 * ``temperature``: ramps linearly from its temperature at the phase start to ``freeze_temperature``
-  within ``ramp_time`` (PHYSICS.md 3: -140 to -150 degC within tens of seconds);
+  within ``ramp_time`` (docs/physics.md 3: -140 to -150 degC within tens of seconds);
 * ``curve``: follows a measured wall-temperature curve (CSV, time since the phase start);
 * ``convection``: gas at ``gas_temperature`` (reached after ``ramp_time``) with coefficient ``h``;
 * ``power_limited``: as ``temperature``, but the probe removes at most ``max_extraction`` W per metre
@@ -42,7 +42,7 @@ W, positive while freezing: the opposite sign of the ``thermal`` modality's powe
 ``iceball_volume_ml`` (tissue now at or below 0 degC), ``lethal_volume_ml`` (now at or below the
 lethal temperature), and for every isotherm volume, diameter and length. Fields: the time below each
 threshold (:mod:`ablation.physics.damage`) and ``freeze_thaw_cycles`` / ``lethal_freeze_thaw_cycles``
-(PHYSICS.md 3: a cell that fell below 0 degC, respectively the lethal temperature, and later rose
+(docs/physics.md 3: a cell that fell below 0 degC, respectively the lethal temperature, and later rose
 above 0 degC again completed one cycle). Summary: ``isotherms`` keyed by temperature ("-40") with
 the size of the region that reached it, ``device.freeze_time_s``, ``device.min_probe_temperature_C``.
 """
@@ -75,7 +75,7 @@ CATALOGUE = {
         "thaw_temperature": 15.0,
         "assumptions": (
             "17 G (1.47 mm) argon Joule-Thomson needle (IceRod/IceSphere/IceSeed class). Wall -145 degC "
-            "reached in 30 s (PHYSICS.md 3: -140 to -150 degC within tens of seconds, phantom "
+            "reached in 30 s (docs/physics.md 3: -140 to -150 degC within tens of seconds, phantom "
             "measurements). Cooling capacity per metre of active length = the 2.4 mm value calibrated on "
             "Littrup 2009 scaled by the diameter ratio 1.47/2.4 (assumption: the limit is a heat flux "
             "per unit wall area inside the tip, so capacity per length scales with the circumference). "
@@ -89,17 +89,17 @@ CATALOGUE = {
         "max_extraction": CALIBRATED_EXTRACTION_24,
         "thaw_temperature": 15.0,
         "assumptions": (
-            "2.4 mm argon probe of Littrup et al. 2009. Wall -145 degC reached in 30 s (PHYSICS.md 3). "
+            "2.4 mm argon probe of Littrup et al. 2009. Wall -145 degC reached in 30 s (docs/physics.md 3). "
             "Cooling capacity calibrated on the single-probe -30 degC diameter (1.2 cm, 15 min, 39 degC "
             "agar) of Littrup 2009; a fixed -145 degC wall without a limit over-predicts that row by "
-            "about 80 % (PHYSICS.md 3). Active thaw +15 degC (Go-Smart 288 K)."),
+            "about 80 % (docs/physics.md 3). Active thaw +15 degC (Go-Smart 288 K)."),
     },
 }
-#: When no catalogue type is named (PHYSICS.md 3).
+#: When no catalogue type is named (docs/physics.md 3).
 GENERIC = {"wall": "temperature", "freeze_temperature": -145.0, "ramp_time": 30.0, "max_extraction": None,
            "thaw_temperature": 15.0, "assumptions": "generic probe: settings as given in the scenario"}
 
-#: Isotherms always reported (PHYSICS.md 3: 0 degC iceball edge, -20/-40 degC lethal alternatives).
+#: Isotherms always reported (docs/physics.md 3: 0 degC iceball edge, -20/-40 degC lethal alternatives).
 STANDARD_ISOTHERMS = (0.0, -20.0, -40.0)
 PHASES = ("freeze", "passive_thaw", "active_thaw")
 
@@ -158,7 +158,7 @@ class Model(BaseModel):
     """The cryo modality: enthalpy storage with a mushy range, k blended by the unfrozen fraction,
     perfusion scaled by it, probe walls driven by each probe's protocol, isotherm and freeze-thaw
     bookkeeping (see the module docstring). Lethal zone by default: minimum temperature <= -40 degC
-    (PHYSICS.md 3, clinical)."""
+    (docs/physics.md 3, clinical)."""
     default_criterion = "min_temperature:-40"
 
     @property
@@ -214,7 +214,7 @@ class Model(BaseModel):
         return True
 
     def perfusion_factor(self, temperature):
-        """Perfusion and metabolism scale with the unfrozen fraction (PHYSICS.md 3)."""
+        """Perfusion and metabolism scale with the unfrozen fraction (docs/physics.md 3)."""
         return unfrozen_fraction(temperature, self.solidus, self.liquidus)
 
     # -------------------------------------------------------------- protocol

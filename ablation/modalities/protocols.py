@@ -1,4 +1,4 @@
-"""Generator control laws of radiofrequency ablation (PHYSICS.md section 2).
+"""Generator control laws of radiofrequency ablation (docs/physics.md section 2).
 
 Each controller is asked once per time step, before the step, for the generator power over the
 step, given what a generator measures at that moment: the impedance it sees (ohm) and the hottest
@@ -8,7 +8,7 @@ a record of the roll-off events (``rolloff_times``).
 A *roll-off* is the impedance rise that follows desiccation next to the electrode: the impedance
 exceeds its running minimum (the baseline) by ``rise`` ohm, or exceeds an absolute ``threshold``.
 The modelled impedance covers the tissue between electrode and ground only, so a rise over the
-baseline is the robust default (PHYSICS.md section 2).
+baseline is the robust default (docs/physics.md section 2).
 
 Laws
 ----
@@ -155,7 +155,7 @@ class TemperatureControl(Controller):
 
 
 class LeVeen(Controller):
-    """Boston Scientific LeVeen roll-off algorithm as encoded by Go-Smart (PHYSICS.md section 2)."""
+    """Boston Scientific LeVeen roll-off algorithm as encoded by Go-Smart (docs/physics.md section 2)."""
     name = "leveen"
 
     def __init__(self, max_power: float, ramp_time: float = 0.0, window: float = 300.0, off_time: float = 30.0,

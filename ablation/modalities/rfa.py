@@ -1,6 +1,6 @@
 """Radiofrequency ablation (modality ``rfa``): electrodes, Joule heating, tissue changes, protocols.
 
-Per time step (PHYSICS.md section 2):
+Per time step (docs/physics.md section 2):
 
 1. sigma(T) per cell from the temperature at the start of the step (:func:`tissue.electrical_conductivity`:
    +1.5 %/K to 100 degC, falling 100x over 100-105 degC: the roll-off);
@@ -43,7 +43,7 @@ from ablation.modalities.base import Model as BaseModel
 from ablation.modalities.protocols import build_controller
 from ablation.physics.tissue import electrical_conductivity
 
-# PHYSICS.md section 2 constants (sources next to each)
+# docs/physics.md section 2 constants (sources next to each)
 LATENT_HEAT_WATER = 2260e3            # J/kg, latent heat of vaporisation of water at 100 degC
 VAPORISED_RHO_C = 0.6e6               # J/(m^3 K) after vaporisation (Berjano-group models; range 0.44-0.8e6)
 VAPORISATION_END = 100.0              # degC, all water released by 100 degC (Berjano-group models)

@@ -1,4 +1,4 @@
-"""Tumour coverage and ablative margins (PHYSICS.md section 5; Ahmed et al., Radiology 2014).
+"""Tumour coverage and ablative margins (docs/physics.md section 5; Ahmed et al., Radiology 2014).
 
 For every tumour and any lesion criterion (a level field ``L`` per cell, ``L >= 0`` inside the
 ablation zone, :func:`ablation.damage.parse_criterion`):

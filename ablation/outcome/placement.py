@@ -1,5 +1,5 @@
 """Placement approach (open, laparoscopic, percutaneous), its error model, inflow occlusion, and
-the placement Monte Carlo (PHYSICS.md sections 4 and 5).
+the placement Monte Carlo (docs/physics.md sections 4 and 5).
 
 Error model. The planned tip t of each insertion is displaced by a Gaussian vector
 
@@ -54,33 +54,33 @@ MM = 1e-3
 APPROACHES = ("open", "laparoscopic", "percutaneous")
 Z95 = 1.959963984540054   # two-sided 95 % normal quantile
 
-# Every preset value with its source (PHYSICS.md section 4). sigma is the per-axis standard
+# Every preset value with its source (docs/physics.md section 4). sigma is the per-axis standard
 # deviation of an isotropic Gaussian tip error: mean 3-D error = 2 sqrt(2/pi) sigma = 1.6 sigma.
 PRESETS = {
     "percutaneous": {
         "sigma_along": (2.75 * MM, "Busser et al. 2013 phantom, CT-guided angled path: mean 3-D tip error "
-                                   "4.4 mm = 1.6 sigma (PHYSICS.md 4)"),
+                                   "4.4 mm = 1.6 sigma (docs/physics.md 4)"),
         "sigma_across": (2.75 * MM, "as sigma_along (isotropic preset; patient US-CT fusion errors are "
                                     "anisotropic, 8.5 +/- 4.7 mm)"),
-        "angular_sigma": (0.0, "0: the measured 3-D tip errors already include angulation (PHYSICS.md 4)"),
-        "pringle_available": (False, "inflow occlusion is not possible percutaneously (PHYSICS.md 4)"),
-        "repositioning": ("limited", "percutaneous practice allows few re-insertions (PHYSICS.md 4)"),
+        "angular_sigma": (0.0, "0: the measured 3-D tip errors already include angulation (docs/physics.md 4)"),
+        "pringle_available": (False, "inflow occlusion is not possible percutaneously (docs/physics.md 4)"),
+        "repositioning": ("limited", "percutaneous practice allows few re-insertions (docs/physics.md 4)"),
     },
     "laparoscopic": {
         "sigma_along": (1.9 * MM, "assumption: no clinical mm figure found, between open and "
-                                  "percutaneous (PHYSICS.md 4)"),
+                                  "percutaneous (docs/physics.md 4)"),
         "sigma_across": (1.9 * MM, "as sigma_along (assumption)"),
-        "angular_sigma": (0.0, "0: tip errors include angulation (PHYSICS.md 4)"),
-        "pringle_available": (True, "laparoscopic Pringle manoeuvre is possible (PHYSICS.md 4)"),
-        "repositioning": ("yes", "overlapping ablations under laparoscopic US (PHYSICS.md 4)"),
+        "angular_sigma": (0.0, "0: tip errors include angulation (docs/physics.md 4)"),
+        "pringle_available": (True, "laparoscopic Pringle manoeuvre is possible (docs/physics.md 4)"),
+        "repositioning": ("yes", "overlapping ablations under laparoscopic US (docs/physics.md 4)"),
     },
     "open": {
         "sigma_along": (1.25 * MM, "assumption: smallest error, IOUS guidance and no breathing motion; no "
-                                   "clinical mm figure found (PHYSICS.md 4)"),
+                                   "clinical mm figure found (docs/physics.md 4)"),
         "sigma_across": (1.25 * MM, "as sigma_along (assumption)"),
-        "angular_sigma": (0.0, "0: tip errors include angulation (PHYSICS.md 4)"),
-        "pringle_available": (True, "open Pringle manoeuvre is possible (PHYSICS.md 4)"),
-        "repositioning": ("yes", "several insertions and overlapping ablations, Dodd et al. 2000 (PHYSICS.md 4)"),
+        "angular_sigma": (0.0, "0: tip errors include angulation (docs/physics.md 4)"),
+        "pringle_available": (True, "open Pringle manoeuvre is possible (docs/physics.md 4)"),
+        "repositioning": ("yes", "several insertions and overlapping ablations, Dodd et al. 2000 (docs/physics.md 4)"),
     },
 }
 

@@ -8,7 +8,7 @@ Geometry first, drawing second: :func:`scene_parts` turns a result into plain Py
 same meshes :mod:`ablation.output.files` writes as .vtp/.stl surfaces), and :func:`render_scene` draws them,
 off-screen into a PNG when there is no screen, or in an interactive window when there is one.
 
-Local margin on a tumour surface point x (PHYSICS.md 5, Ahmed et al. 2014)::
+Local margin on a tumour surface point x (docs/physics.md 5, Ahmed et al. 2014)::
 
     m(x) = +d(x, S_lesion)  if x lies inside the lesion (level(x) >= 0)
            -d(x, S_lesion)  otherwise
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MM = 1e3                     # metres -> millimetres
-DEFAULT_MARGIN_MM = 5.0      # ablative margin target for colorectal metastases, PHYSICS.md 5 (Shady et al. 2018)
-MARGIN_CLIM_MM = (-10.0, 10.0)   # colour range: the margin classes of PHYSICS.md 5 end at 10 mm
+DEFAULT_MARGIN_MM = 5.0      # ablative margin target for colorectal metastases, docs/physics.md 5 (Shady et al. 2018)
+MARGIN_CLIM_MM = (-10.0, 10.0)   # colour range: the margin classes of docs/physics.md 5 end at 10 mm
 MARGIN_COLORS = 4                # one colour per 5 mm: < -5, -5..0 (uncovered, reds), 0-5, 5-10 (blues)
 
 # Colours: Okabe & Ito (2008) colour-blind-safe palette; margin map 'RdBu' (ColorBrewer, marked
@@ -321,7 +321,7 @@ class Section:
 
 
 def margin_values(result) -> list[float]:
-    """Margins (mm) whose shells are drawn: 5 mm (PHYSICS.md 5), or the smallest margin the
+    """Margins (mm) whose shells are drawn: 5 mm (docs/physics.md 5), or the smallest margin the
     coverage results report when they do not include 5 mm."""
     keys = set()
     for t in result.summary.get("tumors") or []:
@@ -588,7 +588,7 @@ def _slice_colormap(parts: SceneParts):
     """Grey scale with body temperature white and the treated extreme dark: heating darkens
     upwards, freezing downwards (whichever deviates more from 37 degC)."""
     lo, hi = parts.slice_range
-    body = 37.0       # tissue.initial_temperature default (PHYSICS.md 1)
+    body = 37.0       # tissue.initial_temperature default (docs/physics.md 1)
     if hi - body >= body - lo:
         return "gray_r", (min(lo, body), max(hi, body + 1.0))
     return "gray", (min(lo, body - 1.0), max(hi, body))

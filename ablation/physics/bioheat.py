@@ -1,6 +1,6 @@
 """Pennes bioheat equation on a finite-volume grid, backward Euler, assembled once.
 
-    dH/dt = div(k(T) grad T) + w_b rho_b c_b (T_a - T) + q_m + Q          (PHYSICS.md 1)
+    dH/dt = div(k(T) grad T) + w_b rho_b c_b (T_a - T) + q_m + Q          (docs/physics.md 1)
 
 with H(T) the volumetric enthalpy: ``rho c T`` for tissue without phase change, a piecewise-linear
 table for freezing or water vaporisation (:class:`TabulatedEnthalpy`). Each step solves

@@ -1,6 +1,6 @@
 """Thermal damage and isotherm accumulators, lesion criteria, and lesion size.
 
-Accumulated per cell during a run (PHYSICS.md section 2):
+Accumulated per cell during a run (docs/physics.md section 2):
 
 * Arrhenius damage  Omega = integral A exp(-Ea / (R T)) dt, T in kelvin (trapezoidal in time);
   lesion Omega >= 1 (63 % cell death), 99 % at Omega >= 4.6.
@@ -126,7 +126,7 @@ def fill_held(domain, level: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- sizes
 def connected_lesion(domain, inside: np.ndarray) -> np.ndarray:
-    """The part of ``inside`` connected to a probe's active part (PHYSICS.md 5: the connected lethal
+    """The part of ``inside`` connected to a probe's active part (docs/physics.md 5: the connected lethal
     region that contains the applicator tip). Probe cells count as inside for connectivity."""
     active = np.zeros(domain.n_cells, bool)
     for region in domain.regions:
@@ -145,7 +145,7 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     """Volume (mL) and dimensions (mm) of the connected lesion where ``level >= 0``.
 
     long axis: extent along the applicator axis; short axis 1: largest diameter perpendicular to
-    it; short axis 2: diameter perpendicular to both; sphericity = short 1 / long (PHYSICS.md 5).
+    it; short axis 2: diameter perpendicular to both; sphericity = short 1 / long (docs/physics.md 5).
     Axisymmetric grids interpolate the level field between cell centres along grid lines; 3-D grids
     take the extent of the lesion cells' centres plus half a cell at each end (error up to about
     half a cell; short axis 1 is the largest of 180 directions 1 degree apart). Held cells take

@@ -1,6 +1,6 @@
 """Quasi-static electric problem of radiofrequency ablation on the finite-volume grid.
 
-    div(sigma(T) grad V) = 0          (PHYSICS.md section 2, 300-500 kHz)
+    div(sigma(T) grad V) = 0          (docs/physics.md section 2, 300-500 kHz)
 
 Electrode cells are held at the electrode potential, insulating cells (needle shafts) carry no
 current, and the ground is a set of outer boundary faces at V = 0. Discretely this is the graph
@@ -14,7 +14,7 @@ electrode faces equals the power P1 at 1 V, so the tissue impedance is Z = 1/I1 
 power P is reached with V0 = sqrt(P / I1) (all fields scale with V0, the heat source with V0^2).
 
 Joule heating is distributed per *resistor*, not from cell-centred gradients (those overestimated
-the power 2x next to an electrode, DESIGN.md): the power G_f (phi_P - phi_N)^2 of an interior
+the power 2x next to an electrode, docs/design.md): the power G_f (phi_P - phi_N)^2 of an interior
 face goes half to each of its cells; the power of an electrode face (electrode wall to the tissue
 cell centre) and of a ground face (cell centre to the outer face) lies inside the tissue cell and
 goes to it entirely. The cell sources therefore sum exactly to phi^T K phi = I1 (to the solver
@@ -30,7 +30,7 @@ solve (pyamg's per-cycle overhead), 27-42 iterations with a hierarchy from an ea
 sparse LU (symmetric minimum-degree ordering) 17 ms to factor and 1 iteration, or ~20 iterations
 (10 ms) as preconditioner for a matrix one heating step later. So 'auto' takes LU on axisymmetric
 grids, refactored when a solve needed more than ``lu_rebuild`` = 30 iterations (about the cost of a
-new factorisation), and SA-AMG on 3-D grids, where LU fill-in does not fit (DESIGN.md: 60^3 went past 5 GB).
+new factorisation), and SA-AMG on 3-D grids, where LU fill-in does not fit (docs/design.md: 60^3 went past 5 GB).
 """
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ class ElectricSolver:
 def radial_geometry(edges, shape: str) -> FVGeometry:
     """A 1-D body-fitted radial :class:`FVGeometry` ('sphere' or 'cylinder', per metre of length).
 
-    Used by the verification cases (PHYSICS.md 6 case 3), where a body-fitted electrode surface makes
+    Used by the verification cases (docs/physics.md 6 case 3), where a body-fitted electrode surface makes
     the discretisation second order. Volumes 4/3 pi (r_o^3 - r_i^3) or pi (r_o^2 - r_i^2), face
     areas 4 pi r^2 or 2 pi r (m^3, m^2). The outer face (r = R) is the only boundary with area.
     """

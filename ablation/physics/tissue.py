@@ -1,6 +1,6 @@
 """Tissue property library with sources, and the temperature dependence of its properties.
 
-Every default names its source (PHYSICS.md section 1, 2 and 3). Values marked *unverified* were
+Every default names its source (docs/physics.md section 1, 2 and 3). Values marked *unverified* were
 recalled from the literature without checking the paper: they are starting points, kept
 overridable in the scenario (``[tissue]`` and ``[tumors.properties]``).
 All values SI; temperatures degC.
@@ -20,13 +20,13 @@ PRESETS: dict[str, dict[str, tuple[float, str]]] = {
                               "COMSOL/Go-Smart use 3.6e-3: the most uncertain input"),
         "electrical_conductivity": (0.20, "liver ~480 kHz, Hall 2015 range 0.12-0.28"),
         "electrical_conductivity_slope": (0.015, "1.5 %/K, Berjano-group / MITA models (range 1-2 %/K)"),
-        "metabolic_heat": (0.0, "negligible against ablation sources (PHYSICS.md 1)"),
+        "metabolic_heat": (0.0, "negligible against ablation sources (docs/physics.md 1)"),
         "water_content": (0.74, "tissue water mass fraction, Berjano-group models (0.71-0.76)"),
-        "frozen_conductivity": (2.0, "PHYSICS.md 3: frozen tissue k_f"),
-        "frozen_specific_heat": (1800.0, "PHYSICS.md 3: frozen tissue c_f"),
-        "latent_heat_fusion": (250e6, "333 kJ/kg water x 0.75 (PHYSICS.md 3), J/m^3"),
-        "solidus_temperature": (-8.0, "mushy range -8 to -1 degC (PHYSICS.md 3)"),
-        "liquidus_temperature": (-1.0, "mushy range -8 to -1 degC (PHYSICS.md 3)"),
+        "frozen_conductivity": (2.0, "docs/physics.md 3: frozen tissue k_f"),
+        "frozen_specific_heat": (1800.0, "docs/physics.md 3: frozen tissue c_f"),
+        "latent_heat_fusion": (250e6, "333 kJ/kg water x 0.75 (docs/physics.md 3), J/m^3"),
+        "solidus_temperature": (-8.0, "mushy range -8 to -1 degC (docs/physics.md 3)"),
+        "liquidus_temperature": (-1.0, "mushy range -8 to -1 degC (docs/physics.md 3)"),
     },
     "tumor": {
         "density": (1079.0, "IT'IS liver value (no tumour-specific data)"),
@@ -117,7 +117,7 @@ def thermal_conductivity(k0, slope, temperature):
 def electrical_conductivity(sigma0, slope, temperature, drop_to=1e-2, t_break=100.0, t_end=105.0):
     """sigma(T) [S/m]: rises by ``slope`` (1/K) up to 100 degC, then falls linearly to ``drop_to``
     times its 100 degC value at 105 degC and stays there (desiccation; the impedance roll-off).
-    Berjano-group and MITA-model convention (PHYSICS.md section 2)."""
+    Berjano-group and MITA-model convention (docs/physics.md section 2)."""
     temperature = np.asarray(temperature, dtype=float)
     rising = sigma0 * (1.0 + slope * (np.minimum(temperature, t_break) - 37.0))
     peak = sigma0 * (1.0 + slope * (t_break - 37.0))

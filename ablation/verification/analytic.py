@@ -1,6 +1,6 @@
 """Closed-form solutions used to verify the numerical solvers.
 
-Each function implements one case of PHYSICS.md section 6 ("Verification cases").
+Each function implements one case of docs/physics.md section 6 ("Verification cases").
 Units are SI throughout: metres, seconds, watts, kelvin for temperature differences;
 absolute temperatures are in degC (only differences enter these formulas, so degC and
 kelvin give the same answers).  ``theta`` always denotes a temperature rise over a
@@ -166,7 +166,7 @@ def steady_pennes_cylinder(r, a, R, theta_a, L=None):
 
     (modified Bessel functions; Carslaw & Jaeger ch. 7). Without perfusion
     :math:`\theta = \theta_a \ln(R/r)/\ln(R/a)`. Used on CylindricalGrid1D in the
-    verification suite (an extension of PHYSICS.md case 1 to the geometry of a needle).
+    verification suite (an extension of docs/physics.md case 1 to the geometry of a needle).
 
     r, a, R in m (R finite); theta_a in K; L perfusion length in m (None or inf: none).
     """
@@ -358,7 +358,7 @@ def spherical_electrode_steady_temperature_rise(r, a, R, sigma, V0, k):
             - \left(\frac{1}{R} - \frac{a}{2R^2}\right)\right]
 
     so :math:`\theta(a) = \sigma V_0^2 / (2k)` whatever R (integrate the heat equation
-    twice; PHYSICS.md section 6 case 3).
+    twice; docs/physics.md section 6 case 3).
 
     Parameters
     ----------

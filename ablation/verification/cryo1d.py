@@ -6,7 +6,7 @@ held "probe" cell: the wall is the face between it and the tissue, at x = 0 (pla
 (radial), with the same wall machinery (:class:`ablation.bioheat.Surface`) as the 2-D and 3-D
 runs. The tissue uses :func:`ablation.cryo.enthalpy_table` and :func:`ablation.cryo.mixture_conductivity`,
 so these runs verify the cryo model and the enthalpy solver of :mod:`ablation.physics.bioheat` together
-(PHYSICS.md 6, cases 4-6).
+(docs/physics.md 6, cases 4-6).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from ablation.geometry.finite_volume import FVGeometry
 
 @dataclass(frozen=True)
 class FreezingProperties:
-    """Literature property set of PHYSICS.md 3 (Deng & Liu lineage) with a narrow mushy range
+    """Literature property set of docs/physics.md 3 (Deng & Liu lineage) with a narrow mushy range
     around T_m = 0 degC by default (a near-sharp front for the closed forms)."""
     k_u: float = 0.5           # W/(m K)
     k_f: float = 2.0           # W/(m K)

@@ -7,7 +7,7 @@ with the same ingredients as :class:`ablation.bioheat.BioheatSolver`: k_f is FiP
 ``harmonicFaceValue`` of k(T_old), zeroed on faces that touch held cells (probes, vessels); wall
 conditions of embedded surfaces are implicit sources on the tissue cells next to them. FiPy
 rebuilds this matrix from the terms on every sweep, which is why the time loop does not use it
-(DESIGN.md: 30-70x slower), but it is independent of the fast path's assembly code.
+(docs/design.md: 30-70x slower), but it is independent of the fast path's assembly code.
 """
 from __future__ import annotations
 

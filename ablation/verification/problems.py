@@ -1,4 +1,4 @@
-"""Verification problems with closed-form answers (PHYSICS.md section 6), shared by the tests
+"""Verification problems with closed-form answers (docs/physics.md section 6), shared by the tests
 (coarse) and the ``verification`` benchmark suite (fine).
 
 Each function builds its grid, runs :class:`ablation.bioheat.BioheatSolver` (the same code the
@@ -83,7 +83,7 @@ def _two_sided_boundary(domain, low_value, high_value, axis=0):
 # ------------------------------------------------------------------ case 1 on body-fitted grids
 def steady_shell_1d(n, coordinates="spherical", a=2e-3, R=20e-3, theta_a=10.0, perfusion=True):
     """Steady Pennes between r = a (theta_a) and r = R (0) on a body-fitted 1-D grid of n cells
-    (SphericalGrid1D: PHYSICS.md case 1, finite R; CylindricalGrid1D: the cylinder analogue)."""
+    (SphericalGrid1D: docs/physics.md case 1, finite R; CylindricalGrid1D: the cylinder analogue)."""
     edges = np.linspace(a, R, n + 1)
     domain = _domain_1d(edges, coordinates)
     heat = _solver(domain, PERFUSION if perfusion else 0.0,
@@ -98,7 +98,7 @@ def steady_shell_1d(n, coordinates="spherical", a=2e-3, R=20e-3, theta_a=10.0, p
 
 # ------------------------------------------------------------------ case 2 on a 1-D grid
 def transient_slab_1d(n, depth=40e-3, t_end=300.0, theta0=10.0, dt=None):
-    """1-D transient Pennes after a step theta0 at x = 0 (PHYSICS.md case 2); theta = 0 held at
+    """1-D transient Pennes after a step theta0 at x = 0 (docs/physics.md case 2); theta = 0 held at
     x = depth, far beyond the diffusion length. ``dt`` defaults to 4 s x (h / 1 mm)^2 so that the
     backward-Euler time error falls with h^2."""
     h = depth / n

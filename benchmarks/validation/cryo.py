@@ -1,4 +1,4 @@
-"""Cryo validation against published iceball sizes (PHYSICS.md 5b discipline).
+"""Cryo validation against published iceball sizes (docs/physics.md 5b discipline).
 
 Littrup et al., JVIR 2009 (PMC2762356), agar phantom at 39 degC, 15 min freezes
 (shared/validation/published_lesions.csv):
@@ -17,7 +17,7 @@ agar preset of ablation.physics.tissue (water-like; mushy range -1..0 degC), no 
 outer boundary.
 
 Liver: the -40 degC isotherm lies 7-13 mm inside the 0 degC edge for a single 17 G probe
-(PHYSICS.md 3: about 1 cm in gel; Young et al. 2024 clinically), checked on the catalogue 17 G
+(docs/physics.md 3: about 1 cm in gel; Young et al. 2024 clinically), checked on the catalogue 17 G
 probe, 30 mm freezing length, 10 min freeze, perfused liver defaults.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def littrup_calibration_row(ctx):
         fixed, _ = _littrup(2.4, wall="temperature")
         metrics.append(Metric("fixed_wall_m30_overprediction", fixed[-30.0] / TARGET_SINGLE_M30_MM - 1.0, None, 0.05,
                               "1", note=f"unlimited -145 degC wall: -30 degC diameter {fixed[-30.0]:.1f} mm "
-                                        "(PHYSICS.md 3 quotes ~80 % over from a 1-D check)"))
+                                        "(docs/physics.md 3 quotes ~80 % over from a 1-D check)"))
     return metrics
 
 
@@ -118,13 +118,13 @@ def littrup_probe_size_ratio(ctx):
         fb, _ = _littrup(2.4, wall="temperature")
         fs, _ = _littrup(1.7, wall="temperature")
         metrics.append(Metric("fixed_wall_diameter_ratio", fs[0.0] / fb[0.0], None, 0.01, "1",
-                              note="unlimited -145 degC walls, for comparison (PHYSICS.md 3: 0.94 vs 0.84)"))
+                              note="unlimited -145 degC walls, for comparison (docs/physics.md 3: 0.94 vs 0.84)"))
     return metrics
 
 
 @case(quick=True)
 def gel_m40_inside_iceball(ctx):
-    """PHYSICS.md 3 / validation README: in gel the -40 degC isotherm lies about 1 cm inside the
+    """docs/physics.md 3 / validation README: in gel the -40 degC isotherm lies about 1 cm inside the
     0 degC edge; checked (7-13 mm) on the single 2.4 mm Littrup probe in agar (same run as the
     calibration row, whose -30 degC diameter was fitted; the -40/0 degC gap was not)."""
     widths, _ = _littrup(2.4)

@@ -1,6 +1,6 @@
 """Validation of RF ablation lesion sizes against published experiments
-(/work/shared/validation/published_lesions.csv, copied into PUBLISHED below), following
-PHYSICS.md section 5b:
+(benchmarks/validation/published_lesions.csv, copied into PUBLISHED below), following
+docs/physics.md section 5b:
 
 * library defaults frozen first: every tissue, electrode and generator value below is the library
   default of ``ablation.physics.tissue`` / ``ablation.modalities.rfa`` as committed before this file was run; nothing
@@ -49,7 +49,7 @@ The in vivo lesion comes out *larger* than ex vivo because the 17 K warmer start
 perfusion, which the default law (Chang & Nguyen: w_b = 0 where Omega >= 1) switches off exactly
 where the lesion grows. With the same run, the 60 degC isotherm gives 35 x 27 mm in vivo and the
 three-state model 30 x 20 mm (published 26 x 20 mm); perfusion 0.018 1/s (physiological total
-liver flow, PHYSICS.md 1) gives 41 x 32 mm, and no shutdown 43 x 34 mm. So the cell-death model and
+liver flow, docs/physics.md 1) gives 41 x 32 mm, and no shutdown 43 x 34 mm. So the cell-death model and
 the perfusion law, the inputs Hall et al. (2015) found critical, decide the match; none of them was
 changed to make it.
 """
@@ -171,7 +171,7 @@ def denys_1cm_cross_section_ratio(ctx):
 @case(quick=False)
 def sensitivity_not_calibration(ctx):
     """Figures only (no pass/fail, nothing fitted): how the in vivo 2 cm lesion moves with the two
-    inputs PHYSICS.md names as least known, perfusion and its shutdown, and with the lesion
+    inputs docs/physics.md names as least known, perfusion and its shutdown, and with the lesion
     criterion. They explain the misses above; they are not used to choose any default."""
     variants = {
         "default": {}, "perfusion_0.018": {"perfusion": "0.018 1/s"},

@@ -1,4 +1,4 @@
-"""Coverage and margin metrics on geometry with exact answers (issue 5, PHYSICS.md 5).
+"""Coverage and margin metrics on geometry with exact answers (issue 5, docs/physics.md 5).
 
 The lesion is a synthetic level field on a grid from :func:`ablation.mesh.build_domain` (no
 solve): a signed distance to a sphere or a plane passed through tanh, so that only its zero set

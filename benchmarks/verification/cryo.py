@@ -1,7 +1,7 @@
-"""Cryo verification (PHYSICS.md 6, cases 4-6): the enthalpy solver and the cryo tissue model
+"""Cryo verification (docs/physics.md 6, cases 4-6): the enthalpy solver and the cryo tissue model
 against closed-form freezing fronts, with the observed order under refinement.
 
-All three use the literature property set of PHYSICS.md 3 (k_u 0.5, k_f 2.0, c_u 3600, c_f 1800,
+All three use the literature property set of docs/physics.md 3 (k_u 0.5, k_f 2.0, c_u 3600, c_f 1800,
 rho 1000, L 250 MJ/m^3) with a narrow mushy range around 0 degC, on 1-D FiPy grids
 (:mod:`ablation.verification.cryo1d`: Grid1D for the planar case, CylindricalGrid1D for the radial ones). The
 front is measured from the frozen amount (planar: sum (1 - f_u) dx; radial: the radius of the
@@ -17,7 +17,7 @@ from ablation.verification import analytic as an
 from ablation.bench import Metric, case
 from ablation.verification.cryo1d import FreezingProperties, front_position, line_domain, run_freezing, uniform_edges
 
-R_PROBE = 0.735e-3          # 17 G probe radius (PHYSICS.md 6, case 5)
+R_PROBE = 0.735e-3          # 17 G probe radius (docs/physics.md 6, case 5)
 T_WALL, T_INIT = -145.0, 37.0
 
 

@@ -1,4 +1,4 @@
-"""Pennes solver against closed forms (PHYSICS.md section 6, cases 1, 2 and 7).
+"""Pennes solver against closed forms (docs/physics.md section 6, cases 1, 2 and 7).
 
 Body-fitted 1-D grids (SphericalGrid1D, CylindricalGrid1D, Grid1D): max error < 1 % of the imposed
 rise at the finest grid and observed order 1.8-2.2 (dt refined with h^2 in the transient case).

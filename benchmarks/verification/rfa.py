@@ -1,5 +1,5 @@
 """Verification of the RF electric problem and its Joule heating against closed forms
-(PHYSICS.md section 6 case 3; formulas in :mod:`ablation.verification.analytic`).
+(docs/physics.md section 6 case 3; formulas in :mod:`ablation.verification.analytic`).
 
 * Spherical electrode (radius a, ground at R, constant sigma) on a body-fitted radial grid:
   impedance Z = (1/a - 1/R)/(4 pi sigma) and, with the per-resistor Joule heating driving the
@@ -7,7 +7,7 @@
   temperature rise theta(r); both within 2 %, plus the observed order of the impedance error.
 * Cylindrical electrode: V = V0 ln(R/r)/ln(R/a) and the impedance per length.
 * The same spherical electrode staircased in the axisymmetric production grid (CylindricalGrid2D):
-  impedance within 5 % (first order, PHYSICS.md 6 case 7).
+  impedance within 5 % (first order, docs/physics.md 6 case 7).
 """
 from types import SimpleNamespace
 
