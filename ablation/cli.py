@@ -78,7 +78,7 @@ def cmd_run(args) -> int:
     out = Path(args.out or Path("results") / Path(args.scenario).stem)
     with ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
         result = simulate(scenario, executor=executor, progress=progress)
-        write(result, out, scene=args.scene)
+        write(result, out, scene=args.scene, progress=progress)
     if not args.quiet:
         print_summary(result.summary, out)
     return 0
@@ -113,9 +113,19 @@ def cmd_schema(args) -> int:
 
 def cmd_bench(args) -> int:
     from ablation.bench import run_benchmarks
-    return run_benchmarks(suites=args.suite, quick=args.quick, out=Path(args.out),
-                          update_references=args.update_references, cases_dir=args.cases_dir,
-                          progress=ProgressBars(_show_progress(args)).__enter__())
+    with ProgressBars(_show_progress(args), "bench") as progress:
+        report = run_benchmarks(suites=args.suite, quick=args.quick, out=Path(args.out),
+                                update_references=args.update_references, cases_dir=args.cases_dir,
+                                progress=progress)
+    log.info("benchmark cases from %s", report.cases_dir)
+    for error in report.errors:
+        log.error("benchmark case %s/%s crashed:\n%s", error.suite, error.case, error.traceback.rstrip())
+    if report.problem:
+        print(report.summary(), file=sys.stderr)
+        return report.exit_code
+    print(report.table())
+    print(report.summary())
+    return report.exit_code
 
 
 def cmd_converge(args) -> int:
@@ -271,10 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="run the benchmark suites")
     p.add_argument("--suite", action="append", help="suite name (repeatable; default all)")
     p.add_argument("--quick", action="store_true", help="reduced resolution (what CI runs)")
-    p.add_argument("--out", default="results/bench")
-    p.add_argument("--update-references", action="store_true", help="rewrite the stored regression references")
-    p.add_argument("--cases-dir", default=None, help="folder of benchmark suites (default: the ones shipped "
-                                                     "with the package)")
+    p.add_argument("--out", default="results/bench", help="results folder (default results/bench in the "
+                                                          "current directory)")
+    p.add_argument("--update-references", action="store_true",
+                   help="record the current values as the stored regression references (missing ones are "
+                        "otherwise failures)")
+    p.add_argument("--cases-dir", default=None, help="folder of benchmark suites and their references/ "
+                                                     "(default: the ones shipped with the package)")
     p.add_argument("--progress", action="store_true", help="show progress bars even without a terminal")
     p.set_defaults(handler=cmd_bench)
     p = sub.add_parser("converge", help="rerun a scenario at finer grids and steps and report the change")
@@ -319,6 +332,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted: no results were written for the unfinished run")
         return 130
+    except BrokenPipeError:     # output piped into a reader that stopped (e.g. `| head`)
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # a solver failure is reported, not dumped
         from ablation.physics.bioheat import SolverError
         if isinstance(exc, SolverError):

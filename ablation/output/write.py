@@ -15,26 +15,39 @@ from ablation.output.files import AtomicOutput, write_fields, write_json, write_
 log = logging.getLogger(__name__)
 
 
-def write(result, out_dir, *, scene: bool = True, report: bool = True) -> Path:
+def write(result, out_dir, *, scene: bool = True, report: bool = True, progress=None) -> Path:
     """Write ``result`` into ``out_dir`` atomically (summary.json last); returns the folder.
 
     scene : render scene.png (also needs ``outputs.scene`` in the scenario)
     report : draw plots/ and write report.html and report.md
+    progress : ``progress(done, total, label)`` after each part (rendering takes seconds)
     """
+    parts = [("data", lambda staging: _write_data(staging, result))]
+    if scene and result.scenario.outputs.scene:
+        parts.append(("scene", lambda staging: write_scene(staging, result)))
+    if report:
+        parts.append(("report", lambda staging: _write_report(staging, result)))
     with AtomicOutput(out_dir) as staging:
-        write_timeseries(staging / "timeseries.csv", result.timeseries)
-        if result.scenario.outputs.fields:
-            write_fields(staging, result)
-        write_scenario_copy(staging / "scenario.toml", result.scenario)
-        write_placement_samples(staging / "placement_samples.csv", result)
-        if scene and result.scenario.outputs.scene:
-            write_scene(staging, result)
-        if report:
-            from ablation.output.plots import write_plots
-            from ablation.output.report import write_report
-            write_report(staging, result, write_plots(staging, result))
+        for k, (_, part) in enumerate(parts):
+            part(staging)
+            if progress is not None:
+                progress(k + 1, len(parts), "writing results")
         write_json(staging / "summary.json", result.summary)
     return Path(out_dir)
+
+
+def _write_data(staging: Path, result) -> None:
+    write_timeseries(staging / "timeseries.csv", result.timeseries)
+    if result.scenario.outputs.fields:
+        write_fields(staging, result)
+    write_scenario_copy(staging / "scenario.toml", result.scenario)
+    write_placement_samples(staging / "placement_samples.csv", result)
+
+
+def _write_report(staging: Path, result) -> None:
+    from ablation.output.plots import write_plots
+    from ablation.output.report import write_report
+    write_report(staging, result, write_plots(staging, result))
 
 
 def write_scenario_copy(path: Path, scenario) -> None:
