@@ -1,26 +1,33 @@
 """Benchmark harness: ``ablation bench``.
 
-A suite is a Python file ``benchmarks/<suite>.py`` or a folder ``benchmarks/<suite>/`` of such
-files (one per topic: ``verification/pennes.py``, ``verification/rfa.py``, ...), whose functions decorated with :func:`case`
-return :class:`Metric` rows (and may record free-form ``figures``). Each metric passes when its
-value meets its reference: ``within`` (|value - reference| <= tolerance), ``at_most``
-(value <= reference + tolerance) or ``at_least`` (value >= reference - tolerance). A metric whose
-reference is ``None`` is a *regression* metric: its reference comes from
-``benchmarks/references/<suite>-<file>.json``, and ``--update-references`` rewrites that file from the
-current values. Results go to ``DIR/results.json``; the command exits 1 when any metric fails and
-prints a table of the failures with value, reference and difference.
+A suite is a Python file ``<cases>/<suite>.py`` or a folder ``<cases>/<suite>/`` of such files (one
+per topic: ``verification/pennes.py``, ``verification/rfa.py``, ...), whose functions decorated with
+:func:`case` return :class:`Metric` rows (and may record free-form ``figures``). The default cases
+folder is the one shipped with the package (``ablation.benchmarks``, the repository's ``benchmarks/``).
+
+Each metric passes when its value meets its reference: ``within`` (|value - reference| <= tolerance),
+``at_most`` (value <= reference + tolerance) or ``at_least`` (value >= reference - tolerance); the
+tolerance must be finite. A metric whose reference is ``None`` is a *regression* metric: its reference
+comes from ``<cases>/references/<suite>-<file>.json``. A missing reference file or a missing entry
+fails the metric unless ``update_references`` is set, which records the current values. A reference
+file that is not valid JSON or has entries of the wrong type stops the run (:class:`BenchReferenceError`,
+exit code 2). :func:`run_benchmarks` prints nothing: it returns a :class:`BenchReport`, whose
+:meth:`BenchReport.table` is the readable table of all metrics and of the mismatches.
 """
 from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 
 _REGISTRY: list = []
+RELATIONS = {"within": "±", "at_most": "≤+", "at_least": "≥-"}
 
 
 @dataclass
@@ -40,7 +47,7 @@ class Metric:
         if self.reference is None or self.value is None:
             return False
         v, r, t = float(self.value), float(self.reference), float(self.tolerance)
-        if v != v:  # NaN
+        if not (math.isfinite(t) and math.isfinite(r)) or v != v:   # infinite/NaN tolerance accepts nothing
             return False
         if self.mode == "at_most":
             return v <= r + t
@@ -56,6 +63,66 @@ class CaseContext:
     notes: list = field(default_factory=list)
 
 
+@dataclass
+class CaseError:
+    suite: str
+    case: str
+    message: str        # the exception, one line
+    traceback: str      # the full traceback, for the log
+
+
+@dataclass
+class BenchReport:
+    """What one ``ablation bench`` run found. ``exit_code``: 0 all metrics pass, 1 some fail,
+    2 the run could not start or a reference file is unusable (``problem`` says why)."""
+    exit_code: int
+    rows: list = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
+    case_seconds: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+    references_written: list = field(default_factory=list)
+    results_path: Path | None = None
+    cases_dir: Path | None = None
+    problem: str = ""
+
+    @property
+    def failed(self) -> list:
+        return [m for m in self.rows if not m.passed]
+
+    def summary(self) -> str:
+        if self.problem:
+            return f"bench: {self.problem}"
+        lines = [f"{len(self.rows) - len(self.failed)} passed, {len(self.failed)} failed"]
+        lines += [f"reference file written: {p}" for p in self.references_written]
+        if self.results_path is not None:
+            lines.append(f"results: {self.results_path}")
+        return "\n".join(lines)
+
+    def table(self) -> str:
+        """Every metric with value, reference, tolerance and verdict; then the mismatches with their
+        difference; then the figures."""
+        if self.problem:
+            return ""
+        lines = [f"{'suite':13} {'case':34} {'metric':30} {'value':>11} {'reference':>11} {'tol':>9} {'unit':8} ok"]
+        for m in self.rows:
+            lines.append(f"{m.suite:13} {m.case[:34]:34} {m.metric[:30]:30} {_fmt(m.value):>11} "
+                         f"{_fmt(m.reference):>11} {RELATIONS.get(m.mode, '?')}{_fmt(m.tolerance):>7} "
+                         f"{m.unit[:8]:8} {'yes' if m.passed else 'NO'}")
+        if self.failed:
+            lines.append("\nmismatches (value vs reference):")
+            for m in self.failed:
+                lines.append(f"  {m.suite}/{m.case}/{m.metric}: {_fmt(m.value)} vs {_fmt(m.reference)} "
+                             f"(diff {_fmt(_difference(m))}, allowed {m.mode} {_fmt(m.tolerance)}) {m.note}".rstrip())
+        if self.figures:
+            lines.append("\nfigures:")
+            lines += [f"  {k} = {_fmt(v)}" for k, v in self.figures.items()]
+        return "\n".join(lines)
+
+
+class BenchReferenceError(ValueError):
+    """A stored reference file that cannot be used (not JSON, truncated, wrong types)."""
+
+
 def case(name: str | None = None, quick: bool = True):
     """Register a benchmark case ``fn(ctx) -> list[Metric]``; ``quick=False`` cases are skipped by --quick."""
     def wrap(fn):
@@ -64,8 +131,29 @@ def case(name: str | None = None, quick: bool = True):
     return wrap
 
 
+def shipped_folder(name: str) -> Path:
+    """The folder shipped with the package as ``ablation.<name>`` (``benchmarks``, ``scenarios``).
+
+    From a wheel it lies inside the installed package; from an editable install it is the
+    repository's root folder of that name. ``ablation.benchmarks`` is a regular package and imports
+    either way; ``scenarios`` is a plain data folder, so when the import system cannot resolve it
+    (editable installs map only regular packages) it is the sibling of the benchmarks folder, as it
+    is in both layouts."""
+    try:
+        return Path(str(resources.files(f"ablation.{name}")))
+    except ModuleNotFoundError:
+        if name == "benchmarks":
+            raise
+        return shipped_folder("benchmarks").parent / name
+
+
+def shipped_scenario(file_name: str) -> Path:
+    """Path of one scenario file shipped with the package, e.g. ``shipped_scenario("showcase.toml")``."""
+    return shipped_folder("scenarios") / file_name
+
+
 def default_cases_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "benchmarks"
+    return shipped_folder("benchmarks")
 
 
 def load_suite(path: Path) -> list:
@@ -77,74 +165,146 @@ def load_suite(path: Path) -> list:
     return [(path.stem, *entry[1:]) for entry in _REGISTRY[before:]]
 
 
-def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_references=False,
-                   cases_dir=None, stream=None, progress=None) -> int:
-    stream = stream or sys.stdout
-    cases_dir = Path(cases_dir) if cases_dir else default_cases_dir()
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def read_references(path: Path) -> dict:
+    """The stored references of one suite file; ``{}`` when the file does not exist.
+    Raises :class:`BenchReferenceError` naming the file and the fault."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BenchReferenceError(f"reference file {path} is not valid JSON (truncated?): {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchReferenceError(f"reference file {path} cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise BenchReferenceError(f"reference file {path}: expected an object of metric entries, "
+                             f"found {type(data).__name__}")
+    for key, entry in data.items():
+        where = f"reference file {path}, entry {key!r}"
+        if not isinstance(entry, dict):
+            raise BenchReferenceError(f"{where}: expected an object with 'reference', 'tolerance', 'unit', "
+                                 f"found {type(entry).__name__}")
+        if not _number(entry.get("reference")):
+            raise BenchReferenceError(f"{where}: 'reference' must be a number, found {entry.get('reference')!r}")
+        if not _number(entry.get("tolerance", 0.0)):
+            raise BenchReferenceError(f"{where}: 'tolerance' must be a number, found {entry.get('tolerance')!r}")
+        if not isinstance(entry.get("unit", ""), str):
+            raise BenchReferenceError(f"{where}: 'unit' must be a string, found {entry.get('unit')!r}")
+        for what in ("reference", "tolerance"):
+            if not math.isfinite(float(entry.get(what, 0.0))):
+                raise BenchReferenceError(f"{where}: '{what}' must be finite, found {entry.get(what)!r}")
+        if float(entry.get("tolerance", 0.0)) < 0:
+            raise BenchReferenceError(f"{where}: 'tolerance' must not be negative, found {entry['tolerance']!r}")
+    return data
+
+
+def find_suites(cases_dir: Path) -> dict:
+    """Suite name -> its case files."""
     suite_files = {p.stem: [p] for p in cases_dir.glob("*.py") if not p.name.startswith("_")}
     for folder in sorted(d for d in cases_dir.iterdir() if d.is_dir() and any(d.glob("*.py"))):
         suite_files.setdefault(folder.name, []).extend(sorted(p for p in folder.glob("*.py")
                                                               if not p.name.startswith("_")))
+    return suite_files
+
+
+def _add_note(m: Metric, note: str) -> None:
+    m.note = (m.note + "; " if m.note else "") + note
+
+
+def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_references=False,
+                   cases_dir=None, progress=None) -> BenchReport:
+    """Run the suites (all when ``suites`` is empty), write ``out/results.json`` and return the report.
+    ``progress(done, total, label)`` is called once per case file."""
+    cases_dir = Path(cases_dir) if cases_dir else default_cases_dir()
+    if not cases_dir.is_dir():
+        return BenchReport(2, cases_dir=cases_dir, problem=f"cases folder {cases_dir} does not exist")
+    suite_files = find_suites(cases_dir)
     known = sorted(suite_files)
     if suites:
         unknown = [s for s in suites if s not in known]
         if unknown:
-            print(f"bench --suite: unknown suite(s) {', '.join(unknown)}; expected one of {', '.join(known)}",
-                  file=sys.stderr)
-            return 2
+            return BenchReport(2, cases_dir=cases_dir, problem=f"unknown suite(s) {', '.join(unknown)}; "
+                                                              f"expected one of {', '.join(known)}")
         known = [s for s in known if s in suites]
     files = [(suite, path) for suite in known for path in suite_files[suite]]
-    rows: list[Metric] = []
-    figures: dict = {}
-    timings: dict = {}
-    errors = []
-    for suite, path in files:
-        refs_path = cases_dir / "references" / f"{suite}-{path.stem}.json"
-        stored = json.loads(refs_path.read_text()) if refs_path.exists() else {}
-        new_refs = dict(stored)
-        for _, name, fn, quick_ok in load_suite(path):
-            if quick and not quick_ok:
-                continue
-            ctx = CaseContext(quick=quick)
-            started = time.perf_counter()
-            try:
-                metrics = fn(ctx)
-            except Exception as exc:  # a crashing case is a failed case, reported with its cause
-                errors.append((suite, name, "".join(traceback.format_exception_only(type(exc), exc)).strip()))
-                rows.append(Metric("crashed", float("nan"), 0.0, 0.0, case=name, suite=suite, passed=False,
-                                   note=errors[-1][2]))
-                traceback.print_exc()
-                continue
-            timings[f"{suite}.{name}"] = time.perf_counter() - started
-            figures.update(ctx.figures)
-            for m in metrics:
-                m.case, m.suite = name, suite
-                key = f"{name}.{m.metric}" + (".quick" if quick else "")
-                if m.reference is None:
-                    ref = stored.get(key)
-                    if update_references or ref is None:
-                        new_refs[key] = {"reference": m.value, "tolerance": m.tolerance, "unit": m.unit}
-                    if ref is not None and not update_references:
-                        m.reference = ref["reference"]
-                        m.tolerance = ref.get("tolerance", m.tolerance)
-                    else:
-                        m.reference = m.value
-                        m.note = (m.note + "; " if m.note else "") + "reference recorded now"
-                m.passed = m.check()
-                rows.append(m)
-        if new_refs != stored:
-            refs_path.parent.mkdir(parents=True, exist_ok=True)
-            refs_path.write_text(json.dumps(new_refs, indent=2, sort_keys=True) + "\n")
+    report = BenchReport(0, cases_dir=cases_dir)
+    try:
+        for done, (suite, path) in enumerate(files):
+            if progress is not None:
+                progress(done, len(files), "benchmark files")
+            _run_file(report, suite, path, cases_dir / "references" / f"{suite}-{path.stem}.json",
+                      quick, update_references)
+    except BenchReferenceError as exc:
+        report.exit_code, report.problem = 2, str(exc)
+        return report
+    if progress is not None:
+        progress(len(files), len(files), "benchmark files")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     from ablation.output.files import write_json
-    write_json(out / "results.json", {"quick": quick, "cases": [asdict(m) for m in rows], "figures": figures,
-                                      "case_seconds": timings})
-    _print_table(rows, figures, stream)
-    failed = [m for m in rows if not m.passed]
-    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed", file=stream)
-    print(f"results: {out / 'results.json'}", file=stream)
-    return 1 if failed else 0
+    write_json(out / "results.json", {"quick": quick, "cases": [asdict(m) for m in report.rows],
+                                      "figures": report.figures, "case_seconds": report.case_seconds})
+    report.results_path = out / "results.json"
+    report.exit_code = 1 if report.failed else 0
+    return report
+
+
+def _run_file(report: BenchReport, suite: str, path: Path, refs_path: Path, quick: bool,
+              update_references: bool) -> None:
+    stored = read_references(refs_path)
+    new_refs = dict(stored)
+    for _, name, fn, quick_ok in load_suite(path):
+        if quick and not quick_ok:
+            continue
+        ctx = CaseContext(quick=quick)
+        started = time.perf_counter()
+        try:
+            metrics = fn(ctx)
+        except Exception as exc:  # a crashing case is a failed case, reported with its cause
+            message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            report.errors.append(CaseError(suite, name, message, traceback.format_exc()))
+            report.rows.append(Metric("crashed", float("nan"), 0.0, 0.0, case=name, suite=suite, passed=False,
+                                      note=message))
+            continue
+        report.case_seconds[f"{suite}.{name}"] = time.perf_counter() - started
+        report.figures.update(ctx.figures)
+        for m in metrics:
+            m.case, m.suite = name, suite
+            if m.reference is None:
+                key = f"{name}.{m.metric}" + (".quick" if quick else "")
+                ref = stored.get(key)
+                if update_references:
+                    new_refs[key] = {"reference": m.value, "tolerance": m.tolerance, "unit": m.unit}
+                    m.reference = m.value
+                    _add_note(m, f"reference recorded in {refs_path.name}")
+                elif ref is None:
+                    why = "no reference file" if not refs_path.exists() else "no entry"
+                    _add_note(m, f"{why} {key!r} in {refs_path}; run with --update-references to record it")
+                else:
+                    m.reference = ref["reference"]
+                    m.tolerance = ref.get("tolerance", m.tolerance)
+            if not math.isfinite(float(m.tolerance)):
+                _add_note(m, f"tolerance {m.tolerance} rejected: it must be finite")
+            m.passed = m.check()
+            report.rows.append(m)
+    if update_references and new_refs != stored:
+        for key, entry in new_refs.items():
+            if not (math.isfinite(float(entry["reference"])) and math.isfinite(float(entry["tolerance"]))):
+                raise BenchReferenceError(f"reference file {refs_path}, entry {key!r}: not recorded, the value "
+                                     f"{entry['reference']} or tolerance {entry['tolerance']} is not finite")
+        refs_path.parent.mkdir(parents=True, exist_ok=True)
+        refs_path.write_text(json.dumps(new_refs, indent=2, sort_keys=True) + "\n")
+        report.references_written.append(refs_path)
+
+
+def _difference(m: Metric) -> float:
+    if m.reference is None or m.value is None or m.value != m.value:
+        return float("nan")
+    return float(m.value) - float(m.reference)
 
 
 def _fmt(x) -> str:
@@ -154,23 +314,3 @@ def _fmt(x) -> str:
         return f"{float(x):.4g}"
     except (TypeError, ValueError):
         return str(x)
-
-
-def _print_table(rows, figures, stream) -> None:
-    print(f"{'suite':13} {'case':34} {'metric':30} {'value':>11} {'reference':>11} {'tol':>9} {'unit':8} ok",
-          file=stream)
-    for m in rows:
-        rel = {"within": "±", "at_most": "≤+", "at_least": "≥-"}[m.mode]
-        print(f"{m.suite:13} {m.case[:34]:34} {m.metric[:30]:30} {_fmt(m.value):>11} {_fmt(m.reference):>11} "
-              f"{rel}{_fmt(m.tolerance):>7} {m.unit[:8]:8} {'yes' if m.passed else 'NO'}", file=stream)
-    failed = [m for m in rows if not m.passed]
-    if failed:
-        print("\nmismatches (value vs reference):", file=stream)
-        for m in failed:
-            diff = float(m.value) - float(m.reference) if m.reference is not None and m.value == m.value else float("nan")
-            print(f"  {m.suite}/{m.case}/{m.metric}: {_fmt(m.value)} vs {_fmt(m.reference)} "
-                  f"(diff {_fmt(diff)}, allowed {m.mode} {_fmt(m.tolerance)}) {m.note}", file=stream)
-    if figures:
-        print("\nfigures:", file=stream)
-        for k, v in figures.items():
-            print(f"  {k} = {_fmt(v)}", file=stream)

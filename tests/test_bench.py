@@ -1,7 +1,15 @@
-"""The benchmark harness: closed-form metrics, stored references, readable mismatches, updates."""
+"""The benchmark harness: stored references, missing and broken reference files, readable mismatches,
+updates; the shipped package data; the packaging list of sub-packages."""
 import json
+import tomllib
+from pathlib import Path
 
+import pytest
+
+import ablation
+from ablation import bench
 from ablation.bench import run_benchmarks
+from ablation.cli import main
 
 CASE = '''
 from ablation.bench import Metric, case
@@ -15,30 +23,144 @@ def regression(ctx):
 '''
 
 
-def _suite(tmp_path, value):
+def _suite(tmp_path, value, text=CASE):
     (tmp_path / "cases").mkdir(exist_ok=True)
-    (tmp_path / "cases" / "demo.py").write_text(CASE.format(value=value))
+    (tmp_path / "cases" / "demo.py").write_text(text.format(value=value))
     return tmp_path / "cases"
 
 
-def test_reference_recorded_then_regression_detected(tmp_path, capsys):
+def _bench(cases, out, *extra):
+    return main(["bench", "--cases-dir", str(cases), "--out", str(out), *extra])
+
+
+def test_missing_reference_file_fails_until_recorded(tmp_path, capsys):
     cases = _suite(tmp_path, 2.0)
-    assert run_benchmarks(cases_dir=cases, out=tmp_path / "r1") == 0
-    refs = json.loads((cases / "references" / "demo-demo.json").read_text())
-    assert refs["regression.volume"]["reference"] == 2.0
-    _suite(tmp_path, 2.5)
-    assert run_benchmarks(cases_dir=cases, out=tmp_path / "r2") == 1
+    assert _bench(cases, tmp_path / "r0") == 1
     out = capsys.readouterr().out
+    assert "1 passed, 1 failed" in out
+    assert f"no reference file 'regression.volume' in {cases / 'references' / 'demo-demo.json'}" in out
+    assert "--update-references" in out
+    assert not (cases / "references" / "demo-demo.json").exists()
+    assert _bench(cases, tmp_path / "r1", "--update-references") == 0
+    out = capsys.readouterr().out
+    assert f"reference file written: {cases / 'references' / 'demo-demo.json'}" in out
+    refs = json.loads((cases / "references" / "demo-demo.json").read_text())
+    assert refs == {"regression.volume": {"reference": 2.0, "tolerance": 0.1, "unit": "mL"}}
+    assert _bench(cases, tmp_path / "r2") == 0
+    assert "2 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_missing_metric_in_reference_fails(tmp_path, capsys):
+    cases = _suite(tmp_path, 2.0)
+    (cases / "references").mkdir()
+    (cases / "references" / "demo-demo.json").write_text(json.dumps(
+        {"regression.other": {"reference": 1.0, "tolerance": 0.1, "unit": "mL"}}))
+    report = run_benchmarks(cases_dir=cases, out=tmp_path / "r")
+    assert report.exit_code == 1
+    assert [(m.metric, m.passed) for m in report.rows] == [("volume", False), ("error", True)]
+    assert "no entry 'regression.volume'" in report.rows[0].note
+    assert report.references_written == []
+    capsys.readouterr()
+
+
+def test_regression_mismatch_table_and_update(tmp_path, capsys):
+    cases = _suite(tmp_path, 2.0)
+    assert _bench(cases, tmp_path / "r1", "--update-references") == 0
+    _suite(tmp_path, 2.5)
+    assert _bench(cases, tmp_path / "r2") == 1
+    out = capsys.readouterr().out
+    assert "mismatches (value vs reference):" in out
     assert "demo/regression/volume: 2.5 vs 2 (diff 0.5, allowed within 0.1)" in out
     results = json.loads((tmp_path / "r2" / "results.json").read_text())
     assert results["figures"]["perf.example_s"] == 1.5
-    failed = [c for c in results["cases"] if not c["passed"]]
-    assert [c["metric"] for c in failed] == ["volume"]
-    assert run_benchmarks(cases_dir=cases, out=tmp_path / "r3", update_references=True) == 0
-    assert run_benchmarks(cases_dir=cases, out=tmp_path / "r4") == 0
+    assert [c["metric"] for c in results["cases"] if not c["passed"]] == ["volume"]
+    assert _bench(cases, tmp_path / "r3", "--update-references") == 0
+    assert json.loads((cases / "references" / "demo-demo.json").read_text())["regression.volume"]["reference"] == 2.5
+    assert _bench(cases, tmp_path / "r4") == 0
+
+
+@pytest.mark.parametrize("content, fault", [
+    ('{"regression.volume": {"reference": 2.0, "tol', "is not valid JSON (truncated?)"),
+    ('[1, 2]', "expected an object of metric entries, found list"),
+    ('{"regression.volume": {"reference": "2.0", "tolerance": 0.1}}', "'reference' must be a number, found '2.0'"),
+    ('{"regression.volume": 3}', "expected an object with 'reference', 'tolerance', 'unit', found int"),
+    ('{"regression.volume": {"reference": 2.0, "tolerance": Infinity}}', "'tolerance' must be finite, found inf"),
+    ('{"regression.volume": {"reference": 2.0, "tolerance": NaN}}', "'tolerance' must be finite, found nan"),
+])
+def test_broken_reference_file_is_exit_2_naming_it(tmp_path, capsys, content, fault):
+    cases = _suite(tmp_path, 2.0)
+    (cases / "references").mkdir()
+    refs = cases / "references" / "demo-demo.json"
+    refs.write_text(content)
+    assert _bench(cases, tmp_path / "r") == 2
+    captured = capsys.readouterr()
+    assert f"bench: reference file {refs}" in captured.err
+    assert fault in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "r" / "results.json").exists()
+    assert refs.read_text() == content
+
+
+def test_infinite_tolerance_in_a_case_is_rejected(tmp_path, capsys):
+    text = CASE.replace('Metric("volume", VALUE, None, 0.1, "mL")', 'Metric("volume", VALUE, 2.0, float("inf"), "mL")')
+    cases = _suite(tmp_path, 50.0, text)
+    report = run_benchmarks(cases_dir=cases, out=tmp_path / "r")
+    assert report.exit_code == 1
+    assert report.rows[0].passed is False
+    assert "tolerance inf rejected: it must be finite" in report.rows[0].note
+    assert bench.Metric("m", 1.0, 1.0, float("nan")).check() is False
+    assert bench.Metric("m", 1.05, 1.0, 0.1).check() is True
+
+
+def test_crashing_case_is_a_failed_metric_with_its_cause(tmp_path, capsys):
+    cases = _suite(tmp_path, 0, "from ablation.bench import case\n\n@case()\ndef boom(ctx):\n    raise ValueError('x{value}')\n")
+    assert _bench(cases, tmp_path / "r") == 1
+    captured = capsys.readouterr()
+    assert "demo/boom/crashed: nan vs 0 (diff nan, allowed within 0) ValueError: x0" in captured.out
+    assert "benchmark case demo/boom crashed" in captured.err and "Traceback" in captured.err
 
 
 def test_unknown_suite_is_an_error(tmp_path, capsys):
     cases = _suite(tmp_path, 1.0)
-    assert run_benchmarks(suites=["nope"], cases_dir=cases, out=tmp_path / "r") == 2
-    assert "unknown suite" in capsys.readouterr().err
+    report = run_benchmarks(suites=["nope"], cases_dir=cases, out=tmp_path / "r")
+    assert report.exit_code == 2 and report.rows == []
+    assert report.problem == "unknown suite(s) nope; expected one of demo"
+    assert _bench(cases, tmp_path / "r", "--suite", "nope") == 2
+    assert "bench: unknown suite(s) nope" in capsys.readouterr().err
+
+
+def test_shipped_suites_references_and_scenarios_come_with_the_package():
+    cases = bench.default_cases_dir()
+    assert (cases / "__init__.py").exists()
+    assert {"verification", "validation", "performance"} <= set(bench.find_suites(cases))
+    assert [p.stem for p in bench.find_suites(cases)["verification"]] == [
+        "coverage", "cryo", "montecarlo", "pennes", "rfa"]
+    assert (cases / "validation" / "published_lesions.csv").exists()
+    # every shipped reference file is well formed
+    stored = sorted((cases / "references").glob("*.json"))
+    assert [p.name for p in stored] == ["performance-rfa.json", "validation-cryo.json"]
+    assert all(bench.read_references(p) for p in stored)
+    assert bench.shipped_scenario("showcase.toml").exists()
+    assert len(list(bench.shipped_folder("scenarios").glob("*.toml"))) >= 10
+    # installed or editable: the data sits with the package, never found through the current directory
+    assert Path(ablation.__file__).resolve().parent in cases.resolve().parents or \
+        cases.resolve().parent == Path(ablation.__file__).resolve().parent.parent
+
+
+def test_report_reads_the_results_shipped_with_the_package():
+    from ablation.output import report
+    path, data = report.latest_benchmarks()
+    assert path == bench.default_cases_dir() / "results" / "results.json"
+    assert isinstance(data["cases"], list) and len(data["cases"]) > 10
+
+
+def test_pyproject_lists_every_sub_package():
+    source = Path(__file__).resolve().parent.parent
+    pyproject = source / "pyproject.toml"
+    if not (source / "ablation" / "__init__.py").exists():
+        pytest.skip("no source tree next to the tests")
+    config = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(source).parts) for p in (source / "ablation").rglob("__init__.py")
+               if "__pycache__" not in p.parts}
+    assert on_disk | {"ablation.scenarios", "ablation.benchmarks"} == set(config["packages"])
+    assert config["package-dir"] == {"ablation.scenarios": "scenarios", "ablation.benchmarks": "benchmarks"}

@@ -7,21 +7,19 @@ machine (``perf.mc_10k_s``), and that time as a fraction of the run's solve time
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 
 from ablation.outcome import coverage as cv
 from ablation.outcome import placement as pl
-from ablation.bench import Metric, case
+from ablation.bench import Metric, case, shipped_scenario
 from ablation.input.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @case(quick=True)
 def placement_mc_10k(ctx):
     from ablation.run.time_loop import run
-    scenario = load_scenario(ROOT / "scenarios" / "compare_approaches.toml")
+    scenario = load_scenario(shipped_scenario("compare_approaches.toml"))
     result = run(scenario)
     solve_s = result.summary["runtime_s"]
     model = pl.error_model(scenario.placement)
@@ -35,5 +33,5 @@ def placement_mc_10k(ctx):
     ctx.figures["perf.mc_solve_s"] = solve_s
     ctx.figures["perf.mc_points_per_tumor"] = per_tumor
     return [Metric("mc_10k_s", mc_s, 10.0, 0.0, "s", mode="at_most",
-                   note=f"{mc['method']}, {per_tumor} points per tumour; solve {solve_s:.2f} s"),
+                   note=f"{mc.method}, {per_tumor} points per tumour; solve {solve_s:.2f} s"),
             Metric("points_per_tumor", per_tumor, 5000, 0.0, "1", mode="at_least")]

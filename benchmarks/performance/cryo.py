@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
-from ablation.bench import Metric, case
+from ablation.bench import Metric, case, shipped_folder
 from ablation.input.scenario import load_scenario
 from ablation.run.time_loop import run
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS = shipped_folder("scenarios")
 
 
 def _timed(name):

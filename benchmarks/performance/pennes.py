@@ -182,7 +182,6 @@ def peak_rss_3d100(ctx):
 
 if __name__ == "__main__":
     what = sys.argv[1]
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
     if what == "steps":
         print(json.dumps(measure_steps(sys.argv[2], int(sys.argv[3]), bool(int(sys.argv[4])))))
     elif what == "rss":

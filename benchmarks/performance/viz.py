@@ -4,9 +4,8 @@ of whole lesion cells, two independent paths)."""
 import time
 from pathlib import Path
 
-from ablation.bench import Metric, case
+from ablation.bench import Metric, case, shipped_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @case(quick=True)
@@ -18,7 +17,7 @@ def scene_render_and_surface_volume(ctx):
     from ablation.input.scenario import load_scenario
     from ablation.run.time_loop import run
 
-    scenario = load_scenario(ROOT / "scenarios" / "thermal_probe.toml")
+    scenario = load_scenario(shipped_scenario("thermal_probe.toml"))
     result = run(scenario, spacing_scale=2.0 if ctx.quick else 1.0)
     started = time.perf_counter()
     parts = viz.scene_parts(result)

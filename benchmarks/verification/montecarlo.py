@@ -18,18 +18,16 @@ P(MAM >= m) = F_chi3((R - r - m) / sigma) and P(technical success) = F_chi3((R -
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import binom, chi
 
 
 from ablation.outcome import placement as pl
-from ablation.bench import Metric, case
+from ablation.bench import Metric, case, shipped_scenario
 from ablation.run.setup import scenario_domain as build_domain
 from ablation.input.scenario import load_scenario, scenario_from_dict
 
-ROOT = Path(__file__).resolve().parents[2]
 SIZES = (500, 2000, 10000)
 EVENTS = ("p_technical_success", "p_margin_5mm", "p_margin_10mm")
 LIGHT_POINTS = {"points": 1000, "margin_points": 1000, "surface_points": 1000}   # P needs few points
@@ -57,7 +55,7 @@ def _miss_metrics(name, result, model, reference, section) -> list:
         misses = pairs = 0
         worst = 0.0
         for seed in range(1, REPLICATES[n] + 1):
-            est = pl.monte_carlo(result, model, n, seed, section=section)["overall"]
+            est = pl.monte_carlo(result, model, n, seed, section=section).overall
             for key in EVENTS:
                 if reference[key] in (0.0, 1.0):
                     continue
@@ -75,7 +73,7 @@ def _miss_metrics(name, result, model, reference, section) -> list:
 
 
 def _reference(result, model, samples, section) -> dict:
-    return pl.monte_carlo(result, model, samples, 999, section=section)["overall"]
+    return pl.monte_carlo(result, model, samples, 999, section=section).overall
 
 
 @case(quick=True)
@@ -113,7 +111,7 @@ def solved_thermal_lesion(ctx):
     inflow occlusion (where P(MAM >= 5 mm) is neither 0 nor 1), estimates vs a large-N reference
     from another seed."""
     from ablation.run.time_loop import run
-    s = load_scenario(ROOT / "scenarios" / "compare_approaches.toml")
+    s = load_scenario(shipped_scenario("compare_approaches.toml"))
     s = s.replaced(coverage=s.coverage.replaced(**LIGHT_POINTS))
     out = []
     for approach, pringle in (("percutaneous", False), ("laparoscopic", True)):
