@@ -10,6 +10,7 @@ import pytest
 from ablation.verification import analytic as an
 from ablation.modalities import cryo
 from ablation.physics.bioheat import TabulatedEnthalpy
+from ablation.physics.enthalpy import freezing_table
 from ablation.cli import main
 from ablation.verification.cryo1d import FreezingProperties, line_domain, run_freezing, uniform_edges
 from ablation.input.scenario import ScenarioError, load_scenario, scenario_from_dict
@@ -18,13 +19,13 @@ LIVER = dict(rho=1079.0, c_u=3540.0, c_f=1800.0, latent=250e6, solidus=-8.0, liq
 
 
 def _storage():
-    table = cryo.enthalpy_table(LIVER["rho"], LIVER["c_u"], LIVER["c_f"], LIVER["latent"], LIVER["solidus"],
+    table = freezing_table(LIVER["rho"], LIVER["c_u"], LIVER["c_f"], LIVER["latent"], LIVER["solidus"],
                                 LIVER["liquidus"])
     return TabulatedEnthalpy([table], np.zeros(7, int))
 
 
 def test_enthalpy_temperature_round_trip():
-    storage = TabulatedEnthalpy([cryo.enthalpy_table(1079.0, 3540.0, 1800.0, 250e6, -8.0, -1.0)],
+    storage = TabulatedEnthalpy([freezing_table(1079.0, 3540.0, 1800.0, 250e6, -8.0, -1.0)],
                                 np.zeros(2001, int))
     T = np.linspace(-200.0, 60.0, 2001)
     H = storage.enthalpy(T)

@@ -264,7 +264,7 @@ def test_three_state_model_against_direct_integration():
     spec = s.rfa
     T = np.full(domain.n_cells, 70.0)
     for _ in range(150):
-        model._advance_three_state(T, T, 2.0)
+        model.cell_death.advance(T, T, 2.0)
     kf = spec.three_state_kf * np.exp(70.0 / spec.three_state_tk)
 
     def f(_, y):

@@ -96,3 +96,38 @@ def test_heat_balance_closes_with_phase_change_table():
         total += sum(abs(report.energy[k]) for k in ("source", "perfusion", "boundary", "walls"))
     assert report.nonlinear_iterations > 1
     assert total_residual / total < 1e-6
+
+
+def test_perfusion_term_relaxes_uniform_tissue_in_closed_form():
+    """Adiabatic, uniform tissue without walls: backward Euler on rho c dT/dt = w (T_a - T) gives
+    T_n - T_a = (T_0 - T_a) / (1 + w dt / (rho c))^n exactly, and the perfusion energy booked is
+    the stored energy change (the one perfusion assembly, matrix and bookkeeping alike)."""
+    from types import SimpleNamespace
+    from ablation.physics.bioheat import LinearStorage, perfusion_coefficient, perfusion_power, perfusion_terms
+    from ablation.physics.electric import radial_geometry
+    g = radial_geometry(np.linspace(1e-3, 20e-3, 30), "sphere")
+    domain = SimpleNamespace(geometry=g, held=np.zeros(g.n_cells, bool), regions=[])
+    w = perfusion_coefficient(6.4e-3, 1050.0, 3617.0)
+    assert w == pytest.approx(6.4e-3 * 1050.0 * 3617.0, rel=1e-15)
+    rho_c = 1079.0 * 3540.0
+    heat = BioheatSolver(domain, LinearStorage(np.full(g.n_cells, rho_c)), lambda T: 0.52,
+                         np.full(g.n_cells, w), 37.0, None, 20.0, conductivity_varies=False, tolerance=1e-13)
+    dt, n = 30.0, 10
+    perfusion_energy = 0.0
+    for _ in range(n):
+        perfusion_energy += heat.step(dt).energy["perfusion"]
+    exact = 37.0 + (20.0 - 37.0) / (1.0 + w * dt / rho_c) ** n
+    assert np.max(np.abs(heat.T - exact)) < 1e-9
+    stored = rho_c * float(np.sum(g.volumes)) * (exact - 20.0)
+    assert abs(perfusion_energy / stored - 1) < 1e-9
+    diag, rhs = perfusion_terms(np.full(g.n_cells, w), 37.0, g.volumes)
+    assert np.allclose(rhs - diag * heat.T, perfusion_power(w, 37.0, heat.T, g.volumes), rtol=1e-12, atol=0)
+
+
+def test_physics_property_units_are_the_input_layers_si_units():
+    """physics.tissue states each property's SI unit itself (physics does not import the input
+    layer); it must be the unit the input layer converts to."""
+    from ablation.input.units import si_unit
+    from ablation.physics.tissue import PROPERTY_DIMENSIONS, PROPERTY_UNITS
+    assert set(PROPERTY_UNITS) == set(PROPERTY_DIMENSIONS)
+    assert {k: si_unit(d) for k, d in PROPERTY_DIMENSIONS.items()} == PROPERTY_UNITS

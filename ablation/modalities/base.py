@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.physics.bioheat import LinearStorage
-from ablation.physics.tissue import PRESETS, PROPERTY_DIMENSIONS, PROPERTY_NAMES, preset_values, thermal_conductivity
-from ablation.input.units import si_unit
+from ablation.physics.tissue import PRESETS, PROPERTY_NAMES, PROPERTY_UNITS, preset_values, thermal_conductivity
 
 
 @dataclass
@@ -41,7 +40,7 @@ def _resolve(overrides, preset_name, label) -> tuple[dict, dict]:
         if overrides.get(name) is not None:
             values[name] = overrides[name]
             source = "scenario override"
-        report[name] = {"value": values[name], "unit": si_unit(PROPERTY_DIMENSIONS[name]),
+        report[name] = {"value": values[name], "unit": PROPERTY_UNITS[name],
                         "source": f"{preset_name} preset: {source}" if source != "scenario override" else source}
     return values, {label: report}
 
@@ -112,5 +111,5 @@ class Model:
 
 
 def schedule_value(schedule, t: float) -> float:
-    """Piecewise-linear value of a loaded :class:`ablation.schema.Schedule`, held after its end."""
+    """Piecewise-linear value of a loaded :class:`ablation.input.schema.Schedule`, held after its end."""
     return float(np.interp(t, schedule.times, schedule.values))

@@ -3,7 +3,8 @@ protocols, isotherm reporting.
 
 Tissue model
 ------------
-Enthalpy form of the Pennes equation (:class:`ablation.bioheat.TabulatedEnthalpy`)::
+Enthalpy form of the Pennes equation (:class:`ablation.physics.bioheat.TabulatedEnthalpy`, the table
+:func:`ablation.physics.enthalpy.freezing_table`)::
 
     dH/dt = div(k(T) grad T) + f_u(T) [w_b rho_b c_b (T_a - T) + q_m]
 
@@ -30,7 +31,7 @@ phase the active wall is
 * ``convection``: gas at ``gas_temperature`` (reached after ``ramp_time``) with coefficient ``h``;
 * ``power_limited``: as ``temperature``, but the probe removes at most ``max_extraction`` W per metre
   of active length: under a high load (warm tissue, early in a freeze) the isothermal wall warms
-  until it passes exactly that power (:class:`ablation.bioheat.Surface` ``max_power``).
+  until it passes exactly that power (:class:`ablation.physics.bioheat.Surface` ``max_power``).
 
 Passive thaw: adiabatic wall. Active thaw: wall at ``thaw_temperature`` (+15 degC, Go-Smart 288 K).
 After the last phase the probe is off (adiabatic).
@@ -54,6 +55,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ablation.physics.bioheat import TabulatedEnthalpy
+from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.modalities.base import Model as BaseModel
 from ablation.physics.tissue import preset_values, thermal_conductivity
 
@@ -113,21 +115,6 @@ def probe_settings(spec, curve=None) -> dict:
     out["assumptions"] = base["assumptions"]
     out["curve"] = curve
     return out
-
-
-def unfrozen_fraction(temperature, solidus, liquidus):
-    """f_u = (T - T_s)/(T_l - T_s) clipped to [0, 1] (linear across the mushy range)."""
-    return np.clip((np.asarray(temperature, float) - solidus) / (liquidus - solidus), 0.0, 1.0)
-
-
-def enthalpy_table(rho, c_unfrozen, c_frozen, latent, solidus, liquidus, pad=10.0):
-    """(T nodes degC, H nodes J/m^3) of the piecewise-linear H(T) in the module docstring, H(T_s) = 0.
-
-    ``pad`` K of frozen and unfrozen slope beyond the mushy range fix the slopes with which
-    :class:`TabulatedEnthalpy` extends H."""
-    c_f, c_u = rho * c_frozen, rho * c_unfrozen
-    h_l = 0.5 * (c_f + c_u) * (liquidus - solidus) + latent
-    return ([solidus - pad, solidus, liquidus, liquidus + pad], [-c_f * pad, 0.0, h_l, h_l + c_u * pad])
 
 
 def frozen_conductivity(k_frozen, temperature, model="constant"):
@@ -198,7 +185,7 @@ class Model(BaseModel):
 
     # -------------------------------------------------------------- properties
     def storage(self):
-        tables = [enthalpy_table(m["density"], m["specific_heat"], m["frozen_specific_heat"],
+        tables = [freezing_table(m["density"], m["specific_heat"], m["frozen_specific_heat"],
                                  m["latent_heat_fusion"], m["solidus_temperature"], m["liquidus_temperature"])
                   for m in self.properties.materials]
         return TabulatedEnthalpy(tables, self.properties.material)

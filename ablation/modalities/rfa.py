@@ -9,9 +9,10 @@ Per time step (docs/physics.md section 2):
 3. the generator law (:mod:`ablation.modalities.protocols`) picks the power P from the impedance the generator
    sees, Z = Z_t + R_series, and the hottest tip sensor; the current is I = sqrt(P/Z), the electrode
    potential V0 = I Z_t, and the tissue receives V0^2 times the unit heating (W/m^3 per cell);
-4. the bioheat step (enthalpy with water vaporisation: 1.8e9 J/m^3 released over 99-100 degC,
+4. the bioheat step (enthalpy with water vaporisation, :func:`ablation.physics.enthalpy.vaporisation_table`: 1.8e9 J/m^3 released over 99-100 degC,
    rho c = 0.6 MJ/(m^3 K) above), perfusion shut down where Omega >= 1 (generic in the solver);
-5. the three-state cell-death model (O'Neill et al. 2011) advances with the step's temperature.
+5. the three-state cell-death model (O'Neill et al. 2011, :mod:`ablation.physics.cell_death`) advances
+   with the step's temperature.
 
 Electrodes
 ----------
@@ -37,16 +38,16 @@ import math
 
 import numpy as np
 
-from ablation.physics.electric import ElectricSolver
-from ablation.physics.bioheat import TabulatedEnthalpy
 from ablation.modalities.base import Model as BaseModel
 from ablation.modalities.protocols import build_controller
+from ablation.physics.bioheat import TabulatedEnthalpy
+from ablation.physics.cell_death import ThreeStateCellDeath
+from ablation.physics.electric import ElectricSolver
+from ablation.physics.enthalpy import vaporisation_table
 from ablation.physics.tissue import electrical_conductivity
 
-# docs/physics.md section 2 constants (sources next to each)
-LATENT_HEAT_WATER = 2260e3            # J/kg, latent heat of vaporisation of water at 100 degC
-VAPORISED_RHO_C = 0.6e6               # J/(m^3 K) after vaporisation (Berjano-group models; range 0.44-0.8e6)
-VAPORISATION_END = 100.0              # degC, all water released by 100 degC (Berjano-group models)
+# docs/physics.md section 2 constants (sources next to each); the vaporisation constants are in
+# ablation.physics.enthalpy, the three-state model in ablation.physics.cell_death
 BLOOD_ELECTRICAL_CONDUCTIVITY = 0.7   # S/m, blood near 500 kHz (IT'IS database order of magnitude, unverified)
 
 def axisymmetry_breaker(scenario) -> str:
@@ -142,8 +143,8 @@ class Model(BaseModel):
                                        tolerance=max(scenario.solver.tolerance, 1e-9),
                                        max_iterations=scenario.solver.max_iterations)
         n = domain.n_cells
-        self.alive = np.full(n, self.spec.three_state_alive)
-        self.dead = np.zeros(n)
+        self.cell_death = ThreeStateCellDeath(n, self.spec.three_state_kf, self.spec.three_state_kb,
+                                              self.spec.three_state_tk, self.spec.three_state_alive)
         self.potential = np.zeros(n)
         self.joule = np.zeros(n)
         self.sigma_cell = np.zeros(n)
@@ -201,15 +202,9 @@ class Model(BaseModel):
         (2260 kJ/kg x water content x rho) released linearly over dT, rho c_vap above 100 degC."""
         if not self.spec.vaporisation:
             return super().storage()
-        tables = []
-        dT = self.spec.vaporisation_interval
-        rc_vap = self.spec.vaporised_heat_capacity * 1e6
-        for m in self.properties.materials:
-            rc = m["density"] * m["specific_heat"]
-            latent = LATENT_HEAT_WATER * m["water_content"] * m["density"]
-            t0 = VAPORISATION_END - dT
-            tables.append(([0.0, t0, VAPORISATION_END, VAPORISATION_END + 1.0],
-                           [0.0, rc * t0, rc * t0 + rc * dT + latent, rc * t0 + rc * dT + latent + rc_vap]))
+        tables = [vaporisation_table(m["density"], m["specific_heat"], m["water_content"],
+                                     self.spec.vaporisation_interval, self.spec.vaporised_heat_capacity * 1e6)
+                  for m in self.properties.materials]
         return TabulatedEnthalpy(tables, self.properties.material)
 
     def electrical_conductivity(self, temperature) -> np.ndarray:
@@ -292,31 +287,20 @@ class Model(BaseModel):
                      "tissue_power_W": tissue_power, "electric_iterations": unit.iterations}
 
     def after_step(self, t, dt, heat, damage, report):
-        self._advance_three_state(self._t_old, heat.T, dt)
+        self.cell_death.advance(self._t_old, heat.T, dt)
         row = dict(self._row)
         row["tip_temperature_C"] = self.tip_temperature(heat)
         return row
 
-    def _advance_three_state(self, t_old, t_new, dt):
-        """dA/dt = -kf A (1 - A) + kb V, dD/dt = kf (1 - A) V, V = 1 - A - D, kf = kf0 exp(T/Tk)
-        (O'Neill et al. 2011; T in degC), explicit midpoint (RK2) with sub-steps of kf dt <= 0.1."""
-        s = self.spec
-        temperature = 0.5 * (t_old + t_new)
-        kf = s.three_state_kf * np.exp(temperature / s.three_state_tk)
-        kb = s.three_state_kb
-        n_sub = max(1, int(math.ceil(float(np.max(kf + kb)) * dt / 0.1)))
-        h = dt / n_sub
-        a, d = self.alive, self.dead
+    @property
+    def alive(self) -> np.ndarray:
+        """Alive fraction per cell (three-state model)."""
+        return self.cell_death.alive
 
-        def rates(a, d):
-            v = 1.0 - a - d
-            return -kf * a * (1.0 - a) + kb * v, kf * (1.0 - a) * v
-        for _ in range(n_sub):
-            ra, rd = rates(a, d)
-            ra2, rd2 = rates(a + 0.5 * h * ra, d + 0.5 * h * rd)
-            a = np.clip(a + h * ra2, 0.0, 1.0)
-            d = np.clip(d + h * rd2, 0.0, 1.0 - a)
-        self.alive, self.dead = a, d
+    @property
+    def dead(self) -> np.ndarray:
+        """Dead fraction per cell (three-state model)."""
+        return self.cell_death.dead
 
     def extra_fields(self) -> dict:
         return {"dead_fraction": self.dead, "electric_potential_V": self.potential,

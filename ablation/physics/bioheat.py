@@ -29,13 +29,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
+from ablation.physics.linear_solvers import LinearSolver, LinearSolverError, SymmetricLowRank, make_linear_solver
 from ablation.physics.operators import FixedPatternMatrix
 
 
 class SolverError(RuntimeError):
     """A linear or nonlinear solve that did not converge."""
+
+
+# ------------------------------------------------------------------------------- Pennes perfusion
+def perfusion_coefficient(rate, blood_density, blood_specific_heat):
+    """w_b rho_b c_b (W/(m^3 K)) from the volumetric perfusion rate w_b (1/s) and the blood's
+    density (kg/m^3) and specific heat (J/(kg K)): the coefficient of the Pennes term."""
+    return np.asarray(rate, float) * (float(blood_density) * float(blood_specific_heat))
+
+
+def perfusion_terms(coefficient, arterial_temperature, volumes):
+    """The Pennes term w_b rho_b c_b (T_a - T) integrated over each cell, split for an implicit step:
+    (matrix diagonal W/K, right-hand side W) = (w V, w T_a V), so that the cell receives
+    rhs - diagonal T. The one assembly of the perfusion term on the fast path."""
+    diagonal = coefficient * volumes
+    return diagonal, diagonal * arterial_temperature
+
+
+def perfusion_power(coefficient, arterial_temperature, temperature, volumes):
+    """Heat the blood brings into each cell at ``temperature`` (W): w_b rho_b c_b (T_a - T) V."""
+    return coefficient * volumes * (arterial_temperature - temperature)
 
 
 @dataclass
@@ -178,7 +198,7 @@ class TabulatedEnthalpy:
 
 @dataclass
 class StepReport:
-    iterations: int = 0           # CG iterations, summed over nonlinear iterations
+    iterations: int = 0           # linear-solver iterations, summed over nonlinear iterations
     nonlinear_iterations: int = 0
     splits: int = 0               # times a step was halved because the enthalpy iteration failed
     energy: dict = field(default_factory=dict)   # J exchanged this step, by channel
@@ -186,7 +206,7 @@ class StepReport:
 
 
 class BioheatSolver:
-    """Implicit Pennes solver on a :class:`ablation.mesh.Domain`.
+    """Implicit Pennes solver on a :class:`ablation.geometry.grid.Domain`.
 
     Parameters (arrays are per cell, SI)
     ----------
@@ -198,12 +218,15 @@ class BioheatSolver:
     boundary_temperature : degC held on the outer faces, or None for an adiabatic boundary; an array
         over the faces with area (``outer_faces``) gives each its own value, NaN meaning adiabatic
     initial_temperature : degC (scalar or per cell)
+    linear_solver : a [solver] heat choice ('cg_jacobi', the default, 'cg_amg', 'cg_lu', 'direct';
+        :mod:`ablation.physics.linear_solvers`) or a :class:`LinearSolver`, which then brings its
+        own tolerance and iteration limit
     """
 
     def __init__(self, domain, storage, conductivity, perfusion, arterial_temperature,
                  boundary_temperature, initial_temperature, conductivity_varies=True,
                  tolerance=1e-10, max_iterations=2000, max_nonlinear=30, nonlinear_tolerance=1e-6,
-                 max_splits=6):
+                 max_splits=6, linear_solver: str | LinearSolver = "cg_jacobi"):
         self.domain = domain
         g = self.geometry = domain.geometry
         self.held = domain.held
@@ -217,6 +240,7 @@ class BioheatSolver:
         self.T = np.broadcast_to(np.asarray(initial_temperature, float), (g.n_cells,)).copy()
         self.surfaces = build_surfaces(domain)
         self.tolerance, self.max_iterations = tolerance, max_iterations
+        self.linear_solver = make_linear_solver(linear_solver, tolerance, max_iterations)
         self.max_nonlinear, self.nonlinear_tolerance = max_nonlinear, nonlinear_tolerance
         self.max_splits = max_splits
         self.matrix = FixedPatternMatrix(g)
@@ -300,9 +324,9 @@ class BioheatSolver:
         diag = capacity * V / dt
         rhs = diag * t_old if storage_rhs is None else storage_rhs * V / dt
         tissue = self.tissue
-        perfusion = self.perfusion * tissue
-        diag = diag + perfusion * V
-        rhs = rhs + (perfusion * self.arterial_temperature + self.source * tissue) * V
+        perfusion_diag, perfusion_rhs = perfusion_terms(self.perfusion * tissue, self.arterial_temperature, V)
+        diag = diag + perfusion_diag
+        rhs = rhs + perfusion_rhs + self.source * tissue * V
         wall_diag, wall_rhs, parts = self.wall_terms()
         diag += wall_diag
         rhs += wall_rhs
@@ -322,19 +346,11 @@ class BioheatSolver:
         t_next = float(np.average(self.T[s.cell], weights=s.area))
         return -s.max_power if s.value < t_next else s.max_power
 
-    def _low_rank_operator(self, A):
-        """A - sum_s g_s g_s^T / G_s for the limited walls (as a LinearOperator), and its diagonal."""
-        terms = [(s.cell, G, float(G.sum())) for s, G, _ in self._low_rank]
-        d = self.matrix.diagonal().copy()
-        for cells, G, total in terms:
-            np.add.at(d, cells, -G * G / total)
-
-        def matvec(x):
-            y = A @ x
-            for cells, G, total in terms:
-                np.add.at(y, cells, -G * (G @ x[cells]) / total)
-            return y
-        return spla.LinearOperator(A.shape, matvec=matvec, dtype=float), d
+    def _low_rank_correction(self) -> SymmetricLowRank | None:
+        """The limited walls' update A - sum_s g_s g_s^T / G_s (None when no wall is limited)."""
+        if not self._low_rank:
+            return None
+        return SymmetricLowRank(self.geometry.n_cells, [(s.cell, G, float(G.sum())) for s, G, _ in self._low_rank])
 
     def _update_limits(self, t_new) -> bool:
         """Wall temperatures after a solve; switches power-limited walls between their two states.
@@ -367,21 +383,11 @@ class BioheatSolver:
 
     # ------------------------------------------------------------------ stepping
     def _solve(self, A, b, x0):
-        d = self.matrix.diagonal()
-        if self._low_rank:
-            A, d = self._low_rank_operator(A)
-        inv = 1.0 / d
-        M = spla.LinearOperator(A.shape, matvec=lambda x: inv * x, dtype=float)
-        count = [0]
-
-        def tick(_):
-            count[0] += 1
-        x, info = spla.cg(A, b, x0=x0, rtol=self.tolerance, atol=0.0, maxiter=self.max_iterations,
-                          M=M, callback=tick)
-        if info != 0:
-            raise SolverError(f"conjugate gradients did not converge in {self.max_iterations} "
-                              f"iterations (relative tolerance {self.tolerance:g})")
-        return x, count[0]
+        try:
+            return self.linear_solver.solve(A, b, x0, diagonal=self.matrix.diagonal(),
+                                            correction=self._low_rank_correction())
+        except LinearSolverError as exc:
+            raise SolverError(str(exc)) from exc
 
     def step(self, dt: float) -> StepReport:
         """Advance T by ``dt`` (backward Euler). A step whose enthalpy iteration does not converge is
@@ -468,7 +474,7 @@ class BioheatSolver:
         V = self.geometry.volumes
         tissue = self.tissue
         stored = float(np.sum((self.storage.enthalpy(t_new) - h_old)[tissue] * V[tissue]))
-        perfusion = dt * float(np.sum((self.perfusion * tissue) * V * (self.arterial_temperature - t_new)))
+        perfusion = dt * float(np.sum(perfusion_power(self.perfusion * tissue, self.arterial_temperature, t_new, V)))
         source = dt * float(np.sum((self.source * V)[tissue]))
         boundary = 0.0
         if Gb is not None:

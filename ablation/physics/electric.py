@@ -4,7 +4,7 @@
 
 Electrode cells are held at the electrode potential, insulating cells (needle shafts) carry no
 current, and the ground is a set of outer boundary faces at V = 0. Discretely this is the graph
-Laplacian of :class:`ablation.operators.FixedPatternMatrix` with face conductances
+Laplacian of :class:`ablation.physics.operators.FixedPatternMatrix` with face conductances
 G_f = sigma_f A_f / d_f (sigma_f the harmonic face mean):
 
     K phi = b,   P = phi^T K phi = sum over resistors G (delta phi)^2 = I V0.
@@ -37,9 +37,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 from ablation.geometry.finite_volume import FVGeometry
+from ablation.physics.linear_solvers import AMGCG, LUCG, DirectLU, JacobiCG, LinearSolver, LinearSolverError
 from ablation.physics.operators import FixedPatternMatrix
 
 
@@ -54,7 +54,7 @@ class UnitSolution:
     phi : potential per cell (V; electrode cells 1, insulators 0)
     current : I1 through the electrode faces (A) = power at 1 V (W)
     heating : Joule power per cell at 1 V (W, not W/m^3), summing to ``current``
-    iterations : CG iterations of this solve
+    iterations : linear-solver iterations of this solve (0 for a direct solve)
     """
     phi: np.ndarray
     current: float
@@ -77,8 +77,10 @@ class ElectricSolver:
     insulator : bool per cell, no current (needle shafts); may be None
     ground_faces : bool per boundary face of ``geometry`` (V = 0 there); faces without area
         (the r = 0 axis) are ignored
-    preconditioner : 'lu' (sparse LU of a recent matrix), 'amg' (pyamg smoothed aggregation) - both
-        reused across solves until the iteration count grows - or 'jacobi'
+    preconditioner : 'lu' (CG preconditioned by the sparse LU of a recent matrix), 'amg' (CG with pyamg
+        smoothed aggregation) - both reused across solves until the iteration count grows -, 'jacobi'
+        (CG), 'direct' (a sparse LU of every matrix), or a :class:`LinearSolver`
+        (:mod:`ablation.physics.linear_solvers`), which then brings its own tolerance and limits
     tolerance : relative residual of conjugate gradients
     rebuild_factor : the AMG hierarchy is rebuilt when a solve takes more than this factor times
         the iterations of the first solve after the last setup (sigma has drifted)
@@ -87,7 +89,7 @@ class ElectricSolver:
     """
 
     def __init__(self, geometry: FVGeometry, electrode: np.ndarray, insulator=None, ground_faces=None,
-                 preconditioner: str = "amg", tolerance: float = 1e-10, max_iterations: int = 2000,
+                 preconditioner: str | LinearSolver = "amg", tolerance: float = 1e-10, max_iterations: int = 2000,
                  rebuild_factor: float = 2.0, lu_rebuild: int = 30):
         self.geometry = g = geometry
         n = g.n_cells
@@ -116,14 +118,30 @@ class ElectricSolver:
         self._gcell = g.boundary_cell[ground]
         self._g_geom = g.boundary_area[ground] / g.boundary_distance[ground]
         self.matrix = FixedPatternMatrix(g)
-        self.preconditioner = preconditioner
         self.tolerance, self.max_iterations = tolerance, max_iterations
         self.rebuild_factor, self.lu_rebuild = rebuild_factor, lu_rebuild
-        self._amg = None
-        self._stale = False
-        self._reference_iterations = None
-        self.setups = 0
+        self.linear_solver = self._linear_solver(preconditioner)
+        self.preconditioner = self.linear_solver.name
         self._phi = None
+
+    def _linear_solver(self, choice) -> LinearSolver:
+        if isinstance(choice, LinearSolver):
+            return choice
+        tol, limit = self.tolerance, self.max_iterations
+        if choice == "lu":
+            return LUCG(tol, limit, rebuild_iterations=self.lu_rebuild)
+        if choice == "amg":
+            return AMGCG(tol, limit, rebuild_factor=self.rebuild_factor)
+        if choice == "jacobi":
+            return JacobiCG(tol, limit)
+        if choice == "direct":
+            return DirectLU(tol, limit)
+        raise ValueError(f"electric preconditioner {choice!r}: expected 'lu', 'amg', 'jacobi' or 'direct'")
+
+    @property
+    def setups(self) -> int:
+        """Preconditioner builds (or factorisations) so far."""
+        return self.linear_solver.setups
 
     # -------------------------------------------------------------------- conductances
     def conductances(self, sigma: np.ndarray):
@@ -166,57 +184,14 @@ class ElectricSolver:
         return UnitSolution(phi, current, heating, iterations)
 
     # -------------------------------------------------------------------- linear algebra
-    def _setup(self, A):
-        """Build the reusable preconditioner from the present matrix."""
-        if self.preconditioner == "amg":
-            import pyamg
-            self._amg = pyamg.smoothed_aggregation_solver(A.tocsr(), symmetry="symmetric")
-            self._M = self._amg.aspreconditioner(cycle="V")
-        else:   # 'lu': the exact inverse of a recent matrix
-            # symmetric minimum-degree ordering: half the fill of the default COLAMD here
-            # (365 k vs 674 k nonzeros in L + U on the 10 530-cell grid) and a 10x faster solve
-            lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A")
-            self._amg = lu
-            self._M = spla.LinearOperator(A.shape, matvec=lu.solve, dtype=float)
-        self._reference_iterations = None
-        self.setups += 1
-
     def _solve(self, A, b):
+        """A reusable preconditioner (LU, AMG) is rebuilt by the solver once a solve needed many
+        iterations: sigma has drifted, e.g. cells desiccating next to the electrode."""
         x0 = self._phi if self._phi is not None else np.zeros_like(b)
-        reusable = self.preconditioner in ("amg", "lu")
-        if reusable:
-            # a stale preconditioner (the last solve needed many iterations: sigma has drifted, e.g.
-            # cells desiccating next to the electrode) is rebuilt from the present matrix first
-            if self._amg is None or self._stale:
-                self._setup(A)
-                self._stale = False
-            M = self._M
-        else:
-            inv = 1.0 / self.matrix.diagonal()
-            M = spla.LinearOperator(A.shape, matvec=lambda x: inv * x, dtype=float)
-        x, it = self._cg(A, b, x0, M)
-        if reusable:
-            # LU: the first solve after a rebuild needs 1-2 iterations, so more than ``lu_rebuild``
-            # means drift; AMG: compare with the first solve after its setup
-            if self.preconditioner == "lu":
-                self._stale = it > self.lu_rebuild
-            elif self._reference_iterations is None:
-                self._reference_iterations = max(it, 1)
-            else:
-                self._stale = it > self.rebuild_factor * self._reference_iterations + 2
-        return x, it
-
-    def _cg(self, A, b, x0, M):
-        count = [0]
-
-        def tick(_):
-            count[0] += 1
-        x, info = spla.cg(A, b, x0=x0, rtol=self.tolerance, atol=0.0, maxiter=self.max_iterations, M=M,
-                          callback=tick)
-        if info != 0:
-            raise ElectricSolverError(f"electric solve: conjugate gradients did not converge in "
-                                      f"{self.max_iterations} iterations")
-        return x, count[0]
+        try:
+            return self.linear_solver.solve(A, b, x0, diagonal=self.matrix.diagonal())
+        except LinearSolverError as exc:
+            raise ElectricSolverError(f"electric solve: {exc}") from exc
 
 
 def radial_geometry(edges, shape: str) -> FVGeometry:

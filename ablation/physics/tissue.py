@@ -80,6 +80,14 @@ PROPERTY_DIMENSIONS = {
     "latent_heat_fusion": "energy_density", "solidus_temperature": "temperature",
     "liquidus_temperature": "temperature",
 }
+# the SI unit in which each property is stored (physics works in SI; the input layer converts)
+PROPERTY_UNITS = {
+    "density": "kg/m^3", "specific_heat": "J/(kg K)", "conductivity": "W/(m K)",
+    "conductivity_slope": "W/(m K^2)", "perfusion": "1/s", "electrical_conductivity": "S/m",
+    "electrical_conductivity_slope": "1/K", "metabolic_heat": "W/m^3", "water_content": "1",
+    "frozen_conductivity": "W/(m K)", "frozen_specific_heat": "J/(kg K)", "latent_heat_fusion": "J/m^3",
+    "solidus_temperature": "degC", "liquidus_temperature": "degC",
+}
 PROPERTY_DESCRIPTIONS = {
     "density": "mass density rho", "specific_heat": "specific heat capacity c at 37 degC",
     "conductivity": "thermal conductivity k at 37 degC",

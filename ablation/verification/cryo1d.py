@@ -1,10 +1,10 @@
 """One-dimensional freezing runs (planar and radial) with the cryo tissue model, for verification.
 
 The grids are FiPy ``Grid1D`` (planar, unit cross-section) and ``CylindricalGrid1D`` (radial, per
-metre of probe length), turned into :class:`ablation.mesh.Domain` objects whose first cell is a
+metre of probe length), turned into :class:`ablation.geometry.grid.Domain` objects whose first cell is a
 held "probe" cell: the wall is the face between it and the tissue, at x = 0 (planar) or r = r_p
-(radial), with the same wall machinery (:class:`ablation.bioheat.Surface`) as the 2-D and 3-D
-runs. The tissue uses :func:`ablation.cryo.enthalpy_table` and :func:`ablation.cryo.mixture_conductivity`,
+(radial), with the same wall machinery (:class:`ablation.physics.bioheat.Surface`) as the 2-D and 3-D
+runs. The tissue uses :func:`ablation.physics.enthalpy.freezing_table` and :func:`ablation.modalities.cryo.mixture_conductivity`,
 so these runs verify the cryo model and the enthalpy solver of :mod:`ablation.physics.bioheat` together
 (docs/physics.md 6, cases 4-6).
 """
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.physics.bioheat import BioheatSolver, TabulatedEnthalpy
-from ablation.modalities.cryo import enthalpy_table, mixture_conductivity, unfrozen_fraction
+from ablation.modalities.cryo import mixture_conductivity
+from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.geometry.grid import Domain, Region
 from ablation.geometry.finite_volume import FVGeometry
 
@@ -71,7 +72,7 @@ def uniform_edges(start, length, h, radial=False):
 
 
 def freezing_solver(domain, props: FreezingProperties, initial, boundary_temperature):
-    storage = TabulatedEnthalpy([enthalpy_table(props.rho, props.c_u, props.c_f, props.latent, props.solidus,
+    storage = TabulatedEnthalpy([freezing_table(props.rho, props.c_u, props.c_f, props.latent, props.solidus,
                                                 props.liquidus)], np.zeros(domain.n_cells, int))
 
     def conductivity(T):
@@ -113,7 +114,7 @@ def run_freezing(domain, props, initial, wall, t_start, t_end, dt, boundary_temp
     scaled by the unfrozen fraction; returns (solver, {t: front}, residual ratio) with the front at
     each of ``times`` (nearest step end) and the heat-balance error (sum |residual| / sum |exchanged|).
     ``max_power`` (W per unit cross-section or per metre of probe) limits the wall's heat extraction
-    (:class:`ablation.bioheat.Surface`)."""
+    (:class:`ablation.physics.bioheat.Surface`)."""
     heat = freezing_solver(domain, props, initial, boundary_temperature)
     surface = heat.surface("probe_active", 0)
     surface.bc = "temperature"

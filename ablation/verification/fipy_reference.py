@@ -3,7 +3,7 @@
     TransientTerm(C) == DiffusionTerm(k_f) - ImplicitSourceTerm(w + G_wall/V)
                         + w T_a + Q + (G_wall T_wall + q_wall A)/V,   T = T_b on outer faces
 
-with the same ingredients as :class:`ablation.bioheat.BioheatSolver`: k_f is FiPy's own
+with the same ingredients as :class:`ablation.physics.bioheat.BioheatSolver`: k_f is FiPy's own
 ``harmonicFaceValue`` of k(T_old), zeroed on faces that touch held cells (probes, vessels); wall
 conditions of embedded surfaces are implicit sources on the tissue cells next to them. FiPy
 rebuilds this matrix from the terms on every sweep, which is why the time loop does not use it

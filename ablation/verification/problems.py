@@ -1,7 +1,7 @@
 """Verification problems with closed-form answers (docs/physics.md section 6), shared by the tests
 (coarse) and the ``verification`` benchmark suite (fine).
 
-Each function builds its grid, runs :class:`ablation.bioheat.BioheatSolver` (the same code the
+Each function builds its grid, runs :class:`ablation.physics.bioheat.BioheatSolver` (the same code the
 scenarios use) and returns the numerical and exact temperatures. Temperatures are 37 degC plus
 the rise theta; perfusion uses the liver defaults (L = sqrt(k / (w_b rho_b c_b)) = 4.6 mm).
 """
@@ -17,14 +17,14 @@ fp = import_fipy()
 import numpy as np
 
 from ablation.verification import analytic
-from ablation.physics.bioheat import BioheatSolver, LinearStorage
+from ablation.physics.bioheat import BioheatSolver, LinearStorage, perfusion_coefficient
 from ablation.geometry.grid import Domain, Region
 from ablation.geometry.finite_volume import FVGeometry
 
 # liver defaults (tissue.py) and blood (IT'IS)
 K, RHO, C = 0.52, 1079.0, 3540.0
 W_B, RHO_B, C_B = 6.4e-3, 1050.0, 3617.0
-PERFUSION = W_B * RHO_B * C_B                      # W/(m^3 K)
+PERFUSION = float(perfusion_coefficient(W_B, RHO_B, C_B))   # w_b rho_b c_b, W/(m^3 K)
 L_PERF = float(analytic.perfusion_length(K, W_B, RHO_B, C_B))
 T_BODY = 37.0
 STEADY = 1e12   # a time step so long that the storage term vanishes: one solve gives the steady state

@@ -1,0 +1,182 @@
+"""The linear-solver seam: every LinearSolver gives the same heat and electric solutions, and the
+configured choice is the one used. Small grids; every assertion is a number that could fail."""
+import numpy as np
+import pytest
+
+from ablation.geometry.finite_volume import FVGeometry
+from ablation.geometry.grid import Domain, Region
+from ablation.input.scenario import scenario_from_dict
+from ablation.physics.bioheat import BioheatSolver, LinearStorage, perfusion_coefficient
+from ablation.physics.electric import ElectricSolver
+from ablation.physics.linear_solvers import (AMGCG, LUCG, DirectLU, JacobiCG, LinearSolverError, SymmetricLowRank,
+                                             make_linear_solver)
+
+RHO_C = 1079.0 * 3540.0
+PERFUSION = perfusion_coefficient(6.4e-3, 1050.0, 3617.0)
+
+
+def _domain(kind):
+    """A small grid with a held probe in the middle: axisymmetric 16 x 32 (0.5 mm) or 3-D 12^3 (1 mm)."""
+    if kind == "3d":
+        n, h = 12, 1e-3
+        edges = np.linspace(0, n * h, n + 1)
+        domain = Domain("3d", None, FVGeometry.rectilinear([edges] * 3), (n,) * 3, [edges] * 3, np.zeros(3),
+                        np.eye(3))
+        probe = np.all(np.abs(domain.frame_points() - n * h / 2) < 1.5 * h, axis=0)
+    else:
+        n, h = 16, 0.5e-3
+        r, z = np.linspace(0, n * h, n + 1), np.linspace(0, 2 * n * h, 2 * n + 1)
+        domain = Domain("axisymmetric", None, FVGeometry.rectilinear([r, z], axisymmetric=True), (n, 2 * n), [r, z],
+                        np.zeros(3), np.eye(3))
+        pts = domain.frame_points()
+        probe = (pts[0] < 1.0e-3) & (np.abs(pts[2] - n * h) < 3e-3)
+    domain.regions = [Region("probe", "probe_active", 0, probe)]
+    return domain
+
+
+def _heat(domain, solver, max_power=None):
+    """Liver with perfusion, k(T) rising 1.5 %/K, the probe wall held at 90 degC, outer faces at 37 degC."""
+    heat = BioheatSolver(domain, LinearStorage(np.full(domain.n_cells, RHO_C)),
+                         lambda T: 0.52 * (1 + 0.015 * (T - 37.0)), np.full(domain.n_cells, PERFUSION), 37.0, 37.0,
+                         37.0, conductivity_varies=True, tolerance=1e-13, max_iterations=20000, linear_solver=solver)
+    wall = heat.surfaces[0]
+    wall.bc, wall.value, wall.max_power = "temperature", 90.0, max_power
+    heat.set_held_temperature(wall, 90.0)
+    return heat
+
+
+def _run_heat(kind, solver, steps=4, max_power=None):
+    heat = _heat(_domain(kind), solver, max_power)
+    iterations = [heat.step(5.0).iterations for _ in range(steps)]
+    return heat, iterations
+
+
+@pytest.mark.parametrize("kind", ["axisymmetric", "3d"])
+@pytest.mark.parametrize("solver", ["cg_jacobi", "cg_amg", "cg_lu"])
+def test_heat_step_agrees_with_direct_lu(kind, solver):
+    ref, ref_iterations = _run_heat(kind, "direct")
+    heat, iterations = _run_heat(kind, solver)
+    rise = np.max(np.abs(ref.T[ref.tissue] - 37.0))
+    assert rise > 5.0                                  # the wall has heated the tissue
+    assert np.max(np.abs(heat.T - ref.T)[ref.tissue]) / rise < 1e-8
+    assert ref_iterations == [0, 0, 0, 0]              # the direct solve does not iterate
+    assert min(iterations) >= 1
+    # same wall energy through both paths (the bookkeeping sees the same temperatures)
+    assert abs(heat.surfaces[0].last_energy / ref.surfaces[0].last_energy - 1) < 1e-8
+
+
+@pytest.mark.parametrize("kind", ["axisymmetric", "3d"])
+def test_power_limited_wall_low_rank_update_agrees(kind):
+    """A wall limited to 0.05 W: CG on A - g g^T / G (a LinearOperator) against the direct LU with
+    the Sherman-Morrison-Woodbury correction."""
+    ref, _ = _run_heat(kind, "direct", steps=3, max_power=0.05)
+    heat, _ = _run_heat(kind, "cg_jacobi", steps=3, max_power=0.05)
+    assert ref.surfaces[0].limited and heat.surfaces[0].limited
+    assert abs(ref.surfaces[0].last_power / 0.05 - 1) < 1e-9    # exactly the limited power passes
+    rise = np.max(np.abs(ref.T[ref.tissue] - 37.0))
+    assert np.max(np.abs(heat.T - ref.T)[ref.tissue]) / rise < 1e-8
+    assert abs(heat.surfaces[0].wall_temperature - ref.surfaces[0].wall_temperature) < 1e-7
+
+
+def test_low_rank_update_against_dense_algebra():
+    rng = np.random.default_rng(3)
+    n = 30
+    B = rng.normal(size=(n, n))
+    A = B @ B.T + n * np.eye(n)
+    cells = np.array([2, 5, 7, 11])
+    g = rng.uniform(0.5, 1.0, cells.size)
+    corr = SymmetricLowRank(n, [(cells, g, 2.0 * g.sum())])
+    dense = A.copy()
+    dense[np.ix_(cells, cells)] -= np.outer(g, g) / (2.0 * g.sum())
+    b = rng.normal(size=n)
+    x_exact = np.linalg.solve(dense, b)
+    import scipy.sparse as sp
+    x_direct, _ = DirectLU().solve(sp.csr_matrix(A), b, correction=corr)
+    x_cg, _ = JacobiCG(1e-13, 1000).solve(sp.csr_matrix(A), b, np.zeros(n), correction=corr)
+    assert np.max(np.abs(x_direct - x_exact)) / np.max(np.abs(x_exact)) < 1e-12
+    assert np.max(np.abs(x_cg - x_exact)) / np.max(np.abs(x_exact)) < 1e-10
+
+
+# ------------------------------------------------------------------------------------- electric
+def _electric(kind, choice):
+    domain = _domain(kind)
+    g = domain.geometry
+    electrode = domain.regions[0].mask
+    solver = ElectricSolver(g, electrode, preconditioner=choice, tolerance=1e-13, max_iterations=20000)
+    pts = domain.world_points()
+    sigma = 0.2 * (1 + 2.0 * np.exp(-np.sum((pts - pts.mean(axis=1, keepdims=True)) ** 2, axis=0) / 4e-6))
+    return solver, sigma
+
+
+@pytest.mark.parametrize("kind", ["axisymmetric", "3d"])
+@pytest.mark.parametrize("choice", ["jacobi", "amg", "lu"])
+def test_electric_unit_solution_agrees_with_direct_lu(kind, choice):
+    ref_solver, sigma = _electric(kind, "direct")
+    solver, _ = _electric(kind, choice)
+    ref = ref_solver.solve_unit(sigma)
+    unit = solver.solve_unit(sigma)
+    assert ref.iterations == 0 and unit.iterations >= 1
+    assert np.max(np.abs(unit.phi - ref.phi)) < 1e-8        # phi in [0, 1] V
+    assert abs(unit.current / ref.current - 1) < 1e-8
+    assert abs(unit.impedance / ref.impedance - 1) < 1e-8
+    # Joule heating: sums to the electrode power, cell by cell the same
+    assert abs(ref.heating.sum() / ref.current - 1) < 1e-9
+    assert np.max(np.abs(unit.heating - ref.heating)) / np.max(ref.heating) < 1e-8
+
+
+def test_reused_lu_preconditioner_is_exact_then_rebuilt_after_drift():
+    solver, sigma = _electric("axisymmetric", "lu")
+    first = solver.solve_unit(sigma)
+    again = solver.solve_unit(sigma)                  # same matrix: the LU is its exact inverse
+    assert solver.setups == 1 and again.iterations <= 1
+    assert first.iterations <= 2
+    drifted = solver.solve_unit(sigma * np.linspace(1.0, 50.0, sigma.size))
+    assert drifted.iterations > 1                     # the old factorisation no longer inverts it
+    assert solver.setups == 1
+    solver.linear_solver.rebuild_iterations = 0       # any iteration count now means drift
+    solver.solve_unit(sigma * np.linspace(1.0, 50.0, sigma.size))
+    solver.solve_unit(sigma * np.linspace(1.0, 50.0, sigma.size))
+    assert solver.setups == 2
+
+
+def test_configured_solvers_are_the_ones_used():
+    heat = _heat(_domain("axisymmetric"), "cg_jacobi")
+    assert isinstance(heat.linear_solver, JacobiCG)
+    jacobi = heat.step(5.0).iterations
+    heat_lu = _heat(_domain("axisymmetric"), "cg_lu")
+    assert isinstance(heat_lu.linear_solver, LUCG)
+    heat_lu.step(5.0)
+    # the next matrix differs only through k(T): the reused factorisation needs a few iterations
+    assert heat_lu.step(5.0).iterations < jacobi / 3
+    assert isinstance(_heat(_domain("axisymmetric"), "cg_amg").linear_solver, AMGCG)
+    assert isinstance(_heat(_domain("axisymmetric"), "direct").linear_solver, DirectLU)
+    assert isinstance(ElectricSolver(_domain("3d").geometry, _domain("3d").regions[0].mask,
+                                     preconditioner="amg").linear_solver, AMGCG)
+    with pytest.raises(ValueError):
+        make_linear_solver("gmres")
+    with pytest.raises(ValueError):
+        ElectricSolver(_domain("3d").geometry, _domain("3d").regions[0].mask, preconditioner="ilu")
+
+
+def test_iteration_limit_raises():
+    heat = _heat(_domain("3d"), JacobiCG(1e-13, 2))
+    from ablation.physics.bioheat import SolverError
+    with pytest.raises(SolverError):
+        heat.step(5.0)
+    solver = LUCG(1e-13, 1)
+    with pytest.raises(LinearSolverError):
+        import scipy.sparse as sp
+        A = sp.diags(np.linspace(1.0, 100.0, 50)).tocsr()
+        solver.solve(A, np.ones(50), np.zeros(50))     # builds on A: exact in one iteration
+        solver.solve(A @ sp.diags(np.linspace(1.0, 3.0, 50)), np.ones(50), np.zeros(50))
+
+
+def test_solver_section_defaults_and_choice():
+    base = {"name": "t", "modality": "rfa",
+            "probes": [{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "20 mm",
+                        "rfa": {"electrode": "cooled_needle"}}],
+            "rfa": {"protocol": "impedance_control", "power": "60 W"}, "time": {"duration": "10 s", "step": "2 s"}}
+    default = scenario_from_dict(base).solver
+    assert (default.heat, default.electric_preconditioner) == ("cg_jacobi", "auto")
+    chosen = scenario_from_dict({**base, "solver": {"heat": "direct", "electric_preconditioner": "direct"}}).solver
+    assert (chosen.heat, chosen.electric_preconditioner) == ("direct", "direct")
