@@ -90,3 +90,41 @@ def test_convergence_tool(tmp_path):
     coarse, fine = report["levels"]
     assert fine["cells"] > 1.5 * coarse["cells"]
     assert abs(report["change_vs_finest_percent"]["volume_ml"]) < 15
+
+
+def test_result_survives_pickle_and_summary_round_trips(tmp_path):
+    """A Result (scenario, domain, arrays, typed summary with analyses) pickles; the summary's
+    dict is what summary.json holds and reads back into an equal Summary; the analyses' entries
+    can be added, the time loop's cannot be replaced."""
+    import pickle
+    from ablation import simulate
+    from ablation.input.scenario import scenario_from_dict
+    from ablation.output.files import load_result
+    from ablation.run.summary import Summary
+    raw = _coarse("thermal_probe.toml")
+    raw["time"]["duration"] = "2 min"
+    raw.setdefault("placement", {})["samples"] = 50
+    result = simulate(scenario_from_dict(raw))
+    summary = result.summary
+    assert isinstance(summary, Summary) and summary.placement["samples"] == 50
+    assert summary.lesion.volume_ml == summary["lesion"]["volume_ml"] > 0.05
+    assert summary.grid.cells == result.domain.n_cells and summary.time.steps == 24
+    back = pickle.loads(pickle.dumps(result))
+    assert back.summary == summary and back.summary.to_dict() == summary.to_dict()
+    assert set(back.fields) == set(result.fields)
+    for name, values in result.fields.items():
+        assert np.array_equal(back.fields[name], values)
+    assert list(back.placement_samples) == ["metastasis"]
+    assert np.array_equal(back.placement_samples["metastasis"].min_margin_mm,
+                          result.placement_samples["metastasis"].min_margin_mm)
+    assert back.domain.n_cells == result.domain.n_cells
+    with pytest.raises(KeyError):
+        summary["lesion"] = {}
+    # summary.json content: the dict written, read back equal
+    out = ablation_write.write(result, tmp_path / "out", scene=False, report=False)
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert list(on_disk) == list(summary.to_dict())
+    assert Summary.from_dict(on_disk).to_dict() == on_disk
+    loaded = load_result(out)
+    assert loaded.summary.lesion.criterion == summary.lesion.criterion
+    assert loaded.summary.placement["p_technical_success"] == pytest.approx(summary.placement["p_technical_success"])

@@ -77,6 +77,16 @@ def loaded(run_dir):
     return load_result(run_dir)
 
 
+def _summary(name: str, criterion: str):
+    """A typed summary with made-up values, for pictures that need only names and the criterion."""
+    from ablation.run.summary import (EnergyBalance, GridSummary, LesionSize, LesionSummary, ScenarioLabel,
+                                      Summary, TimeSummary)
+    lesion = LesionSummary(criterion, "test lesion", LesionSize(1.0, 10.0, 8.0, 8.0, 0.8))
+    return Summary(1, ScenarioLabel(name, ""), "thermal", GridSummary("3d", 8, (2, 2, 2), 1.0, 1.0, 0),
+                   TimeSummary(1.0, 1.0, 1), 0.0, 1, 0.0, EnergyBalance(0.0, 0.0, 0.0, 0.0, 0.0), 0.0, 37.0, 37.0,
+                   lesion, {criterion: lesion}, {}, {}, {})
+
+
 def _hsv(image):
     import matplotlib.colors as mc
     return mc.rgb_to_hsv(np.asarray(image)[..., :3] / 255.0)
@@ -154,14 +164,13 @@ def test_three_d_grid_margin_and_surfaces(tmp_path):
     assert np.max(np.abs(margin - exact)) < 0.15                # mm, 1.5 mm cells
     # the whole scene on the 3-D grid, with a held 'tine' region drawn from its cells
     from ablation.geometry.grid import Region
-    from ablation.run.time_loop import Result
+    from ablation.run.result import Result
     pts = domain.world_points()
     tine = (np.abs(pts[0] - 0.006) < 0.001) & (np.abs(pts[1]) < 0.001) & (pts[2] > -0.012) & (pts[2] < -0.002)
     domain.regions.append(Region("tine 1", "tine", 0, tine))
     temperature = 37.0 + 50.0 * np.exp(-np.linalg.norm(pts - c[:, None], axis=0) / 0.006)
     fields = {"temperature_C": temperature, "t_max_C": temperature, "omega": np.exp(1e3 * level)}
-    summary = {"scenario": {"name": "3-D"}, "modality": "thermal", "lesion": {"criterion": "arrhenius"}}
-    result = Result(load_scenario(tmp_path / "s.toml"), domain, fields, [], {}, summary)
+    result = Result(load_scenario(tmp_path / "s.toml"), domain, fields, [], {}, _summary("3-D", "arrhenius"))
     parts = viz.scene_parts(result)
     (name, kind, mesh), = parts.other_regions
     assert kind == "tine" and mesh.bounds[0] == pytest.approx(5.0, abs=1.6) and mesh.bounds[1] < 8.6
@@ -282,15 +291,16 @@ def test_plots_follow_the_data(tmp_path, run_dir):
     drawn = {n: PlacementSamples(rng.random(40), rng.normal(2, 3, 40), rng.random(40) > 0.5) for n in "ab"}
     samples = plots.placement_samples(SimpleNamespace(placement_samples=drawn, directory=None))
     assert set(samples) == {"a", "b"}
-    assert np.array_equal(samples["b"]["min_margin_mm"], drawn["b"].min_margin_mm)
+    assert np.array_equal(samples["b"].min_margin_mm, drawn["b"].min_margin_mm)
     assert plots.plot_placement(samples, tmp_path / "p.png").panels == ["a", "b"]
     assert plots.placement_samples(SimpleNamespace(placement_samples={}, directory=None)) == {}
     comparison = {"rows": [{"approach": "open", "p_technical_success": 0.9, "ci95": {"p_technical_success": [0.8, 0.95]}},
                            {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.4}]}
     plot = plots.plot_comparison(comparison, tmp_path / "cmp.png")
     assert plot.panels == ["open", "percutaneous + Pringle"]
-    shells = {"tumors": [{"name": "a", "shell_coverage": {str(m): 1 - m / 10 for m in range(1, 11)},
-                          "margin_coverage": {"5": 0.7, "10": 0.4}}]}
+    shells = _summary("shells", "arrhenius")
+    shells["tumors"] = [{"name": "a", "shell_coverage": {str(m): 1 - m / 10 for m in range(1, 11)},
+                         "margin_coverage": {"5": 0.7, "10": 0.4}}]
     assert plots.plot_shells(shells, tmp_path / "s.png").panels == ["a"]
 
 
@@ -359,8 +369,10 @@ def test_cryo_isotherms_are_drawn_from_t_min(loaded, tmp_path):
     r = np.linalg.norm(domain.world_points() - np.array([0.0, 0.0, -0.010])[:, None], axis=0) * 1e3   # mm
     t_min = np.minimum(37.0, -60.0 + 6.0 * r)            # 0 degC at 10 mm, -20 at 6.67, -40 at 3.33
     fields = dict(loaded.fields, t_min_C=t_min, temperature_C=np.maximum(t_min, 10.0))
-    summary = dict(loaded.summary, modality="cryo", isotherms={"0": {}, "-20": {}, "-40": {}},
-                   lesion={"criterion": "min_temperature:-40"})
+    from ablation.run.summary import LesionSummary
+    summary = replace(loaded.summary, modality="cryo", isotherms={"0": {}, "-20": {}, "-40": {}},
+                      lesion=LesionSummary("min_temperature:-40", "minimum temperature <= -40 degC",
+                                           loaded.summary.lesion.size))
     fake = replace(loaded, fields=fields, summary=summary)
     parts = viz.scene_parts(fake, fields=fields)
     assert sorted(parts.isotherms) == [-20.0, 0.0]
@@ -378,7 +390,7 @@ def test_cryo_isotherms_are_drawn_from_t_min(loaded, tmp_path):
 def test_report_shows_coverage_placement_and_benchmarks(loaded, tmp_path):
     from dataclasses import replace
     from ablation.output import report
-    summary = dict(loaded.summary)
+    summary = replace(loaded.summary, analyses={})
     summary["tumors"] = [{"name": "metastasis", "coverage": 0.934, "margin_coverage": {"5": 0.51, "10": 0.22},
                           "min_margin_mm": -1.25, "margin_class": "A0",
                           "shell_coverage": {str(m): max(0.0, 0.8 - 0.1 * m) for m in range(1, 11)},

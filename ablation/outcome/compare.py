@@ -47,11 +47,10 @@ def compare(scenario, approaches: list, samples: int | None = None, seed: int | 
         cov.coverage_analysis(result)
         solved[flag] = result
         log.info(f"  solved {'with' if flag else 'without'} Pringle: lesion "
-                 f"{result.summary['lesion']['volume_ml']:.2f} mL in {result.summary['runtime_s']:.1f} s")
+                 f"{result.summary.lesion.volume_ml:.2f} mL in {result.summary.runtime_s:.1f} s")
         if n_ins > 1:   # the planned sequence, without placement error
             planned_sequence[flag] = [
-                pl.sample_metrics(grid, fields, variant, result.summary["lesion"]["criterion"],
-                                   section.surface_points)
+                pl.sample_metrics(grid, fields, variant, result.summary.lesion.criterion, section.surface_points)
                 for grid, fields in pl.run_sequence(variant, pl.planned_insertions(variant), section.gap)]
     rows = []
     for approach in approaches:
@@ -62,28 +61,26 @@ def compare(scenario, approaches: list, samples: int | None = None, seed: int | 
             model = pl.error_model(section, approach, pringle=flag)
             mc = pl.monte_carlo(result, model, samples, seed, section=result.scenario.placement, draws=draws,
                                 executor=executor, progress=progress)
-            planned = result.summary["tumors"]
-            blocks = mc.get("per_insertions") or [{"insertions": 1, "overall": mc["overall"],
-                                                    "per_tumor": mc["per_tumor"]}]
-            for block in blocks:
+            planned = result.summary.tumors
+            for block in mc.blocks():
                 if flag in planned_sequence:
-                    cov_k, mam_k, _ = planned_sequence[flag][block["insertions"] - 1]
+                    cov_k, mam_k, _ = planned_sequence[flag][block.insertions - 1]
                     planned = [{"coverage": c, "min_margin_mm": m} for c, m in zip(cov_k, mam_k)]
                 rows.append(_row(approach, flag, block, mc, model, planned, result))
             log.info(f"  {approach:13s} pringle={'yes' if flag else 'no ':3s} P(success) "
-                     f"{mc['overall']['p_technical_success']:.3f} ({mc['method']}, {mc['samples']} samples)")
-    return {"scenario": scenario.name, "criterion": solved[False].summary["lesion"]["criterion"],
+                     f"{mc.overall['p_technical_success']:.3f} ({mc.method}, {mc.samples} samples)")
+    return {"scenario": scenario.name, "criterion": solved[False].summary.lesion.criterion,
             "seed": seed, "samples": samples, "common_random_numbers": True,
             "approaches": {a: pl.error_model(section, a, pringle=False).describe() for a in approaches},
             "rows": rows, "ranking": ranking(rows),
             "note": "model predictions for research, not clinical advice"}
 
 
-def _row(approach, flag, block, mc, model, planned, result) -> dict:
-    o = block["overall"]
-    per = block["per_tumor"]
-    row = {"approach": approach, "pringle": flag, "insertions": block["insertions"], "method": mc["method"],
-           "samples": mc["samples"], "sigma_along_mm": model.sigma_along / pl.MM,
+def _row(approach, flag, block: pl.InsertionsBlock, mc: pl.MonteCarloResult, model, planned, result) -> dict:
+    o = block.overall
+    per = block.per_tumor
+    row = {"approach": approach, "pringle": flag, "insertions": block.insertions, "method": mc.method,
+           "samples": mc.samples, "sigma_along_mm": model.sigma_along / pl.MM,
            "sigma_across_mm": model.sigma_across / pl.MM}
     for key in ("p_technical_success", "p_margin_5mm", "p_margin_10mm"):
         row[key] = o[key]
@@ -93,7 +90,7 @@ def _row(approach, flag, block, mc, model, planned, result) -> dict:
     row["median_min_margin_mm"] = min(t["min_margin_mm_quantiles"]["q50"] for t in per)
     row["planned_coverage"] = min(t["coverage"] for t in planned)
     row["planned_min_margin_mm"] = min(t["min_margin_mm"] for t in planned)
-    row["lesion_volume_ml"] = result.summary["lesion"]["volume_ml"]   # the first ablation's
+    row["lesion_volume_ml"] = result.summary.lesion.volume_ml   # the first ablation's
     return row
 
 

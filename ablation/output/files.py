@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,11 @@ class AtomicOutput:
 
 
 def _clean(value):
-    """JSON-safe: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(value, dict):
+    """JSON-safe: records with ``to_dict`` (:class:`ablation.run.summary.Summary`) to their dict,
+    numpy scalars to Python, NaN/inf to None."""
+    if hasattr(value, "to_dict") and not isinstance(value, type):
+        return _clean(value.to_dict())
+    if isinstance(value, Mapping):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
@@ -159,8 +163,8 @@ def write_surfaces(directory, result) -> list[str]:
         mesh.extract_surface(algorithm="dataset_surface").triangulate().save(directory / f"{stem}.stl")
         written.extend([f"surfaces/{stem}.vtp", f"surfaces/{stem}.stl"])
 
-    criteria = list(result.summary.get("lesion_by_criterion") or [result.summary["lesion"]["criterion"]])
-    default = result.summary["lesion"]["criterion"]
+    criteria = list(result.summary.lesion_by_criterion)
+    default = result.summary.lesion.criterion
     for name in criteria:
         crit = parse_criterion(name)
         if crit.field in result.fields:
@@ -227,12 +231,13 @@ def read_snapshot_index(directory) -> list[tuple[float, Path]]:
 
 
 def load_result(directory):
-    """A saved result folder back as a :class:`ablation.solver.Result` (without a model): the
-    domain rebuilt from DIR/scenario.toml (cheap), the final fields read from DIR/fields.vtr,
-    summary and time series from their files. Snapshots stay on disk: ``extras['snapshot_index']``
-    lists them; :func:`snapshot_fields` reads one."""
+    """A saved result folder back as a :class:`ablation.run.result.Result`: the domain rebuilt
+    from DIR/scenario.toml (cheap), the final fields read from DIR/fields.vtr, the summary
+    (:class:`ablation.run.summary.Summary`) and time series from their files. Snapshots stay on
+    disk: ``Result.snapshot_index`` lists them; :func:`snapshot_fields` reads one."""
     from ablation.input.scenario import load_scenario
     from ablation.run.result import Result
+    from ablation.run.summary import Summary
     from ablation.run.setup import scenario_domain
     from ablation.run.transforms import apply_transforms
     directory = Path(directory)
@@ -244,7 +249,7 @@ def load_result(directory):
     scenario = load_scenario(directory / "scenario.toml")
     domain = scenario_domain(apply_transforms(scenario))
     fields = read_fields(directory / "fields.vtr", domain)
-    summary = json.loads((directory / "summary.json").read_text())
+    summary = Summary.from_dict(json.loads((directory / "summary.json").read_text()))
     series = read_timeseries(directory / "timeseries.csv") if (directory / "timeseries.csv").exists() else {}
     return Result(scenario, domain, fields, [], series, summary, directory=directory,
                   snapshot_index=read_snapshot_index(directory))

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ablation.run.result import PlacementSamples
+from ablation.run.summary import Summary
+
 # Okabe & Ito (2008) colour-blind-safe palette, cycled for curves
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
@@ -127,20 +130,21 @@ def _as_array(value):
     return a if a.ndim >= 1 and a.size else None
 
 
-def placement_samples(result) -> dict:
-    """Coverage and minimal-margin samples per tumour: {name: {'coverage', 'min_margin_mm'}} from
-    the run's placement Monte Carlo, or from placement_samples.csv of a result folder; empty when
-    the Monte Carlo did not run."""
+def placement_samples(result) -> dict[str, PlacementSamples]:
+    """Placement samples per tumour from the run's Monte Carlo, or from placement_samples.csv of
+    a result folder; empty when the Monte Carlo did not run."""
     if result.placement_samples:
-        return {name: {"coverage": np.asarray(s.coverage, float), "min_margin_mm": np.asarray(s.min_margin_mm, float)}
-                for name, s in result.placement_samples.items()}
+        return dict(result.placement_samples)
     out = {}
     path = Path(result.directory) / "placement_samples.csv" if result.directory is not None else None
     if path is not None and path.exists():
         table = _read_csv(path)
         for name in dict.fromkeys(table.get("tumor", [])):
             rows = [k for k, v in enumerate(table["tumor"]) if v == name]
-            out[name] = {key: np.array([float(table[key][k]) for k in rows]) for key in ("coverage", "min_margin_mm")}
+            column = {key: np.array([float(table[key][k]) for k in rows])
+                      for key in ("coverage", "min_margin_mm", "technical_success")}
+            out[name] = PlacementSamples(column["coverage"], column["min_margin_mm"],
+                                         column["technical_success"] > 0.5)
     return out
 
 
@@ -159,7 +163,7 @@ def _read_csv(path) -> dict:
     return table
 
 
-def plot_placement(samples: dict, path) -> Plot | None:
+def plot_placement(samples: dict[str, PlacementSamples], path) -> Plot | None:
     """Histograms of coverage (%) and minimal margin (mm) over placement samples, per tumour, with
     the margin-class limits 0, 5 and 10 mm and the fraction of samples beyond each."""
     if not samples:
@@ -167,9 +171,9 @@ def plot_placement(samples: dict, path) -> Plot | None:
     plt = _plt()
     fig, axes = plt.subplots(len(samples), 2, figsize=(10, 3.0 * len(samples) + 0.5), squeeze=False)
     for row, (name, s) in zip(axes, samples.items()):
-        cov, mar = s.get("coverage"), s.get("min_margin_mm")
+        cov, mar = np.asarray(s.coverage, float), np.asarray(s.min_margin_mm, float)
         ax = row[0]
-        if cov is not None and np.isfinite(cov).any():
+        if np.isfinite(cov).any():
             c = 100.0 * cov[np.isfinite(cov)]
             ax.hist(c, bins=np.linspace(min(c.min(), 90.0), 100.0, 31), color=PALETTE[0])
             ax.set_title(f"{name}: tumour coverage, {c.size} samples\n"
@@ -177,7 +181,7 @@ def plot_placement(samples: dict, path) -> Plot | None:
         ax.set_xlabel("coverage (%)")
         ax.set_ylabel("samples")
         ax = row[1]
-        if mar is not None and np.isfinite(mar).any():
+        if np.isfinite(mar).any():
             m = mar[np.isfinite(mar)]
             ax.hist(m, bins=40, color=PALETTE[1])
             for limit in (0.0, 5.0, 10.0):
@@ -192,9 +196,9 @@ def plot_placement(samples: dict, path) -> Plot | None:
     return Plot(Path(path).name, "Coverage and minimal margin over placement samples", list(samples))
 
 
-def plot_shells(summary: dict, path) -> Plot | None:
+def plot_shells(summary: Summary, path) -> Plot | None:
     """Coverage of each 1 mm shell around each tumour, and of the tumour dilated by m mm."""
-    tumors = [t for t in summary.get("tumors") or [] if t.get("shell_coverage") or t.get("margin_coverage")]
+    tumors = [t for t in summary.tumors or [] if t.get("shell_coverage") or t.get("margin_coverage")]
     if not tumors:
         return None
     plt = _plt()

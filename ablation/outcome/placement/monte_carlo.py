@@ -1,0 +1,151 @@
+"""The placement Monte Carlo on a solved result, for one error model; the results say which
+method ran:
+
+* ``move_tumor`` - one straight probe, nothing off its axis (axisymmetric solve): solve once and
+  move the tumour's evaluation points in the probe frame (:mod:`.moved_lesion`). Exact for a
+  passive tumour; for a material tumour (its own properties) approximate, and ``resolve_check``
+  samples are re-solved to measure the error (:mod:`.move_check`).
+* ``rigid_shift`` - vessels or several probes: the solved lesion is moved rigidly with the
+  (first) probe's displacement; this ignores that the heat sink and the other probes do not move.
+* ``resolve`` - every sample is solved again with displaced probes (each probe and each insertion
+  its own draw) through an executor (:mod:`.resolve`).
+"""
+from __future__ import annotations
+
+import time as wallclock
+from dataclasses import dataclass
+
+import numpy as np
+
+from ablation.outcome import coverage as cov
+from ablation.outcome.placement.error_models import MM, ErrorModel, local_errors, probe_frame, standard_draws
+from ablation.outcome.placement.move_check import measure_move_error
+from ablation.outcome.placement.moved_lesion import moved_metrics, point_set, table_for
+from ablation.outcome.placement.resolve import collect, resolve_jobs, solve_all
+from ablation.outcome.placement.statistics import SampleTable, summarize
+from ablation.run.setup import axisymmetry_breaker
+
+@dataclass(frozen=True)
+class InsertionsBlock:
+    """Results after the first ``insertions`` ablations of a sequence."""
+    insertions: int
+    per_tumor: list[dict]
+    overall: dict
+
+    def to_dict(self) -> dict:
+        return {"insertions": self.insertions, "per_tumor": self.per_tumor, "overall": self.overall}
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """One error model's placement Monte Carlo.
+
+    samples : number of samples evaluated (re-solving caps it at ``resolve_samples``)
+    per_tumor, overall : probabilities with 95 % Wilson intervals and quantiles
+        (:func:`ablation.outcome.placement.statistics.summarize`)
+    per_insertions : for sequences, the results after 1..n insertions (else empty)
+    timing_s : wall-clock seconds of the parts ('table' and 'samples', or 'samples')
+    move_tumor_error : the re-solve check of a moved material tumour, when it ran
+    sdf_raster_mm : raster step of the signed-distance table (solve-once methods)
+    sample_table : per-sample results (samples, tumours) of the last insertion count
+    """
+    method: str
+    samples: int
+    seed: int
+    criterion: str
+    error_model: ErrorModel
+    per_tumor: list[dict]
+    overall: dict
+    timing_s: dict[str, float]
+    notes: tuple[str, ...]
+    sample_table: SampleTable
+    per_insertions: tuple[InsertionsBlock, ...] = ()
+    move_tumor_error: dict | None = None
+    sdf_raster_mm: float | None = None
+
+    def blocks(self) -> tuple[InsertionsBlock, ...]:
+        """Results per number of insertions; a single ablation gives one block."""
+        return self.per_insertions or (InsertionsBlock(1, self.per_tumor, self.overall),)
+
+
+def choose_method(scenario, section) -> str:
+    if section is not None and section.method != "auto":
+        return section.method
+    if section is not None and section.insertions:
+        return "resolve"
+    if len(scenario.probes) == 1 and not axisymmetry_breaker(scenario):
+        return "move_tumor"
+    return "rigid_shift"
+
+
+def monte_carlo(result, model: ErrorModel, samples: int, seed: int, method: str | None = None,
+                section=None, draws: np.ndarray | None = None, executor=None, progress=None) -> MonteCarloResult:
+    """Placement Monte Carlo on a solved ``result`` (the planned placement) for one error model.
+
+    ``section`` is the [placement] table (default: the scenario's); ``draws`` (samples,
+    insertions, 5) overrides the seeded draws; re-solved samples go through ``executor``."""
+    scenario = result.scenario
+    section = section if section is not None else scenario.get("placement")
+    method = method or choose_method(scenario, section)
+    criterion = result.summary["lesion"]["criterion"]
+    n_surface = section.surface_points if section is not None else 1024
+    insertions = list(section.insertions) if section is not None and section.insertions else []
+    n_ins = 1 + len(insertions)
+    z = draws if draws is not None else standard_draws(seed, samples, max(n_ins, len(scenario.probes)))
+    names = [t.name for t in result.domain.tumors]
+    started = wallclock.perf_counter()
+    if method in ("move_tumor", "rigid_shift") and not insertions:
+        return _solve_once(result, model, z, samples, seed, method, section, criterion, n_surface, names,
+                           started, executor, progress)
+    # re-solve every sample (several probes each with their own draw, or insertion sequences)
+    count = samples if section is None else min(samples, section.resolve_samples)
+    gap = section.gap if section is not None else 120.0
+    jobs = resolve_jobs(scenario, model, z[:count], bool(insertions), gap, criterion, n_surface)
+    per_count = collect(solve_all(jobs, executor, progress), n_ins if insertions else 1)
+    per, overall = summarize(per_count[-1], names)
+    blocks = ()
+    if insertions:
+        blocks = tuple(InsertionsBlock(k + 1, *summarize(data, names)) for k, data in enumerate(per_count))
+        note = (f"re-solved every sample as a sequence of {n_ins} ablations on one 3-D grid "
+                "(each insertion its own placement error); results after 1..n insertions")
+    else:
+        note = ("re-solved every sample with displaced probes (each probe its own draw) on a local "
+                "process pool")
+    return MonteCarloResult(method, count, int(seed), criterion, model, per, overall,
+                            {"samples": wallclock.perf_counter() - started}, (note,), per_count[-1],
+                            per_insertions=blocks)
+
+
+def _solve_once(result, model, z, samples, seed, method, section, criterion, n_surface, names, started,
+                executor, progress) -> MonteCarloResult:
+    """``move_tumor`` and ``rigid_shift``: the solved lesion moves with the first probe."""
+    scenario = result.scenario
+    probe = scenario.probes[0]
+    frame = probe_frame(probe.direction)
+    tip = np.asarray(probe.tip)
+    refinement = scenario.coverage.raster_refinement if scenario.get("coverage") is not None else 4
+    lesion = cov.Lesion.from_fields(result.domain, result.fields, criterion, refinement)
+    pts = point_set(cov.build_points(scenario, result.domain, n_surface=n_surface), tip, frame)
+    delta, tilt = local_errors(model, z[:samples, 0])
+    axisym = method == "move_tumor" and result.domain.kind == "axisymmetric"
+    h = min(float(np.min(np.diff(e))) for e in result.domain.edges)
+    table = table_for(lesion, pts, delta, tilt, tip, frame, axisym, step=(0.25 if axisym else 0.75) * h)
+    t_table = wallclock.perf_counter() - started
+    per_sample = moved_metrics(table, pts, delta, tilt, axisym)
+    timing = {"table": t_table, "samples": wallclock.perf_counter() - started - t_table}
+    notes, move_error = [], None
+    if method == "move_tumor":
+        notes.append("solved once; each sample moves the tumour's evaluation points in the probe frame "
+                     "(exact for a passive tumour in an axisymmetric problem)")
+        if result.domain.kind != "axisymmetric":
+            notes.append("the solve was 3-D: moving the tumour ignores anything off the probe axis")
+        if any(t.material for t in scenario.tumors):
+            notes.append("a material tumour moves with the points but its properties shaped the solved "
+                         "lesion: approximate; see move_tumor_error")
+            move_error = measure_move_error(result, model, z, section, criterion, n_surface, executor, progress)
+    else:
+        notes.append("rigid shift: the solved lesion moves with the first probe's displacement; this "
+                     "ignores that vessels (heat sinks) and other probes stay where they are")
+    per, overall = summarize(per_sample, names)
+    return MonteCarloResult(method, int(samples), int(seed), criterion, model, per, overall, timing, tuple(notes),
+                            per_sample, move_tumor_error=move_error, sdf_raster_mm=table.step / MM)

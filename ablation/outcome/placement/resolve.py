@@ -1,0 +1,146 @@
+"""Re-solving placement samples: every sample solved again with displaced probes, or as a
+sequence of ablations on one 3-D grid (``[[placement.insertions]]``), through any
+concurrent.futures Executor (a local process pool when none is given)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ablation.geometry.grid import mark_regions
+from ablation.outcome import coverage as cov
+from ablation.outcome.placement.error_models import ErrorModel, displaced_probe, local_errors
+from ablation.outcome.placement.statistics import SampleTable
+from ablation.run.parallel import local_pool, map_in_order
+from ablation.run.setup import probe_shapes, scenario_domain
+from ablation.run.time_loop import run
+from ablation.run.transforms import apply_transforms
+
+
+@dataclass(frozen=True)
+class ResolveJob:
+    """One sample to solve in a worker: the scenario (occlusion set), the displaced probes (one
+    per probe, or one per insertion when ``sequence``), the cooling gap between insertions (s),
+    the lesion criterion and the number of surface points per tumour."""
+    scenario: object
+    probes: tuple
+    sequence: bool
+    gap: float
+    criterion: str
+    surface_points: int
+
+
+#: Metrics of one solved sample: (coverage per tumour, min margin per tumour, success per tumour).
+SampleMetrics = tuple[list, list, list]
+
+
+def with_probes(domain, scenario):
+    """The same grid with the regions of ``scenario``'s probes (a withdrawn probe's cells become
+    tissue)."""
+    out = replace(domain, regions=[], probes=probe_shapes(scenario), tumor_masks=[])
+    mark_regions(out, [v.name for v in scenario.vessels])
+    return out
+
+
+def run_sequence(scenario, probes_per_insertion: list, gap: float) -> list:
+    """Ablations one after another on one 3-D grid; returns the fields after each insertion and
+    its cooling gap (probe withdrawn), so entry k is the result of the first k + 1 ablations.
+
+    ``probes_per_insertion`` is a list of probe records (the device placed at each insertion).
+    Temperature and damage carry over (:func:`ablation.run.time_loop.run` with ``initial_state``);
+    the gap runs the generic thermal model without probes (tissue cooling by conduction and
+    perfusion; phase change is not modelled in the gap)."""
+    base = apply_transforms(scenario)
+    center = base.domain.center if base.domain.center is not None else tuple(base.probes[0].tip)
+    mesh_scenario = base.replaced(probes=tuple(probes_per_insertion), grid=base.grid.replaced(kind="3d"),
+                                  domain=base.domain.replaced(center=center))
+    grid = scenario_domain(mesh_scenario)
+    state, out = None, []
+    for probe in probes_per_insertion:
+        one = mesh_scenario.replaced(probes=(probe,))
+        result = run(one, domain=with_probes(grid, one), initial_state=state)
+        state = dict(result.fields)
+        if gap > 0:
+            cool = one.replaced(modality="thermal", probes=(),
+                                time=one.time.replaced(duration=gap, step=min(one.time.step, gap)),
+                                damage=one.damage.replaced(criterion="arrhenius", report_criteria=("arrhenius",)))
+            cooled = run(cool, domain=with_probes(grid, cool), initial_state=state)
+            state = {**state, **cooled.fields}
+        out.append((grid, state))
+    return out
+
+
+def sample_metrics(grid, fields, scenario, criterion, n_surface) -> SampleMetrics:
+    """Coverage, minimal margin and technical success of every tumour for solved ``fields``."""
+    points = cov.build_points(scenario, grid, n_surface=n_surface)
+    lesion = cov.Lesion.from_fields(grid, fields, criterion)
+    rows = [cov.tumor_metrics(tp, lesion.inside, lesion.signed_distance, cov.scenario_margins(scenario))
+            for tp in points]
+    return ([r["coverage"] for r in rows], [r["min_margin_mm"] for r in rows],
+            [r["technical_success"] for r in rows])
+
+
+def planned_insertions(scenario) -> list:
+    """Probe records of every insertion as planned: the first probe, then [[placement.insertions]]."""
+    first = scenario.probes[0]
+    insertions = scenario.placement.insertions if scenario.get("placement") is not None else ()
+    return [first] + [first.replaced(tip=ins.tip, direction=ins.direction or first.direction,
+                                     name=f"insertion {k + 2}") for k, ins in enumerate(insertions or ())]
+
+
+def occlusion_scenario(scenario, model: ErrorModel):
+    """``scenario`` with inflow occlusion as the error model says (when it has a [placement])."""
+    if scenario.get("placement") is None:
+        return scenario
+    return scenario.replaced(placement=scenario.placement.replaced(pringle=model.pringle))
+
+
+def resolve_jobs(scenario, model: ErrorModel, z: np.ndarray, sequence: bool, gap: float, criterion: str,
+                 n_surface: int) -> list[ResolveJob]:
+    """One job per row of draws ``z`` (samples, insertions or probes, 5): with ``sequence`` every
+    planned insertion displaced by its own draw, else every probe by its own draw."""
+    base = occlusion_scenario(scenario, model)
+    planned = planned_insertions(scenario) if sequence else list(scenario.probes)
+    jobs = []
+    for b in range(z.shape[0]):
+        probes = []
+        for k, p in enumerate(planned):
+            delta, tilt = local_errors(model, z[b, k])
+            probes.append(displaced_probe(p, delta, tilt))
+        jobs.append(ResolveJob(base, tuple(probes), sequence, gap, criterion, n_surface))
+    return jobs
+
+
+def solve_job(job: ResolveJob) -> list[SampleMetrics]:
+    """Worker: solve one sample (a single ablation or a sequence); metrics per insertion count."""
+    scenario = job.scenario
+    if not job.sequence:
+        moved = scenario.replaced(probes=job.probes)
+        if moved.grid.kind == "axisymmetric":   # a displaced probe leaves the tumour off its axis
+            moved = moved.replaced(grid=moved.grid.replaced(kind="auto"))
+        result = run(apply_transforms(moved))
+        return [sample_metrics(result.domain, result.fields, result.scenario, job.criterion, job.surface_points)]
+    return [sample_metrics(grid, fields, scenario, job.criterion, job.surface_points)
+            for grid, fields in run_sequence(scenario, list(job.probes), job.gap)]
+
+
+def solve_all(jobs: list[ResolveJob], executor=None, progress=None) -> list[list[SampleMetrics]]:
+    """Runs :func:`solve_job` on every job through ``executor`` (any concurrent.futures Executor);
+    without one, on a local process pool (:func:`ablation.run.parallel.local_pool`)."""
+    if executor is None:
+        if len(jobs) <= 1:
+            return [solve_job(j) for j in jobs]
+        with local_pool(len(jobs)) as pool:
+            return solve_all(jobs, pool, progress)
+    return map_in_order(executor, solve_job, jobs, progress, "re-solved placement samples")
+
+
+def collect(results: list[list[SampleMetrics]], count: int) -> list[SampleTable]:
+    """Per insertion count (1..count): the per-sample table over all solved samples."""
+    out = []
+    for k in range(count):
+        c = np.array([r[k][0] for r in results], float)
+        m = np.array([r[k][1] for r in results], float)
+        s = np.array([r[k][2] for r in results], bool)
+        out.append(SampleTable(c, m, s))
+    return out

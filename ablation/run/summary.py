@@ -1,0 +1,218 @@
+"""The summary of a run (what summary.json holds) as typed, frozen records.
+
+The time loop fills the fixed part (:class:`Summary`: grid, time stepping, energy balance, lesion
+size per criterion, device, parameters, provenance). Analyses that run afterwards (coverage,
+placement) add named entries (``tumors``, ``clinical_context``, ``placement``) with
+``summary[name] = value``; only such added entries can be set, the fixed part cannot change.
+:meth:`Summary.to_dict` gives the content of summary.json and :meth:`Summary.from_dict` reads it
+back. A Summary also reads like the JSON mapping (``summary["lesion"]["volume_ml"]``) for code that
+handles summary.json content and live results alike.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields as dataclass_fields, replace
+from typing import Any
+
+SCHEMA_VERSION = 1   # of summary.json
+
+
+@dataclass(frozen=True)
+class LesionSize:
+    """Volume and extents of the connected lesion (:func:`ablation.physics.damage.lesion_size`)."""
+    volume_ml: float
+    long_axis_mm: float
+    short_axis_mm: float
+    short_axis_2_mm: float
+    sphericity: float
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "LesionSize":
+        return cls(**{f.name: data[f.name] for f in dataclass_fields(cls)})
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+
+
+@dataclass(frozen=True)
+class LesionSummary:
+    """The lesion under one criterion: its name, description and size."""
+    criterion: str
+    description: str
+    size: LesionSize
+
+    @property
+    def volume_ml(self) -> float:
+        return self.size.volume_ml
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "LesionSummary":
+        return cls(data["criterion"], data["description"], LesionSize.from_dict(data))
+
+    def to_dict(self) -> dict:
+        return {"criterion": self.criterion, "description": self.description, **self.size.to_dict()}
+
+
+@dataclass(frozen=True)
+class GridSummary:
+    kind: str
+    cells: int
+    shape: tuple[int, ...]
+    min_spacing_mm: float
+    max_spacing_mm: float
+    held_cells: int
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "GridSummary":
+        return cls(data["kind"], data["cells"], tuple(data["shape"]), data["min_spacing_mm"],
+                   data["max_spacing_mm"], data["held_cells"])
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "cells": self.cells, "shape": list(self.shape),
+                "min_spacing_mm": self.min_spacing_mm, "max_spacing_mm": self.max_spacing_mm,
+                "held_cells": self.held_cells}
+
+
+@dataclass(frozen=True)
+class TimeSummary:
+    duration_s: float
+    step_s: float
+    steps: int
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "TimeSummary":
+        return cls(data["duration_s"], data["step_s"], data["steps"])
+
+    def to_dict(self) -> dict:
+        return {"duration_s": self.duration_s, "step_s": self.step_s, "steps": self.steps}
+
+
+@dataclass(frozen=True)
+class EnergyBalance:
+    """Energy (J) over the run: stored in the tissue and exchanged with each source and sink."""
+    stored: float
+    source: float
+    perfusion: float
+    boundary: float
+    walls: float
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "EnergyBalance":
+        return cls(**{f.name: data[f.name] for f in dataclass_fields(cls)})
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+
+
+@dataclass(frozen=True)
+class ScenarioLabel:
+    name: str
+    description: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description}
+
+
+# The fixed entries in summary.json order; ``isotherms`` (cryo) sits between device and parameters.
+_CORE = ("schema_version", "scenario", "modality", "grid", "time", "runtime_s", "cg_iterations",
+         "heat_balance_error", "energy_J", "boundary_max_deviation_C", "max_temperature_C",
+         "min_temperature_C", "lesion", "lesion_by_criterion", "device", "isotherms", "parameters",
+         "provenance")
+
+
+@dataclass(frozen=True)
+class Summary(Mapping):
+    """summary.json of a run. ``analyses`` holds the entries added after the time loop, in the
+    order they were added (``tumors``, ``clinical_context``, ``placement``, ...)."""
+    schema_version: int
+    scenario: ScenarioLabel
+    modality: str
+    grid: GridSummary
+    time: TimeSummary
+    runtime_s: float | None
+    cg_iterations: int
+    heat_balance_error: float
+    energy_J: EnergyBalance
+    boundary_max_deviation_C: float
+    max_temperature_C: float
+    min_temperature_C: float
+    lesion: LesionSummary
+    lesion_by_criterion: dict[str, LesionSummary]
+    device: dict[str, Any]
+    parameters: dict[str, Any]
+    provenance: dict[str, Any]
+    isotherms: dict[str, Any] | None = None
+    analyses: dict[str, Any] = field(default_factory=dict)
+
+    # --- entries the analyses add
+    @property
+    def tumors(self) -> list[dict] | None:
+        return self.analyses.get("tumors")
+
+    @property
+    def clinical_context(self) -> list | None:
+        return self.analyses.get("clinical_context")
+
+    @property
+    def placement(self) -> dict | None:
+        return self.analyses.get("placement")
+
+    def __setitem__(self, key: str, value) -> None:
+        """Adds (or replaces) an analysis entry; the time loop's entries are fixed."""
+        if key in _CORE:
+            raise KeyError(f"summary entry {key!r} is set by the time loop and cannot be replaced")
+        self.analyses[key] = value
+
+    def with_runtime(self, runtime_s: float) -> "Summary":
+        return replace(self, runtime_s=runtime_s)
+
+    # --- summary.json
+    def _entry(self, key: str):
+        if key not in _CORE:
+            return self.analyses[key]
+        value = getattr(self, key)
+        if key == "lesion_by_criterion":
+            return {name: lesion.to_dict() for name, lesion in value.items()}
+        return value.to_dict() if hasattr(value, "to_dict") else value
+
+    def _keys(self) -> list[str]:
+        return [k for k in _CORE if not (k == "isotherms" and self.isotherms is None)] + list(self.analyses)
+
+    def to_dict(self) -> dict:
+        """The content of summary.json (analysis entries are the stored objects, not copies)."""
+        return {key: self._entry(key) for key in self._keys()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Summary":
+        """A summary.json mapping back as a Summary; entries it does not know go to ``analyses``."""
+        missing = [k for k in _CORE if k != "isotherms" and k not in data]
+        if missing:
+            raise ValueError(f"summary lacks {', '.join(missing)}; is it a summary.json of this package?")
+        return cls(
+            schema_version=data["schema_version"],
+            scenario=ScenarioLabel(data["scenario"]["name"], data["scenario"]["description"]),
+            modality=data["modality"], grid=GridSummary.from_dict(data["grid"]),
+            time=TimeSummary.from_dict(data["time"]), runtime_s=data["runtime_s"],
+            cg_iterations=data["cg_iterations"], heat_balance_error=data["heat_balance_error"],
+            energy_J=EnergyBalance.from_dict(data["energy_J"]),
+            boundary_max_deviation_C=data["boundary_max_deviation_C"],
+            max_temperature_C=data["max_temperature_C"], min_temperature_C=data["min_temperature_C"],
+            lesion=LesionSummary.from_dict(data["lesion"]),
+            lesion_by_criterion={k: LesionSummary.from_dict(v) for k, v in data["lesion_by_criterion"].items()},
+            device=dict(data["device"]), parameters=dict(data["parameters"]),
+            provenance=dict(data["provenance"]), isotherms=data.get("isotherms"),
+            analyses={k: v for k, v in data.items() if k not in _CORE})
+
+    # --- read access like the JSON mapping
+    def __getitem__(self, key: str):
+        if key not in self._keys():
+            raise KeyError(key)
+        return self._entry(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    __hash__ = None   # holds dicts
