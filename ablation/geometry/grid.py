@@ -78,7 +78,7 @@ class Domain:
     frame_origin: np.ndarray        # world position of the frame origin
     frame: np.ndarray               # 3x3, columns = world directions of the frame axes
     regions: list = field(default_factory=list)
-    tumors: list = field(default_factory=list)        # Ellipsoid per tumour
+    tumors: list = field(default_factory=list)        # Shape per tumour (shapes.Shape)
     tumor_masks: list = field(default_factory=list)   # bool per cell per tumour
     probes: list = field(default_factory=list)        # Probe per probe
     vessels: list = field(default_factory=list)       # Segment per vessel
@@ -158,9 +158,11 @@ class GridSpacing:
 def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=(), vessels=(),
                  vessel_names=()) -> Domain:
     """The graded grid of ``kind`` ('axisymmetric' or '3d') around ``center`` (m) with edge length
-    ``size`` (m), and the region masks of ``probes`` (:class:`Probe`), ``tumors`` (shapes with
-    ``contains``) and ``vessels`` (:class:`Segment`) on it. Axisymmetric grids lie in the frame of
-    the first probe (its axis and tip)."""
+    ``size`` (m), and the region masks of ``probes`` (:class:`Probe`), ``tumors`` (any
+    :class:`ablation.geometry.shapes.Shape`) and ``vessels`` (:class:`Segment`) on it. The fine
+    region reaches ``fine_margin`` beyond each tumour's ``bounds`` (3-D) or beyond its surface mesh
+    in the probe frame (axisymmetric). Axisymmetric grids lie in the frame of the first probe (its
+    axis and tip)."""
     h, h_max, growth, margin = spacing.fine, spacing.coarsest, spacing.growth, spacing.fine_margin
     half = size / 2.0
     center = np.asarray(center, float)
@@ -174,10 +176,12 @@ def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=()
         fine_z = [(-probe.active_length - margin, margin)]
         fine_r = [(0.0, probe.radius + margin)]
         for t in tumors:
-            zt = float((t.center - origin) @ probe.direction)
-            extent = t.semi_axes[2] + margin
-            fine_z.append((zt - extent, zt + extent))
-            fine_r.append((0.0, t.semi_axes[0] + margin))
+            # a world box is not a box in the probe frame: the extents come from the surface
+            vertices, _ = t.surface_mesh()
+            local = (vertices - origin) @ frame
+            z_t = local[:, 2]
+            fine_z.append((float(z_t.min()) - margin, float(z_t.max()) + margin))
+            fine_r.append((0.0, float(np.max(np.hypot(local[:, 0], local[:, 1]))) + margin))
         r_edges = graded_edges(0.0, half, fine_r, min(h, probe.radius / 2), h_max, growth, [probe.radius])
         z_edges = graded_edges(z_lo, z_hi, fine_z, h, h_max, growth, [0.0, -probe.active_length])
         domain = Domain("axisymmetric", None, FVGeometry.rectilinear([r_edges, z_edges], axisymmetric=True),
@@ -190,9 +194,9 @@ def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=()
                 a, b = sorted((p.active.start[ax], p.active.end[ax]))
                 fine[ax].append((a - p.radius - margin, b + p.radius + margin))
         for t in tumors:
+            t_lo, t_hi = t.bounds
             for ax in range(3):
-                extent = float(np.max(t.semi_axes)) + margin
-                fine[ax].append((t.center[ax] - extent, t.center[ax] + extent))
+                fine[ax].append((float(t_lo[ax]) - margin, float(t_hi[ax]) + margin))
         edges = [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, growth) for ax in range(3)]
         domain = Domain("3d", None, FVGeometry.rectilinear(edges),
                         tuple(e.size - 1 for e in edges), edges, np.zeros(3), np.eye(3))
@@ -219,12 +223,12 @@ def mark_regions(domain: Domain, vessel_names=()) -> None:
             mask = inside & ~taken
             taken |= mask
             domain.regions.append(Region(f"{probe.name} {kind.split('_')[1]}", kind, i, mask,
-                                         lambda p, seg=seg: seg.distance(p) - seg.radius))
+                                         seg.signed_distance))
     for i, vessel in enumerate(domain.vessels):
         mask = (vessel.contains(pts) | _cells_hit(domain, vessel)) & ~taken
         taken |= mask
         name = vessel_names[i] if i < len(vessel_names) and vessel_names[i] else f"vessel {i + 1}"
-        domain.regions.append(Region(name, "vessel", i, mask, lambda p, v=vessel: v.distance(p) - v.radius))
+        domain.regions.append(Region(name, "vessel", i, mask, vessel.signed_distance))
     domain.tumor_masks = [t.contains(pts) & ~taken for t in domain.tumors]
 
 

@@ -21,8 +21,10 @@ How it is computed (no binary mask rounded to whole cells):
    point (second-order accurate in the raster step); its sign is that of L(q).
 4. Volumes are fractions of a fixed quasi-random (scrambled Halton) point set, uniform inside the
    tumour, plus a second set uniform in the region up to the largest margin, each tagged with its
-   exact distance to the tumour surface (:class:`TumorPoints`). The placement Monte Carlo moves the
-   same points, so deterministic metrics and sampled ones share their discretisation.
+   distance to the tumour surface (:class:`TumorPoints`). The placement Monte Carlo moves the
+   same points, so deterministic metrics and sampled ones share their discretisation. A tumour is
+   any :class:`ablation.geometry.shapes.Shape` (an ellipsoid, a label-map region); ellipsoids take
+   exact fast paths (exact distance, shell points without rejection for spheres).
 
 The liver capsule (optional, ``[coverage.capsule]``): a plane (a point and the outward normal) or a
 sphere (the liver approximated as a ball). Tumour-surface points closer to the capsule than
@@ -41,7 +43,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
 from ablation.physics.damage import fill_held, parse_criterion
-from ablation.geometry.shapes import Ellipsoid
+from ablation.geometry.shapes import Ellipsoid, Shape, surface_points
 
 MM = 1e-3
 SHELLS_MM = tuple(range(1, 11))           # 1 mm shells from 1 to 10 mm (Laimer et al. 2021)
@@ -262,16 +264,17 @@ def ball_points(count: int, seed: int = 0) -> np.ndarray:
 
 @dataclass
 class TumorPoints:
-    """Fixed evaluation points of one tumour (world coordinates, m).
+    """Fixed evaluation points of one tumour (any :class:`ablation.geometry.shapes.Shape`; world
+    coordinates, m).
 
     ``inner`` (3, n_in): uniform inside the tumour, each standing for V_t / n_in.
     ``outer`` (3, n_out) with ``outer_distance`` and ``outer_weight``: stratified in 1 mm shells of
-    the region 0 < d <= ``reach`` around it (d the exact distance to the tumour surface), uniform
+    the region 0 < d <= ``reach`` around it (d the distance to the tumour surface), uniform
     within each shell; each stands for ``outer_weight`` m^3.
     ``surface`` (3, n_s): surface points for the minimal margin; ``surface_kept`` marks those not
     excluded next to the capsule.
     """
-    tumor: Ellipsoid
+    tumor: Shape
     inner: np.ndarray
     outer: np.ndarray
     outer_distance: np.ndarray
@@ -289,52 +292,88 @@ class TumorPoints:
         return self.volume / self.inner.shape[1], self.outer_weight
 
 
-def tumor_points(tumor: Ellipsoid, reach: float, n_inner: int = 8192, n_outer: int = 20480,
+def tumor_points(tumor: Shape, reach: float, n_inner: int = 8192, n_outer: int = 20480,
                  n_surface: int = 20000, seed: int = 0, capsule=None) -> TumorPoints:
     """Evaluation points of ``tumor`` (see :class:`TumorPoints`); ``reach`` the largest margin (m).
 
     The region 0 < d <= reach is stratified into 1 mm shells, each sampled with the same number
-    of points (n_outer / shells) by rejection from the box |x_i| <= a_i + reach in the tumour
-    frame, which contains it (the support of the dilated ellipsoid along a frame axis is
-    a_i + reach). A point in shell k stands for V_k / n_k, with V_k exact for a sphere,
-    4/3 pi ((r + k)^3 - (r + k - 1)^3), and for an ellipsoid the box volume times the fraction of a
-    fixed 2^18-point quasi-random set falling in the shell (about 1e-3 relative).
+    of points (n_outer / shells) by rejection from a box that contains it. A point in shell k
+    stands for V_k / n_k, with V_k the box volume times the fraction of a fixed 2^18-point
+    quasi-random set falling in the shell (about 1e-3 relative).
+
+    Any shape: inner points by rejection of quasi-random points in ``bounds`` with ``contains``,
+    the box ``bounds`` widened by ``reach``, d from ``signed_distance``, surface points from
+    :func:`ablation.geometry.shapes.surface_points`. Exact fast paths for an :class:`Ellipsoid`:
+    inner points mapped from the unit ball, the box |x_i| <= a_i + reach in the tumour frame (the
+    support of the dilated ellipsoid along a frame axis is a_i + reach), d exact
+    (:func:`ellipsoid_distance`), and for a sphere shell points without rejection and
+    V_k = 4/3 pi ((r + k)^3 - (r + k - 1)^3).
     """
+    edges = np.append(np.arange(0.0, reach - 1e-9, MM), reach)          # shell boundaries (m)
+    per_shell = max(1, -(-n_outer // (edges.size - 1)))
+    if not isinstance(tumor, Ellipsoid):
+        lo, hi = tumor.bounds
+        middle, box_half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        inner = _inside_points(tumor, middle, box_half, n_inner, seed)
+        distance = lambda rel: tumor.signed_distance(middle[:, None] + rel)
+        rel, dist, volumes = _shell_points(distance, box_half + reach, edges, per_shell, seed)
+        return _finish_points(tumor, inner, middle[:, None] + rel, dist, reach, volumes, per_shell,
+                              n_surface, capsule)
     a = tumor.semi_axes
     inner = tumor.center[:, None] + tumor.frame @ (ball_points(n_inner, seed) * a[:, None])
-    half = a + reach
-    box_volume = float(np.prod(2.0 * half))
-    edges = np.append(np.arange(0.0, reach - 1e-9, MM), reach)          # shell boundaries (m)
-    shells = edges.size - 1
     if tumor.is_sphere:
         r = float(a[0])
         volumes = 4.0 / 3.0 * np.pi * np.diff((r + edges) ** 3)
+        local, dist = _sphere_shell_points(r, edges, per_shell, seed + 1)
     else:
-        probe = (_halton(1 << 18, seed + 7).T * 2.0 - 1.0) * half[:, None]
-        d = ellipsoid_distance(probe, a)
-        counts = np.histogram(d[d > 0], bins=edges)[0]
-        volumes = box_volume * counts / probe.shape[1]
-    per_shell = max(1, -(-n_outer // shells))
-    if tumor.is_sphere:
-        local, dist = _sphere_shell_points(float(a[0]), edges, per_shell, seed + 1)
-        return _finish_points(tumor, inner, local, dist, reach, volumes, per_shell, n_surface, capsule)
+        local, dist, volumes = _shell_points(lambda x: ellipsoid_distance(x, a), a + reach, edges, per_shell, seed)
+    return _finish_points(tumor, inner, tumor.center[:, None] + tumor.frame @ local, dist, reach, volumes,
+                          per_shell, n_surface, capsule)
+
+
+def _inside_points(shape, middle, half, count, seed) -> np.ndarray:
+    """``count`` quasi-random points uniform inside ``shape``, by rejection from its bounding box
+    (centre ``middle``, half-widths ``half``), (3, n)."""
+    found, have, offset = [], 0, seed
+    batch = 1 << 15
+    while have < count:
+        box = middle[:, None] + (_halton(batch, offset).T * 2.0 - 1.0) * half[:, None]
+        offset += 1
+        take = box[:, shape.contains(box)][:, :count - have]
+        found.append(take)
+        have += take.shape[1]
+        if offset - seed > 64 and have == 0:
+            raise ValueError(f"tumour {shape.name!r}: no point of its bounding box lies inside it")
+    return np.hstack(found)
+
+
+def _shell_points(distance, half, edges, per_shell, seed):
+    """Points (3, n) in the box |x_i| <= half_i, ``per_shell`` per shell edges[k] < d <= edges[k + 1]
+    of d = ``distance(x)``, with their d, and the shell volumes (box fraction of 2^18 points)."""
+    shells = edges.size - 1
+    box_volume = float(np.prod(2.0 * half))
+    probe = (_halton(1 << 18, seed + 7).T * 2.0 - 1.0) * half[:, None]
+    d = distance(probe)
+    counts = np.histogram(d[d > 0], bins=edges)[0]
+    volumes = box_volume * counts / probe.shape[1]
     chosen = [[] for _ in range(shells)]
     dist = [[] for _ in range(shells)]
     have = np.zeros(shells, int)
     offset = seed + 1
     while np.any(have < per_shell):
+        if offset - seed > 4096:
+            raise ValueError("no points found in a margin shell: is the shape empty?")
         local = (_halton(1 << 15, offset).T * 2.0 - 1.0) * half[:, None]
         offset += 1
-        d = ellipsoid_distance(local, a)
+        d = distance(local)
         shell = np.searchsorted(edges, d, side="left") - 1     # d in (edges[k], edges[k + 1]]
         for k in np.nonzero(have < per_shell)[0]:
             take = np.nonzero((shell == k) & (d > 0))[0][:per_shell - have[k]]
             chosen[k].append(local[:, take])
             dist[k].append(d[take])
             have[k] += take.size
-    local = np.hstack([np.hstack(c) for c in chosen])
-    return _finish_points(tumor, inner, local, np.concatenate([np.concatenate(x) for x in dist]), reach,
-                          volumes, per_shell, n_surface, capsule)
+    return (np.hstack([np.hstack(c) for c in chosen]), np.concatenate([np.concatenate(x) for x in dist]),
+            volumes)
 
 
 def _sphere_shell_points(radius, edges, per_shell, seed):
@@ -354,12 +393,19 @@ def _sphere_shell_points(radius, edges, per_shell, seed):
     return np.hstack(local), np.concatenate(dist)
 
 
-def _finish_points(tumor, inner, local, dist, reach, volumes, per_shell, n_surface, capsule) -> TumorPoints:
-    outer = tumor.center[:, None] + tumor.frame @ local
+def _finish_points(tumor, inner, outer, dist, reach, volumes, per_shell, n_surface, capsule) -> TumorPoints:
     weights = np.concatenate([np.full(per_shell, v / per_shell) for v in volumes])
-    surface = tumor.surface_points(n_surface)
+    surface = surface_points(tumor, n_surface)
     kept = np.ones(surface.shape[1], bool) if capsule is None else capsule_distance(capsule, surface) >= capsule.exclusion
     return TumorPoints(tumor, inner, outer, dist, reach, weights, surface, kept)
+
+
+def tumor_diameters(tumor: Shape) -> np.ndarray:
+    """Diameters (m): an ellipsoid's along its own axes; another shape's bounding-box extents."""
+    if isinstance(tumor, Ellipsoid):
+        return 2.0 * np.asarray(tumor.semi_axes, float)
+    lo, hi = tumor.bounds
+    return np.asarray(hi - lo, float)
 
 
 def capsule_distance(capsule, points: np.ndarray) -> np.ndarray:
@@ -503,7 +549,7 @@ def coverage_summary(result, criteria=None) -> list[dict]:
             by[c]["criterion"] = c
         entry = dict(by[criteria[0]])
         entry["by_criterion"] = by
-        entry["diameter_mm"] = (2.0 * tp.tumor.semi_axes / MM).tolist()
+        entry["diameter_mm"] = (tumor_diameters(tp.tumor) / MM).tolist()
         entry["points"] = {"inner": int(tp.inner.shape[1]), "margin": int(tp.outer.shape[1]),
                            "surface": int(tp.surface.shape[1]), "method": "scrambled Halton, seed fixed"}
         out.append(entry)
@@ -526,7 +572,7 @@ def clinical_context(tumors) -> dict | None:
     if len(tumors) >= 4:
         items.append(NOTE_MANY.format(n=len(tumors)))
     for t in tumors:
-        d = 2.0 * float(np.max(t.semi_axes))
+        d = float(np.max(tumor_diameters(t)))
         if d > 30.0 * MM:
             items.append(NOTE_LARGE.format(name=t.name, d=d / MM))
     return {"context_not_advice": CONTEXT_HEADER, "notes": items} if items else None

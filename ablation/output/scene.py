@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MM = 1e3                     # metres -> millimetres
+from ablation.geometry.shapes import Ellipsoid
+
+M_TO_MM = 1e3                # metres -> millimetres (a factor; coverage.MM = 1e-3 is one mm in metres)
 DEFAULT_MARGIN_MM = 5.0      # ablative margin target for colorectal metastases, docs/physics.md 5 (Shady et al. 2018)
 MARGIN_CLIM_MM = (-10.0, 10.0)   # colour range: the margin classes of docs/physics.md 5 end at 10 mm
 MARGIN_COLORS = 4                # one colour per 5 mm: < -5, -5..0 (uncovered, reds), 0-5, 5-10 (blues)
@@ -85,7 +87,7 @@ def frame_matrix(domain) -> np.ndarray:
     """4x4 transform from the probe frame (mm) to world (mm): x_world = origin + frame @ x_frame."""
     m = np.eye(4)
     m[:3, :3] = domain.frame
-    m[:3, 3] = np.asarray(domain.frame_origin, float) * MM
+    m[:3, 3] = np.asarray(domain.frame_origin, float) * M_TO_MM
     return m
 
 
@@ -100,12 +102,12 @@ def centre_grid(domain, values: dict):
     if domain.kind == "axisymmetric":
         r_edges, z_edges = domain.edges
         r = np.concatenate([[0.0], _centres(r_edges)])
-        grid = pv.RectilinearGrid(r * MM, np.array([0.0]), _centres(z_edges) * MM)
+        grid = pv.RectilinearGrid(r * M_TO_MM, np.array([0.0]), _centres(z_edges) * M_TO_MM)
         for name, v in values.items():
             a = domain.index_grid(np.asarray(v, float))              # [z, r]
             grid.point_data[name] = np.concatenate([a[:, :1], a], axis=1).ravel()
         return grid
-    grid = pv.RectilinearGrid(*(_centres(e) * MM for e in domain.edges))
+    grid = pv.RectilinearGrid(*(_centres(e) * M_TO_MM for e in domain.edges))
     for name, v in values.items():
         grid.point_data[name] = np.asarray(v, float)
     return grid
@@ -120,7 +122,7 @@ def cell_grid(domain, fields: dict | None = None, n_theta: int = 48, dtype=np.fl
     pv = _pv()
     fields = fields or {}
     if domain.kind != "axisymmetric":
-        grid = pv.RectilinearGrid(*(e * MM for e in domain.edges))
+        grid = pv.RectilinearGrid(*(e * M_TO_MM for e in domain.edges))
         for name, v in fields.items():
             grid.cell_data[name] = _cast(v, dtype)
         return grid
@@ -128,7 +130,7 @@ def cell_grid(domain, fields: dict | None = None, n_theta: int = 48, dtype=np.fl
     theta = np.linspace(0.0, 2.0 * np.pi, n_theta + 1)
     z, t, r = np.meshgrid(z_edges, theta, r_edges, indexing="ij")     # r fastest, then theta, z
     local = np.vstack([(r * np.cos(t)).ravel(), (r * np.sin(t)).ravel(), z.ravel()])
-    world = (np.asarray(domain.frame_origin, float)[:, None] + domain.frame @ local) * MM
+    world = (np.asarray(domain.frame_origin, float)[:, None] + domain.frame @ local) * M_TO_MM
     grid = pv.StructuredGrid()
     grid.points = np.ascontiguousarray(world.T)
     grid.dimensions = (r_edges.size, n_theta + 1, z_edges.size)
@@ -203,8 +205,8 @@ def orient_outward(surface, domain, values: np.ndarray):
     length = np.linalg.norm(normal, axis=1)
     normal /= np.where(length > 0, length, 1.0)[:, None]
     centroid = (a + b + c) / 3.0
-    ahead = sample_cells(domain, values, ((centroid + 0.2 * normal) / MM).T)
-    behind = sample_cells(domain, values, ((centroid - 0.2 * normal) / MM).T)
+    ahead = sample_cells(domain, values, ((centroid + 0.2 * normal) / M_TO_MM).T)
+    behind = sample_cells(domain, values, ((centroid - 0.2 * normal) / M_TO_MM).T)
     flip = ahead > behind
     faces[flip, 2], faces[flip, 3] = faces[flip, 3].copy(), faces[flip, 2].copy()
     surface.faces = faces.ravel()
@@ -214,21 +216,44 @@ def orient_outward(surface, domain, values: np.ndarray):
 
 
 # ------------------------------------------------------------------------------------ shapes
-def tumor_surface(tumor, theta_resolution: int = 120, phi_resolution: int = 60, offset_mm: float = 0.0):
-    """Triangulated surface (mm) of an ellipsoidal tumour, or of its parallel (offset) surface at
-    ``offset_mm`` along the outward normal: x + m n(x) with n = F (u / a) / |u / a| for the
-    unit-sphere point u, semi-axes a and rotation F (exact for any ellipsoid)."""
+def tumor_surface(tumor, offset_mm: float = 0.0, coarse: bool = False):
+    """Triangulated surface (mm) of a tumour (any :class:`ablation.geometry.shapes.Shape`, from its
+    ``surface_mesh``), or its parallel (offset) surface at ``offset_mm`` along the outward normal.
+
+    An ellipsoid's vertices move along its exact normal n = F (p / a^2) / |p / a^2|, which gives the
+    exact parallel surface x + m n(x); other shapes' vertices move along the gradient of their
+    signed distance and are then put on its level m by two Newton steps. ``coarse``: fewer
+    triangles for an ellipsoid (margin shells drawn as wireframes)."""
     pv = _pv()
-    sphere = pv.Sphere(radius=1.0, theta_resolution=theta_resolution, phi_resolution=phi_resolution)
-    u = np.asarray(sphere.points, float).T
-    u /= np.linalg.norm(u, axis=0)
-    a = np.asarray(tumor.semi_axes, float)[:, None]
-    local = u * a
-    normal = u / a
-    normal /= np.linalg.norm(normal, axis=0)
-    world = tumor.center[:, None] + tumor.frame @ local + offset_mm / MM * (tumor.frame @ normal)
-    sphere.points = np.ascontiguousarray((world * MM).T)
-    return sphere.copy(deep=True)      # VTK-owned memory (see orient_outward)
+    if isinstance(tumor, Ellipsoid):
+        vertices, faces = tumor.surface_mesh(18, 36) if coarse else tumor.surface_mesh()
+    else:
+        vertices, faces = tumor.surface_mesh()
+    world = np.asarray(vertices, float).T
+    if offset_mm:
+        offset = offset_mm / M_TO_MM
+        if isinstance(tumor, Ellipsoid):
+            world = world + offset * tumor.normals(world)
+        else:
+            world = world + offset * _unit_gradient(tumor, world)
+            for _ in range(2):
+                world = world + (offset - tumor.signed_distance(world)) * _unit_gradient(tumor, world)
+    cells = np.hstack([np.full((faces.shape[0], 1), 3), faces]).ravel()
+    surface = pv.PolyData(np.ascontiguousarray((world * M_TO_MM).T), cells)
+    return surface.copy(deep=True)      # VTK-owned memory (see orient_outward)
+
+
+def _unit_gradient(shape, points: np.ndarray) -> np.ndarray:
+    """Unit gradient (3, n) of a shape's signed distance by central differences."""
+    lo, hi = shape.bounds
+    step = 1e-3 * float(np.min(hi - lo)) + 1e-12
+    grad = np.empty_like(points)
+    for k in range(3):
+        e = np.zeros((3, 1))
+        e[k] = step
+        grad[k] = (shape.signed_distance(points + e) - shape.signed_distance(points - e)) / (2.0 * step)
+    norm = np.linalg.norm(grad, axis=0)
+    return grad / np.where(norm > 0, norm, 1.0)
 
 
 def clip_segment(domain, start: np.ndarray, end: np.ndarray, samples: int = 2001):
@@ -255,11 +280,11 @@ def _inside_domain(domain, points_m):
 
 def cylinder(start_m, end_m, radius_m, resolution: int = 40):
     pv = _pv()
-    start, end = np.asarray(start_m) * MM, np.asarray(end_m) * MM
+    start, end = np.asarray(start_m) * M_TO_MM, np.asarray(end_m) * M_TO_MM
     axis = end - start
     height = float(np.linalg.norm(axis))
     return pv.Cylinder(center=0.5 * (start + end), direction=axis / max(height, 1e-12),
-                       radius=radius_m * MM, height=height, resolution=resolution, capping=True).triangulate()
+                       radius=radius_m * M_TO_MM, height=height, resolution=resolution, capping=True).triangulate()
 
 
 def _domain_bounds_mm(domain) -> np.ndarray:
@@ -271,9 +296,9 @@ def _domain_bounds_mm(domain) -> np.ndarray:
             for a in np.linspace(0, 2 * np.pi, 17):
                 corners.append(domain.frame_origin + domain.frame @ np.array([r_edges[-1] * np.cos(a),
                                                                                r_edges[-1] * np.sin(a), z]))
-        c = np.array(corners) * MM
+        c = np.array(corners) * M_TO_MM
     else:
-        c = np.array([[e[0] for e in domain.edges], [e[-1] for e in domain.edges]]) * MM
+        c = np.array([[e[0] for e in domain.edges], [e[-1] for e in domain.edges]]) * M_TO_MM
     lo, hi = c.min(axis=0), c.max(axis=0)
     return np.array([lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]])
 
@@ -388,7 +413,7 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
         margin = local_margin(domain, level, lesion, surface)
         surface.point_data["margin_mm"] = margin
         # coarser than the tumour: drawn as a wireframe that must not hide the tumour's colours
-        shells = {m: tumor_surface(tumor, 36, 18, offset_mm=m) for m in margin_values(result)}
+        shells = {m: tumor_surface(tumor, offset_mm=m, coarse=True) for m in margin_values(result)}
         entry = next((s for s in summaries if s.get("name") == tumor.name),
                      summaries[i] if i < len(summaries) else {})
         tumors.append(TumorPart(tumor.name, surface, shells,
@@ -413,7 +438,7 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
     values = np.asarray(fields[slice_field], float)[tissue]
     liver = getattr(domain, "liver_surface", None)   # a patient liver surface (m), if a scenario provides one
     if liver is not None:
-        liver = pv.wrap(liver).scale(MM, inplace=False)
+        liver = pv.wrap(liver).scale(M_TO_MM, inplace=False)
     return SceneParts(name, crit.description, time_s, lesion, isotherms, tumors, probes, vessels, other,
                       slice_field, (float(values.min()), float(values.max())), roi, domain, fields, liver)
 
@@ -422,7 +447,7 @@ def local_margin(domain, level: np.ndarray, lesion, surface) -> np.ndarray:
     """Signed local margin (mm) at the points of a tumour surface (module docstring): distance to
     the lesion isosurface, positive where the level field says the point is inside the lesion.
     Without any lesion the distance is undefined (NaN: drawn as uncovered)."""
-    pts_m = np.asarray(surface.points).T / MM
+    pts_m = np.asarray(surface.points).T / M_TO_MM
     inside = sample_cells(domain, level, pts_m) >= 0.0
     if lesion.n_points == 0:
         return np.full(pts_m.shape[1], np.nan)
@@ -518,14 +543,14 @@ def section(parts: SceneParts, focus: int | None = None, roi=None) -> Section:
         phi = np.arctan2(local[1], local[0])
         rot = np.eye(4)
         rot[:2, :2] = [[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]]
-        plane = pv.RectilinearGrid(np.concatenate([-rc[::-1], rc]) * MM, np.array([0.0]), _centres(z_edges) * MM)
+        plane = pv.RectilinearGrid(np.concatenate([-rc[::-1], rc]) * M_TO_MM, np.array([0.0]), _centres(z_edges) * M_TO_MM)
         plane.point_data[name] = np.concatenate([a[:, ::-1], a], axis=1).ravel()
         plane = plane.cast_to_structured_grid().transform(frame_matrix(domain) @ rot, inplace=False)
     else:
-        plane = centre_grid(domain, {name: values}).slice(normal=normal, origin=point * MM)
+        plane = centre_grid(domain, {name: values}).slice(normal=normal, origin=point * M_TO_MM)
     roi = parts.roi if roi is None else roi
     plane = plane.clip_box(list(roi), invert=False).extract_surface(algorithm="dataset_surface").triangulate()
-    return Section(plane, point * MM, axis, normal, in_plane)
+    return Section(plane, point * M_TO_MM, axis, normal, in_plane)
 
 
 def half_space(mesh, point, normal, keep_positive: bool = True):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ablation.geometry.grid import Domain, GridSpacing, build_domain
-from ablation.geometry.shapes import Ellipsoid, Probe, Segment, orthonormal_frame, unit
+from ablation.geometry.shapes import Ellipsoid, Probe, Segment, Shape, orthonormal_frame, unit
 from ablation.modalities import rfa
 
 
@@ -71,7 +71,10 @@ def probe_shapes(scenario) -> list[Probe]:
             for i, p in enumerate(scenario.probes)]
 
 
-def tumor_shapes(scenario) -> list[Ellipsoid]:
+def tumor_shapes(scenario) -> list[Shape]:
+    """The tumours as shapes (:class:`ablation.geometry.shapes.Shape`): the grid, the coverage
+    metrics and the pictures use nothing else, so a label-map tumour is a
+    :class:`ablation.geometry.shapes.VoxelMask` here and nowhere else. Spheres and ellipsoids today."""
     return [Ellipsoid(t.name or f"tumor {i + 1}", np.asarray(t.center), tumor_radii(t), orthonormal_frame(t.axis, t.x_axis))
             for i, t in enumerate(scenario.tumors)]
 
@@ -80,7 +83,8 @@ def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
     """Grid and region masks for ``scenario``; ``spacing_scale`` refines (< 1) or coarsens it."""
     g = scenario.grid
     spacing = GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
-    vessels = [Segment(np.asarray(v.start), np.asarray(v.end), v.radius) for v in scenario.vessels]
+    vessels = [Segment(np.asarray(v.start), np.asarray(v.end), v.radius, v.name or f"vessel {i + 1}")
+               for i, v in enumerate(scenario.vessels)]
     return build_domain(choose_kind(scenario), domain_center(scenario), scenario.domain.size, spacing,
                         probe_shapes(scenario), tumor_shapes(scenario), vessels,
                         [v.name for v in scenario.vessels])
