@@ -16,6 +16,7 @@ exit code 2). :func:`run_benchmarks` prints nothing: it returns a :class:`BenchR
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import math
@@ -23,7 +24,6 @@ import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 
 _REGISTRY: list = []
@@ -140,7 +140,8 @@ def shipped_folder(name: str) -> Path:
     (editable installs map only regular packages) it is the sibling of the benchmarks folder, as it
     is in both layouts."""
     try:
-        return Path(str(resources.files(f"ablation.{name}")))
+        module = importlib.import_module(f"ablation.{name}")
+        return Path(next(iter(module.__path__)))     # a namespace package's files() is no plain path
     except ModuleNotFoundError:
         if name == "benchmarks":
             raise
