@@ -3,11 +3,13 @@
 Research use only: not a medical device, not for clinical decisions.
 
     import ablation
-    scenario = ablation.load_scenario("scenarios/showcase.toml")
-    result = ablation.simulate(scenario.with_changes({"tissue.perfusion": "0.0036 1/s"}))
-    ablation.write(result, "results/showcase-low-perfusion")
+
+    if __name__ == "__main__":   # re-solved placement samples run in spawned worker processes
+        scenario = ablation.load_scenario("scenarios/showcase.toml")
+        result = ablation.simulate(scenario.with_changes({"tissue.perfusion": "0.0036 1/s"}))
+        ablation.write(result, "results/showcase-low-perfusion")
 """
-__version__ = "0.2.0"
+from ablation.version import __version__
 
 from ablation.input.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from ablation.output.files import load_result

@@ -169,9 +169,9 @@ def test_sampling_reproducible_and_common_random_numbers(fake):
     a = pl.monte_carlo(fake, model, 500, 7)
     b = pl.monte_carlo(fake, model, 500, 7)
     c = pl.monte_carlo(fake, model, 500, 8)
-    assert np.array_equal(a["_samples"]["min_margin_mm"], b["_samples"]["min_margin_mm"])
-    assert not np.array_equal(a["_samples"]["min_margin_mm"], c["_samples"]["min_margin_mm"])
-    assert a["method"] == "move_tumor"
+    assert np.array_equal(a.sample_table.min_margin_mm, b.sample_table.min_margin_mm)
+    assert not np.array_equal(a.sample_table.min_margin_mm, c.sample_table.min_margin_mm)
+    assert a.method == "move_tumor"
     z = pl.standard_draws(7, 10)
     d_open, _ = pl.local_errors(pl.error_model(None, "open"), z)
     d_perc, _ = pl.local_errors(pl.error_model(None, "percutaneous"), z)
@@ -188,14 +188,14 @@ def test_moved_tumour_matches_direct_evaluation(fake):
     lesion = cv.Lesion.from_fields(fake.domain, fake.fields, "max_temperature:50")
     # the analytic MAM of a sphere r = 6 mm displaced by -delta within the sphere R = 11 mm
     exact = 11.0 - 6.0 - np.linalg.norm(delta, axis=1) / MM
-    assert np.allclose(mc["_samples"]["min_margin_mm"][:, 0], exact, atol=0.05)
+    assert np.allclose(mc.sample_table.min_margin_mm[:, 0], exact, atol=0.05)
     tumor = fake.domain.tumors[0]
     for b in range(3):
         moved = type(tumor)(tumor.name, tumor.center - delta[b], tumor.semi_axes, tumor.frame)
         tp = cv.tumor_points(moved, 10 * MM, n_surface=1024)
         m = cv.tumor_metrics(tp, lesion.inside, lesion.signed_distance)
-        assert m["coverage"] == pytest.approx(mc["_samples"]["coverage"][b, 0], abs=1e-3)
-        assert m["min_margin_mm"] == pytest.approx(mc["_samples"]["min_margin_mm"][b, 0], abs=0.03)
+        assert m["coverage"] == pytest.approx(mc.sample_table.coverage[b, 0], abs=1e-3)
+        assert m["min_margin_mm"] == pytest.approx(mc.sample_table.min_margin_mm[b, 0], abs=0.03)
 
 
 def test_probability_matches_closed_form(fake):
@@ -204,9 +204,9 @@ def test_probability_matches_closed_form(fake):
     from scipy.stats import chi
     model = pl.error_model(fake.scenario.placement)        # percutaneous, sigma 2.75 mm
     mc = pl.monte_carlo(fake, model, 3000, 11)
-    p = mc["overall"]["p_technical_success"]
+    p = mc.overall["p_technical_success"]
     exact = chi.cdf(5.0 / 2.75, 3)
-    lo, hi = mc["overall"]["ci95"]["p_technical_success"]
+    lo, hi = mc.overall["ci95"]["p_technical_success"]
     assert lo - 0.01 <= exact <= hi + 0.01
     assert abs(p - exact) < 0.03
 
@@ -307,9 +307,9 @@ def test_repositioning_sequence_accumulates_damage():
     fake.scenario, fake.domain, fake.fields = s, grid, f1
     fake.summary = {"lesion": {"criterion": "arrhenius"}}
     mc = pl.monte_carlo(fake, pl.error_model(s.placement), 2, 1)
-    assert mc["method"] == "resolve" and len(mc["per_insertions"]) == 2
-    cov1 = mc["per_insertions"][0]["per_tumor"][0]["mean_coverage"]
-    cov2 = mc["per_insertions"][1]["per_tumor"][0]["mean_coverage"]
+    assert mc.method == "resolve" and len(mc.per_insertions) == 2
+    cov1 = mc.per_insertions[0].per_tumor[0]["mean_coverage"]
+    cov2 = mc.per_insertions[1].per_tumor[0]["mean_coverage"]
     assert cov2 >= cov1
 
 
@@ -333,7 +333,7 @@ def test_move_tumor_exact_for_passive_tumour_against_resolve():
                                      placement={"resolve_check": 2, "workers": 1}))
     result = run(s)
     model = pl.error_model(s.placement)
-    err = pl._measure_move_error(result, model, pl.standard_draws(5, 2), s.placement, "arrhenius", 1024)
+    err = pl.measure_move_error(result, model, pl.standard_draws(5, 2), s.placement, "arrhenius", 1024)
     assert err["samples"] == 2 and max(abs(x) for x in err["axial_displacements_mm"]) > 0.5
     assert err["max_abs_min_margin_difference_mm"] < 0.01
     assert err["max_abs_coverage_difference"] < 1e-3
@@ -351,9 +351,9 @@ def test_rigid_shift_matches_closed_form_on_3d_grid():
     mc = pl.monte_carlo(fake, model, 200, 4)
     delta, _ = pl.local_errors(model, pl.standard_draws(4, 200)[:, 0])
     exact = 5.0 - np.linalg.norm(delta, axis=1) / MM
-    assert mc["method"] == "rigid_shift"
-    assert np.allclose(mc["_samples"]["min_margin_mm"][:, 0], exact, atol=0.1)
-    mismatch = mc["_samples"]["technical_success"][:, 0] != (exact >= 0)
+    assert mc.method == "rigid_shift"
+    assert np.allclose(mc.sample_table.min_margin_mm[:, 0], exact, atol=0.1)
+    mismatch = mc.sample_table.technical_success[:, 0] != (exact >= 0)
     assert np.all(np.abs(exact[mismatch]) < 0.1)
 
 
@@ -390,7 +390,7 @@ def test_tilt_about_the_displaced_tip_and_anisotropic_sigma(axisym_domain):
     z = pl.standard_draws(9, 100)[:, 0]
     theta = np.radians(5.0) * np.hypot(z[:, 3], z[:, 4])
     exact = 11.0 - 6.0 - 2 * 10.0 * np.sin(theta / 2)
-    assert np.allclose(mc["_samples"]["min_margin_mm"][:, 0], exact, atol=0.05)
+    assert np.allclose(mc.sample_table.min_margin_mm[:, 0], exact, atol=0.05)
     across = pl.error_model(s.placement.replaced(sigma_across=2e-3, angular_sigma=0.0))
     delta, tilt = pl.local_errors(across, z)
     assert np.all(delta[:, 2] == 0) and np.all(tilt == 0) and np.std(delta[:, 0]) > 1e-3

@@ -131,7 +131,7 @@ class Domain:
         return local
 
     def index_grid(self, values: np.ndarray) -> np.ndarray:
-        """A cell array reshaped to the grid (axis order as ``shape``, i.e. [x][y][z] -> [z, y, x])."""
+        """A cell array reshaped to the grid (axis order as ``shape``, i.e. ``[x][y][z] -> [z, y, x]``)."""
         return np.asarray(values).reshape(self.shape[::-1])
 
     def region(self, kind: str, index: int) -> Region | None:

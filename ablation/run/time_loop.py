@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ablation.physics.bioheat import BioheatSolver
+from ablation.physics.bioheat import BioheatSolver, perfusion_coefficient
 from ablation.physics.damage import DamageAccumulator, lesion_size, parse_criterion
 from ablation.modalities import cryo, rfa, thermal
 from ablation.modalities.base import cell_properties
@@ -92,11 +92,11 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     boundary_T = None
     if scenario.domain.boundary == "fixed_temperature":
         boundary_T = t_cfg.boundary_temperature if t_cfg.boundary_temperature is not None else t_cfg.initial_temperature
-    blood = t_cfg.blood_density * t_cfg.blood_specific_heat
-    base_perfusion = props["perfusion"] * blood
+    base_perfusion = perfusion_coefficient(props["perfusion"], t_cfg.blood_density, t_cfg.blood_specific_heat)
     heat = BioheatSolver(domain, model.storage(), model.conductivity, base_perfusion, t_cfg.arterial_temperature,
                          boundary_T, t_cfg.initial_temperature, conductivity_varies=model.conductivity_varies,
-                         tolerance=scenario.solver.tolerance, max_iterations=scenario.solver.max_iterations)
+                         tolerance=scenario.solver.tolerance, max_iterations=scenario.solver.max_iterations,
+                         linear_solver=scenario.solver.heat)
     _set_vessel_walls(scenario, heat)
     d = scenario.damage
     damage = DamageAccumulator(domain.n_cells, t_cfg.initial_temperature, d.frequency_factor, d.activation_energy,
@@ -279,10 +279,10 @@ def provenance(seed=None) -> dict:
     from ablation.runtime import import_fipy
     fipy = import_fipy()
     import scipy
-    from ablation import __version__
+    from ablation.version import __version__
     commit = None
     try:
-        root = Path(__file__).resolve().parent.parent
+        root = Path(__file__).resolve().parents[2]   # the source checkout, when there is one
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=5).stdout.strip()
         commit = commit if len(commit) == 40 else None
