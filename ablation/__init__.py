@@ -12,7 +12,7 @@ Research use only: not a medical device, not for clinical decisions.
 from ablation.version import __version__
 
 from ablation.input.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
-from ablation.output.files import load_result
+from ablation.output.reading import load_result
 from ablation.output.write import write
 from ablation.pipeline import simulate
 from ablation.run.result import Result

@@ -206,7 +206,7 @@ def _view_arguments(parser) -> None:
 
 def cmd_view(args) -> int:
     from ablation.output import scene as viz
-    from ablation.output.files import load_result, snapshot_fields
+    from ablation.output.reading import load_result, snapshot_fields
     try:
         result = load_result(args.directory)
         fields, time_s = None, None
@@ -237,7 +237,7 @@ def _report_arguments(parser) -> None:
 
 
 def cmd_report(args) -> int:
-    from ablation.output.files import load_result
+    from ablation.output.reading import load_result
     from ablation.output.plots import load_comparison, plot_comparison
     from ablation.output.plots import write_plots as plots
     from ablation.output.report import write_comparison_report

@@ -99,7 +99,7 @@ def test_result_survives_pickle_and_summary_round_trips(tmp_path):
     import pickle
     from ablation import simulate
     from ablation.input.scenario import scenario_from_dict
-    from ablation.output.files import load_result
+    from ablation.output.reading import load_result
     from ablation.run.summary import Summary
     raw = _coarse("thermal_probe.toml")
     raw["time"]["duration"] = "2 min"

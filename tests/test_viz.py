@@ -73,7 +73,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loaded(run_dir):
-    from ablation.output.files import load_result
+    from ablation.output.reading import load_result
     return load_result(run_dir)
 
 
@@ -255,7 +255,7 @@ def test_view_rerenders_a_saved_result_at_a_time_point(run_dir, tmp_path):
 
 def test_snapshot_lesion_grows_with_time(loaded):
     from ablation.physics.damage import parse_criterion
-    from ablation.output.files import snapshot_fields
+    from ablation.output.reading import snapshot_fields
     crit = parse_criterion("arrhenius")
     volumes = []
     for t in (120.0, 240.0, 360.0):
