@@ -1,23 +1,46 @@
-"""One simulation, written out step by step: transformations, the solve, the analyses.
+"""One simulation, written out step by step: transformations, the solve, the domain check, the
+analyses.
 
 This is the whole pipeline; the command line (:mod:`ablation.cli`) calls the same functions.
 
     scenario --apply_transforms--> solved scenario --run--> Result
+             --domain check: grow a default-sized domain and solve again while the temperature
+               next to the outer boundary deviates by more than domain.boundary_tolerance
+               --> summary["domain"]
              --coverage_analysis--> summary["tumors"]
              --placement_analysis--> summary["placement"], per-sample results
 """
 from __future__ import annotations
 
+import logging
+
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
 from ablation.run.result import Result
+from ablation.run.setup import domain_center, domain_size, size_is_default
 from ablation.run.time_loop import run
 from ablation.run.transforms import apply_transforms
 from ablation.runtime import single_blas_thread
 
+log = logging.getLogger(__name__)
+
+#: A default-sized domain whose boundary deviation exceeds domain.boundary_tolerance is enlarged by
+#: this factor and solved again, at most DOMAIN_GROWTHS times (80 mm -> 270 mm edge).
+DOMAIN_GROWTH = 1.5
+DOMAIN_GROWTHS = 3
+
 
 def simulate(scenario, *, executor=None, progress=None) -> Result:
     """Solve ``scenario`` (from :func:`ablation.load_scenario`) and run its analyses.
+
+    When the scenario leaves domain.size out and the temperature next to the fixed-temperature
+    outer boundary deviates by more than domain.boundary_tolerance, the domain is enlarged
+    (x :data:`DOMAIN_GROWTH`, at most :data:`DOMAIN_GROWTHS` times) and the scenario solved again; the
+    returned result's scenario then sets domain.size, so its folder reproduces the grid. A domain.size
+    the user gave is kept: a larger deviation is logged and recorded as ``summary["domain"]["warning"]``
+    (the result is kept, not refused: a small block with a held boundary can be what is meant, e.g.
+    an ex-vivo sample, and the solve has been paid for). ``summary["domain"]`` records size, centre,
+    growths, deviation and tolerance.
 
     executor : a :class:`concurrent.futures.Executor` for work that runs in parallel (re-solved
         placement samples); default: a local process pool, one worker per core.
@@ -27,6 +50,42 @@ def simulate(scenario, *, executor=None, progress=None) -> Result:
     with single_blas_thread():   # the CG loops are faster on one BLAS thread (ablation.runtime)
         solved = apply_transforms(scenario)     # e.g. inflow occlusion (Pringle) before solving
         result = run(solved, progress=progress)
+
+        # The domain check: a truncated temperature field flattens the zone without any error.
+        tolerance = scenario.domain.boundary_tolerance
+        growable = size_is_default(scenario)
+        deviations = [result.summary.boundary_max_deviation_C]
+        grown = 0
+        while growable and deviations[-1] > tolerance and grown < DOMAIN_GROWTHS:
+            size = domain_size(solved) * DOMAIN_GROWTH
+            log.info("boundary deviation %.2f K > domain.boundary_tolerance %.2f K on a %.0f mm domain: "
+                     "growing it to %.0f mm and solving again", deviations[-1], tolerance,
+                     domain_size(solved) * 1e3, size * 1e3)
+            scenario = scenario.with_changes({"domain.size": f"{size * 1e3:.6g} mm"})
+            solved = apply_transforms(scenario)
+            result = run(solved, progress=progress)
+            grown += 1
+            deviations.append(result.summary.boundary_max_deviation_C)
+        record = {"size_mm": domain_size(solved) * 1e3,
+                  "center_mm": [float(c) * 1e3 for c in domain_center(solved)],
+                  "size_from": "expected zone" if growable else "domain.size",
+                  "grown": grown,
+                  "boundary_max_deviation_C": deviations[-1],
+                  "deviation_history_C": deviations,
+                  "boundary_tolerance_C": tolerance}
+        if deviations[-1] > tolerance:
+            why = (f"domain.size = {domain_size(solved) * 1e3:g} mm was given" if not growable else
+                   f"the domain was grown {grown} times (the most allowed) to {domain_size(solved) * 1e3:g} mm")
+            record["warning"] = (f"the temperature next to the outer boundary deviates by {deviations[-1]:.2f} K "
+                                 f"(domain.boundary_tolerance {tolerance:g} K) and {why}: the domain truncates "
+                                 "the temperature field, so the lesion may be too small or flattened; "
+                                 "set a larger domain.size")
+            log.warning("%s: %s", scenario.name or "scenario", record["warning"])
+        elif grown:
+            log.info("domain grown %d times to %.0f mm: boundary deviation %.2f K", grown,
+                     record["size_mm"], deviations[-1])
+        result.summary["domain"] = record
+
         coverage_analysis(result)               # summary["tumors"]: coverage, margins, shells
         placement_analysis(result, executor=executor, progress=progress)   # summary["placement"]
     return result

@@ -451,3 +451,116 @@ def test_interactive_view_is_offline(loaded, tmp_path, monkeypatch):
     assert len(page) > 100_000 and "<script" in page
     # no external script, stylesheet or image is referenced
     assert not re.search(r"""(src|href)\s*=\s*["']https?://""", page)
+
+
+# ------------------------------------------------------------ pictures that do not mislead
+def _captured_figures(monkeypatch):
+    import matplotlib.pyplot as plt
+    figures = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: figures.append(fig))
+    return figures
+
+
+def test_interactive_view_uses_scene_png_margin_classes(loaded):
+    """A lesion sphere 6 mm larger than a tumour around its centre (MAM 6 mm): every point of the
+    interactive view's tumour has the colour scene.png's 4-class lookup table gives it, class
+    '5-10 mm', never the 0-5 mm band."""
+    domain = loaded.domain
+    centre = np.array([0.0, 0.0, -0.010])
+    level = 0.016 - np.linalg.norm(domain.world_points() - centre[:, None], axis=0)
+    lesion = viz.level_surface(domain, level)
+    surface = viz.tumor_surface(domain.tumors[0])
+    margin = viz.local_margin(domain, level, lesion, surface)
+    assert np.nanmin(margin) == pytest.approx(6.0, abs=0.15)
+    classes = viz.margin_classes(margin)
+    assert set(classes.tolist()) == {3}
+    surface.point_data["margin_mm"] = margin
+    plotter = pv.Plotter(off_screen=True)
+    actor = plotter.add_mesh(surface, scalars="margin_mm", cmap=viz.MARGIN_CMAP, clim=viz.MARGIN_CLIM_MM,
+                             n_colors=viz.MARGIN_COLORS)
+    lut = actor.mapper.lookup_table
+    png = np.array([[round(255 * c) for c in lut.map_value(float(m))[:3]] for m in margin])
+    plotter.close()
+    np.testing.assert_allclose(viz.margin_class_rgb(margin), png, atol=1)   # VTK rounds its table
+    # the four classes, and the value right at a class edge, agree too
+    probe = np.array([-7.5, -2.5, 2.5, 7.5, 5.0, 0.0, 12.0, -12.0])
+    plotter = pv.Plotter(off_screen=True)
+    line = pv.PolyData(np.c_[probe, np.zeros_like(probe), np.zeros_like(probe)])
+    line.point_data["margin_mm"] = probe
+    lut = plotter.add_mesh(line, scalars="margin_mm", cmap=viz.MARGIN_CMAP, clim=viz.MARGIN_CLIM_MM,
+                           n_colors=viz.MARGIN_COLORS).mapper.lookup_table
+    png = np.array([[round(255 * c) for c in lut.map_value(float(m))[:3]] for m in probe])
+    plotter.close()
+    np.testing.assert_allclose(viz.margin_class_rgb(probe), png, atol=1)
+    assert viz.margin_classes(probe).tolist() == [0, 1, 2, 3, 3, 2, 3, 0]
+
+
+def test_placement_plot_complete_fraction_is_technical_success(tmp_path, monkeypatch):
+    from ablation.output import plots
+    from ablation.run.result import PlacementSamples
+    rng = np.random.default_rng(3)
+    n = 1000
+    success = np.arange(n) < 901                       # p_technical_success 0.901
+    coverage = np.where(success, 1.0, rng.uniform(0.95, 1.0, n))
+    coverage[901:960] = 1.0                            # covered, but short of the margin: not complete
+    samples = {"metastasis": PlacementSamples(coverage, rng.normal(3, 1, n), success)}
+    figures = _captured_figures(monkeypatch)
+    plots.plot_placement(samples, tmp_path / "placement.png")
+    title = figures[-1].axes[0].get_title().replace("\n", " ")
+    assert "in 90.1 %" in title and np.mean(coverage >= 1.0) > 0.95
+    assert plots.complete_fraction(samples["metastasis"]) == pytest.approx(0.901)
+
+
+def test_comparison_plot_draws_intervals_as_error_bars(tmp_path, monkeypatch):
+    from matplotlib.container import BarContainer, ErrorbarContainer
+    from ablation.output import plots
+    comparison = [{"label": "open", "p_technical_success": 0.9, "ci95": {"p_technical_success": [0.85, 0.94]}},
+                  {"label": "percutaneous", "p_technical_success": 0.6,
+                   "ci95": {"p_technical_success": [0.5, 0.7]}}]
+    figures = _captured_figures(monkeypatch)
+    plots.plot_comparison(comparison, tmp_path / "comparison.png")
+    ax = figures[-1].axes[0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    errors = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 1 and len(bars[0]) == 2            # one bar per approach, no interval bars
+    assert len(errors) == 1
+    segments = errors[0].lines[2][0].get_segments()
+    np.testing.assert_allclose(sorted((s[0][1], s[1][1]) for s in segments), [(0.5, 0.7), (0.85, 0.94)])
+
+
+def test_long_plot_titles_stay_inside_the_figure(tmp_path, monkeypatch):
+    from ablation.output import plots
+    from ablation.run.result import PlacementSamples
+    name = "a tumour with a very long descriptive name in segment VIII next to the right hepatic vein"
+    samples = {name: PlacementSamples(np.linspace(0.9, 1.0, 50), np.linspace(-2, 8, 50), np.arange(50) > 10)}
+    figures = _captured_figures(monkeypatch)
+    plots.plot_placement(samples, tmp_path / "placement.png")
+    fig = figures[-1]
+    renderer = fig.canvas.get_renderer()
+    fig_box = fig.bbox
+    for ax in fig.axes:
+        box = ax.title.get_window_extent(renderer)
+        assert box.x0 >= fig_box.x0 - 1 and box.x1 <= fig_box.x1 + 1, ax.get_title()
+
+
+def test_isotherm_legend_names_the_time(loaded):
+    from dataclasses import replace
+    parts = viz.SceneParts("min_temperature:-40", "", None, pv.PolyData(), {}, [], [], [], [], "temperature_C",
+                           (0.0, 1.0), np.zeros(6), end_time_s=28 * 60.0)
+    assert viz.isotherm_label(-20.0, parts) == "-20 degC isotherm, max extent at t = 28 min (end)"
+    assert "at t = 10 min" in viz.isotherm_label(0.0, replace(parts, time_s=600.0))
+    assert viz._end_time(loaded) == pytest.approx(360.0)
+
+
+def test_scenario_strings_are_escaped_in_report_md_and_html(loaded, tmp_path):
+    from dataclasses import replace
+    from ablation.output import report
+    from ablation.run.summary import ScenarioLabel
+    evil = "<script>alert(1)</script>"
+    summary = replace(loaded.summary, scenario=ScenarioLabel(evil, f"described as {evil}"))
+    summary.analyses["tumors"] = [dict(t, name=evil) for t in (loaded.summary.tumors or [])] or [{"name": evil}]
+    fake = replace(loaded, summary=summary)
+    (tmp_path / "scenario.toml").write_text(f'name = "{evil}"\n')
+    page, md = report.build_report(tmp_path, fake)
+    assert evil not in page and evil not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "&lt;script&gt;" in page

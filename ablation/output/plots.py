@@ -56,6 +56,18 @@ def _label(column: str) -> str:
     return column.replace("_", " ")
 
 
+def _wrap(title: str, width: int = 60) -> str:
+    """A long title on several lines (with bbox_inches='tight' on saving, no title is clipped)."""
+    import textwrap
+    return "\n".join(textwrap.fill(line, width) for line in title.split("\n"))
+
+
+def complete_fraction(samples: PlacementSamples) -> float:
+    """Fraction of samples counted complete: technical success, the definition behind the summary's
+    p_technical_success (not coverage >= 100 %, which ignores the margin rule)."""
+    return float(np.mean(np.asarray(samples.technical_success, bool)))
+
+
 def _columns(series: dict, suffix: str, exclude=()) -> list[str]:
     return [c for c in series if c.endswith(suffix) and c not in exclude and _finite(series[c])]
 
@@ -92,7 +104,7 @@ def plot_device(series: dict, path) -> Plot | None:
     axes[-1, 0].set_xlabel("time (min)")
     fig.suptitle("device and temperatures over time")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Plot(Path(path).name, "Device and temperatures over time", [p[0] for p in panels])
 
@@ -114,7 +126,7 @@ def plot_volumes(series: dict, path) -> Plot | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Plot(Path(path).name, "Lesion growth", columns)
 
@@ -176,8 +188,8 @@ def plot_placement(samples: dict[str, PlacementSamples], path) -> Plot | None:
         if np.isfinite(cov).any():
             c = 100.0 * cov[np.isfinite(cov)]
             ax.hist(c, bins=np.linspace(min(c.min(), 90.0), 100.0, 31), color=PALETTE[0])
-            ax.set_title(f"{name}: tumour coverage, {c.size} samples\n"
-                         f"complete (100 %) in {100 * np.mean(c >= 100.0 - 1e-9):.1f} %", fontsize=9)
+            ax.set_title(_wrap(f"{name}: tumour coverage, {c.size} samples; complete (technical success, as "
+                               f"p_technical_success) in {100 * complete_fraction(s):.1f} %"), fontsize=9)
         ax.set_xlabel("coverage (%)")
         ax.set_ylabel("samples")
         ax = row[1]
@@ -186,12 +198,12 @@ def plot_placement(samples: dict[str, PlacementSamples], path) -> Plot | None:
             ax.hist(m, bins=40, color=PALETTE[1])
             for limit in (0.0, 5.0, 10.0):
                 ax.axvline(limit, color="black", lw=1, ls="--")
-            ax.set_title(f"{name}: minimal margin; >= 0 mm {100 * np.mean(m >= 0):.1f} %, "
-                         f">= 5 mm {100 * np.mean(m >= 5):.1f} %, >= 10 mm {100 * np.mean(m >= 10):.1f} %",
+            ax.set_title(_wrap(f"{name}: minimal margin; >= 0 mm {100 * np.mean(m >= 0):.1f} %, "
+                               f">= 5 mm {100 * np.mean(m >= 5):.1f} %, >= 10 mm {100 * np.mean(m >= 10):.1f} %"),
                          fontsize=9)
         ax.set_xlabel("minimal ablative margin (mm)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Plot(Path(path).name, "Coverage and minimal margin over placement samples", list(samples))
 
@@ -220,7 +232,7 @@ def plot_shells(summary: Summary, path) -> Plot | None:
     ax.legend(fontsize=8)
     ax.set_title("margin coverage")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Plot(Path(path).name, "Margin coverage by distance from the tumour", [t.get("name") for t in tumors])
 
@@ -265,17 +277,19 @@ def plot_comparison(comparison, path) -> Plot | None:
         values = np.array([r["metrics"].get(m, np.nan) for r in rows])
         lo = np.array([r["ci"].get(m, (v, v))[0] for r, v in zip(rows, values)])
         hi = np.array([r["ci"].get(m, (v, v))[1] for r, v in zip(rows, values)])
-        ax.bar(x + (k - (len(metrics) - 1) / 2) * width, values, width, color=PALETTE[k % len(PALETTE)],
-               yerr=[np.clip(values - lo, 0, None), np.clip(hi - values, 0, None)], capsize=3,
+        xs = x + (k - (len(metrics) - 1) / 2) * width
+        ax.bar(xs, values, width, color=PALETTE[k % len(PALETTE)],
                label=m.replace("p_", "P(").replace("_", " ") + ")")
+        ax.errorbar(xs, values, yerr=[np.clip(values - lo, 0, None), np.clip(hi - values, 0, None)],
+                    fmt="none", ecolor="black", elinewidth=1.2, capsize=3)
     ax.set_xticks(x, [r["label"] for r in rows], rotation=15, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("probability")
-    ax.set_title("approach comparison (95 % intervals)")
+    ax.set_title("approach comparison (error bars: 95 % intervals)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Plot(Path(path).name, "Approach comparison", [r["label"] for r in rows])
 

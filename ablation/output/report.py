@@ -81,12 +81,13 @@ class Doc:
 
     def heading(self, text, level=2):
         self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
-        self.md.append(f"\n{'#' * level} {text}\n")
+        self.md.append(f"\n{'#' * level} {md_escape(text)}\n")
 
     def para(self, text, cls=None):
         c = f' class="{cls}"' if cls else ""
         self.html.append(f"<p{c}>{html.escape(text)}</p>")
-        self.md.append(f"{'**' if cls == 'disclaimer' else ''}{text}{'**' if cls == 'disclaimer' else ''}\n")
+        strong = "**" if cls in ("disclaimer", "warn") else ""
+        self.md.append(f"{strong}{md_escape(text)}{strong}\n")
 
     def raw(self, html_text, md_text=""):
         self.html.append(html_text)
@@ -108,18 +109,24 @@ class Doc:
                     cells.append(f"<td{cls}>{html.escape(str(c))}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         self.html.append(f"<table><thead><tr>{h}</tr></thead><tbody>{''.join(body)}</tbody></table>")
-        self.md.append("| " + " | ".join(str(c) for c in header) + " |")
+        self.md.append("| " + " | ".join(md_escape(str(c)) for c in header) + " |")
         self.md.append("|" + "|".join("---" for _ in header) + "|")
         for r in rows:
             cells = [_strip_status(c) for c in r]
-            self.md.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+            self.md.append("| " + " | ".join(md_escape(str(c)).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
         self.md.append("")
 
     def image(self, path: Path, caption: str, rel: str):
         data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         self.html.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-        self.md.append(f"![{caption}]({rel})\n")
+        self.md.append(f"![{md_escape(caption)}]({rel})\n")
+
+
+def md_escape(text) -> str:
+    """Text for report.md: Markdown passes inline HTML through, so &, < and > are escaped as in
+    report.html (a scenario string such as '<script>' is shown, never run)."""
+    return html.escape(str(text), quote=False)
 
 
 def _strip_status(cell):
@@ -311,7 +318,7 @@ def _results_section(doc: Doc, s: dict) -> None:
     if notes:
         doc.heading("Notes (context, not advice)", 3)
         doc.raw("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>",
-                "\n".join(f"- {n}" for n in notes) + "\n")
+                "\n".join(f"- {md_escape(n)}" for n in notes) + "\n")
 
 
 def _verification_section(doc: Doc, s: dict, bench) -> None:
@@ -374,6 +381,13 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
     name = s.get("scenario", {}).get("name", "")
     doc.raw(f'<p class="disclaimer">{html.escape(DISCLAIMER)}</p>', f"> **{DISCLAIMER}**\n")
     doc.heading(f"Ablation report: {name}", 1)
+    domain_record = s.get("domain") if isinstance(s.get("domain"), dict) else {}
+    if domain_record.get("warning"):
+        doc.para(f"Warning: {domain_record['warning']}", "warn")
+    elif domain_record.get("grown"):
+        doc.para(f"The domain was grown {domain_record['grown']} times to {domain_record['size_mm']:.0f} mm, "
+                 f"until the boundary deviation ({domain_record['boundary_max_deviation_C']:.2f} K) was within "
+                 f"domain.boundary_tolerance ({domain_record['boundary_tolerance_C']:g} K).")
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     doc.para(f"{s.get('scenario', {}).get('description', '')}")
     doc.table(["run", ""], [("modality", s.get("modality")), ("lesion criterion", s["lesion"]["criterion"]),
@@ -405,7 +419,9 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
         doc.table(["setting", "value", "source"], scenario_parameter_rows(params["scenario"], raw), numeric=(1,))
     if scenario_text:
         doc.heading("Scenario file", 3)
-        doc.raw(f"<pre>{html.escape(scenario_text)}</pre>", f"```toml\n{scenario_text.rstrip()}\n```\n")
+        # report.md: an HTML <pre> block with the text escaped (a fenced block would carry any
+        # markup in names and descriptions unescaped)
+        doc.raw(f"<pre>{html.escape(scenario_text)}</pre>", f"<pre>\n{html.escape(scenario_text.rstrip())}\n</pre>\n")
     prov = s.get("provenance") or {}
     if prov:
         doc.heading("Provenance", 3)

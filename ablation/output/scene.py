@@ -50,6 +50,23 @@ COLORS = {
 }
 ISOTHERM_COLORS = {0.0: "#56B4E9", -20.0: "#0072B2", -40.0: "#009E73"}
 MARGIN_CMAP = "RdBu"
+MARGIN_CLASS_EDGES_MM = (-5.0, 0.0, 5.0)   # the MARGIN_COLORS classes of MARGIN_CLIM_MM
+
+
+def margin_classes(margin_mm) -> np.ndarray:
+    """Class index per point (0: < -5 mm, 1: -5..0, 2: 0..5, 3: >= 5 mm; NaN -> 0, uncovered):
+    the bins of MARGIN_CLIM_MM in MARGIN_COLORS colours, as scene.png's lookup table draws them."""
+    m = np.asarray(margin_mm, float)
+    return np.where(np.isfinite(m), np.digitize(np.nan_to_num(m, nan=-np.inf), MARGIN_CLASS_EDGES_MM), 0)
+
+
+def margin_class_rgb(margin_mm) -> np.ndarray:
+    """RGB (uint8) per point of its margin class: the colour scene.png's 4-colour 'RdBu' lookup table
+    gives that class (the interactive view stores these colours, so vtk.js cannot blend classes)."""
+    import matplotlib
+    cmap = matplotlib.colormaps[MARGIN_CMAP].resampled(MARGIN_COLORS)
+    table = (np.asarray([cmap(k)[:3] for k in range(MARGIN_COLORS)]) * 255).round().astype(np.uint8)
+    return table[margin_classes(margin_mm)]
 
 
 # ------------------------------------------------------------------------------- environment
@@ -333,6 +350,7 @@ class SceneParts:
     domain: object = None
     fields: dict = None
     liver: object = None
+    end_time_s: float | None = None         # the run's duration (the final fields' time)
 
 
 @dataclass
@@ -379,6 +397,14 @@ def isotherm_levels(result, fields) -> list[float]:
     if not levels:
         levels = [float(t) for t in getattr(result.scenario.damage, "time_below", (0.0, -20.0, -40.0))]
     return sorted({lv for lv in levels if lv > coldest}, reverse=True)
+
+
+def isotherm_label(level_C: float, parts) -> str:
+    """Legend text of an isotherm: its level and the time its surface belongs to (the coldest
+    temperature reached up to the shown time, i.e. the largest extent so far)."""
+    t = parts.time_s if parts.time_s is not None else parts.end_time_s
+    when = "" if t is None else f" at t = {t / 60:.3g} min" + (" (end)" if parts.time_s is None else "")
+    return f"{level_C:g} degC isotherm, max extent{when}"
 
 
 def scene_parts(result, criterion: str | None = None, fields: dict | None = None,
@@ -440,7 +466,15 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
     if liver is not None:
         liver = pv.wrap(liver).scale(M_TO_MM, inplace=False)
     return SceneParts(name, crit.description, time_s, lesion, isotherms, tumors, probes, vessels, other,
-                      slice_field, (float(values.min()), float(values.max())), roi, domain, fields, liver)
+                      slice_field, (float(values.min()), float(values.max())), roi, domain, fields, liver,
+                      _end_time(result))
+
+
+def _end_time(result) -> float | None:
+    try:
+        return float(result.summary["time"]["duration_s"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def local_margin(domain, level: np.ndarray, lesion, surface) -> np.ndarray:
@@ -653,15 +687,22 @@ def draw_surfaces(plotter, parts: SceneParts, focus: int | None = None, labels: 
             color = ISOTHERM_COLORS.get(t_iso, "#999999")
             plotter.add_mesh(surf, color=color, opacity=0.22, smooth_shading=True,
                              silhouette=dict(color=color, line_width=2))
-            legend.append((f"{t_iso:g} degC isotherm (coldest reached)", color))
+            legend.append((isotherm_label(t_iso, parts), color))
     for i, tumor in enumerate(parts.tumors):
         surface = tumor.surface
-        plotter.add_mesh(surface, scalars="margin_mm", cmap=MARGIN_CMAP, clim=MARGIN_CLIM_MM,
-                         n_colors=MARGIN_COLORS,    # beyond +-10 mm the end classes' colours continue
-                         opacity=0.5 if focus is not None and i != focus else 1.0, smooth_shading=True,
-                         ambient=0.3, diffuse=0.75, specular=0.0,
-                         nan_color="#67001F", show_scalar_bar=i == 0,
-                         scalar_bar_args=_bar("local margin (mm)\nred < 0: uncovered", *margin_bar, "%+.0f"))
+        if shell_style != "wireframe":    # vtk.js: the classes as stored colours (see margin_class_rgb)
+            surface = surface.copy()
+            surface.point_data["margin_class_rgb"] = margin_class_rgb(surface.point_data["margin_mm"])
+            plotter.add_mesh(surface, scalars="margin_class_rgb", rgb=True,
+                             opacity=0.5 if focus is not None and i != focus else 1.0, smooth_shading=True,
+                             ambient=0.3, diffuse=0.75, specular=0.0)
+        else:
+            plotter.add_mesh(surface, scalars="margin_mm", cmap=MARGIN_CMAP, clim=MARGIN_CLIM_MM,
+                             n_colors=MARGIN_COLORS,    # beyond +-10 mm the end classes' colours continue
+                             opacity=0.5 if focus is not None and i != focus else 1.0, smooth_shading=True,
+                             ambient=0.3, diffuse=0.75, specular=0.0,
+                             nan_color="#67001F", show_scalar_bar=i == 0,
+                             scalar_bar_args=_bar("local margin (mm)\nred < 0: uncovered", *margin_bar, "%+.0f"))
         if np.isfinite(surface.point_data["margin_mm"]).any():
             edge = surface.contour([0.0], scalars="margin_mm")
             if edge.n_points:
@@ -721,7 +762,7 @@ def draw_section(plotter, parts: SceneParts, sec: Section, temperature_bar=(0.88
                                               *temperature_bar, "%.0f" if clim[1] - clim[0] >= 10 else "%.1f"))
     lift = sec.normal * 0.1   # outlines just in front of the plane, so they are never hidden by it
     outlines = [(parts.lesion, COLORS["lesion"], 6, f"lesion: {parts.criterion_description}")]
-    outlines += [(s, ISOTHERM_COLORS.get(t, "#999999"), 3, f"{t:g} degC isotherm") for t, s in parts.isotherms.items()]
+    outlines += [(s, ISOTHERM_COLORS.get(t, "#999999"), 3, isotherm_label(t, parts)) for t, s in parts.isotherms.items()]
     outlines += [(t.surface, "#000000", 3, "tumour") for t in parts.tumors]
     outlines += [(s, COLORS["margin_shell"], 2, f"{m:g} mm margin") for t in parts.tumors for m, s in t.shells.items()]
     seen = set()
@@ -891,7 +932,7 @@ def export_interactive_html(result, path, criterion=None, fields=None, parts: Sc
         return False
     import warnings
     pv = _pv()
-    parts = parts or scene_parts(result, criterion, fields, resolution=48)
+    parts = parts or scene_parts(result, criterion, fields)   # the margins scene.png shows
     sec = section(parts)
     plotter = pv.Plotter(off_screen=True, window_size=[900, 700])
     plotter.set_background(COLORS["background"])

@@ -12,16 +12,74 @@ from ablation.geometry.shapes import Ellipsoid, Probe, Segment, Shape, orthonorm
 from ablation.modalities import rfa
 
 
+#: The default domain reaches this far beyond the expected zone (the bounding box of the probes'
+#: active parts and the tumours) on every side, and is never smaller than domain.size's schema
+#: default (80 mm). A first guess: the solve checks the boundary and the pipeline grows the domain
+#: when the temperature next to it deviates by more than domain.boundary_tolerance.
+ZONE_MARGIN = 25e-3
+
+
+def size_is_default(scenario) -> bool:
+    """True when the scenario's table leaves domain.size out (the pipeline may then size and grow
+    the domain); a scenario without a table counts as fixed."""
+    raw = getattr(scenario, "raw", None)
+    if not isinstance(raw, dict):
+        return False
+    table = raw.get("domain")
+    return not (isinstance(table, dict) and table.get("size") is not None)
+
+
+def expected_zone(scenario) -> tuple[np.ndarray, np.ndarray] | None:
+    """Bounding box (m) of the probes' active parts (deployed multitine arrays included) and the
+    tumours: where the lesion is expected. None without probes and tumours."""
+    lows, highs = [], []
+    for p in scenario.probes:
+        tip = np.asarray(p.tip, float)
+        end = tip - unit(p.direction) * p.active_length
+        reach = p.diameter / 2.0
+        rfa_spec = p.get("rfa") if hasattr(p, "get") else None
+        if rfa_spec is not None and rfa_spec.electrode == "multitine":
+            reach = max(reach, rfa_spec.deployed_diameter / 2.0)
+        lows.append(np.minimum(tip, end) - reach)
+        highs.append(np.maximum(tip, end) + reach)
+    for t in scenario.tumors:
+        if t.shape in ("sphere", "ellipsoid") and (t.diameter if t.shape == "sphere" else t.diameters) is not None:
+            r = float(np.max(tumor_radii(t)))
+            lows.append(np.asarray(t.center, float) - r)
+            highs.append(np.asarray(t.center, float) + r)
+    if not lows:
+        return None
+    return np.min(lows, axis=0), np.max(highs, axis=0)
+
+
 def domain_center(scenario) -> np.ndarray:
-    """The domain's centre (m): domain.center, else the first probe's tip, else the first tumour's
-    centre, else the origin."""
+    """The domain's centre (m): domain.center, else the centre of the expected zone (the midpoint of
+    the bounding box of the probes' active parts and the tumours; moved onto the probe axis when the
+    grid is axisymmetric), else the origin. (Before: the first probe's tip, which cut off zones
+    that reach back along the shaft.)"""
     if scenario.domain.center is not None:
         return np.asarray(scenario.domain.center)
-    if scenario.probes:
-        return np.asarray(scenario.probes[0].tip)
-    if scenario.tumors:
-        return np.asarray(scenario.tumors[0].center)
-    return np.zeros(3)
+    zone = expected_zone(scenario)
+    if zone is None:
+        return np.zeros(3)
+    center = (zone[0] + zone[1]) / 2.0
+    if len(scenario.probes) == 1 and choose_kind(scenario) == "axisymmetric":
+        p = scenario.probes[0]
+        tip, d = np.asarray(p.tip, float), unit(p.direction)
+        center = tip + ((center - tip) @ d) * d
+    return center
+
+
+def domain_size(scenario) -> float:
+    """The domain's edge length (m): domain.size when the table sets it; else the expected zone's
+    largest extent plus :data:`ZONE_MARGIN` on both sides, at least domain.size's default."""
+    size = float(scenario.domain.size)
+    if not size_is_default(scenario):
+        return size
+    zone = expected_zone(scenario)
+    if zone is None:
+        return size
+    return max(size, float(np.max(zone[1] - zone[0])) + 2.0 * ZONE_MARGIN)
 
 
 def tumor_radii(tumor) -> np.ndarray:
@@ -67,7 +125,7 @@ def choose_kind(scenario) -> str:
 
 def probe_shapes(scenario) -> list[Probe]:
     return [Probe(p.name or f"probe {i + 1}", np.asarray(p.tip), unit(p.direction), p.diameter / 2.0,
-                  p.active_length, shaft_length=2.0 * scenario.domain.size)
+                  p.active_length, shaft_length=2.0 * domain_size(scenario))
             for i, p in enumerate(scenario.probes)]
 
 
@@ -85,6 +143,6 @@ def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
     spacing = GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
     vessels = [Segment(np.asarray(v.start), np.asarray(v.end), v.radius, v.name or f"vessel {i + 1}")
                for i, v in enumerate(scenario.vessels)]
-    return build_domain(choose_kind(scenario), domain_center(scenario), scenario.domain.size, spacing,
+    return build_domain(choose_kind(scenario), domain_center(scenario), domain_size(scenario), spacing,
                         probe_shapes(scenario), tumor_shapes(scenario), vessels,
                         [v.name for v in scenario.vessels])
