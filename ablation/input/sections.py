@@ -65,8 +65,13 @@ VESSEL = Table("a straight vessel segment acting as a heat sink", fields={
 })
 
 DOMAIN = Table("the computational domain", {}, fields={
-    "center": Vector("centre of the domain [x, y, z] (default: the first probe's tip)", None),
-    "size": Quantity("edge length of the cubic domain (axisymmetric: radius size/2, height size)",
+    "center": Vector("centre of the domain [x, y, z] (default: the centre of the expected zone, the "
+                     "bounding box of the probes' active parts and the tumours; on the probe axis when the "
+                     "grid is axisymmetric)", None),
+    "size": Quantity("edge length of the cubic domain (axisymmetric: radius size/2, height size); when "
+                     "left out: the expected zone plus 25 mm on every side, at least 80 mm, grown x1.5 (up "
+                     "to 3 times) while the boundary deviation exceeds boundary_tolerance; when given: used "
+                     "as is, and a larger deviation is reported as a warning",
                      "80 mm", **POSITIVE_LENGTH),
     "boundary": Choice("outer boundary: 'fixed_temperature' (held at tissue.boundary_temperature) or "
                        "'adiabatic'", "fixed_temperature", options=("fixed_temperature", "adiabatic")),
@@ -77,6 +82,13 @@ GRID = Table("the finite-volume grid: fine near probes and tumours, growing towa
                    "else 3d", "auto", options=("auto", "axisymmetric", "3d")),
     "spacing": Quantity("cell size in the fine region", "0.5 mm", **POSITIVE_LENGTH),
     "max_spacing": Quantity("largest cell size, far from probes and tumours", "2 mm", **POSITIVE_LENGTH),
+    "boundary_tolerance": Quantity("largest accepted |T - boundary temperature| next to a fixed-temperature "
+                                   "outer boundary during the run; above it the domain truncates the "
+                                   "temperature field (0.5 K: a fraction of the 13 K rise to the 50 degC "
+                                   "lesion edge; tests/test_domain.py checks a grown domain against a much "
+                                   "larger one)",
+                                   "0.5 K",
+                                   dimension="temperature_difference", minimum=0.0, exclusive_minimum=True),
     "growth": Number("largest ratio between neighbouring cell sizes", 1.15, minimum=1.0, maximum=2.0),
     "fine_margin": Quantity("the fine region extends this far around probes' active parts and tumours",
                             "10 mm", dimension="length", minimum=0.0),
