@@ -2,9 +2,10 @@
 
     run | validate | schema | bench | converge | compare | view | report
 
-Bad input exits with status 2 and names the field, never a traceback; a failed or interrupted run
-leaves no partial results (see :mod:`ablation.output.files`). Everything the command prints goes
-through :mod:`logging` (to stderr) except the results it was asked for (stdout).
+Bad input exits with status 2 and names the field or option, never a traceback; a failed or
+interrupted run leaves no partial results and never touches files the toolkit did not write (see
+:mod:`ablation.output.files`). SIGTERM is handled like Ctrl-C (exit 143; Ctrl-C 130). Everything
+the command prints goes through :mod:`logging` (to stderr) except the results it was asked for (stdout).
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import argparse
 import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from ablation.input.scenario import ScenarioError, load_scenario
@@ -20,6 +23,35 @@ from ablation.outcome.placement import APPROACHES
 
 DISCLAIMER = "Research use only: not a medical device, not for clinical decisions."
 log = logging.getLogger("ablation")
+
+OUT_HELP = ("results folder (default {default}). It must be new, empty or an earlier result of this toolkit "
+            "(marked by its .ablation-result file), which is replaced as a whole when the new run is complete; "
+            "a folder holding anything else, a file, / and your home folder are refused before any work, and "
+            "a second run into the same folder at the same time is refused")
+FORCE_HELP = ("also replace a result written by an older version of the toolkit (no .ablation-result marker); "
+              "files the toolkit did not write are never deleted")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds like Ctrl-C (staging folder and lock removed)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _count(minimum: int):
+    """argparse type: an integer of at least ``minimum`` (bad values exit 2 naming the option)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected at least {minimum}")
+        return value
+    parse.__name__ = "integer"
+    return parse
 
 
 class ProgressBars:
@@ -72,13 +104,16 @@ def _executor(args):
 
 
 def cmd_run(args) -> int:
-    from ablation.output.write import write
+    from ablation.output.files import ResultFolder
+    from ablation.output.write import estimate_output_bytes, write
     from ablation.pipeline import simulate
     scenario = load_scenario(args.scenario)
     out = Path(args.out or Path("results") / Path(args.scenario).stem)
-    with ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
+    # the folder is checked, locked and its free space compared before the solve, held until written
+    with ResultFolder(out, force=args.force, expected_bytes=estimate_output_bytes(scenario, scene=args.scene)), \
+            ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
         result = simulate(scenario, executor=executor, progress=progress)
-        write(result, out, scene=args.scene, progress=progress)
+        write(result, out, scene=args.scene, progress=progress, force=args.force)
     if not args.quiet:
         print_summary(result.summary, out)
     return 0
@@ -160,29 +195,30 @@ def _compare_arguments(parser) -> None:
     parser.add_argument("scenario")
     parser.add_argument("--approaches", default=",".join(("open", "laparoscopic", "percutaneous")),
                         help="comma-separated approaches (open, laparoscopic, percutaneous)")
-    parser.add_argument("--samples", type=int, default=None, help="placement samples (default: the scenario's)")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--samples", type=_count(1), default=None, help="placement samples (default: the scenario's)")
+    parser.add_argument("--seed", type=_count(0), default=None, help="random seed, 0 or more (default: the scenario's)")
     parser.add_argument("--no-pringle", dest="pringle", action="store_false",
                         help="skip the inflow-occlusion variants")
-    parser.add_argument("--out", help="results folder (default results/<scenario stem>-compare)")
+    parser.add_argument("--out", help=OUT_HELP.format(default="results/<scenario stem>-compare"))
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
 def cmd_compare(args) -> int:
     from ablation.outcome.compare import compare
     from ablation.output.comparison import to_markdown, write_comparison
+    from ablation.output.files import ResultFolder
     approaches = parse_approaches(args.approaches)
-    if args.samples is not None and args.samples < 1:
-        raise ScenarioError([("--samples", f"{args.samples} is out of range; expected at least 1")])
     scenario = load_scenario(args.scenario)
     if not scenario.probes or not scenario.tumors:
         raise ScenarioError([("probes" if not scenario.probes else "tumors",
                               "missing; a comparison needs at least one probe and one tumour")], args.scenario)
+    out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-compare"))
     print(f"{scenario.name}: comparing {', '.join(approaches)}")
-    with ProgressBars(enabled=_show_progress(args)) as progress, _executor(args) as executor:
+    with ResultFolder(out, force=args.force, expected_bytes=10**6), \
+            ProgressBars(enabled=_show_progress(args)) as progress, _executor(args) as executor:
         report = compare(scenario, approaches, args.samples, args.seed, args.pringle, executor=executor,
                          progress=progress)
-    out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-compare"))
-    write_comparison(out, report)
+        write_comparison(out, report, force=args.force)
     print(to_markdown(report))
     print(f"written {out}/comparison.csv, comparison.md, comparison.json")
     return 0
@@ -267,11 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario and write its results")
     p.add_argument("scenario")
-    p.add_argument("--out", help="results folder (default results/<scenario file stem>)")
+    p.add_argument("--out", help=OUT_HELP.format(default="results/<scenario file stem>"))
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
     p.add_argument("--no-scene", dest="scene", action="store_false", help="skip the 3-D picture")
-    p.add_argument("--workers", type=int, default=None, help="worker processes for parallel work (default: one per core)")
+    p.add_argument("--workers", type=_count(1), default=None,
+                   help="worker processes for parallel work (default: one per core)")
     p.set_defaults(handler=cmd_run)
     p = sub.add_parser("validate", help="check a scenario file")
     p.add_argument("scenario")
@@ -298,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_converge)
     p = sub.add_parser("compare", help="compare placement approaches for one scenario")
     _compare_arguments(p)
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--workers", type=_count(1), default=None, help="worker processes (default: one per core)")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_compare)
     p = sub.add_parser("view", help="re-render a saved result")
@@ -320,18 +358,29 @@ def configure_logging(verbose: bool = False) -> None:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:       # argparse: --help (0) or a bad option, named on stderr (2)
+        return exc.code if isinstance(exc.code, int) else 2
     configure_logging(args.verbose)
+    from ablation.output.files import OutputError
     from ablation.runtime import limit_blas_threads
     limit_blas_threads()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.handler(args)
     except ScenarioError as exc:
         log.error(exc.format())
         return 2
-    except KeyboardInterrupt:
-        log.error("interrupted: no results were written for the unfinished run")
-        return 130
+    except OutputError as exc:
+        log.error("--out %s", exc)
+        return 2
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        log.error("%s: no results were written for the unfinished run", what)
+        return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:     # output piped into a reader that stopped (e.g. `| head`)
         sys.stderr.close()
         return 0
@@ -341,3 +390,6 @@ def main(argv=None) -> int:
             log.error("solver failed: %s", exc)
             return 1
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

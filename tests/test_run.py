@@ -45,6 +45,7 @@ def test_showcase_runs_end_to_end(tmp_path, capsys):
     assert 0.0 <= summary["placement"]["p_technical_success"] <= 1.0
     assert (out / "fields.vtr").exists() and (out / "scenario.toml").exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".partial")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")]
 
 
 def test_axisymmetric_and_3d_runs_agree(tmp_path):
@@ -78,6 +79,7 @@ def test_failed_run_leaves_previous_results(tmp_path, monkeypatch):
     assert main(["run", str(scenario), "--out", str(out), "--no-scene", "--quiet"]) == 130
     assert (out / "summary.json").read_text() == before
     assert not [p for p in out.iterdir() if p.name.startswith(".partial")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")]
 
 
 def test_convergence_tool(tmp_path):
@@ -123,7 +125,10 @@ def test_result_survives_pickle_and_summary_round_trips(tmp_path):
     # summary.json content: the dict written, read back equal
     out = ablation_write.write(result, tmp_path / "out", scene=False, report=False)
     on_disk = json.loads((out / "summary.json").read_text())
+    manifest = on_disk.pop("manifest")
     assert list(on_disk) == list(summary.to_dict())
+    assert manifest["algorithm"] == "sha256" and "fields.vtr" in manifest["files"]
+    assert "summary.json" not in manifest["files"]
     assert Summary.from_dict(on_disk).to_dict() == on_disk
     loaded = load_result(out)
     assert loaded.summary.lesion.criterion == summary.lesion.criterion

@@ -1,5 +1,6 @@
 """The approach comparison (``ablation compare``) as files: comparison.csv, comparison.md and
-comparison.json, written atomically."""
+comparison.json, written as a whole like a run's result (:mod:`ablation.output.files`): comparison.json
+carries the manifest of the other files."""
 from __future__ import annotations
 
 import csv
@@ -7,7 +8,7 @@ import io
 from pathlib import Path
 
 from ablation.outcome.compare import COLUMNS
-from ablation.output.files import AtomicOutput, write_json
+from ablation.output.files import AtomicOutput
 
 
 def to_csv(rows: list) -> str:
@@ -53,8 +54,11 @@ def to_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_comparison(out: Path, report: dict) -> None:
-    with AtomicOutput(out) as staging:
-        (staging / "comparison.csv").write_text(to_csv(report["rows"]))
-        (staging / "comparison.md").write_text(to_markdown(report))
-        write_json(staging / "comparison.json", report)
+def write_comparison(out: Path, report: dict, *, force: bool = False) -> Path:
+    """comparison.csv, comparison.md and comparison.json (with the manifest) into ``out`` as a
+    whole; ``out`` is checked and locked like a run's folder (:class:`ablation.output.files.AtomicOutput`)."""
+    with AtomicOutput(out, kind="comparison", force=force) as output:
+        (output.path / "comparison.csv").write_text(to_csv(report["rows"]))
+        (output.path / "comparison.md").write_text(to_markdown(report))
+        output.finish("comparison.json", report)
+    return Path(out)

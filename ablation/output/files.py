@@ -1,45 +1,460 @@
-"""Writing results: summary.json, timeseries.csv, fields; all-or-nothing.
+"""Writing results: summary.json, timeseries.csv, fields; result folders that are all or nothing.
 
-:class:`AtomicOutput` writes into a hidden staging folder next to the target and moves the files
-into place only when the whole run succeeded (summary.json last, so its presence means complete).
-A failed or interrupted run removes its staging folder and leaves earlier results untouched.
+A result folder (``--out``) is written like this (:class:`ResultFolder`, :class:`AtomicOutput`):
+
+1. Checks before any work: ``--out`` is not a file, not the filesystem root, not the home folder,
+   and either missing, empty, or an earlier result of this toolkit (it holds the marker file
+   ``.ablation-result``) in which every file was written by the toolkit. A folder holding anything
+   else is refused: the toolkit never deletes a file it did not write. An earlier result written
+   before markers existed (summary.json of this toolkit, no marker) is replaced only with
+   ``force=True`` and only when every name in it is one the toolkit writes.
+2. An exclusive lock ``<parent>/.<name>.lock`` (``fcntl.flock``; it holds pid, host and start
+   time) for the whole run: a second run into the same folder is refused and told who holds it.
+3. The new result is built in a sibling staging folder ``<parent>/.<name>.partial-<pid>-<id>``;
+   its summary carries a manifest (sha256 of every other file). When it is complete the staging
+   folder and the earlier result are exchanged in one atomic ``renameat2(RENAME_EXCHANGE)`` (two
+   renames where the filesystem lacks it) and the earlier result is deleted. A summary.json in the
+   folder therefore means every file in it belongs to that run.
+4. Failures, interrupts and signals remove the staging folder and the lock; staging folders left
+   by killed runs (their pid is dead) are removed by the next run into the same folder.
+
+Test hook: the environment variable ``ABLATION_TEST_FAULT=<point>:<action>`` (points
+``staging`` = staging folder created, ``written`` = every file staged, ``swapped`` = exchanged but the
+earlier result not yet deleted; actions ``pause`` = print ``ABLATION_TEST_FAULT <point>`` to stderr
+and sleep 60 s, ``exit`` = ``os._exit(99)``) lets tests/test_fault_injection.py kill a run at
+exactly these points. It does nothing when unset.
 """
 from __future__ import annotations
 
 import csv
+import ctypes
+import errno
+import fcntl
+import hashlib
 import json
 import math
 import os
+import re
 import shutil
-import tempfile
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+MARKER = ".ablation-result"
+MANIFEST_ALGORITHM = "sha256"
+TOOL = "ablation"
+# names a run of this toolkit writes at the top of a result folder (for results older than the marker)
+_KNOWN_NAMES = re.compile(r"^(summary\.json|timeseries\.csv|fields\.vtr|fields_3d\.vts|snapshot_\d+\.vtr|"
+                          r"snapshots\.pvd|scenario\.toml|placement_samples\.csv|scene(_tumor_\d+)?\.png|"
+                          r"view\.png|report\.html|report\.md|plots|surfaces|comparison\.(csv|md|json)|"
+                          r"\.partial-.*)$")
+# written into a result folder after the run by `ablation view` / `ablation report`
+_DERIVED_NAMES = re.compile(r"^(view\.png|report\.html|report\.md|plots(/.*)?)$")
+
+
+class OutputError(Exception):
+    """A result folder that cannot or must not be written; the message names it and the reason.
+    The command line exits with status 2."""
+
+
+def _fault(point: str) -> None:
+    """The test hook of the module docstring (ABLATION_TEST_FAULT)."""
+    spec = os.environ.get("ABLATION_TEST_FAULT", "")
+    if not spec:
+        return
+    where, _, action = spec.partition(":")
+    if where != point:
+        return
+    if action == "exit":
+        os._exit(99)
+    if action == "pause":
+        print(f"ABLATION_TEST_FAULT {point}", file=sys.stderr, flush=True)
+        time.sleep(60)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest(directory, exclude=()) -> dict:
+    """``{"algorithm": "sha256", "files": {relative posix path: hex digest}}`` of every file under
+    ``directory`` except the names in ``exclude`` (relative paths) and the marker file."""
+    directory = Path(directory)
+    files = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            rel = path.relative_to(directory).as_posix()
+            if rel not in exclude and rel != MARKER:
+                files[rel] = _sha256(path)
+    return {"algorithm": MANIFEST_ALGORITHM, "files": files}
+
+
+def _read_marker(directory: Path) -> dict | None:
+    try:
+        data = json.loads((directory / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("tool") == TOOL else None
+
+
+def _legacy_result(directory: Path) -> bool:
+    """summary.json of this toolkit without a marker (results written before markers existed)."""
+    for name in ("summary.json", "comparison.json"):
+        try:
+            data = json.loads((directory / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and (("schema_version" in data and "provenance" in data)
+                                       or ("rows" in data and "ranking" in data)):
+            return True
+    return False
+
+
+def _foreign_files(directory: Path, marker: dict) -> list[str]:
+    """Entries of an earlier result that no run of the toolkit wrote (relative paths)."""
+    own = set(marker.get("files", ())) | {MARKER}
+    foreign = []
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).as_posix()
+        if rel in own or _DERIVED_NAMES.match(rel) or rel.split("/")[0].startswith(".partial-"):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            continue            # a folder of the result; what it holds is checked entry by entry
+        foreign.append(rel)
+    return foreign
+
+
+def check_target(directory, *, force: bool = False) -> str:
+    """Whether ``directory`` may receive a result: 'new' (missing or empty), 'result' (an earlier
+    result of this toolkit, to be replaced); otherwise raises :class:`OutputError`."""
+    directory = Path(directory)
+    resolved = directory.expanduser().resolve()
+    if resolved == Path(resolved.anchor):
+        raise OutputError(f"{directory} is the filesystem root; choose a folder for the results")
+    try:
+        home = Path.home().resolve()
+    except (KeyError, RuntimeError):
+        home = None
+    if home is not None and resolved == home:
+        raise OutputError(f"{directory} is your home folder; choose a folder for the results")
+    if directory.is_symlink() and not directory.is_dir():
+        raise OutputError(f"{directory} is a dangling symbolic link")
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"{directory} is an existing file, not a folder")
+    if not directory.exists():
+        return "new"
+    if directory.is_symlink():
+        raise OutputError(f"{directory} is a symbolic link to a folder; give the folder itself")
+    entries = os.listdir(directory)
+    if not entries:
+        return "new"
+    marker = _read_marker(directory)
+    if marker is not None:
+        foreign = _foreign_files(directory, marker)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise OutputError(f"{directory} is an earlier result but also holds files no run wrote ({shown}); "
+                              "replacing it would delete them: move them out or choose another folder")
+        return "result"
+    if _legacy_result(directory):
+        unknown = sorted(e for e in entries if not _KNOWN_NAMES.match(e))
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            raise OutputError(f"{directory} looks like an older result but also holds {shown}; "
+                              "move them out or choose another folder")
+        if not force:
+            raise OutputError(f"{directory} holds a result written before result folders were marked "
+                              f"({MARKER} missing); pass --force to replace it")
+        return "result"
+    shown = ", ".join(sorted(entries)[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+    raise OutputError(f"{directory} is a folder that is not empty and not a result of this toolkit "
+                      f"(it holds {shown}); the toolkit never writes into or deletes such a folder: "
+                      "choose a new or empty folder")
+
+
+class _Lock:
+    """fcntl.flock on ``<parent>/.<name>.lock``; re-entrant within one process."""
+    held: dict = {}
+    guard = threading.Lock()
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = None
+        self.count = 0
+
+    @classmethod
+    def acquire(cls, directory: Path) -> "_Lock":
+        path = directory.parent / f".{directory.name}.lock"
+        key = str(path.resolve())
+        with cls.guard:
+            lock = cls.held.get(key)
+            if lock is None:
+                lock = cls(path)
+                lock._take()
+                cls.held[key] = lock
+            lock.count += 1
+            return lock
+
+    def _take(self) -> None:
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise OutputError(f"{self.path.parent} is not writable ({exc.strerror})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+                finally:
+                    os.close(fd)
+                try:
+                    info = json.loads(holder)
+                    who = (f"run {info.get('run_id')} (pid {info.get('pid')} on {info.get('host')}, started "
+                           f"{info.get('started')})")
+                except ValueError:
+                    who = "another run"
+                raise OutputError(f"{self.path.parent / self.path.name[1:-5]} is being written by {who}; "
+                                  f"wait for it to finish or choose another folder (lock {self.path})") from None
+            # the file may have been unlinked by its previous holder between open and flock
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        self.fd = fd
+        self.run_id = uuid.uuid4().hex[:12]
+        info = {"run_id": self.run_id, "pid": os.getpid(), "host": socket.gethostname(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+
+    def release(self) -> None:
+        with self.guard:
+            self.count -= 1
+            if self.count > 0:
+                return
+            self.held.pop(str(self.path.resolve()), None)
+            try:
+                os.unlink(self.path)        # while still holding it: see the inode check in _take
+            except FileNotFoundError:
+                pass
+            finally:
+                os.close(self.fd)
+
+
+_STALE = re.compile(r"^\.(?P<name>.+)\.(partial|old)-(?P<pid>\d+)-[0-9a-f]+$")
+
+
+def _clean_stale(directory: Path) -> list[Path]:
+    """Remove staging folders of earlier runs into ``directory`` whose process is dead (the lock
+    is held, so no live run of this toolkit uses them); restore an earlier result set aside by a
+    run killed between the two renames of :func:`_swap` on filesystems without RENAME_EXCHANGE."""
+    removed = []
+    parent = directory.parent
+    if not parent.is_dir():
+        return removed
+    for entry in sorted(os.listdir(parent)):
+        m = _STALE.match(entry)
+        if not m or m["name"] != directory.name or _pid_alive(int(m["pid"])) and int(m["pid"]) != os.getpid():
+            continue
+        path = parent / entry
+        if ".old-" in entry and not directory.exists():
+            os.rename(path, directory)      # the earlier complete result goes back into place
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+class ResultFolder:
+    """The checks and the lock of a result folder, held around a whole run (solve and writing).
+
+    ``with ResultFolder(out, force=..., expected_bytes=...):`` refuses (:class:`OutputError`) a
+    folder that must not be written (:func:`check_target`), one that another run is writing, an
+    unwritable parent and a filesystem with less free space than ``expected_bytes``; it creates
+    the parent folders and removes stale staging folders of killed runs."""
+
+    def __init__(self, directory, *, force: bool = False, expected_bytes: int = 0):
+        self.directory = Path(directory)
+        self.force, self.expected_bytes = force, int(expected_bytes)
+        self.lock: _Lock | None = None
+        self.state = None
+
+    def __enter__(self) -> "ResultFolder":
+        self.state = check_target(self.directory, force=self.force)
+        parent = self.directory.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{self.directory}: cannot create {parent} ({exc.strerror})") from None
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(f"{self.directory}: the folder {parent} is not writable")
+        self.lock = _Lock.acquire(self.directory)
+        try:
+            _clean_stale(self.directory)
+            self.state = check_target(self.directory, force=self.force)   # again, under the lock
+            if self.expected_bytes:
+                free = shutil.disk_usage(parent).free
+                if free < self.expected_bytes:
+                    raise OutputError(f"{self.directory}: about {self.expected_bytes / 1e6:.0f} MB are needed for "
+                                      f"the results, but only {free / 1e6:.0f} MB are free there")
+        except BaseException:
+            self.lock.release()
+            self.lock = None
+            raise
+        return self
+
+    @property
+    def run_id(self) -> str:
+        return self.lock.run_id
+
+    def __exit__(self, *exc):
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+        return False
+
+
+_libc = None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    global _libc
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = _libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap(staging: Path, target: Path) -> Path | None:
+    """Put the complete ``staging`` folder at ``target``; returns where the earlier result now is
+    (to be deleted) or None. Never a moment with two results mixed in one folder."""
+    if not target.exists():
+        os.rename(staging, target)
+        return None
+    if _exchange(staging, target):
+        return staging                  # the earlier result now sits under the staging name
+    aside = target.parent / staging.name.replace(".partial-", ".old-", 1)
+    os.rename(target, aside)            # a kill here: the next run restores it (_clean_stale)
+    os.rename(staging, target)
+    return aside
+
 
 class AtomicOutput:
-    def __init__(self, directory):
-        self.directory = Path(directory)
-        self.staging: Path | None = None
+    """``with AtomicOutput(out) as output:`` write files into ``output.path`` (a staging folder next
+    to ``out``), then ``output.finish(name, data)`` writes that JSON file with the manifest of all
+    the others; on leaving the block without an exception the staging folder replaces ``out`` as
+    a whole. On any exception or signal the staging folder is removed and ``out`` is untouched."""
 
-    def __enter__(self) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=self.directory))
+    def __init__(self, directory, *, kind: str = "run", force: bool = False):
+        self.directory = Path(directory)
+        self.kind, self.force = kind, force
+        self.staging: Path | None = None
+        self.folder: ResultFolder | None = None
+        self.finished = False
+
+    @property
+    def path(self) -> Path:
         return self.staging
+
+    def __enter__(self) -> "AtomicOutput":
+        self.folder = ResultFolder(self.directory, force=self.force).__enter__()
+        try:
+            name = f".{self.directory.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            self.staging = self.directory.parent / name
+            self.staging.mkdir()
+            _fault("staging")
+        except BaseException:
+            self._cleanup()
+            raise
+        return self
+
+    def finish(self, name: str, data: dict) -> None:
+        """Write the JSON file ``name`` (summary.json, comparison.json) with ``data`` plus
+        ``"manifest"`` (every other file's sha256), and the marker file."""
+        entry = manifest(self.staging, exclude=(name,))
+        write_json(self.staging / name, {**_clean(data), "manifest": entry})
+        marker = {"tool": TOOL, "kind": self.kind, "run_id": self.folder.run_id, "pid": os.getpid(),
+                  "host": socket.gethostname(), "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "files": sorted([*entry["files"], name])}
+        write_json(self.staging / MARKER, marker)
+        self.finished = True
 
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None:
-                names = sorted(os.listdir(self.staging), key=lambda n: n == "summary.json")
-                for name in names:
-                    target = self.directory / name
-                    if target.is_dir() and not target.is_symlink():
-                        shutil.rmtree(target)
-                    os.replace(self.staging / name, target)
+                if not self.finished:
+                    raise RuntimeError("AtomicOutput left without finish(): the result would have no summary")
+                _fault("written")
+                blocked = _block_signals()
+                try:
+                    self.staging = _swap(self.staging, self.directory)
+                finally:
+                    _unblock_signals(blocked)
+                _fault("swapped")
         finally:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            self._cleanup()
         return False
+
+    def _cleanup(self) -> None:
+        try:
+            if self.staging is not None:
+                shutil.rmtree(self.staging, ignore_errors=True)
+                self.staging = None
+        finally:
+            if self.folder is not None:
+                self.folder.__exit__(None, None, None)
+                self.folder = None
+
+
+def _block_signals():
+    """Hold SIGINT/SIGTERM during the swap (delivered right after it); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _unblock_signals(previous) -> None:
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _clean(value):
@@ -141,8 +556,18 @@ def write_fields(directory, result) -> list[str]:
     return names
 
 
+SLUG_LENGTH = 60
+
+
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(text)).strip("_") or "x"
+    """A file-name part from a user string (tumour, probe, criterion names): letters, digits and
+    ``-_.`` kept (ASCII only), anything else ``_``; longer than 60 characters it is cut and a short
+    hash of the full text appended, so two long names stay distinct and no name is too long."""
+    text = str(text)
+    slug = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in text).strip("_.") or "x"
+    if len(slug) > SLUG_LENGTH:
+        slug = slug[:SLUG_LENGTH].rstrip("_.") + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return slug
 
 
 def write_surfaces(directory, result) -> list[str]:
@@ -193,5 +618,3 @@ def write_surfaces(directory, result) -> list[str]:
             save(shell, f"{stem}_margin_{m:g}mm")
     return written
 
-
-# ------------------------------------------------------------------------------ reading back

@@ -1,39 +1,115 @@
 """``ablation.write(result, out_dir)``: every file of a run, all or nothing.
 
-summary.json, timeseries.csv, the fields and snapshots (.vtr/.vts + .pvd), the scenario as run
-(scenario.toml), placement_samples.csv, scene.png, plots/ and report.html/report.md. The command
-``ablation run`` writes exactly this."""
+summary.json (with the manifest of every other file), timeseries.csv, the fields and snapshots
+(.vtr/.vts + .pvd), the scenario as run (scenario.toml) and the data files it read,
+placement_samples.csv, scene.png, plots/ and report.html/report.md. The command ``ablation run``
+writes exactly this. How the folder is checked, locked, staged and swapped into place:
+:mod:`ablation.output.files`."""
 from __future__ import annotations
 
 import csv
+import errno
+import json
 import logging
+import math
+import os
+import shutil
+import tempfile
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from ablation.output.files import AtomicOutput, write_fields, write_json, write_timeseries
+from ablation.output.files import AtomicOutput, OutputError, _clean, write_fields, write_timeseries
 
 log = logging.getLogger(__name__)
 
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
-def write(result, out_dir, *, scene: bool = True, report: bool = True, progress=None) -> Path:
-    """Write ``result`` into ``out_dir`` atomically (summary.json last); returns the folder.
+
+def write(result, out_dir, *, scene: bool = True, report: bool = True, progress=None, force: bool = False) -> Path:
+    """Write ``result`` into ``out_dir`` as a whole (see :mod:`ablation.output.files`); returns the folder.
 
     scene : render scene.png (also needs ``outputs.scene`` in the scenario)
     report : draw plots/ and write report.html and report.md
     progress : ``progress(done, total, label)`` after each part (rendering takes seconds)
+    force : also replace an earlier result written before result folders were marked
+
+    Raises :class:`ablation.output.files.OutputError` when ``out_dir`` must not be written (a file,
+    the root or home folder, a folder with other files, one another run is writing) or the disk
+    fills up; in the last case summary.json is saved elsewhere and the message says where.
     """
     parts = [("data", lambda staging: _write_data(staging, result))]
     if scene and result.scenario.outputs.scene:
         parts.append(("scene", lambda staging: write_scene(staging, result)))
     if report:
         parts.append(("report", lambda staging: _write_report(staging, result)))
-    with AtomicOutput(out_dir) as staging:
-        for k, (_, part) in enumerate(parts):
-            part(staging)
-            if progress is not None:
-                progress(k + 1, len(parts), "writing results")
-        write_json(staging / "summary.json", result.summary)
-    return Path(out_dir)
+    out_dir = Path(out_dir)
+    done = []
+    try:
+        with AtomicOutput(out_dir, kind="run", force=force) as output:
+            for k, (label, part) in enumerate(parts):
+                part(output.path)
+                done.append(label)
+                if progress is not None:
+                    progress(k + 1, len(parts), "writing results")
+            output.finish("summary.json", result.summary)
+    except OSError as exc:
+        raise _write_failure(exc, out_dir, result, done) from None
+    return out_dir
+
+
+def _write_failure(exc: OSError, out_dir: Path, result, done: list) -> OutputError:
+    """The error for a failed write: nothing of the new run is in ``out_dir`` (an earlier result
+    there is unchanged). When the disk is full, summary.json is saved to the temporary folder."""
+    what = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    if exc.errno not in _NO_SPACE:
+        return OutputError(f"{out_dir}: writing the results failed: {what}; nothing was written there")
+    kept = ""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"ablation-{out_dir.name}-", suffix="-summary.json")
+        with os.fdopen(handle, "w") as stream:
+            json.dump(_clean(result.summary), stream, indent=2)
+        kept = f"; the summary (lesion, coverage, placement figures) was saved to {name}"
+    except OSError:
+        kept = "; the summary could not be saved elsewhere either"
+    return OutputError(f"{out_dir}: no space left while writing the results ({what}); nothing was written there "
+                       f"and an earlier result is unchanged{kept}; the fields, snapshots, surfaces, pictures and "
+                       "report of this run were lost: free space and rerun")
+
+
+def estimate_output_bytes(scenario, *, scene: bool = True, report: bool = True) -> int:
+    """A rough size (bytes) of the result folder of ``scenario``, without building its grid:
+    cells from the domain size, the fine region around probes and tumours and the grading to
+    ``max_spacing``; 8 bytes per cell and field for the final fields (about 12 fields; revolved
+    3-D copy for axisymmetric grids: 48 sectors in float32) and every snapshot (about 3 fields);
+    surfaces, pictures, plots and report a few MB."""
+    from ablation.run.setup import choose_kind
+    grid, size = scenario.grid, float(scenario.domain.size)
+    extent = 0.0
+    for tumor in scenario.tumors:
+        diameters = [tumor.diameter] if tumor.diameter is not None else list(tumor.diameters or [0.0])
+        extent = max(extent, max(float(d) for d in diameters))
+    for probe in scenario.probes:
+        extent = max(extent, float(getattr(probe, "active_length", 0.0) or 0.0), float(probe.diameter))
+    fine = min(size, extent + 2.0 * float(grid.fine_margin))
+    spacing, coarse = float(grid.spacing), max(float(grid.max_spacing), float(grid.spacing))
+    growth = max(float(grid.growth), 1.01)
+    transition = 2.0 * math.log(coarse / spacing) / math.log(growth)
+
+    def axis(length, fine_length):
+        return fine_length / spacing + max(length - fine_length, 0.0) / coarse + transition
+
+    kind = choose_kind(scenario)
+    if kind == "axisymmetric":
+        cells = axis(size / 2, fine / 2) * axis(size, fine)
+    else:
+        cells = axis(size, fine) ** 3 * max(1, len(scenario.probes) + len(scenario.tumors) - 1) ** 0.5
+    total = 4e6 if scene or report else 1e5      # pictures, plots, report, surfaces
+    if scenario.outputs.fields:
+        snapshots = float(scenario.time.duration) / float(scenario.time.output_interval) + 1
+        total += cells * 8 * (12 + 3 * snapshots)
+        if kind == "axisymmetric":
+            total += cells * 48 * 4 * 12
+    return int(total)
 
 
 def _write_data(staging: Path, result) -> None:
@@ -41,6 +117,7 @@ def _write_data(staging: Path, result) -> None:
     if result.scenario.outputs.fields:
         write_fields(staging, result)
     write_scenario_copy(staging / "scenario.toml", result.scenario)
+    copy_input_files(staging, result.scenario)
     write_placement_samples(staging / "placement_samples.csv", result)
 
 
@@ -65,6 +142,44 @@ def write_scenario_copy(path: Path, scenario) -> None:
     if scenario.raw is not None:
         import tomli_w
         path.write_text(tomli_w.dumps(scenario.raw))
+
+
+def input_file_target(name: str) -> PurePosixPath | None:
+    """Where a data file the scenario names (as written, e.g. ``data/curve.csv``) goes inside the
+    result folder: the same relative path, so the copied scenario.toml finds it; None for a name
+    that would leave the folder (absolute, ``..``, drive letters)."""
+    text = str(name).replace("\\", "/")
+    posix = PurePosixPath(text)
+    if not text or posix.is_absolute() or PureWindowsPath(str(name)).drive or ".." in posix.parts:
+        return None
+    parts = [p for p in posix.parts if p != "."]
+    return PurePosixPath(*parts) if parts else None
+
+
+def copy_input_files(staging: Path, scenario) -> list[str]:
+    """Copy every data file the scenario read (``scenario.input_files``, e.g. a cryoprobe's
+    curve_file) next to scenario.toml under the name as written, from the scenario file's folder,
+    so ``ablation view``/``report`` work from the result folder alone. A name that would leave the
+    folder (absolute or with ``..``) is not copied: a warning says the result folder depends on it."""
+    from ablation.input.probe_curves import resolve
+    copied = []
+    for name in scenario.input_files:
+        target = input_file_target(name)
+        if target is None:
+            log.warning("input file %s is not copied into the results (an absolute path or one with '..' "
+                        "would leave the result folder); the result folder needs it at that place", name)
+            continue
+        source = resolve(str(name), scenario.source or None)
+        if target.as_posix() in ("scenario.toml", "summary.json"):
+            raise OutputError(f"input file {name} would overwrite the result's own {target}; rename it")
+        destination = staging.joinpath(*target.parts)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(source, destination)
+        except FileNotFoundError:
+            raise OutputError(f"input file {name} ({source}) vanished after the scenario was loaded") from None
+        copied.append(target.as_posix())
+    return copied
 
 
 def write_placement_samples(path: Path, result) -> None:
