@@ -1,0 +1,70 @@
+"""Kill `ablation run` at random points, including inside the folder swap, and check the
+all-or-nothing rule after each: the result folder is the complete earlier result or the complete
+new one (its manifest matches), and no staging folder or lock is left (after SIGKILL or a crash a
+stale staging folder may remain until the next run, which must remove it).
+
+The points inside the writing come from the ABLATION_TEST_FAULT hook of ablation/output/files.py:
+with ``<point>:pause`` the run prints ``ABLATION_TEST_FAULT <point>`` and waits, so the test sends
+its signal exactly there; ``<point>:exit`` crashes the process (os._exit) there."""
+import os
+import random
+import signal
+import subprocess
+import sys
+
+from test_result_folders import assert_complete, leftovers, small_scenario
+
+RUNS = 20
+POINTS = ("staging", "written", "swapped")
+SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
+EXPECTED = {signal.SIGKILL: -signal.SIGKILL, signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+def _start(scenario, out, fault=None):
+    env = dict(os.environ, ABLATION_TEST_FAULT=fault or "")
+    return subprocess.Popen([sys.executable, "-m", "ablation", "run", str(scenario), "--out", str(out), "--no-scene",
+                             "--quiet", "--workers", "1"], stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=out.parent)
+
+
+def test_killed_runs_leave_all_or_nothing(tmp_path):
+    rng = random.Random(20240607)
+    scenario = small_scenario(tmp_path)
+    out = tmp_path / "out"
+    first = _start(scenario, out)
+    assert first.wait() == 0, first.stderr.read()
+    known = {assert_complete(out)["run_id"]}
+    outcomes = {"previous kept": 0, "new complete": 0}
+    for _ in range(RUNS):
+        point, how = rng.choice(POINTS), rng.choice(("pause", "pause", "exit"))
+        sig = rng.choice(SIGNALS)
+        before = assert_complete(out)["run_id"]
+        proc = _start(scenario, out, f"{point}:{how}")
+        if how == "pause":
+            for line in proc.stderr:                    # wait for the run to reach the point
+                if line.startswith(f"ABLATION_TEST_FAULT {point}"):
+                    break
+            proc.send_signal(sig)
+            code = proc.wait()
+            assert code == EXPECTED[sig], (point, sig, proc.stderr.read())
+        else:
+            assert proc.wait() == 99
+        after = assert_complete(out)["run_id"]          # complete: the manifest matches
+        if after == before:
+            outcomes["previous kept"] += 1
+            assert point != "swapped"
+        else:
+            outcomes["new complete"] += 1
+            assert point == "swapped" and after not in known
+        known.add(after)
+        stale = leftovers(tmp_path, "out")
+        if how == "pause" and sig != signal.SIGKILL:
+            assert stale == [], (point, sig, stale)     # cleaned up on the way out
+        else:
+            assert all(".partial-" in s or s == ".out.lock" for s in stale), stale
+    print(f"fault injection: {RUNS} killed runs, {outcomes}")
+    assert outcomes["previous kept"] and outcomes["new complete"]
+    last = _start(scenario, out)                        # the next run removes what killed runs left
+    assert last.wait() == 0
+    assert_complete(out)
+    assert leftovers(tmp_path, "out") == []
