@@ -127,6 +127,9 @@ def print_summary(summary: dict, out: Path) -> None:
           f"short axis {lesion['short_axis_mm']:.1f} x {lesion['short_axis_2_mm']:.1f} mm")
     print(f"  heat balance error {summary['heat_balance_error']:.2e}, "
           f"boundary deviation {summary['boundary_max_deviation_C']:.2f} K")
+    warning = summary.get("domain", {}).get("warning")
+    if warning:
+        print(f"  warning: {warning}")
     for tumor in summary.get("tumors", []):
         print(f"  {tumor['name']}: coverage {100 * tumor['coverage']:.1f} %, min margin {tumor['min_margin_mm']:.1f} mm "
               f"({tumor['margin_class']})")

@@ -18,7 +18,7 @@ from ablation.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 # what legitimately differs between two runs of the same scenario
-VOLATILE = {"runtime_s", "timing_s", "provenance"}
+VOLATILE = {"runtime_s", "timing_s", "provenance", "manifest"}   # manifest: hashes of PNG/VTR bytes
 
 
 def _stable(value):

@@ -12,7 +12,7 @@ from ablation.outcome import coverage as cov
 from ablation.outcome.placement.error_models import ErrorModel, displaced_probe, local_errors
 from ablation.outcome.placement.statistics import SampleTable
 from ablation.run.parallel import local_pool, map_in_order
-from ablation.run.setup import probe_shapes, scenario_domain
+from ablation.run.setup import domain_center, probe_shapes, scenario_domain
 from ablation.run.time_loop import run
 from ablation.run.transforms import apply_transforms
 
@@ -51,7 +51,8 @@ def run_sequence(scenario, probes_per_insertion: list, gap: float) -> list:
     the gap runs the generic thermal model without probes (tissue cooling by conduction and
     perfusion; phase change is not modelled in the gap)."""
     base = apply_transforms(scenario)
-    center = base.domain.center if base.domain.center is not None else tuple(base.probes[0].tip)
+    # one grid for every insertion: placed around all of them and the tumours
+    center = tuple(float(c) for c in domain_center(base.replaced(probes=tuple(probes_per_insertion))))
     mesh_scenario = base.replaced(probes=tuple(probes_per_insertion), grid=base.grid.replaced(kind="3d"),
                                   domain=base.domain.replaced(center=center))
     grid = scenario_domain(mesh_scenario)
