@@ -44,7 +44,7 @@ def _mutations():
         "wrong unit": (m(lambda d: d["tumors"][0].update(diameter="20 kg")), "tumors[0].diameter", "not a length unit"),
         "negative size": (m(lambda d: d["tumors"][0].update(diameter="-20 mm")), "tumors[0].diameter", "out of range"),
         "probe outside": (m(lambda d: (d["domain"].update(center=[0, 0, 0]), d["probes"][0].update(tip=[0, 0, 200]))), "probes[0].tip", "outside the domain"),
-        "tumour outside": (m(lambda d: d["tumors"][0].update(center=[35, 0, 0])), "tumors[0].center", "outside the domain"),
+        "tumour outside": (m(lambda d: d["tumors"][0].update(center=[300, 0, 0])), "tumors[0].center", "outside the domain"),
         "NaN": (m(lambda d: d["probes"][0].update(diameter="nan mm")), "probes[0].diameter", "not a number"),
         "NaN coordinate": (m(lambda d: d["probes"][0].update(tip=[0, 0, math.nan])), "probes[0].tip", "not finite"),
         "unknown preset": (m(lambda d: d["tissue"].update(preset="brain")), "tissue.preset", "not one of"),

@@ -21,12 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
+from ablation.modalities.cryo import probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
                                             check_cryo, check_rfa, check_thermal)
-from ablation.input.schema import Choice, ListOf, Quantity, Record, String, Table, Vector
+from ablation.input.plausibility import TEMPERATURE_RANGES, check_temperature
+from ablation.input.schema import ClinicalPerfusion, Choice, ListOf, Quantity, Record, String, Table, Vector
+from ablation.input.units import perfusion_rate
 from ablation.input.sections import (DAMAGE, DOMAIN, GRID, OUTPUTS, POSITIVE_LENGTH, SOLVER, TIME, TUMOR, VESSEL,
                                      tissue_spec)
 from ablation.physics.damage import parse_criterion
+from ablation.physics.tissue import preset_values
+from ablation.run.estimate import domain_size as grid_domain_size
 from ablation.run.setup import axisymmetry_breaker, domain_center, tumor_radii
 from ablation.geometry.shapes import Segment
 
@@ -244,8 +249,14 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
     if errors:
         raise ScenarioError(errors, source)
     loaded = _fill_device_sections(loaded, modality_name, errors)
+    if not errors:
+        loaded = _resolve_sizes_and_units(loaded, errors)
     input_files = {}
     if not errors:
+        _check_sections(loaded, raw, errors)
+    if not errors:
+        # the checks see the table as written too (raw): a default-sized domain is sized from it
+        loaded = Scenario(loaded, source, raw)
         _check_geometry(loaded, errors)
     if not errors:
         if loaded.modality == "thermal":
@@ -257,9 +268,120 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
             input_files.update(check_cryo(loaded, errors, source or None))
         check_coverage(loaded, errors)
         check_placement(loaded, errors)
+        _check_plausible_temperatures(loaded, raw, input_files, errors)
     if errors:
         raise ScenarioError(errors, source)
     return Scenario(loaded, source, raw, input_files)
+
+
+def _resolve_sizes_and_units(s: Record, errors: list) -> Record:
+    """Vessels given by diameter get their radius (exactly one of the two); perfusion given in
+    mL/min/100 g becomes w_b in 1/s with the density of the same material (its override, else its
+    preset's)."""
+    vessels = []
+    for i, v in enumerate(s.vessels):
+        if (v.radius is None) == (v.diameter is None):
+            errors.append((f"vessels[{i}].radius", "give exactly one of radius and diameter, e.g. "
+                                                   "diameter = '5 mm'" if v.radius is None else
+                           f"{v.radius * 1e3:g} mm given together with diameter "
+                           f"{v.diameter * 1e3:g} mm; expected exactly one of the two"))
+        elif v.radius is None:
+            v = v.replaced(radius=v.diameter / 2.0)
+        else:
+            v = v.replaced(diameter=2.0 * v.radius)
+        vessels.append(v)
+
+    def convert(props: Record, preset: str) -> Record:
+        if not isinstance(props.get("perfusion"), ClinicalPerfusion):
+            return props
+        density = props.density if props.density is not None else preset_values(preset)["density"]
+        return props.replaced(perfusion=perfusion_rate(props.perfusion.flow, density))
+
+    tissue = convert(s.tissue, s.tissue.preset)
+    tumors = tuple(t.replaced(properties=convert(t.properties, t.properties.preset or "tumor")) for t in s.tumors)
+    return s.replaced(vessels=tuple(vessels), tissue=tissue, tumors=tumors)
+
+
+def _check_sections(s: Record, raw, errors: list) -> None:
+    """Sections that need others: [coverage] and [placement] need tumours, [placement] a probe."""
+    written = raw if isinstance(raw, dict) else {}
+    for name in ("coverage", "placement"):
+        if name in written and not s.tumors:
+            errors.append((name, f"section given but the scenario has no tumour; expected [[tumors]] (the "
+                                 f"{name} analysis measures tumours) or no [{name}] section"))
+    if "placement" in written and s.placement.enabled and not s.probes:
+        errors.append(("placement", "section given but the scenario has no probe; expected [[probes]] (the "
+                                    "placement error model moves the probes) or no [placement] section"))
+
+
+def _criterion_threshold(name) -> float | None:
+    """The temperature of 'max_temperature:X' / 'min_temperature:X' (None for other criteria)."""
+    if isinstance(name, str):
+        for prefix in ("max_temperature:", "min_temperature:"):
+            if name.startswith(prefix):
+                try:
+                    return float(name[len(prefix):])
+                except ValueError:
+                    return None
+    return None
+
+
+def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: list) -> None:
+    """Every temperature within its field's plausible range (:mod:`ablation.input.plausibility`).
+    A field already reported by another check is not reported twice."""
+    found: list = []
+    t = s.tissue
+    for key in ("initial_temperature", "boundary_temperature", "arterial_temperature",
+                "solidus_temperature", "liquidus_temperature"):
+        check_temperature(t[key], None, f"tissue.{key}", found)
+    for i, tumor in enumerate(s.tumors):
+        if tumor.material:
+            for key in ("solidus_temperature", "liquidus_temperature"):
+                check_temperature(tumor.properties[key], None, f"tumors[{i}].properties.{key}", found)
+    for i, v in enumerate(s.vessels):
+        check_temperature(v.blood_temperature, None, f"vessels[{i}].blood_temperature", found)
+    for i, value in enumerate(s.damage.time_above or ()):
+        check_temperature(value, None, f"damage.time_above[{i}]", found)
+    for i, value in enumerate(s.damage.time_below or ()):
+        check_temperature(value, None, f"damage.time_below[{i}]", found)
+    named = [("damage.criterion", s.damage.criterion)]
+    named += [(f"damage.report_criteria[{i}]", c) for i, c in enumerate(s.damage.report_criteria or ())]
+    if s.get("coverage") is not None:
+        named += [(f"coverage.criteria[{i}]", c) for i, c in enumerate(s.coverage.criteria or ())]
+    for where, name in named:
+        value = _criterion_threshold(name)
+        if value is not None:
+            check_temperature(value, name, where, found, key="criterion")
+    for i, probe in enumerate(s.probes):
+        if s.modality == "thermal" and probe.thermal.temperature_schedule is not None:
+            for k, value in enumerate(probe.thermal.temperature_schedule.values):
+                check_temperature(value, None, f"probes[{i}].thermal.temperature_schedule[{k}][1]", found,
+                                  key="probes[i].thermal.temperature_schedule[i][1]")
+        if s.modality == "rfa":
+            check_temperature(probe.rfa.coolant_temperature, None, f"probes[{i}].rfa.coolant_temperature", found)
+        if s.modality == "cryo":
+            resolved = cryo_probe_settings(probe.cryo)
+            for key in ("freeze_temperature", "gas_temperature", "thaw_temperature"):
+                value = probe.cryo[key] if key == "gas_temperature" else resolved[key]
+                check_temperature(value, None, f"probes[{i}].cryo.{key}", found)
+            curve = input_files.get(probe.cryo.curve_file) if probe.cryo.curve_file else None
+            if curve is not None:
+                lo, hi, reason = TEMPERATURE_RANGES["probes[i].cryo.curve_file"]
+                bad = [(tt, v) for tt, v in zip(curve["times"], curve["values"]) if not lo <= v <= hi]
+                if bad:
+                    tt, v = bad[0]
+                    found.append((f"probes[{i}].cryo.curve_file",
+                                  f"{probe.cryo.curve_file!r}: {v:g} degC at {tt:g} s is out of the plausible "
+                                  f"range {lo:g}..{hi:g} degC for a cryoprobe wall ({len(bad)} value(s) outside); "
+                                  f"{reason}"))
+    if s.modality == "rfa":
+        if s.rfa.protocol == "temperature_control":
+            check_temperature(s.rfa.target_temperature, None, "rfa.target_temperature", found)
+    if s.modality == "cryo":
+        for i, value in enumerate(s.cryo.isotherms or ()):
+            check_temperature(value, None, f"cryo.isotherms[{i}]", found)
+    already = {path for path, _ in errors}
+    errors.extend((path, message) for path, message in found if path not in already)
 
 
 def _move_old_keys(raw: dict, source: str) -> None:
@@ -303,7 +425,8 @@ def _fill_device_sections(scenario: Record, modality: str, errors: list) -> Reco
 
 
 def _check_geometry(s: Record, errors: list) -> None:
-    half = s.domain.size / 2.0
+    size = grid_domain_size(s)
+    half = size / 2.0
     center = domain_center(s)
     margin = 2.0 * s.grid.spacing
 
@@ -320,13 +443,13 @@ def _check_geometry(s: Record, errors: list) -> None:
         if not inside(t.center, float(np.max(tumor_radii(t)))):
             errors.append((f"tumors[{i}].center", f"{_mm(t.center)} with radius "
                            f"{np.max(tumor_radii(t)) * 1e3:g} mm reaches outside the domain (centre "
-                           f"{_mm(center)}, size {s.domain.size * 1e3:g} mm); expected it inside, "
+                           f"{_mm(center)}, size {size * 1e3:g} mm); expected it inside, "
                            "clear of the boundary"))
     for i, p in enumerate(s.probes):
         if not inside(p.tip, p.diameter / 2.0):
             errors.append((f"probes[{i}].tip", f"{_mm(p.tip)} lies outside the domain (centre {_mm(center)}, "
-                           f"size {s.domain.size * 1e3:g} mm); expected a point inside it"))
-        if p.diameter > s.domain.size / 4:
+                           f"size {size * 1e3:g} mm); expected a point inside it"))
+        if p.diameter > size / 4:
             errors.append((f"probes[{i}].diameter", f"{p.diameter * 1e3:g} mm is too large for the domain"))
     _check_probe_overlaps(s, errors)
     for i, v in enumerate(s.vessels):
@@ -336,11 +459,15 @@ def _check_geometry(s: Record, errors: list) -> None:
     if g.spacing > g.max_spacing:
         errors.append(("grid.spacing", f"{g.spacing * 1e3:g} mm is larger than grid.max_spacing "
                                        f"({g.max_spacing * 1e3:g} mm); expected spacing <= max_spacing"))
-    if g.max_spacing > s.domain.size / 8:
+    if g.max_spacing > size / 8:
         errors.append(("grid.max_spacing", f"{g.max_spacing * 1e3:g} mm leaves fewer than 8 cells across "
-                                           f"the {s.domain.size * 1e3:g} mm domain"))
+                                           f"the {size * 1e3:g} mm domain"))
     if s.time.step > s.time.duration:
         errors.append(("time.step", f"{s.time.step:g} s is longer than time.duration ({s.time.duration:g} s)"))
+    max_step = s.time.get("max_step")   # adaptive stepping's cap (when the [time] table has it)
+    if max_step is not None and max_step < s.time.step:
+        errors.append(("time.max_step", f"{max_step:g} s is shorter than the first step time.step "
+                                        f"({s.time.step:g} s); expected max_step >= step"))
     if g.kind == "axisymmetric":
         reason = axisymmetry_breaker(s)
         if reason:

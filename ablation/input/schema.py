@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from ablation.input.units import EXAMPLES, UnitError, parse_quantity, si_unit
+from ablation.input.plausibility import DIRECTION_NORM_RANGE, MAX_COORDINATE_M, MAX_LENGTH_M
+from ablation.input.units import EXAMPLES, UnitError, parse_perfusion, parse_quantity, si_unit
 
 MISSING = object()
 
@@ -111,13 +112,49 @@ class Quantity(Spec):
         except UnitError as exc:
             errors.append((path, str(exc)))
             return None
-        return _check_bounds(number, value, path, errors, self.minimum, self.maximum,
+        maximum = self.maximum
+        if self.dimension == "length":   # plausibility: see ablation.input.plausibility.MAX_LENGTH_M
+            maximum = MAX_LENGTH_M if maximum is None else min(maximum, MAX_LENGTH_M)
+        return _check_bounds(number, value, path, errors, self.minimum, maximum,
                              self.exclusive_minimum, si_unit(self.dimension))
 
     def json_schema(self):
         out = self._base_schema()
         out["description"] = f"{self.description} [{self.dimension.replace('_', ' ')}, e.g. {EXAMPLES[self.dimension]}]"
         out["type"] = ["string", "number"] if self.dimension == "fraction" else "string"
+        return out
+
+
+@dataclass(frozen=True)
+class ClinicalPerfusion:
+    """A perfusion written in mL/min/100 g (``flow``): the scenario loader converts it to w_b (1/s)
+    once the density of the same material is known (:func:`ablation.input.units.perfusion_rate`)."""
+    flow: float
+
+
+@dataclass
+class Perfusion(Spec):
+    """Pennes perfusion w_b in 1/s (or 1/min), or blood flow in mL/min/100 g returned as
+    :class:`ClinicalPerfusion` for conversion with the material's density."""
+    nullable: bool = False
+
+    def load(self, value, path, errors):
+        if value is None and self.nullable:
+            return None
+        try:
+            number, clinical = parse_perfusion(value)
+        except UnitError as exc:
+            errors.append((path, str(exc)))
+            return None
+        if number < 0.0:
+            errors.append((path, f"{describe(value)} is out of range; expected at least 0"))
+            return None
+        return ClinicalPerfusion(number) if clinical else number
+
+    def json_schema(self):
+        out = self._base_schema()
+        out["description"] = f"{self.description} [perfusion, e.g. {EXAMPLES['perfusion']}]"
+        out["type"] = "string"
         return out
 
 
@@ -202,7 +239,10 @@ class Choice(Spec):
 
 @dataclass
 class Vector(Spec):
-    """A list of ``length`` numbers in ``unit`` (mm for coordinates), returned in SI as a tuple."""
+    """A list of ``length`` numbers in ``unit`` (mm for coordinates), returned in SI as a tuple.
+
+    A coordinate (unit mm or m) lies within ``MAX_COORDINATE_M`` of the origin; a direction
+    (``nonzero``) has a length within ``DIRECTION_NORM_RANGE`` (see :mod:`ablation.input.plausibility`)."""
     length: int = 3
     unit: str = "mm"
     nonzero: bool = False
@@ -220,6 +260,22 @@ class Vector(Spec):
         if self.nonzero and all(v == 0 for v in value):
             errors.append((path, f"{describe(value)} is the zero vector; expected a direction"))
             return None
+        if self.nonzero:
+            norm = math.sqrt(sum((float(v) / max(abs(float(w)) for w in value)) ** 2 for v in value)) \
+                * max(abs(float(w)) for w in value)
+            lo, hi = DIRECTION_NORM_RANGE
+            if not lo <= norm <= hi:
+                errors.append((path, f"{describe(value)} has length {norm:.3g}; expected a direction of length "
+                                     f"between {lo:g} and {hi:g} (it is normalised; a tiny or huge vector is a "
+                                     "typing error)"))
+                return None
+        if self.unit != "1":
+            largest = max(abs(float(v)) * factor for v in value)
+            if largest > MAX_COORDINATE_M:
+                limit = MAX_COORDINATE_M / factor
+                errors.append((path, f"{describe(value)} is out of range; expected coordinates within "
+                                     f"+-{limit:g} {self.unit} ({MAX_COORDINATE_M:g} m) of the origin"))
+                return None
         return tuple(float(v) * factor for v in value)
 
     def json_schema(self):

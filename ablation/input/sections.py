@@ -3,13 +3,18 @@ outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyse
 :mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
 from __future__ import annotations
 
-from ablation.input.schema import Boolean, Choice, ListOf, Number, Quantity, String, Table, Vector
+from ablation.input.schema import Boolean, Choice, ListOf, Number, Perfusion, Quantity, String, Table, Vector
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
 
 def _property_overrides(description: str) -> Table:
     fields = {"preset": Choice(f"property preset for {description}", None, options=tuple(PRESETS))}
     for name in PROPERTY_NAMES:
+        if name == "perfusion":
+            # 1/s, or the clinical mL/min/100 g converted with this material's density (scenario.py)
+            fields[name] = Perfusion(f"{PROPERTY_DESCRIPTIONS[name]}, in 1/s or as blood flow in mL/min/100g "
+                                     "(w_b = F rho / 6e6) (default: from the preset)", None, nullable=True)
+            continue
         fields[name] = Quantity(f"{PROPERTY_DESCRIPTIONS[name]} (default: from the preset)", None,
                                 dimension=PROPERTY_DIMENSIONS[name], nullable=True,
                                 minimum=None if "temperature" in name else 0.0)
@@ -55,7 +60,9 @@ VESSEL = Table("a straight vessel segment acting as a heat sink", fields={
     "name": String("label", None, nullable=True),
     "start": Vector("one end of the centre line [x, y, z]"),
     "end": Vector("other end of the centre line [x, y, z]"),
-    "radius": Quantity("vessel radius", **POSITIVE_LENGTH),
+    "radius": Quantity("vessel radius (give radius or diameter)", None, nullable=True, **POSITIVE_LENGTH),
+    "diameter": Quantity("vessel diameter (give radius or diameter; tumours use diameter too)", None,
+                         nullable=True, **POSITIVE_LENGTH),
     "blood_temperature": Quantity("blood temperature in the vessel", "37 degC", dimension="temperature"),
     "wall": Choice("'temperature': wall held at blood temperature; 'convection': wall heat-transfer "
                    "coefficient to the blood", "convection", options=("temperature", "convection")),

@@ -17,6 +17,9 @@ UNITS: dict[str, dict[str, float]] = {
     "temperature": {"degC": 1.0, "C": 1.0, "K": 1.0},  # K is converted with an offset below
     "temperature_difference": {"K": 1.0, "degC": 1.0},
     "rate": {"1/s": 1.0, "1/min": 1.0 / 60.0},
+    # Pennes perfusion w_b; the clinical unit mL/min/100 g is in CLINICAL_PERFUSION_UNITS (its
+    # conversion needs the tissue density: parse_perfusion)
+    "perfusion": {"1/s": 1.0, "1/min": 1.0 / 60.0},
     "thermal_conductivity": {"W/(m K)": 1.0, "W/m/K": 1.0},
     "thermal_conductivity_slope": {"W/(m K^2)": 1.0},
     "specific_heat": {"J/(kg K)": 1.0, "J/kg/K": 1.0},
@@ -44,6 +47,7 @@ UNITS: dict[str, dict[str, float]] = {
 EXAMPLES = {
     "length": "'3 mm'", "time": "'12 min'", "temperature": "'37 degC'",
     "temperature_difference": "'5 K'", "rate": "'0.0064 1/s'",
+    "perfusion": "'0.0064 1/s' or '20 mL/min/100g'",
     "thermal_conductivity": "'0.52 W/(m K)'", "thermal_conductivity_slope": "'0.0012 W/(m K^2)'",
     "specific_heat": "'3540 J/(kg K)'", "density": "'1079 kg/m^3'",
     "electrical_conductivity": "'0.2 S/m'", "heat_transfer_coefficient": "'3366 W/(m^2 K)'",
@@ -59,8 +63,40 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QUANTITY = re.compile(rf"^\s*({_NUMBER})\s*(.*?)\s*$")
 
 
+ABSOLUTE_ZERO_C = -273.15
+
+# Spellings of the clinical perfusion unit (blood flow per tissue mass, as CT/MR perfusion imaging
+# reports it). w_b [1/s] = F [mL/min/100 g] * rho [kg/m^3] / 6e6: F / 6000 mL of blood per g of
+# tissue per s, times rho / 1000 g of tissue per mL (docs/physics.md 1: F = 20 -> 3.6e-3 1/s for
+# rho = 1079 kg/m^3).
+CLINICAL_PERFUSION_UNITS = ("mL/min/100g", "mL/min/100 g", "ml/min/100g", "ml/min/100 g")
+
+
 class UnitError(ValueError):
     """A value whose number or unit does not fit the expected dimension."""
+
+
+def perfusion_rate(flow_ml_min_100g: float, density: float) -> float:
+    """Pennes perfusion rate w_b (1/s) of a blood flow F (mL/min/100 g) in tissue of ``density`` (kg/m^3)."""
+    return flow_ml_min_100g * density / 6e6
+
+
+def parse_perfusion(text: object) -> tuple[float, bool]:
+    """A perfusion as written: (value, clinical). ``clinical`` is True for mL/min/100 g (the value is
+    the flow F, converted with the tissue's density by the caller), else the value is w_b in 1/s."""
+    if isinstance(text, str):
+        match = _QUANTITY.match(text)
+        if match and match.group(2) in CLINICAL_PERFUSION_UNITS:
+            value = float(match.group(1))
+            if not math.isfinite(value):
+                raise UnitError(f"{text!r} is not a finite number")
+            return value, True
+    try:
+        return parse_quantity(text, "perfusion"), False
+    except UnitError as exc:
+        if isinstance(text, str) and "unit" in str(exc):
+            raise UnitError(f"{exc}; or mL/min/100g (blood flow per tissue mass)") from None
+        raise
 
 
 def parse_quantity(text: object, dimension: str) -> float:
@@ -101,6 +137,9 @@ def parse_quantity(text: object, dimension: str) -> float:
         raise UnitError(f"expected a quantity such as {EXAMPLES[dimension]}, got {type(text).__name__}")
     if not math.isfinite(value):
         raise UnitError(f"{text!r} is not a finite number")
+    if dimension == "temperature" and value < ABSOLUTE_ZERO_C:
+        raise UnitError(f"{text!r} is below absolute zero (0 K = {ABSOLUTE_ZERO_C:g} degC); expected a "
+                        f"temperature such as {EXAMPLES[dimension]}")
     return value
 
 

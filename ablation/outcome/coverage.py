@@ -35,6 +35,8 @@ No files, no screen: :func:`coverage_summary` returns plain dicts.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -431,6 +433,51 @@ def margin_class(margin_mm: float) -> str:
     return ">10"
 
 
+# The minimal margin is the smallest signed distance (positive inside the lesion) from the kept
+# tumour-surface points to the lesion boundary. When it cannot be a finite number it is not left to
+# turn into null in summary.json: min_margin_mm is null, min_margin_status says why, min_margin_note
+# explains it and margin_class takes the class the state implies.
+# state -> (margin class, or None: from the measured value; note)
+MARGIN_STATES = {
+    "measured": (None, ""),
+    "no_lesion": ("A0", "the lesion criterion is met nowhere in the domain: there is no lesion boundary to "
+                        "measure from; every tumour-surface point is outside the lesion (margin class A0)"),
+    "lesion_fills_domain": (">10", "the lesion criterion is met everywhere in the domain: the lesion boundary "
+                                   "lies beyond the domain, so the margin exceeds the distance from the tumour "
+                                   "to the domain boundary (class >10); enlarge domain.size to measure it"),
+    "all_surface_excluded": ("unknown", "every tumour-surface point lies within coverage.capsule.exclusion of "
+                                        "the capsule: no point is left to measure the margin at; reduce "
+                                        "coverage.capsule.exclusion"),
+}
+
+
+def margin_status(mam: float, kept: np.ndarray) -> tuple[str, str]:
+    """(state, note) of a minimal margin ``mam`` (m) measured over the ``kept`` surface points:
+    'measured' for a finite value, else why it is not a number (see :data:`MARGIN_STATES`)."""
+    if not np.any(kept):
+        state = "all_surface_excluded"
+    elif np.isfinite(mam):
+        state = "measured"
+    elif mam < 0.0:
+        state = "no_lesion"
+    elif mam > 0.0:
+        state = "lesion_fills_domain"
+    else:
+        raise ValueError(f"minimal margin {mam!r}: the lesion's signed distance gave NaN at tumour-surface "
+                         "points; the lesion field is not finite")
+    return state, MARGIN_STATES[state][1]
+
+
+def margin_value_mm(metrics: dict) -> float:
+    """The minimal margin of :func:`tumor_metrics` as a number for statistics over samples: the
+    measured value, -inf without a lesion, +inf for a lesion filling the domain, NaN when no surface
+    point was kept (sorts and compares the way the states mean)."""
+    state = metrics.get("min_margin_status", "measured")
+    if state == "measured":
+        return float(metrics["min_margin_mm"])
+    return {"no_lesion": -math.inf, "lesion_fills_domain": math.inf}.get(state, math.nan)
+
+
 def mm_key(value_m: float) -> str:
     """Margin key in whole mm where possible ('5', '10'; '2.5' otherwise)."""
     return f"{value_m / MM:g}"
@@ -461,15 +508,20 @@ def tumor_metrics(points: TumorPoints, inside_fn, distance_fn, margins=(5 * MM, 
     mam = float(np.min(s[kept])) if kept.any() else float("nan")
     where = points.surface[:, kept][:, int(np.argmin(s[kept]))] if kept.any() else None
     success = bool(inner_in.all() and np.min(s) >= 0.0)
+    status, note = margin_status(mam, kept)
+    if status != "measured":
+        where = None
     return {
         "name": points.tumor.name,
         "volume_ml": points.volume * 1e6,
         "coverage": coverage,
         "technical_success": success,
         "margin_coverage": margin_cov,
-        "min_margin_mm": mam / MM,
+        "min_margin_mm": mam / MM if status == "measured" else None,
+        "min_margin_status": status,
+        "min_margin_note": note,
         "min_margin_at_mm": None if where is None else (where / MM).tolist(),
-        "margin_class": margin_class(mam / MM),
+        "margin_class": MARGIN_STATES[status][0] or margin_class(mam / MM),
         "shell_coverage": shells,
         "surface_points_excluded": int(np.sum(~kept)),
     }

@@ -1,0 +1,106 @@
+"""Physical plausibility of a scenario, checked when it is validated: every temperature within the
+range that field can physically take, directions of a usable length, coordinates within reach of a
+patient, and sections that make sense together. Each bound names its source or reason; a value
+outside gives ``(field path, "value is out of the plausible range lo..hi degC of <field>: <reason>")``.
+
+The ranges are deliberately wide (they catch typing errors and unit mix-ups such as kelvin written
+as degC or 1e6 degC, not unusual but possible experiments); a study that needs a value outside them
+has found a situation the model was not built for.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+ABSOLUTE_ZERO_C = -273.15
+
+# field (path pattern, [i] for any index) -> (lowest degC, highest degC, reason)
+TEMPERATURE_RANGES: dict[str, tuple[float, float, str]] = {
+    "tissue.initial_temperature": (
+        0.0, 50.0, "liver in vivo 35-40 degC (fever 42), ex vivo from the refrigerator (~4 degC) or at room "
+        "temperature (~20 degC); below 0 degC the tissue would start frozen, above 50 degC already damaged"),
+    "tissue.boundary_temperature": (
+        0.0, 50.0, "the far tissue: same range as the initial tissue temperature"),
+    "tissue.arterial_temperature": (
+        0.0, 50.0, "arterial blood: body temperature in vivo, a perfusion circuit at room temperature ex vivo"),
+    "vessels[i].blood_temperature": (
+        0.0, 50.0, "blood in a vessel: body temperature in vivo, room temperature in a perfused ex-vivo organ"),
+    "probes[i].rfa.coolant_temperature": (
+        -10.0, 40.0, "cooled RF electrodes circulate chilled saline at 0-25 degC (Lopez-Molina et al. 2012: "
+        "5-25 degC); brine can run a little below 0 degC, warmer than body temperature does not cool"),
+    "rfa.target_temperature": (
+        40.0, 120.0, "temperature-controlled generators target 60-105 degC (RITA ~105 degC); above 120 degC the "
+        "tissue has desiccated (sigma collapses near 100 degC), below 40 degC the controller never heats"),
+    "probes[i].thermal.temperature_schedule[i][1]": (
+        -200.0, 150.0, "a generic probe wall: from a liquid-nitrogen cryoprobe (-196 degC) to a hot RF/microwave "
+        "applicator wall (~100-120 degC, water vaporised)"),
+    "probes[i].cryo.freeze_temperature": (
+        -200.0, 0.0, "cryoprobe walls: argon Joule-Thomson probes reach about -185 degC, liquid nitrogen boils "
+        "at -196 degC; nothing in a clinical probe is colder"),
+    "probes[i].cryo.gas_temperature": (
+        -200.0, 0.0, "the cryogen inside the probe: argon (-186 degC) or nitrogen (-196 degC) at the coldest"),
+    "probes[i].cryo.thaw_temperature": (
+        0.0, 80.0, "active thaw: helium Joule-Thomson or electric heating warms the wall to about 15-40 degC; "
+        "above 80 degC the probe would burn the tissue it is freeing"),
+    "probes[i].cryo.curve_file": (
+        -200.0, 60.0, "a measured cryoprobe wall curve: from the cryogen's temperature up to the tissue's "
+        "starting temperature or an active thaw (at most ~40 degC)"),
+    "cryo.isotherms[i]": (
+        -200.0, 50.0, "isotherms reported in a freeze lie between the cryogen and body temperature"),
+    "damage.time_above[i]": (
+        -200.0, 150.0, "thresholds between the coldest (liquid nitrogen) and hottest (vaporised tissue) "
+        "temperatures the model can reach"),
+    "damage.time_below[i]": (
+        -200.0, 150.0, "thresholds between the coldest (liquid nitrogen) and hottest (vaporised tissue) "
+        "temperatures the model can reach"),
+    "criterion": (
+        -200.0, 150.0, "a lesion threshold ('max_temperature:X', 'min_temperature:X') between the coldest "
+        "(liquid nitrogen) and hottest (vaporised tissue) temperatures the model can reach"),
+    "tissue.solidus_temperature": (
+        -100.0, 0.0, "tissue water freezes completely between about -8 and -22 degC (docs/physics.md 3)"),
+    "tissue.liquidus_temperature": (
+        -100.0, 0.0, "tissue water starts to freeze just below 0 degC (about -1 degC)"),
+    "tumors[i].properties.solidus_temperature": (
+        -100.0, 0.0, "tissue water freezes completely between about -8 and -22 degC (docs/physics.md 3)"),
+    "tumors[i].properties.liquidus_temperature": (
+        -100.0, 0.0, "tissue water starts to freeze just below 0 degC (about -1 degC)"),
+}
+
+# A direction (probe direction, tumour axes, capsule normal, insertion direction) is normalised before
+# use; lengths outside this range are typing errors (1e-12 loses all its digits when normalised, 1e12
+# is a coordinate typed into the wrong field).
+DIRECTION_NORM_RANGE = (1e-6, 1e6)
+
+# Every coordinate within 10 m of the origin: scanner (DICOM patient) coordinates place the patient
+# within about 1 m of the isocentre and a liver is about 0.3 m across, so 10 m leaves room for any
+# frame origin while refusing values such as 1e300 mm whose squares overflow and whose millimetres
+# are lost to round-off.
+MAX_COORDINATE_M = 10.0
+# Every length (sizes, diameters, spacings, margins) at most the 20 m span of that coordinate box:
+# longer is a unit mistake, and would make validation itself sample kilometres of probe.
+MAX_LENGTH_M = 2.0 * MAX_COORDINATE_M
+
+
+def pattern(path: str) -> str:
+    """'probes[2].rfa.coolant_temperature' -> 'probes[i].rfa.coolant_temperature'."""
+    return re.sub(r"\[\d+\]", "[i]", path)
+
+
+def range_message(value: float, raw, key: str) -> str | None:
+    """The message for a temperature (degC) outside the range of ``key``, or None when inside."""
+    lo, hi, reason = TEMPERATURE_RANGES[key]
+    if math.isfinite(value) and lo <= value <= hi:
+        return None
+    shown = raw if raw is not None else f"{value:g} degC"
+    return (f"{shown!r} ({value:g} degC) is out of the plausible range {lo:g}..{hi:g} degC for this field; "
+            f"{reason}")
+
+
+def check_temperature(value, raw, path: str, errors: list, key: str | None = None) -> None:
+    """Append (path, message) when ``value`` (degC) is outside the range of ``path``'s field."""
+    if value is None:
+        return
+    key = key or pattern(path)
+    message = range_message(float(value), raw, key)
+    if message is not None:
+        errors.append((path, message))

@@ -1,0 +1,260 @@
+"""What a run will cost, known before anything is allocated: cells of the graded grid, time steps,
+solver memory, placement Monte Carlo memory and wall-clock time, and a budget check that names the
+scenario field to change when a run would not fit the machine.
+
+The cell count comes from the same graded-edge rule as the grid (:func:`ablation.geometry.grid.
+graded_edges`, one dimension at a time: cheap, no masks, no 3-D arrays). Memory and time come from
+constants measured on this toolkit's own solves (:data:`COSTS`, with their measurement note);
+:func:`measure_costs` measures them again on another machine.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ablation.geometry.grid import graded_edges
+from ablation.geometry.shapes import orthonormal_frame
+from ablation.run import setup
+from ablation.run.setup import choose_kind, domain_center, probe_shapes, tumor_shapes
+
+
+def domain_size(scenario) -> float:
+    """The edge length the grid is built with: run.setup.domain_size where the setup sizes a
+    default domain from the expected zone, else domain.size."""
+    sizing = getattr(setup, "domain_size", None)
+    return float(sizing(scenario)) if sizing is not None else float(scenario.domain.size)
+
+# Measured costs per (grid kind, modality family): bytes of peak resident memory per cell above the
+# interpreter with numpy/scipy/FiPy and the toolkit imported (BASE_BYTES), and seconds of wall clock
+# per cell and time step. Measurement (measure_costs, 2026-12-02, on the 2-core build machine while
+# other jobs kept its load average at 8-10, so the times are pessimistic by up to several times;
+# FiPy 4.0.3 / scipy 1.17, solver defaults cg_jacobi and the auto electric preconditioner; 10 fixed
+# steps of 1 s, each case a small and a larger grid of a shipped scenario in a fresh spawned process,
+# peak RSS from resource.getrusage): bytes per cell = slope of the peak RSS between the two grids,
+# seconds = the larger run's solve time over cells x steps (set-up included):
+#   axisymmetric thermal (thermal_probe):        7452 -> 31752 cells,   599 B/cell, 8.7e-5 s
+#   3-D thermal (thermal_probe, kind 3d):        35937 -> 254016 cells, 1353 B/cell, 1.6e-5 s
+#   3-D cryo (cryo_vessel):                      32400 -> 136857 cells, 1533 B/cell, 2.0e-5 s
+#   axisymmetric RF (rfa_cooltip_perfused):      10608 -> 30420 cells,  2438 B/cell, 4.4e-4 s
+#   3-D RF (rfa_cluster3):                       18432 -> 89093 cells,  2462 B/cell, 1.2e-4 s
+# 'thermal' covers thermal and cryo (the same heat solve; cryo's enthalpy tables add little: the 3-D
+# entry takes the larger cryo figures), 'rfa' adds the electric solve and its preconditioner.
+COSTS = {
+    ("axisymmetric", "thermal"): {"bytes_per_cell": 600.0, "seconds_per_cell_step": 8.7e-5},
+    ("axisymmetric", "rfa"): {"bytes_per_cell": 2450.0, "seconds_per_cell_step": 4.4e-4},
+    ("3d", "thermal"): {"bytes_per_cell": 1550.0, "seconds_per_cell_step": 2.0e-5},
+    ("3d", "rfa"): {"bytes_per_cell": 2460.0, "seconds_per_cell_step": 1.2e-4},
+}
+# resident memory of a run besides its grid: the small runs' peaks minus bytes per cell x cells
+# (119-143 MB above), rounded up
+BASE_BYTES = 150e6
+# The memory estimate is within this factor of the measured peak (tests/test_plausibility.py checks it);
+# on the ten measured runs above it was 1.04-1.22 times the peak (never below it).
+MEMORY_FACTOR = 2.0
+
+# placement Monte Carlo (ablation/outcome/placement/moved_lesion.py): per sample the seeded draws
+# (insertions x 5 float64), the displacement and tilt (2 x 3 float64) and per tumour coverage,
+# margin (float64) and success (bool); per evaluation point and sample of a chunk of 128 samples the
+# moved coordinates (3 float32), the interpolated corners (8 float32 in 3-D) and their sum; and the
+# signed-distance raster (at most 2e6 nodes x 8 corners x float32).
+MC_CHUNK = 128
+MC_BYTES_PER_POINT_SAMPLE = 4 * (3 + 3 + 8 + 8)
+MC_TABLE_BYTES = 2_000_000 * 8 * 4
+# above this many cells per axis (fine spacing alone) the edges are not built: 8 MB per axis
+MAX_EDGES_PER_AXIS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A run's expected size: ``cells`` of the grid (``shape`` per axis), time ``steps``, peak solver
+    ``memory_bytes``, placement Monte Carlo ``mc_memory_bytes`` and wall-clock ``seconds`` of the
+    solve (one solve; re-solved placement samples multiply it)."""
+    kind: str
+    shape: tuple
+    cells: int
+    steps: int
+    memory_bytes: float
+    mc_memory_bytes: float
+    seconds: float
+
+
+def _family(modality: str) -> str:
+    return "rfa" if modality == "rfa" else "thermal"
+
+
+def grid_edges(scenario, spacing_scale: float = 1.0) -> tuple[str, list]:
+    """(kind, edges per axis) of the grid :func:`ablation.run.setup.scenario_domain` builds, from the
+    same fine intervals and graded-edge rule as :func:`ablation.geometry.grid.build_domain`, without
+    the region masks."""
+    g = scenario.grid
+    h, h_max = g.spacing * spacing_scale, g.max_spacing * spacing_scale
+    growth, margin = g.growth, g.fine_margin
+    kind = choose_kind(scenario)
+    half = domain_size(scenario) / 2.0
+    center = np.asarray(domain_center(scenario), float)
+    probes, tumors = probe_shapes(scenario), tumor_shapes(scenario)
+    if kind == "axisymmetric":
+        probe = probes[0]
+        frame = orthonormal_frame(probe.direction)
+        origin = probe.tip
+        z_center = float((center - origin) @ probe.direction)
+        fine_z = [(-probe.active_length - margin, margin)]
+        fine_r = [(0.0, probe.radius + margin)]
+        for t in tumors:
+            vertices, _ = t.surface_mesh()
+            local = (vertices - origin) @ frame
+            z_t = local[:, 2]
+            fine_z.append((float(z_t.min()) - margin, float(z_t.max()) + margin))
+            fine_r.append((0.0, float(np.max(np.hypot(local[:, 0], local[:, 1]))) + margin))
+        r_edges = graded_edges(0.0, half, fine_r, min(h, probe.radius / 2), h_max, growth, [probe.radius])
+        z_edges = graded_edges(z_center - half, z_center + half, fine_z, h, h_max, growth,
+                               [0.0, -probe.active_length])
+        return kind, [r_edges, z_edges]
+    lo, hi = center - half, center + half
+    fine = [[], [], []]
+    for p in probes:
+        for ax in range(3):
+            a, b = sorted((p.active.start[ax], p.active.end[ax]))
+            fine[ax].append((a - p.radius - margin, b + p.radius + margin))
+    for t in tumors:
+        t_lo, t_hi = t.bounds
+        for ax in range(3):
+            fine[ax].append((float(t_lo[ax]) - margin, float(t_hi[ax]) + margin))
+    return kind, [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, growth) for ax in range(3)]
+
+
+def _grid_shape_bound(scenario) -> tuple[str, tuple]:
+    """An upper bound of the cells per axis from the fine spacing alone (no edges built): used when
+    the graded edges themselves would be too many to build."""
+    kind = choose_kind(scenario)
+    n = max(1, math.ceil(domain_size(scenario) / scenario.grid.spacing))
+    if kind == "axisymmetric":
+        return kind, (max(1, n // 2), n)
+    return kind, (n, n, n)
+
+
+def steps_of(scenario) -> int:
+    """Time steps of the run: the duration divided into steps of time.step (an upper bound when the
+    step adapts: step doubling only lengthens it)."""
+    return max(1, math.ceil(scenario.time.duration / scenario.time.step - 1e-9))
+
+
+def mc_memory(scenario) -> float:
+    """Peak bytes of the placement Monte Carlo (0 without a [placement] section or tumours)."""
+    p = scenario.get("placement")
+    if p is None or not p.enabled or not scenario.tumors:
+        return 0.0
+    c = scenario.get("coverage")
+    per_tumor = (c.points if c is not None else 8192) + p.surface_points
+    points = per_tumor * len(scenario.tumors)
+    insertions = 1 + len(p.insertions or ())
+    per_sample = insertions * 5 * 8 + 2 * 3 * 8 + len(scenario.tumors) * (8 + 8 + 1)
+    return float(p.samples * per_sample + min(p.samples, MC_CHUNK) * points * MC_BYTES_PER_POINT_SAMPLE
+                 + MC_TABLE_BYTES)
+
+
+def estimate(scenario) -> Estimate:
+    """The run's expected size and cost, computed without allocating the grid's arrays."""
+    kind, bound = _grid_shape_bound(scenario)
+    # graded_edges samples its axis at 20001 points and returns one float per edge: cheap up to
+    # millions of edges per axis; beyond that the fine-spacing bound is returned as it is
+    if max(bound) <= MAX_EDGES_PER_AXIS:
+        kind, edges = grid_edges(scenario)
+        shape = tuple(e.size - 1 for e in edges)
+    else:
+        shape = bound
+    cells = int(math.prod(shape))
+    steps = steps_of(scenario)
+    cost = COSTS[(kind, _family(scenario.modality))]
+    return Estimate(kind, shape, cells, steps, BASE_BYTES + cost["bytes_per_cell"] * cells, mc_memory(scenario),
+                    cost["seconds_per_cell_step"] * cells * steps)
+
+
+def machine_memory() -> float:
+    """Total physical memory of this machine in bytes (os.sysconf, else /proc/meminfo)."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    return 8e9   # a modest laptop, when the machine does not say
+
+
+def default_budget() -> float:
+    """80 % of the machine's memory: leaves room for the system and the result files."""
+    return 0.8 * machine_memory()
+
+
+def _gb(value: float) -> str:
+    return f"{value / 1e9:.3g} GB"
+
+
+def check_budget(scenario, max_memory_bytes: float | None = None, estimate_: Estimate | None = None) -> list:
+    """(field path, message) for every part of the run that would exceed ``max_memory_bytes``
+    (default: :func:`default_budget`), naming the field to change; empty when it fits."""
+    budget = default_budget() if max_memory_bytes is None else float(max_memory_bytes)
+    e = estimate_ if estimate_ is not None else estimate(scenario)
+    errors = []
+    if e.memory_bytes > budget:
+        cells_allowed = max(0.0, (budget - BASE_BYTES) / COSTS[(e.kind, _family(scenario.modality))]["bytes_per_cell"])
+        errors.append(("grid.spacing", f"{scenario.grid.spacing * 1e3:g} mm gives about {e.cells:.3g} cells "
+                       f"({e.kind} grid {' x '.join(map(str, e.shape))}) needing about {_gb(e.memory_bytes)}; "
+                       f"expected at most {_gb(budget)} (about {cells_allowed:.3g} cells): coarsen grid.spacing "
+                       "or grid.max_spacing, or shrink domain.size"))
+    if e.mc_memory_bytes > budget:
+        errors.append(("placement.samples", f"{scenario.placement.samples} samples need about "
+                       f"{_gb(e.mc_memory_bytes)}; expected at most {_gb(budget)}: fewer placement.samples "
+                       "(or coverage.points / placement.surface_points)"))
+    return errors
+
+
+# ------------------------------------------------------------------------------ measurement
+def _measure_child(scenario, queue) -> None:
+    """In a fresh process: peak RSS and wall clock of a run of ``scenario``."""
+    import resource
+    import time
+    from ablation.run.time_loop import run
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
+    e = estimate(scenario)
+    started = time.perf_counter()
+    result = run(scenario)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
+    queue.put({"cells": result.domain.n_cells, "estimated_cells": e.cells, "steps": e.steps, "seconds": seconds,
+               "peak_bytes": peak, "base_bytes": base, "estimated_bytes": e.memory_bytes})
+
+
+def measure(scenario) -> dict:
+    """Run ``scenario`` (a loaded Scenario) in a spawned process; returns cells, estimated cells,
+    steps, seconds of the solve, peak RSS, RSS before the solve and the estimated peak."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_measure_child, args=(scenario, queue))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    return out
+
+
+def measure_costs(cases: dict) -> dict:
+    """Per case name -> (small scenario, large scenario): bytes per cell and seconds per
+    cell-step as the slopes between the two runs (how :data:`COSTS` was measured)."""
+    out = {}
+    for name, (small, large) in cases.items():
+        a, b = measure(small), measure(large)
+        out[name] = {
+            "small": a, "large": b,
+            "bytes_per_cell": (b["peak_bytes"] - a["peak_bytes"]) / max(1, b["cells"] - a["cells"]),
+            "seconds_per_cell_step": b["seconds"] / (b["cells"] * b["steps"]),
+        }
+    return out

@@ -1,0 +1,317 @@
+"""Plausibility at validate time (each bad value named by its field, with the value and the range),
+the clinical perfusion unit, vessel diameters, resource estimates before a solve, and explicit
+states of minimal margins that are not finite numbers."""
+import copy
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ablation.input.plausibility import TEMPERATURE_RANGES
+from ablation.input.scenario import ScenarioError, load_scenario, scenario_from_dict
+from ablation.input.units import perfusion_rate
+from ablation.outcome import coverage as cv
+from ablation.run import estimate as est
+from ablation.run.setup import scenario_domain
+from conftest import ROOT, load_raw, write_toml
+
+MM = 1e-3
+ABLATION = Path(sys.executable).with_name("ablation")
+
+
+def _mutate(name, fn):
+    data = copy.deepcopy(load_raw(name))
+    fn(data)
+    return data
+
+
+def _curve(tmp_dir: Path, hot: float) -> str:
+    """A wall curve next to the scenario file (scenarios read files in their own folder)."""
+    (tmp_dir / "wall.csv").write_text(f"time_s,temperature_C\n0,20\n30,-120\n60,{hot:g}\n")
+    return "wall.csv"
+
+
+def _cryo_curve(hot):
+    def fn(d, tmp_dir):
+        d["probes"][0]["cryo"] = {"wall": "curve", "curve_file": _curve(tmp_dir, hot)}
+    return fn
+
+
+T, R, C = "thermal_probe.toml", "rfa_cooltip_perfused.toml", "cryo_17g_perfused.toml"
+
+# case -> (scenario, mutation(data, tmp_dir), field path named, words in its message)
+CASES = {
+    "kelvin below zero": (T, lambda d, _: d["tissue"].update(initial_temperature="-10 K"),
+                          "tissue.initial_temperature", "below absolute zero"),
+    "-300 degC initial tissue": (T, lambda d, _: d["tissue"].update(initial_temperature="-300 degC"),
+                                 "tissue.initial_temperature", "below absolute zero"),
+    "-20 degC initial tissue": (T, lambda d, _: d["tissue"].update(initial_temperature="-20 degC"),
+                                "tissue.initial_temperature", "plausible range 0..50 degC"),
+    "boiling boundary": (T, lambda d, _: d["tissue"].update(boundary_temperature="90 degC"),
+                         "tissue.boundary_temperature", "plausible range 0..50 degC"),
+    "arterial in kelvin written as degC": (T, lambda d, _: d["tissue"].update(arterial_temperature="310 degC"),
+                                           "tissue.arterial_temperature", "310 degC"),
+    "1e6 degC wall schedule": (T, lambda d, _: d["probes"][0]["thermal"].update(
+        temperature_schedule=[["0 s", "37 degC"], ["30 s", "1e6 degC"]]),
+        "probes[0].thermal.temperature_schedule[1][1]", "plausible range -200..150 degC"),
+    "-500 degC cryo freeze": (C, lambda d, _: d["probes"][0]["cryo"].update(freeze_temperature="-500 degC"),
+                              "probes[0].cryo.freeze_temperature", "below absolute zero"),
+    "-250 degC cryo freeze": (C, lambda d, _: d["probes"][0]["cryo"].update(freeze_temperature="-250 degC"),
+                              "probes[0].cryo.freeze_temperature", "plausible range -200..0 degC"),
+    "hot cryo thaw": (C, lambda d, _: d["probes"][0]["cryo"].update(thaw_temperature="200 degC"),
+                      "probes[0].cryo.thaw_temperature", "plausible range 0..80 degC"),
+    "cryo gas colder than nitrogen": (C, lambda d, _: d["probes"][0]["cryo"].update(
+        wall="convection", gas_temperature="-260 degC", heat_transfer_coefficient="1000 W/(m^2 K)"),
+        "probes[0].cryo.gas_temperature", "plausible range -200..0 degC"),
+    "cryo isotherm": (C, lambda d, _: d["cryo"].update(isotherms=["-250 degC"]), "cryo.isotherms[0]",
+                      "plausible range -200..50 degC"),
+    "curve at +100 degC": (C, _cryo_curve(100.0), "probes[0].cryo.curve_file", "100 degC at 60 s"),
+    "coolant -300 degC": (R, lambda d, _: d["probes"][0]["rfa"].update(coolant_temperature="-300 degC"),
+                          "probes[0].rfa.coolant_temperature", "below absolute zero"),
+    "coolant 80 degC": (R, lambda d, _: d["probes"][0]["rfa"].update(coolant_temperature="80 degC"),
+                        "probes[0].rfa.coolant_temperature", "plausible range -10..40 degC"),
+    "RF target 300 degC": (R, lambda d, _: d["rfa"].update(protocol="temperature_control",
+                                                            target_temperature="300 degC"),
+                           "rfa.target_temperature", "plausible range 40..120 degC"),
+    "vessel blood 0 K": (C, lambda d, _: d.update(vessels=[{"start": [10, -30, -15], "end": [10, 30, -15],
+                                                             "radius": "2 mm", "blood_temperature": "0 K"}]),
+                         "vessels[0].blood_temperature", "plausible range 0..50 degC"),
+    "criterion nan": (T, lambda d, _: d.setdefault("damage", {}).update(criterion="max_temperature:nan"),
+                      "damage.criterion", "plausible range -200..150 degC"),
+    "criterion -500": (T, lambda d, _: d.setdefault("damage", {}).update(criterion="min_temperature:-500"),
+                       "damage.criterion", "'min_temperature:-500'"),
+    "report criterion inf": (T, lambda d, _: d.setdefault("damage", {}).update(
+        report_criteria=["max_temperature:inf"]), "damage.report_criteria[0]", "plausible range"),
+    "coverage criterion": (T, lambda d, _: d.setdefault("coverage", {}).update(criteria=["max_temperature:1e9"]),
+                           "coverage.criteria[0]", "plausible range"),
+    "time_above 1000 degC": (T, lambda d, _: d.setdefault("damage", {}).update(time_above=["1000 degC"]),
+                             "damage.time_above[0]", "plausible range -200..150 degC"),
+    "tiny direction": (T, lambda d, _: d["probes"][0].update(direction=[1e-12, 0, 0]), "probes[0].direction",
+                       "has length 1e-12"),
+    "huge direction": (T, lambda d, _: d["probes"][0].update(direction=[1e12, 0, 0]), "probes[0].direction",
+                       "has length 1e+12"),
+    "tiny tumour axis": (T, lambda d, _: d["tumors"][0].update(shape="ellipsoid", diameters=["20 mm"] * 3,
+                                                                axis=[0, 1e-9, 0]),
+                         "tumors[0].axis", "expected a direction of length between 1e-06 and 1e+06"),
+    "huge capsule normal": (T, lambda d, _: d.setdefault("coverage", {}).update(
+        capsule={"shape": "plane", "point": [0, 0, 30], "normal": [0, 0, 1e300]}),
+        "coverage.capsule.normal", "has length 1e+300"),
+    "coordinates 1e300": (T, lambda d, _: d["probes"][0].update(tip=[0, 0, 1e300]), "probes[0].tip",
+                          "within +-10000 mm"),
+    "tumour centre 20 m": (T, lambda d, _: d["tumors"][0].update(center=[2e4, 0, 0]), "tumors[0].center",
+                           "(10 m) of the origin"),
+    "vessel end 1e300": (C, lambda d, _: d.update(vessels=[{"start": [10, -30, -15], "end": [10, 1e300, -15],
+                                                             "radius": "2 mm"}]),
+                         "vessels[0].end", "out of range"),
+    "[placement] without tumours": (T, lambda d, _: (d.pop("tumors"), d.update(placement={"samples": 10})),
+                                    "placement", "no tumour"),
+    "[coverage] without tumours": (T, lambda d, _: (d.pop("tumors"), d.update(coverage={"points": 2000})),
+                                   "coverage", "no tumour"),
+    "[placement] without probes": (T, lambda d, _: (d.pop("probes"), d.update(placement={"samples": 10})),
+                                   "placement", "no probe"),
+    "vessel radius and diameter": (C, lambda d, _: d.update(vessels=[{"start": [10, -30, -15], "end": [10, 30, -15],
+                                                                       "radius": "2 mm", "diameter": "4 mm"}]),
+                                   "vessels[0].radius", "expected exactly one of the two"),
+    "vessel without size": (C, lambda d, _: d.update(vessels=[{"start": [10, -30, -15], "end": [10, 30, -15]}]),
+                            "vessels[0].radius", "exactly one of radius and diameter"),
+    "perfusion wrong unit": (T, lambda d, _: d["tissue"].update(perfusion="20 mL/min"), "tissue.perfusion",
+                             "mL/min/100g"),
+    "negative clinical perfusion": (T, lambda d, _: d["tissue"].update(perfusion="-20 mL/min/100g"),
+                                    "tissue.perfusion", "expected at least 0"),
+}
+
+
+def _case(kind, tmp_path):
+    name, fn, field, words = CASES[kind]
+    data = copy.deepcopy(load_raw(name))
+    fn(data, tmp_path)
+    return data, field, words
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_implausible_value_names_field(kind, tmp_path):
+    data, field, words = _case(kind, tmp_path)
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, source=str(tmp_path / "case.toml"))
+    messages = {p: m for p, m in info.value.errors}
+    assert field in messages, info.value.format()
+    assert words in messages[field], messages[field]
+
+
+def test_validate_command_exit_2_without_traceback(tmp_path):
+    """Every case through `ablation validate FILE` in a subprocess: exit status 2, the field named,
+    no traceback (one process checks all the files: each is a separate `main` call)."""
+    files = {}
+    for i, kind in enumerate(CASES):
+        data, field, words = _case(kind, tmp_path)
+        files[kind] = (str(write_toml(tmp_path / f"case{i}.toml", data)), field)
+    script = ("import json, sys\nfrom ablation.cli import main\nout = {}\n"
+              "for kind, (path, field) in json.loads(sys.argv[1]).items():\n"
+              "    out[kind] = main(['validate', path])\n"
+              "print(json.dumps(out))\n")
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(files)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    codes = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert codes == {kind: 2 for kind in CASES}
+    for kind, (_, field) in files.items():
+        assert field in proc.stderr, kind
+    # and the command itself, one file in its own process
+    one = subprocess.run([str(ABLATION), "validate", files["coordinates 1e300"][0]], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert one.returncode == 2 and "Traceback" not in one.stderr
+    assert "probes[0].tip" in one.stderr and "1e+300" in one.stderr
+
+
+def test_shipped_scenarios_stay_valid():
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        load_scenario(path)
+
+
+def test_ranges_table_documents_every_bound():
+    for key, (lo, hi, reason) in TEMPERATURE_RANGES.items():
+        assert -273.15 < lo < hi and len(reason) > 20, key
+
+
+# ------------------------------------------------------------------------------ units and sizes
+def test_clinical_perfusion_unit_gives_the_same_scenario():
+    """docs/physics.md 1: F = 20 mL/min/100 g is 3.6e-3 1/s for rho 1079 kg/m^3."""
+    assert perfusion_rate(20.0, 1079.0) == pytest.approx(3.597e-3, rel=1e-4)
+    clinical = load_raw(T)
+    clinical["tissue"]["perfusion"] = "20 mL/min/100g"
+    clinical["tumors"][0].update(material=True, properties={"density": "1200 kg/m^3", "perfusion": "30 ml/min/100 g"})
+    si = load_raw(T)
+    si["tissue"]["perfusion"] = f"{20 * 1079 / 6e6!r} 1/s"
+    si["tumors"][0].update(material=True, properties={"density": "1200 kg/m^3", "perfusion": f"{30 * 1200 / 6e6!r} 1/s"})
+    a, b = scenario_from_dict(clinical), scenario_from_dict(si)
+    assert a.tissue.perfusion == pytest.approx(3.597e-3, rel=1e-4)
+    assert a.tumors[0].properties.perfusion == pytest.approx(6.0e-3)
+    assert dict(a) == dict(b)
+    # the density of the preset when none is given: agar 1000 kg/m^3
+    agar = load_raw(T)
+    agar["tissue"].update(preset="agar", perfusion="60 mL/min/100g")
+    assert scenario_from_dict(agar).tissue.perfusion == pytest.approx(0.01)
+
+
+def test_vessel_diameter_equals_radius():
+    by_radius = _mutate(C, lambda d: d.update(vessels=[{"start": [10, -30, -15], "end": [10, 30, -15],
+                                                         "radius": "2.5 mm"}]))
+    by_diameter = _mutate(C, lambda d: d.update(vessels=[{"start": [10, -30, -15], "end": [10, 30, -15],
+                                                           "diameter": "5 mm"}]))
+    a, b = scenario_from_dict(by_radius), scenario_from_dict(by_diameter)
+    assert a.vessels[0].radius == pytest.approx(2.5e-3) and b.vessels[0].radius == pytest.approx(2.5e-3)
+    assert dict(a) == dict(b)
+
+
+# ------------------------------------------------------------------------------ estimates
+@pytest.mark.parametrize("name,changes", [
+    (T, {}), (C, {}), (R, {}), ("rfa_cluster3.toml", {}), ("cryo_vessel.toml", {}),
+    (T, {"grid.kind": "3d", "grid.spacing": "2 mm", "grid.max_spacing": "4 mm"}),
+    ("rfa_multitine.toml", {"grid.growth": 1.3}),
+])
+def test_estimated_cells_equal_built_grid(name, changes):
+    s = load_scenario(ROOT / "scenarios" / name).with_changes(changes)
+    e = est.estimate(s)
+    d = scenario_domain(s)
+    assert e.kind == d.kind and e.shape == tuple(d.shape) and e.cells == d.n_cells
+    assert e.steps == math.ceil(s.time.duration / s.time.step - 1e-9)
+    assert e.memory_bytes > est.BASE_BYTES and e.seconds > 0.0
+
+
+def test_memory_estimate_within_stated_factor_of_measured_peak():
+    """A small solve in a fresh process: the estimated peak memory is within MEMORY_FACTOR (2) of the
+    measured peak RSS, and the estimated cells equal the grid's."""
+    s = load_scenario(ROOT / "scenarios" / T).with_changes({"time.duration": "5 s", "time.step": "1 s",
+                                                            "time.output_interval": "5 s"})
+    m = est.measure(s)
+    assert m["estimated_cells"] == m["cells"] and m["steps"] == 5
+    ratio = m["estimated_bytes"] / m["peak_bytes"]
+    assert 1.0 / est.MEMORY_FACTOR <= ratio <= est.MEMORY_FACTOR, m
+
+
+def test_budget_refuses_a_billion_cells_naming_the_grid():
+    s = load_scenario(ROOT / "scenarios" / T).with_changes({"grid.kind": "3d", "grid.spacing": "0.08 mm",
+                                                            "grid.max_spacing": "0.08 mm"})
+    e = est.estimate(s)
+    assert e.cells == 1000 ** 3 and e.shape == (1000, 1000, 1000)
+    problems = est.check_budget(s, max_memory_bytes=16e9)
+    assert [p for p, _ in problems] == ["grid.spacing"]
+    assert "1e+09 cells" in problems[0][1] and "at most 16 GB" in problems[0][1]
+    assert est.check_budget(load_scenario(ROOT / "scenarios" / T), max_memory_bytes=16e9) == []
+
+
+def test_budget_refuses_a_billion_placement_samples():
+    s = load_scenario(ROOT / "scenarios" / "compare_approaches.toml").with_changes({"placement.samples": 10 ** 9})
+    e = est.estimate(s)
+    assert e.mc_memory_bytes > 1e9 * 50
+    problems = est.check_budget(s, max_memory_bytes=16e9)
+    assert [p for p, _ in problems] == ["placement.samples"]
+    assert "1000000000 samples" in problems[0][1]
+
+
+def test_budget_default_is_80_percent_of_machine_memory():
+    total = est.machine_memory()
+    with open("/proc/meminfo") as fh:
+        meminfo = next(float(line.split()[1]) * 1024 for line in fh if line.startswith("MemTotal:"))
+    assert total == pytest.approx(meminfo, rel=0.01)
+    assert est.default_budget() == pytest.approx(0.8 * total)
+
+
+def test_estimate_of_huge_fine_grid_uses_the_bound_without_building_edges():
+    s = load_scenario(ROOT / "scenarios" / T).with_changes({"grid.kind": "3d", "domain.size": "8 m",
+                                                            "grid.spacing": "0.001 mm", "grid.max_spacing": "1 m"})
+    e = est.estimate(s)
+    assert e.shape == (8_000_000,) * 3 and e.cells == 8_000_000 ** 3
+    assert est.check_budget(s, max_memory_bytes=1e12)[0][0] == "grid.spacing"
+
+
+# ------------------------------------------------------------------------------ margins
+@pytest.fixture(scope="module")
+def coarse_domain():
+    s = load_scenario(ROOT / "scenarios" / T).with_changes({"grid.spacing": "1 mm", "grid.max_spacing": "4 mm"})
+    return scenario_domain(s)
+
+
+@pytest.mark.parametrize("level,state,klass", [(-1.0, "no_lesion", "A0"), (1.0, "lesion_fills_domain", ">10")])
+def test_margin_without_lesion_boundary_is_an_explicit_state(coarse_domain, level, state, klass):
+    lesion = cv.Lesion.from_level(coarse_domain, np.full(coarse_domain.n_cells, level))
+    tp = cv.tumor_points(coarse_domain.tumors[0], 10 * MM, n_inner=1000, n_outer=1000, n_surface=200)
+    m = cv.tumor_metrics(tp, lesion.inside, lesion.signed_distance)
+    assert m["min_margin_mm"] is None and m["min_margin_status"] == state and m["margin_class"] == klass
+    assert m["min_margin_note"] == cv.MARGIN_STATES[state][1] and len(m["min_margin_note"]) > 40
+    assert m["coverage"] == (1.0 if level > 0 else 0.0)
+    json.dumps(m, allow_nan=False)     # nothing non-finite left for the writer to turn into null
+    assert cv.margin_value_mm(m) == (math.inf if level > 0 else -math.inf)
+
+
+def test_margin_with_every_surface_point_excluded(coarse_domain):
+    w = coarse_domain.world_points()
+    sdf = 14e-3 - np.linalg.norm(w - np.array([0, 0, -10e-3])[:, None], axis=0)
+    lesion = cv.Lesion.from_level(coarse_domain, np.tanh(sdf / 3e-3))
+    capsule = SimpleNamespace(shape="sphere", center=(0.0, 0.0, -10e-3), radius=10e-3, exclusion=50e-3)
+    tp = cv.tumor_points(coarse_domain.tumors[0], 10 * MM, n_inner=1000, n_outer=1000, n_surface=200,
+                         capsule=capsule)
+    m = cv.tumor_metrics(tp, lesion.inside, lesion.signed_distance)
+    assert m["surface_points_excluded"] == 200
+    assert m["min_margin_mm"] is None and m["min_margin_status"] == "all_surface_excluded"
+    assert m["margin_class"] == "unknown" and "coverage.capsule.exclusion" in m["min_margin_note"]
+    assert m["coverage"] == 1.0 and math.isnan(cv.margin_value_mm(m))
+    # and a measured margin keeps its number: R 14 mm around the 10 mm tumour -> 4 mm
+    tp = cv.tumor_points(coarse_domain.tumors[0], 10 * MM, n_inner=1000, n_outer=1000, n_surface=200)
+    m = cv.tumor_metrics(tp, lesion.inside, lesion.signed_distance)
+    assert m["min_margin_status"] == "measured" and m["min_margin_mm"] == pytest.approx(4.0, abs=0.1)
+    assert m["min_margin_note"] == "" and cv.margin_value_mm(m) == m["min_margin_mm"]
+
+
+def test_adaptive_cap_shorter_than_first_step_is_refused():
+    s = load_scenario(ROOT / "scenarios" / T)
+    if "max_step" not in s.time:
+        pytest.skip("[time] has no max_step in this version")
+    with pytest.raises(ScenarioError) as info:
+        s.with_changes({"time.step": "4 s", "time.max_step": "2 s"})
+    assert info.value.errors[0][0] == "time.max_step" and "shorter than the first step" in info.value.errors[0][1]
