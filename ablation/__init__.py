@@ -12,10 +12,10 @@ Research use only: not a medical device, not for clinical decisions.
 from ablation.version import __version__
 
 from ablation.input.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
-from ablation.output.reading import load_result
+from ablation.output.reading import ResultFolderError, load_result
 from ablation.output.write import write
 from ablation.pipeline import simulate
 from ablation.run.result import Result
 
 __all__ = ["load_scenario", "scenario_from_dict", "simulate", "write", "load_result", "Scenario", "Result",
-           "ScenarioError", "__version__"]
+           "ScenarioError", "ResultFolderError", "__version__"]

@@ -300,6 +300,14 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _input_path_arguments(parser) -> None:
+    parser.add_argument("--allow-input-path", action="append", default=[], metavar="DIR",
+                        help="also read data files the scenario names (e.g. probe curves) from DIR "
+                             "(default: only the scenario's own folder); repeatable")
+    parser.add_argument("--allow-any-input-path", action="store_true",
+                        help="read data files the scenario names from anywhere on this machine")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ablation", description=f"Thermal ablation modelling. {DISCLAIMER}")
     parser.add_argument("--verbose", "-v", action="store_true", help="log debugging detail")
@@ -348,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rebuild the plots and report of a saved result")
     _report_arguments(p)
     p.set_defaults(handler=cmd_report)
+    for name in ("run", "validate", "converge", "compare"):
+        _input_path_arguments(sub.choices[name])
     return parser
 
 
@@ -372,8 +382,11 @@ def main(argv=None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    from ablation.input.probe_curves import input_path_policy
     try:
-        return args.handler(args)
+        with input_path_policy(allowed_roots=getattr(args, "allow_input_path", ()) or (),
+                               allow_any_path=getattr(args, "allow_any_input_path", False)):
+            return args.handler(args)
     except ScenarioError as exc:
         log.error(exc.format())
         return 2
