@@ -82,13 +82,6 @@ DOMAIN = Table("the computational domain", {}, fields={
                      "80 mm", **POSITIVE_LENGTH),
     "boundary": Choice("outer boundary: 'fixed_temperature' (held at tissue.boundary_temperature) or "
                        "'adiabatic'", "fixed_temperature", options=("fixed_temperature", "adiabatic")),
-})
-
-GRID = Table("the finite-volume grid: fine near probes and tumours, growing towards the boundary", {}, fields={
-    "kind": Choice("auto: axisymmetric when the problem is symmetric about a single straight probe, "
-                   "else 3d", "auto", options=("auto", "axisymmetric", "3d")),
-    "spacing": Quantity("cell size in the fine region", "0.5 mm", **POSITIVE_LENGTH),
-    "max_spacing": Quantity("largest cell size, far from probes and tumours", "2 mm", **POSITIVE_LENGTH),
     "boundary_tolerance": Quantity("largest accepted |T - boundary temperature| next to a fixed-temperature "
                                    "outer boundary during the run; above it the domain truncates the "
                                    "temperature field (0.5 K: a fraction of the 13 K rise to the 50 degC "
@@ -96,6 +89,13 @@ GRID = Table("the finite-volume grid: fine near probes and tumours, growing towa
                                    "larger one)",
                                    "0.5 K",
                                    dimension="temperature_difference", minimum=0.0, exclusive_minimum=True),
+})
+
+GRID = Table("the finite-volume grid: fine near probes and tumours, growing towards the boundary", {}, fields={
+    "kind": Choice("auto: axisymmetric when the problem is symmetric about a single straight probe, "
+                   "else 3d", "auto", options=("auto", "axisymmetric", "3d")),
+    "spacing": Quantity("cell size in the fine region", "0.5 mm", **POSITIVE_LENGTH),
+    "max_spacing": Quantity("largest cell size, far from probes and tumours", "2 mm", **POSITIVE_LENGTH),
     "growth": Number("largest ratio between neighbouring cell sizes", 1.15, minimum=1.0, maximum=2.0),
     "fine_margin": Quantity("the fine region extends this far around probes' active parts and tumours",
                             "10 mm", dimension="length", minimum=0.0),
@@ -103,7 +103,16 @@ GRID = Table("the finite-volume grid: fine near probes and tumours, growing towa
 
 TIME = Table("time stepping (backward Euler)", fields={
     "duration": Quantity("simulated time", dimension="time", minimum=0.0, exclusive_minimum=True),
-    "step": Quantity("time step", "1 s", dimension="time", minimum=0.0, exclusive_minimum=True),
+    "step": Quantity("time step: the first step when adaptive, every step otherwise", "1 s", dimension="time",
+                     minimum=0.0, exclusive_minimum=True),
+    "adaptive": Boolean("adapt the step to keep the lesion volume's time-discretisation error under tolerance "
+                        "(step doubling; steps also end at protocol phase boundaries and RF roll-offs); false: "
+                        "every step is 'step' (the error is still estimated and a warning given above tolerance)",
+                        True),
+    "tolerance": Number("relative time-discretisation error allowed in the lesion volume", 0.02, minimum=0.0,
+                        exclusive_minimum=True, maximum=0.5),
+    "max_step": Quantity("largest adaptive step (default: no limit besides output times and events)", None,
+                         dimension="time", nullable=True, minimum=0.0, exclusive_minimum=True),
     "output_interval": Quantity("interval between stored field snapshots", "1 min", dimension="time",
                                 minimum=0.0, exclusive_minimum=True),
 })

@@ -8,6 +8,8 @@ series row), and at the end ``device_summary``.
 """
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,12 +104,49 @@ class Model:
     def extra_fields(self) -> dict:
         return {}
 
+    # ---------------------------------------------------------- step control (ablation.run.time_loop)
+    #: attributes that change while stepping; :meth:`stepping_state` copies them so that a rejected
+    #: trial step can be undone
+    stepping_attributes: tuple = ()
+
+    def stepping_state(self) -> dict:
+        return {name: copy.deepcopy(getattr(self, name)) for name in self.stepping_attributes}
+
+    def restore_stepping_state(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self, name, copy.deepcopy(value))
+
+    def next_event(self, t: float) -> float:
+        """The next time after ``t`` at which a driving condition changes abruptly (a protocol phase
+        boundary, the end of a ramp, a schedule breakpoint); adaptive steps end there. inf: none."""
+        return math.inf
+
+    def event_pending(self, t: float, heat) -> bool:
+        """Whether the state in ``heat`` at ``t`` would trigger an event the model detects by itself
+        (RF roll-off); the time loop then cuts the step that led there."""
+        return False
+
+    @property
+    def event_resolution(self) -> float:
+        """How finely (s) a detected event is located in time."""
+        return math.inf
+
+    def initial_row(self, heat, damage) -> dict:
+        """The t = 0 time-series row of the device values (the initial state, before any step)."""
+        return {}
+
     def device_summary(self, timeseries: dict) -> dict:
         return {}
 
     def final_summary(self, fields: dict, timeseries: dict) -> dict:
         """Top-level summary.json entries the modality adds (cryo: ``isotherms``)."""
         return {}
+
+
+def schedule_breakpoint(schedule, t: float) -> float:
+    """The first breakpoint of a schedule after ``t`` (inf: none)."""
+    later = [float(x) for x in schedule.times if float(x) > t + 1e-9]
+    return min(later) if later else math.inf
 
 
 def schedule_value(schedule, t: float) -> float:

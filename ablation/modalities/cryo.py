@@ -147,6 +147,7 @@ class Model(BaseModel):
     bookkeeping (see the module docstring). Lethal zone by default: minimum temperature <= -40 degC
     (docs/physics.md 3, clinical)."""
     default_criterion = "min_temperature:-40"
+    stepping_attributes = ("_below", "cycles", "_phase_state")
 
     @property
     def report_criteria(self):
@@ -246,6 +247,46 @@ class Model(BaseModel):
             if bc != "adiabatic":
                 surface.value = value
 
+    def next_event(self, t):
+        """Phase boundaries of every probe's protocol and the end of each freeze's wall ramp."""
+        times = [math.inf]
+        for i, protocol in enumerate(self.protocols):
+            r = self.settings[i]
+            for p, start in _starts(protocol):
+                times.append(start + p.duration)
+                if p.phase == "freeze" and r["wall"] != "curve" and 0.0 < r["ramp_time"] < p.duration:
+                    times.append(start + r["ramp_time"])
+                if p.phase == "freeze" and r["wall"] == "curve":
+                    times += [start + float(x) for x in r["curve"]["times"] if 0.0 < float(x) < p.duration]
+        later = [x for x in times if x > t + 1e-9]
+        return min(later) if later else math.inf
+
+    def initial_row(self, heat, damage):
+        """t = 0: the walls at the tissue temperature next to them, no heat extracted yet."""
+        row = {}
+        for i, _ in enumerate(self.scenario.probes):
+            surface = heat.surface("probe_active", i)
+            row[f"probe{i + 1}_wall_C"] = float(np.average(heat.T[surface.cell], weights=surface.area))
+            row[f"probe{i + 1}_power_W"] = 0.0
+        row.update(self._isotherm_row(heat.T))
+        row["probes_power_W"] = 0.0
+        return row
+
+    def _isotherm_row(self, T):
+        row = {}
+        tissue = self.domain.tissue
+        V = self.domain.geometry.volumes
+        for iso in self.isotherms:
+            inside = (T <= iso) & tissue
+            tag = _tag(iso)
+            row[f"below_{tag}C_volume_ml"] = float(V[inside].sum()) * 1e6
+            diameter, length = self._extent(inside)
+            row[f"below_{tag}C_diameter_mm"] = diameter * 1e3
+            row[f"below_{tag}C_length_mm"] = length * 1e3
+        row["iceball_volume_ml"] = row["below_0C_volume_ml"]
+        row["lethal_volume_ml"] = row[f"below_{_tag(self.lethal_temperature)}C_volume_ml"]
+        return row
+
     def after_step(self, t, dt, heat, damage, report):
         row = {}
         extracted = 0.0
@@ -263,16 +304,7 @@ class Model(BaseModel):
             thawed = self._below[key] & (T > 0.0)
             self.cycles[key] += thawed
             self._below[key] &= ~thawed
-        V = self.domain.geometry.volumes
-        for iso in self.isotherms:
-            inside = (T <= iso) & tissue
-            tag = _tag(iso)
-            row[f"below_{tag}C_volume_ml"] = float(V[inside].sum()) * 1e6
-            diameter, length = self._extent(inside)
-            row[f"below_{tag}C_diameter_mm"] = diameter * 1e3
-            row[f"below_{tag}C_length_mm"] = length * 1e3
-        row["iceball_volume_ml"] = row["below_0C_volume_ml"]
-        row["lethal_volume_ml"] = row[f"below_{_tag(self.lethal_temperature)}C_volume_ml"]
+        row.update(self._isotherm_row(T))
         row["probes_power_W"] = extracted
         return row
 

@@ -50,6 +50,14 @@ class RolloffDetector:
             return self.threshold
         return self.baseline + self.rise
 
+    def would_fire(self, impedance: float) -> bool:
+        """Whether a powered measurement of ``impedance`` now would be a new roll-off (no state change)."""
+        if self._above:
+            return False
+        if self.threshold is not None:
+            return impedance > self.threshold
+        return impedance > min(self.baseline, impedance) + self.rise
+
     def check(self, t: float, impedance: float, powered: bool) -> bool:
         """True at the first measurement of a new roll-off (a rising edge over the limit)."""
         if not powered:
@@ -75,8 +83,15 @@ def ramp(power: float, ramp_time: float, t: float) -> float:
 
 
 class Controller(abc.ABC):
-    """Base class: ``power(t, dt, impedance, tip_temperature)`` returns the generator power (W)."""
+    """Base class: ``power(t, dt, impedance, tip_temperature)`` returns the generator power (W).
+
+    For the time loop's step control a controller also tells the next time its law changes by
+    itself (:meth:`next_event`: end of a ramp or an off period; steps end there) and whether an
+    impedance would start a roll-off now (:meth:`rolloff_pending`: a step that ends past such a
+    crossing is cut until the crossing is resolved to ``resolution`` seconds, the impedance sampling
+    interval assumed for the generator)."""
     name = "base"
+    resolution = 1.0   # s
 
     def __init__(self, detector: RolloffDetector):
         self.detector = detector
@@ -85,6 +100,18 @@ class Controller(abc.ABC):
     @property
     def rolloff_times(self) -> list[float]:
         return self.detector.times
+
+    def powered(self, t: float) -> bool:
+        """Whether the generator would deliver power (and so watch the impedance) at ``t``."""
+        return True
+
+    def rolloff_pending(self, t: float, impedance: float) -> bool:
+        return self.powered(t) and self.detector.would_fire(impedance)
+
+    def next_event(self, t: float) -> float:
+        """The next time after ``t`` at which the law changes by itself (inf: none known)."""
+        ramp_time = getattr(self, "ramp_time", 0.0)
+        return ramp_time if t < ramp_time - 1e-9 else math.inf
 
     @abc.abstractmethod
     def power(self, t: float, dt: float, impedance: float, tip_temperature: float) -> float:
@@ -112,6 +139,13 @@ class ImpedanceControl(Controller):
         super().__init__(detector or RolloffDetector())
         self.set_power, self.off_time, self.ramp_time = power, off_time, ramp_time
         self.off_until = -math.inf
+
+    def powered(self, t):
+        return t >= self.off_until - 1e-9
+
+    def next_event(self, t):
+        end = self.off_until if t < self.off_until - 1e-9 else math.inf
+        return min(end, super().next_event(t))
 
     def power(self, t, dt, impedance, tip_temperature):
         on = t >= self.off_until - 1e-9
@@ -168,6 +202,20 @@ class LeVeen(Controller):
         self.phase = "ramp"
         self.phase_start = 0.0
         self.reduced_power = 0.0
+
+    def powered(self, t):
+        return self.phase in ("ramp", "reduced") and t < self.max_time - 1e-9
+
+    def next_event(self, t):
+        times = [self.max_time, super().next_event(t)]
+        if self.phase == "ramp":
+            times.append(self.window)
+        elif self.phase == "off":
+            times.append(self.phase_start + self.off_time)
+        elif self.phase == "reduced":
+            times.append(self.phase_start + self.reduced_time)
+        later = [x for x in times if x > t + 1e-9]
+        return min(later) if later else math.inf
 
     def power(self, t, dt, impedance, tip_temperature):
         if t >= self.max_time - 1e-9:

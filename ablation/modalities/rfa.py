@@ -126,6 +126,7 @@ def rasterise_path(domain, points: np.ndarray, radius: float) -> tuple[np.ndarra
 class Model(BaseModel):
     """RF ablation: electric solve, generator law, Joule heating, vaporisation, three-state death."""
     default_criterion = "arrhenius"
+    stepping_attributes = ("controller", "cell_death", "potential", "joule", "sigma_cell", "_row", "_t_old")
     report_criteria = ("arrhenius", "arrhenius_99", "max_temperature:50", "max_temperature:60", "three_state")
 
     def __init__(self, scenario, domain, properties):
@@ -151,6 +152,7 @@ class Model(BaseModel):
         self._row = {}
         self._t_old = None
         self.electric_iterations = 0
+        self._unit_cache = None   # (temperature, unit solve) of the last electric solve
 
     # ----------------------------------------------------------------- geometry
     def _build_electrodes(self):
@@ -266,11 +268,43 @@ class Model(BaseModel):
             values.append(float(np.max(heat.T[self.tine_tips])))
         return max(values) if values else float("nan")
 
+    def _unit_solve(self, heat):
+        """The unit-potential solve at the temperature in ``heat`` (sigma from it), reused while the
+        temperature is unchanged (the step control asks for it at a step's end, the next step at its
+        start, and a rejected trial step restarts from the same temperature)."""
+        cached = self._unit_cache
+        if cached is not None and np.array_equal(cached[0], heat.T):
+            return cached[1], cached[2]
+        sigma = self.electrical_conductivity(heat.T)
+        unit = self.electric.solve_unit(sigma)
+        self.electric_iterations += unit.iterations
+        self._unit_cache = (heat.T.copy(), sigma, unit)
+        return sigma, unit
+
+    def event_pending(self, t, heat):
+        """A roll-off would start at ``t`` given the impedance of the tissue as it is in ``heat``."""
+        _, unit = self._unit_solve(heat)
+        return self.controller.rolloff_pending(t, unit.impedance + self.spec.series_resistance)
+
+    def next_event(self, t):
+        return self.controller.next_event(t)
+
+    @property
+    def event_resolution(self):
+        return self.controller.resolution
+
+    def initial_row(self, heat, damage):
+        """t = 0: the impedance and tip temperature of the initial state; nothing delivered yet."""
+        _, unit = self._unit_solve(heat)
+        z_tissue = unit.impedance
+        return {"power_W": 0.0, "voltage_V": 0.0, "current_A": 0.0,
+                "impedance_ohm": z_tissue + self.spec.series_resistance, "tissue_impedance_ohm": z_tissue,
+                "tissue_power_W": 0.0, "electric_iterations": unit.iterations,
+                "tip_temperature_C": self.tip_temperature(heat)}
+
     def before_step(self, t, dt, heat, damage):
         self._t_old = heat.T.copy()
-        self.sigma_cell = self.electrical_conductivity(heat.T)
-        unit = self.electric.solve_unit(self.sigma_cell)
-        self.electric_iterations += unit.iterations
+        self.sigma_cell, unit = self._unit_solve(heat)
         z_tissue = unit.impedance
         z_total = z_tissue + self.spec.series_resistance
         tip = self.tip_temperature(heat)
@@ -310,7 +344,7 @@ class Model(BaseModel):
         time = np.asarray(timeseries["time_s"], float)
         power = np.asarray(timeseries.get("power_W", [0.0] * time.size), float)
         tissue_power = np.asarray(timeseries.get("tissue_power_W", [0.0] * time.size), float)
-        # each row holds the power of the step that ends at its time (row 0 repeats row 1)
+        # each row holds the power of the step that ends at its time (row 0: the initial state)
         dt = np.diff(time)
         energy = float(np.sum(power[1:] * dt))
         tissue_energy = float(np.sum(tissue_power[1:] * dt))

@@ -3,7 +3,9 @@ heat-flux schedule, or is adiabatic. It lets any heating or cooling protocol run
 a device model exists, and it is the simplest case the verification benchmarks embed."""
 from __future__ import annotations
 
-from ablation.modalities.base import Model as BaseModel, schedule_value
+import math
+
+from ablation.modalities.base import Model as BaseModel, schedule_breakpoint, schedule_value
 
 class Model(BaseModel):
     def before_step(self, t, dt, heat, damage):
@@ -18,6 +20,26 @@ class Model(BaseModel):
                 heat.set_held_temperature(surface, surface.value)
             elif spec.wall == "heat_flux":
                 surface.value = schedule_value(spec.heat_flux_schedule, t_end)
+
+    def next_event(self, t):
+        """The wall schedules' breakpoints (kinks of the driving condition)."""
+        times = [math.inf]
+        for probe in self.scenario.probes:
+            spec = probe.thermal
+            if spec.wall in ("temperature", "convection"):
+                times.append(schedule_breakpoint(spec.temperature_schedule, t))
+            elif spec.wall == "heat_flux":
+                times.append(schedule_breakpoint(spec.heat_flux_schedule, t))
+        return min(times)
+
+    def initial_row(self, heat, damage):
+        row = {}
+        for i, probe in enumerate(self.scenario.probes):
+            spec = probe.thermal
+            row[f"probe{i + 1}_power_W"] = 0.0
+            row[f"probe{i + 1}_wall_C"] = (schedule_value(spec.temperature_schedule, 0.0)
+                                           if spec.wall in ("temperature", "convection") else float("nan"))
+        return row
 
     def after_step(self, t, dt, heat, damage, report):
         row = {}

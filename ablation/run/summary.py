@@ -75,16 +75,42 @@ class GridSummary:
 
 @dataclass(frozen=True)
 class TimeSummary:
+    """Time stepping: duration, the first (adaptive) or every (fixed) step, accepted steps, and the
+    step control's record: the local temperature error allowed per step and the number of runs
+    it took (a run whose measured error exceeds the tolerance is repeated tighter), rejected trial steps, steps cut at an RF roll-off, the step range, the
+    solver steps taken (an adaptive step is two half steps), and the lesion's estimated
+    time-discretisation error (relative volume, mL, axes in mm) with any warning about it."""
     duration_s: float
     step_s: float
     steps: int
+    adaptive: bool = False
+    tolerance: float | None = None
+    local_tolerance_K: float | None = None
+    attempts: int = 1
+    rejected_steps: int = 0
+    event_cuts: int = 0
+    min_step_s: float | None = None
+    max_step_s: float | None = None
+    solver_steps: int | None = None
+    lesion_volume_error_estimate: float | None = None
+    lesion_volume_error_estimate_ml: float | None = None
+    lesion_axes_error_estimate_mm: dict | None = None
+    warnings: tuple = ()
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "TimeSummary":
-        return cls(data["duration_s"], data["step_s"], data["steps"])
+        known = {f.name for f in dataclass_fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "warnings" in values:
+            values["warnings"] = tuple(values["warnings"])
+        return cls(**values)
 
     def to_dict(self) -> dict:
-        return {"duration_s": self.duration_s, "step_s": self.step_s, "steps": self.steps}
+        out = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        out["warnings"] = list(self.warnings)
+        if self.lesion_axes_error_estimate_mm is not None:
+            out["lesion_axes_error_estimate_mm"] = dict(self.lesion_axes_error_estimate_mm)
+        return out
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ collect a :class:`Result` (fields, snapshots, time series, summary). No files, n
 caller passes a ``progress(done, total, label)`` callback if it wants one (simulated seconds)."""
 from __future__ import annotations
 
+import logging
 import math
 import platform
 import subprocess
@@ -21,6 +22,8 @@ from ablation.run.summary import (SCHEMA_VERSION, EnergyBalance, GridSummary, Le
                                   ScenarioLabel, Summary, TimeSummary)
 from ablation.run.setup import scenario_domain
 
+logger = logging.getLogger(__name__)
+
 # The modality models, by the scenario's ``modality``.
 MODELS = {"thermal": thermal.Model, "rfa": rfa.Model, "cryo": cryo.Model}
 
@@ -34,31 +37,66 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     ``domain`` reuses a prebuilt grid and ``initial_state`` (a ``Result.fields`` dict on that grid)
     continues from an earlier run: temperature and damage accumulators start from it (sequences of
     ablations, :func:`ablation.outcome.placement.run_sequence`). Model-specific state is not carried over.
+
+    Time stepping (``[time]``): adaptive by default (:func:`_advance_adaptive`), else every step is
+    ``step``. Either way the lesion's time-discretisation error is estimated afterwards
+    (:func:`_error_estimate`) and a warning is given when it exceeds ``tolerance``.
     """
     started = wallclock.perf_counter()
-    sim = _set_up(scenario, spacing_scale, step_scale, domain, initial_state)
+    local_tolerance = None
+    for attempt in range(1 + MAX_TIGHTENINGS):
+        sim = _set_up(scenario, spacing_scale, step_scale, domain, initial_state)
+        if local_tolerance is None:
+            local_tolerance = KELVIN_PER_TOLERANCE * sim.tolerance
+        stats, series, snapshots, control = _integrate(sim, progress, local_tolerance)
+        fields = _final_fields(sim)
+        estimate = _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, sim, fields,
+                                   control.sub_times)
+        if not sim.adaptive or estimate["relative"] <= sim.tolerance or attempt == MAX_TIGHTENINGS:
+            break
+        # the local criterion was too loose for this run: tighten it in proportion and run again
+        local_tolerance *= max(0.1, 0.5 * sim.tolerance / estimate["relative"])
+    control.local_tolerance, control.attempts = local_tolerance, attempt + 1
+    summary = _summary(sim, stats, fields, series, control, estimate)
+    return Result(scenario, sim.domain, fields, snapshots, series,
+                  summary.with_runtime(wallclock.perf_counter() - started))
+
+
+def _integrate(sim, progress, local_tolerance: float):
+    """Steps ``sim`` to its duration; returns (totals, time series, snapshots, step-control record)."""
     stats = _Totals()
     series: dict = {"time_s": [0.0]}
+    _append_row(series, 0.0, _initial_row(sim), initial=True)
     snapshots = [(0.0, _snapshot(sim))]
-    t = 0.0
-    for step in range(sim.n_steps):
-        report = _step(sim, t)
-        t += sim.dt
-        stats.add(sim, report)
-        _append_row(series, t, _series_row(sim, t, report))
-        if (step + 1) % sim.out_every == 0 or step + 1 == sim.n_steps:
+    control = _Control()
+    t, dt = 0.0, sim.dt
+    next_output = sim.output_interval
+    while t < sim.duration * (1.0 - 1e-12):
+        if sim.adaptive:
+            bound = min(sim.duration, next_output, sim.model.next_event(t))
+            t, dt, rows = _advance_adaptive(sim, t, dt, bound, stats, control, local_tolerance)
+        else:
+            step = min(sim.dt, sim.duration - t)   # equal steps: the method as it is, events not chased
+            report, row = _step(sim, t, step)
+            stats.add(sim, report)
+            t += step
+            rows = [(t, row)]
+            control.accepted(step, [step])
+        for time_point, row in rows:
+            _append_row(series, time_point, row)
+        if t >= next_output * (1.0 - 1e-12) or t >= sim.duration * (1.0 - 1e-12):
             snapshots.append((t, _snapshot(sim)))
+            while next_output <= t * (1.0 + 1e-12):
+                next_output += sim.output_interval
         if progress is not None:
             progress(t, sim.duration, "simulated s")
-    fields = _final_fields(sim)
-    summary = _summary(sim, stats, fields, series).with_runtime(wallclock.perf_counter() - started)
-    return Result(scenario, sim.domain, fields, snapshots, series, summary)
+    return stats, series, snapshots, control
 
 
 @dataclass
 class _Simulation:
     """Everything one run steps: grid, properties, modality model, heat and damage solvers, and
-    the time stepping (``dt`` divides the duration into ``n_steps`` equal steps)."""
+    the time stepping (``dt``: the first step when adaptive, every step otherwise)."""
     scenario: object
     domain: object
     props: object
@@ -70,8 +108,10 @@ class _Simulation:
     boundary_T: float | None
     duration: float
     dt: float
-    n_steps: int
-    out_every: int
+    output_interval: float
+    adaptive: bool
+    tolerance: float
+    max_step: float
     keep: set   # fields the snapshots store besides temperature
 
     @property
@@ -108,29 +148,243 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
                 array[...] = initial_state[name]
     model.setup(heat)
     criterion = parse_criterion(d.criterion or model.default_criterion)
-    duration, dt_nominal = scenario.time.duration, scenario.time.step * step_scale
-    n_steps = max(1, math.ceil(duration / dt_nominal - 1e-9))
-    dt = duration / n_steps
-    out_every = max(1, round(scenario.time.output_interval / dt))
+    time_cfg = scenario.time
+    duration, dt_nominal = time_cfg.duration, time_cfg.step * step_scale
+    adaptive = bool(getattr(time_cfg, "adaptive", True))
+    if not adaptive:   # equal steps dividing the duration
+        dt_nominal = duration / max(1, math.ceil(duration / dt_nominal - 1e-9))
+    max_step = getattr(time_cfg, "max_step", None)
     keep = {parse_criterion(n).field for n in [criterion.name, *(d.report_criteria or model.report_criteria)]}
     return _Simulation(scenario, domain, props, model, heat, damage, criterion, base_perfusion, boundary_T,
-                       duration, dt, n_steps, out_every, keep)
+                       duration, min(dt_nominal, duration), time_cfg.output_interval, adaptive,
+                       float(getattr(time_cfg, "tolerance", DEFAULT_TOLERANCE)),
+                       float(max_step) * step_scale if max_step is not None else math.inf, keep)
 
 
-def _step(sim: _Simulation, t: float):
+def _step(sim: _Simulation, t: float, dt: float, row: bool = True):
     """One time step from ``t``: the model's source and perfusion factor, damage shutdown of
-    perfusion, the bioheat step and the damage update. Returns the solver's step report."""
+    perfusion, the bioheat step, the damage update and the model's after-step bookkeeping.
+    Returns the solver's step report and the time-series row (None when ``row`` is false)."""
     heat, damage, model = sim.heat, sim.damage, sim.model
     heat.source = np.zeros(sim.domain.n_cells)   # the model adds its heat source (W/m^3) here
-    model.before_step(t, sim.dt, heat, damage)
+    model.before_step(t, dt, heat, damage)
     shutdown = _perfusion_shutdown(sim.scenario.damage.perfusion_shutdown, damage.omega)
     factor = model.perfusion_factor(heat.T)
     heat.perfusion = sim.base_perfusion * shutdown * factor
     heat.source = heat.source + sim.props["metabolic_heat"] * shutdown * factor
     t_old = heat.T.copy()
-    report = heat.step(sim.dt)
-    damage.update(t_old, heat.T, sim.dt)
-    return report
+    report = heat.step(dt)
+    damage.update(t_old, heat.T, dt)
+    device = model.after_step(t + dt, dt, heat, damage, report)
+    return report, (_series_row(sim, report, device) if row else None)
+
+
+# ------------------------------------------------------------------------------------ step control
+DEFAULT_TOLERANCE = 0.02
+#: Local temperature error (K) allowed per step per unit of relative volume tolerance: 2 % -> 0.5 K
+#: (module docstring of :func:`_advance_adaptive`).
+KELVIN_PER_TOLERANCE = 25.0
+MAX_TIGHTENINGS = 2     # reruns with a tighter local tolerance when the measured error is too large
+MIN_STEP = 1e-3          # s; below it a step is accepted whatever its error
+MAX_GROWTH, MIN_SHRINK, SAFETY = 2.0, 0.2, 0.9
+
+
+@dataclass
+class _Control:
+    """Bookkeeping of the step control: accepted and rejected steps, roll-off cuts, step range, and
+    the sub-step times (every solver step, for the error estimate)."""
+    steps: int = 0
+    rejected: int = 0
+    event_cuts: int = 0
+    min_dt: float = math.inf
+    max_dt: float = 0.0
+    sub_times: list = field(default_factory=lambda: [0.0])
+    event_bound: float = math.inf   # a detected crossing lies before this time
+    local_tolerance: float = math.nan   # K, the local error allowed in the last attempt
+    attempts: int = 1
+
+    def accepted(self, dt: float, sub_steps: list) -> None:
+        self.steps += 1
+        self.min_dt, self.max_dt = min(self.min_dt, dt), max(self.max_dt, dt)
+        for h in sub_steps:
+            self.sub_times.append(self.sub_times[-1] + h)
+
+
+def _band(criterion) -> tuple[float, float]:
+    """Temperatures (degC) at which a cell's error moves the lesion boundary of ``criterion``."""
+    if criterion.field in ("t_max_C", "t_min_C"):
+        return criterion.threshold - 10.0, criterion.threshold + 10.0
+    return 45.0, 80.0   # Arrhenius, CEM43, three-state: where the rate passes from negligible to lethal
+
+
+def _criterion_field(sim: _Simulation):
+    """A copy of the accumulated field of a logarithmic criterion (Omega, CEM43), else None."""
+    if sim.criterion.kind != "log_at_least":
+        return None
+    return np.array((sim.damage.fields() | sim.model.extra_fields())[sim.criterion.field], float)
+
+
+#: Error of ln Omega (or ln CEM43) allowed over the whole run per unit of relative volume tolerance:
+#: local errors of the integral never decay, so each step may spend its share h / duration
+LOG_DAMAGE_PER_TOLERANCE = 3.0
+#: the smallest share of that error one step may spend, whatever its length (0: strictly h / duration)
+DAMAGE_STEP_SHARE = 0.0
+
+
+def _local_error(sim: _Simulation, t_full: np.ndarray, t_half: np.ndarray, d_full=None, h: float = 0.0,
+                 tol: float = 1.0) -> float:
+    """Step-doubling estimate (K) of the local error of the two half steps: temperature over the
+    tissue cells whose temperature lies in the criterion's band (:func:`_band`), and for Omega and
+    CEM43 also the field's relative error (to the larger of it and its threshold: d ln field above
+    the threshold) where it is within a factor e^3 of the threshold (the cells the boundary passes
+    through), scaled so that it counts against ``tol`` as its share
+    h / duration of ``LOG_DAMAGE_PER_TOLERANCE * tolerance`` (the boundary moves by d ln Omega /
+    |grad ln Omega| ~ 1 mm per unit at ~1/mm, and dV/V = 3 dr/r)."""
+    lo, hi = _band(sim.criterion)
+    tissue = sim.domain.tissue
+    cells = tissue & (((t_half >= lo) & (t_half <= hi)) | ((t_full >= lo) & (t_full <= hi)))
+    err = float(np.max(np.abs(t_full[cells] - t_half[cells]))) if cells.any() else 0.0
+    if d_full is not None:
+        d_half = _criterion_field(sim)
+        threshold = sim.criterion.threshold
+        near = tissue & (d_half > threshold * math.exp(-3.0)) & (d_half < threshold * math.exp(3.0)) & (d_full > 0)
+        if near.any():
+            # relative to the larger of the field and its threshold: ln-error above the threshold,
+            # the error as a fraction of the threshold below it (a cell still far below it has time)
+            dlog = float(np.max(np.abs(d_full[near] - d_half[near]) / np.maximum(d_half[near], threshold)))
+            allowed = LOG_DAMAGE_PER_TOLERANCE * sim.tolerance * max(h / sim.duration, DAMAGE_STEP_SHARE)
+            err = max(err, tol * dlog / allowed)
+    return err
+
+
+def _advance_adaptive(sim: _Simulation, t: float, dt: float, bound: float, stats, control: _Control,
+                      tol: float):
+    """One accepted adaptive step from ``t`` ending at or before ``bound`` (an output time, the
+    duration or a model event); returns (new time, proposed next step, time-series rows).
+
+    Error control (step doubling): each trial advances ``h`` once and, from the same start, twice
+    by ``h/2``; for backward Euler (local error ~ h^2) the two half steps are kept and their local
+    error is about ``T_full - T_half``. The controlled quantity is the largest such difference over
+    the tissue cells whose temperature lies where the lesion boundary is decided (:func:`_band`:
+    +/- 10 K around a temperature criterion's threshold; 45-80 degC for Arrhenius, CEM43 and the
+    three-state model, whose rates go from negligible to lethal there), not over the whole grid:
+    vaporising cells at the electrode and the frozen core next to a cryoprobe are inside the
+    lesion whatever their error, and cells that stay warm or near body temperature outside it.
+    For Omega and CEM43 the accumulated field's own local error (ln of it, within e^3 of the
+    threshold) is controlled too, converted to kelvin: late in a run the temperature near the
+    boundary is nearly steady while the damage integral still grows, and long steps there err in
+    the integral, not in T.
+    Why temperature in that band: the boundary moves by dr = dT / |grad T| there, and for Arrhenius
+    d ln Omega = Ea/(R T^2) dT ~ 0.28 per K at 60 degC, so a temperature error of ~0.1 K at the
+    boundary (|grad T| a few K/mm, radius ~10-20 mm) keeps dV/V = 3 dr/r near 1 % if it persisted;
+    local errors decay by conduction and perfusion, so the allowed local error ``tol`` starts at
+    ``KELVIN_PER_TOLERANCE * tolerance`` K (0.5 K at the default 2 %). The run's volume error is then
+    measured (:func:`_error_estimate`); when it exceeds the tolerance, :func:`run` repeats the run
+    with ``tol`` reduced in proportion (at most ``MAX_TIGHTENINGS`` times): the lesion volume itself
+    is the controlled quantity, the local criterion only distributes the steps.
+
+    Events: a trial step after which the model reports a pending event (RF: the impedance would
+    start a roll-off) is cut in half until the crossing is located within the model's resolution
+    (1 s for the generator), so a roll-off is never stepped over; known events (protocol phase
+    boundaries, ramp ends, generator off periods) bound the step from outside (``bound``).
+    """
+    model = sim.model
+    while True:
+        limit = min(bound, control.event_bound)
+        h = min(dt, sim.max_step, limit - t)
+        if limit - t - h < 0.25 * h:   # no sliver before the bound
+            h = limit - t
+        elif limit - t < 2.0 * h:
+            h = 0.5 * (limit - t)
+        saved = _capture(sim)
+        _step(sim, t, h, row=False)
+        t_full, d_full = sim.heat.T.copy(), _criterion_field(sim)
+        _restore(sim, saved)
+        report_1, row_1 = _step(sim, t, 0.5 * h)
+        report_2, row_2 = _step(sim, t + 0.5 * h, 0.5 * h)
+        err = _local_error(sim, t_full, sim.heat.T, d_full, h, tol)
+        if err > tol and h > MIN_STEP:
+            _restore(sim, saved)
+            control.rejected += 1
+            dt = h * max(MIN_SHRINK, SAFETY * math.sqrt(tol / err))
+            continue
+        if h > model.event_resolution and model.event_pending(t + h, sim.heat):
+            _restore(sim, saved)
+            control.event_cuts += 1
+            control.event_bound = t + h
+            dt = 0.5 * h
+            continue
+        break
+    for report in (report_1, report_2):
+        stats.add(sim, report)
+    control.accepted(h, [0.5 * h, 0.5 * h])
+    t_new = t + h
+    if t_new >= control.event_bound * (1.0 - 1e-12):
+        control.event_bound = math.inf
+    growth = MAX_GROWTH if err == 0.0 else min(MAX_GROWTH, SAFETY * math.sqrt(tol / err))
+    dt_next = max(h * max(growth, MIN_SHRINK), MIN_STEP)
+    if h < dt and t_new >= bound * (1.0 - 1e-12):   # cut by a bound, not by the error
+        dt_next = max(dt_next, dt)
+    return t_new, dt_next, [(t + 0.5 * h, row_1), (t_new, row_2)]
+
+
+def _capture(sim: _Simulation) -> dict:
+    """Copies of everything a step changes: temperature, sources, wall states, damage, model state."""
+    heat, damage = sim.heat, sim.damage
+    walls = [(s.bc, s.value, s.h, s.max_power, s.limited, s.wall_temperature, s.last_power, s.last_energy)
+             for s in heat.surfaces]
+    return {"T": heat.T.copy(), "source": heat.source, "perfusion": heat.perfusion, "walls": walls,
+            "k_cell": heat._k_cell, "face_G": heat._face_G,
+            "boundary_power": getattr(heat, "last_boundary_power", None),
+            "damage": {name: array.copy() for name, array in damage.fields().items()},
+            "time_above": list(damage.time_above), "time_below": list(damage.time_below),
+            "model": sim.model.stepping_state()}
+
+
+def _restore(sim: _Simulation, saved: dict) -> None:
+    heat, damage = sim.heat, sim.damage
+    heat.T = saved["T"].copy()
+    heat.source, heat.perfusion = saved["source"], saved["perfusion"]
+    for s, values in zip(heat.surfaces, saved["walls"]):
+        (s.bc, s.value, s.h, s.max_power, s.limited, s.wall_temperature, s.last_power, s.last_energy) = values
+    heat._k_cell, heat._face_G = saved["k_cell"], saved["face_G"]
+    if saved["boundary_power"] is not None:
+        heat.last_boundary_power = saved["boundary_power"]
+    for key in [k for k in damage.time_above if k not in saved["time_above"]]:
+        del damage.time_above[key]
+    for key in [k for k in damage.time_below if k not in saved["time_below"]]:
+        del damage.time_below[key]
+    for name, array in damage.fields().items():
+        array[...] = saved["damage"][name]
+    sim.model.restore_stepping_state(saved["model"])
+
+
+# ------------------------------------------------------------------------------------ error estimate
+def _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, sim: _Simulation, fields: dict,
+                    sub_times: list) -> dict:
+    """Time-discretisation error of the lesion (default criterion), by Richardson extrapolation.
+
+    The run is repeated on the same grid with every other sub-step time of the run (steps twice as
+    long: the accepted steps of an adaptive run, whose solution is made of half steps; every second
+    step of a fixed-step run; the model reacts by itself, so roll-offs may move). Backward Euler is
+    first order, so the run's error is about its difference to that coarser run:
+    ``e ~ V - V_2h``. Returns the volume error (mL, relative) and the axes' errors (mm)."""
+    times = list(sub_times[2::2])
+    if not times or times[-1] < sub_times[-1]:
+        times.append(sub_times[-1])
+    coarse = _set_up(scenario, spacing_scale, step_scale, sim.domain if domain is None else domain, initial_state)
+    t = 0.0
+    for t_next in times:
+        _step(coarse, t, t_next - t, row=False)
+        t = t_next
+    coarse_fields = {**coarse.damage.fields(), **coarse.model.extra_fields()}
+    fine_size = lesion_size(sim.domain, sim.criterion.level(fields))
+    coarse_size = lesion_size(sim.domain, sim.criterion.level(coarse_fields))
+    volume = abs(fine_size["volume_ml"] - coarse_size["volume_ml"])
+    axes = {k: abs(fine_size[k] - coarse_size[k]) for k in ("long_axis_mm", "short_axis_mm", "short_axis_2_mm")}
+    relative = volume / fine_size["volume_ml"] if fine_size["volume_ml"] > 0 else (0.0 if volume == 0 else math.inf)
+    return {"volume_ml": volume, "relative": relative, "axes_mm": axes, "coarse_volume_ml": coarse_size["volume_ml"],
+            "coarse_steps": len(times)}
 
 
 @dataclass
@@ -159,27 +413,41 @@ class _Totals:
         return self.abs_residual / self.abs_exchanged if self.abs_exchanged > 0 else 0.0
 
 
-def _series_row(sim: _Simulation, t: float, report) -> dict:
+def _series_row(sim: _Simulation, report, device: dict) -> dict:
     """The time-series row after a step: tissue temperature range, lesion volume, CG iterations
     and the model's device values."""
-    heat, tissue = sim.heat, sim.domain.tissue
-    lesion = tissue & sim.criterion.mask(sim.damage.fields() | sim.model.extra_fields())
-    row = {"max_temperature_C": float(np.max(heat.T[tissue])), "min_temperature_C": float(np.min(heat.T[tissue])),
-           "lesion_volume_ml": float(np.sum(sim.domain.geometry.volumes[lesion])) * 1e6,
-           "cg_iterations": report.iterations}
-    row.update(sim.model.after_step(t, sim.dt, heat, sim.damage, report))
+    row = _state_row(sim)
+    row["cg_iterations"] = report.iterations
+    row.update(device)
     return row
 
 
-def _append_row(series: dict, t: float, row: dict) -> None:
-    """Appends ``row`` at time ``t``. The t = 0 row repeats the first step's values (device values
-    are known only after a step); a column that appears later is NaN before it."""
-    if len(series["time_s"]) == 1:
-        for key, value in row.items():
-            series[key] = [value]
+def _state_row(sim: _Simulation) -> dict:
+    heat, tissue = sim.heat, sim.domain.tissue
+    lesion = tissue & sim.criterion.mask(sim.damage.fields() | sim.model.extra_fields())
+    return {"max_temperature_C": float(np.max(heat.T[tissue])), "min_temperature_C": float(np.min(heat.T[tissue])),
+            "lesion_volume_ml": float(np.sum(sim.domain.geometry.volumes[lesion])) * 1e6}
+
+
+def _initial_row(sim: _Simulation) -> dict:
+    """The t = 0 row: the initial state (no iterations, the model's device values before any step)."""
+    row = _state_row(sim)
+    row["cg_iterations"] = 0
+    row.update(sim.model.initial_row(sim.heat, sim.damage))
+    return row
+
+
+def _append_row(series: dict, t: float, row: dict, initial: bool = False) -> None:
+    """Appends ``row`` at time ``t`` (``initial``: the t = 0 row, whose time is already there);
+    a column that appears later is NaN before it."""
+    n = len(series["time_s"]) - (1 if initial else 0)
     for key, value in row.items():
-        series.setdefault(key, [float("nan")] * (len(series["time_s"]) - 1)).append(value)
-    series["time_s"].append(t)
+        series.setdefault(key, [float("nan")] * n).append(value)
+    for key, column in series.items():
+        if key != "time_s" and len(column) < n + 1:
+            column.append(float("nan"))
+    if not initial:
+        series["time_s"].append(t)
 
 
 def _final_fields(sim: _Simulation) -> dict:
@@ -189,10 +457,34 @@ def _final_fields(sim: _Simulation) -> dict:
     return fields
 
 
-def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict) -> Summary:
-    """The run's summary (``runtime_s`` unset): grid, time stepping, balances, temperature range,
-    lesion size under every reported criterion whose field exists, device, modality extras,
-    parameters and provenance."""
+def _time_summary(sim: _Simulation, control: _Control, estimate: dict) -> TimeSummary:
+    """Time stepping and the lesion's estimated time-discretisation error, with a warning (logged
+    and listed) when that error exceeds the tolerance."""
+    warnings = []
+    if estimate["relative"] > sim.tolerance:
+        how = ("adaptive steps" if sim.adaptive else f"a fixed step of {sim.dt:g} s (adaptive = false)")
+        message = (f"{sim.scenario.name}: the lesion volume's estimated time-discretisation error is "
+                   f"{100 * estimate['relative']:.3g} % ({estimate['volume_ml']:.3g} mL) with {how}, above the "
+                   f"tolerance of {100 * sim.tolerance:.3g} %; use a smaller [time] step or adaptive = true")
+        logger.warning(message)
+        warnings.append(message)
+    return TimeSummary(sim.duration, sim.dt, control.steps, adaptive=sim.adaptive, tolerance=sim.tolerance,
+                       local_tolerance_K=control.local_tolerance if sim.adaptive else None,
+                       attempts=control.attempts,
+                       rejected_steps=control.rejected, event_cuts=control.event_cuts,
+                       min_step_s=control.min_dt, max_step_s=control.max_dt,
+                       solver_steps=len(control.sub_times) - 1,
+                       lesion_volume_error_estimate=estimate["relative"],
+                       lesion_volume_error_estimate_ml=estimate["volume_ml"],
+                       lesion_axes_error_estimate_mm=dict(estimate["axes_mm"]),
+                       warnings=tuple(warnings))
+
+
+def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, control: _Control,
+             estimate: dict) -> Summary:
+    """The run's summary (``runtime_s`` unset): grid, time stepping and its error estimate,
+    balances, temperature range, lesion size under every reported criterion whose field exists,
+    device, modality extras, parameters and provenance."""
     scenario, domain, tissue = sim.scenario, sim.domain, sim.domain.tissue
     by_criterion = {}
     for name in sim.report_criteria:
@@ -209,7 +501,7 @@ def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict) -> Su
         scenario=ScenarioLabel(scenario.name, scenario.description),
         modality=scenario.modality,
         grid=grid_summary(domain),
-        time=TimeSummary(sim.duration, sim.dt, sim.n_steps),
+        time=_time_summary(sim, control, estimate),
         runtime_s=None,
         cg_iterations=stats.cg_iterations,
         heat_balance_error=stats.heat_balance_error,
