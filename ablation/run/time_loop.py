@@ -369,9 +369,12 @@ def _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, 
     step of a fixed-step run; the model reacts by itself, so roll-offs may move). Backward Euler is
     first order, so the run's error is about its difference to that coarser run:
     ``e ~ V - V_2h``. Returns the volume error (mL, relative) and the axes' errors (mm)."""
+    factor = 1.0
     times = list(sub_times[2::2])
     if not times or times[-1] < sub_times[-1]:
         times.append(sub_times[-1])
+    if len(sub_times) <= 2:   # one step: compare with two half steps instead, e(h) ~ 2 (V_h - V_h/2)
+        times, factor = [0.5 * sub_times[-1], sub_times[-1]], 2.0
     coarse = _set_up(scenario, spacing_scale, step_scale, sim.domain if domain is None else domain, initial_state)
     t = 0.0
     for t_next in times:
@@ -380,8 +383,8 @@ def _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, 
     coarse_fields = {**coarse.damage.fields(), **coarse.model.extra_fields()}
     fine_size = lesion_size(sim.domain, sim.criterion.level(fields))
     coarse_size = lesion_size(sim.domain, sim.criterion.level(coarse_fields))
-    volume = abs(fine_size["volume_ml"] - coarse_size["volume_ml"])
-    axes = {k: abs(fine_size[k] - coarse_size[k]) for k in ("long_axis_mm", "short_axis_mm", "short_axis_2_mm")}
+    volume = factor * abs(fine_size["volume_ml"] - coarse_size["volume_ml"])
+    axes = {k: factor * abs(fine_size[k] - coarse_size[k]) for k in ("long_axis_mm", "short_axis_mm", "short_axis_2_mm")}
     relative = volume / fine_size["volume_ml"] if fine_size["volume_ml"] > 0 else (0.0 if volume == 0 else math.inf)
     return {"volume_ml": volume, "relative": relative, "axes_mm": axes, "coarse_volume_ml": coarse_size["volume_ml"],
             "coarse_steps": len(times)}
