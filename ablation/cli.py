@@ -108,6 +108,7 @@ def cmd_run(args) -> int:
     from ablation.output.write import estimate_output_bytes, write
     from ablation.pipeline import simulate
     scenario = load_scenario(args.scenario)
+    _check_budget(scenario, args)
     out = Path(args.out or Path("results") / Path(args.scenario).stem)
     # the folder is checked, locked and its free space compared before the solve, held until written
     with ResultFolder(out, force=args.force, expected_bytes=estimate_output_bytes(scenario, scene=args.scene)), \
@@ -131,15 +132,34 @@ def print_summary(summary: dict, out: Path) -> None:
     if warning:
         print(f"  warning: {warning}")
     for tumor in summary.get("tumors", []):
-        print(f"  {tumor['name']}: coverage {100 * tumor['coverage']:.1f} %, min margin {tumor['min_margin_mm']:.1f} mm "
+        print(f"  {tumor['name']}: coverage {100 * tumor['coverage']:.1f} %, min margin {_margin_text(tumor)} "
               f"({tumor['margin_class']})")
     print(f"  results in {out}/")
 
 
+def _check_budget(scenario, args) -> None:
+    """Refuse, before anything is allocated, a run whose grid or Monte Carlo would not fit."""
+    from ablation.run.estimate import check_budget
+    problems = check_budget(scenario, getattr(args, "max_memory", None))
+    if problems:
+        raise ScenarioError(problems, args.scenario)
+
+
+def _margin_text(tumor: dict) -> str:
+    value = tumor.get("min_margin_mm")
+    return f"{value:.1f} mm" if value is not None else tumor.get("min_margin_status", "not defined")
+
+
 def cmd_validate(args) -> int:
-    from ablation.run.setup import choose_kind
+    from ablation.run.estimate import check_budget, estimate
     scenario = load_scenario(args.scenario)
-    print(f"{args.scenario}: valid ({scenario.modality}, grid kind {choose_kind(scenario)})")
+    e = estimate(scenario)
+    problems = check_budget(scenario, args.max_memory, e)
+    if problems:
+        raise ScenarioError(problems, args.scenario)
+    print(f"{args.scenario}: valid ({scenario.modality}, grid kind {e.kind}); about {e.cells} cells x {e.steps} steps, "
+          f"solver {e.memory_bytes / 1e9:.2f} GB, placement Monte Carlo {e.mc_memory_bytes / 1e9:.2f} GB, "
+          f"solve about {e.seconds:.0f} s on this kind of machine")
     return 0
 
 
@@ -300,6 +320,19 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _memory(text: str) -> float:
+    units = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+    value = text.strip().upper().replace(" ", "")
+    number = value.rstrip("KMGTIB")
+    try:
+        result = float(number) * units[value[len(number):]]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a memory size such as 4e9 or 4GB") from None
+    if not (result > 0 and result < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; expected a positive size")
+    return result
+
+
 def _input_path_arguments(parser) -> None:
     parser.add_argument("--allow-input-path", action="append", default=[], metavar="DIR",
                         help="also read data files the scenario names (e.g. probe curves) from DIR "
@@ -358,6 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_report)
     for name in ("run", "validate", "converge", "compare"):
         _input_path_arguments(sub.choices[name])
+    for name in ("run", "validate"):
+        sub.choices[name].add_argument(
+            "--max-memory", type=_memory, default=None, metavar="BYTES",
+            help="memory budget for the solve and the placement Monte Carlo, e.g. 4e9 or 4GB (default: "
+                 "80 %% of this machine's memory); a scenario over it is refused before anything is allocated")
     return parser
 
 

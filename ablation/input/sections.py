@@ -107,8 +107,9 @@ TIME = Table("time stepping (backward Euler)", fields={
                      minimum=0.0, exclusive_minimum=True),
     "adaptive": Boolean("adapt the step to keep the lesion volume's time-discretisation error under tolerance "
                         "(step doubling; steps also end at protocol phase boundaries and RF roll-offs); false: "
-                        "every step is 'step' (the error is still estimated and a warning given above tolerance)",
-                        True),
+                        "every step is 'step' (the error is still estimated and a warning given above tolerance). "
+                        "Off by default: the controller is new and can take many small steps in strongly "
+                        "perfused runs", False),
     "tolerance": Number("relative time-discretisation error allowed in the lesion volume", 0.02, minimum=0.0,
                         exclusive_minimum=True, maximum=0.5),
     "max_step": Quantity("largest adaptive step (default: no limit besides output times and events)", None,

@@ -75,7 +75,8 @@ def _fault(point: str) -> None:
     if action == "exit":
         os._exit(99)
     if action == "pause":
-        print(f"ABLATION_TEST_FAULT {point}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"ABLATION_TEST_FAULT {point}\n")   # the test waits for this line
+        sys.stderr.flush()
         time.sleep(60)
 
 

@@ -34,19 +34,25 @@ def domain_size(scenario) -> float:
 # FiPy 4.0.3 / scipy 1.17, solver defaults cg_jacobi and the auto electric preconditioner; 10 fixed
 # steps of 1 s, each case a small and a larger grid of a shipped scenario in a fresh spawned process,
 # peak RSS from resource.getrusage): bytes per cell = slope of the peak RSS between the two grids,
-# seconds = the larger run's solve time over cells x steps (set-up included):
-#   axisymmetric thermal (thermal_probe):        7452 -> 31752 cells,   599 B/cell, 8.7e-5 s
-#   3-D thermal (thermal_probe, kind 3d):        35937 -> 254016 cells, 1353 B/cell, 1.6e-5 s
-#   3-D cryo (cryo_vessel):                      32400 -> 136857 cells, 1533 B/cell, 2.0e-5 s
-#   axisymmetric RF (rfa_cooltip_perfused):      10608 -> 30420 cells,  2438 B/cell, 4.4e-4 s
-#   3-D RF (rfa_cluster3):                       18432 -> 89093 cells,  2462 B/cell, 1.2e-4 s
+# The seconds per cell and step come from the full runs of the shipped scenarios (solve time in
+# summary.json, runtime_s, over cells x steps) on the same 2-core machine, taken from the quietest
+# runs recorded: showcase 12 s (14,550 cells x 720 steps: 1.2e-6 s), cryo_3probe 121 s (273,861 x 336:
+# 1.3e-6 s), rfa_cluster3 72 s (70,560 x 360: 2.8e-6 s), thermal_probe about 1 s (7,383 x 300: 5e-7 s).
+# (A first measurement of 10 one-second steps including set-up overstated them 40-200x: set-up, not
+# stepping, dominates so short a run.) Under load a run takes 2-5x longer. Bytes per cell (slope of
+# the peak RSS between a small and a larger grid of the same scenario, in fresh processes):
+#   axisymmetric thermal (thermal_probe):        7452 -> 31752 cells,   599 B/cell
+#   3-D thermal (thermal_probe, kind 3d):        35937 -> 254016 cells, 1353 B/cell
+#   3-D cryo (cryo_vessel):                      32400 -> 136857 cells, 1533 B/cell
+#   axisymmetric RF (rfa_cooltip_perfused):      10608 -> 30420 cells,  2438 B/cell
+#   3-D RF (rfa_cluster3):                       18432 -> 89093 cells,  2462 B/cell
 # 'thermal' covers thermal and cryo (the same heat solve; cryo's enthalpy tables add little: the 3-D
 # entry takes the larger cryo figures), 'rfa' adds the electric solve and its preconditioner.
 COSTS = {
-    ("axisymmetric", "thermal"): {"bytes_per_cell": 600.0, "seconds_per_cell_step": 8.7e-5},
-    ("axisymmetric", "rfa"): {"bytes_per_cell": 2450.0, "seconds_per_cell_step": 4.4e-4},
-    ("3d", "thermal"): {"bytes_per_cell": 1550.0, "seconds_per_cell_step": 2.0e-5},
-    ("3d", "rfa"): {"bytes_per_cell": 2460.0, "seconds_per_cell_step": 1.2e-4},
+    ("axisymmetric", "thermal"): {"bytes_per_cell": 600.0, "seconds_per_cell_step": 1.2e-6},
+    ("axisymmetric", "rfa"): {"bytes_per_cell": 2450.0, "seconds_per_cell_step": 1.2e-6},
+    ("3d", "thermal"): {"bytes_per_cell": 1550.0, "seconds_per_cell_step": 1.3e-6},
+    ("3d", "rfa"): {"bytes_per_cell": 2460.0, "seconds_per_cell_step": 2.8e-6},
 }
 # resident memory of a run besides its grid: the small runs' peaks minus bytes per cell x cells
 # (119-143 MB above), rounded up

@@ -2,7 +2,11 @@
 thermal_probe scenario on a coarse grid, wall ramped 37 -> 90 degC over 30 s) whose lesion is
 computed with adaptive steps and with fixed steps.
 
-* adaptive steps (default tolerance 2 %), from the scenario's step and from a 10x larger one: lesion
+The adaptive controller is opt-in (``time.adaptive = true``): in strongly perfused runs it still
+takes very many small steps (this case at perfusion 0.018 1/s did not finish in 5 minutes; at the
+default 0.0064 1/s it takes 87 steps), which is why it is not the default yet.
+
+* adaptive steps (tolerance 2 %), from the scenario's step and from a 10x larger one: lesion
   volume within 2 % of a fixed-step run at one-eighth the scenario's step;
 * the run's reported error estimate (Richardson against a run at twice the steps) against the
   measured error, for a fixed step large enough to matter: within a factor of 3;
@@ -18,7 +22,8 @@ from ablation.input.scenario import load_scenario
 def _scenario(quick, **time):
     s = load_scenario(shipped_folder("scenarios") / "thermal_probe.toml")
     changes = {"grid.spacing": "1 mm" if quick else "0.5 mm", "grid.max_spacing": "4 mm", "domain.size": "50 mm",
-               "time.duration": "3 min" if quick else "10 min", "time.output_interval": "3 min" if quick else "10 min"}
+               "time.duration": "3 min" if quick else "10 min", "time.output_interval": "3 min" if quick else "10 min",
+               "placement.enabled": False}
     changes.update({f"time.{k}": v for k, v in time.items()})
     return s.with_changes(changes)
 
@@ -34,7 +39,7 @@ def adaptive_thermal_probe(ctx):
     ref = _volume(run(_scenario(ctx.quick, step="0.25 s", adaptive=False)))
     rows = []
     for label, step in (("default_step", "2 s"), ("tenfold_step", "20 s")):
-        result = run(_scenario(ctx.quick, step=step))
+        result = run(_scenario(ctx.quick, step=step, adaptive=True))
         t = result.summary["time"]
         rows.append(Metric(f"adaptive.{label}.volume_rel_error", abs(_volume(result) - ref) / ref, 0.0, 0.02, "1",
                            "at_most", note=f"{_volume(result):.4g} vs {ref:.4g} mL; {t['steps']} steps, "

@@ -77,7 +77,7 @@ def sample_metrics(grid, fields, scenario, criterion, n_surface) -> SampleMetric
     lesion = cov.Lesion.from_fields(grid, fields, criterion)
     rows = [cov.tumor_metrics(tp, lesion.inside, lesion.signed_distance, cov.scenario_margins(scenario))
             for tp in points]
-    return ([r["coverage"] for r in rows], [r["min_margin_mm"] for r in rows],
+    return ([r["coverage"] for r in rows], [cov.margin_value_mm(r) for r in rows],
             [r["technical_success"] for r in rows])
 
 
