@@ -303,10 +303,11 @@ def _resolve_sizes_and_units(s: Record, errors: list) -> Record:
 
 
 def _check_sections(s: Record, raw, errors: list) -> None:
-    """Sections that need others: [coverage] and [placement] need tumours, [placement] a probe."""
+    """Sections that need others: [coverage] and [placement] need tumours, [placement] a probe
+    (a section switched off with enabled = false asks for nothing)."""
     written = raw if isinstance(raw, dict) else {}
     for name in ("coverage", "placement"):
-        if name in written and not s.tumors:
+        if name in written and s[name].enabled and not s.tumors:
             errors.append((name, f"section given but the scenario has no tumour; expected [[tumors]] (the "
                                  f"{name} analysis measures tumours) or no [{name}] section"))
     if "placement" in written and s.placement.enabled and not s.probes:
