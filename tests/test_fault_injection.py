@@ -11,8 +11,21 @@ import random
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
-from test_result_folders import assert_complete, leftovers, small_scenario
+
+def _sibling(name: str):
+    """A helper module next to this file, loaded by path (CI also runs the tests with
+    --import-mode=importlib against the installed wheel, where tests/ is not on sys.path)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"_helpers_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_folders = _sibling("test_result_folders")
+assert_complete, leftovers, small_scenario = _folders.assert_complete, _folders.leftovers, _folders.small_scenario
 
 RUNS = 20
 POINTS = ("staging", "written", "swapped")

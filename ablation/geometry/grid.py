@@ -155,24 +155,20 @@ class GridSpacing:
     fine_margin: float
 
 
-def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=(), vessels=(),
-                 vessel_names=()) -> Domain:
-    """The graded grid of ``kind`` ('axisymmetric' or '3d') around ``center`` (m) with edge length
-    ``size`` (m), and the region masks of ``probes`` (:class:`Probe`), ``tumors`` (any
-    :class:`ablation.geometry.shapes.Shape`) and ``vessels`` (:class:`Segment`) on it. The fine
-    region reaches ``fine_margin`` beyond each tumour's ``bounds`` (3-D) or beyond its surface mesh
-    in the probe frame (axisymmetric). Axisymmetric grids lie in the frame of the first probe (its
-    axis and tip)."""
+def grid_edges(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=()):
+    """Cell edges per axis of the graded grid, and its frame: (edges, frame origin, frame matrix).
+
+    The fine region reaches ``fine_margin`` beyond the probes' active parts and each tumour's
+    ``bounds`` (3-D) or its surface mesh in the probe frame (axisymmetric: r and z of the first
+    probe, z = 0 at its tip). Cheap (no masks): resource estimates call it before building anything."""
     h, h_max, growth, margin = spacing.fine, spacing.coarsest, spacing.growth, spacing.fine_margin
     half = size / 2.0
     center = np.asarray(center, float)
-    probes, tumors, vessels = list(probes), list(tumors), list(vessels)
     if kind == "axisymmetric":
         probe = probes[0]
         frame = orthonormal_frame(probe.direction)
         origin = probe.tip
         z_center = float((center - origin) @ probe.direction)
-        z_lo, z_hi = z_center - half, z_center + half
         fine_z = [(-probe.active_length - margin, margin)]
         fine_r = [(0.0, probe.radius + margin)]
         for t in tumors:
@@ -183,21 +179,37 @@ def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=()
             fine_z.append((float(z_t.min()) - margin, float(z_t.max()) + margin))
             fine_r.append((0.0, float(np.max(np.hypot(local[:, 0], local[:, 1]))) + margin))
         r_edges = graded_edges(0.0, half, fine_r, min(h, probe.radius / 2), h_max, growth, [probe.radius])
-        z_edges = graded_edges(z_lo, z_hi, fine_z, h, h_max, growth, [0.0, -probe.active_length])
+        z_edges = graded_edges(z_center - half, z_center + half, fine_z, h, h_max, growth,
+                               [0.0, -probe.active_length])
+        return [r_edges, z_edges], origin, frame
+    lo, hi = center - half, center + half
+    fine = [[], [], []]
+    for p in probes:
+        for ax in range(3):
+            a, b = sorted((p.active.start[ax], p.active.end[ax]))
+            fine[ax].append((a - p.radius - margin, b + p.radius + margin))
+    for t in tumors:
+        t_lo, t_hi = t.bounds
+        for ax in range(3):
+            fine[ax].append((float(t_lo[ax]) - margin, float(t_hi[ax]) + margin))
+    return [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, growth) for ax in range(3)], np.zeros(3), np.eye(3)
+
+
+def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=(), vessels=(),
+                 vessel_names=()) -> Domain:
+    """The graded grid of ``kind`` ('axisymmetric' or '3d') around ``center`` (m) with edge length
+    ``size`` (m), and the region masks of ``probes`` (:class:`Probe`), ``tumors`` (any
+    :class:`ablation.geometry.shapes.Shape`) and ``vessels`` (:class:`Segment`) on it. The fine
+    region reaches ``fine_margin`` beyond each tumour's ``bounds`` (3-D) or beyond its surface mesh
+    in the probe frame (axisymmetric). Axisymmetric grids lie in the frame of the first probe (its
+    axis and tip)."""
+    probes, tumors, vessels = list(probes), list(tumors), list(vessels)
+    edges, origin, frame = grid_edges(kind, center, size, spacing, probes, tumors)
+    if kind == "axisymmetric":
+        r_edges, z_edges = edges
         domain = Domain("axisymmetric", None, FVGeometry.rectilinear([r_edges, z_edges], axisymmetric=True),
                         (r_edges.size - 1, z_edges.size - 1), [r_edges, z_edges], origin, frame)
     else:
-        lo, hi = center - half, center + half
-        fine = [[], [], []]
-        for p in probes:
-            for ax in range(3):
-                a, b = sorted((p.active.start[ax], p.active.end[ax]))
-                fine[ax].append((a - p.radius - margin, b + p.radius + margin))
-        for t in tumors:
-            t_lo, t_hi = t.bounds
-            for ax in range(3):
-                fine[ax].append((float(t_lo[ax]) - margin, float(t_hi[ax]) + margin))
-        edges = [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, growth) for ax in range(3)]
         domain = Domain("3d", None, FVGeometry.rectilinear(edges),
                         tuple(e.size - 1 for e in edges), edges, np.zeros(3), np.eye(3))
     domain.tumors, domain.probes, domain.vessels = tumors, probes, vessels

@@ -15,17 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ablation.geometry.grid import graded_edges
-from ablation.geometry.shapes import orthonormal_frame
-from ablation.run import setup
-from ablation.run.setup import choose_kind, domain_center, probe_shapes, tumor_shapes
+from ablation.geometry.grid import GridSpacing, grid_edges
+from ablation.run.setup import choose_kind, domain_center, domain_size, probe_shapes, tumor_shapes
 
-
-def domain_size(scenario) -> float:
-    """The edge length the grid is built with: run.setup.domain_size where the setup sizes a
-    default domain from the expected zone, else domain.size."""
-    sizing = getattr(setup, "domain_size", None)
-    return float(sizing(scenario)) if sizing is not None else float(scenario.domain.size)
 
 # Measured costs per (grid kind, modality family): bytes of peak resident memory per cell above the
 # interpreter with numpy/scipy/FiPy and the toolkit imported (BASE_BYTES), and seconds of wall clock
@@ -96,40 +88,11 @@ def grid_edges(scenario, spacing_scale: float = 1.0) -> tuple[str, list]:
     same fine intervals and graded-edge rule as :func:`ablation.geometry.grid.build_domain`, without
     the region masks."""
     g = scenario.grid
-    h, h_max = g.spacing * spacing_scale, g.max_spacing * spacing_scale
-    growth, margin = g.growth, g.fine_margin
+    spacing = GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
     kind = choose_kind(scenario)
-    half = domain_size(scenario) / 2.0
-    center = np.asarray(domain_center(scenario), float)
-    probes, tumors = probe_shapes(scenario), tumor_shapes(scenario)
-    if kind == "axisymmetric":
-        probe = probes[0]
-        frame = orthonormal_frame(probe.direction)
-        origin = probe.tip
-        z_center = float((center - origin) @ probe.direction)
-        fine_z = [(-probe.active_length - margin, margin)]
-        fine_r = [(0.0, probe.radius + margin)]
-        for t in tumors:
-            vertices, _ = t.surface_mesh()
-            local = (vertices - origin) @ frame
-            z_t = local[:, 2]
-            fine_z.append((float(z_t.min()) - margin, float(z_t.max()) + margin))
-            fine_r.append((0.0, float(np.max(np.hypot(local[:, 0], local[:, 1]))) + margin))
-        r_edges = graded_edges(0.0, half, fine_r, min(h, probe.radius / 2), h_max, growth, [probe.radius])
-        z_edges = graded_edges(z_center - half, z_center + half, fine_z, h, h_max, growth,
-                               [0.0, -probe.active_length])
-        return kind, [r_edges, z_edges]
-    lo, hi = center - half, center + half
-    fine = [[], [], []]
-    for p in probes:
-        for ax in range(3):
-            a, b = sorted((p.active.start[ax], p.active.end[ax]))
-            fine[ax].append((a - p.radius - margin, b + p.radius + margin))
-    for t in tumors:
-        t_lo, t_hi = t.bounds
-        for ax in range(3):
-            fine[ax].append((float(t_lo[ax]) - margin, float(t_hi[ax]) + margin))
-    return kind, [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, growth) for ax in range(3)]
+    edges, _, _ = grid_edges(kind, domain_center(scenario), domain_size(scenario), spacing,
+                             probe_shapes(scenario), tumor_shapes(scenario))
+    return kind, edges
 
 
 def _grid_shape_bound(scenario) -> tuple[str, tuple]:
