@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ablation.geometry.grid import GridSpacing, grid_edges
+from ablation.geometry import grid
 from ablation.run.setup import choose_kind, domain_center, domain_size, probe_shapes, tumor_shapes
 
 
@@ -88,9 +88,9 @@ def grid_edges(scenario, spacing_scale: float = 1.0) -> tuple[str, list]:
     same fine intervals and graded-edge rule as :func:`ablation.geometry.grid.build_domain`, without
     the region masks."""
     g = scenario.grid
-    spacing = GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
+    spacing = grid.GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
     kind = choose_kind(scenario)
-    edges, _, _ = grid_edges(kind, domain_center(scenario), domain_size(scenario), spacing,
+    edges, _, _ = grid.grid_edges(kind, domain_center(scenario), domain_size(scenario), spacing,
                              probe_shapes(scenario), tumor_shapes(scenario))
     return kind, edges
 
