@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 import ablation
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent   # the scenarios of the source tree (tests also run from elsewhere)
 from ablation.modalities.protocols import ImpedanceControl, LeVeen, RolloffDetector
 from ablation.run.time_loop import run
 
@@ -23,12 +26,12 @@ CRYO_SMALL = {"grid.spacing": "1 mm", "grid.max_spacing": "6 mm", "grid.fine_mar
 
 
 def _rf(**time):
-    base = ablation.load_scenario("scenarios/rfa_cooltip_perfused.toml").with_changes(RF_SMALL)
+    base = ablation.load_scenario(ROOT / "scenarios/rfa_cooltip_perfused.toml").with_changes(RF_SMALL)
     return base.with_changes({f"time.{k}": v for k, v in time.items()})
 
 
 def _cryo(**time):
-    base = ablation.load_scenario("scenarios/cryo_17g_perfused.toml").with_changes(CRYO_SMALL)
+    base = ablation.load_scenario(ROOT / "scenarios/cryo_17g_perfused.toml").with_changes(CRYO_SMALL)
     return base.with_changes({f"time.{k}": v for k, v in time.items()})
 
 
@@ -49,7 +52,7 @@ def _volume(result):
 def test_opt_in_adaptive_steps_keep_the_lesion_within_tolerance():
     """A thermal probe heating unperfused liver: adaptive steps from a 10x larger first step land
     within 2 % of the volume of a run at one-eighth the default step."""
-    base = ablation.load_scenario("scenarios/thermal_probe.toml").with_changes(
+    base = ablation.load_scenario(ROOT / "scenarios/thermal_probe.toml").with_changes(
         {"time.duration": "2 min", "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "tissue.perfusion": "0 1/s",
          "placement.enabled": False})
     reference = run(base.with_changes({"time.step": "0.25 s"}))
