@@ -310,8 +310,6 @@ def test_margin_with_every_surface_point_excluded(coarse_domain):
 
 def test_adaptive_cap_shorter_than_first_step_is_refused():
     s = load_scenario(ROOT / "scenarios" / T)
-    if "max_step" not in s.time:
-        pytest.skip("[time] has no max_step in this version")
     with pytest.raises(ScenarioError) as info:
         s.with_changes({"time.step": "4 s", "time.max_step": "2 s"})
     assert info.value.errors[0][0] == "time.max_step" and "shorter than the first step" in info.value.errors[0][1]
