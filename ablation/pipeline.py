@@ -7,6 +7,7 @@ This is the whole pipeline; the command line (:mod:`ablation.cli`) calls the sam
              --domain check: grow a default-sized domain and solve again while the temperature
                next to the outer boundary deviates by more than domain.boundary_tolerance
                --> summary["domain"]
+             --lesion_uncertainty--> summary["lesion"]["uncertainty"] (the zone's band)
              --coverage_analysis--> summary["tumors"]
              --placement_analysis--> summary["placement"], per-sample results
 """
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import logging
 
+from ablation.input.models import zone_uncertainty
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
+from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty
 from ablation.run.result import Result
 from ablation.run.setup import domain_center, domain_size, size_is_default
 from ablation.run.time_loop import run
@@ -85,7 +88,10 @@ def simulate(scenario, *, executor=None, progress=None) -> Result:
             log.info("domain grown %d times to %.0f mm: boundary deviation %.2f K", grown,
                      record["size_mm"], deviations[-1])
         result.summary["domain"] = record
-
+        # the zone's band from the model's uncertain lethality parameter (from the solved fields)
+        kind = "cold" if scenario.modality == "cryo" else "heat"
+        parameter = ZoneParameter(**zone_uncertainty(scenario.model)[kind])
+        result.summary = result.summary.with_lesion_uncertainty(lesion_uncertainty(result, parameter, scenario.model))
         coverage_analysis(result)               # summary["tumors"]: coverage, margins, shells
         placement_analysis(result, executor=executor, progress=progress)   # summary["placement"]
     return result

@@ -93,7 +93,7 @@ def test_with_changes_revalidates_and_names_the_field():
 def test_a_changed_parameter_changes_the_run():
     """Changing perfusion from Python reaches the solver (it did not, before the restructuring)."""
     base = ablation.load_scenario(SCENARIOS / "thermal_probe.toml").with_changes(
-        {"time.duration": "2 min", "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "placement.enabled": False})
+        {"time.duration": "2 min", "time.refine": False, "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "placement.enabled": False})
     still = ablation.simulate(base.with_changes({"tissue.perfusion": "0 1/s"})).summary["lesion"]["volume_ml"]
     perfused = ablation.simulate(base.with_changes({"tissue.perfusion": "0.018 1/s"})).summary["lesion"]["volume_ml"]
     assert 0 < perfused < still
@@ -101,7 +101,7 @@ def test_a_changed_parameter_changes_the_run():
 
 def test_result_survives_pickle():
     scenario = ablation.load_scenario(SCENARIOS / "thermal_probe.toml").with_changes(
-        {"time.duration": "1 min", "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "placement.enabled": False})
+        {"time.duration": "1 min", "time.refine": False, "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "placement.enabled": False})
     result = ablation.simulate(scenario)
     copied = pickle.loads(pickle.dumps(result))
     assert copied.summary == result.summary

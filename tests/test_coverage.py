@@ -34,7 +34,7 @@ def base_dict(**changes) -> dict:
                                 "temperature_schedule": [["0 s", "90 degC"]]}}],
         "domain": {"size": "60 mm"},
         "grid": {"spacing": "0.5 mm", "max_spacing": "3 mm"},
-        "time": {"duration": "60 s", "step": "5 s"},
+        "time": {"duration": "60 s", "step": "5 s", "refine": False},   # step control: test_time_step.py
     }
     d.update(changes)
     return d
@@ -268,7 +268,7 @@ def test_compare_unknown_approach_exits_2(tmp_path, capsys):
 def test_continued_run_equals_one_long_run():
     from ablation.run.time_loop import run
     s = scenario_from_dict(base_dict(grid={"spacing": "1 mm", "max_spacing": "4 mm"},
-                                     domain={"size": "40 mm"}, time={"duration": "60 s", "step": "5 s"}))
+                                     domain={"size": "40 mm"}, time={"duration": "60 s", "step": "5 s", "refine": False}))
     whole = run(s)
     half = s.replaced(time=s.time.replaced(duration=30.0))
     first = run(half)

@@ -121,7 +121,7 @@ def _scenario(protocol=None, probe=None, tissue=None, duration="4 min", **extra)
            "probes": [{"tip": [0, 0, 0], "diameter": "1.47 mm", "active_length": "10 mm",
                        "cryo": {"type": "17G"} if probe is None else probe}],
            "domain": {"size": "40 mm"}, "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "6 mm"},
-           "time": {"duration": duration, "step": "5 s", "output_interval": "1 min"}, "outputs": {"fields": False}}
+           "time": {"duration": duration, "step": "5 s", "output_interval": "1 min", "refine": False}, "outputs": {"fields": False}}
     if protocol:
         raw["cryo"] = {"protocol": protocol}
     raw.update(extra)

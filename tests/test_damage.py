@@ -75,3 +75,42 @@ def test_lesion_keeps_only_region_connected_to_probe():
     size = lesion_size(domain, level)
     volume_near = float(np.sum(domain.geometry.volumes[near & domain.tissue])) * 1e6
     assert size["volume_ml"] == pytest.approx(volume_near, rel=1e-12)
+
+
+# ------------------------------------------------------------------ edge temperature, vascular stasis
+def test_edge_temperature_parameterisation_is_exact_at_the_edge():
+    """A from an edge temperature: Omega reaches 1 after the exposure at exactly that temperature
+    (constant temperature: Omega = A exp(-Ea/RT) t in closed form), and the inverse returns it."""
+    from ablation.physics.damage import DamageAccumulator, edge_temperature, frequency_factor_for_edge
+    ea = 2.577e5
+    for t_edge, exposure in ((50.0, 60.0), (57.5, 60.0), (60.0, 600.0)):
+        a = frequency_factor_for_edge(t_edge, ea, exposure)
+        acc = DamageAccumulator(3, t_edge, a, ea)
+        for _ in range(10):
+            acc.update(np.full(3, t_edge), np.full(3, t_edge), exposure / 10)
+        assert np.allclose(acc.omega, 1.0, rtol=1e-12)
+        assert edge_temperature(a, ea, exposure) == pytest.approx(t_edge, abs=1e-9)
+    # the library liver kinetics (A 7.39e39 1/s, Ea 2.577e5 J/mol) kill in 1 min at 50.1 degC
+    assert edge_temperature(7.39e39, ea, 60.0) == pytest.approx(50.1, abs=0.05)
+
+
+def test_stasis_perfusion_law_hyperaemia_then_stasis():
+    """Tompkins law: continuous at DS = 0.1 (0.9 on both sides), peak 1 + 25^2/(4*260) = 1.601 at
+    DS = 25/520, 0 at complete stasis; 'vascular_stasis' reads the stasis integral, not Omega."""
+    from ablation.physics.damage import perfusion_multiplier, stasis_perfusion_factor
+    at = lambda ds: float(stasis_perfusion_factor(np.array([-np.log(1.0 - ds)]))[0])  # noqa: E731
+    assert at(0.1 - 1e-9) == pytest.approx(0.9, abs=1e-6) and at(0.1 + 1e-9) == pytest.approx(0.9, abs=1e-6)
+    assert at(25.0 / 520.0) == pytest.approx(1.0 + 25.0 ** 2 / (4 * 260.0), rel=1e-9)
+    assert at(0.0) == 1.0 and at(1.0 - 1e-12) == pytest.approx(0.0, abs=1e-9)
+    omega, stasis = np.array([5.0, 0.0]), np.array([0.0, 50.0])
+    assert np.allclose(perfusion_multiplier("vascular_stasis", omega, stasis), [1.0, 0.0])
+
+
+def test_stasis_integral_accumulates_with_its_own_kinetics():
+    """The stasis integral (Brown et al. kinetics) at 50 degC for 60 s, against the closed form."""
+    from ablation.physics.damage import (GAS_CONSTANT, STASIS_ACTIVATION_ENERGY, STASIS_FREQUENCY_FACTOR,
+                                         DamageAccumulator)
+    acc = DamageAccumulator(2, 50.0, stasis_kinetics=(STASIS_FREQUENCY_FACTOR, STASIS_ACTIVATION_ENERGY))
+    acc.update(np.full(2, 50.0), np.full(2, 50.0), 60.0)
+    expected = STASIS_FREQUENCY_FACTOR * np.exp(-STASIS_ACTIVATION_ENERGY / (GAS_CONSTANT * 323.15)) * 60.0
+    assert np.allclose(acc.fields()["vascular_stasis"], expected, rtol=1e-12)

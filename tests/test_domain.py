@@ -21,7 +21,7 @@ BASE = {"name": "long-heat", "modality": "thermal", "tissue": {"preset": "liver"
                                 "temperature_schedule": [["0 s", "90 degC"], ["60 min", "90 degC"]]}}],
         "damage": {"criterion": "max_temperature:50"},
         "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "5 mm"},
-        "time": {"duration": "60 min", "step": "20 s", "output_interval": "60 min"},
+        "time": {"duration": "60 min", "step": "20 s", "output_interval": "60 min", "refine": False},
         "placement": {"enabled": False}, "outputs": {"scene": False}}
 
 

@@ -34,7 +34,7 @@ def _add_manifest(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def original(tmp_path_factory):
     scenario = ablation.load_scenario(Path(__file__).parents[1] / "scenarios" / "thermal_probe.toml").with_changes(
-        {"time.duration": "30 s", "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "placement.enabled": False})
+        {"time.duration": "30 s", "time.refine": False, "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "placement.enabled": False})
     folder = tmp_path_factory.mktemp("result") / "run"
     ablation.write(ablation.simulate(scenario), folder, scene=False, report=False)
     data = json.loads((folder / "summary.json").read_text())

@@ -15,7 +15,7 @@ from ablation.output import files as output_files
 from ablation.output import write as output_write
 from conftest import ROOT
 
-SMALL = {"time.duration": "30 s", "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "outputs.scene": False}
+SMALL = {"time.duration": "30 s", "time.refine": False, "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "outputs.scene": False}
 
 
 def small_scenario(folder: Path, name="small.toml", **changes) -> Path:

@@ -14,6 +14,7 @@ def _coarse(name="showcase.toml"):
     raw = load_raw(name)
     raw.setdefault("grid", {}).update(spacing="1 mm", max_spacing="4 mm")
     raw["time"]["step"] = "5 s"
+    raw["time"]["refine"] = False   # step control: test_time_step.py
     raw.setdefault("outputs", {})["scene"] = False
     return raw
 

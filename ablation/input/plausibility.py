@@ -47,6 +47,9 @@ TEMPERATURE_RANGES: dict[str, tuple[float, float, str]] = {
         "starting temperature or an active thaw (at most ~40 degC)"),
     "cryo.isotherms[i]": (
         -200.0, 50.0, "isotherms reported in a freeze lie between the cryogen and body temperature"),
+    "damage.edge_temperature": (
+        40.0, 80.0, "the temperature that kills over edge_exposure: coagulation-zone edges are reported at "
+        "50-60 degC (docs/physics.md 2); outside 40-80 degC the kinetics are not those of cell death"),
     "damage.time_above[i]": (
         -200.0, 150.0, "thresholds between the coldest (liquid nitrogen) and hottest (vaporised tissue) "
         "temperatures the model can reach"),

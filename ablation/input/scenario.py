@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
 from ablation.modalities.cryo import probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
@@ -92,6 +93,9 @@ def scenario_spec() -> Table:
         "description": String("free text", ""),
         "modality": Choice("thermal (a generic probe with a wall schedule), rfa or cryo", "thermal",
                            options=tuple(DEVICE_SECTIONS)),
+        "model": Choice("the lethal-zone model: its [damage] defaults and the uncertainty band of its zone "
+                        f"(ablation/input/models.py); '{LIBRARY}' is the first version's, uncalibrated",
+                        DEFAULT_MODEL, options=MODEL_NAMES),
         "tissue": tissue_spec(),
         "tumors": ListOf("tumours", [], item=TUMOR),
         "vessels": ListOf("vessels", [], item=VESSEL),
@@ -250,6 +254,8 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
         raise ScenarioError(errors, source)
     loaded = _fill_device_sections(loaded, modality_name, errors)
     if not errors:
+        loaded = _apply_model(loaded, raw, errors)
+    if not errors:
         loaded = _resolve_sizes_and_units(loaded, errors)
     input_files = {}
     if not errors:
@@ -272,6 +278,24 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
     if errors:
         raise ScenarioError(errors, source)
     return Scenario(loaded, source, raw, input_files)
+
+
+def _apply_model(s: Record, raw: dict, errors: list) -> Record:
+    """The named model's [damage] defaults, where the file sets neither the key nor (for the edge
+    temperature) the frequency factor it replaces."""
+    try:
+        defaults = model_defaults(s.model)
+    except ValueError as exc:
+        errors.append(("model", f"{s.model!r} cannot be used: {exc}"))
+        return s
+    written = raw.get("damage", {}) if isinstance(raw.get("damage"), dict) else {}
+    changes = {}
+    for dotted, value in defaults.items():
+        key = dotted.split(".", 1)[1]
+        if key in written or (key == "edge_temperature" and "frequency_factor" in written):
+            continue
+        changes[key] = value
+    return s.replaced(damage=s.damage.replaced(**changes)) if changes else s
 
 
 def _resolve_sizes_and_units(s: Record, errors: list) -> Record:

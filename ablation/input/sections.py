@@ -103,13 +103,14 @@ GRID = Table("the finite-volume grid: fine near probes and tumours, growing towa
 
 TIME = Table("time stepping (backward Euler)", fields={
     "duration": Quantity("simulated time", dimension="time", minimum=0.0, exclusive_minimum=True),
-    "step": Quantity("time step: the first step when adaptive, every step otherwise", "1 s", dimension="time",
-                     minimum=0.0, exclusive_minimum=True),
-    "adaptive": Boolean("adapt the step to keep the lesion volume's time-discretisation error under tolerance "
-                        "(step doubling; steps also end at protocol phase boundaries and RF roll-offs); false: "
-                        "every step is 'step' (the error is still estimated and a warning given above tolerance). "
-                        "Off by default: the controller is new and can take many small steps in strongly "
-                        "perfused runs", False),
+    "step": Quantity("time step (the first step when adaptive). Steps end at output times, protocol phase "
+                     "boundaries and RF roll-offs", "1 s", dimension="time", minimum=0.0, exclusive_minimum=True),
+    "refine": Boolean("estimate the lesion volume's time-discretisation error by repeating the run at twice the "
+                      "step (Richardson) and, while it exceeds tolerance, repeat the run at half the step (up to "
+                      "6 times); false: keep 'step' and only warn", True),
+    "adaptive": Boolean("instead of fixed steps, adapt each step by step doubling (local error control; the run "
+                        "is repeated tighter while the volume error exceeds tolerance). Off by default: it can take "
+                        "many small steps in strongly perfused runs", False),
     "tolerance": Number("relative time-discretisation error allowed in the lesion volume", 0.02, minimum=0.0,
                         exclusive_minimum=True, maximum=0.5),
     "max_step": Quantity("largest adaptive step (default: no limit besides output times and events)", None,
@@ -127,10 +128,24 @@ DAMAGE = Table("thermal damage and lethal-zone definition", {}, fields={
                         "heat, min_temperature:-40 for cryo); " + CRITERIA_HELP, None, nullable=True),
     "report_criteria": ListOf("further criteria reported under lesion_by_criterion", None, item=String()),
     "perfusion_shutdown": Choice("'arrhenius': perfusion 0 where Omega >= 1 (Chang & Nguyen 2004); "
-                                 "'smooth': w_b0 exp(-Omega); 'none'", "arrhenius",
-                                 options=("arrhenius", "smooth", "none")),
-    "frequency_factor": Number("Arrhenius frequency factor A [1/s] (liver, COMSOL 'Liver (human)')", 7.39e39,
-                               minimum=0.0, exclusive_minimum=True),
+                                 "'smooth': w_b0 exp(-Omega); 'vascular_stasis': perfusion follows its own "
+                                 "stasis integral with hyperaemia before stasis (Tompkins et al. 1994 law, "
+                                 "Brown et al. 1992 kinetics, as in Schutt & Haemmerich 2008); 'none'", "arrhenius",
+                                 options=("arrhenius", "smooth", "vascular_stasis", "none")),
+    "frequency_factor": Number("Arrhenius frequency factor A [1/s] (liver, COMSOL 'Liver (human)'); replaced by "
+                               "edge_temperature when that is given", 7.39e39, minimum=0.0, exclusive_minimum=True),
+    "edge_temperature": Quantity("cell-death kinetics by their edge temperature: A is set so that Omega reaches 1 "
+                                 "after edge_exposure at this temperature, at the given Ea (A and Ea are not "
+                                 "separately identifiable, Wright 2003). The liver A above corresponds to 50.1 degC "
+                                 "over 1 min", None, dimension="temperature", nullable=True),
+    "edge_exposure": Quantity("the exposure time that defines edge_temperature", "1 min", dimension="time",
+                              minimum=0.0, exclusive_minimum=True),
+    "stasis_frequency_factor": Number("vascular stasis kinetics A [1/s] (Brown et al. 1992, as used by Schutt & "
+                                      "Haemmerich 2008); used with perfusion_shutdown = 'vascular_stasis'", 1.98e106,
+                                      minimum=0.0, exclusive_minimum=True),
+    "stasis_activation_energy": Quantity("vascular stasis kinetics Ea (Brown et al. 1992, as used by Schutt & "
+                                         "Haemmerich 2008)", "6.67e5 J/mol", dimension="activation_energy",
+                                         minimum=0.0, exclusive_minimum=True),
     "activation_energy": Quantity("Arrhenius activation energy Ea (liver, COMSOL 'Liver (human)')",
                                   "2.577e5 J/mol", dimension="activation_energy", minimum=0.0,
                                   exclusive_minimum=True),

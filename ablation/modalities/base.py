@@ -121,10 +121,20 @@ class Model:
         boundary, the end of a ramp, a schedule breakpoint); adaptive steps end there. inf: none."""
         return math.inf
 
+    def step_limit(self, t: float) -> float:
+        """The longest time step (s) the model's own dynamics allow from ``t`` (RF: the generator's
+        control interval while it delivers power); inf: no limit."""
+        return math.inf
+
+    def event_margin(self, t: float, heat) -> float:
+        """How far the state in ``heat`` at ``t`` is past an event the model detects by itself (RF:
+        impedance minus the roll-off limit, ohm): > 0 means the event would fire now; -inf: none
+        can. The time loop locates the crossing of 0 (``event_resolution``)."""
+        return -math.inf
+
     def event_pending(self, t: float, heat) -> bool:
-        """Whether the state in ``heat`` at ``t`` would trigger an event the model detects by itself
-        (RF roll-off); the time loop then cuts the step that led there."""
-        return False
+        """Whether the state in ``heat`` at ``t`` would trigger such an event."""
+        return self.event_margin(t, heat) > 0.0
 
     @property
     def event_resolution(self) -> float:

@@ -50,13 +50,18 @@ class RolloffDetector:
             return self.threshold
         return self.baseline + self.rise
 
+    def margin(self, impedance: float) -> float:
+        """How far (ohm) a powered measurement of ``impedance`` now would be past the limit of a new
+        roll-off (> 0: it would fire; no state change); -inf while still above from the last one."""
+        if self._above:
+            return -math.inf
+        if self.threshold is not None:
+            return impedance - self.threshold
+        return impedance - (min(self.baseline, impedance) + self.rise)
+
     def would_fire(self, impedance: float) -> bool:
         """Whether a powered measurement of ``impedance`` now would be a new roll-off (no state change)."""
-        if self._above:
-            return False
-        if self.threshold is not None:
-            return impedance > self.threshold
-        return impedance > min(self.baseline, impedance) + self.rise
+        return self.margin(impedance) > 0.0
 
     def check(self, t: float, impedance: float, powered: bool) -> bool:
         """True at the first measurement of a new roll-off (a rising edge over the limit)."""
@@ -89,9 +94,17 @@ class Controller(abc.ABC):
     itself (:meth:`next_event`: end of a ramp or an off period; steps end there) and whether an
     impedance would start a roll-off now (:meth:`rolloff_pending`: a step that ends past such a
     crossing is cut until the crossing is resolved to ``resolution`` seconds, the impedance sampling
-    interval assumed for the generator)."""
+    seconds: the generator is treated as watching the impedance continuously, so that a pulse's
+    length does not depend on the time step)."""
     name = "base"
-    resolution = 1.0   # s
+    resolution = 0.02   # s
+    #: s; the generator re-sets its output from its measurements this often (assumption: several
+    #: times a second; manufacturers do not publish their sampling rate). While powered, time steps
+    #: are at most this long (scaled with the step in the time loop's comparison runs): holding one
+    #: power longer misrepresents the control, and the coupled solution near a vaporising electrode
+    #: only reaches its first-order range below about this step (measured in
+    #: benchmarks/verification/time_step.py: with 1 s the lesion's step error was under-estimated 4.5x).
+    control_interval = 0.25
 
     def __init__(self, detector: RolloffDetector):
         self.detector = detector
@@ -105,8 +118,12 @@ class Controller(abc.ABC):
         """Whether the generator would deliver power (and so watch the impedance) at ``t``."""
         return True
 
+    def rolloff_margin(self, t: float, impedance: float) -> float:
+        """Impedance minus the roll-off limit (ohm) if the generator watches at ``t``, else -inf."""
+        return self.detector.margin(impedance) if self.powered(t) else -math.inf
+
     def rolloff_pending(self, t: float, impedance: float) -> bool:
-        return self.powered(t) and self.detector.would_fire(impedance)
+        return self.rolloff_margin(t, impedance) > 0.0
 
     def next_event(self, t: float) -> float:
         """The next time after ``t`` at which the law changes by itself (inf: none known)."""

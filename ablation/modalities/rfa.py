@@ -281,10 +281,15 @@ class Model(BaseModel):
         self._unit_cache = (heat.T.copy(), sigma, unit)
         return sigma, unit
 
-    def event_pending(self, t, heat):
-        """A roll-off would start at ``t`` given the impedance of the tissue as it is in ``heat``."""
+    def step_limit(self, t):
+        """While the generator delivers power a step lasts at most its control interval: it sets
+        the power from what it measures, so holding one power for longer misrepresents it."""
+        return self.controller.control_interval if self.controller.powered(t) else math.inf
+
+    def event_margin(self, t, heat):
+        """Impedance minus the roll-off limit (ohm) at ``t`` for the tissue as it is in ``heat``."""
         _, unit = self._unit_solve(heat)
-        return self.controller.rolloff_pending(t, unit.impedance + self.spec.series_resistance)
+        return self.controller.rolloff_margin(t, unit.impedance + self.spec.series_resistance)
 
     def next_event(self, t):
         return self.controller.next_event(t)

@@ -12,6 +12,7 @@ the size and coverage metrics interpolate for sub-cell accuracy.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,14 +20,63 @@ from scipy import ndimage
 
 GAS_CONSTANT = 8.314462618  # J/(mol K)
 CEM43_LETHAL_MIN = 240.0     # min (Sapareto & Dewey 1984)
+#: Vascular stasis kinetics (Brown et al., Int J Hyperthermia 1992), as used for hepatic RF ablation by
+#: Schutt & Haemmerich (Med Phys 2008): A in 1/s, Ea in J/mol.
+STASIS_FREQUENCY_FACTOR = 1.98e106
+STASIS_ACTIVATION_ENERGY = 6.67e5
+
+
+def arrhenius(frequency_factor: float, activation_energy: float, temperature):
+    """First-order rate A exp(-Ea / (R T)) in 1/s, T in degC."""
+    return frequency_factor * np.exp(-activation_energy / (GAS_CONSTANT * (np.asarray(temperature) + 273.15)))
+
+
+def frequency_factor_for_edge(edge_temperature_C: float, activation_energy: float, exposure_s: float = 60.0) -> float:
+    """The Arrhenius A (1/s) for which Omega reaches 1 after ``exposure_s`` at ``edge_temperature_C``.
+
+    A and Ea are not identifiable separately from lesion sizes (Wright, J Biomech Eng 2003): what a
+    zone measures is the temperature at which tissue dies over the exposure time of the experiment.
+    Parameterising the kinetics by that edge temperature, at a fixed Ea, gives a parameter with a
+    physical range (the coagulation zone's edge, 50-60 degC; docs/physics.md 2)."""
+    return math.exp(activation_energy / (GAS_CONSTANT * (edge_temperature_C + 273.15))) / exposure_s
+
+
+def edge_temperature(frequency_factor: float, activation_energy: float, exposure_s: float = 60.0) -> float:
+    """Inverse of :func:`frequency_factor_for_edge`: the constant temperature (degC) at which Omega
+    reaches 1 after ``exposure_s``."""
+    return activation_energy / (GAS_CONSTANT * math.log(frequency_factor * exposure_s)) - 273.15
+
+
+def stasis_perfusion_factor(stasis: np.ndarray) -> np.ndarray:
+    """Perfusion multiplier from the vascular stasis integral Omega_vs: with DS = 1 - exp(-Omega_vs),
+    1 + 25 DS - 260 DS^2 while DS <= 0.1 (hyperaemia: up to 1.6x near DS = 0.05), then 1 - DS
+    (Tompkins et al. 1994 perfusion law, continuous at DS = 0.1; Schutt & Haemmerich, Med Phys 2008)."""
+    ds = 1.0 - np.exp(-np.asarray(stasis, float))
+    return np.where(ds <= 0.1, 1.0 + 25.0 * ds - 260.0 * ds ** 2, 1.0 - ds)
+
+
+def perfusion_multiplier(mode: str, omega: np.ndarray, stasis: np.ndarray | None = None):
+    """Perfusion multiplier from damage. 'arrhenius': 0 where Omega >= 1 (Chang & Nguyen 2004);
+    'smooth': exp(-Omega); 'vascular_stasis': :func:`stasis_perfusion_factor` of the separate stasis
+    integral; 'none': 1."""
+    if mode == "arrhenius":
+        return (omega < 1.0).astype(float)
+    if mode == "smooth":
+        return np.exp(-omega)
+    if mode == "vascular_stasis":
+        return stasis_perfusion_factor(stasis)
+    return 1.0
 
 
 class DamageAccumulator:
     def __init__(self, n_cells, initial_temperature, frequency_factor=7.39e39, activation_energy=2.577e5,
-                 time_above=(50.0, 60.0), time_below=(0.0, -20.0, -40.0)):
+                 time_above=(50.0, 60.0), time_below=(0.0, -20.0, -40.0), stasis_kinetics=None):
         t0 = np.broadcast_to(np.asarray(initial_temperature, float), (n_cells,))
         self.A, self.Ea = frequency_factor, activation_energy
         self.omega = np.zeros(n_cells)
+        # vascular stasis integral, when perfusion follows it: (A, Ea) of its own kinetics
+        self.stasis_kinetics = stasis_kinetics
+        self.stasis = np.zeros(n_cells) if stasis_kinetics is not None else None
         self.cem43 = np.zeros(n_cells)           # minutes
         self.t_max = t0.copy()
         self.t_min = t0.copy()
@@ -35,7 +85,7 @@ class DamageAccumulator:
 
     def arrhenius_rate(self, temperature):
         """A exp(-Ea / (R T)) in 1/s, T in degC."""
-        return self.A * np.exp(-self.Ea / (GAS_CONSTANT * (np.asarray(temperature) + 273.15)))
+        return arrhenius(self.A, self.Ea, temperature)
 
     @staticmethod
     def cem43_rate(temperature):
@@ -45,6 +95,9 @@ class DamageAccumulator:
 
     def update(self, t_old, t_new, dt):
         self.omega += 0.5 * dt * (self.arrhenius_rate(t_old) + self.arrhenius_rate(t_new))
+        if self.stasis is not None:
+            a, ea = self.stasis_kinetics
+            self.stasis += 0.5 * dt * (arrhenius(a, ea, t_old) + arrhenius(a, ea, t_new))
         # midpoint temperature: R^(43-T) grows by 2x per kelvin, so a trapezoid would overweight spikes
         self.cem43 += (dt / 60.0) * self.cem43_rate(0.5 * (t_old + t_new))
         np.maximum(self.t_max, t_new, out=self.t_max)
@@ -56,6 +109,8 @@ class DamageAccumulator:
 
     def fields(self) -> dict:
         out = {"omega": self.omega, "cem43_min": self.cem43, "t_max_C": self.t_max, "t_min_C": self.t_min}
+        if self.stasis is not None:
+            out["vascular_stasis"] = self.stasis
         for t, acc in self.time_above.items():
             out[f"time_above_{t:g}C_s"] = acc
         for t, acc in self.time_below.items():
@@ -154,10 +209,15 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     level = fill_held(domain, level)
     inside = connected_lesion(domain, level >= 0.0)
     tissue = domain.tissue
-    volume = float(np.sum(domain.geometry.volumes[inside & tissue]))
+    volumes = domain.geometry.volumes
+    volume = float(np.sum(volumes[inside & tissue]))
     if not inside.any():
         return {"volume_ml": 0.0, "long_axis_mm": 0.0, "short_axis_mm": 0.0, "short_axis_2_mm": 0.0,
                 "sphericity": 0.0}
+    # the boundary at the interpolated zero of the level field along grid rows, not at cell faces:
+    # a volume that changes smoothly with the fields (time-step estimates, convergence, fits)
+    volume += _row_volume(domain, level, inside) - float(np.sum(volumes[inside]))
+    volume = max(volume, 0.0)
     if domain.kind == "axisymmetric":
         long_axis, short1 = _axisym_extents(domain, level, inside)
         short2 = short1
@@ -165,6 +225,35 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
         long_axis, short1, short2 = _extents_3d(domain, inside, axis)
     return {"volume_ml": volume * 1e6, "long_axis_mm": long_axis * 1e3, "short_axis_mm": short1 * 1e3,
             "short_axis_2_mm": short2 * 1e3, "sphericity": short1 / long_axis if long_axis > 0 else 0.0}
+
+
+def _row_volume(domain, level, inside) -> float:
+    """Volume (m^3) of ``inside`` with its boundary along the grid's first axis (r, or x in 3-D) placed
+    where ``level`` crosses zero between neighbouring centres; the other axes stay cell-resolved.
+    Each row adds F(right end) - F(left end) of each inside run, F(x) = pi x^2 dz (axisymmetric) or
+    x dy dz (3-D)."""
+    edges = domain.edges[0]
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    n = centres.size
+    rows_in = domain.index_grid(inside).reshape(-1, n)
+    rows_level = domain.index_grid(level).reshape(-1, n)
+    other = [np.diff(e) for e in domain.edges[1:]]
+    weight = (other[0] if len(other) == 1 else np.outer(other[1], other[0])).ravel()   # [z] or [z, y]
+    if domain.kind == "axisymmetric":
+        def primitive(x):
+            return np.pi * x ** 2
+    else:
+        def primitive(x):
+            return x
+    left_in, right_in = rows_in[:, :-1], rows_in[:, 1:]
+    rise = left_in & ~right_in          # inside -> outside: a run ends
+    fall = ~left_in & right_in          # outside -> inside: a run starts
+    x = np.broadcast_to(centres, rows_in.shape)
+    ends = _crossing(x[:, :-1], x[:, 1:], rows_level[:, :-1], rows_level[:, 1:])
+    starts = _crossing(x[:, 1:], x[:, :-1], rows_level[:, 1:], rows_level[:, :-1])
+    per_row = (np.where(rise, primitive(ends), 0.0).sum(axis=1) - np.where(fall, primitive(starts), 0.0).sum(axis=1)
+               + np.where(rows_in[:, -1], primitive(edges[-1]), 0.0) - np.where(rows_in[:, 0], primitive(edges[0]), 0.0))
+    return float(np.sum(per_row * weight))
 
 
 def _crossing(x_in, x_out, l_in, l_out):

@@ -36,10 +36,12 @@ class LesionSize:
 
 @dataclass(frozen=True)
 class LesionSummary:
-    """The lesion under one criterion: its name, description and size."""
+    """The lesion under one criterion: its name, description and size, and (the run's own lesion)
+    its uncertainty band (:mod:`ablation.outcome.zone_band`)."""
     criterion: str
     description: str
     size: LesionSize
+    uncertainty: dict | None = None
 
     @property
     def volume_ml(self) -> float:
@@ -47,10 +49,13 @@ class LesionSummary:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LesionSummary":
-        return cls(data["criterion"], data["description"], LesionSize.from_dict(data))
+        return cls(data["criterion"], data["description"], LesionSize.from_dict(data), data.get("uncertainty"))
 
     def to_dict(self) -> dict:
-        return {"criterion": self.criterion, "description": self.description, **self.size.to_dict()}
+        out = {"criterion": self.criterion, "description": self.description, **self.size.to_dict()}
+        if self.uncertainty is not None:
+            out["uncertainty"] = self.uncertainty
+        return out
 
 
 @dataclass(frozen=True)
@@ -75,16 +80,21 @@ class GridSummary:
 
 @dataclass(frozen=True)
 class TimeSummary:
-    """Time stepping: duration, the first (adaptive) or every (fixed) step, accepted steps, and the
-    step control's record: the local temperature error allowed per step and the number of runs
-    it took (a run whose measured error exceeds the tolerance is repeated tighter), rejected trial steps, steps cut at an RF roll-off, the step range, the
-    solver steps taken (an adaptive step is two half steps), and the lesion's estimated
+    """Time stepping: duration, the step used (fixed steps: after any halvings; adaptive: the
+    first), accepted steps, and the step control's record: fixed steps: the step asked for, whether
+    it was refined and how many halvings that took; adaptive: the local temperature error allowed per
+    step and the number of runs it took (a run whose measured error exceeds the tolerance is repeated
+    tighter), rejected trial steps; both: steps cut at an RF roll-off, the step range, the solver
+    steps taken (an adaptive step is two half steps), and the lesion's estimated
     time-discretisation error (relative volume, mL, axes in mm) with any warning about it."""
     duration_s: float
     step_s: float
     steps: int
     adaptive: bool = False
     tolerance: float | None = None
+    requested_step_s: float | None = None
+    refine: bool | None = None
+    halvings: int | None = None
     local_tolerance_K: float | None = None
     attempts: int = 1
     rejected_steps: int = 0
@@ -191,6 +201,12 @@ class Summary(Mapping):
 
     def with_runtime(self, runtime_s: float) -> "Summary":
         return replace(self, runtime_s=runtime_s)
+
+    def with_lesion_uncertainty(self, uncertainty: dict) -> "Summary":
+        """The summary with the lesion's uncertainty band (added after the solve, from its fields)."""
+        lesion = replace(self.lesion, uncertainty=uncertainty)
+        by_criterion = {**self.lesion_by_criterion, lesion.criterion: lesion}
+        return replace(self, lesion=lesion, lesion_by_criterion=by_criterion)
 
     # --- summary.json
     def _entry(self, key: str):

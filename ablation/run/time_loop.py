@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ablation.physics.bioheat import BioheatSolver, perfusion_coefficient
-from ablation.physics.damage import DamageAccumulator, lesion_size, parse_criterion
+from ablation.physics.damage import (DamageAccumulator, frequency_factor_for_edge, lesion_size,
+                                     parse_criterion, perfusion_multiplier)
 from ablation.modalities import cryo, rfa, thermal
 from ablation.modalities.base import cell_properties
 from ablation.run.result import Result
@@ -38,32 +39,140 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     continues from an earlier run: temperature and damage accumulators start from it (sequences of
     ablations, :func:`ablation.outcome.placement.run_sequence`). Model-specific state is not carried over.
 
-    Time stepping (``[time]``): adaptive by default (:func:`_advance_adaptive`), else every step is
-    ``step``. Either way the lesion's time-discretisation error is estimated afterwards
-    (:func:`_error_estimate`) and a warning is given when it exceeds ``tolerance``.
+    Time stepping (``[time]``), see :func:`_refined_fixed_run` (the default: steps of ``step``,
+    halved until the lesion's estimated time-discretisation error is under ``tolerance``) and
+    :func:`_adaptive_run` (``adaptive = true``). Either way the error estimate is reported and a
+    warning given when it exceeds ``tolerance``.
     """
     started = wallclock.perf_counter()
-    local_tolerance = None
-    for attempt in range(1 + MAX_TIGHTENINGS):
-        sim = _set_up(scenario, spacing_scale, step_scale, domain, initial_state)
-        if local_tolerance is None:
-            local_tolerance = KELVIN_PER_TOLERANCE * sim.tolerance
-        stats, series, snapshots, control = _integrate(sim, progress, local_tolerance)
-        fields = _final_fields(sim)
-        estimate = _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, sim, fields,
-                                   control.sub_times)
-        if not sim.adaptive or estimate["relative"] <= sim.tolerance or attempt == MAX_TIGHTENINGS:
-            break
-        # the local criterion was too loose for this run: tighten it in proportion and run again
-        local_tolerance *= max(0.1, 0.5 * sim.tolerance / estimate["relative"])
-    control.local_tolerance, control.attempts = local_tolerance, attempt + 1
-    summary = _summary(sim, stats, fields, series, control, estimate)
-    return Result(scenario, sim.domain, fields, snapshots, series,
+    if bool(getattr(scenario.time, "adaptive", False)):
+        attempt, estimate = _adaptive_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
+    else:
+        attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
+    summary = _summary(attempt.sim, attempt.stats, attempt.fields, attempt.series, attempt.control, estimate)
+    return Result(scenario, attempt.sim.domain, attempt.fields, attempt.snapshots, attempt.series,
                   summary.with_runtime(wallclock.perf_counter() - started))
 
 
-def _integrate(sim, progress, local_tolerance: float):
-    """Steps ``sim`` to its duration; returns (totals, time series, snapshots, step-control record)."""
+@dataclass
+class _Attempt:
+    """One complete integration of a scenario: its state at the end and what it recorded."""
+    sim: "_Simulation"
+    stats: "_Totals"
+    series: dict
+    snapshots: list
+    control: "_Control"
+    fields: dict
+
+    @classmethod
+    def integrate(cls, sim, progress, local_tolerance: float | None = None) -> "_Attempt":
+        stats, series, snapshots, control = _integrate(sim, progress, local_tolerance)
+        return cls(sim, stats, series, snapshots, control, _final_fields(sim))
+
+    @property
+    def size(self) -> dict:
+        return lesion_size(self.sim.domain, self.sim.criterion.level(self.fields))
+
+
+#: Step halvings the default control may take (64x finer than asked) before it gives up with a warning.
+MAX_HALVINGS = 6
+
+
+def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state):
+    """Fixed steps of ``time.step`` (ending at output times, protocol events and RF roll-offs, see
+    :func:`_advance_fixed`), checked by Richardson extrapolation and halved while the estimate is
+    too large (``time.refine``, on by default).
+
+    Backward Euler is first order, V_h = V + C h, so the error of a run at step h is about
+    V_h - V_2h, and V_2h - V_4h is twice that. The run is repeated at 2h and 4h; the estimate is
+    the larger of |V_h - V_2h| and |V_2h - V_4h| / 2, so that two coarse runs agreeing by chance
+    (long steps over RF pulses are not yet in the asymptotic range) do not pass for a small error.
+    While the estimate exceeds the tolerance the run is repeated at half the step, which needs no
+    further comparison runs (at most ``MAX_HALVINGS`` times). The cost is about 1.75 runs when
+    the step is good enough, and bounded by about twice the last run otherwise. When every step
+    already ends at a bound (one step, or a step longer than the phases), the run at 2h would be
+    the same, so the comparison is with h/2 instead: e(h) ~ 2 |V_h - V_h/2|.
+
+    Returns the kept attempt and its error estimate (:func:`_difference`)."""
+    refine = bool(getattr(scenario.time, "refine", True))
+    current_domain = [domain]
+
+    def attempt(scale, label):
+        sim = _set_up(scenario, spacing_scale, scale, current_domain[0], initial_state)
+        sim.limit_scale = scale / step_scale   # a comparison run doubles every step, limited ones too
+        current_domain[0] = sim.domain
+        bar = None if progress is None else (lambda done, total, _label: progress(done, total, label))
+        return _Attempt.integrate(sim, bar)
+
+    scale = step_scale
+    current = attempt(scale, "simulated s")
+    tolerance = current.sim.tolerance
+    coarse = attempt(2.0 * scale, "simulated s (error estimate, step x2)")
+    halvings = 0
+    if coarse.control.steps == current.control.steps:   # bounded steps: 2h is the same run
+        finer = attempt(0.5 * scale, "simulated s (error estimate, step /2)")
+        estimate = _difference(current, finer, factor=2.0)
+        if not refine or estimate["relative"] <= tolerance:
+            return _note_refinement(current, halvings, scale / step_scale), estimate
+        coarsest, coarse, current, scale, halvings = None, current, finer, 0.5 * scale, 1
+    else:
+        coarsest = attempt(4.0 * scale, "simulated s (error estimate, step x4)")
+    while True:
+        estimate = _difference(current, coarse, coarsest)
+        if not refine or estimate["relative"] <= tolerance or halvings == MAX_HALVINGS:
+            return _note_refinement(current, halvings, scale / step_scale), estimate
+        halvings += 1
+        scale *= 0.5
+        coarsest, coarse, current = coarse, current, attempt(scale, f"simulated s (step /{2 ** halvings})")
+
+
+def _note_refinement(attempt: _Attempt, halvings: int, ratio: float) -> _Attempt:
+    attempt.control.halvings = halvings
+    attempt.control.requested_step = attempt.sim.dt / ratio
+    return attempt
+
+
+def _difference(kept: _Attempt, other: _Attempt, third: _Attempt | None = None, factor: float = 1.0) -> dict:
+    """The kept run's estimated error from runs at other steps: ``factor`` x its lesion's difference to
+    ``other`` and, when a ``third`` run at twice other's step is given, at least half of other's
+    difference to it (volume in mL and relative, axes in mm)."""
+    sizes = [kept.size, other.size] + ([third.size] if third is not None else [])
+
+    def error(key):
+        e = factor * abs(sizes[0][key] - sizes[1][key])
+        return max(e, 0.5 * abs(sizes[1][key] - sizes[2][key])) if third is not None else e
+
+    volume = error("volume_ml")
+    axes = {k: error(k) for k in ("long_axis_mm", "short_axis_mm", "short_axis_2_mm")}
+    v = sizes[0]["volume_ml"]
+    relative = volume / v if v > 0 else (0.0 if volume == 0 else math.inf)
+    return {"volume_ml": volume, "relative": relative, "axes_mm": axes, "coarse_volume_ml": sizes[1]["volume_ml"],
+            "coarse_steps": other.control.steps}
+
+
+def _adaptive_run(scenario, progress, spacing_scale, step_scale, domain, initial_state):
+    """Adaptive steps (:func:`_advance_adaptive`); the run is repeated with a tighter local
+    criterion (at most ``MAX_TIGHTENINGS`` times) while the measured volume error
+    (:func:`_error_estimate`) exceeds the tolerance."""
+    local_tolerance = None
+    for tries in range(1 + MAX_TIGHTENINGS):
+        sim = _set_up(scenario, spacing_scale, step_scale, domain, initial_state)
+        if local_tolerance is None:
+            local_tolerance = KELVIN_PER_TOLERANCE * sim.tolerance
+        attempt = _Attempt.integrate(sim, progress, local_tolerance)
+        estimate = _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, sim, attempt.fields,
+                                   attempt.control.sub_times)
+        if estimate["relative"] <= sim.tolerance or tries == MAX_TIGHTENINGS:
+            break
+        # the local criterion was too loose for this run: tighten it in proportion and run again
+        local_tolerance *= max(0.1, 0.5 * sim.tolerance / estimate["relative"])
+    attempt.control.local_tolerance, attempt.control.attempts = local_tolerance, tries + 1
+    return attempt, estimate
+
+
+def _integrate(sim, progress, local_tolerance: float | None):
+    """Steps ``sim`` to its duration; returns (totals, time series, snapshots, step-control record).
+    Every step ends at or before the next output time, protocol event and the duration."""
     stats = _Totals()
     series: dict = {"time_s": [0.0]}
     _append_row(series, 0.0, _initial_row(sim), initial=True)
@@ -72,16 +181,11 @@ def _integrate(sim, progress, local_tolerance: float):
     t, dt = 0.0, sim.dt
     next_output = sim.output_interval
     while t < sim.duration * (1.0 - 1e-12):
+        bound = min(sim.duration, next_output, sim.model.next_event(t))
         if sim.adaptive:
-            bound = min(sim.duration, next_output, sim.model.next_event(t))
             t, dt, rows = _advance_adaptive(sim, t, dt, bound, stats, control, local_tolerance)
         else:
-            step = min(sim.dt, sim.duration - t)   # equal steps: the method as it is, events not chased
-            report, row = _step(sim, t, step)
-            stats.add(sim, report)
-            t += step
-            rows = [(t, row)]
-            control.accepted(step, [step])
+            t, rows = _advance_fixed(sim, t, bound, stats, control)
         for time_point, row in rows:
             _append_row(series, time_point, row)
         if t >= next_output * (1.0 - 1e-12) or t >= sim.duration * (1.0 - 1e-12):
@@ -91,6 +195,70 @@ def _integrate(sim, progress, local_tolerance: float):
         if progress is not None:
             progress(t, sim.duration, "simulated s")
     return stats, series, snapshots, control
+
+
+def _bounded_step(h: float, room: float) -> float:
+    """A step of about ``h`` that ends at a bound ``room`` ahead without leaving a sliver before it."""
+    h = min(h, room)
+    if room - h < 0.25 * h:
+        return room
+    if room < 2.0 * h:
+        return 0.5 * room
+    return h
+
+
+def _advance_fixed(sim: _Simulation, t: float, bound: float, stats, control: _Control):
+    """One step of ``sim.dt`` from ``t``, ending at ``bound`` when it is near (output time, protocol
+    event, duration); returns (new time, time-series rows).
+
+    A step at whose end the model reports an event (RF: the impedance crosses the roll-off limit)
+    is not taken whole: the crossing is located by regula falsi on the model's event margin
+    (impedance minus limit) to within ``event_resolution`` and the steps end there, so that a
+    pulse's length, and the energy it delivers, converge with the step instead of jumping by
+    whole steps. The step after it is ``dt`` again."""
+    model = sim.model
+    h = _bounded_step(min(sim.dt, sim.step_limit(t)), bound - t)
+    watch = h > model.event_resolution
+    if watch:
+        saved, margin_start = _capture(sim), model.event_margin(t, sim.heat)
+    report, row = _step(sim, t, h)
+    if not (watch and margin_start <= 0.0 < model.event_margin(t + h, sim.heat)):
+        stats.add(sim, report)
+        control.accepted(h, [h])
+        return t + h, [(t + h, row)]
+    control.event_cuts += 1
+    lo, hi, f_lo, f_hi = t, t + h, margin_start, model.event_margin(t + h, sim.heat)
+    rows = []
+    kept_side, tries = 0, 0
+    while hi - lo > model.event_resolution:
+        _restore(sim, saved)
+        tries += 1
+        # Illinois variant of regula falsi (the end kept twice has its margin halved, so that both
+        # ends close in); bisection when the start had no finite margin or after 6 tries
+        if math.isfinite(f_lo) and tries <= 6:
+            fraction = min(max(-f_lo / (f_hi - f_lo), 0.05), 0.95)
+        else:
+            fraction = 0.5
+        mid = lo + fraction * (hi - lo)
+        report, row = _step(sim, lo, mid - lo)
+        f_mid = model.event_margin(mid, sim.heat)
+        if f_mid > 0.0:
+            hi, f_hi = mid, f_mid
+            f_lo = 0.5 * f_lo if kept_side == -1 else f_lo
+            kept_side = -1
+            continue
+        stats.add(sim, report)          # no crossing yet: keep the part before it
+        control.accepted(mid - lo, [mid - lo])
+        rows.append((mid, row))
+        lo, f_lo, saved = mid, f_mid, _capture(sim)
+        f_hi = 0.5 * f_hi if kept_side == 1 else f_hi
+        kept_side = 1
+    _restore(sim, saved)
+    report, row = _step(sim, lo, hi - lo)   # ends just past the crossing: the generator reacts at hi
+    stats.add(sim, report)
+    control.accepted(hi - lo, [hi - lo])
+    rows.append((hi, row))
+    return hi, rows
 
 
 @dataclass
@@ -113,6 +281,10 @@ class _Simulation:
     tolerance: float
     max_step: float
     keep: set   # fields the snapshots store besides temperature
+    limit_scale: float = 1.0   # the model's step limit scales with the run's step relative to the asked one
+
+    def step_limit(self, t: float) -> float:
+        return self.model.step_limit(t) * self.limit_scale
 
     @property
     def report_criteria(self) -> list[str]:
@@ -139,8 +311,10 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
                          linear_solver=scenario.solver.heat)
     _set_vessel_walls(scenario, heat)
     d = scenario.damage
-    damage = DamageAccumulator(domain.n_cells, t_cfg.initial_temperature, d.frequency_factor, d.activation_energy,
-                               d.time_above, d.time_below)
+    damage = DamageAccumulator(domain.n_cells, t_cfg.initial_temperature, cell_death_frequency_factor(d),
+                               d.activation_energy, d.time_above, d.time_below,
+                               stasis_kinetics=((d.stasis_frequency_factor, d.stasis_activation_energy)
+                                                if d.perfusion_shutdown == "vascular_stasis" else None))
     if initial_state is not None:
         heat.T = np.asarray(initial_state["temperature_C"], float).copy()
         for name, array in damage.fields().items():   # the accumulators' own arrays
@@ -150,9 +324,7 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     criterion = parse_criterion(d.criterion or model.default_criterion)
     time_cfg = scenario.time
     duration, dt_nominal = time_cfg.duration, time_cfg.step * step_scale
-    adaptive = bool(getattr(time_cfg, "adaptive", True))
-    if not adaptive:   # equal steps dividing the duration
-        dt_nominal = duration / max(1, math.ceil(duration / dt_nominal - 1e-9))
+    adaptive = bool(getattr(time_cfg, "adaptive", False))
     max_step = getattr(time_cfg, "max_step", None)
     keep = {parse_criterion(n).field for n in [criterion.name, *(d.report_criteria or model.report_criteria)]}
     return _Simulation(scenario, domain, props, model, heat, damage, criterion, base_perfusion, boundary_T,
@@ -168,7 +340,7 @@ def _step(sim: _Simulation, t: float, dt: float, row: bool = True):
     heat, damage, model = sim.heat, sim.damage, sim.model
     heat.source = np.zeros(sim.domain.n_cells)   # the model adds its heat source (W/m^3) here
     model.before_step(t, dt, heat, damage)
-    shutdown = _perfusion_shutdown(sim.scenario.damage.perfusion_shutdown, damage.omega)
+    shutdown = perfusion_multiplier(sim.scenario.damage.perfusion_shutdown, damage.omega, damage.stasis)
     factor = model.perfusion_factor(heat.T)
     heat.perfusion = sim.base_perfusion * shutdown * factor
     heat.source = heat.source + sim.props["metabolic_heat"] * shutdown * factor
@@ -202,6 +374,8 @@ class _Control:
     event_bound: float = math.inf   # a detected crossing lies before this time
     local_tolerance: float = math.nan   # K, the local error allowed in the last attempt
     attempts: int = 1
+    halvings: int = 0                   # fixed steps: times the step was halved to meet the tolerance
+    requested_step: float = math.nan    # s, the step asked for (before halvings)
 
     def accepted(self, dt: float, sub_steps: list) -> None:
         self.steps += 1
@@ -290,12 +464,7 @@ def _advance_adaptive(sim: _Simulation, t: float, dt: float, bound: float, stats
     """
     model = sim.model
     while True:
-        limit = min(bound, control.event_bound)
-        h = min(dt, sim.max_step, limit - t)
-        if limit - t - h < 0.25 * h:   # no sliver before the bound
-            h = limit - t
-        elif limit - t < 2.0 * h:
-            h = 0.5 * (limit - t)
+        h = _bounded_step(min(dt, sim.max_step, sim.step_limit(t)), min(bound, control.event_bound) - t)
         saved = _capture(sim)
         _step(sim, t, h, row=False)
         t_full, d_full = sim.heat.T.copy(), _criterion_field(sim)
@@ -464,14 +633,23 @@ def _time_summary(sim: _Simulation, control: _Control, estimate: dict) -> TimeSu
     """Time stepping and the lesion's estimated time-discretisation error, with a warning (logged
     and listed) when that error exceeds the tolerance."""
     warnings = []
+    refine = bool(getattr(sim.scenario.time, "refine", True))
     if estimate["relative"] > sim.tolerance:
-        how = ("adaptive steps" if sim.adaptive else f"a fixed step of {sim.dt:g} s (adaptive = false)")
+        if sim.adaptive:
+            how, advice = "adaptive steps", "use a smaller tolerance or max_step"
+        elif refine:
+            how = f"a step of {sim.dt:g} s after {control.halvings} halvings (the most allowed)"
+            advice = "use a smaller [time] step"
+        else:
+            how, advice = f"a fixed step of {sim.dt:g} s (refine = false)", "use a smaller [time] step or refine = true"
         message = (f"{sim.scenario.name}: the lesion volume's estimated time-discretisation error is "
                    f"{100 * estimate['relative']:.3g} % ({estimate['volume_ml']:.3g} mL) with {how}, above the "
-                   f"tolerance of {100 * sim.tolerance:.3g} %; use a smaller [time] step or adaptive = true")
+                   f"tolerance of {100 * sim.tolerance:.3g} %; {advice}")
         logger.warning(message)
         warnings.append(message)
     return TimeSummary(sim.duration, sim.dt, control.steps, adaptive=sim.adaptive, tolerance=sim.tolerance,
+                       requested_step_s=(sim.dt if sim.adaptive else control.requested_step),
+                       refine=(None if sim.adaptive else refine), halvings=(None if sim.adaptive else control.halvings),
                        local_tolerance_K=control.local_tolerance if sim.adaptive else None,
                        attempts=control.attempts,
                        rejected_steps=control.rejected, event_cuts=control.event_cuts,
@@ -538,13 +716,12 @@ def _set_vessel_walls(scenario, heat) -> None:
         heat.set_held_temperature(surface, vessel.blood_temperature)
 
 
-def _perfusion_shutdown(mode: str, omega: np.ndarray):
-    """Perfusion multiplier from damage: 0 where Omega >= 1 (Chang & Nguyen 2004) or exp(-Omega)."""
-    if mode == "arrhenius":
-        return (omega < 1.0).astype(float)
-    if mode == "smooth":
-        return np.exp(-omega)
-    return 1.0
+def cell_death_frequency_factor(damage_section) -> float:
+    """The Arrhenius A of a ``[damage]`` section: from its edge temperature when one is given."""
+    d = damage_section
+    if getattr(d, "edge_temperature", None) is not None:
+        return frequency_factor_for_edge(d.edge_temperature, d.activation_energy, d.edge_exposure)
+    return d.frequency_factor
 
 
 def grid_summary(domain) -> GridSummary:

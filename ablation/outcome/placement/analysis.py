@@ -20,6 +20,18 @@ def placement_summary(mc: MonteCarloResult) -> dict:
                        "transformation": "applied before solving: tissue and tumour perfusion 0, vessels "
                                          "removed (no wall cooling)" if used else None},
            "timing_s": mc.timing_s}
+    out["includes"] = "placement error only (the lethal zone as solved)"
+    if mc.joined is not None:
+        joined = mc.joined["overall"]
+        out["joined"] = {"p_technical_success": joined["p_technical_success"], "p_margin_5mm": joined["p_margin_5mm"],
+                         "p_margin_10mm": joined["p_margin_10mm"], "ci95": joined["ci95"],
+                         "includes": "placement error and the lethal zone's uncertainty band",
+                         "zone_parameter": mc.joined["parameter"], "strata": mc.joined["strata"],
+                         "note": mc.joined["note"]}
+    else:
+        out["joined"] = {"includes": None,
+                         "note": "not computed: the zone has no band under this criterion, or every sample was "
+                                 "re-solved (method 'resolve')"}
     if mc.move_tumor_error is not None:
         out["move_tumor_error"] = mc.move_tumor_error
     if mc.per_insertions:

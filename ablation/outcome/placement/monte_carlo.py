@@ -23,6 +23,7 @@ from ablation.outcome.placement.move_check import measure_move_error
 from ablation.outcome.placement.moved_lesion import moved_metrics, point_set, table_for
 from ablation.outcome.placement.resolve import collect, resolve_jobs, solve_all
 from ablation.outcome.placement.statistics import SampleTable, summarize
+from ablation.outcome.zone_band import ZoneParameter, strata, variant_fields
 from ablation.run.setup import axisymmetry_breaker
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class MonteCarloResult:
     per_insertions: tuple[InsertionsBlock, ...] = ()
     move_tumor_error: dict | None = None
     sdf_raster_mm: float | None = None
+    joined: dict | None = None    # with the zone's uncertainty band too (solve-once methods)
 
     def blocks(self) -> tuple[InsertionsBlock, ...]:
         """Results per number of insertions; a single ablation gives one block."""
@@ -133,6 +135,7 @@ def _solve_once(result, model, z, samples, seed, method, section, criterion, n_s
     t_table = wallclock.perf_counter() - started
     per_sample = moved_metrics(table, pts, delta, tilt, axisym)
     timing = {"table": t_table, "samples": wallclock.perf_counter() - started - t_table}
+    joined = _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names)
     notes, move_error = [], None
     if method == "move_tumor":
         notes.append("solved once; each sample moves the tumour's evaluation points in the probe frame "
@@ -148,4 +151,38 @@ def _solve_once(result, model, z, samples, seed, method, section, criterion, n_s
                      "ignores that vessels (heat sinks) and other probes stay where they are")
     per, overall = summarize(per_sample, names)
     return MonteCarloResult(method, int(samples), int(seed), criterion, model, per, overall, timing, tuple(notes),
-                            per_sample, move_tumor_error=move_error, sdf_raster_mm=table.step / MM)
+                            per_sample, move_tumor_error=move_error, sdf_raster_mm=table.step / MM, joined=joined)
+
+
+#: equiprobable strata of the zone band's parameter the joined Monte Carlo spreads its samples over
+ZONE_STRATA = 8
+
+
+def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names):
+    """Placement error and the lethal zone's band together: sample i takes the zone of stratum
+    i mod ZONE_STRATA of the band's parameter (equiprobable mid-quantiles), each zone a threshold on
+    the solved fields (:mod:`ablation.outcome.zone_band`), so no sample needs a new solve. None when
+    the run has no band."""
+    band_info = result.summary.lesion.uncertainty
+    if not band_info or not band_info.get("available"):
+        return None
+    p = dict(band_info["parameter"])
+    shape = (p.pop("mean"), p.pop("sd")) if p["distribution"] == "normal" else (p.pop("low"), p.pop("high"))
+    parameter = ZoneParameter(p["name"], p["key"], p["distribution"], shape[0], shape[1], p["source"])
+    d = result.scenario.damage
+    n = delta.shape[0]
+    parts = []
+    for k, value in enumerate(strata(parameter, ZONE_STRATA)):
+        fields = variant_fields(result.fields, criterion, parameter, value, band_info["run_value"],
+                                d.activation_energy, d.edge_exposure)
+        lesion = cov.Lesion.from_fields(result.domain, fields, criterion, refinement)
+        idx = np.arange(k, n, ZONE_STRATA)
+        table = table_for(lesion, pts, delta[idx], tilt[idx], tip, frame, axisym,
+                          step=(0.25 if axisym else 0.75) * h)
+        parts.append((idx, moved_metrics(table, pts, delta[idx], tilt[idx], axisym)))
+    joined = SampleTable.concatenate(parts, n)
+    per, overall = summarize(joined, names)
+    return {"per_tumor": per, "overall": overall, "strata": ZONE_STRATA, "parameter": parameter.to_dict(),
+            "note": "placement error and the lethal zone's band together: each sample one of "
+                    f"{ZONE_STRATA} equiprobable values of {parameter.name} (its zone a threshold on the solved "
+                    "fields)"}

@@ -23,6 +23,16 @@ class SampleTable:
     def count(self) -> int:
         return int(self.coverage.shape[0])
 
+    @classmethod
+    def concatenate(cls, parts: list, count: int) -> "SampleTable":
+        """One table of ``count`` samples from (sample indices, table of those samples) parts."""
+        tumors = parts[0][1].coverage.shape[1]
+        coverage, margin = np.empty((count, tumors)), np.empty((count, tumors))
+        success = np.empty((count, tumors), bool)
+        for idx, table in parts:
+            coverage[idx], margin[idx], success[idx] = table.coverage, table.min_margin_mm, table.technical_success
+        return cls(coverage, margin, success)
+
     def tumor(self, i: int) -> PlacementSamples:
         """The samples of tumour ``i`` (column ``i``)."""
         return PlacementSamples(self.coverage[:, i], self.min_margin_mm[:, i], self.technical_success[:, i])

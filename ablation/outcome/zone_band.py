@@ -1,0 +1,127 @@
+"""The lethal zone's uncertainty band from one solve.
+
+The zone's edge is set by a lethality parameter whose value is uncertain: the cell-death edge
+temperature for heat (``damage.edge_temperature``, calibrated on published lesions) or the lethal
+isotherm for cold (-40 to -20 degC, docs/physics.md 3). Neither changes the temperature history
+when perfusion follows its own stasis kinetics rather than Omega, so the zone for another value is
+a threshold on the fields already solved, not a new solve:
+
+* Arrhenius at a fixed Ea: Omega is proportional to A, so the zone for edge temperature T' is
+  Omega x A(T') / A(T_run) >= threshold (:func:`ablation.physics.damage.frequency_factor_for_edge`);
+* a lethal isotherm T': T_min <= T', i.e. T_min shifted by (threshold - T') against the criterion.
+
+With ``perfusion_shutdown = 'arrhenius'`` (perfusion stops where Omega >= 1) the temperature history
+does depend on A, and the band is an approximation that the notes say so.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ablation.physics.damage import frequency_factor_for_edge, lesion_size, parse_criterion
+
+QUANTILES = (0.05, 0.5, 0.95)
+
+
+@dataclass(frozen=True)
+class ZoneParameter:
+    """An uncertain lethality parameter: its name, the scenario key it corresponds to, its
+    distribution (normal: mean, sd; uniform: low, high), in degC, and where that comes from."""
+    name: str
+    key: str
+    distribution: str
+    a: float
+    b: float
+    source: str
+
+    def quantile(self, q: float) -> float:
+        if self.distribution == "normal":
+            return float(stats.norm.ppf(q, self.a, self.b))
+        return float(self.a + q * (self.b - self.a))
+
+    def to_dict(self) -> dict:
+        shape = {"mean": self.a, "sd": self.b} if self.distribution == "normal" else {"low": self.a, "high": self.b}
+        return {"name": self.name, "key": self.key, "distribution": self.distribution, **shape, "unit": "degC",
+                "source": self.source}
+
+
+def applies(parameter: ZoneParameter, criterion_name: str) -> bool:
+    """Whether ``parameter`` moves the zone of this criterion (edge temperature: Arrhenius criteria;
+    lethal isotherm: minimum-temperature criteria)."""
+    field = parse_criterion(criterion_name).field
+    return (parameter.name == "edge_temperature" and field == "omega") or \
+        (parameter.name == "lethal_temperature" and field == "t_min_C")
+
+
+def variant_fields(fields: dict, criterion_name: str, parameter: ZoneParameter, value: float, run_value: float,
+                   activation_energy: float, exposure_s: float) -> dict:
+    """The fields as they would read had the parameter been ``value`` instead of ``run_value``
+    (the run's own), judged by the unchanged criterion (module docstring)."""
+    c = parse_criterion(criterion_name)
+    out = dict(fields)
+    if parameter.name == "edge_temperature":
+        ratio = (frequency_factor_for_edge(value, activation_energy, exposure_s)
+                 / frequency_factor_for_edge(run_value, activation_energy, exposure_s))
+        out[c.field] = np.asarray(fields[c.field], float) * ratio
+    else:
+        out[c.field] = np.asarray(fields[c.field], float) + (c.threshold - value)
+    return out
+
+
+def band(domain, fields: dict, criterion_name: str, parameter: ZoneParameter, run_value: float,
+         activation_energy: float = math.nan, exposure_s: float = 60.0, quantiles=QUANTILES) -> list[dict]:
+    """Zone size (volume mL, axes mm) at each quantile of the parameter, from the solved fields."""
+    c = parse_criterion(criterion_name)
+    rows = []
+    for q in quantiles:
+        value = parameter.quantile(q)
+        variant = variant_fields(fields, criterion_name, parameter, value, run_value, activation_energy, exposure_s)
+        size = lesion_size(domain, c.level(variant))
+        rows.append({"quantile": q, "parameter_value": value, "volume_ml": size["volume_ml"],
+                     "long_axis_mm": size["long_axis_mm"], "short_axis_mm": size["short_axis_mm"]})
+    return rows
+
+
+def strata(parameter: ZoneParameter, count: int) -> list[float]:
+    """``count`` equiprobable parameter values (mid-quantiles of equal-probability strata): the
+    placement Monte Carlo gives each sample one of them."""
+    return [parameter.quantile((i + 0.5) / count) for i in range(count)]
+
+
+def run_value(scenario, parameter: ZoneParameter, criterion_name: str) -> float:
+    """The parameter's value in the solved run: its edge temperature (from A when only A is given),
+    or the criterion's own lethal isotherm."""
+    if parameter.name == "edge_temperature":
+        d = scenario.damage
+        if d.edge_temperature is not None:
+            return float(d.edge_temperature)
+        from ablation.physics.damage import edge_temperature
+        return edge_temperature(d.frequency_factor, d.activation_energy, d.edge_exposure)
+    return parse_criterion(criterion_name).threshold
+
+
+def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str) -> dict:
+    """``lesion.uncertainty`` of summary.json: the 5/50/95 % zone of the run's criterion over the
+    parameter's distribution, with the values the band was computed from and how exact it is."""
+    criterion = result.summary.lesion.criterion
+    if not applies(parameter, criterion):
+        return {"model": model_name, "available": False,
+                "reason": f"the criterion {criterion!r} does not depend on {parameter.name}; no band is computed "
+                          "(choose 'arrhenius' for heat or 'min_temperature:X' for cold)"}
+    d = result.scenario.damage
+    value = run_value(result.scenario, parameter, criterion)
+    rows = band(result.domain, result.fields, criterion, parameter, value, d.activation_energy, d.edge_exposure)
+    exact = parameter.name != "edge_temperature" or d.perfusion_shutdown != "arrhenius"
+    notes = ["from the solved fields: the zone at another value of the parameter is a threshold on the same "
+             "Omega (A scales at fixed Ea) or T_min field; no re-solve"]
+    if not exact:
+        notes.append("approximate: perfusion stops where Omega >= 1 (damage.perfusion_shutdown = 'arrhenius'), so "
+                     "the temperature history itself depends on the edge temperature")
+    # the zone is monotone in the parameter: its 5-95 % range comes from the parameter's 5 and 95 %
+    spread = {key: {"p5": min(r[key] for r in rows), "p50": rows[len(rows) // 2][key], "p95": max(r[key] for r in rows)}
+              for key in ("volume_ml", "long_axis_mm", "short_axis_mm")}
+    return {"model": model_name, "available": True, "parameter": parameter.to_dict(), "run_value": value,
+            "criterion": criterion, "range_5_95": spread, "quantiles": rows, "exact": exact, "notes": notes}
