@@ -186,6 +186,25 @@ def cmd_bench(args) -> int:
     return report.exit_code
 
 
+def cmd_calibrate(args) -> int:
+    """Fit the lethal zone's edge temperature on the training rows (ablation/calibration/fit.py)
+    and write the calibration file the calibrated model reads."""
+    from ablation.calibration.fit import calibrate, default_output
+    from ablation.output.files import write_json
+    out = Path(args.out) if args.out else default_output()
+    record = calibrate(spacing=args.spacing, check_spacing=args.check_spacing,
+                       progress=None if args.quiet else (lambda text: print(text, file=sys.stderr)))
+    write_json(out, record)
+    edge = record["parameters"]["edge_temperature"]
+    print(f"edge temperature {edge['mean']:.2f} +/- {edge['sd']:.2f} degC (prior {edge['prior']['mean']:g} +/- "
+          f"{edge['prior']['sd']:g}); chi2 {record['chi2']:.3g} on {len(record['training_rows'])} rows; "
+          f"written to {out}")
+    for row in record["training_rows"]:
+        print(f"  {row['id']:<28} published {row['published']:.4g} {row['unit']:<3} library {row['library_model']:.4g} "
+              f"(z {row['z_library']:+.2f})  calibrated {row['calibrated']:.4g} (z {row['z_calibrated']:+.2f})")
+    return 0
+
+
 def cmd_converge(args) -> int:
     from ablation.output.files import write_json
     from ablation.run.convergence import convergence_study
@@ -372,6 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "(default: the ones shipped with the package)")
     p.add_argument("--progress", action="store_true", help="show progress bars even without a terminal")
     p.set_defaults(handler=cmd_bench)
+    p = sub.add_parser("calibrate", help="fit the lethal zone's edge temperature on the training rows of "
+                                         "benchmarks/validation/split.csv and write the calibration file")
+    p.add_argument("--out", help="calibration file (default: the package's ablation/calibration/calibration.json)")
+    p.add_argument("--spacing", default="0.5 mm", help="fine cell size of the fitted runs (default 0.5 mm)")
+    p.add_argument("--check-spacing", default="1 mm", help="coarser cell size of the grid check (default 1 mm)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=cmd_calibrate)
     p = sub.add_parser("converge", help="rerun a scenario at finer grids and steps and report the change")
     p.add_argument("scenario")
     p.add_argument("--levels", type=int, default=3, choices=(2, 3))

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 
-from ablation.input.models import zone_uncertainty
+from ablation.input.models import CALIBRATED, zone_uncertainty
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
-from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty
+from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty, outside_calibrated_range
 from ablation.run.result import Result
 from ablation.run.setup import domain_center, domain_size, size_is_default
 from ablation.run.time_loop import run
@@ -91,7 +91,9 @@ def simulate(scenario, *, executor=None, progress=None) -> Result:
         # the zone's band from the model's uncertain lethality parameter (from the solved fields)
         kind = "cold" if scenario.modality == "cryo" else "heat"
         parameter = ZoneParameter(**zone_uncertainty(scenario.model)[kind])
-        result.summary = result.summary.with_lesion_uncertainty(lesion_uncertainty(result, parameter, scenario.model))
+        uncertainty = lesion_uncertainty(result, parameter, scenario.model)
+        uncertainty["outside_calibrated_range"] = outside_calibrated_range(scenario, scenario.model, CALIBRATED)
+        result.summary = result.summary.with_lesion_uncertainty(uncertainty)
         coverage_analysis(result)               # summary["tumors"]: coverage, margins, shells
         placement_analysis(result, executor=executor, progress=progress)   # summary["placement"]
     return result

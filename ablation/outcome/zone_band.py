@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats
 
 from ablation.physics.damage import frequency_factor_for_edge, lesion_size, parse_criterion
+from ablation.physics.tissue import preset_values
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -125,3 +126,40 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str) -> dic
               for key in ("volume_ml", "long_axis_mm", "short_axis_mm")}
     return {"model": model_name, "available": True, "parameter": parameter.to_dict(), "run_value": value,
             "criterion": criterion, "range_5_95": spread, "quantiles": rows, "exact": exact, "notes": notes}
+
+
+#: what the calibration's training rows span (benchmarks/validation/split.csv: CVIR 2009, internally
+#: cooled 2 cm electrode, 12 min, ex vivo at 20 degC and in vivo at library perfusion)
+CALIBRATED_RANGE = {"electrode": "cooled_needle", "active_length_m": (0.015, 0.030), "duration_s": (360.0, 1080.0),
+                    "perfusion_1_s": (0.0, 0.0096)}
+
+
+def outside_calibrated_range(scenario, model_name: str, calibrated_name: str) -> list[str]:
+    """Plain reasons why this run's zone lies outside what the calibration covered ([] if none)."""
+    if model_name != calibrated_name:
+        return [f"the zone model {model_name!r} is not the calibrated one"]
+    if scenario.modality != "rfa":
+        return [f"{scenario.modality} zones are not calibrated: the band is the prior range of the lethal "
+                "parameter, not a fit"]
+    reasons = []
+    r = CALIBRATED_RANGE
+    for i, probe in enumerate(scenario.probes):
+        if probe.rfa.electrode != r["electrode"]:
+            reasons.append(f"probes[{i}] is a {probe.rfa.electrode} (calibrated: single internally cooled needle)")
+        lo, hi = r["active_length_m"]
+        if not lo <= probe.active_length <= hi:
+            reasons.append(f"probes[{i}].active_length {probe.active_length * 1e3:g} mm (calibrated: 20 mm tips; "
+                           f"{lo * 1e3:g}-{hi * 1e3:g} mm accepted)")
+    if len(scenario.probes) > 1:
+        reasons.append(f"{len(scenario.probes)} probes (calibrated: one)")
+    lo, hi = r["duration_s"]
+    if not lo <= scenario.time.duration <= hi:
+        reasons.append(f"time.duration {scenario.time.duration / 60:g} min (calibrated: 12 min; 6-18 min accepted)")
+    lo, hi = r["perfusion_1_s"]
+    perfusion = scenario.tissue.perfusion
+    if perfusion is None:   # the tissue preset's
+        perfusion = preset_values(scenario.tissue.preset)["perfusion"]
+    perfusion = float(perfusion)
+    if not lo <= perfusion <= hi:
+        reasons.append(f"tissue.perfusion {perfusion:.3g} 1/s (calibrated: 0 and the library 0.0064 1/s)")
+    return reasons

@@ -246,6 +246,29 @@ def _benchmark_section(doc: Doc, bench) -> None:
 
 
 # ----------------------------------------------------------------------------- sections
+def _uncertainty_section(doc: Doc, s: dict) -> None:
+    """The zone's band (lesion.uncertainty) and whether the run lies outside what was calibrated."""
+    u = (s.get("lesion") or {}).get("uncertainty")
+    if not isinstance(u, dict):
+        return
+    doc.heading("Uncertainty of the lethal zone", 3)
+    if not u.get("available"):
+        doc.para(f"Zone model {u.get('model', '?')}: no band ({u.get('reason', '')}).")
+        return
+    p = u.get("parameter") or {}
+    spread = u.get("range_5_95") or {}
+    rows = [(key.replace("_", " "), fmt(v.get("p5")), fmt(v.get("p50")), fmt(v.get("p95")))
+            for key, v in spread.items() if isinstance(v, dict)]
+    doc.table(["zone", "5 %", "50 %", "95 %"], rows, numeric=(1, 2, 3))
+    shape = (f"normal, mean {fmt(p.get('mean'))}, SD {fmt(p.get('sd'))}" if p.get("distribution") == "normal"
+             else f"uniform {fmt(p.get('low'))} to {fmt(p.get('high'))}")
+    doc.para(f"Zone model {u.get('model')}; band over {p.get('name', '').replace('_', ' ')} ({shape} degC; "
+             f"{p.get('source', '')}); this run used {fmt(u.get('run_value'))} degC. " + " ".join(u.get("notes") or []))
+    outside = u.get("outside_calibrated_range") or []
+    if outside:
+        doc.para("Outside the calibrated range: " + "; ".join(outside) + ".")
+
+
 def _results_section(doc: Doc, s: dict) -> None:
     doc.heading("Key results")
     rows = []
@@ -257,6 +280,7 @@ def _results_section(doc: Doc, s: dict) -> None:
                "sphericity"], rows, numeric=(2, 3, 4, 5, 6))
     doc.para(f"Tissue temperature range over the run: {fmt(s.get('min_temperature_C'))} to "
              f"{fmt(s.get('max_temperature_C'))} degC.")
+    _uncertainty_section(doc, s)
     tumors = s.get("tumors") or []
     if tumors:
         rows = []
@@ -285,6 +309,12 @@ def _results_section(doc: Doc, s: dict) -> None:
             doc.table(["tumour", "quantity", "value [95 % interval]"], rows)
     overall = s.get("placement")
     if isinstance(overall, dict):
+        joined = overall.get("joined") or {}
+        if joined.get("includes"):
+            doc.para(f"Placement error only ({overall.get('includes', '')}): P(technical success) "
+                     f"{fmt(overall.get('p_technical_success'))}, P(minimal margin >= 5 mm) {fmt(overall.get('p_margin_5mm'))}. "
+                     f"With the zone's uncertainty too ({joined['includes']}): P(technical success) "
+                     f"{fmt(joined.get('p_technical_success'))}, P(minimal margin >= 5 mm) {fmt(joined.get('p_margin_5mm'))}.")
         doc.heading("Placement study", 3)
         rows = []
         for key, value in overall.items():

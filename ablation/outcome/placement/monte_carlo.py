@@ -163,7 +163,7 @@ def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip,
     i mod ZONE_STRATA of the band's parameter (equiprobable mid-quantiles), each zone a threshold on
     the solved fields (:mod:`ablation.outcome.zone_band`), so no sample needs a new solve. None when
     the run has no band."""
-    band_info = result.summary.lesion.uncertainty
+    band_info = (result.summary.get("lesion") or {}).get("uncertainty")
     if not band_info or not band_info.get("available"):
         return None
     p = dict(band_info["parameter"])

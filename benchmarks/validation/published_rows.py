@@ -1,0 +1,216 @@
+"""Every published row (benchmarks/validation/published_lesions.csv) against the model.
+
+Each row the toolkit can simulate is run under the assumptions fixed in split.csv
+(:mod:`ablation.calibration.experiments` builds the scenarios from the shipped ones, 1 mm cells,
+axisymmetric where the device allows) with the CURRENT library defaults: nothing here is fitted.
+This is the "before" column of the calibration; the calibration command reuses the same machinery
+with fitted parameters as overrides.
+
+Per row: the model value in the row's unit (metric value), the published value (reference), the
+tolerance 2 x SD (the published SD, else 10 % of the value), so a row passes when |z| <= 2; z is in
+the note. Summary metrics: the fraction of rows within 2 SD (train and held-out rows separately;
+reference 0.95, the share a model as good as the data's spread would reach), the in vivo / ex vivo
+volume ratio of the CVIR 2009 2 cm rows (README band 0.3-0.6, published 0.52) and the inflow
+occlusion enlargement of the in vivo 2 cm lesion (README: at least 1.5x in volume; perfusion set to 0,
+as in rfa.py; no table row has both an occluded and an open single-electrode value).
+
+The full run also writes benchmarks/results/validation-published-rows.md and .json: one line per row
+(id, role, model, published, unit, z, verdict) and, for rows no experiment covers, the reason.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import time
+
+from ablation.bench import Metric, case, shipped_folder
+from ablation.calibration.experiments import (DEFAULT_SPACING, MAX_SPACING, experiments, published_sd, solve,
+                                              unsupported, z_score)
+from ablation.calibration.published import load_rows
+from ablation.version import __version__
+
+QUICK_EXPERIMENTS = ("cryo_1probe_m30", "cryo_probe_size", "rfa_ic2cm_exvivo")
+TARGET_FRACTION = 0.95
+RATIO_ROWS = ("rfa_ic2cm_invivo_vol", "rfa_ic2cm_exvivo_vol")
+OCCLUSION_EXPERIMENT = "rfa_ic2cm_invivo"
+OCCLUSION = {"tissue.perfusion": "0 1/s"}
+RESULTS_NAME = "validation-published-rows"
+
+# shared by the cases of one bench run: identical scenarios are solved once
+_CACHE: dict = {}
+_MEASURED: dict = {}        # row id -> (model value, experiment name)
+_SECONDS: dict = {}         # experiment name -> wall time of the runs it started
+_EXTRA: dict = {}           # the occlusion run's volume
+
+
+def _rows():
+    rows = load_rows()
+    return rows, experiments(rows)
+
+
+def _measure(chosen) -> None:
+    """Solve and measure every experiment not measured yet in this bench run."""
+    for experiment in chosen:
+        if all(row.id in _MEASURED for row in experiment.rows):
+            continue
+        started = time.perf_counter()
+        results = solve([experiment], cache=_CACHE)[experiment.name]
+        _SECONDS[experiment.name] = time.perf_counter() - started
+        for row_id, value in experiment.measure(results).items():
+            _MEASURED[row_id] = (value, experiment.name)
+
+
+def _row_metric(row) -> Metric:
+    value, name = _MEASURED[row.id]
+    sd = published_sd(row)
+    source = "published SD" if row.sd is not None else "no SD: 10 % of the value"
+    return Metric(row.id, value, row.value, 2.0 * sd, row.unit, "within",
+                  note=f"z = {z_score(value, row):+.2f}; {row.role}; sd {sd:.3g} ({source}); experiment {name}")
+
+
+def _fraction_metrics(rows, prefix: str) -> list[Metric]:
+    out = []
+    for role in ("train", "held_out"):
+        chosen = [row for row in rows if row.role == role and row.id in _MEASURED]
+        if not chosen:
+            continue
+        within = [row for row in chosen if abs(z_score(_MEASURED[row.id][0], row)) <= 2.0]
+        out.append(Metric(f"{prefix}within_2sd.{role}", len(within) / len(chosen), TARGET_FRACTION, 0.0, "1",
+                          "at_least", note=f"{len(within)} of {len(chosen)} {role} rows with |z| <= 2"))
+    return out
+
+
+def _ratio_metric() -> list[Metric]:
+    if not all(row_id in _MEASURED for row_id in RATIO_ROWS):
+        return []
+    ratio = _MEASURED[RATIO_ROWS[0]][0] / _MEASURED[RATIO_ROWS[1]][0]
+    _EXTRA["invivo_exvivo_volume_ratio"] = ratio
+    return [Metric("cvir2009_invivo_over_exvivo_volume", ratio, 0.45, 0.15, "1", "within",
+                   note="README band 0.3-0.6; published 5.76 / 11.08 mL = 0.52")]
+
+
+def _occlusion_metric(all_experiments) -> list[Metric]:
+    """In vivo 2 cm lesion with the inflow stopped (perfusion 0) over the perfused one."""
+    experiment = next(e for e in all_experiments if e.name == OCCLUSION_EXPERIMENT)
+    _measure([experiment])
+    started = time.perf_counter()
+    results = solve([experiment], overrides=OCCLUSION, cache=_CACHE)[experiment.name]
+    _SECONDS[f"{experiment.name} + occlusion"] = time.perf_counter() - started
+    occluded = experiment.measure(results)["rfa_ic2cm_invivo_vol"]
+    open_ = _MEASURED["rfa_ic2cm_invivo_vol"][0]
+    _EXTRA.update(occluded_volume_ml=occluded, open_volume_ml=open_, occlusion_ratio=occluded / open_)
+    return [Metric("occlusion_volume_enlargement", occluded / open_, 1.5, 0.0, "1", "at_least",
+                   note=f"README: inflow occlusion >= 1.5x; CVIR 2 cm in vivo, perfusion 0: {occluded:.2f} vs "
+                        f"{open_:.2f} mL (not a table row)")]
+
+
+def _modality_case(ctx, modality: str) -> list[Metric]:
+    rows, all_experiments = _rows()
+    chosen = [e for e in all_experiments if e.rows[0].modality == modality]
+    _measure(chosen)
+    mine = [row for e in chosen for row in e.rows]
+    metrics = [_row_metric(row) for row in mine]
+    metrics += _fraction_metrics(mine, f"{modality}.")
+    if modality == "rfa":
+        metrics += _ratio_metric() + _occlusion_metric(all_experiments)
+    ctx.figures[f"published_rows.{modality}.runtime_s"] = sum(
+        s for name, s in _SECONDS.items() if name.split(" + ")[0] in {e.name for e in chosen})
+    return metrics
+
+
+@case(quick=True)
+def published_rows_quick(ctx):
+    """Three cheap experiments: the Littrup single 2.4 mm probe (train row), the 1.7 vs 2.4 mm probe
+    ratios and the CVIR 2 cm ex vivo lesion."""
+    _, all_experiments = _rows()
+    chosen = [e for e in all_experiments if e.name in QUICK_EXPERIMENTS]
+    _measure(chosen)
+    return [_row_metric(row) for e in chosen for row in e.rows]
+
+
+@case(quick=False)
+def published_rows_rfa(ctx):
+    """Every supported RF row, the CVIR in vivo / ex vivo ratio and the occlusion enlargement."""
+    return _modality_case(ctx, "rfa")
+
+
+@case(quick=False)
+def published_rows_cryo(ctx):
+    """Every supported cryo row (Littrup 2009 phantom; several probes on a 3-D grid)."""
+    return _modality_case(ctx, "cryo")
+
+
+@case(quick=False)
+def published_rows_table(ctx):
+    """All rows: the fractions within 2 SD over both modalities, and the table written to
+    benchmarks/results/validation-published-rows.md and .json (supported rows measured in the
+    cases above are reused)."""
+    rows, all_experiments = _rows()
+    started = time.perf_counter()
+    _measure(all_experiments)
+    if "occlusion_ratio" not in _EXTRA:
+        _occlusion_metric(all_experiments)
+    _ratio_metric()
+    ctx.figures["published_rows.table_extra_runtime_s"] = time.perf_counter() - started
+    total = sum(_SECONDS.values())
+    ctx.figures["published_rows.total_runtime_s"] = total
+    reasons = dict((row.id, why) for row, why in unsupported(rows))
+    _write_table(rows, all_experiments, reasons, total)
+    ctx.figures["published_rows.supported_rows"] = len(_MEASURED)
+    ctx.figures["published_rows.unsupported_rows"] = len(reasons)
+    return _fraction_metrics(rows, "all.")
+
+
+# ------------------------------------------------------------------------------------ table
+def _entries(rows, reasons) -> list[dict]:
+    out = []
+    for row in rows:
+        entry = {"id": row.id, "role": row.role, "modality": row.modality, "published": row.value,
+                 "sd": row.sd, "unit": row.unit}
+        if row.id in _MEASURED:
+            value, name = _MEASURED[row.id]
+            z = z_score(value, row)
+            entry.update(model=value, z=z, verdict="within 2 SD" if abs(z) <= 2.0 else "miss",
+                         experiment=name, sd_used=published_sd(row))
+        else:
+            entry.update(model=None, z=None, verdict=f"unsupported: {reasons.get(row.id, '?')}")
+        out.append(entry)
+    return out
+
+
+def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
+    folder = shipped_folder("benchmarks") / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = _entries(rows, reasons)
+    fractions = {m.metric: (m.value, m.note) for m in _fraction_metrics(rows, "")}
+    header = {"generated": datetime.datetime.now().isoformat(timespec="seconds"), "version": __version__,
+              "grid": f"{DEFAULT_SPACING} fine cells, {MAX_SPACING} at most; axisymmetric where the device allows",
+              "fitted": "nothing (library defaults)", "runtime_s": total_s,
+              "experiment_runtime_s": dict(_SECONDS), "fractions_within_2sd": fractions,
+              "invivo_exvivo_volume_ratio_cvir2009": _EXTRA.get("invivo_exvivo_volume_ratio"),
+              "occlusion_volume_enlargement": _EXTRA.get("occlusion_ratio"),
+              "experiment_notes": {e.name: list(e.notes) for e in all_experiments if e.notes}}
+    (folder / f"{RESULTS_NAME}.json").write_text(json.dumps({**header, "rows": entries}, indent=1) + "\n")
+    lines = ["# Published rows against the model (library defaults, nothing fitted)", "",
+             f"Generated {header['generated']} by benchmarks/validation/published_rows.py, ablation "
+             f"{__version__}; grid {header['grid']}; {len(_MEASURED)} of {len(rows)} rows simulated in "
+             f"{total_s / 60:.1f} min.", ""]
+    for name, (value, note) in fractions.items():
+        lines.append(f"- rows within 2 SD, {name.split('.')[-1].replace('_', '-')}: {value:.2f} ({note})")
+    if _EXTRA.get("invivo_exvivo_volume_ratio") is not None:
+        lines.append(f"- CVIR 2009 in vivo / ex vivo volume ratio: {_EXTRA['invivo_exvivo_volume_ratio']:.2f} "
+                     "(published 0.52; README band 0.3-0.6)")
+    if _EXTRA.get("occlusion_ratio") is not None:
+        lines.append(f"- inflow occlusion (perfusion 0) volume enlargement, CVIR 2 cm in vivo: "
+                     f"{_EXTRA['occlusion_ratio']:.2f} (README: at least 1.5)")
+    lines += ["", "Assumptions the experiments added to split.csv:", ""]
+    lines += [f"- {name}: {'; '.join(notes)}" for name, notes in header["experiment_notes"].items()]
+    lines += ["", "| id | role | model | published | unit | z | verdict |", "|---|---|---|---|---|---|---|"]
+    for e in entries:
+        published = f"{e['published']:g}" + (f" ± {e['sd']:g}" if e["sd"] is not None else "")
+        if e["model"] is None:
+            lines.append(f"| {e['id']} | {e['role']} | | {published} | {e['unit']} | | {e['verdict']} |")
+        else:
+            lines.append(f"| {e['id']} | {e['role']} | {e['model']:.4g} | {published} | {e['unit']} | "
+                         f"{e['z']:+.2f} | {e['verdict']} |")
+    (folder / f"{RESULTS_NAME}.md").write_text("\n".join(lines) + "\n")

@@ -1,0 +1,209 @@
+"""The published rows and their experiments (ablation.calibration): reading the two CSV files, the
+split of rows into experiments and unsupported rows, z-scores, and one short cryo run measured in
+the rows' own units. No long simulations: the benchmark (benchmarks/validation/published_rows.py)
+runs the full table."""
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from ablation.calibration.experiments import (UNITS, Experiment, experiments, published_sd, solve, unsupported,
+                                              z_score)
+from ablation.calibration.published import PUBLISHED_FILE, SPLIT_FILE, PublishedRow, default_folder, load_rows
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return load_rows()
+
+
+@pytest.fixture(scope="module")
+def by_name(rows):
+    return {e.name: e for e in experiments(rows)}
+
+
+def _row(value=10.0, sd=None, unit="mm", **changes):
+    base = dict(id="x", modality="rfa", quantity="long_axis", value=value, sd=sd, unit=unit, role="held_out",
+                study="s", measured_as="gross_pathology", assumptions={})
+    base.update(changes)
+    return PublishedRow(**base)
+
+
+def _copy_shipped(tmp_path):
+    folder = tmp_path / "validation"
+    folder.mkdir()
+    for name in (PUBLISHED_FILE, SPLIT_FILE):
+        shutil.copy(str(default_folder() / name), folder / name)
+    return folder
+
+
+# ------------------------------------------------------------------------------- load_rows
+def test_load_rows_reads_both_files(rows):
+    with open(default_folder() / PUBLISHED_FILE, newline="") as f:
+        published = list(csv.DictReader(f))
+    assert [r.id for r in rows] == [r["id"] for r in published]
+    first = rows[0]
+    assert (first.id, first.quantity, first.value, first.sd, first.unit) == \
+        ("rfa_ic2cm_exvivo_long", "long_axis", 3.01, None, "cm")
+    assert first.role == "train" and first.study == "cvir2009"
+    assert first.assumptions["tip_length_mm"] == "20" and first.assumptions["perfusion"] == "0"
+    assert first.boundary == "gross_white_zone"
+    song = next(r for r in rows if r.id == "rfa_17g_exvivo_energy")
+    assert (song.value, song.sd, song.unit, song.measured_as) == (7.70, 0.98, "kcal", "generator_log")
+
+
+def test_every_id_has_a_split_row_with_a_role(rows):
+    assert all(r.role in ("train", "held_out") for r in rows)
+    assert {r.modality for r in rows} == {"rfa", "cryo", "placement"}
+    assert sum(r.role == "train" for r in rows) == 7
+
+
+def test_an_id_missing_from_split_is_an_error(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    lines = (folder / SPLIT_FILE).read_text().splitlines(keepends=True)
+    (folder / SPLIT_FILE).write_text("".join(line for line in lines if not line.startswith("rfa_15g_exvivo_vol,")))
+    with pytest.raises(ValueError, match=r"published_lesions\.csv, line \d+, column 'id': 'rfa_15g_exvivo_vol' "
+                                         r"has no row in split\.csv"):
+        load_rows(folder)
+
+
+@pytest.mark.parametrize("edit, pattern", [
+    (lambda line: line.replace(",3.01,", ",3.O1,"), r"published_lesions\.csv, line 2, column 'value': '3\.O1'"),
+    (lambda line: line.replace(",3.01,,", ",3.01,-1,"), r"published_lesions\.csv, line 2, column 'sd'"),
+    (lambda line: line.rstrip("\n") + ",extra\n", r"published_lesions\.csv, line 2: 16 fields, expected 15"),
+])
+def test_a_malformed_published_file_names_file_line_and_column(tmp_path, edit, pattern):
+    folder = _copy_shipped(tmp_path)
+    lines = (folder / PUBLISHED_FILE).read_text().splitlines(keepends=True)
+    lines[1] = edit(lines[1])
+    (folder / PUBLISHED_FILE).write_text("".join(lines))
+    with pytest.raises(ValueError, match=pattern):
+        load_rows(folder)
+
+
+def test_a_malformed_split_file_names_file_line_and_column(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    text = (folder / SPLIT_FILE).read_text().replace("rfa_ic2cm_exvivo_short,train,", "rfa_ic2cm_exvivo_short,trian,")
+    (folder / SPLIT_FILE).write_text(text)
+    with pytest.raises(ValueError, match=r"split\.csv, line 3, column 'role': 'trian'"):
+        load_rows(folder)
+    (folder / SPLIT_FILE).write_text("id,role\n")
+    with pytest.raises(ValueError, match=r"split\.csv, line 1: column\(s\) tip_length_mm, .* missing"):
+        load_rows(folder)
+
+
+# ------------------------------------------------------------------------- experiments
+def test_every_row_is_in_one_experiment_or_unsupported_with_a_reason(rows):
+    found = experiments(rows)
+    supported = [row.id for e in found for row in e.rows]
+    left_out = unsupported(rows)
+    assert len(supported) == len(set(supported))
+    assert sorted(supported + [row.id for row, _ in left_out]) == sorted(r.id for r in rows)
+    assert all(isinstance(why, str) and len(why) > 20 for _, why in left_out)
+    assert {r.id for r in rows if r.role == "train"} <= set(supported)
+    assert len({e.name for e in found}) == len(found)
+    for e in found:     # every row has a measure and a unit the measure converts to
+        assert set(e.measures) == {row.id for row in e.rows}
+        assert all(UNITS[row.unit][0] == e.measures[row.id].dimension for row in e.rows)
+
+
+def test_unsupported_reasons_are_precise(rows):
+    why = dict((row.id, reason) for row, reason in unsupported(rows))
+    assert why["place_ct_inplane_phantom"].startswith("placement/outcome row")
+    assert "duration_min" in why["rfa_cooled_1cm_area_ratio_both"]
+    assert "occlusion 'portal'" in why["rfa_cooled_1cm_area_ratio_portal"]
+    assert "no channel switching" in why["rfa_octo_sm_vol"]
+    assert "a bound" in why["cryo_m30_inset_upper_bound"]
+
+
+def test_rows_of_one_setting_share_an_experiment(by_name):
+    assert [r.id for r in by_name["rfa_ic2cm_exvivo"].rows] == \
+        ["rfa_ic2cm_exvivo_long", "rfa_ic2cm_exvivo_short", "rfa_ic2cm_exvivo_vol"]
+    assert by_name["rfa_ic2cm_exvivo"].labels == ("main",)
+    assert len(by_name["rfa_perfbov"].rows) == 6
+
+
+def test_single_setting_scenarios_follow_split(by_name):
+    s = by_name["rfa_ic2cm_invivo"].scenario(overrides={"damage.perfusion_shutdown": "none"})
+    assert s.probes[0].active_length == pytest.approx(0.020) and s.probes[0].diameter == pytest.approx(1.47e-3)
+    assert s.tissue.initial_temperature == 37.0 and s.tissue.perfusion is None and not s.tumors
+    assert s.time.duration == 720.0 and s.rfa.protocol == "impedance_control" and s.rfa.power == 200.0
+    assert s.grid.spacing == pytest.approx(1e-3) and s.grid.max_spacing == pytest.approx(4e-3)
+    assert s.damage.perfusion_shutdown == "none"                       # overrides come last
+    ex_vivo = by_name["rfa_ic2cm_exvivo"].scenario(spacing="0.5 mm")
+    assert ex_vivo.tissue.perfusion == 0.0 and ex_vivo.tissue.initial_temperature == 20.0
+    assert ex_vivo.grid.spacing == pytest.approx(0.5e-3)
+
+
+def test_comparisons_build_one_scenario_per_setting(by_name):
+    sizes = by_name["cryo_probe_size"].scenarios()
+    assert list(sizes) == ["1.7 mm", "2.4 mm"]
+    assert [s.probes[0].diameter for s in sizes.values()] == pytest.approx([1.7e-3, 2.4e-3])
+    flows = by_name["rfa_perfbov"].scenarios()
+    assert len(flows) == 5 and len({float(s.tissue.perfusion) for s in flows.values()}) == 5
+    with pytest.raises(ValueError, match="compares 5 settings"):
+        by_name["rfa_perfbov"].scenario()
+
+
+def test_a_flow_fit_is_measured_in_the_rows_units(by_name):
+    """Fake results whose short axis falls 0.44 mm and volume 0.556 mL per mL/min/100 g."""
+    experiment = by_name["rfa_perfbov"]
+    results = {}
+    for label in experiment.labels:
+        flow = float(label.split()[1])
+        lesion = {"short_axis_mm": 39.25 - 0.44 * flow, "volume_ml": 31.574 - 0.556 * flow}
+        results[label] = SimpleNamespace(summary={"lesion": lesion})
+    values = experiment.measure(results)
+    assert values["rfa_perfbov_short_slope"] == pytest.approx(-0.044)              # cm per flow
+    assert values["rfa_perfbov_short_intercept"] == pytest.approx(3.925)           # cm
+    assert values["rfa_perfbov_short_change_per10"] == pytest.approx(4.4)          # mm
+    assert values["rfa_perfbov_vol_slope"] == pytest.approx(-0.556)                # mL per flow
+    assert values["rfa_perfbov_vol_change_per10"] == pytest.approx(5.56)           # mL
+
+
+def test_energy_in_kcal_and_volume_in_ml(by_name):
+    experiment = by_name["rfa_17g_exvivo"]
+    result = SimpleNamespace(summary={"lesion": {"volume_ml": 24.0}, "device": {"energy_J": 4184.0 * 7.7}})
+    assert experiment.measure(result) == pytest.approx({"rfa_17g_exvivo_vol": 24.0, "rfa_17g_exvivo_energy": 7.7})
+
+
+def test_a_short_cryo_run_is_measured_in_the_rows_units(by_name):
+    """The Littrup single-probe experiment, 3 min freeze on 2 mm cells (seconds): the -30 degC
+    diameter in cm and the lethal share of the iceball section in %."""
+    experiment = by_name["cryo_1probe_m30"]
+    short = {"time.duration": "3 min", "time.output_interval": "3 min",
+             "cryo.protocol": [{"phase": "freeze", "duration": "3 min"}]}
+    result = solve([experiment], overrides=short, spacing="2 mm")[experiment.name]["main"]
+    assert result.summary["grid"]["kind"] == "axisymmetric"
+    values = experiment.measure(result)
+    reached = result.summary["isotherms"]
+    assert values["cryo_1probe_m30_diam"] == pytest.approx(reached["-30"]["reached"]["short_axis_mm"] / 10.0)
+    assert 0.3 < values["cryo_1probe_m30_diam"] < 1.5
+    expected = 100.0 * (reached["-30"]["reached"]["short_axis_mm"] / reached["0"]["reached"]["short_axis_mm"]) ** 2
+    assert values["cryo_1probe_m30_area_frac"] == pytest.approx(expected, rel=0.1)
+
+
+# ------------------------------------------------------------------------------- z-scores
+def test_z_score_uses_the_published_sd():
+    assert z_score(14.0, _row(10.0, sd=2.0)) == pytest.approx(2.0)
+    assert z_score(14.0, _row(10.0, sd=3.0), model_sd=4.0) == pytest.approx(4.0 / 5.0)
+
+
+def test_z_score_without_sd_takes_ten_percent_of_the_value():
+    row = _row(30.0)
+    assert published_sd(row) == pytest.approx(3.0)
+    assert z_score(36.0, row) == pytest.approx(2.0)        # +20 % -> z = 2
+    assert z_score(-0.0528, _row(-0.044)) == pytest.approx(-2.0)   # negative values: |value|
+    with pytest.raises(ValueError, match="no spread"):
+        z_score(1.0, _row(0.0))
+
+
+def test_experiment_measure_needs_every_setting(by_name):
+    with pytest.raises(ValueError, match="needs results"):
+        by_name["cryo_probe_size"].measure(SimpleNamespace(summary={}))
+    assert isinstance(by_name["cryo_probe_size"], Experiment)
+    assert math.isclose(UNITS["kcal"][1], 4184.0)
