@@ -120,7 +120,7 @@ def test_rolloffs_are_located_not_stepped_over(rf_runs):
 
 def test_warning_is_logged(caplog):
     with caplog.at_level(logging.WARNING, logger="ablation.run.time_loop"):
-        result = run(_rf(step="60 s", refine=False, duration="1 min"))
+        result = run(_cryo(step="80 s", refine=False))
     assert result.summary["time"]["warnings"]
     assert any("time-discretisation error" in rec.getMessage() for rec in caplog.records)
 

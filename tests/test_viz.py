@@ -26,6 +26,8 @@ from ablation.input.scenario import load_scenario
 pv = pytest.importorskip("pyvista")
 
 SCENARIO = """
+# the first version's zone model: these tests need a zone that covers part of the tumour
+model = "library-2026.11"
 name = "viz-test"
 description = "Coarse generic thermal probe with an on-axis tumour (viz tests)."
 modality = "thermal"
@@ -350,7 +352,7 @@ def test_report_renders_in_headless_chromium_with_its_images(run_dir, tmp_path):
         assert width > 100 and height > 100            # decoded, not a broken image
     shot = tmp_path / "report.png"
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(_chromium_args(profile) + [f"--screenshot={shot}", "--window-size=1200,2400", url],
+        subprocess.run(_chromium_args(profile) + [f"--screenshot={shot}", "--window-size=1200,4000", url],
                        capture_output=True, timeout=120)
     from PIL import Image
     image = np.asarray(Image.open(shot).convert("RGB")).astype(float)

@@ -26,7 +26,7 @@ CALIBRATION_FILE = ("ablation.calibration", "calibration.json")
 
 LIBRARY = "library-2026.11"
 CALIBRATED = "calibrated-2026.12"
-DEFAULT_MODEL = LIBRARY   # switched to CALIBRATED once calibration.json exists
+DEFAULT_MODEL = CALIBRATED
 #: liver Arrhenius A of the library model, as an edge temperature over 1 min (damage.edge_temperature)
 LIBRARY_EDGE_C = 50.1
 #: the band of the lethal isotherm (docs/physics.md 3: -20 to -40 degC lethal in liver)

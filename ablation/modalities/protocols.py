@@ -118,9 +118,14 @@ class Controller(abc.ABC):
         """Whether the generator would deliver power (and so watch the impedance) at ``t``."""
         return True
 
+    #: whether the law reacts to a roll-off (constant power and temperature control only report it,
+    #: so the time loop need not locate it)
+    acts_on_rolloff = True
+
     def rolloff_margin(self, t: float, impedance: float) -> float:
-        """Impedance minus the roll-off limit (ohm) if the generator watches at ``t``, else -inf."""
-        return self.detector.margin(impedance) if self.powered(t) else -math.inf
+        """Impedance minus the roll-off limit (ohm) if the generator watches at ``t`` and reacts to
+        a roll-off, else -inf."""
+        return self.detector.margin(impedance) if self.acts_on_rolloff and self.powered(t) else -math.inf
 
     def rolloff_pending(self, t: float, impedance: float) -> bool:
         return self.rolloff_margin(t, impedance) > 0.0
@@ -137,6 +142,7 @@ class Controller(abc.ABC):
 
 class ConstantPower(Controller):
     name = "constant_power"
+    acts_on_rolloff = False
 
     def __init__(self, power: float, ramp_time: float = 0.0, detector: RolloffDetector | None = None):
         super().__init__(detector or RolloffDetector())
@@ -182,6 +188,7 @@ class TemperatureControl(Controller):
     saturated and e would drive it further into saturation.
     """
     name = "temperature_control"
+    acts_on_rolloff = False
 
     def __init__(self, target: float, kp: float, ki: float, max_power: float, ramp_time: float = 0.0,
                  detector: RolloffDetector | None = None, integral_band: float = math.inf):

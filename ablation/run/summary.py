@@ -112,7 +112,7 @@ class TimeSummary:
         known = {f.name for f in dataclass_fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         if "warnings" in values:
-            values["warnings"] = tuple(values["warnings"])
+            values["warnings"] = tuple(values["warnings"] or ())
         return cls(**values)
 
     def to_dict(self) -> dict:
