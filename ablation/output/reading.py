@@ -181,7 +181,11 @@ def read_summary_data(path) -> dict:
 def read_summary(path):
     """summary.json as a :class:`ablation.run.summary.Summary`."""
     from ablation.run.summary import Summary
-    return Summary.from_dict(read_summary_data(path))
+    data = read_summary_data(path)
+    try:
+        return Summary.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultFolderError(Path(path), f"not usable: {exc}") from None
 
 
 # -------------------------------------------------------------------------------- timeseries.csv

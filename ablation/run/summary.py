@@ -112,7 +112,10 @@ class TimeSummary:
         known = {f.name for f in dataclass_fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         if "warnings" in values:
-            values["warnings"] = tuple(values["warnings"] or ())
+            warnings = values["warnings"] or ()
+            if not isinstance(warnings, (list, tuple)) or not all(isinstance(w, str) for w in warnings):
+                raise ValueError(f"time.warnings is {str(warnings)[:40]!r}; expected a list of strings")
+            values["warnings"] = tuple(warnings)
         return cls(**values)
 
     def to_dict(self) -> dict:
