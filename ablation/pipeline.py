@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 
-from ablation.input.models import CALIBRATED, zone_uncertainty
+from ablation.input.models import CALIBRATED
+from ablation.input.models import zone_uncertainty as model_zone_uncertainty
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
 from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty, outside_calibrated_range
@@ -33,7 +34,7 @@ DOMAIN_GROWTH = 1.5
 DOMAIN_GROWTHS = 3
 
 
-def simulate(scenario, *, executor=None, progress=None) -> Result:
+def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool = True) -> Result:
     """Solve ``scenario`` (from :func:`ablation.load_scenario`) and run its analyses.
 
     When the scenario leaves domain.size out and the temperature next to the fixed-temperature
@@ -49,6 +50,9 @@ def simulate(scenario, *, executor=None, progress=None) -> Result:
         placement samples); default: a local process pool, one worker per core.
     progress : ``progress(done, total, label)``, called as the solve advances (simulated seconds)
         and as parallel work finishes; default: silent.
+    zone_uncertainty : compute the lethal zone's band and join it with placement error (default).
+        Sweeps and plans switch it off: there the spread over the swept parameters is the uncertainty.
+        ``summary["lesion"]["uncertainty"]`` then says it was left out and why.
     """
     with single_blas_thread():   # the CG loops are faster on one BLAS thread (ablation.runtime)
         solved = apply_transforms(scenario)     # e.g. inflow occlusion (Pringle) before solving
@@ -89,9 +93,14 @@ def simulate(scenario, *, executor=None, progress=None) -> Result:
                      record["size_mm"], deviations[-1])
         result.summary["domain"] = record
         # the zone's band from the model's uncertain lethality parameter (from the solved fields)
-        kind = "cold" if scenario.modality == "cryo" else "heat"
-        parameter = ZoneParameter(**zone_uncertainty(scenario.model)[kind])
-        uncertainty = lesion_uncertainty(result, parameter, scenario.model)
+        if zone_uncertainty:
+            kind = "cold" if scenario.modality == "cryo" else "heat"
+            parameter = ZoneParameter(**model_zone_uncertainty(scenario.model)[kind])
+            uncertainty = lesion_uncertainty(result, parameter, scenario.model)
+        else:
+            uncertainty = {"available": False, "model": scenario.model,
+                           "reason": "switched off by the caller (a sweep or plan, whose spread over the "
+                                     "varied parameters is the uncertainty)"}
         uncertainty["outside_calibrated_range"] = outside_calibrated_range(scenario, scenario.model, CALIBRATED)
         result.summary = result.summary.with_lesion_uncertainty(uncertainty)
         coverage_analysis(result)               # summary["tumors"]: coverage, margins, shells

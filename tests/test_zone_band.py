@@ -74,13 +74,18 @@ def test_every_run_reports_a_band_and_the_joined_probabilities(tmp_path):
         value = u["run_value"]
         out["heat"] = {**out["heat"], "distribution": "normal", "a": value, "b": 1e-9}
         return out
-    models_attr = "ablation.pipeline.zone_uncertainty"
+    models_attr = "ablation.pipeline.model_zone_uncertainty"
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(models_attr, narrow)
         again = ablation.simulate(s)
     p = again.summary["placement"]
     assert p["joined"]["p_technical_success"] == pytest.approx(p["p_technical_success"], abs=1e-12)
     assert p["joined"]["p_margin_5mm"] == pytest.approx(p["p_margin_5mm"], abs=1e-12)
+    # switched off (as sweeps and plans do): no band, no joined figures, placement-only ones unchanged
+    off = ablation.simulate(s, zone_uncertainty=False)
+    assert off.summary["lesion"]["uncertainty"]["available"] is False
+    assert off.summary["placement"]["joined"]["includes"] is None
+    assert off.summary["placement"]["p_technical_success"] == pytest.approx(placement["p_technical_success"], abs=1e-12)
 
 
 def test_library_model_keeps_the_first_versions_defaults_and_the_file_wins():
