@@ -9,7 +9,9 @@ the same code:
   volume for cryo) over time;
 * ``placement.png``: distributions of coverage and minimal margin over placement samples;
 * ``shells.png``: coverage of the tumour dilated by m mm and of each 1 mm shell;
-* ``comparison.png``: probabilities per approach from ``ablation compare`` (comparison.json).
+* ``comparison.png``: probabilities per approach from ``ablation compare`` (comparison.json);
+* ``validation_parity.png``: the run's zone model against the published rows of its modality (the
+  table benchmarks/validation/published_rows.py wrote for that model, shipped with the package).
 """
 from __future__ import annotations
 
@@ -304,6 +306,70 @@ def load_comparison(directory):
     return None
 
 
+def published_rows_table(model: str) -> dict | None:
+    """The published-rows table of a zone model shipped in benchmarks/results, or None."""
+    import importlib
+    try:
+        folder = Path(next(iter(importlib.import_module("ablation.benchmarks").__path__))) / "results"
+    except ModuleNotFoundError:
+        return None
+    path = folder / f"validation-published-rows-{model}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def plot_parity(table: dict, path, before: dict | None = None, modality: str | None = None) -> Plot | None:
+    """Model against published value per row (log-log): horizontal bar 2 x the published SD (20 %
+    where none is given), vertical bar the model's 5-95 % zone band; training and held-out rows apart;
+    ``before`` (another model's table) in grey."""
+    def usable(t):
+        return [r for r in t["rows"] if r.get("model") is not None and r.get("published")
+                and r["model"] > 0 and r["published"] > 0 and (modality is None or r.get("modality") == modality)]
+    rows = usable(table)
+    if not rows:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 6.0))
+    if before is not None and usable(before):
+        old = usable(before)
+        ax.plot([r["published"] for r in old], [r["model"] for r in old], "x", color="0.6",
+                label=f"before: {before.get('model') or 'first version'} ({len(old)} rows)")
+    for role, marker, colour in (("train", "s", PALETTE[1]), ("held_out", "o", PALETTE[0])):
+        chosen = [r for r in rows if r["role"] == role]
+        if not chosen:
+            continue
+        model = np.array([r["model"] for r in chosen])
+        low = np.array([r.get("model_p5", r["model"]) for r in chosen])
+        high = np.array([r.get("model_p95", r["model"]) for r in chosen])
+        ratio = np.median(model / np.array([r["published"] for r in chosen]))
+        ax.errorbar([r["published"] for r in chosen], model, xerr=[2.0 * r["sd_used"] for r in chosen],
+                    yerr=[model - low, high - model], fmt=marker, color=colour, capsize=2,
+                    label=f"{role.replace('_', '-')} ({len(chosen)} rows; model/published median {ratio:.2f})")
+    values = [v for r in rows for v in (r["published"], r["model"])]
+    lo, hi = min(values) / 1.5, max(values) * 1.5
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="model = published")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("published (the row's own unit; bar: +/- 2 SD)")
+    ax.set_ylabel("model (bar: 5-95 % zone band)")
+    what = f"{modality} rows" if modality else "rows"
+    ax.set_title(_wrap(f"Published {what} vs zone model {table.get('model') or table.get('fitted', '?')} (generated "
+                       f"{str(table.get('generated', '?'))[:10]})"), fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return Plot(Path(path).name, "Validation: published rows against this zone model", [what])
+
+
+def _parity_of(result, path) -> Plot | None:
+    """The parity plot of the run's zone model and modality, when a table for that model is shipped."""
+    model = getattr(result.scenario, "model", None)
+    table = published_rows_table(model) if model else None
+    return plot_parity(table, path, modality=result.scenario.modality) if table else None
+
+
 def write_plots(directory, result, comparison=None) -> list[Plot]:
     """Every plot whose data exists, into DIR/plots/; returns what was drawn."""
     directory = Path(directory)
@@ -317,5 +383,6 @@ def write_plots(directory, result, comparison=None) -> list[Plot]:
         plot_placement(placement_samples(result), out_dir / "placement.png"),
         plot_shells(result.summary, out_dir / "shells.png"),
         plot_comparison(comparison, out_dir / "comparison.png") if comparison else None,
+        _parity_of(result, out_dir / "validation_parity.png"),
     ]
     return [p for p in plots if p is not None]

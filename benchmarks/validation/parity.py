@@ -1,11 +1,13 @@
-"""Parity plot of the published-rows table: model against published value, each row relative to
-its published value, with the published spread (the row's SD, or 10 % where none is given) as an
-error bar; training and held-out rows marked apart.
+"""Parity plot of the published-rows table: model against published value, with the published
+spread (2 x the row's SD, or 20 % where none is given) as the horizontal bar and the model's 5-95 %
+zone band as the vertical one; training and held-out rows marked apart; the first version's model
+(the "before" table) in grey for comparison.
 
-    python benchmarks/validation/parity.py [TABLE.json] [OUT.png]
+    python benchmarks/validation/parity.py [TABLE.json] [OUT.png] [BEFORE.json]
 
-Defaults: benchmarks/results/validation-published-rows.json -> benchmarks/results/validation-parity.png.
-Reads the table benchmarks/validation/published_rows.py writes; solves nothing.
+Defaults: benchmarks/results/validation-published-rows-<default model>.json and
+...-library-2026.11.json -> benchmarks/results/validation-parity.png. Reads the tables
+benchmarks/validation/published_rows.py writes; solves nothing.
 """
 from __future__ import annotations
 
@@ -13,47 +15,20 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from ablation.output.plots import plot_parity
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
-def parity_plot(table: dict, out: Path) -> Path:
-    rows = [r for r in table["rows"] if r.get("model") is not None and r.get("published")]
-    fig, ax = plt.subplots(figsize=(6.5, 6.0))
-    for role, marker, colour in (("train", "s", "tab:red"), ("held_out", "o", "tab:blue")):
-        chosen = [r for r in rows if r["role"] == role]
-        if not chosen:
-            continue
-        ratio = [r["model"] / r["published"] for r in chosen]
-        ax.errorbar([r["published"] for r in chosen], [r["model"] for r in chosen],
-                    xerr=[2.0 * r["sd_used"] for r in chosen], fmt=marker, color=colour, capsize=2,
-                    label=f"{role.replace('_', '-')} ({len(chosen)} rows; model/published median "
-                          f"{sorted(ratio)[len(ratio) // 2]:.2f})")
-    lo = min(min(r["published"], r["model"]) for r in rows)
-    hi = max(max(r["published"], r["model"]) for r in rows)
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="model = published")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("published (row's own unit; bar: +/- 2 SD)")
-    ax.set_ylabel("model")
-    ax.set_title(f"Published rows vs model; fitted: {table.get('fitted', '?')} (rows <= 0 not drawn)", fontsize=9)
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    table_path = Path(argv[0]) if argv else RESULTS / "validation-published-rows.json"
+    from ablation.input.models import DEFAULT_MODEL, LIBRARY
+    table_path = Path(argv[0]) if argv else RESULTS / f"validation-published-rows-{DEFAULT_MODEL}.json"
     out = Path(argv[1]) if len(argv) > 1 else RESULTS / "validation-parity.png"
-    print(parity_plot(json.loads(table_path.read_text()), out))
+    before_path = Path(argv[2]) if len(argv) > 2 else RESULTS / f"validation-published-rows-{LIBRARY}.json"
+    before = json.loads(before_path.read_text()) if before_path.exists() and before_path != table_path else None
+    plot_parity(json.loads(table_path.read_text()), out, before)
+    print(out)
     return 0
 
 
