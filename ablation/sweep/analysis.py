@@ -62,10 +62,17 @@ def sobol_indices(spec, y) -> dict:
     from ablation.sweep.sampling import salib_problem
     y = np.asarray(y, float)
     reason = _not_computed(y)
+    block = len(spec.parameters) * (2 if spec.second_order else 1) + 2
+    if not reason and y.size % block == 0:
+        rows = y.reshape(-1, block)     # Saltelli layout per base sample: A, AB_1..AB_D, (BA_1..BA_D,) B
+        if float(np.var(np.concatenate([rows[:, 0], rows[:, -1]]))) == 0.0:
+            reason = ("not computed: the metric is the same in every sample of the design's A and B matrices "
+                      "(the estimators divide by that variance)")
     if reason:
         return {"available": False, "reason": reason}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)     # constant blocks: SALib warns, the reason above covers it
         res = sobol.analyze(salib_problem(spec), y, calc_second_order=spec.second_order,
                             num_resamples=spec.bootstrap, conf_level=spec.confidence, seed=spec.seed)
     out = {"available": True, "method": "sobol", "confidence": spec.confidence, "bootstrap": spec.bootstrap,

@@ -30,8 +30,11 @@ def local_cluster(workers: int | None = None, dashboard: bool = True, **kwargs):
     loopback interface; its dashboard on a free port when ``dashboard``."""
     from distributed import LocalCluster
     count = max(1, int(workers or os.cpu_count() or 1))
+    if dashboard:
+        kwargs["dashboard_address"] = "127.0.0.1:0"
+    else:
+        kwargs["scheduler_kwargs"] = {"dashboard": False}
     return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address="127.0.0.1:0" if dashboard else None,
                         silence_logs=logging.ERROR, **kwargs)
 
 

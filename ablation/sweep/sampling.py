@@ -6,8 +6,11 @@
 
 Unit-cube points become values through each distribution's quantile function
 (:meth:`ablation.input.sweep_section.SweepParameter.quantile`). Morris levels l in {0, 1/(p-1),
-.., 1} are mapped to the quantiles (l (p - 1) + 1/2) / p, the middles of p equiprobable bins, so
-unbounded distributions stay finite; the analysis works on the levels.
+.., 1} are used as quantiles of bounded distributions (uniform, triangular: the ends are reached);
+for unbounded ones (normal, lognormal) they are mapped to (l (p - 1) + 1/2) / p, the middles of p
+equiprobable bins, so the design stays away from the far tails. The analysis works on the levels.
+(Mapping every parameter to bin middles would make every Morris step exactly half the range, which
+hides any input with a period of half its range, such as Ishigami's x2.)
 
 Every sample gets its own seed (for its placement Monte Carlo) from the sweep seed and its index
 (numpy SeedSequence), never from the worker that runs it.
@@ -88,10 +91,12 @@ def build_design(spec) -> Design:
                                else [_as_text(v) for v in (combo[k] for combo in combos)])
         return Design("factorial", samples, columns, None)
     unit = unit_points(spec)
-    quantiles = unit
+    quantiles = unit.copy()
     if spec.method == "morris":
         p = spec.levels
-        quantiles = (unit * (p - 1) + 0.5) / p
+        for k, par in enumerate(spec.parameters):
+            if par.distribution in ("normal", "lognormal"):
+                quantiles[:, k] = (unit[:, k] * (p - 1) + 0.5) / p
     columns = {par.path: np.asarray(par.quantile(quantiles[:, k]), float) for k, par in enumerate(spec.parameters)}
     samples = tuple(Sample(i, {par.path: par.field.written(float(columns[par.path][i])) for par in spec.parameters},
                            sample_seed(spec.seed, i)) for i in range(unit.shape[0]))
