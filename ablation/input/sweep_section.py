@@ -325,13 +325,13 @@ def _parse_parameter(p, field: SweptField, where: str, kind: str, errors: list) 
     before = len(errors)
     name = p.path
     if kind == "values":
-        if not p.values:
+        if not p["values"]:
             errors.append((f"{where}.values", f"{name}: the list is empty, which gives zero samples; expected at "
                                               "least one value"))
             return None
-        for k, v in enumerate(p.values):
+        for k, v in enumerate(p["values"]):
             field.check(v, f"{where}.values[{k}] ({name})", errors)
-        return SweepParameter(name, field, "values", tuple(p.values)) if len(errors) == before else None
+        return SweepParameter(name, field, "values", tuple(p["values"])) if len(errors) == before else None
     if kind == "range":
         r = p.range
         missing = [k for k in ("start", "stop", "count") if r[k] is None]
