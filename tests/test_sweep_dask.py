@@ -118,7 +118,7 @@ def test_failures_are_recorded_and_retried_on_resume(client, tmp_path):
     failures = json.loads((out / "failures.json").read_text())
     assert [f["sample"] for f in failures] == [1, 3]
     assert "time.step" in failures[0]["error"] and failures[0]["changes"]["time.step"] == "20 min"
-    assert failures[0]["scenario_toml"] is None or "20 min" in failures[0]["scenario_toml"]
+    assert 'step = "20 min"' in failures[0]["scenario_toml"] and "[sweep]" not in failures[0]["scenario_toml"]
     table = read_parquet_columns(out / "results.parquet")
     assert table["status"] == ["ok", "failed", "ok", "failed"]
     assert np.isnan(table["lesion_volume_ml"][1]) and table["lesion_volume_ml"][0] > 0
@@ -130,8 +130,9 @@ def test_failures_are_recorded_and_retried_on_resume(client, tmp_path):
 
 
 def test_sigint_then_resume_runs_only_the_missing_samples(client, tmp_path):
-    """The command line in a subprocess, interrupted after some rows, then rerun with --resume; the
-    final table equals an uninterrupted run's (here: the same sweep through the Python API)."""
+    """The command line in a subprocess (its own 2-worker LocalCluster), interrupted after some rows,
+    then rerun with --resume on an existing scheduler; the final table equals an uninterrupted run's
+    (here: the same sweep through the Python API)."""
     path = write_toml(tmp_path / "sweep.toml", pipeline_table(tmp_path, 6))
     out = tmp_path / "cli"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FIPY_SOLVERS": "scipy"}
@@ -150,7 +151,9 @@ def test_sigint_then_resume_runs_only_the_missing_samples(client, tmp_path):
     assert 2 <= len(first) < 6, err
     assert not list(out.rglob(".*.tmp-*")) and not (out / "results.parquet").exists()
 
-    resumed = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+    # resumed on the test's running cluster through --scheduler (the store is on a shared filesystem)
+    resume = command[:-2] + ["--scheduler", client.scheduler.address, "--resume"]
+    resumed = subprocess.run(resume, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{len(first)} finished, {6 - len(first)} to run" in resumed.stderr
     # the rows written before the interrupt were not rewritten: only the missing samples ran

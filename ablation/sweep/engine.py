@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ablation.sweep import store
 from ablation.sweep.task import failure_record, run_sample
@@ -30,9 +30,10 @@ def local_cluster(workers: int | None = None, dashboard: bool = True, **kwargs):
     loopback interface; its dashboard on a free port when ``dashboard``."""
     from distributed import LocalCluster
     count = max(1, int(workers or os.cpu_count() or 1))
-    if dashboard:
-        kwargs["dashboard_address"] = "127.0.0.1:0"
-    else:
+    # the scheduler's HTTP server (health, metrics; the dashboard when wanted) on a free port: a
+    # fixed 8787 collides with other clusters on a shared machine
+    kwargs["dashboard_address"] = "127.0.0.1:0"
+    if not dashboard:
         kwargs["scheduler_kwargs"] = {"dashboard": False}
     return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
                         silence_logs=logging.ERROR, **kwargs)
@@ -49,6 +50,7 @@ class Outcome:
     ran: int = 0
     ok: int = 0
     failed: int = 0
+    rows: dict = field(default_factory=dict)     # sample -> row of the samples finished in this run
 
 
 def run_samples(client, model, design, metrics, directory, todo, progress=None, done_before: int = 0,
@@ -91,6 +93,8 @@ def run_samples(client, model, design, metrics, directory, todo, progress=None, 
                 record = future.result()
                 outcome.ok += record["status"] == "ok"
                 outcome.failed += record["status"] != "ok"
+                if record.get("row") is not None:
+                    outcome.rows[i] = record["row"]
             future.release()
             done += 1
             if progress is not None:

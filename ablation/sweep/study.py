@@ -87,7 +87,7 @@ def run_sweep(scenario, out, client, *, resume: bool = False, progress=None, mod
         outcome = engine.run_samples(client, model, p.design, spec.metrics, directory, p.todo, progress=progress,
                                      done_before=len(p.design) - len(p.todo))
         wall = time.perf_counter() - started
-        columns = p.store.assemble(p.design, spec.metrics)
+        columns = p.store.assemble(p.design, spec.metrics, outcome.rows)
         result = analysis.analyse(spec, p.design, columns, draws_per_sample(scenario, spec))
         rows = analysis.index_rows(result.get("indices", {}))
         if rows:

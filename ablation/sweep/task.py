@@ -108,12 +108,15 @@ class PipelineModel:
 
     def scenario_text(self, sample) -> str | None:
         """The sample's scenario as a TOML file would hold it (for a failure record)."""
+        import tomli_w
+        from ablation.input.scenario import copy_tree, set_path
+        raw = copy_tree(self.scenario.raw)
+        for path, value in self.changes(sample).items():
+            set_path(raw, path, value, [])      # as written, not validated: the failure may be right here
+        raw.pop("sweep", None)
         try:
-            import tomli_w
-            raw = dict(self.scenario.with_changes(self.changes(sample)).raw)
-            raw.pop("sweep", None)
             return tomli_w.dumps(raw)
-        except Exception:     # a scenario that cannot be built is described by its changes alone
+        except (TypeError, ValueError):     # a value TOML cannot hold: the changes describe the sample
             return None
 
 
@@ -155,6 +158,7 @@ def run_sample(model, sample, row_parameters: dict, metrics: tuple, directory: s
     except Exception as exc:      # a failing sample is recorded, never stops the sweep
         values, error = None, exc
     evaluated = time.perf_counter()
+    row = None
     if error is None:
         row = {"sample": sample.index, **row_parameters, "seed": sample.seed}
         row.update({m: _number(values.get(m)) for m in metrics})
@@ -169,7 +173,8 @@ def run_sample(model, sample, row_parameters: dict, metrics: tuple, directory: s
               "task_s": finished - started, "evaluate_s": evaluated - started, "solve_s": solve_s,
               "overhead_s": (finished - started) - (solve_s if math.isfinite(solve_s) else evaluated - started)}
     store.write_timing(directory, sample.index, timing)
-    return {"sample": sample.index, "status": status, "task_s": timing["task_s"]}
+    # the row goes back to the client too: assembling a large sweep then reads only earlier runs' files
+    return {"sample": sample.index, "status": status, "task_s": timing["task_s"], "row": row}
 
 
 def failure_record(model, sample, error: BaseException, text: str | None = None) -> dict:
