@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-import ablation
 from ablation.input.scenario import ScenarioError, scenario_from_dict
 from ablation.sweep import analysis
 from ablation.sweep.analytic import ishigami, ishigami_indices
@@ -77,6 +76,9 @@ def test_zero_samples_are_refused():
     assert errors[0][0] == "sweep.parameters[0].values" and "zero samples" in errors[0][1]
     errors = problems({**ishigami_sweep(8), "samples": 0})
     assert errors[0][0] == "sweep.samples"
+    errors = problems({**ishigami_sweep(8), "metrics": ["lesion_volume", "summary.tumors[0]..x"]})
+    assert [e[0] for e in errors] == ["sweep.metrics[0]", "sweep.metrics[1]"]
+    assert "lesion_volume_ml" in errors[0][1]
     errors = problems({**ishigami_sweep(8), "samples": 12})      # not 2^k for Saltelli
     assert errors[0][0] == "sweep.samples" and "power of 2" in errors[0][1]
 
@@ -91,10 +93,12 @@ def test_cli_exits_2_naming_the_parameter(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
 
 
-def test_a_scenario_with_a_sweep_still_runs_and_the_schema_knows_it():
+def test_a_scenario_with_a_sweep_loads_and_the_schema_knows_it():
+    """(A scenario with [sweep] is solved by every pipeline sample in tests/test_sweep_dask.py:
+    each sample's scenario keeps the section, which simulate ignores.)"""
     scenario = scenario_from_dict(base_table(ishigami_sweep(8)))
     assert scenario.sweep.mode == "sensitivity"
-    schema = ablation.json_schema() if hasattr(ablation, "json_schema") else None
+    assert scenario_from_dict({k: v for k, v in base_table({}).items() if k != "sweep"}).sweep is None
     from ablation.input.scenario import json_schema
     schema = json_schema()
     assert "sweep" in schema["properties"]

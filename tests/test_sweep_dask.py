@@ -102,7 +102,8 @@ def pipeline_table(tmp_path, samples: int, failing: bool = False) -> dict:
                  "approaches": ["open"], "seed": 5}
     else:
         sweep = {"mode": "uncertainty", "method": "lhs", "samples": samples, "seed": 5, "approaches": ["open"],
-                 "metrics": ["lesion_volume_ml", "min_margin_mm", "p_technical_success_open"],
+                 "metrics": ["lesion_volume_ml", "min_margin_mm", "p_technical_success_open",
+                             "summary.tumors[0].margin_coverage.5"],
                  "parameters": [
                      {"path": "tissue.perfusion", "distribution": "uniform", "low": "0 1/s", "high": "0.018 1/s"},
                      {"path": "tissue.conductivity", "distribution": "uniform", "low": "0.46 W/(m K)",
@@ -168,6 +169,10 @@ def test_sigint_then_resume_runs_only_the_missing_samples(client, tmp_path):
     # the real pipeline: more perfusion, a smaller lesion (Spearman correlation clearly negative)
     from scipy.stats import spearmanr
     assert spearmanr(table["tissue.perfusion"], table["lesion_volume_ml"]).statistic < -0.8
+    # a metric named by its path in summary.json: the 5 mm margin coverage lies in [0, 1] and falls with perfusion
+    margin = np.asarray(table["summary.tumors[0].margin_coverage.5"])
+    assert np.all((margin >= 0) & (margin <= 1))
+    assert spearmanr(table["tissue.perfusion"], margin).statistic < -0.8
     # the command line's report embeds its pictures
     assert (out / "report.html").read_text().count("data:image/png;base64") >= 3
     assert {"scatter.png", "distributions.png", "approaches.png"} <= {p.name for p in (out / "plots").iterdir()}

@@ -20,6 +20,7 @@ outside the domain) fails alone when the sweep builds its scenario, and is recor
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from ablation.input.schema import (Boolean, Choice, ListOf, Number, Perfusion, Quantity, Spec, String, Table,
@@ -54,6 +55,23 @@ METRICS = {
                      "placement"),
 }
 PER_APPROACH = ("p_technical_success", "p_margin_5mm")
+#: any number in summary.json by its dotted path, e.g. 'summary.tumors[0].margin_coverage.5' (NaN when absent)
+SUMMARY_PREFIX = "summary."
+_SUMMARY_STEP = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
+
+
+def summary_path(dotted: str) -> list:
+    """'tumors[0].margin_coverage.5' -> ['tumors', 0, 'margin_coverage', '5'] (summary.json keys may be
+    numbers written as text); raises ValueError on a malformed path."""
+    out = []
+    for part in dotted.split("."):
+        match = _SUMMARY_STEP.fullmatch(part)
+        if not match:
+            raise ValueError(f"{SUMMARY_PREFIX}{dotted!s} is not a dotted path into summary.json such as "
+                             "'summary.tumors[0].margin_coverage.5'")
+        out.append(match.group(1))
+        out += [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
+    return out
 
 
 class AsWritten(Spec):
@@ -118,7 +136,8 @@ SWEEP_SECTION = Table("a parameter sweep, uncertainty propagation or global sens
     "confidence": Number("confidence level of the intervals", 0.95, minimum=0.5, maximum=0.999),
     "metrics": ListOf(f"metrics in the table (default: every one the scenario yields): "
                       f"{', '.join(METRICS)}; per approach p_technical_success_<approach>, "
-                      "p_margin_5mm_<approach>", None, item=String()),
+                      "p_margin_5mm_<approach>; any number of summary.json as 'summary.<dotted path>', e.g. "
+                      "'summary.tumors[0].margin_coverage.5'", None, item=String()),
     "approaches": ListOf("placement approaches whose Monte Carlo runs on every sample (needs tumours and "
                          "probes)", list(APPROACHES), item=Choice(options=APPROACHES)),
     "parameters": ListOf("the varied fields", item=PARAMETER, min_items=1),
@@ -441,6 +460,12 @@ def check_sweep(scenario, root: Table, errors: list) -> None:
                                             "only for N = 2^k (e.g. 32, 64, 128)"))
     known = available_metrics(scenario, section.approaches)
     for i, name in enumerate(section.metrics or ()):
+        if name.startswith(SUMMARY_PREFIX):
+            try:
+                summary_path(name[len(SUMMARY_PREFIX):])
+            except ValueError as exc:
+                errors.append((f"sweep.metrics[{i}]", str(exc)))
+            continue
         if name not in known:
             errors.append((f"sweep.metrics[{i}]", f"{name!r} is not a metric this scenario yields; expected one of "
                                                   f"{', '.join(known)}"))

@@ -70,11 +70,16 @@ def sobol_indices(spec, y) -> dict:
                       "(the estimators divide by that variance)")
     if reason:
         return {"available": False, "reason": reason}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", UserWarning)     # constant blocks: SALib warns, the reason above covers it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         res = sobol.analyze(salib_problem(spec), y, calc_second_order=spec.second_order,
                             num_resamples=spec.bootstrap, conf_level=spec.confidence, seed=spec.seed)
+    if any("Constant values" in str(w.message) for w in caught):
+        # SALib then returns zeros for the constant blocks: numbers that look like a result but are not
+        return {"available": False,
+                "reason": "not computed: SALib found blocks of the design in which the metric does not vary "
+                          "(e.g. a probability that is 0 in all but a few samples); more samples or another "
+                          "metric are needed"}
     out = {"available": True, "method": "sobol", "confidence": spec.confidence, "bootstrap": spec.bootstrap,
            "parameters": {}}
     for k, name in enumerate(spec.names):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from dataclasses import dataclass, field
 
 from ablation.sweep import store
@@ -62,7 +63,7 @@ def run_samples(client, model, design, metrics, directory, todo, progress=None, 
     window = window or max(64, 8 * _worker_count(client))
     directory = str(directory)
     outcome = Outcome()
-    key_stem = f"sweep-{os.getpid()}-{id(design):x}"
+    key_stem = f"sweep-{uuid.uuid4().hex[:12]}"     # unique per call: Dask keys must not repeat
 
     def submit(i):
         sample = design.samples[i]

@@ -54,6 +54,8 @@ class SweepSpec:
 
 
 def metric_unit(name: str) -> str:
+    if name.startswith("summary."):
+        return "as in summary.json"
     base = name if name in METRICS else name.rsplit("_", 1)[0]
     return METRICS[base][0] if base in METRICS else "1"
 

@@ -69,7 +69,8 @@ def run_sweep(scenario, out, client, *, resume: bool = False, progress=None, mod
         import dataclasses
         spec = dataclasses.replace(spec, metrics=tuple(metrics))
         p.spec = spec
-    model = model or PipelineModel(scenario, spec.approaches)
+    model = model or PipelineModel(scenario, spec.approaches,
+                                   tuple(m for m in spec.metrics if m.startswith("summary.")))
     directory = Path(out)
     directory.parent.mkdir(parents=True, exist_ok=True)
     lock = _Lock.acquire(directory)

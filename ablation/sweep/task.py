@@ -42,7 +42,24 @@ def _number(value) -> float:
     return float(value)
 
 
-def summary_metrics(result, approaches, executor=None) -> dict:
+def summary_value(summary, dotted: str) -> float:
+    """The number at ``dotted`` (a path inside summary.json, as in 'tumors[0].margin_coverage.5');
+    NaN when the path is absent or does not hold a number."""
+    from ablation.input.sweep_section import summary_path
+    node = summary
+    for step in summary_path(dotted):
+        if isinstance(step, int) != isinstance(node, (list, tuple)):
+            return math.nan
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return math.nan
+    if isinstance(node, bool):
+        return float(node)
+    return float(node) if isinstance(node, (int, float)) else math.nan
+
+
+def summary_metrics(result, approaches, executor=None, extra=()) -> dict:
     """Every metric of :data:`ablation.input.sweep_section.METRICS` the result has (NaN where it
     is not defined, e.g. a minimal margin with no lesion), plus the placement probabilities of
     each approach."""
@@ -58,6 +75,8 @@ def summary_metrics(result, approaches, executor=None) -> dict:
         out["coverage"] = min(_number(t.get("coverage")) for t in tumors)
         out["min_margin_mm"] = min(_number(t.get("min_margin_mm")) for t in tumors)
         out["technical_success"] = float(all(bool(t.get("technical_success")) for t in tumors))
+    for name in extra:
+        out[name] = summary_value(s, name[len("summary."):])
     placement = s.get("placement")
     if placement:
         out["p_technical_success"] = float(placement["p_technical_success"])
@@ -87,6 +106,7 @@ class PipelineModel:
     """The real model: the scenario with the sample's changes, solved and analysed."""
     scenario: object
     approaches: tuple = ()
+    extra: tuple = ()       # 'summary.<dotted path>' metrics
 
     def changes(self, sample) -> dict:
         changes = dict(sample.changes)
@@ -103,7 +123,7 @@ class PipelineModel:
         started = time.perf_counter()
         executor = InlineExecutor()
         result = simulate(scenario, executor=executor, zone_uncertainty=False)
-        metrics = summary_metrics(result, self.approaches, executor)
+        metrics = summary_metrics(result, self.approaches, executor, self.extra)
         return metrics, time.perf_counter() - started
 
     def scenario_text(self, sample) -> str | None:
