@@ -93,7 +93,7 @@ def plot_scatter(path, metrics: list, names: list, columns: dict) -> Plot | None
                 ax.set_xlabel(name, fontsize=7)
     title = "each metric against each parameter"
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))     # room for the title
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return Plot(Path(path).name, title, params)
