@@ -1,6 +1,6 @@
 """The ``ablation`` command: a thin layer over the Python API.
 
-    run | validate | schema | bench | converge | compare | view | report
+    run | validate | schema | bench | converge | compare | sweep | view | report
 
 Bad input exits with status 2 and names the field or option, never a traceback; a failed or
 interrupted run leaves no partial results and never touches files the toolkit did not write (see
@@ -266,6 +266,59 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    """Run or resume the scenario's [sweep] on Dask (ablation/sweep/study.py): a LocalCluster of
+    --workers processes (default one per core) or the scheduler at --scheduler."""
+    from ablation.sweep import engine
+    from ablation.sweep.study import plan, run_sweep
+    scenario = load_scenario(args.scenario)
+    planned = plan(scenario, None)      # bad [sweep] input exits 2 here, before any cluster starts
+    out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-sweep"))
+    cluster = client = None
+
+    def report_plan(p) -> None:
+        log.info("%s: %d samples (%s, %s), %s in %s: %d finished, %d to run%s", scenario.name, len(p.design),
+                 p.spec.mode, p.spec.method, "resumed" if p.state == "resumed" else "new sweep", out,
+                 len(p.design) - len(p.todo), len(p.todo),
+                 f" ({len(p.retried)} failed before, retried)" if p.retried else "")
+    try:
+        if args.scheduler:
+            try:
+                client = engine.connect(args.scheduler)
+            except (OSError, TimeoutError) as exc:
+                raise ScenarioError([("--scheduler", f"{args.scheduler!r}: cannot connect ({exc})")]) from None
+        else:
+            from distributed import Client
+            cluster = engine.local_cluster(args.workers)
+            client = Client(cluster)
+        log.info("Dask dashboard: %s", client.dashboard_link)
+        with ProgressBars(_show_progress(args), f"{scenario.name} sweep") as progress:
+            record = run_sweep(scenario, out, client, resume=args.resume, progress=progress, on_plan=report_plan)
+    except KeyboardInterrupt as exc:
+        log.error("%s: finished samples are kept in %s/samples; rerun with --resume to run only the missing "
+                  "ones", "terminated" if isinstance(exc, Terminated) else "interrupted", out)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    status = record["status"]
+    print(f"{scenario.name}: {len(planned.design)} samples, {status['ok']} finished, {status['failed']} failed, "
+          f"{status['missing']} missing")
+    for metric, entry in (record.get("indices") or {}).items():
+        if entry.get("available"):
+            key = "ST" if entry["method"] == "sobol" else "mu_star"
+            ranked = sorted(entry["parameters"].items(), key=lambda kv: -kv[1][key])
+            print(f"  {metric}: " + ", ".join(f"{name} {key} {v[key]:.3g} +/- {v[key + '_conf']:.2g}"
+                                              for name, v in ranked))
+    for approach, entry in (record.get("approaches") or {}).items():
+        print(f"  {approach}: " + ", ".join(f"{k} {v['p']:.3f} [{v['interval'][0]:.3f}, {v['interval'][1]:.3f}]"
+                                            for k, v in entry.items() if v.get("p") is not None))
+    print(f"  written {out}/results.parquet, results.csv, sweep.json, report.html")
+    return 1 if status["failed"] else 0
+
+
 def _view_arguments(parser) -> None:
     from ablation.output.scene import CAMERAS
     parser.description = "re-render a saved result (or open it in a window when there is a screen)"
@@ -409,13 +462,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_count(1), default=None, help="worker processes (default: one per core)")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_compare)
+    p = sub.add_parser("sweep", help="run or resume the scenario's [sweep] (parameter sweep, uncertainty, "
+                                     "sensitivity) on Dask")
+    p.add_argument("scenario")
+    p.add_argument("--out", help="sweep store (default results/<scenario stem>-sweep): new, empty or a sweep of the "
+                                 "same design, which is resumed (finished samples kept, failed ones retried)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_count(1), default=None,
+                       help="worker processes of a local Dask cluster (default: one per core)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="join the Dask scheduler at ADDRESS (e.g. "
+                                                              "tcp://host:8786; DIR must be on a shared filesystem)")
+    p.add_argument("--resume", action="store_true", help="continue the sweep in --out (refused when it holds none)")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=cmd_sweep)
     p = sub.add_parser("view", help="re-render a saved result")
     _view_arguments(p)
     p.set_defaults(handler=cmd_view)
     p = sub.add_parser("report", help="rebuild the plots and report of a saved result")
     _report_arguments(p)
     p.set_defaults(handler=cmd_report)
-    for name in ("run", "validate", "converge", "compare"):
+    for name in ("run", "validate", "converge", "compare", "sweep"):
         _input_path_arguments(sub.choices[name])
     for name in ("run", "validate"):
         sub.choices[name].add_argument(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import re
 import tomllib
 from pathlib import Path
 
@@ -22,11 +21,13 @@ import numpy as np
 
 from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
+from ablation.input.sweep_section import SWEEP_SECTION, check_sweep
 from ablation.modalities.cryo import probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
                                             check_cryo, check_rfa, check_thermal)
 from ablation.input.plausibility import TEMPERATURE_RANGES, check_temperature
-from ablation.input.schema import ClinicalPerfusion, Choice, ListOf, Quantity, Record, String, Table, Vector
+from ablation.input.schema import (ClinicalPerfusion, Choice, ListOf, Quantity, Record, String, Table, Vector,
+                                   parse_path)
 from ablation.input.units import perfusion_rate
 from ablation.input.sections import (DAMAGE, DOMAIN, GRID, OUTPUTS, POSITIVE_LENGTH, SOLVER, TIME, TUMOR, VESSEL,
                                      tissue_spec)
@@ -59,7 +60,7 @@ class ScenarioError(Exception):
 # modality not selected must be absent; the selected one's take their defaults when absent.
 DEVICE_SECTIONS = {"thermal": None, "rfa": RFA_SECTION, "cryo": CRYO_SECTION}
 DEVICE_PROBE_TABLES = {"thermal": THERMAL_PROBE, "rfa": RFA_PROBE, "cryo": CRYO_PROBE}
-ANALYSIS_SECTIONS = {"coverage": COVERAGE_SECTION, "placement": PLACEMENT_SECTION}
+ANALYSIS_SECTIONS = {"coverage": COVERAGE_SECTION, "placement": PLACEMENT_SECTION, "sweep": SWEEP_SECTION}
 
 # Keys that moved: old path -> (new path or None when it left the scenario, message). They still
 # load, with a warning that says where they went.
@@ -176,21 +177,6 @@ def copy_tree(value):
     return value
 
 
-_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
-
-
-def parse_path(path: str) -> list:
-    """'probes[0].tip' -> ['probes', 0, 'tip']; raises ValueError on a malformed path."""
-    out = []
-    for part in path.split("."):
-        match = _STEP.fullmatch(part)
-        if not match:
-            raise ValueError(f"{path!r} is not a dotted path such as 'tissue.perfusion' or 'probes[0].tip'")
-        out.append(match.group(1))
-        out += [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
-    return out
-
-
 def set_path(raw: dict, path: str, value, errors: list) -> None:
     """Set ``value`` at dotted ``path`` of a scenario table as written; unknown keys are left to
     validation, which names them."""
@@ -274,6 +260,7 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
             input_files.update(check_cryo(loaded, errors, source or None))
         check_coverage(loaded, errors)
         check_placement(loaded, errors)
+        check_sweep(loaded, scenario_spec(), errors)   # [sweep]: ablation sweep's parameters (run ignores it)
         _check_plausible_temperatures(loaded, raw, input_files, errors)
     if errors:
         raise ScenarioError(errors, source)

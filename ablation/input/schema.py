@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import math
+import re
 from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -384,6 +385,21 @@ class Table(Spec):
         return {"description": self.description, "type": "object", "additionalProperties": False,
                 "properties": {k: s.json_schema() for k, s in self.fields.items()},
                 "required": required}
+
+
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def parse_path(path: str) -> list:
+    """'probes[0].tip' -> ['probes', 0, 'tip']; raises ValueError on a malformed path."""
+    out = []
+    for part in path.split("."):
+        match = _STEP.fullmatch(part)
+        if not match:
+            raise ValueError(f"{path!r} is not a dotted path such as 'tissue.perfusion' or 'probes[0].tip'")
+        out.append(match.group(1))
+        out += [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
+    return out
 
 
 def _join(path: str, key: str) -> str:
