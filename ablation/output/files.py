@@ -196,7 +196,7 @@ def check_target(directory, *, force: bool = False) -> str:
                       "choose a new or empty folder")
 
 
-class _Lock:
+class ResultLock:
     """fcntl.flock on ``<parent>/.<name>.lock``; re-entrant within one process."""
     held: dict = {}
     guard = threading.Lock()
@@ -207,7 +207,7 @@ class _Lock:
         self.count = 0
 
     @classmethod
-    def acquire(cls, directory: Path) -> "_Lock":
+    def acquire(cls, directory: Path) -> "ResultLock":
         path = directory.parent / f".{directory.name}.lock"
         key = str(path.resolve())
         with cls.guard:
@@ -304,7 +304,7 @@ class ResultFolder:
     def __init__(self, directory, *, force: bool = False, expected_bytes: int = 0):
         self.directory = Path(directory)
         self.force, self.expected_bytes = force, int(expected_bytes)
-        self.lock: _Lock | None = None
+        self.lock: ResultLock | None = None
         self.state = None
 
     def __enter__(self) -> "ResultFolder":
@@ -316,7 +316,7 @@ class ResultFolder:
             raise OutputError(f"{self.directory}: cannot create {parent} ({exc.strerror})") from None
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"{self.directory}: the folder {parent} is not writable")
-        self.lock = _Lock.acquire(self.directory)
+        self.lock = ResultLock.acquire(self.directory)
         try:
             _clean_stale(self.directory)
             self.state = check_target(self.directory, force=self.force)   # again, under the lock

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ablation.input.scenario import ScenarioError
-from ablation.output.files import _Lock
+from ablation.output.files import ResultLock
 from ablation.sweep import analysis, engine
 from ablation.sweep.sampling import Design, build_design
 from ablation.sweep.spec import SweepSpec, design_hash, sweep_spec
@@ -73,7 +73,7 @@ def run_sweep(scenario, out, client, *, resume: bool = False, progress=None, mod
                                    tuple(m for m in spec.metrics if m.startswith("summary.")))
     directory = Path(out)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    lock = _Lock.acquire(directory)
+    lock = ResultLock.acquire(directory)
     try:
         p.state = p.store.open(resume=resume)
         p.store.prepare()
