@@ -278,7 +278,8 @@ def cmd_plan(args) -> int:
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-plan"))
     with ResultFolder(out, force=args.force, expected_bytes=10**7), \
             ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
-        outcome = plan(scenario, executor=executor, progress=progress)
+        outcome = plan(scenario, executor=executor, progress=progress,
+                       verify_plans=True if scenario.plan.verify == "all" else "first")
         write_plan(out, outcome, scenario, force=args.force)
     report = outcome.report
     p, n = report["plan"], report["naive"]

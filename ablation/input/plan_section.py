@@ -61,6 +61,9 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
     "seed": Integer("seed of the placement draws of search and verification [integer]", 12345, minimum=0),
     "iterations": Integer("differential evolution generations per probe count and duration [count]", 40,
                           minimum=1),
+    "verify": Choice("'all': solve every approach's plan and the naive plan (each a full solve); 'first': only "
+                     "the first approach's plan and the naive plan (the other approaches keep their search values)",
+                     "all", options=("all", "first")),
     "spacing": Quantity("cell size of the zone library's and the verification's solves (default: the "
                         "scenario's grid.spacing)", None, dimension="length", minimum=0.0, exclusive_minimum=True,
                         nullable=True),

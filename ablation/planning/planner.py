@@ -36,13 +36,15 @@ class PlanOutcome:
     layouts: dict           # approach -> Layout
 
 
-def plan(scenario, *, library=None, verify_plans: bool = True, require_target: bool = True, executor=None,
+def plan(scenario, *, library=None, verify_plans: bool | str = True, require_target: bool = True, executor=None,
          progress=None) -> PlanOutcome:
     """Plan ``scenario`` (with a [plan] section) under each of its approaches.
 
     library : a zone library (default: solved zones of the scenario's first probe,
         :class:`ablation.planning.zones.ZoneLibrary`)
-    verify_plans : solve the final plans and the naive plan for real (default; tests may skip it)
+    verify_plans : solve every approach's final plan and the naive plan for real (True, the
+        default); "first": only the first approach's plan (the others keep their surrogate values,
+        the naive plan is solved once for all); False: no solve (tests)
     require_target : raise :class:`PlanInfeasible` when the first approach's plan does not reach
         plan.target (the command line exits 2); otherwise report it
     """
@@ -74,16 +76,19 @@ def plan(scenario, *, library=None, verify_plans: bool = True, require_target: b
     layouts = {a: p.chosen.layout for a, p in plans.items() if p.chosen is not None}
     solved, naive_solved = {}, None
     if verify_plans:
-        done = {}
+        # the naive plan first, with every approach's Monte Carlo: a plan equal to it reuses its solve
+        naive_solved = verify(scenario, naive, list(spec.approaches), spec, spec.objective, spec.margin,
+                              spec.quantile, executor, progress)
+        done = {_layout_key(naive): naive_solved}
         for approach, layout in layouts.items():
+            if verify_plans == "first" and approach != spec.approaches[0]:
+                continue
             key = _layout_key(layout)
             if key not in done:
                 done[key] = verify(scenario, layout, [a for a, l in layouts.items() if _layout_key(l) == key]
                                    + [a for a in spec.approaches if a not in layouts], spec, spec.objective,
                                    spec.margin, spec.quantile, executor, progress)
             solved[approach] = done[key]
-        naive_solved = verify(scenario, naive, list(spec.approaches), spec, spec.objective, spec.margin, spec.quantile,
-                              executor, progress)
     report = _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s,
                      wallclock.perf_counter() - started)
     return PlanOutcome(report, solved, naive_solved, spec, layouts)
@@ -191,6 +196,7 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
             values = solved[a].per_approach[a]
             row.update(objective=values["value"], objective_ci95=values["ci95"], method=values["method"],
                        risk=ltp_risk(values["mam_mm"]))
+        if naive_solved is not None:
             nv = naive_solved.per_approach[a]
             row.update(naive_objective=nv["value"], naive_objective_ci95=nv["ci95"], naive_risk=ltp_risk(nv["mam_mm"]))
         table.append(row)
@@ -224,7 +230,7 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
                    "common_random_numbers": True,
                    "evaluations": {a: p.evaluations for a, p in plans.items()}, "search_s": search_s},
         "verification": {"samples": spec.verify_samples, "seed": spec.seed, "solved": bool(solved),
-                         "solves": len({id(v) for v in solved.values()}) + (1 if naive_solved else 0)},
+                         "solves": len({id(v) for v in [*solved.values(), naive_solved] if v is not None})},
         "timing_s": {"total": total_s, "search": search_s},
     }
 
