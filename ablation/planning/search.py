@@ -60,11 +60,15 @@ class LayoutSpace:
         self.frame = probe_frame(spec.direction)
         self.centre = np.mean([t.center for t in spec.tumors], axis=0)
         self.free = spec.trajectories == "free"
-        self.per_probe = 5 if self.free else 3
+        # one probe and one (centrally symmetric) tumour: the axis through the tumour's centre is
+        # optimal by symmetry, and it keeps the verification solve axisymmetric - only the depth
+        # (and the tilt of a free trajectory) is searched
+        self.lateral = not (count == 1 and len(spec.tumors) == 1)
+        self.per_probe = (3 if self.lateral else 1) + (2 if self.free else 0)
         reach = spec.tumour_radius + spec.margin
         self.bounds = []
         for _ in range(count):
-            self.bounds += [(-reach, reach), (-reach, reach), (-reach, reach)]
+            self.bounds += [(-reach, reach)] * (3 if self.lateral else 1)
             if self.free:
                 self.bounds += [(-spec.max_tilt, spec.max_tilt)] * 2
 
@@ -73,12 +77,17 @@ class LayoutSpace:
         f = self.frame
         for k in range(self.count):
             p = x[k * self.per_probe:(k + 1) * self.per_probe]
+            offset = np.array([p[0], p[1], p[2]]) if self.lateral else np.array([0.0, 0.0, p[0]])
             d = f[:, 2]
             if self.free:
-                d = f @ _tilted(p[3], p[4])
-            # the zone's middle sits centre_offset from the tip along d: put it at the offset point
-            middle = self.centre + f @ np.array([p[0], p[1], p[2]])
-            tips.append(middle - d * self.zone.centre_offset)
+                a, b = p[-2], p[-1]
+                d = f @ _tilted(a, b)
+            if self.lateral:
+                # the zone's middle sits centre_offset from the tip along d: put it at the offset point
+                tips.append(self.centre + f @ offset - d * self.zone.centre_offset)
+            else:
+                # along the (tilted) axis through the tumour's centre
+                tips.append(self.centre + d * (offset[2] - self.zone.centre_offset))
             dirs.append(d)
         return Layout(np.array(tips), np.array(dirs), self.duration)
 
@@ -88,14 +97,14 @@ class LayoutSpace:
         reach = self.spec.tumour_radius + self.spec.margin
         out = []
         for rf in ring_fractions:
-            if self.count > 1 and rf == 0.0:
+            if (self.count > 1 and rf == 0.0) or (not self.lateral and rf > 0.0):
                 continue
             for df in depths:
                 x = []
                 for k in range(self.count):
                     a = 2 * math.pi * k / self.count
                     r = rf * reach if self.count > 1 else 0.0
-                    x += [r * math.cos(a), r * math.sin(a), df * reach]
+                    x += [r * math.cos(a), r * math.sin(a), df * reach] if self.lateral else [df * reach]
                     if self.free:
                         x += [0.0, 0.0]
                 out.append(np.clip(np.array(x), [b[0] for b in self.bounds], [b[1] for b in self.bounds]))
