@@ -89,9 +89,30 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
                                    + [a for a in spec.approaches if a not in layouts], spec, spec.objective,
                                    spec.margin, spec.quantile, executor, progress)
             solved[approach] = done[key]
+        _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved)
     report = _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s,
                      wallclock.perf_counter() - started)
     return PlanOutcome(report, solved, naive_solved, spec, layouts)
+
+
+def _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved) -> None:
+    """Both layouts are solved: where the naive layout verifies better than a searched single-probe
+    plan (the surrogate rated them within its noise) and meets the constraints, the naive layout
+    is the plan - a choice between two verified candidates, recorded in the plan's notes."""
+    from ablation.planning.search import Candidate, LayoutSpace
+    for approach, verified in list(solved.items()):
+        chosen = plans[approach].chosen
+        if chosen.layout.count != 1 or verified is naive_solved:
+            continue
+        mine, other = verified.per_approach[approach]["value"], naive_solved.per_approach[approach]["value"]
+        space = LayoutSpace(spec, objectives[approach].library.zone(naive.duration), 1, naive.duration)
+        if other > mine and space.violation(naive) <= 0.0:
+            evaluation = objectives[approach].evaluate(naive)
+            plans[approach].chosen = Candidate(naive, evaluation, 0.0, 0)
+            plans[approach].reached = objectives[approach].reached(evaluation, spec.target)
+            solved[approach] = naive_solved
+            naive_solved.notes.append(f"{approach}: the searched layout verified {mine:.4g}, the naive layout "
+                                      f"{other:.4g}; the naive layout is the plan")
 
 
 def _layout_key(layout: Layout) -> tuple:

@@ -91,7 +91,7 @@ class LayoutSpace:
             dirs.append(d)
         return Layout(np.array(tips), np.array(dirs), self.duration)
 
-    def packing_starts(self, ring_fractions=(0.0, 0.35, 0.55, 0.75), depths=(-0.25, 0.0, 0.25)) -> list:
+    def packing_starts(self, ring_fractions=(0.0, 0.35, 0.55, 0.75), depths=(0.0, -0.25, 0.25)) -> list:
         """Packing starts: n tips on a ring (radius a fraction of tumour radius + margin) across the
         direction, rotated so neighbours are evenly spaced, at a few depths."""
         reach = self.spec.tumour_radius + self.spec.margin
@@ -162,10 +162,11 @@ def search_count(objective: Objective, spec, count: int, duration: float, seed: 
     if dims and spec.iterations > 0:
         found = optimize.differential_evolution(loss, space.bounds, init=population, maxiter=spec.iterations,
                                                 seed=seed, polish=False, tol=1e-4)
-        x = found.x if found.fun <= loss(best) else best
+        # a start is kept on ties (for one probe the first start is the naive plan)
+        x = found.x if found.fun < loss(best) else best
         polished = optimize.minimize(loss, x, method="Nelder-Mead",
                                      options={"maxfev": 40 * dims, "xatol": 0.05 * MM, "fatol": 1e-4})
-        best = np.clip(polished.x, lo, hi) if polished.fun <= loss(x) else x
+        best = np.clip(polished.x, lo, hi) if polished.fun < loss(x) else x
     layout = space.layout(best)
     return Candidate(layout, objective.evaluate(layout), space.violation(layout) / MM, calls[0])
 

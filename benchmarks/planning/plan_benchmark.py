@@ -47,6 +47,11 @@ def case_scenario(device: str, size_mm: float, settings: dict, quick: bool):
     # the shipped time step, kept without halving (time.refine = false): the benchmark measures the
     # planner, and the step's error is recorded in each solve's summary
     raw["time"] = {**raw["time"], "refine": False}
+    if device == "cryo_17g":
+        # the grid and step of the shipped three-probe 3-D scenario (cryo_3probe.toml): several probes
+        # are verified on a 3-D grid
+        raw["grid"] = {"spacing": "1 mm", "max_spacing": "5 mm", "growth": 1.2, "fine_margin": "8 mm"}
+        raw["time"] = {**raw["time"], "step": "5 s"}
     raw["plan"] = {"samples": 150 if quick else 250, "verify_samples": 500 if quick else 1000,
                    "iterations": 4 if quick else 8, "target": 0.9, "spacing": "1 mm", "seed": 12345,
                    **DEVICES[device][1], **settings}
@@ -169,11 +174,24 @@ def to_markdown(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(data):
+def write(data, stem="planning"):
     RESULTS.mkdir(parents=True, exist_ok=True)
     data["checks"] = checks(data["rows"])
-    (RESULTS / "planning.json").write_text(json.dumps(data, indent=1, default=float))
-    (RESULTS / "planning.md").write_text(to_markdown(data))
+    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1, default=float))
+    (RESULTS / f"{stem}.md").write_text(to_markdown(data))
+
+
+def merge(parts: list) -> None:
+    """planning.json / planning.md from the per-device runs (run in parallel on a loaded machine)."""
+    datas = [json.loads((RESULTS / f"planning-{p}.json").read_text()) for p in parts]
+    data = {"commit": ", ".join(sorted({d["commit"] for d in datas})), "date": max(d["date"] for d in datas),
+            "machine": datas[0]["machine"], "quick": any(d["quick"] for d in datas),
+            "rows": [r for d in datas for r in d["rows"]], "timings": [t for d in datas for t in d["timings"]],
+            "parts": parts}
+    reps = [d["reproducibility"] for d in datas if d.get("reproducibility")]
+    if reps:
+        data["reproducibility"] = reps[0]
+    write(data)
 
 
 def main() -> None:
@@ -181,7 +199,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer samples and generations")
     ap.add_argument("--devices", default=",".join(DEVICES))
     ap.add_argument("--sizes", default=",".join(str(s) for s in SIZES_MM))
+    ap.add_argument("--merge", help="comma-separated device runs to merge into planning.json/md, then stop")
     args = ap.parse_args()
+    if args.merge:
+        merge(args.merge.split(","))
+        print((RESULTS / "planning.md").read_text())
+        return
+    stem = "planning" if args.devices == ",".join(DEVICES) else f"planning-{args.devices.replace(',', '+')}"
     data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": {"cores": os.cpu_count(), "load_at_start": load_average()}, "quick": args.quick,
             "rows": [], "timings": []}
@@ -201,7 +225,7 @@ def main() -> None:
                                        f"{row['zone_library_s']:.0f} s of it, verification solve "
                                        f"{row['plan']['solve_s'] or 0:.0f} s), load average {row['load_before']} -> "
                                        f"{row['load_after']} on {os.cpu_count()} cores")
-            write(data)
+            write(data, stem)
         if device == args.devices.split(",")[0]:
             # reproducibility: the first case again (zones cached), same seed, search only; and another seed
             s = case_scenario(device, sizes[0], {}, args.quick)
@@ -212,8 +236,8 @@ def main() -> None:
             data["reproducibility"] = {"case": f"{device} {sizes[0]:g} mm", "seed": 12345,
                                        "identical": a["probes"] == b["probes"] and a["objective"] == b["objective"],
                                        "objective": a["objective"], "other_seed": 777, "other_objective": c["objective"]}
-            write(data)
-    print((RESULTS / "planning.md").read_text())
+            write(data, stem)
+    print((RESULTS / f"{stem}.md").read_text())
 
 
 if __name__ == "__main__":
