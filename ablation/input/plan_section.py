@@ -64,6 +64,9 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
     "verify": Choice("'all': solve every approach's plan and the naive plan (each a full solve); 'first': only "
                      "the first approach's plan and the naive plan (the other approaches keep their search values)",
                      "all", options=("all", "first")),
+    "spacing_3d": Quantity("cell size of a several-probe (3-D) verification solve when the scenario's is finer "
+                           "(assumption: 1 mm, the 3-D spacing of the shipped cryo_3probe.toml)", "1 mm",
+                           dimension="length", minimum=0.0, exclusive_minimum=True),
     "spacing": Quantity("cell size of the zone library's and the verification's solves (default: the "
                         "scenario's grid.spacing)", None, dimension="length", minimum=0.0, exclusive_minimum=True,
                         nullable=True),

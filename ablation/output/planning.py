@@ -25,7 +25,7 @@ def write_plan(out, outcome, scenario, *, force: bool = False) -> Path:
     layout = outcome.layouts[first]
     with AtomicOutput(out, kind="plan", force=force) as output:
         folder = output.path
-        raw = plan_raw(scenario, layout, first, spec.verify_samples, spec.seed, spec.spacing)
+        raw = plan_raw(scenario, layout, first, spec.verify_samples, spec.seed, spec.spacing, spec.spacing_3d)
         raw["name"] = f"{scenario.name}-plan"
         raw["description"] = (f"Plan from ablation plan for {scenario.name}: {layout.count} probe(s), "
                               f"{layout.duration / 60:g} min, approach {first}. Research use only.")

@@ -17,12 +17,8 @@ from ablation.pipeline import simulate
 from ablation.planning.objective import Layout, quantile_interval
 from ablation.planning.zones import MM, protocol_changes
 
-#: cell size of a several-probe (3-D) verification when the scenario's is finer (assumption: 1 mm,
-#: the 3-D spacing of the shipped three-probe scenario cryo_3probe.toml)
-SPACING_3D = 1.0 * MM
-
-
-def plan_raw(scenario, layout: Layout, approach: str, samples: int, seed: int, spacing: float | None = None) -> dict:
+def plan_raw(scenario, layout: Layout, approach: str, samples: int, seed: int, spacing: float | None = None,
+             spacing_3d: float = 1.0 * MM) -> dict:
     """The scenario table of a plan: the first probe's device at every planned tip and direction,
     the protocol of the layout's duration, [placement] for ``approach``; no [plan] section (the
     result is a scenario to run)."""
@@ -51,8 +47,8 @@ def plan_raw(scenario, layout: Layout, approach: str, samples: int, seed: int, s
     grid = dict(raw.get("grid", {}))
     if spacing is not None:
         grid["spacing"] = f"{spacing / MM:.6g} mm"
-    if layout.count > 1 and scenario.grid.spacing < SPACING_3D and spacing is None:
-        grid["spacing"] = f"{SPACING_3D / MM:g} mm"
+    if layout.count > 1 and (spacing or scenario.grid.spacing) < spacing_3d:
+        grid["spacing"] = f"{spacing_3d / MM:.6g} mm"     # several probes: a 3-D solve (plan.spacing_3d)
     raw["grid"] = grid
     domain = dict(raw.get("domain", {}))
     domain.pop("center", None)          # centred on the plan's probes and tumours
@@ -74,7 +70,7 @@ class Verification:
 def verify(scenario, layout: Layout, approaches, spec, objective_kind: str, margin: float, quantile: float,
            executor=None, progress=None) -> Verification:
     """Solve the plan once and run every approach's placement Monte Carlo on the same draws."""
-    raw = plan_raw(scenario, layout, approaches[0], spec.verify_samples, spec.seed, spec.spacing)
+    raw = plan_raw(scenario, layout, approaches[0], spec.verify_samples, spec.seed, spec.spacing, spec.spacing_3d)
     planned = scenario_from_dict(raw, source=scenario.source)
     started = wallclock.perf_counter()
     result = simulate(planned, zone_uncertainty=False, executor=executor, progress=progress)
