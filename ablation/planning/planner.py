@@ -16,7 +16,7 @@ from ablation.planning.objective import Layout, Objective, build_targets
 from ablation.planning.risk import DISCLAIMER, ltp_risk
 from ablation.planning.search import naive_layout, search
 from ablation.planning.spec import PlanSpec, plan_spec
-from ablation.planning.verify import objective_values, verify
+from ablation.planning.verify import verify
 from ablation.planning.zones import MM, ZoneLibrary
 
 log = logging.getLogger(__name__)

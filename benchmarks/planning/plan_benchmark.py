@@ -157,6 +157,8 @@ def to_markdown(data: dict) -> str:
                      f"{p['surrogate_nominal_mam_mm']:.2f} / {p['solved_nominal_mam_mm']:.2f} | "
                      f"{counts.get('open')} / {counts.get('laparoscopic')} / {counts.get('percutaneous')} | "
                      f"{r['wall_s']:.0f} (zones {r['zone_library_s']:.0f}) | {r['load_before']} |")
+    if data.get("missing"):
+        lines += ["", "Not measured (the run was stopped before them): " + ", ".join(data["missing"]) + "."]
     lines += ["", "## Checks", ""]
     for name, items in data["checks"].items():
         held = sum(1 for i in items if i["holds"])
@@ -184,7 +186,9 @@ def write(data, stem="planning"):
 
 def merge(parts: list) -> None:
     """planning.json / planning.md from the per-device runs (run in parallel on a loaded machine)."""
-    datas = [json.loads((RESULTS / f"planning-{p}.json").read_text()) for p in parts]
+    parts = [p for p in parts if (RESULTS / f"planning-{p}.json").exists()]
+    datas = [json.loads((RESULTS / f"planning-{p}.json").read_text()) for p in parts
+             if (RESULTS / f"planning-{p}.json").exists()]
     data = {"commit": ", ".join(sorted({d["commit"] for d in datas})), "date": max(d["date"] for d in datas),
             "machine": datas[0]["machine"], "quick": any(d["quick"] for d in datas),
             "rows": [r for d in datas for r in d["rows"]], "timings": [t for d in datas for t in d["timings"]],
@@ -192,6 +196,8 @@ def merge(parts: list) -> None:
     reps = [d["reproducibility"] for d in datas if d.get("reproducibility")]
     if reps:
         data["reproducibility"] = reps[0]
+    done = {(r["device"], float(r["size_mm"])) for r in data["rows"]}
+    data["missing"] = [f"{d} {s:g} mm" for d in DEVICES for s in SIZES_MM if (d, float(s)) not in done]
     write(data)
 
 
