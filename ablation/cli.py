@@ -1,6 +1,6 @@
 """The ``ablation`` command: a thin layer over the Python API.
 
-    run | validate | schema | bench | converge | compare | sweep | view | report
+    run | validate | schema | bench | converge | compare | sweep | plan | view | report
 
 Bad input exits with status 2 and names the field or option, never a traceback; a failed or
 interrupted run leaves no partial results and never touches files the toolkit did not write (see
@@ -318,6 +318,32 @@ def cmd_sweep(args) -> int:
     print(f"  written {out}/results.parquet, results.csv, sweep.json, report.html")
     return 1 if status["failed"] else 0
 
+def cmd_plan(args) -> int:
+    """Inverse planning (ablation/planning): the plan for the scenario's [plan] section, verified by
+    full solves; a constraint that cannot be met exits 2 naming it."""
+    from ablation.output.files import ResultFolder
+    from ablation.output.planning import write_plan
+    from ablation.planning import plan
+    scenario = load_scenario(args.scenario)
+    if scenario.get("plan") is None:
+        raise ScenarioError([("plan", "missing; expected a [plan] section (docs/planning.md)")], args.scenario)
+    out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-plan"))
+    with ResultFolder(out, force=args.force, expected_bytes=10**7), \
+            ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
+        outcome = plan(scenario, executor=executor, progress=progress,
+                       verify_plans=True if scenario.plan.verify == "all" else "first")
+        write_plan(out, outcome, scenario, force=args.force)
+    report = outcome.report
+    p, n = report["plan"], report["naive"]
+    print(f"{scenario.name}: {report['objective']['name']} {p['objective']:.3f} "
+          f"[{p['objective_ci95'][0]:.3f}, {p['objective_ci95'][1]:.3f}] with {p['count']} probe(s) for "
+          f"{p['protocol']['duration_min']:g} min ({p['approach']}); naive plan {n['objective']:.3f}")
+    for row in report["approaches"]:
+        needed = row["probes_needed"] if row["probes_needed"] is not None else "not reached"
+        print(f"  {row['approach']:13s} probes needed {needed}")
+    print(f"  written {out}/plan.json, plan_scenario.toml, report.html")
+    return 0
+
 
 def _view_arguments(parser) -> None:
     from ablation.output.scene import CAMERAS
@@ -476,13 +502,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=cmd_sweep)
+
+    p = sub.add_parser("plan", help="inverse planning: probe count, positions and protocol for the [plan] section")
+    p.add_argument("scenario")
+    p.add_argument("--out", help=OUT_HELP.format(default="results/<scenario stem>-plan"))
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    p.add_argument("--workers", type=_count(1), default=None, help="worker processes (default: one per core)")
+    p.add_argument("--progress", action="store_true")
+    p.set_defaults(handler=cmd_plan)
     p = sub.add_parser("view", help="re-render a saved result")
     _view_arguments(p)
     p.set_defaults(handler=cmd_view)
     p = sub.add_parser("report", help="rebuild the plots and report of a saved result")
     _report_arguments(p)
     p.set_defaults(handler=cmd_report)
-    for name in ("run", "validate", "converge", "compare", "sweep"):
+    for name in ("run", "validate", "converge", "compare", "sweep", "plan"):
         _input_path_arguments(sub.choices[name])
     for name in ("run", "validate"):
         sub.choices[name].add_argument(

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ablation"
 
 # Lowest first. A module may import its own layer and the layers below it, never one above.
 LAYERS = ["version", "runtime", "geometry", "physics", "modalities", "run", "verification", "outcome", "input",
-          "pipeline", "calibration", "output", "sweep", "bench", "cli"]
+          "pipeline", "planning", "calibration", "output", "sweep", "bench", "cli"]
 # the package's entry points re-export the public API from the top
 ENTRY_POINTS = {"ablation", "ablation.__main__"}
 

@@ -22,6 +22,7 @@ import numpy as np
 from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
 from ablation.input.sweep_section import SWEEP_SECTION, check_sweep
+from ablation.input.plan_section import PLAN_SECTION, check_plan
 from ablation.modalities.cryo import probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
                                             check_cryo, check_rfa, check_thermal)
@@ -60,7 +61,8 @@ class ScenarioError(Exception):
 # modality not selected must be absent; the selected one's take their defaults when absent.
 DEVICE_SECTIONS = {"thermal": None, "rfa": RFA_SECTION, "cryo": CRYO_SECTION}
 DEVICE_PROBE_TABLES = {"thermal": THERMAL_PROBE, "rfa": RFA_PROBE, "cryo": CRYO_PROBE}
-ANALYSIS_SECTIONS = {"coverage": COVERAGE_SECTION, "placement": PLACEMENT_SECTION, "sweep": SWEEP_SECTION}
+ANALYSIS_SECTIONS = {"coverage": COVERAGE_SECTION, "placement": PLACEMENT_SECTION, "sweep": SWEEP_SECTION,
+                     "plan": PLAN_SECTION}
 
 # Keys that moved: old path -> (new path or None when it left the scenario, message). They still
 # load, with a warning that says where they went.
@@ -261,6 +263,7 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
         check_coverage(loaded, errors)
         check_placement(loaded, errors)
         check_sweep(loaded, scenario_spec(), errors)   # [sweep]: ablation sweep's parameters (run ignores it)
+        check_plan(loaded, errors)
         _check_plausible_temperatures(loaded, raw, input_files, errors)
     if errors:
         raise ScenarioError(errors, source)

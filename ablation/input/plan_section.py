@@ -1,0 +1,87 @@
+"""The ``[plan]`` table: inverse planning (``ablation plan``, :mod:`ablation.planning`).
+
+The device is the scenario's first probe (its [probes.rfa] or [probes.cryo] table and the scenario's
+protocol); the plan places copies of it. Every default names its source."""
+from __future__ import annotations
+
+from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Table, Vector
+from ablation.outcome.placement import APPROACHES
+
+OBJECTIVES = ("p_margin", "p_technical_success", "margin_quantile")
+
+ENTRY_WINDOW = Table("where the needles may enter: a disc on a plane (the skin, the liver surface or a "
+                     "laparoscopic port's reach), given by its centre, outward normal and radius", None, fields={
+    "center": Vector("centre of the window [x, y, z]"),
+    "normal": Vector("outward normal of the window plane (pointing away from the tumour side)", unit="1",
+                     nonzero=True),
+    "radius": Quantity("radius of the window disc", dimension="length", minimum=0.0, exclusive_minimum=True),
+    "max_angle": Quantity("largest angle between a needle and the inward normal (assumption: 60 deg, "
+                          "steeper paths are rarely used)", "60 deg", dimension="angle", minimum=0.0,
+                          maximum=1.5707963267948966),
+})
+
+PLAN_SECTION = Table("inverse planning: probe count, positions, directions and protocol duration that maximise "
+                     "the objective under the approach's placement error (ablation plan; docs/planning.md)",
+                     None, fields={
+    "objective": Choice("'p_margin': P(MAM >= margin) (default, margin 5 mm); 'p_technical_success': P(every "
+                        "tumour fully covered); 'margin_quantile': the quantile-th quantile of the MAM",
+                        "p_margin", options=OBJECTIVES),
+    "margin": Quantity("the margin of the objective and of the secondary cost (Ahmed et al. 2014 report >= 5 mm "
+                       "as the minimal ablative margin to aim for)", "5 mm", dimension="length", minimum=0.0),
+    "quantile": Number("quantile of the MAM for objective 'margin_quantile' (assumption: 0.1, a plan whose MAM "
+                       "reaches the margin in 9 of 10 placements)", 0.1, minimum=0.0, maximum=1.0,
+                       exclusive_minimum=True),
+    "target": Number("probability the plan should reach; the probe count is the smallest that reaches it "
+                     "(assumption: 0.9)", 0.9, minimum=0.0, maximum=1.0, exclusive_minimum=True),
+    "approaches": ListOf("approaches planned side by side (the first is the plan's; default: the scenario's "
+                         "[placement] approach, then the others)", None, item=Choice(options=APPROACHES),
+                         min_items=1),
+    "max_probes": Integer("largest number of probes (assumption: 3, as the shipped multi-probe scenarios)", 3,
+                          minimum=1, maximum=8),
+    "min_spacing": Quantity("smallest distance between two tips (assumption: 5 mm, the needle spacing of the "
+                            "shipped cluster scenario rfa_cluster3.toml)", "5 mm", dimension="length", minimum=0.0),
+    "trajectories": Choice("'parallel': every probe along one direction; 'free': each probe its own direction "
+                           "within max_tilt", "parallel", options=("parallel", "free")),
+    "direction": Vector("default direction from handle to tip (default: the first probe's)", None, unit="1",
+                        nonzero=True),
+    "max_tilt": Quantity("largest tilt of a free trajectory from the default direction (assumption: 20 deg)",
+                         "20 deg", dimension="angle", minimum=0.0, maximum=1.5707963267948966),
+    "entry_window": ENTRY_WINDOW,
+    "keep_clear": Boolean("keep the needles clear of the scenario's vessels", True),
+    "clearance": Quantity("smallest distance from a needle to a vessel wall (assumption: 3 mm, two needle "
+                          "diameters)", "3 mm", dimension="length", minimum=0.0),
+    "durations": ListOf("candidate protocol durations (default: 0.5, 0.75 and 1 times the scenario's "
+                        "[time] duration; a cryo protocol's phases scale with it)", None,
+                        item=Quantity(dimension="time", minimum=0.0, exclusive_minimum=True), min_items=1),
+    "max_time": Quantity("longest treatment time; durations above it are not considered", None, dimension="time",
+                         minimum=0.0, exclusive_minimum=True, nullable=True),
+    "samples": Integer("placement samples of the search objective (common random numbers) [count]", 400,
+                       minimum=20),
+    "verify_samples": Integer("placement samples of the verification Monte Carlo [count]", 2000, minimum=20),
+    "seed": Integer("seed of the placement draws of search and verification [integer]", 12345, minimum=0),
+    "iterations": Integer("differential evolution generations per probe count and duration [count]", 40,
+                          minimum=1),
+    "verify": Choice("'all': solve every approach's plan and the naive plan (each a full solve); 'first': only "
+                     "the first approach's plan and the naive plan (the other approaches keep their search values)",
+                     "all", options=("all", "first")),
+    "spacing_3d": Quantity("cell size of a several-probe (3-D) verification solve when the scenario's is finer "
+                           "(assumption: 1 mm, the 3-D spacing of the shipped cryo_3probe.toml)", "1 mm",
+                           dimension="length", minimum=0.0, exclusive_minimum=True),
+    "spacing": Quantity("cell size of the zone library's and the verification's solves (default: the "
+                        "scenario's grid.spacing)", None, dimension="length", minimum=0.0, exclusive_minimum=True,
+                        nullable=True),
+})
+
+
+def check_plan(scenario, errors) -> None:
+    """Cross-field rules of ``[plan]``: it needs a tumour and a probe (the device)."""
+    p = scenario.get("plan")
+    if p is None:
+        return
+    if not scenario.tumors:
+        errors.append(("plan", "section given but the scenario has no tumour; expected [[tumors]] to plan for"))
+    if not scenario.probes:
+        errors.append(("plan", "section given but the scenario has no probe; expected one [[probes]] entry "
+                               "naming the device to place"))
+    if p.approaches is not None and len(set(p.approaches)) != len(p.approaches):
+        errors.append(("plan.approaches", f"{list(p.approaches)} names an approach twice; expected each once"))

@@ -1,0 +1,277 @@
+"""``plan(scenario)``: the whole inverse plan - the search under each approach, the naive plan,
+the verification solves and the risk readings - as one plain dict (plan.json's content) plus the
+solved results for the pictures. No files, no screen."""
+from __future__ import annotations
+
+import logging
+import math
+import time as wallclock
+from dataclasses import dataclass
+
+import numpy as np
+
+from ablation.input.scenario import ScenarioError
+from ablation.outcome import placement as pl
+from ablation.planning.objective import Layout, Objective, build_targets
+from ablation.planning.risk import DISCLAIMER, ltp_risk
+from ablation.planning.search import naive_layout, search
+from ablation.planning.spec import PlanSpec, plan_spec
+from ablation.planning.verify import verify
+from ablation.planning.zones import MM, ZoneLibrary
+
+log = logging.getLogger(__name__)
+
+
+class PlanInfeasible(ScenarioError):
+    """The constraints cannot be met: names the constraint (exit 2 on the command line)."""
+
+
+@dataclass
+class PlanOutcome:
+    """plan.json's content (``report``) and the solved results (plan per approach, naive)."""
+    report: dict
+    solved: dict            # approach -> Verification of its plan
+    naive: object           # Verification of the naive plan
+    spec: PlanSpec
+    layouts: dict           # approach -> Layout
+
+
+def plan(scenario, *, library=None, verify_plans: bool | str = True, require_target: bool = True, executor=None,
+         progress=None) -> PlanOutcome:
+    """Plan ``scenario`` (with a [plan] section) under each of its approaches.
+
+    library : a zone library (default: solved zones of the scenario's first probe,
+        :class:`ablation.planning.zones.ZoneLibrary`)
+    verify_plans : solve every approach's final plan and the naive plan for real (True, the
+        default); "first": only the first approach's plan (the others keep their surrogate values,
+        the naive plan is solved once for all); False: no solve (tests)
+    require_target : raise :class:`PlanInfeasible` when the first approach's plan does not reach
+        plan.target (the command line exits 2); otherwise report it
+    """
+    started = wallclock.perf_counter()
+    spec = plan_spec(scenario)
+    library = library or ZoneLibrary(scenario, spec.spacing)
+    longest = max(spec.durations)
+    zone = library.zone(longest)
+    reach = 2 * max(zone.half_length, zone.radius) + spec.margin
+    targets = build_targets(list(spec.tumors), spec.margin, reach, spec.capsule, seed=spec.seed)
+    section = scenario.get("placement")
+    plans, objectives = {}, {}
+    for approach in spec.approaches:
+        model = pl.error_model(section, approach, pringle=False)
+        objective = Objective(targets, library, model, spec.objective, spec.margin, spec.quantile, spec.samples,
+                              spec.seed, spec.max_probes)
+        objectives[approach] = objective
+        plans[approach] = search(objective, spec, approach)
+        chosen = plans[approach].chosen
+        if chosen is not None:
+            log.info("  %-13s %d probe(s), %g min: surrogate objective %.3f (%s)", approach, chosen.layout.count,
+                     chosen.layout.duration / 60, chosen.evaluation.value,
+                     "reaches the target" if plans[approach].reached else "below the target")
+    search_s = wallclock.perf_counter() - started
+    first = spec.approaches[0]
+    if plans[first].chosen is None or (require_target and not plans[first].reached):
+        raise PlanInfeasible([_infeasible(spec, plans[first])], scenario.source)
+    naive = naive_layout(spec, zone, longest)
+    layouts = {a: p.chosen.layout for a, p in plans.items() if p.chosen is not None}
+    solved, naive_solved = {}, None
+    if verify_plans:
+        # the naive plan first, with every approach's Monte Carlo: a plan equal to it reuses its solve
+        naive_solved = verify(scenario, naive, list(spec.approaches), spec, spec.objective, spec.margin,
+                              spec.quantile, executor, progress)
+        done = {_layout_key(naive): naive_solved}
+        for approach, layout in layouts.items():
+            if verify_plans == "first" and approach != spec.approaches[0]:
+                continue
+            key = _layout_key(layout)
+            if key not in done:
+                done[key] = verify(scenario, layout, [a for a, l in layouts.items() if _layout_key(l) == key]
+                                   + [a for a in spec.approaches if a not in layouts], spec, spec.objective,
+                                   spec.margin, spec.quantile, executor, progress)
+            solved[approach] = done[key]
+        _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved)
+    report = _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s,
+                     wallclock.perf_counter() - started)
+    return PlanOutcome(report, solved, naive_solved, spec, layouts)
+
+
+def _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved) -> None:
+    """Both layouts are solved: where the naive layout verifies better than a searched single-probe
+    plan (the surrogate rated them within its noise) and meets the constraints, the naive layout
+    is the plan - a choice between two verified candidates, recorded in the plan's notes."""
+    from ablation.planning.search import Candidate, LayoutSpace
+    for approach, verified in list(solved.items()):
+        chosen = plans[approach].chosen
+        if chosen.layout.count != 1 or verified is naive_solved:
+            continue
+        mine, other = verified.per_approach[approach]["value"], naive_solved.per_approach[approach]["value"]
+        space = LayoutSpace(spec, objectives[approach].library.zone(naive.duration), 1, naive.duration)
+        if other > mine and space.violation(naive) <= 0.0:
+            evaluation = objectives[approach].evaluate(naive)
+            plans[approach].chosen = Candidate(naive, evaluation, 0.0, 0)
+            plans[approach].reached = objectives[approach].reached(evaluation, spec.target)
+            solved[approach] = naive_solved
+            naive_solved.notes.append(f"{approach}: the searched layout verified {mine:.4g}, the naive layout "
+                                      f"{other:.4g}; the naive layout is the plan")
+
+
+def _layout_key(layout: Layout) -> tuple:
+    return (round(layout.duration, 3), tuple(np.round(layout.tips.ravel() / MM, 2)),
+            tuple(np.round(layout.directions.ravel(), 5)))
+
+
+def _infeasible(spec: PlanSpec, result) -> tuple:
+    """(field, message) naming the constraint that keeps the plan from its target."""
+    best = result.chosen
+    what = {"p_margin": f"P(MAM >= {spec.margin / MM:g} mm) >= {spec.target:g}",
+            "p_technical_success": f"P(technical success) >= {spec.target:g}",
+            "margin_quantile": f"the {spec.quantile:g}-quantile of the MAM >= {spec.margin / MM:g} mm"}[spec.objective]
+    got = "" if best is None else (f"; the best found, {best.layout.count} probe(s) for "
+                                   f"{best.layout.duration / 60:g} min, reaches {best.evaluation.value:.3g}")
+    spacing_limited = [n for n, why in result.skipped.items() if "min_spacing" in why]
+    if spacing_limited and best is None or (spacing_limited and min(spacing_limited) <= spec.max_probes):
+        return ("plan.min_spacing", f"{spec.min_spacing / MM:g} mm is larger than the tumour allows for "
+                                    f"{min(spacing_limited)} or more probes, and fewer reach no placement with "
+                                    f"{what} under approach {result.approach!r}{got}; expected a smaller spacing")
+    if best is None:
+        return ("plan", "no layout meets the constraints (spacing, entry window, vessel clearance) under approach "
+                        f"{result.approach!r}; expected looser constraints")
+    return ("plan.max_probes", f"{spec.max_probes}: no placement of at most {spec.max_probes} probe(s) reaches "
+                               f"{what} under approach {result.approach!r} within the allowed durations "
+                               f"({', '.join(f'{d / 60:g}' for d in spec.durations)} min){got}; expected more "
+                               "probes, a longer plan.max_time, a lower plan.target or another approach")
+
+
+def _probes(layout: Layout) -> list:
+    return [{"tip_mm": [round(float(c) / MM, 3) for c in layout.tips[k]],
+             "direction": [round(float(c), 6) for c in layout.directions[k]]} for k in range(layout.count)]
+
+
+def _clean_values(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k != "mam_mm"}
+
+
+def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s, total_s):
+    first = spec.approaches[0]
+    chosen = plans[first].chosen
+    objective_name = {"p_margin": f"P(MAM >= {spec.margin / MM:g} mm)",
+                      "p_technical_success": "P(technical success)",
+                      "margin_quantile": f"{spec.quantile:g}-quantile of the MAM (mm)"}[spec.objective]
+    naive_eval = {a: objectives[a].evaluate(naive) for a in spec.approaches}
+
+    def verified(approach, v):
+        if v is None:
+            return None
+        return _clean_values(v.per_approach[approach])
+
+    plan_entry = {
+        "approach": first, "count": chosen.layout.count, "probes": _probes(chosen.layout),
+        "protocol": {"duration_s": chosen.layout.duration, "duration_min": chosen.layout.duration / 60,
+                     **_phases(scenario, chosen.layout.duration)},
+        "reached_target": plans[first].reached,
+        "surrogate": {"objective": chosen.evaluation.value, "ci95": list(chosen.evaluation.ci95),
+                      "samples": spec.samples, "nominal_mam_mm": chosen.evaluation.nominal_mam_mm,
+                      "excess_volume_ml": chosen.evaluation.excess_ml,
+                      "method": "union of moved single-probe zones, each probe its own placement error"},
+    }
+    naive_entry = {"count": 1, "probes": _probes(naive),
+                   "protocol": {"duration_s": naive.duration, "duration_min": naive.duration / 60},
+                   "definition": "one probe along the default direction with its zone's middle at the tumours' "
+                                 "centre (as the shipped scenarios centre a tumour on the active tip)",
+                   "surrogate": {"objective": naive_eval[first].value, "ci95": list(naive_eval[first].ci95)}}
+    if first in solved:
+        v = solved[first]
+        values = v.per_approach[first]
+        plan_entry.update(objective=values["value"], objective_ci95=values["ci95"], method=values["method"],
+                          samples=values["samples"], verified=_clean_values(values),
+                          solved_nominal_mam_mm=v.nominal_mam_mm, solve_s=v.solve_s, notes=v.notes,
+                          surrogate_error_nominal_mam_mm=chosen.evaluation.nominal_mam_mm - v.nominal_mam_mm,
+                          risk=ltp_risk(values["mam_mm"]))
+        if chosen.layout.count > 1:
+            # the verified Monte Carlo moves the solved zone rigidly; the surrogate has independent errors
+            plan_entry["objective_conservative"] = min(values["value"], chosen.evaluation.value)
+        nv = naive_solved.per_approach[first]
+        naive_entry.update(objective=nv["value"], objective_ci95=nv["ci95"], verified=_clean_values(nv),
+                           solved_nominal_mam_mm=naive_solved.nominal_mam_mm, risk=ltp_risk(nv["mam_mm"]))
+    else:
+        plan_entry.update(objective=chosen.evaluation.value, objective_ci95=list(chosen.evaluation.ci95),
+                          method="surrogate only (verification switched off)",
+                          risk=ltp_risk(chosen.evaluation.mam_mm))
+        naive_entry.update(objective=naive_eval[first].value, objective_ci95=list(naive_eval[first].ci95),
+                           risk=ltp_risk(naive_eval[first].mam_mm))
+    table = []
+    for a in spec.approaches:
+        p = plans[a]
+        row = {"approach": a, "probes_needed": p.chosen.layout.count if p.reached else None,
+               "reached_target": p.reached,
+               "best_count": None if p.chosen is None else p.chosen.layout.count,
+               "duration_min": None if p.chosen is None else p.chosen.layout.duration / 60,
+               "surrogate_objective": None if p.chosen is None else p.chosen.evaluation.value,
+               "naive_surrogate_objective": naive_eval[a].value,
+               "per_count": {str(n): {"objective": c.evaluation.value, "duration_min": c.layout.duration / 60}
+                             for n, c in p.per_count.items()},
+               "skipped_counts": {str(n): why for n, why in p.skipped.items()},
+               "probes": None if p.chosen is None else _probes(p.chosen.layout),
+               "error_model": objectives[a].model.describe()}
+        if a in solved:
+            values = solved[a].per_approach[a]
+            row.update(objective=values["value"], objective_ci95=values["ci95"], method=values["method"],
+                       risk=ltp_risk(values["mam_mm"]))
+        if naive_solved is not None:
+            nv = naive_solved.per_approach[a]
+            row.update(naive_objective=nv["value"], naive_objective_ci95=nv["ci95"], naive_risk=ltp_risk(nv["mam_mm"]))
+        table.append(row)
+    zones = []
+    for key, z in sorted(library.zones.items()) if hasattr(library, "zones") else []:
+        zones.append({"duration_s": z.duration, "source": z.source, "volume_ml": z.volume * 1e6,
+                      "axial_extent_mm": [z.axial_extent[0] / MM, z.axial_extent[1] / MM], "radius_mm": z.radius / MM,
+                      "solve_s": library.timings_s.get(key)})
+    naive_ok = plan_entry["objective"] >= naive_entry["objective"]
+    return {
+        "scenario": scenario.name, "context_not_advice": DISCLAIMER,
+        "objective": {"kind": spec.objective, "name": objective_name, "margin_mm": spec.margin / MM,
+                      "quantile": spec.quantile, "target": spec.target,
+                      "secondary_cost": "lethal volume outside tumour + margin (nominal plan)"},
+        "device": _device(scenario),
+        "plan": plan_entry, "naive": naive_entry,
+        "plan_vs_naive": {"plan_at_least_naive": bool(naive_ok),
+                          "difference": plan_entry["objective"] - naive_entry["objective"]},
+        "approaches": table,
+        "constraints": {"max_probes": spec.max_probes, "min_spacing_mm": spec.min_spacing / MM,
+                        "trajectories": spec.trajectories, "direction": [float(c) for c in spec.direction],
+                        "max_tilt_deg": math.degrees(spec.max_tilt),
+                        "entry_window": None if spec.entry_window is None else
+                        {"center_mm": (spec.entry_window.center / MM).tolist(),
+                         "normal": spec.entry_window.normal.tolist(), "radius_mm": spec.entry_window.radius / MM,
+                         "max_angle_deg": math.degrees(spec.entry_window.max_angle)},
+                        "vessels_kept_clear": [v.name for v in spec.vessels], "clearance_mm": spec.clearance / MM,
+                        "durations_min": [d / 60 for d in spec.durations]},
+        "zone_library": zones,
+        "search": {"samples": spec.samples, "seed": spec.seed, "iterations": spec.iterations,
+                   "common_random_numbers": True,
+                   "evaluations": {a: p.evaluations for a, p in plans.items()}, "search_s": search_s},
+        "verification": {"samples": spec.verify_samples, "seed": spec.seed, "solved": bool(solved),
+                         "solves": len({id(v) for v in [*solved.values(), naive_solved] if v is not None})},
+        "timing_s": {"total": total_s, "search": search_s},
+    }
+
+
+def _device(scenario) -> dict:
+    """The device the plan places: the scenario's first probe."""
+    probe = scenario.probes[0]
+    kind = None
+    if scenario.modality == "rfa" and probe.get("rfa") is not None:
+        kind = f"rfa electrode {probe.rfa.electrode}"
+    elif scenario.modality == "cryo" and probe.get("cryo") is not None:
+        kind = f"cryoprobe {probe.cryo.type or 'generic'}"
+    return {"modality": scenario.modality, "probe": probe.name, "kind": kind or scenario.modality,
+            "diameter_mm": probe.diameter / MM, "active_length_mm": probe.active_length / MM,
+            "source": "the scenario's first [[probes]] entry and its protocol"}
+
+
+def _phases(scenario, duration: float) -> dict:
+    if scenario.modality != "cryo" or scenario.get("cryo") is None:
+        return {}
+    total = sum(p.duration for p in scenario.cryo.protocol)
+    return {"phases": [{"phase": p.phase, "duration_s": p.duration * duration / total}
+                       for p in scenario.cryo.protocol]}

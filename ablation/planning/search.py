@@ -1,0 +1,227 @@
+"""The search: probe count, tip positions, directions and protocol duration.
+
+For each probe count n = 1 .. max_probes and each candidate duration: a packing start (n tips on a
+ring about the axis through the tumours' centre, the zone's middle at the tumours' middle, several
+ring radii and depths), then scipy's differential evolution on the Monte Carlo objective with common
+random numbers (:mod:`ablation.planning.objective`), seeded, and a short Nelder-Mead polish. The
+plan is the smallest n whose best layout reaches the target; within n, the duration with the best
+score. Constraints (tip spacing, entry window, vessel clearance) enter the search as penalties and
+are checked exactly on the result. No files, no screen.
+
+Parameters of a layout (probe frame of the plan's direction: e1, e2 across, d along): per probe the
+tip offset (x, y, z) from the tumours' centre, z measured from where the zone's middle meets it;
+with free trajectories two more, the tilt angles about e2 and e1 (at most max_tilt).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize
+
+from ablation.planning.objective import Evaluation, Layout, Objective
+from ablation.planning.zones import MM, probe_frame
+
+#: penalty per mm of constraint violation in the search score (assumption: far above any score
+#: difference, which is at most 1, so an infeasible layout never wins)
+PENALTY_PER_MM = 2.0
+#: differential evolution population per parameter (scipy's popsize; assumption: 6, small because
+#: the packing start already seeds the population with good layouts)
+POPULATION = 6
+
+
+@dataclass
+class Candidate:
+    """The best layout found for one probe count and duration."""
+    layout: Layout
+    evaluation: Evaluation
+    violation_mm: float
+    evaluations: int
+
+
+@dataclass
+class ApproachPlan:
+    """The search's outcome for one approach: the chosen candidate, whether it reaches the target,
+    the best per probe count, and why a count was skipped."""
+    approach: str
+    chosen: Candidate
+    reached: bool
+    per_count: dict = field(default_factory=dict)      # n -> Candidate (best over durations)
+    skipped: dict = field(default_factory=dict)        # n -> reason
+    evaluations: int = 0
+
+
+class LayoutSpace:
+    """Maps parameter vectors to layouts for ``count`` probes under the spec's trajectories."""
+
+    def __init__(self, spec, zone, count: int, duration: float):
+        self.spec, self.zone, self.count, self.duration = spec, zone, count, duration
+        self.frame = probe_frame(spec.direction)
+        self.centre = np.mean([t.center for t in spec.tumors], axis=0)
+        self.free = spec.trajectories == "free"
+        # one probe and one (centrally symmetric) tumour: the axis through the tumour's centre is
+        # optimal by symmetry, and it keeps the verification solve axisymmetric - only the depth
+        # (and the tilt of a free trajectory) is searched
+        self.lateral = not (count == 1 and len(spec.tumors) == 1)
+        self.per_probe = (3 if self.lateral else 1) + (2 if self.free else 0)
+        reach = spec.tumour_radius + spec.margin
+        self.bounds = []
+        for _ in range(count):
+            self.bounds += [(-reach, reach)] * (3 if self.lateral else 1)
+            if self.free:
+                self.bounds += [(-spec.max_tilt, spec.max_tilt)] * 2
+
+    def layout(self, x: np.ndarray) -> Layout:
+        tips, dirs = [], []
+        f = self.frame
+        for k in range(self.count):
+            p = x[k * self.per_probe:(k + 1) * self.per_probe]
+            offset = np.array([p[0], p[1], p[2]]) if self.lateral else np.array([0.0, 0.0, p[0]])
+            d = f[:, 2]
+            if self.free:
+                a, b = p[-2], p[-1]
+                d = f @ _tilted(a, b)
+            if self.lateral:
+                # the zone's middle sits centre_offset from the tip along d: put it at the offset point
+                tips.append(self.centre + f @ offset - d * self.zone.centre_offset)
+            else:
+                # along the (tilted) axis through the tumour's centre
+                tips.append(self.centre + d * (offset[2] - self.zone.centre_offset))
+            dirs.append(d)
+        return Layout(np.array(tips), np.array(dirs), self.duration)
+
+    def packing_starts(self, ring_fractions=(0.0, 0.35, 0.55, 0.75), depths=(0.0, -0.25, 0.25)) -> list:
+        """Packing starts: n tips on a ring (radius a fraction of tumour radius + margin) across the
+        direction, rotated so neighbours are evenly spaced, at a few depths."""
+        reach = self.spec.tumour_radius + self.spec.margin
+        out = []
+        for rf in ring_fractions:
+            if (self.count > 1 and rf == 0.0) or (not self.lateral and rf > 0.0):
+                continue
+            for df in depths:
+                x = []
+                for k in range(self.count):
+                    a = 2 * math.pi * k / self.count
+                    r = rf * reach if self.count > 1 else 0.0
+                    x += [r * math.cos(a), r * math.sin(a), df * reach] if self.lateral else [df * reach]
+                    if self.free:
+                        x += [0.0, 0.0]
+                out.append(np.clip(np.array(x), [b[0] for b in self.bounds], [b[1] for b in self.bounds]))
+        return out
+
+    def violation(self, layout: Layout) -> float:
+        """Total constraint violation (m): tip spacing, entry window, vessel clearance."""
+        spec = self.spec
+        v = 0.0
+        for i in range(layout.count):
+            for j in range(i + 1, layout.count):
+                gap = _segment_gap(layout.tips[i], layout.directions[i], layout.tips[j], layout.directions[j])
+                v += max(0.0, spec.min_spacing - min(gap, float(np.linalg.norm(layout.tips[i] - layout.tips[j]))))
+            if spec.entry_window is not None:
+                v += spec.entry_window.violation(layout.tips[i], layout.directions[i])
+            v += max(0.0, spec.needle_violation(layout.tips[i], layout.directions[i]))
+        return v
+
+
+def _tilted(a: float, b: float) -> np.ndarray:
+    """Unit direction tilted by angle a in the (e1, d) plane and b in the (e2, d) plane."""
+    v = np.array([math.tan(a), math.tan(b), 1.0])
+    return v / np.linalg.norm(v)
+
+
+def _segment_gap(t1, d1, t2, d2, length: float = 60 * MM) -> float:
+    """Smallest distance between two needles' active ends (tip back ``length`` along the shaft),
+    sampled every 1 mm (assumption: 60 mm covers any active part of the shipped devices)."""
+    s = np.linspace(0.0, length, 61)
+    a = t1[:, None] - d1[:, None] * s
+    b = t2[:, None] - d2[:, None] * s
+    return float(np.min(np.linalg.norm(a[:, :, None] - b[:, None, :], axis=0)))
+
+
+def search_count(objective: Objective, spec, count: int, duration: float, seed: int) -> Candidate:
+    """The best layout of ``count`` probes at ``duration`` (differential evolution from packing
+    starts, then Nelder-Mead on the same smoothed score)."""
+    zone = objective.library.zone(duration)
+    space = LayoutSpace(spec, zone, count, duration)
+    calls = [0]
+
+    def loss(x):
+        calls[0] += 1
+        layout = space.layout(x)
+        return -objective.evaluate(layout).score + PENALTY_PER_MM * space.violation(layout) / MM
+
+    starts = space.packing_starts()
+    dims = len(space.bounds)
+    size = max(POPULATION * dims, len(starts) + 4)
+    rng = np.random.default_rng(seed)
+    lo, hi = np.array([b[0] for b in space.bounds]), np.array([b[1] for b in space.bounds])
+    population = lo + (hi - lo) * rng.random((size, dims))
+    population[:len(starts)] = starts
+    best = min(starts, key=loss)
+    if dims and spec.iterations > 0:
+        found = optimize.differential_evolution(loss, space.bounds, init=population, maxiter=spec.iterations,
+                                                seed=seed, polish=False, tol=1e-4)
+        # a start is kept on ties (for one probe the first start is the naive plan)
+        x = found.x if found.fun < loss(best) else best
+        polished = optimize.minimize(loss, x, method="Nelder-Mead",
+                                     options={"maxfev": 40 * dims, "xatol": 0.05 * MM, "fatol": 1e-4})
+        best = np.clip(polished.x, lo, hi) if polished.fun < loss(x) else x
+    layout = space.layout(best)
+    return Candidate(layout, objective.evaluate(layout), space.violation(layout) / MM, calls[0])
+
+
+def max_count_for_spacing(spec) -> int:
+    """The most tips the spacing allows in the search region (a disc of radius tumour radius +
+    margin across the direction: n points on its circle are 2 R sin(pi / n) apart)."""
+    reach = spec.tumour_radius + spec.margin
+    if spec.min_spacing <= 0:
+        return spec.max_probes
+    n = 1
+    while n < spec.max_probes and 2 * reach * math.sin(math.pi / (n + 1)) >= spec.min_spacing:
+        n += 1
+    return n
+
+
+def search(objective: Objective, spec, approach: str, counts=None) -> ApproachPlan:
+    """The plan for one approach: the smallest probe count that reaches the target (else the best
+    over all allowed counts), each count's best duration. ``counts`` limits the counts tried."""
+    per_count, skipped = {}, {}
+    fitting = max_count_for_spacing(spec)
+    evaluations = 0
+    chosen = None
+    for n in (counts or range(1, spec.max_probes + 1)):
+        if n > fitting:
+            skipped[n] = (f"plan.min_spacing = {spec.min_spacing / MM:g} mm leaves room for at most {fitting} "
+                          f"tip(s) in the tumour region (radius {(spec.tumour_radius + spec.margin) / MM:.1f} mm with "
+                          "the margin)")
+            continue
+        best = None
+        for i, duration in enumerate(spec.durations):
+            c = search_count(objective, spec, n, duration, spec.seed + 1000 * n + i)
+            evaluations += c.evaluations
+            if c.violation_mm > 1e-6:
+                continue
+            reached = objective.reached(c.evaluation, spec.target)
+            key = (reached, c.evaluation.score)
+            if best is None or key > best[0]:
+                best = (key, c)
+        if best is None:
+            skipped[n] = "no layout of this many probes meets the constraints (spacing, entry window, vessels)"
+            continue
+        per_count[n] = best[1]
+        if objective.reached(best[1].evaluation, spec.target):
+            chosen = best[1]
+            break
+    if chosen is None and per_count:
+        chosen = max(per_count.values(), key=lambda c: (c.evaluation.value, c.evaluation.score))
+    return ApproachPlan(approach, chosen, chosen is not None and objective.reached(chosen.evaluation, spec.target),
+                        per_count, skipped, evaluations)
+
+
+def naive_layout(spec, zone, duration: float) -> Layout:
+    """The naive plan: one probe along the default direction with its zone's middle at the tumours'
+    centre (how the shipped scenarios centre a tumour on the active tip)."""
+    centre = np.mean([t.center for t in spec.tumors], axis=0)
+    d = spec.direction
+    return Layout(np.array([centre - d * zone.centre_offset]), np.array([d]), duration)

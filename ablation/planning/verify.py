@@ -1,0 +1,123 @@
+"""The final plan, solved for real: the scenario of the plan (every probe placed, the protocol set,
+tumours and vessels as given) through :func:`ablation.pipeline.simulate` (a 3-D solve for several
+probes - never superposed) with the placement Monte Carlo of each approach on the same draws, and
+the surrogate's error against that solve (nominal MAM; interacting zones such as merging iceballs
+are in the solve, not in the surrogate). No files, no screen."""
+from __future__ import annotations
+
+import copy
+import time as wallclock
+from dataclasses import dataclass
+
+import numpy as np
+
+from ablation.input.scenario import scenario_from_dict
+from ablation.outcome import placement as pl
+from ablation.pipeline import simulate
+from ablation.planning.objective import Layout, quantile_interval
+from ablation.planning.zones import MM, protocol_changes
+
+def plan_raw(scenario, layout: Layout, approach: str, samples: int, seed: int, spacing: float | None = None,
+             spacing_3d: float = 1.0 * MM) -> dict:
+    """The scenario table of a plan: the first probe's device at every planned tip and direction,
+    the protocol of the layout's duration, [placement] for ``approach``; no [plan] section (the
+    result is a scenario to run)."""
+    raw = copy.deepcopy({k: v for k, v in scenario.raw.items() if k != "plan"})
+    template = dict(scenario.raw["probes"][0])
+    base = template.get("name") or "probe"
+    probes = []
+    for k in range(layout.count):
+        probe = copy.deepcopy(template)
+        probe["name"] = f"{base} {k + 1}" if layout.count > 1 else base
+        probe["tip"] = [round(float(c) / MM, 4) for c in layout.tips[k]]
+        probe["direction"] = [round(float(c), 6) for c in layout.directions[k]]
+        probes.append(probe)
+    raw["probes"] = probes
+    raw.update(protocol_changes(scenario, layout.duration))
+    placement = dict(raw.get("placement", {}))
+    if placement.get("approach", "percutaneous") != approach:
+        # the scenario's sigma overrides belong to its own approach, not to this one
+        for key in ("sigma_along", "sigma_across", "angular_sigma"):
+            placement.pop(key, None)
+    placement.update(approach=approach, samples=int(samples), seed=int(seed))
+    # a material tumour's move error is measured by re-solves; the plan's verification skips them
+    # unless the scenario asks (its solve already includes the tumour)
+    placement.setdefault("resolve_check", 0)
+    raw["placement"] = placement
+    grid = dict(raw.get("grid", {}))
+    if spacing is not None:
+        grid["spacing"] = f"{spacing / MM:.6g} mm"
+    if layout.count > 1 and (spacing or scenario.grid.spacing) < spacing_3d:
+        grid["spacing"] = f"{spacing_3d / MM:.6g} mm"     # several probes: a 3-D solve (plan.spacing_3d)
+    raw["grid"] = grid
+    domain = dict(raw.get("domain", {}))
+    domain.pop("center", None)          # centred on the plan's probes and tumours
+    raw["domain"] = domain
+    return raw
+
+
+@dataclass
+class Verification:
+    """The solved plan and its Monte Carlo per approach."""
+    result: object
+    per_approach: dict          # approach -> {"value", "ci95", "p_margin_5mm", ..., "mam_mm" samples}
+    nominal_mam_mm: float       # of the solve (worst tumour)
+    solve_s: float
+    method: str
+    notes: list
+
+
+def verify(scenario, layout: Layout, approaches, spec, objective_kind: str, margin: float, quantile: float,
+           executor=None, progress=None) -> Verification:
+    """Solve the plan once and run every approach's placement Monte Carlo on the same draws."""
+    raw = plan_raw(scenario, layout, approaches[0], spec.verify_samples, spec.seed, spec.spacing, spec.spacing_3d)
+    planned = scenario_from_dict(raw, source=scenario.source)
+    started = wallclock.perf_counter()
+    result = simulate(planned, zone_uncertainty=False, executor=executor, progress=progress)
+    solve_s = wallclock.perf_counter() - started
+    section = planned.placement
+    draws = pl.standard_draws(spec.seed, spec.verify_samples, max(1, layout.count))
+    per = {}
+    method = None
+    for approach in approaches:
+        model = pl.error_model(section, approach, pringle=False)
+        mc = pl.monte_carlo(result, model, spec.verify_samples, spec.seed, section=section, draws=draws,
+                            executor=executor, progress=progress)
+        method = mc.method
+        table = mc.sample_table
+        mam = np.min(table.min_margin_mm, axis=1)
+        success = np.all(table.technical_success, axis=1)
+        per[approach] = objective_values(mam, success, objective_kind, margin, quantile)
+        per[approach]["method"] = mc.method
+        per[approach]["samples"] = mc.samples
+        per[approach]["notes"] = list(mc.notes)
+    tumors = result.summary.tumors or []
+    nominal = min(t["min_margin_mm"] if t["min_margin_mm"] is not None else float("nan") for t in tumors)
+    notes = []
+    if layout.count > 1:
+        notes.append("several probes: the solve is 3-D with every probe at once (interaction included); its "
+                     "placement Monte Carlo moves the solved zone rigidly with the first probe's error "
+                     f"(method {method}), which leaves out the probes' independent errors - those are in the "
+                     "search's surrogate value (union of moved single-probe zones, independent errors)")
+    return Verification(result, per, float(nominal), solve_s, method, notes)
+
+
+def objective_values(mam_mm: np.ndarray, success: np.ndarray, kind: str, margin: float, quantile: float) -> dict:
+    """The objective, its 95 % interval and the usual probabilities from per-sample MAM and success."""
+    n = mam_mm.size
+    hits = mam_mm >= margin / MM
+    out = {"p_margin": float(np.mean(hits)), "p_margin_ci95": list(pl.wilson(int(np.sum(hits)), n)),
+           "p_margin_5mm": float(np.mean(mam_mm >= 5.0)), "p_margin_10mm": float(np.mean(mam_mm >= 10.0)),
+           "p_technical_success": float(np.mean(success)),
+           "p_technical_success_ci95": list(pl.wilson(int(np.sum(success)), n)),
+           "mam_quantiles_mm": {f"q{int(q * 100):02d}": float(np.quantile(mam_mm, q))
+                                for q in (0.05, 0.1, 0.25, 0.5, 0.75, 0.95)},
+           "mam_mm": mam_mm}
+    if kind == "p_margin":
+        out["value"], out["ci95"] = out["p_margin"], out["p_margin_ci95"]
+    elif kind == "p_technical_success":
+        out["value"], out["ci95"] = out["p_technical_success"], out["p_technical_success_ci95"]
+    else:
+        out["value"] = float(np.quantile(mam_mm, quantile))
+        out["ci95"] = list(quantile_interval(mam_mm, quantile))
+    return out

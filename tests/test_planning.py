@@ -1,0 +1,183 @@
+"""Inverse planning (ablation/planning): the search against closed forms and brute force with an
+analytic spherical zone, monotonic probe counts, reproducibility, the [plan] checks and exit codes,
+the risk readings, and one small end-to-end plan through the real solver whose plan_scenario.toml runs."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from ablation.cli import main
+from ablation.input.scenario import ScenarioError, scenario_from_dict
+from ablation.outcome import placement as pl
+from ablation.planning import PlanInfeasible, SphereLibrary, plan, plan_spec
+from ablation.planning.objective import Layout, Objective, build_targets
+from ablation.planning.risk import ltp_risk
+from ablation.planning.search import search, search_count
+
+MM = 1e-3
+
+
+def scenario(tumour_mm=15.0, approach="percutaneous", minutes=4, **plan_table):
+    """A small thermal scenario (fast to solve) with a [plan] section."""
+    table = {"samples": 300, "iterations": 8, "max_probes": 3, "durations": [f"{minutes} min"], **plan_table}
+    return scenario_from_dict({
+        "name": "plan-test", "modality": "thermal", "tissue": {"preset": "liver"},
+        "tumors": [{"name": "metastasis", "center": [0, 0, -10], "diameter": f"{tumour_mm} mm"}],
+        "probes": [{"name": "probe", "tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm",
+                    "active_length": "15 mm",
+                    "thermal": {"wall": "temperature",
+                                "temperature_schedule": [["0 s", "37 degC"], ["20 s", "90 degC"], [f"{minutes} min", "90 degC"]]}}],
+        "domain": {"size": "60 mm"},
+        "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "6 mm"},
+        "time": {"duration": f"{minutes} min", "step": "10 s", "refine": False},
+        "placement": {"approach": approach},
+        "plan": table,
+    })
+
+
+def sphere_objective(s, radius, approach="percutaneous", samples=None):
+    spec = plan_spec(s)
+    library = SphereLibrary(lambda d: radius)
+    targets = build_targets(list(spec.tumors), spec.margin, 40 * MM, None, seed=spec.seed)
+    model = pl.error_model(s.placement, approach)
+    return spec, library, Objective(targets, library, model, spec.objective, spec.margin, spec.quantile,
+                                    samples or spec.samples, spec.seed, spec.max_probes)
+
+
+def test_single_sphere_optimum_matches_closed_form_and_brute_force():
+    """A spherical zone of radius R about the tip, a spherical tumour of radius a, isotropic
+    Gaussian tip error sigma: MAM = R - a - |delta| at the centred position, so
+    P(MAM >= m) = F_chi3((R - a - m) / sigma), the best any position can do (by symmetry). The
+    optimiser must reach it within the Monte Carlo's interval, and match a brute-force grid search
+    of the same common-random-number objective."""
+    s = scenario(15.0, max_probes=1)
+    radius = 15.5 * MM
+    spec, library, objective = sphere_objective(s, radius)
+    found = search_count(objective, spec, 1, spec.durations[0], seed=3)
+    sigma = pl.PRESETS["percutaneous"]["sigma_along"][0]
+    exact = stats.chi(3).cdf((radius - 7.5 * MM - 5 * MM) / sigma)
+    low, high = found.evaluation.ci95
+    assert low <= exact <= high, (found.evaluation.value, exact)
+    # brute force over a grid of tip positions (1 mm) around the centre, same draws
+    best = 0.0
+    centre = np.array([0.0, 0.0, -10 * MM])
+    for x in np.arange(-2, 2.01, 1.0) * MM:
+        for y in np.arange(-2, 2.01, 1.0) * MM:
+            for z in np.arange(-2, 2.01, 1.0) * MM:
+                layout = Layout(np.array([centre + [x, y, z]]), np.array([[0.0, 0.0, 1.0]]), spec.durations[0])
+                best = max(best, objective.evaluate(layout).value)
+    half = 1.96 * math.sqrt(best * (1 - best) / spec.samples)
+    assert abs(found.evaluation.value - best) <= half, (found.evaluation.value, best)
+    # and the tip lands at the tumour's centre within the raster of the error
+    assert np.linalg.norm(found.layout.tips[0] - centre) < 1.5 * MM
+
+
+def test_probe_count_rises_with_tumour_size_and_placement_error():
+    counts = {}
+    for size in (10.0, 16.0):
+        for approach in ("open", "percutaneous"):
+            s = scenario(size, target=0.8, max_probes=3, min_spacing="3 mm", samples=100, iterations=3)
+            spec, _, objective = sphere_objective(s, 12.5 * MM, approach)
+            result = search(objective, spec, approach)
+            counts[size, approach] = result.chosen.layout.count if result.reached else spec.max_probes + 1
+    assert counts[10.0, "open"] <= counts[10.0, "percutaneous"]
+    assert counts[16.0, "open"] <= counts[16.0, "percutaneous"]
+    assert counts[10.0, "open"] <= counts[16.0, "open"]
+    assert counts[10.0, "percutaneous"] <= counts[16.0, "percutaneous"]
+    assert counts[16.0, "percutaneous"] > counts[10.0, "open"], counts
+
+
+def test_plan_is_reproducible_with_the_seed_and_at_least_naive():
+    table = dict(max_probes=2, target=0.99, samples=120, iterations=3, approaches=["percutaneous", "open"])
+    library = SphereLibrary(lambda d: 12 * MM)
+    runs = [plan(scenario(10.0, **table), library=library, verify_plans=False, require_target=False).report
+            for _ in range(2)]
+    assert runs[0]["plan"]["probes"] == runs[1]["plan"]["probes"]
+    assert runs[0]["plan"]["objective"] == runs[1]["plan"]["objective"]
+    for row in runs[0]["approaches"]:
+        assert row["surrogate_objective"] >= row["naive_surrogate_objective"]
+        if row["naive_surrogate_objective"] < 0.9:
+            assert row["surrogate_objective"] > row["naive_surrogate_objective"], row
+    other = plan(scenario(10.0, seed=7, **table), library=library, verify_plans=False, require_target=False).report
+    assert other["plan"]["objective"] != runs[0]["plan"]["objective"] or other["plan"]["probes"] != runs[0]["plan"]["probes"]
+
+
+def test_unreachable_target_names_max_probes():
+    s = scenario(20.0, max_probes=1, target=0.95)
+    with pytest.raises(PlanInfeasible) as info:
+        plan(s, library=SphereLibrary(lambda d: 12 * MM), verify_plans=False)
+    assert info.value.errors[0][0] == "plan.max_probes"
+    assert "no placement of at most 1 probe" in info.value.errors[0][1]
+
+
+def test_spacing_larger_than_the_tumour_allows_is_named():
+    s = scenario(10.0, max_probes=3, target=0.999, min_spacing="40 mm")
+    with pytest.raises(PlanInfeasible) as info:
+        plan(s, library=SphereLibrary(lambda d: 9 * MM), verify_plans=False)
+    assert info.value.errors[0][0] == "plan.min_spacing"
+
+
+@pytest.mark.parametrize("table, field", [({"target": 1.5}, "plan.target"), ({"max_probes": 0}, "plan.max_probes"),
+                                          ({"objective": "volume"}, "plan.objective"),
+                                          ({"max_time": "1 min"}, "plan.max_time"),
+                                          ({"approaches": ["open", "open"]}, "plan.approaches")])
+def test_bad_plan_values_name_the_field(table, field):
+    with pytest.raises(ScenarioError) as info:
+        plan_spec(scenario(**table))
+    assert field in info.value.format()
+
+
+def test_entry_window_that_excludes_the_tumour_exits_2(tmp_path, capsys):
+    import tomli_w
+    # needles straight down (-z) through a window 60 mm to the side of the tumour
+    s = scenario(15.0, direction=[0, 0, -1], entry_window={"center": [60, 0, 30], "normal": [0, 0, 1], "radius": "5 mm"})
+    path = tmp_path / "window.toml"
+    path.write_text(tomli_w.dumps(s.raw))
+    out = tmp_path / "out"
+    assert main(["plan", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "plan.entry_window" in err and "excludes tumour 'metastasis'" in err
+    assert not out.exists()
+
+
+def test_risk_readings_follow_the_published_relations():
+    risk = ltp_risk(np.full(100, 12.0))
+    assert risk["wang_2013"]["expected_ltp_2y"] == pytest.approx(0.20)
+    laimer = risk["hazard_per_mm"]["relations"][0]
+    assert laimer["relative_hazard_vs_5mm"] == pytest.approx(0.47 ** 7)
+    assert risk["chlorogiannis_2023"]["relative_risk_vs_all_5mm"] == pytest.approx(1.0)
+    half = ltp_risk(np.r_[np.full(50, 0.0), np.full(50, 8.0)])
+    assert half["wang_2013"]["expected_ltp_2y"] == pytest.approx(0.5 * 0.74 + 0.5 * 0.26)
+    assert half["chlorogiannis_2023"]["relative_risk_vs_all_5mm"] == pytest.approx(1 + 0.5 * 2.60)
+
+
+def test_cli_plan_end_to_end_and_its_scenario_runs(tmp_path):
+    """The real solver: zone library, search, the solved plan and naive plan, the files; then the
+    written plan_scenario.toml runs."""
+    import tomli_w
+    s = scenario(6.0, minutes=10, objective="p_technical_success", max_probes=1, target=0.2, samples=100,
+                 verify_samples=200, iterations=4, approaches=["open", "percutaneous"])
+    path = tmp_path / "plan.toml"
+    path.write_text(tomli_w.dumps(s.raw))
+    out = tmp_path / "out"
+    assert main(["plan", str(path), "--out", str(out), "--workers", "1"]) == 0
+    report = json.loads((out / "plan.json").read_text())
+    p, n = report["plan"], report["naive"]
+    assert p["count"] == 1 and len(p["probes"]) == 1
+    assert 0.0 <= p["objective_ci95"][0] <= p["objective"] <= p["objective_ci95"][1] <= 1.0
+    assert p["objective"] >= n["objective"]
+    # one probe, axisymmetric: the surrogate is the solved zone moved, so nominal MAMs agree closely
+    assert abs(p["surrogate_error_nominal_mam_mm"]) < 1.0
+    assert {r["approach"] for r in report["approaches"]} == {"open", "percutaneous"}
+    for name in ("plan_scenario.toml", "report.html", "report.md", "plots/layout.png", "plots/margins.png"):
+        assert (out / name).exists(), name
+    assert "Inverse plan" in (out / "report.md").read_text()
+    run_out = tmp_path / "run"
+    assert main(["run", str(out / "plan_scenario.toml"), "--out", str(run_out), "--quiet", "--no-scene",
+                 "--workers", "1"]) == 0
+    summary = json.loads((run_out / "summary.json").read_text())
+    assert summary["placement"]["p_technical_success"] == pytest.approx(p["verified"]["p_technical_success"], abs=0.02)
