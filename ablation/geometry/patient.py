@@ -103,6 +103,16 @@ class PatientAnatomy:
     notes: tuple = ()
     sources: dict = field(default_factory=dict)
 
+    def summary_record(self) -> dict:
+        """A short description for summary.json (the arrays stay out)."""
+        return {"sources": dict(self.sources),
+                "label_map_shape": list(self.labels.shape) if self.labels is not None else None,
+                "label_map_spacing_mm": (self.labels.spacing * 1e3).tolist() if self.labels is not None else None,
+                "tumors": [s.name for _, s in sorted(self.tumor_shapes.items())],
+                "centerline_trees": {t.name: int(t.count) for t in self.trees},
+                "vessel_labels": [name for name, _ in self.vessel_labels],
+                "surroundings": self.surroundings, "vessels_removed": self.vessels_removed}
+
     def without_vessels(self) -> "PatientAnatomy":
         return replace(self, vessels_removed=True)
 

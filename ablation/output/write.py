@@ -119,6 +119,10 @@ def _write_data(staging: Path, result) -> None:
     write_scenario_copy(staging / "scenario.toml", result.scenario)
     copy_input_files(staging, result.scenario)
     write_placement_samples(staging / "placement_samples.csv", result)
+    from ablation.output.anatomy_export import write_anatomy_exports
+    exports = write_anatomy_exports(staging, result)       # lesion.nii.gz etc. with an [anatomy] label map
+    if exports is not None:
+        result.summary["anatomy"] = {**(result.summary.get("anatomy") or {}), "exports": exports}
 
 
 def _write_report(staging: Path, result) -> None:

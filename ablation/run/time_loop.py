@@ -760,6 +760,8 @@ def grid_summary(domain) -> GridSummary:
 def to_jsonable(value):
     import dataclasses
     from collections.abc import Mapping
+    if hasattr(value, "summary_record"):     # large objects (a patient's anatomy) describe themselves
+        return to_jsonable(value.summary_record())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_jsonable(dataclasses.asdict(value))
     if isinstance(value, Mapping):
