@@ -121,9 +121,12 @@ class LabelVolume:
 
 def local_radius(mask: np.ndarray, spacing, reach_voxels: int) -> np.ndarray:
     """Per voxel of a vessel mask's neighbourhood, the radius (m) of the vessel near it: the
-    Euclidean distance transform inside the mask (largest on the centre line, where it equals the
-    radius) spread by a maximum filter over ``2 reach_voxels + 1`` voxels. Near a junction the
-    wider vessel's radius wins (an assumption: the wall's heat transfer is taken from the larger)."""
+    Euclidean distance transform inside the mask (distance from an inside voxel centre to the
+    nearest outside one, largest on the centre line) plus half a voxel (the surface lies half a
+    voxel beyond the last inside centre), spread by a maximum filter over ``2 reach_voxels + 1``
+    voxels. Near a junction the wider vessel's radius wins (an assumption: the wall's heat transfer
+    is taken from the larger)."""
     inside = ndimage.distance_transform_edt(mask, sampling=spacing)
+    inside[mask] += 0.5 * float(np.min(spacing))
     return ndimage.maximum_filter(inside, size=2 * int(reach_voxels) + 1)
 

@@ -34,8 +34,7 @@ class LabelVessel:
         idx = np.rint(self.region.to_index(points)).astype(np.int64)
         idx = np.clip(idx, 0, np.array(self.radius_map.shape)[:, None] - 1)
         r = self.radius_map[idx[0], idx[1], idx[2]]
-        # a voxel-wide vessel has a distance-transform radius of one voxel: at least half a voxel
-        return np.maximum(r, 0.5 * float(np.min(self.region.spacing)))
+        return np.maximum(r, 0.5 * float(np.min(self.region.spacing)))    # at least half a voxel
 
     def local_flow(self, points: np.ndarray) -> np.ndarray:
         return np.full(np.asarray(points).shape[1], np.nan)

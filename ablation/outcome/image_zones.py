@@ -4,8 +4,9 @@ voxel grid (numbers only: :mod:`ablation.output.anatomy_export` writes them as N
 A voxel is in the zone when the lesion level field, interpolated multilinearly between cell centres
 (:class:`ablation.outcome.coverage.LevelField`), is >= 0 at its centre: the same interpolant the
 coverage metrics use. Only voxels whose centres lie inside the computational domain are sampled
-(the rest are 0). The exported zone is every such voxel, not only the part connected to the probe;
-``lesion.volume_ml`` counts the connected part, so the two agree when the zone is one piece.
+(the rest are 0), and voxels in a probe or vessel lumen are left out (as ``lesion.volume_ml`` does).
+The exported zone is every such voxel, not only the part connected to the probe; ``lesion.volume_ml``
+counts the connected part, so the two agree when the zone is one piece.
 
 Tumour-and-shell map values: tumour k (1-based, in scenario order) is k; its margin shell
 0 < d <= 5 mm is 100 + k; 5 < d <= 10 mm is 200 + k (d: distance to the tumour surface). Where
@@ -57,10 +58,19 @@ def image_zones(result, labels, criteria) -> ImageZones:
     domain = result.domain
     box, index, world = _domain_voxels(labels, domain)
     coords = domain.to_frame(world)
+    # voxels whose nearest cell is held (probe, vessel lumen) are not ablated tissue: left out, as
+    # lesion.volume_ml leaves them out
+    cell = np.zeros(index.shape[1], np.int64)
+    stride = 1
+    for ax in range(3):
+        k = np.clip(np.searchsorted(domain.edges[ax], world[ax], side="right") - 1, 0, domain.shape[ax] - 1)
+        cell += k * stride
+        stride *= domain.shape[ax]
+    tissue = ~domain.held[cell]
     zones = {}
     for criterion in criteria:
         level = LevelField.from_domain(domain, parse_criterion(criterion).level(result.fields))
-        inside = level(level.coords(coords)) >= 0.0
+        inside = (level(level.coords(coords)) >= 0.0) & tissue
         mask = np.zeros(labels.shape, bool)
         mask[tuple(index[:, inside])] = True
         zones[criterion] = mask
