@@ -495,24 +495,33 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
 
 
 def organ_surface(domain):
-    """The liver surface of [anatomy] inside the domain box (mm), smoothed marching cubes of its
-    label region; None without one."""
+    """The liver surface of [anatomy] inside the domain box (mm): smoothed marching cubes of its
+    label region, cropped to the domain first; None without one."""
     organ = getattr(domain, "organ", None)
     if organ is None or not isinstance(organ, VoxelMask):
         return None
     pv = _pv()
-    padded = np.pad(organ.mask.astype(float), 1)
     from scipy import ndimage
+    lo = np.array([e[0] for e in domain.edges])
+    hi = np.array([e[-1] for e in domain.edges])
+    corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(3, -1)
+    index = organ.to_index(corners)
+    shape = np.array(organ.mask.shape)
+    i_lo = np.clip(np.floor(index.min(axis=1)).astype(int) - 3, 0, shape)
+    i_hi = np.clip(np.ceil(index.max(axis=1)).astype(int) + 4, 0, shape)
+    if np.any(i_hi <= i_lo):
+        return None
+    crop = organ.mask[i_lo[0]:i_hi[0], i_lo[1]:i_hi[1], i_lo[2]:i_hi[2]]
+    padded = np.pad(crop.astype(float), 1)
     image = pv.ImageData(dimensions=padded.shape, spacing=tuple(organ.spacing * M_TO_MM))
     image.point_data["v"] = ndimage.gaussian_filter(padded, 1.0).ravel(order="F")
     surface = image.contour([0.5], scalars="v", method="marching_cubes").triangulate()
     if surface.n_points == 0:
         return None
-    index = (np.asarray(surface.points, float) / (organ.spacing * M_TO_MM)[None, :] - 1.0).T
+    index = (np.asarray(surface.points, float) / (organ.spacing * M_TO_MM)[None, :] - 1.0 + i_lo[None, :]).T
     surface.points = (organ.to_world(index) * M_TO_MM).T
-    lo = [e[0] * M_TO_MM for e in domain.edges]
-    hi = [e[-1] * M_TO_MM for e in domain.edges]
-    clipped = surface.clip_box([lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]], invert=False)
+    clipped = surface.clip_box([lo[0] * M_TO_MM, hi[0] * M_TO_MM, lo[1] * M_TO_MM, hi[1] * M_TO_MM,
+                                lo[2] * M_TO_MM, hi[2] * M_TO_MM], invert=False)
     return clipped.extract_surface(algorithm="dataset_surface").copy(deep=True) if clipped.n_points else None
 
 
