@@ -211,6 +211,10 @@ def test_wall_correlation_limits_and_murray_flow():
     assert 0.8 < murray_flow(7e-3) * 6e7 / 1000 < 1.2
     h = wall_heat_transfer_coefficient([3e-3, 14e-3], murray_flow([1.5e-3, 7e-3]), 1050.0, 3617.0)
     assert np.all((h > 500) & (h < 2000)), h
+    # a thin, slow vessel warms up: its wall passes at most the blood's heat capacity rate per area
+    q = murray_flow(0.5e-3)
+    capacity_per_area = 1050.0 * 3617.0 * q / (np.pi * 1e-3 * 0.03)
+    assert wall_heat_transfer_coefficient(1e-3, q, 1050.0, 3617.0) == pytest.approx(capacity_per_area, rel=0.01)
     with pytest.raises(ValueError):
         wall_heat_transfer_coefficient(3e-3, 0.0, 1050.0, 3617.0)
 

@@ -11,8 +11,9 @@ from ablation.physics.vessel_wall import (BLOOD_CONDUCTIVITY, BLOOD_VISCOSITY, H
                                           murray_flow, reynolds_number, wall_heat_transfer_coefficient)
 
 CORRELATION = ("h = Nu k_b / D with Hausen's laminar developing-flow Nusselt number Nu = 3.66 + 0.0668 Gz / "
-               "(1 + 0.04 Gz^(2/3)), Gz = Re Pr D / L (Hausen 1943, Incropera & DeWitt eq. 8.57); flow from the "
-               "centre-line file or Murray's law at a constant wall shear stress")
+               "(1 + 0.04 Gz^(2/3)), Gz = Re Pr D / L (Hausen 1943, Incropera & DeWitt eq. 8.57), times (1 - exp(-NTU)) / "
+               "NTU, NTU = h pi D L / (rho_b c_b Q), for the blood warming along L (Incropera & DeWitt eq. 8.41b); "
+               "flow from the centre-line file or Murray's law at a constant wall shear stress")
 
 
 def anatomy_summary(anatomy, domain, scenario) -> dict:

@@ -2,6 +2,7 @@
 from the vessel's diameter and flow (docs/anatomy.md, "Vessels").
 
     h = Nu k_b / D,   Nu = 3.66 + 0.0668 Gz / (1 + 0.04 Gz^(2/3)),   Gz = Re Pr D / L
+    h_eff = h (1 - exp(-NTU)) / NTU,   NTU = h pi D L / (rho_b c_b Q)
 
 Hausen's correlation for laminar flow in a tube with a developing temperature profile and a
 constant wall temperature (Hausen 1943; as given in Incropera & DeWitt, Fundamentals of Heat and
@@ -10,6 +11,12 @@ heating. Re = rho_b v D / mu_b, Pr = mu_b c_b / k_b. Without flow (Gz -> 0) it t
 developed 3.66; a fast, wide vessel heated over a short length transfers more. The flow of a
 vessel without a measured one follows Murray's law at a constant wall shear stress tau
 (Q = pi r^3 tau / (4 mu), Murray 1926: the flow at which r^3 ~ Q is optimal), with tau stated below.
+
+The vessel's held cells stay at the inlet (arterial) temperature, but the blood warms along the
+heated length: for a wall at uniform temperature the bulk temperature approaches it as
+exp(-NTU) (Incropera & DeWitt eq. 8.41b), so the mean heat flux over L is that of the coefficient
+h_eff above against the inlet temperature. A slow, thin vessel carries little heat away (h_eff ->
+rho_b c_b Q / (pi D L), its heat capacity rate per wall area); a fast, wide one cools with the full h.
 
 The Pringle manoeuvre stops the flow: the toolkit then removes the vessel walls altogether (the
 blood stands still and conducts like tissue), as for straight vessels.
@@ -49,7 +56,8 @@ def wall_heat_transfer_coefficient(diameter, flow, blood_density: float, blood_s
                                    heated_length: float = HEATED_LENGTH[0],
                                    viscosity: float = BLOOD_VISCOSITY[0],
                                    conductivity: float = BLOOD_CONDUCTIVITY[0]) -> np.ndarray:
-    """h (W/(m^2 K)) of a vessel wall of ``diameter`` (m) carrying ``flow`` (m^3/s), per element.
+    """h_eff (W/(m^2 K)) of a vessel wall of ``diameter`` (m) carrying ``flow`` (m^3/s), per element,
+    against the blood's inlet temperature (the module docstring).
 
     Raises ValueError for a non-positive diameter or flow (no flow: the walls are removed instead)."""
     d = np.asarray(diameter, float)
@@ -60,7 +68,9 @@ def wall_heat_transfer_coefficient(diameter, flow, blood_density: float, blood_s
     reynolds = blood_density * velocity * d / viscosity
     prandtl = viscosity * blood_specific_heat / conductivity
     graetz = reynolds * prandtl * d / heated_length
-    return hausen_nusselt(graetz) * conductivity / d
+    h = hausen_nusselt(graetz) * conductivity / d
+    ntu = h * np.pi * d * heated_length / (blood_density * blood_specific_heat * q)
+    return h * -np.expm1(-ntu) / ntu
 
 
 def reynolds_number(diameter, flow, blood_density: float, viscosity: float = BLOOD_VISCOSITY[0]) -> np.ndarray:
