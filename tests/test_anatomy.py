@@ -264,6 +264,9 @@ def test_small_patient_runs_and_exports_lesion_in_the_input_frame(tmp_path):
     assert {1, 101, 201} <= set(np.unique(shells).tolist())
     summary = json.loads((out / "summary.json").read_text())
     assert summary["anatomy"]["exports"]["files"]["lesion.nii.gz"] == result.summary["lesion"]["criterion"]
+    # the folder reloads on its own: the anatomy files are copied next to scenario.toml
+    assert (out / "anatomy" / "patient.nii.gz").exists()
+    assert ablation.load_result(out).domain.n_cells == result.domain.n_cells
 
 
 # ----------------------------------------------------------------------------------- bad input
