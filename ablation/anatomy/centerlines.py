@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import checked_file
+from ablation.anatomy.files import cached_by_file, checked_file
 from ablation.geometry.vessel_tree import VesselTree
 
 SUFFIXES = (".csv", ".vtp")
@@ -26,6 +26,7 @@ MM = 1e-3
 REQUIRED = ("x0_mm", "y0_mm", "z0_mm", "x1_mm", "y1_mm", "z1_mm")
 
 
+@cached_by_file
 def read_centerlines(path) -> tuple[VesselTree, ...]:
     path = checked_file(path, "centre-line (CSV or VTP)", SUFFIXES)
     if path.name.lower().endswith(".csv"):

@@ -1,6 +1,7 @@
 """Checks shared by the anatomy readers before a file is opened."""
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from pathlib import Path
@@ -28,3 +29,22 @@ def checked_file(path, what: str, suffixes: tuple) -> Path:
     if info.st_size == 0:
         raise AnatomyError(f"{path}: the file is empty; expected a {what} file")
     return path
+
+
+def cached_by_file(reader):
+    """``reader(path)`` memoised on (resolved path, size, modification time): a scenario loaded again
+    (``with_changes``, sweeps, property tests) does not parse the same label map twice. The cached
+    objects are never modified by their users. A few files at a time (memory)."""
+    @functools.lru_cache(maxsize=8)
+    def cached(key):
+        return reader(key[0])
+
+    @functools.wraps(reader)
+    def read(path):
+        path = Path(path)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return reader(path)          # the reader names the problem
+        return cached((path.resolve(), info.st_size, info.st_mtime_ns))
+    return read

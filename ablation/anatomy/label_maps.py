@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import checked_file
+from ablation.anatomy.files import cached_by_file, checked_file
 from ablation.geometry.label_volume import LabelVolume
 
 SUFFIXES = (".nii", ".nii.gz", ".nrrd")
 MM = 1e-3
 
 
+@cached_by_file
 def read_label_map(path) -> LabelVolume:
     """A label map file as a :class:`LabelVolume` (labels as the smallest unsigned integer type, affine in m). Raises
     :class:`AnatomyError` naming the file when it cannot be read or is not a 3-D integer label map."""
