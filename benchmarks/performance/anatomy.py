@@ -37,13 +37,16 @@ TARGET_S, TARGET_GIB = 300.0, 4.0
 def measure(name: str, scenario: str, out_root: Path) -> dict:
     out = out_root / f"anatomy-{name}"
     load = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "ablation", "run", str(ROOT / scenario), "--out", str(out)],
                           capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kib = usage.ru_maxrss
     record = {"scenario": scenario, "exit_code": proc.returncode, "wall_s": wall,
+              "cpu_s": usage.ru_utime + usage.ru_stime - cpu_before,   # what the run cost on a shared machine
               "peak_rss_GiB": peak_kib / 2 ** 20, "peak_is_max_over_earlier_children": peak_kib == before,
               "load_average_at_start": load, "stderr_tail": proc.stderr[-2000:]}
     if proc.returncode != 0:
