@@ -1,6 +1,6 @@
 """The ``ablation`` command: a thin layer over the Python API.
 
-    run | validate | schema | bench | converge | compare | sweep | plan | view | report
+    run | validate | schema | bench | converge | compare | sweep | plan | view | report | compare-zone
 
 Bad input exits with status 2 and names the field or option, never a traceback; a failed or
 interrupted run leaves no partial results and never touches files the toolkit did not write (see
@@ -418,6 +418,45 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare_zone(args) -> int:
+    """Dice, mean and Hausdorff surface distance and volume difference of a predicted zone against a
+    measured one (label maps on the same grid; ablation.outcome.zone_agreement)."""
+    from ablation.anatomy.errors import AnatomyError
+    from ablation.anatomy.label_maps import read_label_map
+    from ablation.output.anatomy_export import criterion_file_name
+    from ablation.outcome.zone_agreement import zone_agreement
+    predicted_path = Path(args.predicted)
+    if predicted_path.is_dir():
+        predicted_path = predicted_path / ("lesion.nii.gz" if args.criterion is None
+                                           else criterion_file_name(args.criterion))
+    try:
+        predicted = read_label_map(predicted_path)
+        measured = read_label_map(args.measured)
+    except AnatomyError as exc:
+        log.error("ablation compare-zone: %s", exc)
+        return 2
+    differs = predicted.same_grid(measured)
+    if differs:
+        log.error("ablation compare-zone: %s and %s are not on the same grid: %s; expected the measured zone "
+                  "resampled onto the run's label map (e.g. in 3D Slicer)", args.measured, predicted_path, differs)
+        return 2
+    zone = measured.labels > 0 if args.label is None else measured.labels == args.label
+    if not zone.any():
+        what = "non-zero voxel" if args.label is None else f"voxel of label {args.label}"
+        log.error("ablation compare-zone: %s holds no %s; expected the measured ablation zone", args.measured, what)
+        return 2
+    if not (predicted.labels > 0).any():
+        log.error("ablation compare-zone: %s: the predicted zone is empty", predicted_path)
+        return 2
+    agreement = zone_agreement(predicted.labels > 0, zone, predicted.spacing, predicted.direction)
+    record = {"predicted": str(predicted_path), "measured": str(args.measured), **agreement.as_dict()}
+    text = json.dumps(record, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def _memory(text: str) -> float:
     units = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
     value = text.strip().upper().replace(" ", "")
@@ -516,6 +555,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rebuild the plots and report of a saved result")
     _report_arguments(p)
     p.set_defaults(handler=cmd_report)
+    p = sub.add_parser("compare-zone", help="Dice, surface distances and volume difference of a predicted "
+                                            "zone against a measured ablation zone (label maps)")
+    p.add_argument("predicted", help="result folder of an [anatomy] run (its lesion.nii.gz) or a label map file")
+    p.add_argument("measured", help="the measured zone: a NIfTI or NRRD label map on the same grid")
+    p.add_argument("--label", type=_count(1), default=None, help="label of the zone in MEASURED (default: "
+                                                                 "every non-zero voxel)")
+    p.add_argument("--criterion", default=None, help="with a result folder: compare lesion_<criterion>.nii.gz")
+    p.add_argument("--out", default=None, help="also write the figures to this JSON file")
+    p.set_defaults(handler=cmd_compare_zone)
     for name in ("run", "validate", "converge", "compare", "sweep", "plan"):
         _input_path_arguments(sub.choices[name])
     for name in ("run", "validate"):

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 
+from ablation.anatomy.summary import anatomy_summary
 from ablation.input.models import CALIBRATED
 from ablation.input.models import zone_uncertainty as model_zone_uncertainty
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
 from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty, outside_calibrated_range
 from ablation.run.result import Result
-from ablation.run.setup import domain_center, domain_size, size_is_default
+from ablation.run.setup import domain_center, domain_size, patient_anatomy, size_is_default
 from ablation.run.time_loop import run
 from ablation.run.transforms import apply_transforms
 from ablation.runtime import single_blas_thread
@@ -103,6 +104,11 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
                                      "varied parameters is the uncertainty)"}
         uncertainty["outside_calibrated_range"] = outside_calibrated_range(scenario, scenario.model, CALIBRATED)
         result.summary = result.summary.with_lesion_uncertainty(uncertainty)
+        anatomy = patient_anatomy(result.scenario)
+        if anatomy is not None:                 # summary["anatomy"]: files, vessel walls, trajectory warnings
+            result.summary["anatomy"] = anatomy_summary(anatomy, result.domain, result.scenario)
+            for note in anatomy.notes:
+                log.warning("%s: %s", scenario.name or "scenario", note)
         coverage_analysis(result)               # summary["tumors"]: coverage, margins, shells
         placement_analysis(result, executor=executor, progress=progress)   # summary["placement"]
     return result

@@ -15,8 +15,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "ablation"
 
 # Lowest first. A module may import its own layer and the layers below it, never one above.
-LAYERS = ["version", "runtime", "geometry", "physics", "modalities", "run", "verification", "outcome", "input",
-          "pipeline", "planning", "calibration", "output", "sweep", "bench", "cli"]
+# anatomy: reads label maps, surfaces and centre lines into geometry objects (files, no scenario records);
+# the input layer takes it into scenarios, so it sits just below input.
+LAYERS = ["version", "runtime", "geometry", "physics", "modalities", "run", "verification", "outcome", "anatomy",
+          "input", "pipeline", "planning", "calibration", "output", "sweep", "bench", "cli"]
 # the package's entry points re-export the public API from the top
 ENTRY_POINTS = {"ablation", "ablation.__main__"}
 

@@ -162,5 +162,6 @@ def test_pyproject_lists_every_sub_package():
     config = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]
     on_disk = {".".join(p.parent.relative_to(source).parts) for p in (source / "ablation").rglob("__init__.py")
                if "__pycache__" not in p.parts}
-    assert on_disk | {"ablation.scenarios", "ablation.benchmarks"} == set(config["packages"])
-    assert config["package-dir"] == {"ablation.scenarios": "scenarios", "ablation.benchmarks": "benchmarks"}
+    assert on_disk | {"ablation.scenarios", "ablation.benchmarks", "ablation.meshes"} == set(config["packages"])
+    assert config["package-dir"] == {"ablation.scenarios": "scenarios", "ablation.benchmarks": "benchmarks",
+                                     "ablation.meshes": "meshes"}

@@ -81,7 +81,11 @@ class Domain:
     tumors: list = field(default_factory=list)        # Shape per tumour (shapes.Shape)
     tumor_masks: list = field(default_factory=list)   # bool per cell per tumour
     probes: list = field(default_factory=list)        # Probe per probe
-    vessels: list = field(default_factory=list)       # Segment per vessel
+    vessels: list = field(default_factory=list)       # Segment (or VesselTree, LabelVessel) per vessel
+    organ: object = None                              # the liver shape of [anatomy] (or None)
+    outside_organ: np.ndarray | None = None           # bool per cell: beyond the liver surface
+    cell_labels: np.ndarray | None = None             # the label map resampled onto the cell centres
+    anatomy_resample_s: float = 0.0                   # time taken by mark_anatomy (reported)
 
     @property
     def n_cells(self) -> int:
@@ -242,6 +246,20 @@ def mark_regions(domain: Domain, vessel_names=()) -> None:
         name = vessel_names[i] if i < len(vessel_names) and vessel_names[i] else f"vessel {i + 1}"
         domain.regions.append(Region(name, "vessel", i, mask, vessel.signed_distance))
     domain.tumor_masks = [t.contains(pts) & ~taken for t in domain.tumors]
+
+
+def mark_anatomy(domain: Domain, anatomy) -> None:
+    """The patient's labels resampled onto the cell centres (nearest voxel) and the cells beyond the
+    liver surface, which take the surroundings' properties (:mod:`ablation.geometry.patient`)."""
+    import time
+    start = time.perf_counter()
+    points = domain.world_points()
+    domain.organ = anatomy.organ
+    if anatomy.labels is not None:
+        domain.cell_labels = anatomy.labels.lookup(points)
+    if anatomy.organ is not None:
+        domain.outside_organ = ~anatomy.organ.contains(points)
+    domain.anatomy_resample_s = time.perf_counter() - start
 
 
 def _cells_hit(domain: Domain, seg: Segment) -> np.ndarray:

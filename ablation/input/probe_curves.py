@@ -40,8 +40,11 @@ from pathlib import Path
 #: Largest curve file read (bytes): 10 MB, some 500,000 rows of a one-per-second record.
 MAX_CURVE_BYTES = 10 * 1024 * 1024
 
-#: Folders shipped with the package whose files any scenario may name (those that exist).
-SHIPPED_INPUT_ROOTS = (Path(__file__).resolve().parents[1] / "meshes",)
+#: Folders shipped with the package whose files any scenario may name (those that exist): the
+#: installed ``ablation/meshes`` and, in a source checkout, the repository's ``meshes/``.
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_INPUT_ROOTS = (_PACKAGE_ROOT / "meshes",) + (
+    (_PACKAGE_ROOT.parent / "meshes",) if (_PACKAGE_ROOT.parent / "pyproject.toml").is_file() else ())
 
 _POLICY: contextvars.ContextVar[tuple[tuple[Path, ...], bool]] = contextvars.ContextVar(
     "ablation_input_path_policy", default=((), False))

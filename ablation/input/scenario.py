@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults
+from ablation.input.anatomy_section import ANATOMY_SECTION, apply_anatomy, label_tumor_extent
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
 from ablation.input.sweep_section import SWEEP_SECTION, check_sweep
 from ablation.input.plan_section import PLAN_SECTION, check_plan
@@ -113,6 +114,7 @@ def scenario_spec() -> Table:
     for name, table in DEVICE_SECTIONS.items():
         if table is not None:
             fields[name] = dataclasses.replace(table, default=None)
+    fields["anatomy"] = dataclasses.replace(ANATOMY_SECTION, default=None)
     fields.update(ANALYSIS_SECTIONS)
     return Table("an ablation scenario", fields=fields)
 
@@ -245,6 +247,9 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
         loaded = _apply_model(loaded, raw, errors)
     if not errors:
         loaded = _resolve_sizes_and_units(loaded, errors)
+    if not errors:
+        # label-map and surface tumours join the tumours here, before the geometry checks
+        loaded = apply_anatomy(loaded, errors, source or None)
     input_files = {}
     if not errors:
         _check_sections(loaded, raw, errors)
@@ -449,6 +454,13 @@ def _check_geometry(s: Record, errors: list) -> None:
         return bool(np.all(np.abs(np.asarray(point) - center) + extent <= half - margin))
 
     for i, t in enumerate(s.tumors):
+        extent = label_tumor_extent(s, i)
+        if t.shape == "label":
+            if extent is not None and not (inside(extent[0], 0.0) and inside(extent[1], 0.0)):
+                errors.append((f"tumors[{i}]", f"{t.name or 'the label tumour'} (box {_mm(extent[0])} to "
+                               f"{_mm(extent[1])}) reaches outside the domain (centre {_mm(center)}, size "
+                               f"{size * 1e3:g} mm); expected it inside, clear of the boundary"))
+            continue
         if t.shape == "sphere" and t.diameter is None:
             errors.append((f"tumors[{i}].diameter", "missing; a sphere needs a diameter such as '30 mm'"))
             continue

@@ -3,7 +3,7 @@ outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyse
 :mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
 from __future__ import annotations
 
-from ablation.input.schema import Boolean, Choice, ListOf, Number, Perfusion, Quantity, String, Table, Vector
+from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Perfusion, Quantity, String, Table, Vector
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
 
@@ -40,10 +40,13 @@ def tissue_spec() -> Table:
 
 POSITIVE_LENGTH = dict(dimension="length", minimum=0.0, exclusive_minimum=True)
 
-TUMOR = Table("a tumour: sphere (diameter) or ellipsoid (diameters along its own axes)", fields={
+TUMOR = Table("a tumour: sphere (diameter), ellipsoid (diameters along its own axes) or a label region of "
+              "[anatomy] (any shape)", fields={
     "name": String("label used in reports", None, nullable=True),
-    "center": Vector("centre [x, y, z]"),
-    "shape": Choice("sphere or ellipsoid", "sphere", options=("sphere", "ellipsoid")),
+    "center": Vector("centre [x, y, z] (a label tumour: ignored, its centroid is used)"),
+    "shape": Choice("sphere, ellipsoid or label (a region of the [anatomy] label map)", "sphere",
+                    options=("sphere", "ellipsoid", "label")),
+    "label": Integer("label value of a shape = 'label' tumour in [anatomy] label_map", None, minimum=1),
     "diameter": Quantity("sphere diameter", None, nullable=True, **POSITIVE_LENGTH),
     "diameters": ListOf("ellipsoid diameters along its local x, y, z axes, e.g. ['30 mm', '20 mm', '20 mm']",
                         None, item=Quantity(**POSITIVE_LENGTH), min_items=3),

@@ -22,8 +22,9 @@ from ablation.physics.tissue import PRESETS, PROPERTY_NAMES, PROPERTY_UNITS, pre
 class CellProperties:
     """Tissue properties per cell (SI), the property set of each material, and their sources.
 
-    Material 0 is the background tissue; material i + 1 is material tumour i (passive tumours use
-    the background's properties, docs/physics.md 5).
+    Material 0 is the background tissue; then one per material tumour (passive tumours use
+    the background's properties, docs/physics.md 5); last, with [anatomy], the surroundings beyond the
+    liver surface.
     """
     cell: dict            # name -> (n_cells,) array
     materials: list       # list of {name: value}
@@ -59,6 +60,14 @@ def cell_properties(scenario, domain) -> CellProperties:
         params.update(report)
         materials.append(values)
         material[mask] = len(materials) - 1
+    outside = getattr(domain, "outside_organ", None)
+    if outside is not None and outside.any():
+        # beyond the liver surface: the surroundings' preset (a material boundary at the capsule)
+        preset = scenario.anatomy.surroundings
+        values, report = _resolve({}, preset, "anatomy.surroundings")
+        params.update(report)
+        materials.append(values)
+        material[outside & (material == 0)] = len(materials) - 1
     cell = {name: np.array([m[name] for m in materials])[material] for name in PROPERTY_NAMES}
     t = scenario.tissue
     params["blood"] = {

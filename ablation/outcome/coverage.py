@@ -410,10 +410,20 @@ def tumor_diameters(tumor: Shape) -> np.ndarray:
     return np.asarray(hi - lo, float)
 
 
+@dataclass(frozen=True)
+class OrganCapsule:
+    """The capsule as the surface of the patient's liver ([anatomy]): distance |signed distance|."""
+    organ: Shape
+    exclusion: float
+    shape: str = "surface"
+
+
 def capsule_distance(capsule, points: np.ndarray) -> np.ndarray:
     """Distance (m) from world points (3, n) to the capsule; +inf without a capsule."""
     if capsule is None or capsule.shape == "none":
         return np.full(points.shape[1], np.inf)
+    if capsule.shape == "surface":
+        return np.abs(capsule.organ.signed_distance(points))
     if capsule.shape == "plane":
         n = np.asarray(capsule.normal, float)
         n = n / np.linalg.norm(n)
@@ -576,6 +586,10 @@ def build_points(scenario, domain, seed: int = 0, n_surface=None) -> list[TumorP
     n_s = n_surface or (section.surface_points if section is not None else 20000)
     reach = max(scenario_margins(scenario) + (SHELLS_MM[-1] * MM,))
     capsule = scenario_capsule(scenario)
+    if capsule is None and getattr(domain, "organ", None) is not None:
+        # [anatomy]: the liver surface is the capsule, with [coverage.capsule] exclusion (default 5 mm)
+        exclusion = section.capsule.exclusion if section is not None else 5 * MM
+        capsule = OrganCapsule(domain.organ, exclusion)
     return [tumor_points(t, reach, n_in, n_out, n_s, seed + 101 * i, capsule)
             for i, t in enumerate(domain.tumors)]
 

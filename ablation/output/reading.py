@@ -161,8 +161,9 @@ def check_summary(data, path="summary.json") -> None:
                                       f"{SCHEMA_VERSION} (written by a different version of the package)")
     if data["modality"] not in ("thermal", "rfa", "cryo"):
         raise ResultFolderError(path, f"modality {data['modality'][:30]!r}; expected thermal, rfa or cryo")
-    if data["grid"]["kind"] not in ("axisymmetric", "cartesian"):
-        raise ResultFolderError(path, f"grid.kind {data['grid']['kind'][:30]!r}; expected axisymmetric or cartesian")
+    if data["grid"]["kind"] not in ("axisymmetric", "cartesian", "3d"):   # '3d': what the time loop writes
+        raise ResultFolderError(path, f"grid.kind {data['grid']['kind'][:30]!r}; expected axisymmetric, 3d or "
+                                      "cartesian")
 
 
 def read_summary_data(path) -> dict:

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ablation.geometry.shapes import Ellipsoid
+from ablation.geometry.shapes import Ellipsoid, Segment, VoxelMask
+from ablation.geometry.vessel_tree import VesselTree
 
 M_TO_MM = 1e3                # metres -> millimetres (a factor; coverage.MM = 1e-3 is one mm in metres)
 DEFAULT_MARGIN_MM = 5.0      # ablative margin target for colorectal metastases, docs/physics.md 5 (Shady et al. 2018)
@@ -244,6 +245,8 @@ def tumor_surface(tumor, offset_mm: float = 0.0, coarse: bool = False):
     pv = _pv()
     if isinstance(tumor, Ellipsoid):
         vertices, faces = tumor.surface_mesh(18, 36) if coarse else tumor.surface_mesh()
+    elif isinstance(tumor, VoxelMask):
+        vertices, faces = voxel_mask_surface(tumor)
     else:
         vertices, faces = tumor.surface_mesh()
     world = np.asarray(vertices, float).T
@@ -258,6 +261,22 @@ def tumor_surface(tumor, offset_mm: float = 0.0, coarse: bool = False):
     cells = np.hstack([np.full((faces.shape[0], 1), 3), faces]).ravel()
     surface = pv.PolyData(np.ascontiguousarray((world * M_TO_MM).T), cells)
     return surface.copy(deep=True)      # VTK-owned memory (see orient_outward)
+
+
+def voxel_mask_surface(region) -> tuple[np.ndarray, np.ndarray]:
+    """The zero level of a :class:`VoxelMask`'s signed-distance field (marching cubes on its voxel
+    centres), not its voxel staircase: (vertices (n, 3) m, faces (m, 3)); the staircase when the
+    contour is empty."""
+    pv = _pv()
+    grid, pad = region._distance_grid
+    image = pv.ImageData(dimensions=grid.shape, spacing=tuple(region.spacing))
+    image.point_data["d"] = grid.ravel(order="F")
+    contour = image.contour([0.0], scalars="d", method="marching_cubes").triangulate().clean()
+    if contour.n_points == 0:
+        return region.surface_mesh()
+    index = (np.asarray(contour.points, float) / region.spacing[None, :] - pad[None, :]).T
+    faces = np.asarray(contour.faces).reshape(-1, 4)[:, 1:]
+    return region.to_world(index).T, faces
 
 
 def _unit_gradient(shape, points: np.ndarray) -> np.ndarray:
@@ -454,20 +473,71 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
                        cylinder(*shaft, probe.radius) if shaft else None))
     vessels = []
     for i, vessel in enumerate(domain.vessels):
-        seg = clip_segment(domain, vessel.start, vessel.end)
-        if seg is not None:
-            region = domain.region("vessel", i)
-            vessels.append((region.name if region else f"vessel {i + 1}", cylinder(*seg, vessel.radius)))
+        region = domain.region("vessel", i)
+        name = region.name if region else f"vessel {i + 1}"
+        if isinstance(vessel, Segment):
+            seg = clip_segment(domain, vessel.start, vessel.end)
+            if seg is not None:
+                vessels.append((name, cylinder(*seg, vessel.radius)))
+        else:                                 # a patient's vessel tree or label vessel ([anatomy])
+            mesh = patient_vessel_mesh(domain, vessel)
+            if mesh is not None:
+                mesh.field_data["patient_vessel"] = [1]    # drawn translucent, outlined on sections
+                vessels.append((name, mesh))
     other = _other_regions(domain)
     roi = _region_of_interest(domain, lesion, tumors, probes)
     tissue = domain.tissue
     values = np.asarray(fields[slice_field], float)[tissue]
-    liver = getattr(domain, "liver_surface", None)   # a patient liver surface (m), if a scenario provides one
-    if liver is not None:
-        liver = pv.wrap(liver).scale(M_TO_MM, inplace=False)
+    liver = organ_surface(domain)       # the patient's liver of [anatomy], in the domain (mm)
     return SceneParts(name, crit.description, time_s, lesion, isotherms, tumors, probes, vessels, other,
                       slice_field, (float(values.min()), float(values.max())), roi, domain, fields, liver,
                       _end_time(result))
+
+
+def organ_surface(domain):
+    """The liver surface of [anatomy] inside the domain box (mm): smoothed marching cubes of its
+    label region, cropped to the domain first; None without one."""
+    organ = getattr(domain, "organ", None)
+    if organ is None or not isinstance(organ, VoxelMask):
+        return None
+    pv = _pv()
+    from scipy import ndimage
+    lo = np.array([e[0] for e in domain.edges])
+    hi = np.array([e[-1] for e in domain.edges])
+    corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(3, -1)
+    index = organ.to_index(corners)
+    shape = np.array(organ.mask.shape)
+    i_lo = np.clip(np.floor(index.min(axis=1)).astype(int) - 3, 0, shape)
+    i_hi = np.clip(np.ceil(index.max(axis=1)).astype(int) + 4, 0, shape)
+    if np.any(i_hi <= i_lo):
+        return None
+    crop = organ.mask[i_lo[0]:i_hi[0], i_lo[1]:i_hi[1], i_lo[2]:i_hi[2]]
+    padded = np.pad(crop.astype(float), 1)
+    image = pv.ImageData(dimensions=padded.shape, spacing=tuple(organ.spacing * M_TO_MM))
+    image.point_data["v"] = ndimage.gaussian_filter(padded, 1.0).ravel(order="F")
+    surface = image.contour([0.5], scalars="v", method="marching_cubes").triangulate()
+    if surface.n_points == 0:
+        return None
+    index = (np.asarray(surface.points, float) / (organ.spacing * M_TO_MM)[None, :] - 1.0 + i_lo[None, :]).T
+    surface.points = (organ.to_world(index) * M_TO_MM).T
+    clipped = surface.clip_box([lo[0] * M_TO_MM, hi[0] * M_TO_MM, lo[1] * M_TO_MM, hi[1] * M_TO_MM,
+                                lo[2] * M_TO_MM, hi[2] * M_TO_MM], invert=False)
+    return clipped.extract_surface(algorithm="dataset_surface").copy(deep=True) if clipped.n_points else None
+
+
+def patient_vessel_mesh(domain, vessel):
+    """Tubes of a vessel tree's segments inside the domain, or a label vessel's surface (mm)."""
+    pv = _pv()
+    if isinstance(vessel, VesselTree):
+        tubes = []
+        for i in range(vessel.count):
+            seg = clip_segment(domain, vessel.starts[i], vessel.ends[i], samples=201)
+            if seg is not None:
+                tubes.append(cylinder(*seg, float(vessel.radii[i]), resolution=16))
+        return pv.merge(tubes) if tubes else None
+    vertices, faces = voxel_mask_surface(vessel.region)
+    cells = np.hstack([np.full((faces.shape[0], 1), 3), faces]).ravel()
+    return pv.PolyData(np.ascontiguousarray(vertices * M_TO_MM), cells).copy(deep=True)
 
 
 def _end_time(result) -> float | None:
@@ -737,7 +807,8 @@ def _draw_devices(plotter, parts: SceneParts, legend: list) -> None:
     if parts.probes:
         legend.append(("probe: active part / shaft", COLORS["probe_active"]))
     for _, mesh in parts.vessels:
-        plotter.add_mesh(mesh, color=COLORS["vessel"], smooth_shading=True)
+        patient = "patient_vessel" in mesh.field_data
+        plotter.add_mesh(mesh, color=COLORS["vessel"], smooth_shading=True, opacity=0.45 if patient else 1.0)
     if parts.vessels:
         legend.append(("vessel", COLORS["vessel"]))
     for _, kind, mesh in parts.other_regions:
@@ -765,6 +836,7 @@ def draw_section(plotter, parts: SceneParts, sec: Section, temperature_bar=(0.88
     outlines += [(s, ISOTHERM_COLORS.get(t, "#999999"), 3, isotherm_label(t, parts)) for t, s in parts.isotherms.items()]
     outlines += [(t.surface, "#000000", 3, "tumour") for t in parts.tumors]
     outlines += [(s, COLORS["margin_shell"], 2, f"{m:g} mm margin") for t in parts.tumors for m, s in t.shells.items()]
+    outlines += [(m, COLORS["vessel"], 2, "vessel") for _, m in parts.vessels if "patient_vessel" in m.field_data]
     seen = set()
     for mesh, color, width, text in outlines:
         if mesh is None or not mesh.n_points:
@@ -779,7 +851,7 @@ def draw_section(plotter, parts: SceneParts, sec: Section, temperature_bar=(0.88
     drawn = set()
     for mesh, color, label in [(m, COLORS["probe_active"], "probe") for _, m, _ in parts.probes if m is not None] + \
             [(m, COLORS["probe_shaft"], "probe") for _, _, m in parts.probes if m is not None] + \
-            [(m, COLORS["vessel"], "vessel") for _, m in parts.vessels] + \
+            [(m, COLORS["vessel"], "vessel") for _, m in parts.vessels if "patient_vessel" not in m.field_data] + \
             [(m, COLORS["tine"], kind.replace("_", " ")) for _, kind, m in parts.other_regions]:
         front = half_space(mesh, sec.point, sec.normal, keep_positive=True)   # the half towards the viewer
         if front is not None and front.n_points:

@@ -118,7 +118,12 @@ def _write_data(staging: Path, result) -> None:
         write_fields(staging, result)
     write_scenario_copy(staging / "scenario.toml", result.scenario)
     copy_input_files(staging, result.scenario)
+    copy_anatomy_files(staging, result.scenario)
     write_placement_samples(staging / "placement_samples.csv", result)
+    from ablation.output.anatomy_export import write_anatomy_exports
+    exports = write_anatomy_exports(staging, result)       # lesion.nii.gz etc. with an [anatomy] label map
+    if exports is not None:
+        result.summary["anatomy"] = {**(result.summary.get("anatomy") or {}), "exports": exports}
 
 
 def _write_report(staging: Path, result) -> None:
@@ -179,6 +184,47 @@ def copy_input_files(staging: Path, scenario) -> list[str]:
         except FileNotFoundError:
             raise OutputError(f"input file {name} ({source}) vanished after the scenario was loaded") from None
         copied.append(target.as_posix())
+    return copied
+
+
+ANATOMY_FILE_FIELDS = ("label_map", "tumor_label_map", "centerlines", "liver_surface")
+
+
+def copy_anatomy_files(staging: Path, scenario) -> list[str]:
+    """Copy the files of [anatomy] into ``anatomy/`` of the result folder and point the copied
+    scenario.toml at them, so the folder reloads on its own (``ablation view``/``report``) and the
+    exported label maps sit next to the label map they overlay."""
+    raw = scenario.raw
+    if not isinstance(raw, dict) or not isinstance(raw.get("anatomy"), dict):
+        return []
+    from ablation.input.probe_curves import resolve_input
+    import tomli_w
+    table = {k: v for k, v in raw.items()}
+    section = dict(raw["anatomy"])
+    copied, used = [], set()
+
+    def place(name):
+        source = resolve_input(str(name), scenario.source or None)
+        target = PurePosixPath("anatomy") / source.name
+        k = 1
+        while target.as_posix() in used:
+            target = PurePosixPath("anatomy") / f"{k}_{source.name}"
+            k += 1
+        used.add(target.as_posix())
+        destination = staging.joinpath(*target.parts)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        copied.append(target.as_posix())
+        return target.as_posix()
+
+    for key in ANATOMY_FILE_FIELDS:
+        if isinstance(section.get(key), str):
+            section[key] = place(section[key])
+    if isinstance(section.get("tumor_surfaces"), list):
+        section["tumor_surfaces"] = [dict(t, file=place(t["file"])) if isinstance(t, dict) and "file" in t else t
+                                     for t in section["tumor_surfaces"]]
+    table["anatomy"] = section
+    (staging / "scenario.toml").write_text(tomli_w.dumps(table))
     return copied
 
 

@@ -62,6 +62,25 @@ PRESETS: dict[str, dict[str, tuple[float, str]]] = {
         "liquidus_temperature": (0.0, "water"),
     },
 }
+# Around the liver ([anatomy] surroundings): perihepatic fat and abdominal wall. IT'IS database values
+# recalled, not checked against the database (unverified); the frozen and vaporisation entries are
+# assumptions from its low water content.
+PRESETS["fat"] = {
+    "density": (911.0, "IT'IS database, fat (unverified)"),
+    "specific_heat": (2348.0, "IT'IS database, fat (unverified)"),
+    "conductivity": (0.21, "IT'IS database, fat (unverified)"),
+    "conductivity_slope": (0.0, "neglected (assumption)"),
+    "perfusion": (5.0e-4, "IT'IS heat transfer rate of fat, about 33 mL/min/kg (unverified)"),
+    "electrical_conductivity": (0.04, "IT'IS fat near 0.5 MHz, order of magnitude (unverified)"),
+    "electrical_conductivity_slope": (0.015, "as liver (assumption)"),
+    "metabolic_heat": (0.0, "negligible"),
+    "water_content": (0.2, "assumption: fat tissue holds little water"),
+    "frozen_conductivity": (0.3, "assumption: little ice in fat"),
+    "frozen_specific_heat": (2000.0, "assumption"),
+    "latent_heat_fusion": (61e6, "333 kJ/kg x 0.2 water x 911 kg/m^3 (assumption)"),
+    "solidus_temperature": (-8.0, "as liver (assumption)"),
+    "liquidus_temperature": (-1.0, "as liver (assumption)"),
+}
 PRESETS["tumour"] = PRESETS["tumor"]
 
 BLOOD = {

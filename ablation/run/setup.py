@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ablation.geometry.grid import Domain, GridSpacing, build_domain
+from ablation.geometry.grid import Domain, GridSpacing, build_domain, mark_anatomy
 from ablation.geometry.shapes import Ellipsoid, Probe, Segment, Shape, orthonormal_frame, unit
 from ablation.modalities import rfa
 
@@ -42,7 +42,12 @@ def expected_zone(scenario) -> tuple[np.ndarray, np.ndarray] | None:
             reach = max(reach, rfa_spec.deployed_diameter / 2.0)
         lows.append(np.minimum(tip, end) - reach)
         highs.append(np.maximum(tip, end) + reach)
-    for t in scenario.tumors:
+    for i, t in enumerate(scenario.tumors):
+        shape = label_shape(scenario, i)
+        if shape is not None:
+            lows.append(np.asarray(shape.bounds[0]))
+            highs.append(np.asarray(shape.bounds[1]))
+            continue
         if t.shape in ("sphere", "ellipsoid") and (t.diameter if t.shape == "sphere" else t.diameters) is not None:
             r = float(np.max(tumor_radii(t)))
             lows.append(np.asarray(t.center, float) - r)
@@ -101,6 +106,8 @@ def axisymmetry_breaker(s) -> str:
     tip = np.asarray(p.tip)
     if s.vessels:
         return "vessels are present"
+    if s.get("anatomy") is not None:
+        return "an [anatomy] section is present (a patient is not symmetric about a probe)"
     if s.domain.center is not None:
         off = np.asarray(s.domain.center) - tip
         if np.linalg.norm(off - (off @ d) * d) > 1e-9:
@@ -133,8 +140,21 @@ def tumor_shapes(scenario) -> list[Shape]:
     """The tumours as shapes (:class:`ablation.geometry.shapes.Shape`): the grid, the coverage
     metrics and the pictures use nothing else, so a label-map tumour is a
     :class:`ablation.geometry.shapes.VoxelMask` here and nowhere else. Spheres and ellipsoids today."""
-    return [Ellipsoid(t.name or f"tumor {i + 1}", np.asarray(t.center), tumor_radii(t), orthonormal_frame(t.axis, t.x_axis))
+    return [label_shape(scenario, i) if t.shape == "label" else
+            Ellipsoid(t.name or f"tumor {i + 1}", np.asarray(t.center), tumor_radii(t), orthonormal_frame(t.axis, t.x_axis))
             for i, t in enumerate(scenario.tumors)]
+
+
+def patient_anatomy(scenario):
+    """The resolved [anatomy] (:class:`ablation.geometry.patient.PatientAnatomy`), or None."""
+    section = scenario.get("anatomy") if hasattr(scenario, "get") else None
+    return section.get("resolved") if section is not None else None
+
+
+def label_shape(scenario, index: int):
+    """The shape of a label or surface tumour (tumors[index]), or None for an analytic one."""
+    anatomy = patient_anatomy(scenario)
+    return anatomy.tumor_shapes.get(index) if anatomy is not None else None
 
 
 def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
@@ -143,6 +163,15 @@ def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
     spacing = GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
     vessels = [Segment(np.asarray(v.start), np.asarray(v.end), v.radius, v.name or f"vessel {i + 1}")
                for i, v in enumerate(scenario.vessels)]
-    return build_domain(choose_kind(scenario), domain_center(scenario), domain_size(scenario), spacing,
-                        probe_shapes(scenario), tumor_shapes(scenario), vessels,
-                        [v.name for v in scenario.vessels])
+    names = [v.name for v in scenario.vessels]
+    center, size = domain_center(scenario), domain_size(scenario)
+    anatomy = patient_anatomy(scenario)
+    if anatomy is not None:      # the patient's vessels in the domain, after the scenario's own
+        extra = anatomy.vessel_shapes(center - size / 2.0, center + size / 2.0)
+        vessels += extra
+        names += [v.name for v in extra]
+    domain = build_domain(choose_kind(scenario), center, size, spacing, probe_shapes(scenario),
+                          tumor_shapes(scenario), vessels, names)
+    if anatomy is not None:
+        mark_anatomy(domain, anatomy)
+    return domain

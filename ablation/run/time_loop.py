@@ -21,7 +21,9 @@ from ablation.modalities.base import cell_properties
 from ablation.run.result import Result
 from ablation.run.summary import (SCHEMA_VERSION, EnergyBalance, GridSummary, LesionSize, LesionSummary,
                                   ScenarioLabel, Summary, TimeSummary)
-from ablation.run.setup import scenario_domain
+from ablation.geometry.patient import vessel_wall_radius_flow
+from ablation.physics.vessel_wall import murray_flow, wall_heat_transfer_coefficient
+from ablation.run.setup import patient_anatomy, scenario_domain
 
 logger = logging.getLogger(__name__)
 
@@ -714,6 +716,30 @@ def _set_vessel_walls(scenario, heat) -> None:
         surface.value = vessel.blood_temperature
         surface.h = vessel.heat_transfer_coefficient
         heat.set_held_temperature(surface, vessel.blood_temperature)
+    _set_anatomy_vessel_walls(scenario, heat)
+
+
+def _set_anatomy_vessel_walls(scenario, heat) -> None:
+    """The patient's vessels (after the scenario's own): convective walls at arterial temperature
+    whose h follows each wall face's local vessel diameter and flow (Hausen's correlation,
+    ablation.physics.vessel_wall)."""
+    anatomy = patient_anatomy(scenario)
+    if anatomy is None:
+        return
+    t = scenario.tissue
+    first = len(scenario.vessels)
+    for i, vessel in enumerate(heat.domain.vessels[first:], start=first):
+        surface = heat.surface("vessel", i)
+        if surface is None or surface.cell.size == 0:
+            continue
+        points = heat.domain.world_points()[:, surface.cell]
+        radius, flow = vessel_wall_radius_flow(vessel, points)
+        flow = np.where(np.isnan(flow), murray_flow(radius, anatomy.wall_shear_stress), flow)
+        surface.bc = "convection"
+        surface.value = t.arterial_temperature
+        surface.h = wall_heat_transfer_coefficient(2.0 * radius, flow, t.blood_density, t.blood_specific_heat,
+                                                   anatomy.heated_length)
+        heat.set_held_temperature(surface, t.arterial_temperature)
 
 
 def cell_death_frequency_factor(damage_section) -> float:
@@ -734,6 +760,8 @@ def grid_summary(domain) -> GridSummary:
 def to_jsonable(value):
     import dataclasses
     from collections.abc import Mapping
+    if hasattr(value, "summary_record"):     # large objects (a patient's anatomy) describe themselves
+        return to_jsonable(value.summary_record())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_jsonable(dataclasses.asdict(value))
     if isinstance(value, Mapping):

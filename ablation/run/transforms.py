@@ -6,10 +6,14 @@ from __future__ import annotations
 
 def occlude_inflow(scenario):
     """Pringle manoeuvre: perfusion 0 in tissue and material tumours, vessels removed (no wall
-    cooling; the lumen becomes tissue). Idempotent."""
+    cooling; the lumen becomes tissue), the patient's vessels of [anatomy] too. Idempotent."""
     tissue = scenario.tissue.replaced(perfusion=0.0)
     tumors = tuple(t.replaced(properties=t.properties.replaced(perfusion=0.0)) for t in scenario.tumors)
-    return scenario.replaced(tissue=tissue, tumors=tumors, vessels=())
+    changes = {"tissue": tissue, "tumors": tumors, "vessels": ()}
+    anatomy = scenario.get("anatomy")
+    if anatomy is not None and anatomy.get("resolved") is not None:
+        changes["anatomy"] = anatomy.replaced(resolved=anatomy.resolved.without_vessels())
+    return scenario.replaced(**changes)
 
 
 def inflow_occlusion(scenario):

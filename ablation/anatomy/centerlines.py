@@ -1,0 +1,119 @@
+"""Reading vessel centre lines with their radius: a CSV of segments or a VTP of lines with a radius
+point array, into :class:`ablation.geometry.vessel_tree.VesselTree` objects (one per tree name).
+
+CSV (mm; the format meshes/vessel_centerlines.csv uses)::
+
+    tree,id,parent,x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm[,flow_ml_min]
+
+``tree``, ``id`` and ``parent`` are optional; ``flow_ml_min`` (blood flow) is optional (the wall
+correlation then takes the Murray-law flow). VTP: lines (polylines are split into segments) with
+a point array ``radius_mm`` (or ``radius``, mm), optional cell array ``tree`` (integers).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+
+from ablation.anatomy.errors import AnatomyError
+from ablation.anatomy.files import cached_by_file, checked_file
+from ablation.geometry.vessel_tree import VesselTree
+
+SUFFIXES = (".csv", ".vtp")
+MM = 1e-3
+REQUIRED = ("x0_mm", "y0_mm", "z0_mm", "x1_mm", "y1_mm", "z1_mm")
+
+
+@cached_by_file
+def read_centerlines(path) -> tuple[VesselTree, ...]:
+    path = checked_file(path, "centre-line (CSV or VTP)", SUFFIXES)
+    if path.name.lower().endswith(".csv"):
+        rows = _read_csv(path)
+    else:
+        rows = _read_vtp(path)
+    if not rows:
+        raise AnatomyError(f"{path}: no segments; expected centre-line segments with a radius")
+    trees = []
+    for name in dict.fromkeys(r[0] for r in rows):
+        part = [r for r in rows if r[0] == name]
+        trees.append(VesselTree(name, [r[1] for r in part], [r[2] for r in part], [r[3] for r in part],
+                                [r[4] for r in part]))
+    return tuple(trees)
+
+
+def _number(text, path, line, column) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise AnatomyError(f"{path}: line {line}, column {column!r}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise AnatomyError(f"{path}: line {line}, column {column!r}: {text!r} is not finite")
+    return value
+
+
+def _read_csv(path):
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AnatomyError(f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV file") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise AnatomyError(f"{path}: columns {', '.join(missing)} missing; expected a header with "
+                           f"{', '.join(REQUIRED)}, radius_mm")
+    if "radius_mm" not in header:
+        raise AnatomyError(f"{path}: no radius_mm column: every centre-line segment needs its radius (mm)")
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        row = {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
+        if not any(row.values()):
+            continue
+        if row.get("radius_mm") in (None, ""):
+            raise AnatomyError(f"{path}: line {line}: the segment has no radius (column radius_mm is empty); "
+                               "every centre-line segment needs its radius")
+        a = np.array([_number(row[c], path, line, c) for c in REQUIRED[:3]]) * MM
+        b = np.array([_number(row[c], path, line, c) for c in REQUIRED[3:]]) * MM
+        r = _number(row["radius_mm"], path, line, "radius_mm") * MM
+        if r <= 0.0:
+            raise AnatomyError(f"{path}: line {line}, column 'radius_mm': {row['radius_mm']} is not positive")
+        if np.allclose(a, b):
+            raise AnatomyError(f"{path}: line {line}: start and end coincide; expected a segment of some length")
+        flow = math.nan
+        if row.get("flow_ml_min") not in (None, ""):
+            flow = _number(row["flow_ml_min"], path, line, "flow_ml_min") * 1e-6 / 60.0
+            if flow < 0.0:
+                raise AnatomyError(f"{path}: line {line}, column 'flow_ml_min': negative flow")
+        rows.append((row.get("tree") or "vessels", a, b, r, flow))
+    return rows
+
+
+def _read_vtp(path):
+    try:
+        import pyvista as pv
+        poly = pv.read(str(path))
+        lines = poly.lines
+    except Exception as exc:
+        raise AnatomyError(f"{path}: cannot be read as VTP centre lines ({type(exc).__name__}: {exc})") from None
+    name = next((n for n in ("radius_mm", "radius") if n in poly.point_data), None)
+    if name is None:
+        raise AnatomyError(f"{path}: no point array 'radius_mm' (or 'radius'): every centre-line point needs "
+                           f"its radius (arrays present: {', '.join(poly.point_data.keys()) or 'none'})")
+    radius = np.asarray(poly.point_data[name], float) * MM
+    trees = np.asarray(poly.cell_data["tree"]) if "tree" in poly.cell_data else None
+    rows, i, cell = [], 0, 0
+    while i < len(lines):
+        n = int(lines[i])
+        ids = lines[i + 1:i + 1 + n]
+        for a, b in zip(ids[:-1], ids[1:]):
+            r = 0.5 * (radius[a] + radius[b])
+            if not r > 0.0:
+                raise AnatomyError(f"{path}: line cell {cell}: radius {r / MM:g} mm is not positive")
+            tree = f"tree {int(trees[cell])}" if trees is not None else "vessels"
+            rows.append((tree, np.asarray(poly.points[a], float) * MM, np.asarray(poly.points[b], float) * MM,
+                         r, math.nan))
+        i += n + 1
+        cell += 1
+    return rows

@@ -1,0 +1,131 @@
+"""From a scenario's ``[anatomy]`` section (a loaded record) to a
+:class:`ablation.geometry.patient.PatientAnatomy`: the files read, the labels checked, the tumours
+and the liver made into shapes. Every problem is reported as (field path, message) naming the file
+or the label, never raised at the user."""
+from __future__ import annotations
+
+import numpy as np
+
+from ablation.anatomy.centerlines import read_centerlines
+from ablation.anatomy.errors import AnatomyError
+from ablation.anatomy.label_maps import read_label_map
+from ablation.anatomy.surfaces import read_surface, voxelise_surface
+from ablation.geometry.patient import PatientAnatomy
+from ablation.physics.vessel_wall import murray_flow
+
+
+def load_anatomy(section, resolve, errors: list):
+    """(PatientAnatomy or None, [(name, shape, material, properties index or None)] of the tumours
+    to add to the scenario). ``resolve(path, field)`` returns the checked path of a file the
+    section names (raising AnatomyError)."""
+    labels = None
+    sources = {}
+
+    def read(field, reader, name):
+        try:
+            path = resolve(name, field)
+            sources[field] = str(name)
+            return reader(path)
+        except AnatomyError as exc:
+            errors.append((f"anatomy.{field}", str(exc)))
+            return None
+
+    if section.label_map is not None:
+        labels = read("label_map", read_label_map, section.label_map)
+    if section.tumor_label_map is not None:
+        if section.label_map is None:
+            errors.append(("anatomy.tumor_label_map", "given without anatomy.label_map; expected both (the "
+                                                      "tumour map must share the label map's grid)"))
+        tumor_map = read("tumor_label_map", read_label_map, section.tumor_label_map)
+        if labels is not None and tumor_map is not None:
+            differs = labels.same_grid(tumor_map)
+            if differs:
+                errors.append(("anatomy.tumor_label_map",
+                               f"{section.tumor_label_map}: its grid does not match anatomy.label_map "
+                               f"{section.label_map}: {differs}; expected the same shape, spacing, orientation "
+                               "and origin (resample it in 3D Slicer onto the label map)"))
+            else:
+                merged = labels.labels.copy()
+                merged[tumor_map.labels > 0] = tumor_map.labels[tumor_map.labels > 0]
+                labels = type(labels)(merged, labels.affine, labels.source)
+    if errors:
+        return None, []
+
+    present = set(labels.present()) if labels is not None else set()
+    label_file = section.label_map
+
+    def check_labels(field, values):
+        missing = [v for v in values if v not in present]
+        if missing:
+            errors.append((f"anatomy.{field}", f"label(s) {', '.join(map(str, missing))} hold no voxel in "
+                                               f"{label_file} (labels present: "
+                                               f"{', '.join(map(str, sorted(present)))}); an empty label "
+                                               "cannot be used"))
+            return False
+        return True
+
+    organ = None
+    if labels is not None:
+        if section.liver is None:
+            errors.append(("anatomy.liver", f"missing: the label table must name the liver's labels in "
+                                            f"{label_file}, e.g. liver = [1, 2, 3] (every label inside the "
+                                            "organ: parenchyma, vessels, tumours)"))
+        elif check_labels("liver", section.liver):
+            organ = labels.region(section.liver, "liver")
+    if section.liver_surface is not None:
+        if organ is not None:
+            errors.append(("anatomy.liver_surface", "given together with anatomy.liver labels; expected one"))
+        mesh = read("liver_surface", read_surface, section.liver_surface)
+        if mesh is not None:
+            organ = _voxelised(mesh, section.surface_voxel, "liver", "liver_surface", errors)
+
+    tumors = []
+    for i, entry in enumerate(section.tumors or ()):
+        if labels is None:
+            errors.append((f"anatomy.tumors[{i}].label", "a tumour label needs anatomy.label_map"))
+            continue
+        if check_labels(f"tumors[{i}].label", [entry.label]):
+            name = entry.name or f"tumour label {entry.label}"
+            tumors.append((name, labels.region([entry.label], name), entry.material))
+    for i, entry in enumerate(section.tumor_surfaces or ()):
+        mesh = read(f"tumor_surfaces[{i}].file", read_surface, entry.file)
+        if mesh is not None:
+            name = entry.name or f"tumour surface {i + 1}"
+            shape = _voxelised(mesh, section.surface_voxel, name, f"tumor_surfaces[{i}].file", errors)
+            if shape is not None:
+                tumors.append((name, shape, entry.material))
+
+    vessel_labels = []
+    for i, entry in enumerate(section.vessels or ()):
+        if labels is None:
+            errors.append((f"anatomy.vessels[{i}].label", "a vessel label needs anatomy.label_map"))
+        elif check_labels(f"vessels[{i}].label", [entry.label]):
+            vessel_labels.append((entry.name or f"vessel label {entry.label}", (entry.label,)))
+    trees = ()
+    if section.centerlines is not None:
+        trees = read("centerlines", read_centerlines, section.centerlines) or ()
+        trees = tuple(_with_flow(t, section.wall_shear_stress) for t in trees)
+    if organ is None and not tumors and not errors:
+        errors.append(("anatomy", "names neither a liver nor a tumour; expected label_map with liver = [...] "
+                                  "(or liver_surface) and tumours"))
+    if errors:
+        return None, []
+    anatomy = PatientAnatomy(organ=organ, labels=labels, trees=trees, vessel_labels=tuple(vessel_labels),
+                             surroundings=section.surroundings, vessel_min_diameter=section.vessel_min_diameter,
+                             heated_length=section.heated_length, wall_shear_stress=section.wall_shear_stress,
+                             sources=sources)
+    return anatomy, tumors
+
+
+def _voxelised(mesh, spacing, name, field, errors):
+    try:
+        return voxelise_surface(mesh, spacing, name)
+    except AnatomyError as exc:
+        errors.append((f"anatomy.{field}", str(exc)))
+        return None
+
+
+def _with_flow(tree, wall_shear_stress):
+    """Segments without a flow take the Murray-law flow (:func:`ablation.physics.vessel_wall.murray_flow`)."""
+    flows = np.where(np.isnan(tree.flows), murray_flow(tree.radii, wall_shear_stress), tree.flows)
+    return type(tree)(tree.name, tree.starts, tree.ends, tree.radii, flows, tree.reach)

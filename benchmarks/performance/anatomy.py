@@ -1,0 +1,110 @@
+"""Wall time and peak memory of the two runs on the liver phantom (issue 12), end to end as a user
+runs them (``ablation run``: load with the label map, 3-D graded grid at 1 mm around the tumour,
+solve with the time-step check, coverage, exports, pictures, report):
+
+* scenarios/liver_phantom_rfa.toml: 12-minute cooled RF (impedance control) in tumour T1 beside a
+  portal branch;
+* scenarios/liver_phantom_cryo.toml: two freeze-thaw cycles (10 / 8 / 10 min), 2.4 mm probe, in the
+  subcapsular tumour T2.
+
+Target (issue 12): at most 5 minutes and 4 GiB each on this 2-core machine. The load average at the
+start is recorded: the cores are shared with other jobs. Also checked for each run: lesion.nii.gz
+reads back with nibabel with the input label map's affine and its voxel volume is within 3 % of
+summary.json lesion.volume_ml.
+
+    python benchmarks/performance/anatomy.py [--only rfa|cryo] [--out-root DIR]
+
+writes benchmarks/results/performance-anatomy.md and .json (with the commit and date). Not a bench
+suite case (no @case): a single run takes minutes and is run by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = {"rfa": "scenarios/liver_phantom_rfa.toml", "cryo": "scenarios/liver_phantom_cryo.toml"}
+TARGET_S, TARGET_GIB = 300.0, 4.0
+
+
+def measure(name: str, scenario: str, out_root: Path) -> dict:
+    out = out_root / f"anatomy-{name}"
+    load = os.getloadavg()[0]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "ablation", "run", str(ROOT / scenario), "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kib = usage.ru_maxrss
+    record = {"scenario": scenario, "exit_code": proc.returncode, "wall_s": wall,
+              "cpu_s": usage.ru_utime + usage.ru_stime - cpu_before,   # what the run cost on a shared machine
+              "peak_rss_GiB": peak_kib / 2 ** 20, "peak_is_max_over_earlier_children": peak_kib == before,
+              "load_average_at_start": load, "stderr_tail": proc.stderr[-2000:]}
+    if proc.returncode != 0:
+        return record
+    summary = json.loads((out / "summary.json").read_text())
+    import nibabel as nib
+    import numpy as np
+    lesion = nib.load(str(out / "lesion.nii.gz"))
+    source = nib.load(str(ROOT / "meshes" / "liver_phantom.nii.gz"))
+    voxel_ml = float(np.prod(lesion.header.get_zooms()[:3])) * 1e-3
+    exported = float(np.count_nonzero(np.asarray(lesion.dataobj))) * voxel_ml
+    tumour = summary["tumors"][0]
+    record.update({
+        "grid": summary["grid"], "solver_runtime_s": summary.get("runtime_s"),
+        "time_check": {k: summary["time"].get(k) for k in ("halvings", "volume_error", "step_s") if k in summary["time"]},
+        "lesion_volume_ml": summary["lesion"]["volume_ml"], "lesion_nii_volume_ml": exported,
+        "lesion_nii_relative_difference": exported / summary["lesion"]["volume_ml"] - 1.0,
+        "lesion_nii_affine_equals_input": bool(np.allclose(lesion.affine, source.affine)),
+        "tumor": {k: tumour.get(k) for k in ("name", "volume_ml", "coverage", "min_margin_mm", "margin_class",
+                                             "margin_coverage", "surface_points_excluded")},
+        "anatomy_grid": summary["anatomy"]["grid"],
+        "trajectory_warnings": summary["anatomy"]["trajectory_warnings"],
+        "device": {k: v for k, v in summary.get("device", {}).items() if isinstance(v, (int, float, str))},
+    })
+    return record
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(RUNS), default=None)
+    parser.add_argument("--out-root", default=str(ROOT / "results"))
+    args = parser.parse_args(argv)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    runs = {}
+    for name, scenario in RUNS.items():
+        if args.only and name != args.only:
+            continue
+        runs[name] = measure(name, scenario, Path(args.out_root))
+        print(json.dumps({name: {k: v for k, v in runs[name].items() if k != "stderr_tail"}}, indent=1), flush=True)
+    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+              "cpu_count": os.cpu_count(), "targets": {"wall_s": TARGET_S, "peak_GiB": TARGET_GIB}, "runs": runs}
+    results = ROOT / "benchmarks" / "results"
+    suffix = f"-{args.only}" if args.only else ""
+    (results / f"performance-anatomy{suffix}.json").write_text(json.dumps(record, indent=2) + "\n")
+    lines = [f"# Liver phantom runs: wall time and peak memory", "",
+             f"{record['date']}, commit {commit[:12]}, {os.cpu_count()} cores shared with other jobs. "
+             f"Target: <= {TARGET_S:.0f} s and <= {TARGET_GIB:g} GiB per run.", "",
+             "| run | cells | wall time | peak RSS | load at start | lesion (mL) | lesion.nii.gz (mL) | affine = input |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in runs.items():
+        if r["exit_code"] != 0:
+            lines.append(f"| {name} | failed (exit {r['exit_code']}) | {r['wall_s']:.0f} s | | | | | |")
+            continue
+        lines.append(f"| {name} | {r['grid']['cells']} | {r['wall_s']:.0f} s | {r['peak_rss_GiB']:.2f} GiB | "
+                     f"{r['load_average_at_start']:.1f} | {r['lesion_volume_ml']:.2f} | {r['lesion_nii_volume_ml']:.2f} "
+                     f"({100 * r['lesion_nii_relative_difference']:+.1f} %) | {r['lesion_nii_affine_equals_input']} |")
+    (results / f"performance-anatomy{suffix}.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
