@@ -48,7 +48,7 @@ ANATOMY_SECTION = Table("patient anatomy from a label map or surfaces (docs/anat
                      item=LABEL_TUMOR),
     "vessels": ListOf("vessels by label (held at blood temperature behind a convective wall)", [],
                       item=LABEL_VESSEL),
-    "centerlines": String("vessel centre lines with radius: CSV (x0_mm..z1_mm, radius_mm[, flow_ml_min][, tree]) "
+    "centerlines": String("vessel centre lines with radius: CSV (x0_mm..z1_mm, radius_mm, optional flow_ml_min and tree) "
                           "or VTP with a radius_mm point array", None, nullable=True),
     "liver_surface": String("the liver as a closed surface (STL, VTP, OBJ; mm) instead of labels", None,
                             nullable=True),
