@@ -116,6 +116,12 @@ class TimeSummary:
             if not isinstance(warnings, (list, tuple)) or not all(isinstance(w, str) for w in warnings):
                 raise ValueError(f"time.warnings is {str(warnings)[:40]!r}; expected a list of strings")
             values["warnings"] = tuple(warnings)
+        axes = values.get("lesion_axes_error_estimate_mm")
+        if axes is not None and not (isinstance(axes, Mapping) and all(
+                isinstance(k, str) and (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)))
+                for k, v in axes.items())):
+            raise ValueError(f"time.lesion_axes_error_estimate_mm is {str(axes)[:40]!r}; expected a table of "
+                             "axis name -> mm")
         return cls(**values)
 
     def to_dict(self) -> dict:
