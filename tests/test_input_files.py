@@ -83,6 +83,19 @@ def test_dotdot_escape_is_refused(layout):
     assert "../outside/secret.csv" in message and "outside" in message
 
 
+def test_a_scenarios_folder_may_read_the_meshes_folder_beside_it(tmp_path):
+    # the project's layout: scenarios/x.toml names ../meshes/...; any other sibling stays closed
+    (tmp_path / "meshes").mkdir()
+    (tmp_path / "meshes" / "c.csv").write_text(CURVE)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "c.csv").write_text(CURVE)
+    s = load_scenario(_scenario(tmp_path / "scenarios", "../meshes/c.csv"))
+    assert s.input_files["../meshes/c.csv"]["values"] == (20.0, -100.0, -140.0)
+    assert "outside" in _refused(_scenario(tmp_path / "scenarios", "../other/c.csv"))
+    # a folder not called scenarios gets no such neighbour
+    assert "outside" in _refused(_scenario(tmp_path / "elsewhere", "../meshes/c.csv"))
+
+
 def test_escape_through_a_symlink_is_refused(layout):
     folder, secret = layout
     (folder / "data" / "link.csv").symlink_to(secret)

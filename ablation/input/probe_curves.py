@@ -16,7 +16,9 @@ degC. A malformed row is rejected with the file, line and column named.
 Where input files may be
 ------------------------
 A scenario reads only files inside its own folder (the folder of the scenario file; the current
-folder for a scenario built from a table) or inside the package's shipped ``meshes/`` folder, after
+folder for a scenario built from a table), inside the package's shipped ``meshes/`` folder, or, for
+a scenario in a folder called ``scenarios``, in the ``meshes/`` folder beside it (the project's own
+layout, which holds in a source checkout whichever copy of the package is installed), after
 resolving symlinks: an absolute path elsewhere, a ``../`` escape or a symlink pointing out of the
 folder is refused. A caller that trusts the scenario widens this with :func:`input_path_policy`
 (``allowed_roots``: more folders; ``allow_any_path``: no check), which the command line sets from its
@@ -96,7 +98,8 @@ def resolve_input(path, scenario_file: str | None, *, allowed_roots=None, allow_
     full = (p if p.is_absolute() else base / p).resolve()
     if any_path:
         return full
-    roots = (base, *(r for r in SHIPPED_INPUT_ROOTS if r.is_dir()), *extra)
+    beside = (base.parent / "meshes",) if base.name == "scenarios" else ()
+    roots = (base, *(r for r in (*SHIPPED_INPUT_ROOTS, *beside) if r.is_dir()), *extra)
     if not any(full.is_relative_to(root) for root in roots):
         where = "the scenario's folder " + str(base)
         if len(roots) > 1:
