@@ -32,7 +32,7 @@ SIZES_MM = (15, 25, 35)
 DEVICES = {
     # device: (shipped scenario, [plan] settings: durations from the shipped protocol)
     "rfa_cooltip": ("rfa_cooltip_perfused.toml", {"durations": ["12 min"], "max_probes": 3}),
-    "cryo_17g": ("cryo_17g_perfused.toml", {"durations": ["28 min"], "max_probes": 4, "min_spacing": "8 mm"}),
+    "cryo_17g": ("cryo_17g_perfused.toml", {"durations": ["28 min"], "max_probes": 8, "min_spacing": "8 mm"}),
 }
 
 
@@ -172,6 +172,13 @@ def to_markdown(data: dict) -> str:
                       f"layout and objective: {rep['identical']}; another seed ({rep['other_seed']}) gives objective "
                       f"{rep['other_objective']} vs {rep['objective']}."]
     lines += ["", "## Times", ""]
+    single = RESULTS / "planning-single-probe.json"
+    if single.exists():
+        t = json.loads(single.read_text())
+        lines.append(f"- single-probe axisymmetric plan (`{t['scenario']}`, as `ablation plan` runs it: search, "
+                     f"verification solves, Monte Carlo): {t['wall_s']:.0f} s wall, load average {t['load_before']} -> "
+                     f"{t['load_after']} on {t['cores']} cores ({t['date']}, commit {t['commit']}; "
+                     f"`--single-probe`)")
     for t in data.get("timings", []):
         lines.append(f"- {t}")
     return "\n".join(lines) + "\n"
@@ -201,22 +208,55 @@ def merge(parts: list) -> None:
     write(data)
 
 
+def single_probe_timing() -> None:
+    """The issue's 'single-probe axisymmetric device plan within 2 minutes': the shipped plan
+    scenario as `ablation plan` runs it (search, verification solves and Monte Carlo), timed."""
+    from ablation.input.scenario import load_scenario
+    scenario = load_scenario(ROOT / "scenarios" / "plan_rfa_cooltip.toml")
+    load_before = load_average()
+    started = time.perf_counter()
+    outcome = plan(scenario)
+    wall = time.perf_counter() - started
+    p = outcome.report["plan"]
+    data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "scenario": "scenarios/plan_rfa_cooltip.toml", "wall_s": wall, "count": p["count"],
+            "objective": p["objective"], "naive_objective": outcome.report["naive"]["objective"],
+            "load_before": load_before, "load_after": load_average(), "cores": os.cpu_count()}
+    (RESULTS / "planning-single-probe.json").write_text(json.dumps(data, indent=1, default=float))
+    print(json.dumps(data, indent=1, default=float))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer samples and generations")
     ap.add_argument("--devices", default=",".join(DEVICES))
     ap.add_argument("--sizes", default=",".join(str(s) for s in SIZES_MM))
     ap.add_argument("--merge", help="comma-separated device runs to merge into planning.json/md, then stop")
+    ap.add_argument("--single-probe", action="store_true",
+                    help="time the shipped single-probe plan (scenarios/plan_rfa_cooltip.toml), then stop")
     args = ap.parse_args()
     if args.merge:
         merge(args.merge.split(","))
         print((RESULTS / "planning.md").read_text())
+        return
+    if args.single_probe:
+        single_probe_timing()
         return
     stem = "planning" if args.devices == ",".join(DEVICES) else f"planning-{args.devices.replace(',', '+')}"
     data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": {"cores": os.cpu_count(), "load_at_start": load_average()}, "quick": args.quick,
             "rows": [], "timings": []}
     sizes = [float(s) for s in args.sizes.split(",")]
+    earlier = RESULTS / f"{stem}.json"
+    if earlier.exists():
+        # keep the rows of sizes not rerun now, so cases can be measured in separate runs
+        old = json.loads(earlier.read_text())
+        data["rows"] = [r for r in old["rows"] if float(r["size_mm"]) not in sizes]
+        data["timings"] = [t for t in old.get("timings", [])
+                           if not any(t.startswith(f"{r['device']} {s:g} mm") for r in old["rows"] for s in sizes)]
+        if old.get("reproducibility") and not old["reproducibility"]["case"].endswith(f" {sizes[0]:g} mm"):
+            data["reproducibility"] = old["reproducibility"]
+        data["commit"] = ", ".join(sorted({old["commit"], data["commit"]}))
     for device in args.devices.split(","):
         template = case_scenario(device, sizes[0], {}, args.quick)
         library = ZoneLibrary(template, template.plan.spacing)
@@ -233,7 +273,7 @@ def main() -> None:
                                        f"{row['plan']['solve_s'] or 0:.0f} s), load average {row['load_before']} -> "
                                        f"{row['load_after']} on {os.cpu_count()} cores")
             write(data, stem)
-        if device == args.devices.split(",")[0]:
+        if device == args.devices.split(",")[0] and not data.get("reproducibility"):
             # reproducibility: the first case again (zones cached), same seed, search only; and another seed
             s = case_scenario(device, sizes[0], {}, args.quick)
             a = plan(s, library=library, verify_plans=False, require_target=False).report["plan"]
