@@ -16,7 +16,7 @@ from ablation.outcome import placement as pl
 from ablation.planning import PlanInfeasible, SphereLibrary, plan, plan_spec
 from ablation.planning.objective import Layout, Objective, build_targets
 from ablation.planning.risk import ltp_risk
-from ablation.planning.search import search, search_count
+from ablation.planning.search import SCREEN_SLACK, best_nominal, screen_count, search, search_count
 
 MM = 1e-3
 
@@ -74,6 +74,28 @@ def test_single_sphere_optimum_matches_closed_form_and_brute_force():
     assert abs(found.evaluation.value - best) <= half, (found.evaluation.value, best)
     # and the tip lands at the tumour's centre within the raster of the error
     assert np.linalg.norm(found.layout.tips[0] - centre) < 1.5 * MM
+
+
+def test_nominal_screen_matches_the_closed_form_and_skips_only_hopeless_counts():
+    """One spherical zone of radius R and a spherical tumour of radius a: the best nominal MAM of
+    one probe is R - a (centred). Below the margin by more than the slack the count is screened -
+    its Monte Carlo objective is then exactly 0, as the screen argues - and otherwise searched."""
+    s = scenario(15.0, max_probes=2, min_spacing="3 mm")
+    radius = 10.0 * MM                       # R - a = 2.5 mm, short of 5 mm by more than the slack
+    spec, _, objective = sphere_objective(s, radius)
+    value, layout = best_nominal(objective, spec, 1, spec.durations[0], seed=1)
+    assert value == pytest.approx(radius - 7.5 * MM, abs=0.3 * MM)
+    reason, _ = screen_count(objective, spec, 1)
+    assert reason is not None and "1 probe(s)" in reason
+    assert objective.evaluate(layout).value == 0.0
+    result = search(objective, spec, "percutaneous")
+    assert 1 in result.screened and result.per_count[1].evaluation.value == 0.0
+    # a union of such spheres does not reach further (every surface point needs one sphere within
+    # R - 5 mm = 5 mm of it): two are screened too, and the plan reports the failure, value 0
+    assert 2 in result.screened and not result.reached and result.chosen.evaluation.value == 0.0
+    # within the slack: searched
+    spec, _, objective = sphere_objective(s, 12.5 * MM - 0.5 * SCREEN_SLACK)
+    assert screen_count(objective, spec, 1)[0] is None
 
 
 def test_probe_count_rises_with_tumour_size_and_placement_error():

@@ -204,6 +204,20 @@ class Objective:
         score = smooth - EXCESS_WEIGHT * excess / t.target_volume
         return Evaluation(mam / MM, success, value, ci, score, excess * 1e6, nominal / MM)
 
+    def nominal_margin(self, layout: Layout) -> float:
+        """The objective's margin quantity (m) of the layout without placement error: the MAM, or for
+        technical success the smallest signed distance over every tumour point (inner too)."""
+        t = self.targets
+        if self.kind == "p_technical_success":
+            return float(np.min(self.union_distance(layout, t.all_points, nominal=True)))
+        surface = t.surface[:, t.kept] if t.kept.any() else t.surface
+        return float(np.min(self.union_distance(layout, surface, nominal=True)))
+
+    @property
+    def nominal_threshold(self) -> float:
+        """The margin quantity (m) a sample needs to count: the margin, or 0 for technical success."""
+        return 0.0 if self.kind == "p_technical_success" else self.margin
+
     def excess_volume(self, layout: Layout) -> float:
         """Lethal volume (m^3) of the nominal plan outside tumour + margin."""
         t = self.targets

@@ -57,12 +57,13 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
     targets = build_targets(list(spec.tumors), spec.margin, reach, spec.capsule, seed=spec.seed)
     section = scenario.get("placement")
     plans, objectives = {}, {}
+    screen_cache: dict = {}      # the nominal screen does not depend on the approach
     for approach in spec.approaches:
         model = pl.error_model(section, approach, pringle=False)
         objective = Objective(targets, library, model, spec.objective, spec.margin, spec.quantile, spec.samples,
                               spec.seed, spec.max_probes)
         objectives[approach] = objective
-        plans[approach] = search(objective, spec, approach)
+        plans[approach] = search(objective, spec, approach, screen_cache=screen_cache)
         chosen = plans[approach].chosen
         if chosen is not None:
             log.info("  %-13s %d probe(s), %g min: surrogate objective %.3f (%s)", approach, chosen.layout.count,
@@ -211,6 +212,7 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
                "per_count": {str(n): {"objective": c.evaluation.value, "duration_min": c.layout.duration / 60}
                              for n, c in p.per_count.items()},
                "skipped_counts": {str(n): why for n, why in p.skipped.items()},
+               "screened_counts": {str(n): why for n, why in p.screened.items()},
                "probes": None if p.chosen is None else _probes(p.chosen.layout),
                "error_model": objectives[a].model.describe()}
         if a in solved:

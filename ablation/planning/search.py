@@ -5,7 +5,18 @@ ring about the axis through the tumours' centre, the zone's middle at the tumour
 ring radii and depths), then scipy's differential evolution on the Monte Carlo objective with common
 random numbers (:mod:`ablation.planning.objective`), seeded, and a short Nelder-Mead polish. The
 plan is the smallest n whose best layout reaches the target; within n, the duration with the best
-score. Constraints (tip spacing, entry window, vessel clearance) enter the search as penalties and
+score.
+
+Before that costly search a count is screened without placement error: every Monte Carlo sample
+is itself a layout of n probes, so if no layout of n probes comes within :data:`SCREEN_SLACK` of
+the margin (the technical success objective: of covering the tumour) even when placed exactly, no
+sample reaches it and the objective is 0 - the count cannot reach any target and its Monte Carlo
+search is skipped. The screen maximises the nominal margin with the same differential evolution
+(one sample instead of hundreds, so it costs seconds); it is shared by every approach, since it
+does not depend on the placement error. It is a bound up to two approximations, hence the slack:
+the global search can miss the optimum, and a sample's tilt errors make layouts a parallel plan's
+screen does not search. A screened count's reported objective is the Monte Carlo value of its
+best nominal layout. Constraints (tip spacing, entry window, vessel clearance) enter the search as penalties and
 are checked exactly on the result. No files, no screen.
 
 Parameters of a layout (probe frame of the plan's direction: e1, e2 across, d along): per probe the
@@ -26,6 +37,10 @@ from ablation.planning.zones import MM, probe_frame
 #: penalty per mm of constraint violation in the search score (assumption: far above any score
 #: difference, which is at most 1, so an infeasible layout never wins)
 PENALTY_PER_MM = 2.0
+#: a count is screened out only when its best nominal margin falls short by more than this
+#: (assumption: 1 mm, twice the search's smoothing and the grid's cell - room for the tilts and
+#: the optimum the screen's search leaves out)
+SCREEN_SLACK = 1.0 * MM
 #: differential evolution population per parameter (scipy's popsize; assumption: 6, small because
 #: the packing start already seeds the population with good layouts)
 POPULATION = 6
@@ -50,6 +65,7 @@ class ApproachPlan:
     per_count: dict = field(default_factory=dict)      # n -> Candidate (best over durations)
     skipped: dict = field(default_factory=dict)        # n -> reason
     evaluations: int = 0
+    screened: dict = field(default_factory=dict)       # n -> why its Monte Carlo search was skipped
 
 
 class LayoutSpace:
@@ -171,6 +187,60 @@ def search_count(objective: Objective, spec, count: int, duration: float, seed: 
     return Candidate(layout, objective.evaluate(layout), space.violation(layout) / MM, calls[0])
 
 
+def best_nominal(objective: Objective, spec, count: int, duration: float, seed: int) -> tuple:
+    """The largest nominal margin quantity (m, :meth:`Objective.nominal_margin`) found for ``count``
+    probes at ``duration`` among layouts that meet the constraints, and its layout (differential
+    evolution from the packing starts, as :func:`search_count`, on the nominal value alone)."""
+    zone = objective.library.zone(duration)
+    space = LayoutSpace(spec, zone, count, duration)
+
+    def loss(x):
+        layout = space.layout(x)
+        return -objective.nominal_margin(layout) / MM + PENALTY_PER_MM * space.violation(layout) / MM
+
+    starts = space.packing_starts()
+    best = min(starts, key=loss)
+    dims = len(space.bounds)
+    if dims and spec.iterations > 0:
+        size = max(POPULATION * dims, len(starts) + 4)
+        rng = np.random.default_rng(seed)
+        lo, hi = np.array([b[0] for b in space.bounds]), np.array([b[1] for b in space.bounds])
+        population = lo + (hi - lo) * rng.random((size, dims))
+        population[:len(starts)] = starts
+        found = optimize.differential_evolution(loss, space.bounds, init=population, maxiter=4 * spec.iterations,
+                                                seed=seed, polish=False, tol=1e-6)
+        if found.fun < loss(best):
+            best = found.x
+    layout = space.layout(best)
+    value = objective.nominal_margin(layout) if space.violation(layout) <= 1e-9 else -math.inf
+    return value, layout
+
+
+def screen_count(objective: Objective, spec, count: int, cache: dict | None = None) -> tuple:
+    """(why ``count`` probes cannot reach the target at any duration, or None if they may; the best
+    nominal layout found): no layout found reaches the margin quantity even without placement
+    error. ``cache`` (shared by the approaches) keeps each count's result."""
+    if cache is not None and count in cache:
+        return cache[count]
+    threshold = objective.nominal_threshold
+    best, best_layout = -math.inf, None
+    for i, duration in enumerate(spec.durations):
+        value, layout = best_nominal(objective, spec, count, duration, spec.seed + 1000 * count + i)
+        if best_layout is None or value > best:
+            best, best_layout = value, layout
+        if best >= threshold - SCREEN_SLACK:
+            break
+    what = "covers the tumours" if objective.kind == "p_technical_success" else \
+        f"reaches a {threshold / MM:g} mm margin"
+    reason = None if best >= threshold - SCREEN_SLACK else (
+        f"no layout of {count} probe(s) {what} even without placement error (best found: "
+        f"{best / MM:.2f} mm, short by more than the {SCREEN_SLACK / MM:g} mm slack), so no Monte Carlo sample "
+        "does: objective 0, Monte Carlo search skipped")
+    if cache is not None:
+        cache[count] = (reason, best_layout)
+    return reason, best_layout
+
+
 def max_count_for_spacing(spec) -> int:
     """The most tips the spacing allows in the search region (a disc of radius tumour radius +
     margin across the direction: n points on its circle are 2 R sin(pi / n) apart)."""
@@ -183,10 +253,11 @@ def max_count_for_spacing(spec) -> int:
     return n
 
 
-def search(objective: Objective, spec, approach: str, counts=None) -> ApproachPlan:
+def search(objective: Objective, spec, approach: str, counts=None, screen_cache: dict | None = None) -> ApproachPlan:
     """The plan for one approach: the smallest probe count that reaches the target (else the best
-    over all allowed counts), each count's best duration. ``counts`` limits the counts tried."""
-    per_count, skipped = {}, {}
+    over all allowed counts), each count's best duration. ``counts`` limits the counts tried;
+    ``screen_cache`` shares the nominal screen (:func:`screen_count`) between approaches."""
+    per_count, skipped, screened = {}, {}, {}
     fitting = max_count_for_spacing(spec)
     evaluations = 0
     chosen = None
@@ -195,6 +266,16 @@ def search(objective: Objective, spec, approach: str, counts=None) -> ApproachPl
             skipped[n] = (f"plan.min_spacing = {spec.min_spacing / MM:g} mm leaves room for at most {fitting} "
                           f"tip(s) in the tumour region (radius {(spec.tumour_radius + spec.margin) / MM:.1f} mm with "
                           "the margin)")
+            continue
+        reason, nominal = screen_count(objective, spec, n, screen_cache)
+        if reason is not None:
+            screened[n] = reason
+            layout = nominal
+            evaluation = objective.evaluate(layout)
+            evaluations += 1
+            violation = LayoutSpace(spec, objective.library.zone(layout.duration), n, layout.duration).violation(layout)
+            if violation <= 1e-9:
+                per_count[n] = Candidate(layout, evaluation, violation / MM, 1)
             continue
         best = None
         for i, duration in enumerate(spec.durations):
@@ -216,7 +297,7 @@ def search(objective: Objective, spec, approach: str, counts=None) -> ApproachPl
     if chosen is None and per_count:
         chosen = max(per_count.values(), key=lambda c: (c.evaluation.value, c.evaluation.score))
     return ApproachPlan(approach, chosen, chosen is not None and objective.reached(chosen.evaluation, spec.target),
-                        per_count, skipped, evaluations)
+                        per_count, skipped, evaluations, screened)
 
 
 def naive_layout(spec, zone, duration: float) -> Layout:
