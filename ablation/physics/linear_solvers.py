@@ -63,9 +63,14 @@ class SymmetricLowRank:
         return matrix @ x - self._U @ (self._c * (self._Ut @ x))
 
     def diagonal(self, diagonal: np.ndarray) -> np.ndarray:
+        """The diagonal of the updated matrix. A cell listed twice in a term (next to two faces of
+        the wall) carries the sum of its weights: its entry is -(g_1 + g_2)^2 / G, not the sum of
+        the squares (before issue 12 it was, which only weakened the Jacobi preconditioner)."""
         d = np.array(diagonal, float)
         for cells, g, total in self.terms:
-            np.add.at(d, cells, -g * g / total)
+            summed = np.bincount(cells, g, self.n)
+            listed = np.unique(cells)
+            d[listed] -= summed[listed] ** 2 / total
         return d
 
     def columns(self):
