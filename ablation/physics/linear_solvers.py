@@ -171,7 +171,7 @@ class AMGCG(ReusedPreconditionerCG):
     the liver phantom's RF electric problem (223 200 cells, a hierarchy from a matrix two steps
     older, warm start, relative tolerance 1e-9, one core): smoothed aggregation 8 iterations,
     1.15 s CPU, setup 4.8 s; Ruge-Stueben 6 iterations, 0.62 s CPU, setup 1.0 s (to the same
-    residual; benchmarks/results/performance-anatomy.md)."""
+    residual; docs/anatomy.md, Performance)."""
     name = "cg_amg"
 
     def __init__(self, tolerance=1e-10, max_iterations=2000, rebuild_factor: float = 2.0):
