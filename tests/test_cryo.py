@@ -33,6 +33,28 @@ def test_enthalpy_temperature_round_trip():
     np.testing.assert_allclose(storage.temperature(H), T, atol=1e-9)
 
 
+def test_enthalpy_of_two_materials_follows_end_slopes_far_out():
+    """Two materials interleaved, temperatures down to -1e5 degC and up to 1e5 degC (beyond the nodes
+    the tables carry for their linear extension): H is the table's piecewise-linear law with the end
+    slopes C_f and C_u, and T(H) inverts it."""
+    tables = [freezing_table(1079.0, 3540.0, 1800.0, 250e6, -8.0, -1.0),
+              freezing_table(1000.0, 4000.0, 2000.0, 300e6, -2.0, 0.0)]
+    material = np.arange(12) % 2
+    storage = TabulatedEnthalpy(tables, material)
+    T = np.array([-1e5, -1e5, -3e3, -3e3, -150.0, -150.0, -4.0, -1.0, 37.0, 37.0, 2e4, 1e5])
+    H = storage.enthalpy(T)
+    for i, (tn, hn) in enumerate(tables):
+        tn, hn = np.asarray(tn), np.asarray(hn)
+        cells = material == i
+        lo, hi = (hn[1] - hn[0]) / (tn[1] - tn[0]), (hn[-1] - hn[-2]) / (tn[-1] - tn[-2])
+        t = T[cells]
+        expected = np.where(t < tn[0], hn[0] + lo * (t - tn[0]),
+                            np.where(t > tn[-1], hn[-1] + hi * (t - tn[-1]), np.interp(t, tn, hn)))
+        np.testing.assert_allclose(H[cells], expected, rtol=1e-12)
+    assert H[0] == pytest.approx(tables[0][1][0] + 1079.0 * 1800.0 * (-1e5 - tables[0][0][0]), rel=1e-12)
+    np.testing.assert_allclose(storage.temperature(H), T, rtol=1e-9, atol=1e-7)
+
+
 def test_apparent_capacity_in_each_range():
     """dH/dT = C_f below T_s, (C_f + C_u)/2 + L/(T_l - T_s) inside, C_u above (docs/physics.md 3)."""
     storage = _storage()

@@ -97,6 +97,44 @@ def test_low_rank_update_against_dense_algebra():
     assert np.max(np.abs(x_cg - x_exact)) / np.max(np.abs(x_exact)) < 1e-10
 
 
+def test_low_rank_update_with_repeated_cells_and_two_walls():
+    """A tissue cell next to two faces of the same wall appears twice in its term (a staircased
+    wall's corner), and two walls share a cell: the update is still A - sum_s g_s g_s^T / G_s with
+    the repeated entries summed."""
+    rng = np.random.default_rng(5)
+    n = 20
+    B = rng.normal(size=(n, n))
+    A = B @ B.T + n * np.eye(n)
+    terms = [(np.array([1, 4, 4, 9]), rng.uniform(0.5, 1.0, 4), 7.0), (np.array([9, 12]), rng.uniform(0.5, 1.0, 2), 3.0)]
+    dense = A.copy()
+    for cells, g, total in terms:
+        u = np.zeros(n)
+        np.add.at(u, cells, g)
+        dense -= np.outer(u, u) / total
+    corr = SymmetricLowRank(n, terms)
+    import scipy.sparse as sp
+    x = rng.normal(size=n)
+    np.testing.assert_allclose(corr.apply(sp.csr_matrix(A), x), dense @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(corr.diagonal(np.diag(A)), np.diag(dense), rtol=1e-12)
+
+
+def test_face_conductances_follow_each_new_temperature():
+    """Conductances are reused only for the very array they came from: a step's enthalpy iterations.
+    A new temperature, or T changed in place by a held wall, gives k(T) of that temperature."""
+    heat = _heat(_domain("3d"), "cg_jacobi")
+    t_old = heat.T.copy()
+    first = heat.face_conductance(t_old)
+    assert heat.face_conductance(t_old) is first
+    warmer = t_old + 10.0
+    G = heat.face_conductance(warmer)
+    open_faces = first > 0
+    np.testing.assert_allclose(G[open_faces] / first[open_faces], 1.15, rtol=1e-9)   # k rises 1.5 %/K
+    heat.T = warmer
+    heat.face_conductance(heat.T)
+    heat.set_held_temperature(heat.surfaces[0], 50.0)
+    assert heat._face_G_temperature is None
+
+
 # ------------------------------------------------------------------------------------- electric
 def _electric(kind, choice):
     domain = _domain(kind)

@@ -165,13 +165,13 @@ SOLVER = Table("linear solver settings", {}, fields={
     "max_iterations": Number("iteration limit per solve", 2000, minimum=1, integer=True),
     "heat": Choice("linear solver of the heat (bioheat) step (ablation/physics/linear_solvers.py): 'cg_jacobi' "
                    "(conjugate gradients, Jacobi preconditioner: no setup, 20-30 iterations on the grids here), "
-                   "'cg_amg' (CG with pyamg smoothed-aggregation AMG, reused until the iterations grow), 'cg_lu' "
+                   "'cg_amg' (CG with pyamg classical Ruge-Stueben AMG, reused until the iterations grow), 'cg_lu' "
                    "(CG preconditioned by the sparse LU of a recent matrix), 'direct' (sparse LU of every matrix)",
                    "cg_jacobi", options=("cg_jacobi", "cg_amg", "cg_lu", "direct")),
     "electric_preconditioner": Choice("electric solve preconditioner, reused across steps until sigma has drifted: "
                              "'auto' (LU on axisymmetric grids, AMG on 3-D grids; chosen by measurement, see "
                              "ablation/physics/electric.py), 'lu' (CG with the sparse LU of a recent matrix), "
-                             "'amg' (CG with pyamg smoothed aggregation), 'jacobi' (CG), 'direct' (sparse LU of "
+                             "'amg' (CG with pyamg classical Ruge-Stueben AMG), 'jacobi' (CG), 'direct' (sparse LU of "
                              "every matrix, no iterations)",
                              "auto", options=("auto", "lu", "amg", "jacobi", "direct")),
 })

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -526,7 +527,27 @@ def organ_surface(domain):
 
 
 def patient_vessel_mesh(domain, vessel):
-    """Tubes of a vessel tree's segments inside the domain, or a label vessel's surface (mm)."""
+    """Tubes of a vessel tree's segments inside the domain, or a label vessel's surface (mm).
+
+    Kept for the next scene of the same domain (a copy is returned): a run draws its scene three
+    times (pictures, interactive page, report), and the liver phantom's tree has some 300 segments
+    per vessel inside the domain, a third of the pictures' time (issue 12)."""
+    for key in [k for k, (ref, _, _) in _VESSEL_MESHES.items() if ref() is None]:
+        del _VESSEL_MESHES[key]          # the domain is gone: so is its picture
+    key = (id(domain), id(vessel))
+    entry = _VESSEL_MESHES.get(key)
+    if entry is None or entry[0]() is not domain or entry[1] is not vessel:
+        entry = (weakref.ref(domain), vessel, _patient_vessel_mesh(domain, vessel))
+        _VESSEL_MESHES[key] = entry
+    mesh = entry[2]
+    return None if mesh is None else mesh.copy(deep=True)
+
+
+#: (id(domain), id(vessel)) -> (weak reference to the domain, the vessel, its mesh or None)
+_VESSEL_MESHES: dict = {}
+
+
+def _patient_vessel_mesh(domain, vessel):
     pv = _pv()
     if isinstance(vessel, VesselTree):
         tubes = []

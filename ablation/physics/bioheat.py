@@ -151,22 +151,46 @@ class TabulatedEnthalpy:
     The secant capacity is exact for this H, so a converged step conserves energy exactly.
     """
     linear = False
+    #: The end slopes are built into the tables as nodes this far (K) beyond the end nodes, so that one
+    #: np.interp per material does the extension (the enthalpy is evaluated several times per enthalpy
+    #: iteration); values beyond them, which no tissue reaches, take the explicit formula.
+    EXTENSION = 1.0e4
 
     def __init__(self, tables, material: np.ndarray):
         self.tables = [(np.asarray(t, float), np.asarray(h, float)) for t, h in tables]
         self.material = np.asarray(material, int)
         self._groups = [np.nonzero(self.material == i)[0] for i in range(len(self.tables))]
+        # a single material covering every cell needs no gather and scatter
+        self._all = [cells.size == self.material.size for cells in self._groups]
+        self._extended = [self._extend(tn, hn) for tn, hn in self.tables]
+
+    @classmethod
+    def _extend(cls, tn, hn):
+        lo_slope = (hn[1] - hn[0]) / (tn[1] - tn[0])
+        hi_slope = (hn[-1] - hn[-2]) / (tn[-1] - tn[-2])
+        t_ext = np.concatenate([[tn[0] - cls.EXTENSION], tn, [tn[-1] + cls.EXTENSION]])
+        h_ext = np.concatenate([[hn[0] - lo_slope * cls.EXTENSION], hn, [hn[-1] + hi_slope * cls.EXTENSION]])
+        return t_ext, h_ext, lo_slope, hi_slope
+
+    @staticmethod
+    def _interp(x, xn, yn, x_ext, y_ext, lo_slope, hi_slope, slope_is_dy_dx: bool):
+        """Piecewise-linear y(x) through the nodes, extended linearly with the end slopes."""
+        y = np.interp(x, x_ext, y_ext)
+        if x.size and (x.min() < x_ext[0] or x.max() > x_ext[-1]):
+            lo, hi = (lo_slope, hi_slope) if slope_is_dy_dx else (1.0 / lo_slope, 1.0 / hi_slope)
+            y = np.where(x < xn[0], yn[0] + lo * (x - xn[0]), y)
+            y = np.where(x > xn[-1], yn[-1] + hi * (x - xn[-1]), y)
+        return y
 
     def enthalpy(self, temperature):
         temperature = np.asarray(temperature, float)
         out = np.empty_like(temperature)
-        for (tn, hn), cells in zip(self.tables, self._groups):
-            t = temperature[cells]
-            h = np.interp(t, tn, hn)
-            lo_slope = (hn[1] - hn[0]) / (tn[1] - tn[0])
-            hi_slope = (hn[-1] - hn[-2]) / (tn[-1] - tn[-2])
-            h = np.where(t < tn[0], hn[0] + lo_slope * (t - tn[0]), h)
-            h = np.where(t > tn[-1], hn[-1] + hi_slope * (t - tn[-1]), h)
+        for (tn, hn), (t_ext, h_ext, lo, hi), cells, whole in zip(self.tables, self._extended, self._groups,
+                                                                   self._all):
+            t = temperature if whole else temperature[cells]
+            h = self._interp(t, tn, hn, t_ext, h_ext, lo, hi, True)
+            if whole:
+                return h
             out[cells] = h
         return out
 
@@ -184,14 +208,14 @@ class TabulatedEnthalpy:
 
     def temperature(self, enthalpy):
         """Invert H (monotone) per cell."""
-        out = np.empty_like(np.asarray(enthalpy, float))
-        for (tn, hn), cells in zip(self.tables, self._groups):
-            h = enthalpy[cells]
-            t = np.interp(h, hn, tn)
-            lo_slope = (hn[1] - hn[0]) / (tn[1] - tn[0])
-            hi_slope = (hn[-1] - hn[-2]) / (tn[-1] - tn[-2])
-            t = np.where(h < hn[0], tn[0] + (h - hn[0]) / lo_slope, t)
-            t = np.where(h > hn[-1], tn[-1] + (h - hn[-1]) / hi_slope, t)
+        enthalpy = np.asarray(enthalpy, float)
+        out = np.empty_like(enthalpy)
+        for (tn, hn), (t_ext, h_ext, lo, hi), cells, whole in zip(self.tables, self._extended, self._groups,
+                                                                   self._all):
+            h = enthalpy if whole else enthalpy[cells]
+            t = self._interp(h, hn, tn, h_ext, t_ext, lo, hi, False)
+            if whole:
+                return t
             out[cells] = t
         return out
 
@@ -260,16 +284,24 @@ class BioheatSolver:
         self.boundary_cells = np.unique(self._bcell)
         self._k_cell = None
         self._face_G = None
+        self._face_G_temperature = None   # the temperature array _face_G was computed from
         self._low_rank = []     # (surface, wall conductances, power W) of power-limited walls, per assembly
 
     # ------------------------------------------------------------------ assembly
     def face_conductance(self, temperature=None) -> np.ndarray:
-        """G_f = k_f A_f / d_f (W/K) on interior faces; 0 on faces touching held cells."""
-        if self._face_G is None or self.conductivity_varies:
+        """G_f = k_f A_f / d_f (W/K) on interior faces; 0 on faces touching held cells.
+
+        Reused when asked again for the very same ``temperature`` array: the enthalpy iterations of
+        one step all take k at the step's start (the same t_old object), and recomputing k and its
+        harmonic face means each iteration was a fifth of a 3-D cryo run (issue 12 profile)."""
+        reuse = temperature is not None and temperature is self._face_G_temperature
+        if self._face_G is None or (self.conductivity_varies and not reuse):
             t = self.T if temperature is None else temperature
             self._k_cell = np.asarray(self.conductivity(t), float) * np.ones(self.geometry.n_cells)
             kf = self.geometry.harmonic_face_value(self._k_cell)
             self._face_G = kf * self._area_over_d * self._open_face
+            # kept by reference: the caller's array is a copy no one changes (``_advance``'s t_old)
+            self._face_G_temperature = temperature
         return self._face_G
 
     def wall_terms(self):
@@ -500,3 +532,4 @@ class BioheatSolver:
     def set_held_temperature(self, surface: Surface, value: float) -> None:
         """Shows a held region at its wall temperature in the fields (it takes no part in the solve)."""
         self.T[surface.held_mask] = value
+        self._face_G_temperature = None    # T changed in place: face conductances from it are stale

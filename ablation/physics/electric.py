@@ -22,7 +22,7 @@ tolerance), and the heat balance can close.
 
 Electrode and insulator rows are kept in the matrix as identity rows with their coupling moved to
 the right-hand side, so the matrix stays symmetric positive definite with a fixed pattern and
-smoothed-aggregation AMG (pyamg) can precondition conjugate gradients. The AMG hierarchy is
+algebraic multigrid (pyamg) can precondition conjugate gradients. The AMG hierarchy is
 rebuilt only when the iteration count has grown (sigma changed a lot since the last setup).
 Measured on the 10 530-cell axisymmetric cooled-needle grid (one BLAS thread, a state with a
 desiccated rim): Jacobi-CG 352 iterations, 18 ms; SA-AMG-CG 13 iterations, 18 ms setup + 18 ms
@@ -30,7 +30,9 @@ solve (pyamg's per-cycle overhead), 27-42 iterations with a hierarchy from an ea
 sparse LU (symmetric minimum-degree ordering) 17 ms to factor and 1 iteration, or ~20 iterations
 (10 ms) as preconditioner for a matrix one heating step later. So 'auto' takes LU on axisymmetric
 grids, refactored when a solve needed more than ``lu_rebuild`` = 30 iterations (about the cost of a
-new factorisation), and SA-AMG on 3-D grids, where LU fill-in does not fit (docs/design.md: 60^3 went past 5 GB).
+new factorisation), and AMG on 3-D grids, where LU fill-in does not fit (docs/design.md: 60^3 went past 5 GB);
+since issue 12 classical Ruge-Stueben AMG, which took half the time of smoothed aggregation per
+solve on the 223 200-cell liver phantom (:class:`ablation.physics.linear_solvers.AMGCG`).
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ class ElectricSolver:
     ground_faces : bool per boundary face of ``geometry`` (V = 0 there); faces without area
         (the r = 0 axis) are ignored
     preconditioner : 'lu' (CG preconditioned by the sparse LU of a recent matrix), 'amg' (CG with pyamg
-        smoothed aggregation) - both reused across solves until the iteration count grows -, 'jacobi'
+        Ruge-Stueben AMG) - both reused across solves until the iteration count grows -, 'jacobi'
         (CG), 'direct' (a sparse LU of every matrix), or a :class:`LinearSolver`
         (:mod:`ablation.physics.linear_solvers`), which then brings its own tolerance and limits
     tolerance : relative residual of conjugate gradients

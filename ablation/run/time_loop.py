@@ -519,6 +519,7 @@ def _restore(sim: _Simulation, saved: dict) -> None:
     for s, values in zip(heat.surfaces, saved["walls"]):
         (s.bc, s.value, s.h, s.max_power, s.limited, s.wall_temperature, s.last_power, s.last_energy) = values
     heat._k_cell, heat._face_G = saved["k_cell"], saved["face_G"]
+    heat._face_G_temperature = None   # the restored conductances belong to no array at hand
     if saved["boundary_power"] is not None:
         heat.last_boundary_power = saved["boundary_power"]
     for key in [k for k in damage.time_above if k not in saved["time_above"]]:
