@@ -182,17 +182,22 @@ class TabulatedEnthalpy:
             y = np.where(x > xn[-1], yn[-1] + hi * (x - xn[-1]), y)
         return y
 
-    def enthalpy(self, temperature):
-        temperature = np.asarray(temperature, float)
-        out = np.empty_like(temperature)
+    def _per_material(self, values, inverse: bool):
+        """H(T) of every cell (``inverse``: T(H)), each cell through its material's table."""
+        values = np.asarray(values, float)
+        out = np.empty_like(values)
         for (tn, hn), (t_ext, h_ext, lo, hi), cells, whole in zip(self.tables, self._extended, self._groups,
                                                                    self._all):
-            t = temperature if whole else temperature[cells]
-            h = self._interp(t, tn, hn, t_ext, h_ext, lo, hi, True)
+            x = values if whole else values[cells]
+            y = (self._interp(x, hn, tn, h_ext, t_ext, lo, hi, False) if inverse
+                 else self._interp(x, tn, hn, t_ext, h_ext, lo, hi, True))
             if whole:
-                return h
-            out[cells] = h
+                return y
+            out[cells] = y
         return out
+
+    def enthalpy(self, temperature):
+        return self._per_material(temperature, inverse=False)
 
     def capacity(self, temperature):
         """dH/dT, the apparent heat capacity (J/(m^3 K))."""
@@ -208,16 +213,7 @@ class TabulatedEnthalpy:
 
     def temperature(self, enthalpy):
         """Invert H (monotone) per cell."""
-        enthalpy = np.asarray(enthalpy, float)
-        out = np.empty_like(enthalpy)
-        for (tn, hn), (t_ext, h_ext, lo, hi), cells, whole in zip(self.tables, self._extended, self._groups,
-                                                                   self._all):
-            h = enthalpy if whole else enthalpy[cells]
-            t = self._interp(h, hn, tn, h_ext, t_ext, lo, hi, False)
-            if whole:
-                return t
-            out[cells] = t
-        return out
+        return self._per_material(enthalpy, inverse=True)
 
 
 @dataclass
