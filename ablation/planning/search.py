@@ -5,7 +5,8 @@ ring about the axis through the tumours' centre, the zone's middle at the tumour
 ring radii and depths), then scipy's differential evolution on the Monte Carlo objective with common
 random numbers (:mod:`ablation.planning.objective`), seeded, and a short Nelder-Mead polish. The
 plan is the smallest n whose best layout reaches the target; within n, the duration with the best
-score.
+score. Constraints (tip spacing, entry window, vessel clearance) enter the search as penalties and
+are checked exactly on the result. No files, no screen.
 
 Before that costly search a count is screened without placement error: every Monte Carlo sample
 is itself a layout of n probes, so if no layout of n probes comes within :data:`SCREEN_SLACK` of
@@ -16,8 +17,7 @@ search is skipped. The screen maximises the nominal margin with the same differe
 does not depend on the placement error. It is a bound up to two approximations, hence the slack:
 the global search can miss the optimum, and a sample's tilt errors make layouts a parallel plan's
 screen does not search. A screened count's reported objective is the Monte Carlo value of its
-best nominal layout. Constraints (tip spacing, entry window, vessel clearance) enter the search as penalties and
-are checked exactly on the result. No files, no screen.
+best nominal layout; a count none of whose layouts meets the constraints is skipped, as before.
 
 Parameters of a layout (probe frame of the plan's direction: e1, e2 across, d along): per probe the
 tip offset (x, y, z) from the tumours' centre, z measured from where the zone's middle meets it;
@@ -190,7 +190,8 @@ def search_count(objective: Objective, spec, count: int, duration: float, seed: 
 def best_nominal(objective: Objective, spec, count: int, duration: float, seed: int) -> tuple:
     """The largest nominal margin quantity (m, :meth:`Objective.nominal_margin`) found for ``count``
     probes at ``duration`` among layouts that meet the constraints, and its layout (differential
-    evolution from the packing starts, as :func:`search_count`, on the nominal value alone)."""
+    evolution from the packing starts, as :func:`search_count`, on the nominal value alone);
+    (-inf, None) when none found meets them."""
     zone = objective.library.zone(duration)
     space = LayoutSpace(spec, zone, count, duration)
 
@@ -212,8 +213,9 @@ def best_nominal(objective: Objective, spec, count: int, duration: float, seed: 
         if found.fun < loss(best):
             best = found.x
     layout = space.layout(best)
-    value = objective.nominal_margin(layout) if space.violation(layout) <= 1e-9 else -math.inf
-    return value, layout
+    if space.violation(layout) > 1e-9:
+        return -math.inf, None          # no layout found that meets the constraints
+    return objective.nominal_margin(layout), layout
 
 
 def screen_count(objective: Objective, spec, count: int, cache: dict | None = None) -> tuple:
@@ -226,16 +228,20 @@ def screen_count(objective: Objective, spec, count: int, cache: dict | None = No
     best, best_layout = -math.inf, None
     for i, duration in enumerate(spec.durations):
         value, layout = best_nominal(objective, spec, count, duration, spec.seed + 1000 * count + i)
-        if best_layout is None or value > best:
+        if value > best:
             best, best_layout = value, layout
         if best >= threshold - SCREEN_SLACK:
             break
     what = "covers the tumours" if objective.kind == "p_technical_success" else \
         f"reaches a {threshold / MM:g} mm margin"
-    reason = None if best >= threshold - SCREEN_SLACK else (
-        f"no layout of {count} probe(s) {what} even without placement error (best found: "
-        f"{best / MM:.2f} mm, short by more than the {SCREEN_SLACK / MM:g} mm slack), so no Monte Carlo sample "
-        "does: objective 0, Monte Carlo search skipped")
+    if best >= threshold - SCREEN_SLACK:
+        reason = None
+    elif best_layout is None:
+        reason = "no layout of this many probes meets the constraints (spacing, entry window, vessels)"
+    else:
+        reason = (f"no layout of {count} probe(s) {what} even without placement error (best found: "
+                  f"{best / MM:.2f} mm, short by more than the {SCREEN_SLACK / MM:g} mm slack), so no Monte Carlo "
+                  "sample does: objective 0, Monte Carlo search skipped")
     if cache is not None:
         cache[count] = (reason, best_layout)
     return reason, best_layout
@@ -268,14 +274,13 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
                           "the margin)")
             continue
         reason, nominal = screen_count(objective, spec, n, screen_cache)
+        if reason is not None and nominal is None:
+            skipped[n] = reason          # as when the Monte Carlo search finds no feasible layout
+            continue
         if reason is not None:
-            screened[n] = reason
-            layout = nominal
-            evaluation = objective.evaluate(layout)
+            screened[n] = reason         # its best nominal layout's Monte Carlo value (0) stands for it
+            per_count[n] = Candidate(nominal, objective.evaluate(nominal), 0.0, 1)
             evaluations += 1
-            violation = LayoutSpace(spec, objective.library.zone(layout.duration), n, layout.duration).violation(layout)
-            if violation <= 1e-9:
-                per_count[n] = Candidate(layout, evaluation, violation / MM, 1)
             continue
         best = None
         for i, duration in enumerate(spec.durations):
