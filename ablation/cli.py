@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES
 from ablation.input.scenario import ScenarioError, load_scenario
 from ablation.outcome.placement import APPROACHES
 
@@ -191,8 +192,8 @@ def cmd_calibrate(args) -> int:
     and write the calibration file the calibrated model reads."""
     from ablation.calibration.fit import calibrate, default_output
     from ablation.output.files import write_json
-    out = Path(args.out) if args.out else default_output()
-    record = calibrate(spacing=args.spacing, check_spacing=args.check_spacing,
+    out = Path(args.out) if args.out else default_output(args.model)
+    record = calibrate(spacing=args.spacing, check_spacing=args.check_spacing, model=args.model,
                        progress=None if args.quiet else (lambda text: print(text, file=sys.stderr)))
     write_json(out, record)
     edge = record["parameters"]["edge_temperature"]
@@ -511,7 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_bench)
     p = sub.add_parser("calibrate", help="fit the lethal zone's edge temperature on the training rows of "
                                          "benchmarks/validation/split.csv and write the calibration file")
-    p.add_argument("--out", help="calibration file (default: the package's ablation/calibration/calibration.json)")
+    p.add_argument("--model", default=DEFAULT_MODEL, choices=[m for m in MODEL_NAMES if m != LIBRARY],
+                   help=f"the zone model to fit (default {DEFAULT_MODEL})")
+    p.add_argument("--out", help="calibration file (default: the model's file in the package's ablation/calibration/)")
     p.add_argument("--spacing", default="0.5 mm", help="fine cell size of the fitted runs (default 0.5 mm)")
     p.add_argument("--check-spacing", default="1 mm", help="coarser cell size of the grid check (default 1 mm)")
     p.add_argument("--quiet", action="store_true")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from ablation.anatomy.summary import anatomy_summary
-from ablation.input.models import CALIBRATED
+from ablation.input.models import calibrated_perfusion_limit, fitted_edge
 from ablation.input.models import zone_uncertainty as model_zone_uncertainty
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
@@ -102,7 +102,8 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
             uncertainty = {"available": False, "model": scenario.model,
                            "reason": "switched off by the caller (a sweep or plan, whose spread over the "
                                      "varied parameters is the uncertainty)"}
-        uncertainty["outside_calibrated_range"] = outside_calibrated_range(scenario, scenario.model, CALIBRATED)
+        uncertainty["outside_calibrated_range"] = outside_calibrated_range(
+            scenario, scenario.model, fitted_edge(scenario.model) is not None, calibrated_perfusion_limit(scenario.model))
         result.summary = result.summary.with_lesion_uncertainty(uncertainty)
         anatomy = patient_anatomy(result.scenario)
         if anatomy is not None:                 # summary["anatomy"]: files, vessel walls, trajectory warnings

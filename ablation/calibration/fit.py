@@ -32,7 +32,7 @@ from scipy.optimize import least_squares
 
 from ablation.calibration.experiments import experiments, published_sd, solve
 from ablation.calibration.published import load_rows
-from ablation.input.models import CALIBRATED, LIBRARY
+from ablation.input.models import CALIBRATED, LIBRARY, zone_model
 from ablation.outcome.zone_band import ZoneParameter, variant_fields
 from ablation.physics.damage import lesion_size, parse_criterion
 
@@ -78,13 +78,20 @@ def training_rows(rows=None):
     return [r for r in rows if r.role == "train" and r.modality == "rfa"]
 
 
-def calibrate(spacing: str = "0.5 mm", check_spacing: str = "1 mm", simulate=None, progress=None) -> dict:
-    """Fit the edge temperature on the training rows; returns the calibration record (JSON-ready)."""
+def calibrate(spacing: str = "0.5 mm", check_spacing: str = "1 mm", simulate=None, progress=None,
+              model: str = CALIBRATED) -> dict:
+    """Fit the edge temperature of zone model ``model`` on the training rows; returns the calibration
+    record (JSON-ready). The model's own laws (perfusion shutdown, stasis kinetics, liver perfusion)
+    apply; only the edge is set here, to the value every run is solved at."""
+    spec = zone_model(model)
+    if spec.calibration_file is None:
+        raise ValueError(f"model {model!r} has no calibration (its edge temperature is fixed)")
+    if spec.laws.get("damage.perfusion_shutdown") != "vascular_stasis":
+        raise ValueError(f"model {model!r}: the fit rescales Omega of runs solved once, which needs perfusion "
+                         "that does not depend on the edge (perfusion_shutdown = 'vascular_stasis')")
     rows = training_rows()
     exps = experiments(rows)
-    overrides = {"model": LIBRARY,   # the calibrated model's laws, set explicitly (it needs this fit)
-                 "damage.perfusion_shutdown": "vascular_stasis",
-                 "damage.edge_temperature": f"{SOLVE_EDGE_C} degC"}
+    overrides = {"model": model, "damage.edge_temperature": f"{SOLVE_EDGE_C} degC"}
     if progress:
         progress("solving the training experiments")
     solved = solve(exps, overrides, spacing, simulate)
@@ -122,7 +129,7 @@ def calibrate(spacing: str = "0.5 mm", check_spacing: str = "1 mm", simulate=Non
     check = _grid_check(exps, overrides, check_spacing, edge, after, simulate)
     return {
         "version": VERSION,
-        "model": CALIBRATED,
+        "model": model,
         "date": datetime.date.today().isoformat(),
         "method": "scipy.optimize.least_squares, Gaussian prior, Laplace posterior inflated by the Birge ratio",
         "parameters": {"edge_temperature": {
@@ -132,7 +139,8 @@ def calibrate(spacing: str = "0.5 mm", check_spacing: str = "1 mm", simulate=Non
             "prior": {"mean": PRIOR_MEAN_C, "sd": PRIOR_SD_C,
                       "source": "coagulation-zone edges 50-60 degC (docs/physics.md 2) as +/- 2 SD"}}},
         "fixed": {"activation_energy_J_mol": float(solved_any(solved).scenario.damage.activation_energy),
-                  "perfusion_shutdown": "vascular_stasis"},
+                  **{key.split(".", 1)[1]: value for key, value in spec.laws.items()},
+                  **({"liver_perfusion_1_s": spec.liver_perfusion} if spec.liver_perfusion is not None else {})},
         "grid": {"spacing": spacing, "check_spacing": check_spacing, **check},
         "training_rows": [{"id": i, "published": float(by_id[i].value), "sd": float(published_sd(by_id[i])),
                            "unit": by_id[i].unit, "library_model": before.get(i), "calibrated": after[i],
@@ -142,9 +150,9 @@ def calibrate(spacing: str = "0.5 mm", check_spacing: str = "1 mm", simulate=Non
     }
 
 
-def default_output():
-    """The calibration file shipped in the package (ablation/calibration/calibration.json)."""
-    return Path(__file__).with_name("calibration.json")
+def default_output(model: str = CALIBRATED):
+    """The calibration file of ``model`` shipped in the package (ablation/calibration/)."""
+    return Path(__file__).with_name(zone_model(model).calibration_file)
 
 
 def solved_any(solved):

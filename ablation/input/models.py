@@ -1,5 +1,5 @@
-"""Named lethal-zone models: the defaults of the ``[damage]`` keys that decide the zone, and the
-uncertainty of the lethality parameter that the run reports as a band.
+"""Named lethal-zone models: the defaults that decide the zone, and the uncertainty of the lethality
+parameter that the run reports as a band.
 
 A scenario names one with ``model`` (default :data:`DEFAULT_MODEL`); keys the file sets itself
 win. Earlier models stay selectable by name, so that a result can be compared with what the
@@ -8,10 +8,17 @@ toolkit predicted before (summary.json records the model and its calibration).
 * ``library-2026.11``: the first version's defaults, uncalibrated: liver Arrhenius kinetics
   (A 7.39e39 1/s, Ea 2.577e5 J/mol: an edge of 50.1 degC over 1 min) and perfusion switched off
   where Omega >= 1 (Chang & Nguyen 2004).
-* ``calibrated-2026.12``: perfusion with its own vascular-stasis kinetics and hyperaemia
-  (docs/physics.md 2), and the cell-death edge temperature fitted by ``ablation calibrate`` on the
-  training rows of benchmarks/validation/split.csv (values and uncertainty in
-  ablation/calibration/calibration.json, which that command writes).
+* ``calibrated-2026.12``: perfusion with its own vascular-stasis kinetics and hyperaemia (Brown et
+  al. 1992 kinetics: stasis after 60 s at 49.2 degC; docs/physics.md 2), the library liver perfusion
+  6.4e-3 1/s, and the cell-death edge temperature fitted by ``ablation calibrate`` on the training
+  rows of benchmarks/validation/split.csv.
+* ``physiological-2026.12``: liver perfusion at total hepatic blood flow (1.8e-2 1/s = 100
+  mL/min/100 g) where the scenario gives none, blood flowing until the tissue coagulates (stasis
+  kinetics with Brown's Ea reaching 1 after 60 s at 60 degC), and its own fitted edge temperature.
+  Registered before its fit in benchmarks/validation/README.md, which says why.
+
+Each calibrated model reads its own calibration file (:data:`ZoneModel.calibration_file`, written
+by ``ablation calibrate --model NAME``).
 
 Cold: the lethal isotherm is not calibrated (no training row measures it); its band spans the
 -40 to -20 degC range reported for liver (docs/physics.md 3).
@@ -19,40 +26,91 @@ Cold: the lethal isotherm is not calibrated (no training row measures it); its b
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from importlib import resources
 
-#: the calibration the calibrated model reads (written by ``ablation calibrate``)
-CALIBRATION_FILE = ("ablation.calibration", "calibration.json")
+from ablation.physics.damage import frequency_factor_for_edge
 
 LIBRARY = "library-2026.11"
 CALIBRATED = "calibrated-2026.12"
+PHYSIOLOGICAL = "physiological-2026.12"
 DEFAULT_MODEL = CALIBRATED
 #: liver Arrhenius A of the library model, as an edge temperature over 1 min (damage.edge_temperature)
 LIBRARY_EDGE_C = 50.1
 #: the band of the lethal isotherm (docs/physics.md 3: -20 to -40 degC lethal in liver)
 LETHAL_ISOTHERM_RANGE_C = (-40.0, -20.0)
+#: Brown et al. 1992 vascular-stasis activation energy (J/mol), damage.stasis_activation_energy's default
+STASIS_ACTIVATION_ENERGY = 6.67e5
+#: total hepatic blood flow 100 mL/min/100 g (reviews give 100-130, e.g. Eipel et al., World J
+#: Gastroenterol 2010) as w_b at the liver's 1079 kg/m^3: F * 1e-6 / (60 * 0.1) * rho (docs/physics.md 1)
+PHYSIOLOGICAL_LIVER_PERFUSION = 100.0 * 1e-6 / 6.0 * 1079.0   # 1/s, 1.8e-2
 
 
-def calibration() -> dict:
-    """The calibration file's content ({} when it has not been written yet)."""
-    package, name = CALIBRATION_FILE
+@dataclass(frozen=True)
+class ZoneModel:
+    """The laws a model fixes ({dotted key: value}, SI / degC), the liver perfusion it assumes where
+    a scenario gives none (None: the tissue preset's), and the calibration file its edge temperature
+    comes from (None: an uncalibrated model, edge in ``laws``)."""
+    name: str
+    laws: dict = field(default_factory=dict)
+    liver_perfusion: float | None = None
+    calibration_file: str | None = None
+
+
+MODELS = {
+    LIBRARY: ZoneModel(LIBRARY, {"damage.perfusion_shutdown": "arrhenius"}),
+    CALIBRATED: ZoneModel(CALIBRATED, {"damage.perfusion_shutdown": "vascular_stasis"},
+                          calibration_file="calibration.json"),
+    PHYSIOLOGICAL: ZoneModel(
+        PHYSIOLOGICAL,
+        {"damage.perfusion_shutdown": "vascular_stasis",
+         # flow stops where tissue coagulates: stasis integral 1 after 60 s at 60 degC
+         "damage.stasis_frequency_factor": frequency_factor_for_edge(60.0, STASIS_ACTIVATION_ENERGY),
+         "damage.stasis_activation_energy": STASIS_ACTIVATION_ENERGY},
+        liver_perfusion=PHYSIOLOGICAL_LIVER_PERFUSION, calibration_file="calibration-physiological.json"),
+}
+MODEL_NAMES = tuple(MODELS)
+
+
+def zone_model(name: str) -> ZoneModel:
     try:
-        return json.loads(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}") from None
+
+
+def calibration(name: str = CALIBRATED) -> dict:
+    """The calibration file's content of model ``name`` ({} when it has none or it is not written yet)."""
+    file_name = zone_model(name).calibration_file
+    if file_name is None:
+        return {}
+    try:
+        return json.loads(resources.files("ablation.calibration").joinpath(file_name).read_text(encoding="utf-8"))
     except (FileNotFoundError, ModuleNotFoundError):
         return {}
 
 
-def model_defaults(name: str) -> dict:
-    """{dotted key: value (SI / degC)} a model sets where the scenario is silent."""
-    if name == LIBRARY:
-        return {"damage.perfusion_shutdown": "arrhenius"}
-    if name == CALIBRATED:
-        edge = calibration().get("parameters", {}).get("edge_temperature")
-        if edge is None:
-            raise ValueError(f"model {CALIBRATED!r} needs ablation/calibration/calibration.json "
-                             "(run 'ablation calibrate')")
-        return {"damage.perfusion_shutdown": "vascular_stasis", "damage.edge_temperature": float(edge["mean"])}
-    raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+def fitted_edge(name: str) -> dict | None:
+    """The fitted edge-temperature record (mean, sd, ...) of model ``name``, or None."""
+    return calibration(name).get("parameters", {}).get("edge_temperature")
+
+
+def model_defaults(name: str, need_edge: bool = True) -> dict:
+    """{dotted key: value (SI / degC)} a model sets where the scenario is silent. ``tissue.perfusion``
+    is among them for a model with its own liver perfusion (the caller applies it to the liver preset
+    only). ``need_edge``: whether the scenario leaves the edge temperature to the model."""
+    model = zone_model(name)
+    out = dict(model.laws)
+    if model.liver_perfusion is not None:
+        out["tissue.perfusion"] = model.liver_perfusion
+    if model.calibration_file is not None:
+        edge = fitted_edge(name)
+        if edge is not None:
+            out["damage.edge_temperature"] = float(edge["mean"])
+        elif need_edge:
+            raise ValueError(f"model {name!r} needs ablation/calibration/{model.calibration_file} "
+                             f"(run 'ablation calibrate --model {name}')")
+    return out
 
 
 def zone_uncertainty(name: str) -> dict:
@@ -61,11 +119,11 @@ def zone_uncertainty(name: str) -> dict:
     cold = {"name": "lethal_temperature", "key": "damage.criterion", "distribution": "uniform",
             "a": LETHAL_ISOTHERM_RANGE_C[0], "b": LETHAL_ISOTHERM_RANGE_C[1],
             "source": "lethal isotherm -40 to -20 degC in liver (docs/physics.md 3); not calibrated"}
-    if name == CALIBRATED:
-        edge = calibration()["parameters"]["edge_temperature"]
+    edge = fitted_edge(name)
+    if edge is not None:
         heat = {"name": "edge_temperature", "key": "damage.edge_temperature", "distribution": "normal",
                 "a": float(edge["mean"]), "b": float(edge["sd"]),
-                "source": f"ablation calibrate, calibration {calibration().get('version', '?')} "
+                "source": f"ablation calibrate, calibration {calibration(name).get('version', '?')} "
                           f"(posterior on the training rows, discrepancy included)"}
     else:
         heat = {"name": "edge_temperature", "key": "damage.edge_temperature", "distribution": "uniform",
@@ -74,4 +132,8 @@ def zone_uncertainty(name: str) -> dict:
     return {"heat": heat, "cold": cold}
 
 
-MODEL_NAMES = (CALIBRATED, LIBRARY)
+def calibrated_perfusion_limit(name: str) -> float:
+    """The highest perfusion (1/s) the model's training rows cover, with 50 % headroom: the in vivo
+    rows run at the model's liver perfusion (the preset's 6.4e-3 1/s where it sets none)."""
+    liver = zone_model(name).liver_perfusion
+    return 1.5 * (liver if liver is not None else 6.4e-3)

@@ -276,14 +276,20 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
 
 
 def _apply_model(s: Record, raw: dict, errors: list) -> Record:
-    """The named model's [damage] defaults, where the file sets neither the key nor (for the edge
-    temperature) the frequency factor it replaces."""
+    """The named model's defaults where the file is silent: its [damage] laws and edge temperature
+    (unless the file sets the key or, for the edge, the frequency factor it replaces), and its liver
+    perfusion (only for the ``liver`` preset with no tissue.perfusion given)."""
+    written = raw.get("damage", {}) if isinstance(raw.get("damage"), dict) else {}
+    edge_written = "edge_temperature" in written or "frequency_factor" in written
     try:
-        defaults = model_defaults(s.model)
+        defaults = model_defaults(s.model, need_edge=not edge_written)
     except ValueError as exc:
         errors.append(("model", f"{s.model!r} cannot be used: {exc}"))
         return s
-    written = raw.get("damage", {}) if isinstance(raw.get("damage"), dict) else {}
+    tissue_written = raw.get("tissue", {}) if isinstance(raw.get("tissue"), dict) else {}
+    perfusion = defaults.pop("tissue.perfusion", None)
+    if perfusion is not None and "perfusion" not in tissue_written and s.tissue.preset == "liver":
+        s = s.replaced(tissue=s.tissue.replaced(perfusion=perfusion))
     changes = {}
     for dotted, value in defaults.items():
         key = dotted.split(".", 1)[1]

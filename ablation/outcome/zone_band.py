@@ -129,15 +129,17 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str) -> dic
 
 
 #: what the calibration's training rows span (benchmarks/validation/split.csv: CVIR 2009, internally
-#: cooled 2 cm electrode, 12 min, ex vivo at 20 degC and in vivo at library perfusion)
-CALIBRATED_RANGE = {"electrode": "cooled_needle", "active_length_m": (0.015, 0.030), "duration_s": (360.0, 1080.0),
-                    "perfusion_1_s": (0.0, 0.0096)}
+#: cooled 2 cm electrode, 12 min, ex vivo at 20 degC and in vivo at the model's liver perfusion);
+#: the perfusion limit is the model's (ablation.input.models.calibrated_perfusion_limit)
+CALIBRATED_RANGE = {"electrode": "cooled_needle", "active_length_m": (0.015, 0.030), "duration_s": (360.0, 1080.0)}
 
 
-def outside_calibrated_range(scenario, model_name: str, calibrated_name: str) -> list[str]:
-    """Plain reasons why this run's zone lies outside what the calibration covered ([] if none)."""
-    if model_name != calibrated_name:
-        return [f"the zone model {model_name!r} is not the calibrated one"]
+def outside_calibrated_range(scenario, model_name: str, calibrated: bool, perfusion_limit: float) -> list[str]:
+    """Plain reasons why this run's zone lies outside what the calibration covered ([] if none).
+    ``calibrated``: whether the model has a fitted edge temperature; ``perfusion_limit`` (1/s): the
+    highest perfusion its training rows cover."""
+    if not calibrated:
+        return [f"the zone model {model_name!r} is not a calibrated one"]
     if scenario.modality != "rfa":
         return [f"{scenario.modality} zones are not calibrated: the band is the prior range of the lethal "
                 "parameter, not a fit"]
@@ -155,11 +157,11 @@ def outside_calibrated_range(scenario, model_name: str, calibrated_name: str) ->
     lo, hi = r["duration_s"]
     if not lo <= scenario.time.duration <= hi:
         reasons.append(f"time.duration {scenario.time.duration / 60:g} min (calibrated: 12 min; 6-18 min accepted)")
-    lo, hi = r["perfusion_1_s"]
     perfusion = scenario.tissue.perfusion
     if perfusion is None:   # the tissue preset's
         perfusion = preset_values(scenario.tissue.preset)["perfusion"]
     perfusion = float(perfusion)
-    if not lo <= perfusion <= hi:
-        reasons.append(f"tissue.perfusion {perfusion:.3g} 1/s (calibrated: 0 and the library 0.0064 1/s)")
+    if not 0.0 <= perfusion <= perfusion_limit:
+        reasons.append(f"tissue.perfusion {perfusion:.3g} 1/s (calibrated: 0 to {perfusion_limit:.3g} 1/s, 1.5x "
+                       f"the model's in vivo training perfusion)")
     return reasons

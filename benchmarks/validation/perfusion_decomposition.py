@@ -17,7 +17,7 @@ liver RF models use, unverified) and 1.8e-2 1/s, total hepatic blood flow of 100
 lower end of the 100-130 mL/min/100 g in reviews of the hepatic circulation, e.g. Eipel et al.,
 World J Gastroenterol 2010; the upper end of the 34-68 kW/(m^3 K) Hall et al. 2015 sampled).
 Shutdown laws (``damage.perfusion_shutdown``): ``vascular_stasis`` with Brown et al. 1992
-kinetics (stasis integral 1 after 60 s at 49.7 degC) and with the same Ea but stasis at 60 degC over
+kinetics (stasis integral 1 after 60 s at 49.2 degC) and with the same Ea but stasis at 60 degC over
 60 s (the "cessation above 60 degC" of Schutt & Haemmerich 2008's first law, as kinetics);
 ``arrhenius`` (off where the cell-death Omega >= 1) and ``none`` (Pennes perfusion everywhere, for
 reference: unphysical inside coagulated tissue).
@@ -55,7 +55,7 @@ PHYSIOLOGICAL_PERFUSION = 1.8e-2        # 1/s = 100 mL/min/100 g at 1079 kg/m^3 
 PERFUSION = {"library 6.4e-3 1/s": LIBRARY_PERFUSION, "physiological 1.8e-2 1/s": PHYSIOLOGICAL_PERFUSION}
 STASIS_EA = 6.67e5                      # J/mol, Brown et al. 1992
 LAWS = {
-    "stasis 49.7 degC (Brown 1992)": {"damage.perfusion_shutdown": "vascular_stasis"},
+    "stasis 49.2 degC (Brown 1992)": {"damage.perfusion_shutdown": "vascular_stasis"},
     "stasis 60 degC": {"damage.perfusion_shutdown": "vascular_stasis",
                        "damage.stasis_frequency_factor": sensitivity.frequency_factor(60.0, STASIS_EA)},
     "off at Omega >= 1": {"damage.perfusion_shutdown": "arrhenius"},

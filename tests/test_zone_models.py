@@ -1,0 +1,70 @@
+"""Named zone models (ablation/input/models.py): what each sets where a scenario is silent, and that
+a scenario's own value always wins."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ablation.input.models import (CALIBRATED, LIBRARY, MODEL_NAMES, PHYSIOLOGICAL, PHYSIOLOGICAL_LIVER_PERFUSION,
+                                   STASIS_ACTIVATION_ENERGY, calibrated_perfusion_limit, fitted_edge, model_defaults)
+from ablation.input.scenario import ScenarioError, load_scenario
+from ablation.physics.damage import edge_temperature
+from ablation.physics.tissue import preset_values
+
+PERFUSED = "scenarios/rfa_cooltip_perfused.toml"   # liver preset, no tissue.perfusion given
+EX_VIVO = "scenarios/rfa_cooltip_exvivo.toml"      # tissue.perfusion = 0 given
+
+
+def _load(path, **changes):
+    return load_scenario(path).with_changes({"damage.edge_temperature": "55 degC", **changes})
+
+
+def test_physiological_perfusion_is_100_ml_per_min_per_100_g_of_liver():
+    # docs/physics.md 1: w_b = F * 1e-6 / (60 * 0.1) * rho, rho = 1079 kg/m^3
+    assert PHYSIOLOGICAL_LIVER_PERFUSION == pytest.approx(100.0 * 1e-6 / (60.0 * 0.1) * 1079.0, rel=1e-12)
+    assert PHYSIOLOGICAL_LIVER_PERFUSION == pytest.approx(1.798e-2, rel=1e-3)
+
+
+def test_the_physiological_model_sets_liver_perfusion_only_where_the_scenario_is_silent():
+    silent = _load(PERFUSED, model=PHYSIOLOGICAL)
+    assert silent.tissue.perfusion == pytest.approx(PHYSIOLOGICAL_LIVER_PERFUSION)
+    assert _load(EX_VIVO, model=PHYSIOLOGICAL).tissue.perfusion == 0.0          # written: kept
+    given = _load(PERFUSED, model=PHYSIOLOGICAL, **{"tissue.perfusion": "20 mL/min/100g"})
+    assert given.tissue.perfusion == pytest.approx(20.0 / 6e6 * 1079.0)
+    gel = _load(PERFUSED, model=PHYSIOLOGICAL, **{"tissue.preset": "agar"})
+    assert gel.tissue.perfusion in (None, preset_values("agar")["perfusion"])   # not a liver: untouched
+    # the earlier models leave the preset's perfusion
+    assert _load(PERFUSED, model=LIBRARY).tissue.perfusion in (None, preset_values("liver")["perfusion"])
+
+
+def test_the_physiological_model_stops_flow_where_tissue_coagulates():
+    s = _load(PERFUSED, model=PHYSIOLOGICAL)
+    assert s.damage.perfusion_shutdown == "vascular_stasis"
+    assert s.damage.stasis_activation_energy == pytest.approx(STASIS_ACTIVATION_ENERGY)
+    # the stasis integral reaches 1 after 60 s at 60 degC (Brown 1992's is 49.2 degC)
+    assert edge_temperature(s.damage.stasis_frequency_factor, s.damage.stasis_activation_energy) == pytest.approx(60.0, abs=1e-9)
+    brown = _load(PERFUSED, model=CALIBRATED)
+    assert edge_temperature(brown.damage.stasis_frequency_factor, brown.damage.stasis_activation_energy) == \
+        pytest.approx(49.2, abs=0.05)
+
+
+def test_every_model_stays_selectable_and_an_unknown_one_is_refused():
+    for name in MODEL_NAMES:
+        defaults = model_defaults(name, need_edge=False)
+        assert "damage.perfusion_shutdown" in defaults
+    with pytest.raises(ScenarioError, match="model"):
+        _load(PERFUSED, model="calibrated-1999")
+
+
+def test_a_calibrated_model_gets_its_own_edge_and_perfusion_limit():
+    for name in (CALIBRATED, PHYSIOLOGICAL):
+        edge = fitted_edge(name)
+        if edge is None:
+            pytest.skip(f"{name} not calibrated in this checkout")
+        assert 50.0 <= edge["mean"] <= 60.0 and edge["sd"] > 0.0
+        s = load_scenario(PERFUSED).with_changes({"model": name})
+        assert s.damage.edge_temperature == pytest.approx(edge["mean"])
+    assert calibrated_perfusion_limit(CALIBRATED) == pytest.approx(1.5 * 6.4e-3)
+    assert calibrated_perfusion_limit(PHYSIOLOGICAL) == pytest.approx(1.5 * PHYSIOLOGICAL_LIVER_PERFUSION)
+    assert math.isfinite(calibrated_perfusion_limit(LIBRARY))
