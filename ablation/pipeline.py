@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 
 from ablation.anatomy.summary import anatomy_summary
-from ablation.input.models import calibrated_perfusion_limit, fitted_edge
+from ablation.input.models import (calibrated_perfusion_limit, fitted_edge, liver_perfusion_source,
+                                   supplies_liver_perfusion)
 from ablation.input.models import zone_uncertainty as model_zone_uncertainty
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
@@ -93,6 +94,9 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
             log.info("domain grown %d times to %.0f mm: boundary deviation %.2f K", grown,
                      record["size_mm"], deviations[-1])
         result.summary["domain"] = record
+        if supplies_liver_perfusion(solved):    # credit the value to the zone model, not to the file
+            result.summary["parameters"]["properties"]["tissue"]["perfusion"]["source"] = \
+                liver_perfusion_source(solved.model)
         # the zone's band from the model's uncertain lethality parameter (from the solved fields)
         if zone_uncertainty:
             kind = "cold" if scenario.modality == "cryo" else "heat"

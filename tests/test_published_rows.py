@@ -127,10 +127,17 @@ def test_rows_of_one_setting_share_an_experiment(by_name):
     assert len(by_name["rfa_perfbov"].rows) == 6
 
 
+def _library_perfusion(s):
+    """What split.csv's 'library' perfusion resolves to: the zone model's liver perfusion, else none
+    (the preset's)."""
+    from ablation.input.models import zone_model
+    return zone_model(s.model).liver_perfusion
+
+
 def test_single_setting_scenarios_follow_split(by_name):
     s = by_name["rfa_ic2cm_invivo"].scenario(overrides={"damage.perfusion_shutdown": "none"})
     assert s.probes[0].active_length == pytest.approx(0.020) and s.probes[0].diameter == pytest.approx(1.47e-3)
-    assert s.tissue.initial_temperature == 37.0 and s.tissue.perfusion is None and not s.tumors
+    assert s.tissue.initial_temperature == 37.0 and s.tissue.perfusion == _library_perfusion(s) and not s.tumors
     assert s.time.duration == 720.0 and s.rfa.protocol == "impedance_control" and s.rfa.power == 200.0
     assert s.grid.spacing == pytest.approx(1e-3) and s.grid.max_spacing == pytest.approx(4e-3)
     assert s.damage.perfusion_shutdown == "none"                       # overrides come last

@@ -34,7 +34,7 @@ from ablation.physics.damage import frequency_factor_for_edge
 LIBRARY = "library-2026.11"
 CALIBRATED = "calibrated-2026.12"
 PHYSIOLOGICAL = "physiological-2026.12"
-DEFAULT_MODEL = CALIBRATED
+DEFAULT_MODEL = PHYSIOLOGICAL   # chosen by the rule registered in benchmarks/validation/README.md (training chi^2 14.8 vs 444.5)
 #: liver Arrhenius A of the library model, as an edge temperature over 1 min (damage.edge_temperature)
 LIBRARY_EDGE_C = 50.1
 #: the band of the lethal isotherm (docs/physics.md 3: -20 to -40 degC lethal in liver)
@@ -130,6 +130,18 @@ def zone_uncertainty(name: str) -> dict:
                 "a": 50.0, "b": 60.0,
                 "source": "uncalibrated: the 50-60 degC range of coagulation-zone edges (docs/physics.md 2)"}
     return {"heat": heat, "cold": cold}
+
+
+def supplies_liver_perfusion(scenario) -> bool:
+    """Whether the scenario's liver perfusion is its zone model's (the file gives none, preset liver)."""
+    written = scenario.raw.get("tissue", {}) if isinstance(scenario.raw.get("tissue"), dict) else {}
+    return (zone_model(scenario.model).liver_perfusion is not None and "perfusion" not in written
+            and scenario.tissue.preset == "liver")
+
+
+def liver_perfusion_source(name: str) -> str:
+    return (f"zone model {name}: total hepatic blood flow 100 mL/min/100 g (100-130 in reviews, e.g. Eipel et "
+            f"al., World J Gastroenterol 2010) as w_b at 1079 kg/m^3 (docs/physics.md 2, zone models)")
 
 
 def calibrated_perfusion_limit(name: str) -> float:
