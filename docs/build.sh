@@ -13,6 +13,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 SITE_DIR="${1:-results/docs/site}"
+[[ "$SITE_DIR" = /* ]] || SITE_DIR="$ROOT/$SITE_DIR"   # a relative SITE_DIR is under the project
 OUT_DIR="results/docs"
 
 if [[ ! -x "$PY" ]]; then
@@ -33,6 +34,6 @@ mkdir -p "$OUT_DIR"
     "$OUT_DIR/worked_example.ipynb" docs/worked-example.md
 
 echo "== mkdocs build --strict -> $SITE_DIR"
-NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict --clean -d "$ROOT/$SITE_DIR"
+NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict --clean -d "$SITE_DIR"
 
 echo "docs built in $(( $(date +%s) - start )) s: $SITE_DIR/index.html"
