@@ -9,15 +9,15 @@ toolkit's defaults:
   200 W, 12 min; perfusion 0, tissue and boundary at 20 degC) with a 2 cm exposed tip, as the CVIR
   2009 rows of ``published_lesions.csv``;
 * ``rf_invivo``: ``scenarios/rfa_cooltip_perfused.toml`` with a 2 cm tip and its tumour removed
-  (library perfusion 6.4e-3 1/s, 37 degC), i.e. the same device and tissue as ``rf_exvivo``; the
+  (the default zone model's liver perfusion, 37 degC), i.e. the same device and tissue as ``rf_exvivo``; the
   tumour comes back only in the tumour rows (centred on the 2 cm tip);
 * ``cryo_liver``: ``scenarios/cryo_17g_perfused.toml`` (17 G power-limited probe, 10-8-10 min)
   in perfused liver, its passive target tumour removed (it does not take part in the solve);
 * ``cryo_gel``: the same in unperfused agar (preset ``agar``) at 37 degC.
 
-The zone model is the toolkit's default when the table is run (``calibrated-2026.12`` since commit
-0da7e38: edge temperature 60 degC from ablation/calibration/calibration.json, perfusion with
-vascular-stasis kinetics); the ``zone model`` rows rerun the RF cases with ``library-2026.11``
+The zone model is the toolkit's default when the table is run (``calibrated-2026.12`` from commit
+0da7e38, ``physiological-2026.12`` from b1052ca: its liver perfusion and stasis kinetics are the base
+of the perfusion and stasis rows); the ``zone model`` rows rerun the RF cases with ``library-2026.11``
 (A 7.39e39 1/s = edge 50.1 degC, perfusion off where Omega >= 1). The table records the model
 each case resolved to.
 
@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from ablation.bench import Metric, case, shipped_folder
-from ablation.input.models import LIBRARY, calibration
+from ablation.input.models import DEFAULT_MODEL, LIBRARY, calibration
 
 # ------------------------------------------------------------------------------------- base cases
 GRID = {"grid.spacing": "1 mm", "grid.max_spacing": "4 mm"}
@@ -126,7 +126,16 @@ class Param:
     quick: bool = False
 
 
-def _perf_labels(values, base=6.4e-3):
+def _default_liver_perfusion() -> float:
+    """The base cases' perfusion: the default zone model's liver perfusion, else the preset's."""
+    from ablation.input.models import DEFAULT_MODEL, zone_model
+    from ablation.physics.tissue import preset_values
+    own = zone_model(DEFAULT_MODEL).liver_perfusion
+    return own if own is not None else preset_values("liver")["perfusion"]
+
+
+def _perf_labels(values, base=None):
+    base = _default_liver_perfusion() if base is None else base
     return tuple(f"{base if v == BASE else v:g} 1/s ({clinical_flow(base if v == BASE else v):.0f} mL/min/100 g)"
                  for v in values)
 
@@ -135,10 +144,22 @@ def _edge_levels(edges, base_edge):
     return tuple(BASE if abs(t - base_edge) < 1e-9 else t for t in edges)
 
 
-_CALIBRATED_EDGE = calibration().get("parameters", {}).get("edge_temperature", {}).get("mean", float("nan"))
+_CALIBRATED_EDGE = calibration(DEFAULT_MODEL).get("parameters", {}).get("edge_temperature", {}).get("mean", float("nan"))
 _STASIS_EA = 6.67e5             # J/mol, damage.stasis_activation_energy default (Brown et al. 1992)
-_STASIS_EDGES = (45.0, edge_temperature(1.98e106, _STASIS_EA), 55.0)
-_PERFUSION = (0.0, 3.6e-3, BASE, 1.8e-2)
+
+
+def _default_stasis_edge() -> float:
+    """The default zone model's stasis edge (degC over 1 min): Brown 1992's 49.2, or the model's own."""
+    from ablation.input.models import DEFAULT_MODEL, zone_model
+    a = zone_model(DEFAULT_MODEL).laws.get("damage.stasis_frequency_factor", 1.98e106)
+    return edge_temperature(a, _STASIS_EA)
+
+
+_STASIS_EDGES = (_default_stasis_edge() - 5.0, _default_stasis_edge(), _default_stasis_edge() + 5.0)
+# low -> high; the level equal to the base cases' own value (the default zone model's liver perfusion,
+# within 2 %) is BASE: no override, so the base run is shared and not repeated under another label
+_PERFUSION = tuple(BASE if abs(w - _default_liver_perfusion()) <= 0.02 * _default_liver_perfusion() else w
+                   for w in (0.0, 3.6e-3, 6.4e-3, 1.8e-2))
 _PERFUSION_SOURCE = ("docs/physics.md 1: 0 (ex vivo, Pringle), 3.6e-3 (COMSOL/Go-Smart), 6.4e-3 (library, "
                      "unverified), 1.8e-2 (Hall et al. 2015 upper end, physiological total liver flow)")
 _EDGES = (50.0, 55.0, 60.0)
@@ -161,12 +182,12 @@ PARAMETERS = (
           _edge_levels(_EDGES, _CALIBRATED_EDGE), "degC",
           "docs/physics.md 2: coagulation-zone edges 50-60 degC; A = exp(Ea/(R T_edge))/60 s at Ea 2.577e5 J/mol "
           f"(library A 7.39e39 1/s: {edge_temperature(7.39e39):.1f} degC); base {_CALIBRATED_EDGE:g} degC from "
-          "ablation/calibration/calibration.json (calibrated-2026.12, at its 60 degC bound)",
+          f"the default zone model's calibration ({DEFAULT_MODEL}, fit bounds 50-60 degC)",
           RF, labels=tuple(f"{t:g} degC (A {frequency_factor(t):.3g} 1/s)" for t in _EDGES)),
     Param("zone model", "model", (BASE, LIBRARY), "",
-          "ablation/input/models.py: calibrated-2026.12 (default: edge 60 degC, vascular-stasis perfusion) vs "
-          "library-2026.11 (A 7.39e39 1/s = edge 50.1 degC, perfusion 0 where Omega >= 1)", RF,
-          labels=("calibrated-2026.12", LIBRARY)),
+          f"ablation/input/models.py: {DEFAULT_MODEL} (the default) vs library-2026.11 (A 7.39e39 1/s = edge "
+          "50.1 degC, perfusion 0 where Omega >= 1)", RF,
+          labels=(DEFAULT_MODEL, LIBRARY)),
     Param("generator power", "rfa.power", (150, BASE), "W", "assumed 150 W vs the 200 W library default "
           "(Cool-tip/RF3000 200 W, device facts unverified)", RF),
     Param("roll-off rise over baseline", "rfa.rolloff_rise", (10, BASE, 50), "ohm",
@@ -203,8 +224,9 @@ PARAMETERS = (
           "'smooth' w_b0 exp(-Omega), 'none'", ("rf_invivo",), labels=("vascular_stasis", BASE, BASE, BASE)),
     Param("vascular stasis edge temperature", "damage.stasis_frequency_factor",
           tuple(BASE if i == 1 else frequency_factor(t, _STASIS_EA) for i, t in enumerate(_STASIS_EDGES)), "",
-          f"assumed +/-5 K around the Brown 1992 kinetics (A 1.98e106 1/s, Ea 6.67e5 J/mol: stasis integral 1 "
-          f"after 1 min at {_STASIS_EDGES[1]:.1f} degC, docs/physics.md 2); A varied at fixed Ea", ("rf_invivo",),
+          f"assumed +/-5 K around the default zone model's stasis kinetics (Ea 6.67e5 J/mol, Brown 1992: stasis "
+          f"integral 1 after 1 min at {_STASIS_EDGES[1]:.1f} degC, docs/physics.md 2); A varied at fixed Ea",
+          ("rf_invivo",),
           labels=tuple(f"{t:.1f} degC" for t in _STASIS_EDGES)),
     Param("material tumour on the tip", "tumors", (BASE, [TUMOUR]), "",
           "the shipped 22 mm metastasis of rfa_cooltip_perfused.toml (sigma 0.4 S/m Go-Smart, w_b 6.4e-3, "
