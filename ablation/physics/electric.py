@@ -112,7 +112,7 @@ class ElectricSolver:
         # distance from the tissue cell centre to an electrode face (the resistor lies in the tissue)
         self._d_tissue_p = g.face_distance - g.face_distance_1   # tissue is cell 2
         self._d_tissue_q = g.face_distance_1                      # tissue is cell 1
-        # the electrode faces as a short list (a few thousand of the grid's faces): their tissue
+        # the electrode faces as a short list (a small part of the grid's faces): their tissue
         # cell and geometric factor A / d_tissue, so a solve touches only them
         on_p, on_q = np.nonzero(self._elec_p)[0], np.nonzero(self._elec_q)[0]
         self._ecell = np.concatenate([q[on_p], p[on_q]])
