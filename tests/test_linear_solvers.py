@@ -218,3 +218,85 @@ def test_solver_section_defaults_and_choice():
     assert (default.heat, default.electric_preconditioner) == ("cg_jacobi", "auto")
     chosen = scenario_from_dict({**base, "solver": {"heat": "direct", "electric_preconditioner": "direct"}}).solver
     assert (chosen.heat, chosen.electric_preconditioner) == ("direct", "direct")
+
+
+def _heated(sigma, pts, rise):
+    """sigma after heating by ``rise`` K at the centre (Gaussian, 2 mm), +1.5 %/K as tissue."""
+    centre = pts.mean(axis=1, keepdims=True)
+    return sigma * (1 + 0.015 * rise * np.exp(-np.sum((pts - centre) ** 2, axis=0) / 4e-6))
+
+
+def test_reused_amg_hierarchy_gives_the_fresh_solution_to_the_solver_tolerance():
+    """The 3-D electric solve keeps its AMG hierarchy while sigma drifts as the tissue heats (the
+    liver phantom run sets it up once in hundreds of steps): each solve with the old hierarchy
+    meets the tolerance on the true residual and is the fresh solution to it."""
+    domain = _domain("3d")
+    g, electrode = domain.geometry, domain.regions[0].mask
+    pts = domain.world_points()
+    reused = ElectricSolver(g, electrode, preconditioner="amg", tolerance=1e-9)
+    solve, systems = reused.linear_solver.solve, []
+
+    def recorded(matrix, rhs, x0=None, **kw):           # keeps each system to check its residual
+        systems.append((matrix, rhs))
+        return solve(matrix, rhs, x0, **kw)
+    reused.linear_solver.solve = recorded
+    _, sigma = _electric("3d", "direct")
+    reused.solve_unit(sigma)
+    for rise in (5.0, 20.0, 40.0):                      # K: the hierarchy is from the 37 degC tissue
+        drifted = _heated(sigma, pts, rise)
+        unit = reused.solve_unit(drifted)
+        fresh = ElectricSolver(g, electrode, preconditioner="direct").solve_unit(drifted)
+        A, b = systems[-1]
+        assert np.linalg.norm(b - A @ unit.phi) <= 1e-9 * np.linalg.norm(b)
+        # what a relative residual of 1e-9 leaves on this grid (phi in [0, 1] V; measured 2e-7)
+        assert np.max(np.abs(unit.phi - fresh.phi)) < 1e-6
+        assert abs(unit.current / fresh.current - 1) < 1e-6
+    assert reused.setups == 1                           # the solves above did reuse it
+
+
+def test_reused_preconditioner_solve_missing_the_true_residual_is_redone_with_a_fresh_one():
+    """CG stops on its recursive residual; a reused-preconditioner solve whose true residual misses
+    the tolerance is continued with a new preconditioner, not returned."""
+    domain = _domain("3d")
+    solver = ElectricSolver(domain.geometry, domain.regions[0].mask, preconditioner="amg", tolerance=1e-9)
+    _, sigma = _electric("3d", "direct")
+    solver.solve_unit(sigma)
+    cg = solver.linear_solver._cg
+    calls = []
+
+    def stops_early(A, b, x0, M):            # the first CG of the next solve returns its start
+        calls.append(1)
+        return (x0, 1) if len(calls) == 1 else cg(A, b, x0, M)
+    solver.linear_solver._cg = stops_early
+    drifted = _heated(sigma, domain.world_points(), 30.0)
+    unit = solver.solve_unit(drifted)
+    fresh = ElectricSolver(domain.geometry, domain.regions[0].mask, preconditioner="direct").solve_unit(drifted)
+    assert len(calls) == 2 and solver.setups == 2
+    assert abs(unit.current / fresh.current - 1) < 1e-7
+
+
+def test_fixed_pattern_matrix_reuses_face_sums_only_for_the_same_face_array():
+    g = FVGeometry.rectilinear([np.linspace(0, 1, 5), np.linspace(0, 1, 4), np.linspace(0, 1, 3)])
+    from ablation.physics.operators import FixedPatternMatrix
+    reused, rng = FixedPatternMatrix(g), np.random.default_rng(3)
+    G1, G2 = rng.uniform(1, 2, g.face_cell_1.size), rng.uniform(1, 2, g.face_cell_1.size)
+    d1, d2 = rng.uniform(0, 1, g.n_cells), rng.uniform(0, 1, g.n_cells)
+    for d, G in [(d1, G1), (d2, G1), (d1, G2), (d2, G2.copy())]:
+        expected = FixedPatternMatrix(g).assemble(d, G).toarray()
+        np.testing.assert_array_equal(reused.assemble(d, G).toarray(), expected)
+
+
+def test_step_terms_built_once_give_the_same_step_as_per_iteration_assembly():
+    """The enthalpy iterations share one assembly of the step's conduction, perfusion, walls and
+    boundary (BioheatSolver.step_terms): the same matrix and right-hand side as a full assembly."""
+    heat = _heat(_domain("3d"), "cg_jacobi")
+    heat.source = np.where(heat.tissue, 1e6, 0.0)
+    heat.step(5.0)
+    t_old = heat.T.copy()
+    capacity = np.full(heat.T.size, RHO_C) * (1 + 0.1 * np.sin(np.arange(heat.T.size)))
+    terms = heat.step_terms(t_old)
+    A1, b1, _, _ = heat.assemble(5.0, capacity, t_old, terms=terms)
+    A1, b1 = A1.toarray(), b1.copy()
+    A2, b2, _, _ = heat.assemble(5.0, capacity, t_old)
+    np.testing.assert_allclose(A1, A2.toarray(), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(b1, b2, rtol=1e-13, atol=0)

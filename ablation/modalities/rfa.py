@@ -152,7 +152,7 @@ class Model(BaseModel):
         self._row = {}
         self._t_old = None
         self.electric_iterations = 0
-        self._unit_cache = None   # (temperature, unit solve) of the last electric solve
+        self._unit_cache = []     # (temperature, sigma, unit solve) of the last electric solves, newest first
 
     # ----------------------------------------------------------------- geometry
     def _build_electrodes(self):
@@ -268,17 +268,22 @@ class Model(BaseModel):
             values.append(float(np.max(heat.T[self.tine_tips])))
         return max(values) if values else float("nan")
 
+    #: unit solves kept, by temperature field: a step's start and its end
+    UNIT_SOLVES_KEPT = 2
+
     def _unit_solve(self, heat):
         """The unit-potential solve at the temperature in ``heat`` (sigma from it), reused while the
         temperature is unchanged (the step control asks for it at a step's end, the next step at its
-        start, and a rejected trial step restarts from the same temperature)."""
-        cached = self._unit_cache
-        if cached is not None and np.array_equal(cached[0], heat.T):
-            return cached[1], cached[2]
+        start, and a rejected trial step restarts from the same temperature). Two are kept: while a
+        roll-off is located every trial step restarts from the same state after a solve at the
+        trial's end, and with one kept each trial solved its start again (the same system)."""
+        for temperature, sigma, unit in self._unit_cache:
+            if np.array_equal(temperature, heat.T):
+                return sigma, unit
         sigma = self.electrical_conductivity(heat.T)
         unit = self.electric.solve_unit(sigma)
         self.electric_iterations += unit.iterations
-        self._unit_cache = (heat.T.copy(), sigma, unit)
+        self._unit_cache = [(heat.T.copy(), sigma, unit)] + self._unit_cache[:self.UNIT_SOLVES_KEPT - 1]
         return sigma, unit
 
     def step_limit(self, t):

@@ -216,6 +216,27 @@ class TabulatedEnthalpy:
         return self._per_material(enthalpy, inverse=True)
 
 
+def _summed(pieces, n: int) -> np.ndarray:
+    """Per-cell sums of (cells, values) pieces (cells may repeat within and across pieces)."""
+    if not pieces:
+        return np.zeros(n)
+    cells = np.concatenate([c for c, _ in pieces])
+    values = np.concatenate([np.broadcast_to(v, c.shape) for c, v in pieces])
+    return np.bincount(cells, values, n)
+
+
+@dataclass
+class StepTerms:
+    """A step's matrix and right-hand side without the storage term (:meth:`BioheatSolver.step_terms`):
+    face conductances (W/K), diagonal (W/K) and right-hand side (W) per cell, the wall parts for the
+    energy bookkeeping and the outer-boundary conductances (None without a held boundary)."""
+    face_G: np.ndarray
+    diagonal: np.ndarray
+    rhs: np.ndarray
+    parts: list
+    Gb: np.ndarray | None
+
+
 @dataclass
 class StepReport:
     iterations: int = 0           # linear-solver iterations, summed over nonlinear iterations
@@ -304,11 +325,12 @@ class BioheatSolver:
         """Per-cell implicit conductance (W/K) and explicit inflow (W) of every wall condition,
         and per-surface (G, G*T_w, q*A) for energy bookkeeping."""
         n = self.geometry.n_cells
-        diag = np.zeros(n)
-        rhs = np.zeros(n)
         k = self._k_cell
         parts = []
         self._low_rank = []
+        # (cells, values) gathered over all surfaces and summed by one bincount each: a patient's
+        # vessel tree has hundreds of walls, and np.add.at per wall was slow
+        implicit, explicit = [], []
         for s in self.surfaces:
             if s.bc == "temperature" and s.limited:
                 # isothermal wall passing exactly the limited power P (W into the tissue): its
@@ -316,10 +338,10 @@ class BioheatSolver:
                 # term -g g^T/G_tot in the matrix and g P/G_tot on the right-hand side
                 G = k[s.cell] * s.area / s.distance
                 power = self._limited_power(s)
-                np.add.at(diag, s.cell, G)
                 self._low_rank.append((s, G, power))
                 parts.append((s, None, None, G * power / G.sum()))
-                np.add.at(rhs, s.cell, parts[-1][3])
+                implicit.append((s.cell, G))
+                explicit.append((s.cell, parts[-1][3]))
                 continue
             if s.bc == "temperature":
                 G = k[s.cell] * s.area / s.distance
@@ -335,28 +357,25 @@ class BioheatSolver:
                 raise ValueError(f"unknown wall condition {s.bc!r} on {s.name}")
             _, G, GT, qA = parts[-1]
             if G is not None:
-                np.add.at(diag, s.cell, G)
-                np.add.at(rhs, s.cell, GT)
+                implicit.append((s.cell, G))
+                explicit.append((s.cell, GT))
             if qA is not None:
-                np.add.at(rhs, s.cell, qA)
-        return diag, rhs, parts
+                explicit.append((s.cell, qA))
+        return _summed(implicit, n), _summed(explicit, n), parts
 
-    def assemble(self, dt, capacity, t_old, storage_rhs=None):
-        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``.
-
-        The storage term is V/dt (capacity T - storage_rhs) with ``storage_rhs`` (J/m^3) defaulting
-        to capacity * t_old; conductivities are evaluated at ``t_old``."""
+    def step_terms(self, t_old) -> "StepTerms":
+        """The parts of a step's matrix and right-hand side that do not depend on the storage
+        capacity: conduction with k(t_old), perfusion, source, walls and the outer boundary. They
+        are the same for every enthalpy iteration of the step (walls and k take the step's start),
+        so :meth:`_iterate` assembles them once per step, not once per iteration."""
         g = self.geometry
         V = g.volumes
         face_G = self.face_conductance(t_old)
-        diag = capacity * V / dt
-        rhs = diag * t_old if storage_rhs is None else storage_rhs * V / dt
         tissue = self.tissue
-        perfusion_diag, perfusion_rhs = perfusion_terms(self.perfusion * tissue, self.arterial_temperature, V)
-        diag = diag + perfusion_diag
-        rhs = rhs + perfusion_rhs + self.source * tissue * V
+        diag, rhs = perfusion_terms(self.perfusion * tissue, self.arterial_temperature, V)
+        rhs = rhs + self.source * tissue * V
         wall_diag, wall_rhs, parts = self.wall_terms()
-        diag += wall_diag
+        diag = diag + wall_diag
         rhs += wall_rhs
         if self._bcell.size:
             k_b = self._k_cell[self._bcell]
@@ -365,8 +384,20 @@ class BioheatSolver:
             rhs += np.bincount(self._bcell, Gb * self.boundary_temperature, g.n_cells)
         else:
             Gb = None
-        A = self.matrix.assemble(diag, face_G)
-        return A, rhs, parts, Gb
+        return StepTerms(face_G, diag, rhs, parts, Gb)
+
+    def assemble(self, dt, capacity, t_old, storage_rhs=None, terms: "StepTerms | None" = None):
+        """Matrix and right-hand side of one backward-Euler step with storage ``capacity``.
+
+        The storage term is V/dt (capacity T - storage_rhs) with ``storage_rhs`` (J/m^3) defaulting
+        to capacity * t_old; conductivities are evaluated at ``t_old``. ``terms`` are the step's
+        other terms (:meth:`step_terms` of the same ``t_old``), built here when not given."""
+        terms = self.step_terms(t_old) if terms is None else terms
+        V = self.geometry.volumes
+        storage = capacity * V / dt
+        rhs = storage * t_old if storage_rhs is None else storage_rhs * V / dt
+        A = self.matrix.assemble(storage + terms.diagonal, terms.face_G)
+        return A, rhs + terms.rhs, terms.parts, terms.Gb
 
     def _limited_power(self, s: Surface) -> float:
         """Signed power (W into the tissue) of a limited wall: cooling when the set temperature lies
@@ -481,9 +512,10 @@ class BioheatSolver:
         h_old = self.storage.enthalpy(t_old)
         guess, h_guess = t_old, h_old
         change = float("nan")
+        terms = self.step_terms(t_old)
         for it in range(self.max_nonlinear):
             capacity = self.storage.capacity(guess)
-            A, b, parts, Gb = self.assemble(dt, capacity, t_old, capacity * guess - h_guess + h_old)
+            A, b, parts, Gb = self.assemble(dt, capacity, t_old, capacity * guess - h_guess + h_old, terms)
             t_lin, n_iter = self._solve(A, b, guess)
             report.iterations += n_iter
             report.nonlinear_iterations += 1

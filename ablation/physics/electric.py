@@ -112,6 +112,13 @@ class ElectricSolver:
         # distance from the tissue cell centre to an electrode face (the resistor lies in the tissue)
         self._d_tissue_p = g.face_distance - g.face_distance_1   # tissue is cell 2
         self._d_tissue_q = g.face_distance_1                      # tissue is cell 1
+        # the electrode faces as a short list (a small part of the grid's faces): their tissue
+        # cell and geometric factor A / d_tissue, so a solve touches only them
+        on_p, on_q = np.nonzero(self._elec_p)[0], np.nonzero(self._elec_q)[0]
+        self._ecell = np.concatenate([q[on_p], p[on_q]])
+        self._e_geom = np.concatenate([g.face_area[on_p] / self._d_tissue_p[on_p],
+                                       g.face_area[on_q] / self._d_tissue_q[on_q]])
+        self._e_face = (on_p, on_q)
         if ground_faces is None:
             ground_faces = np.ones(g.boundary_cell.size, bool)
         ground = np.asarray(ground_faces, bool) & (g.boundary_area > 0)
@@ -149,22 +156,33 @@ class ElectricSolver:
     def conductances(self, sigma: np.ndarray):
         """Face, electrode-face and ground conductances (S) for per-cell sigma (S/m)."""
         sigma = np.asarray(sigma, float) * np.ones(self.geometry.n_cells)
-        face = self.geometry.harmonic_face_value(sigma) * self._area_over_d * self._open
-        area = self.geometry.face_area
-        elec_p = np.where(self._elec_p, sigma[self._q] * area / self._d_tissue_p, 0.0)
-        elec_q = np.where(self._elec_q, sigma[self._p] * area / self._d_tissue_q, 0.0)
-        ground = sigma[self._gcell] * self._g_geom
-        return face, elec_p, elec_q, ground
+        face = self._face_conductances(sigma)
+        elec = self._electrode_conductances(sigma)
+        on_p, on_q = self._e_face
+        elec_p, elec_q = np.zeros(face.size), np.zeros(face.size)
+        elec_p[on_p], elec_q[on_q] = elec[:on_p.size], elec[on_p.size:]
+        return face, elec_p, elec_q, sigma[self._gcell] * self._g_geom
+
+    def _face_conductances(self, sigma):
+        """G_f = sigma_f A_f / d_f (S) between two conducting tissue cells, 0 elsewhere."""
+        return self.geometry.harmonic_face_value(sigma) * self._area_over_d * self._open
+
+    def _electrode_conductances(self, sigma):
+        """Conductance (S) of each electrode face: electrode wall to the tissue cell centre."""
+        return sigma[self._ecell] * self._e_geom
 
     def solve_unit(self, sigma: np.ndarray) -> UnitSolution:
         """Potential, electrode current and per-cell Joule power at 1 V for conductivity ``sigma``."""
         n = self.geometry.n_cells
-        face, elec_p, elec_q, ground = self.conductances(sigma)
-        p, q = self._p, self._q
-        diag = np.bincount(self._gcell, ground, n)
+        sigma = np.asarray(sigma, float) * np.ones(n)
+        face = self._face_conductances(sigma)
+        elec = self._electrode_conductances(sigma)
+        ground = sigma[self._gcell] * self._g_geom
+        p, q, ecell = self._p, self._q, self._ecell
         # electrode coupling: moved to the diagonal of the tissue cell and to the right-hand side
-        diag += np.bincount(q, elec_p, n) + np.bincount(p, elec_q, n)
-        rhs = np.bincount(q, elec_p, n) + np.bincount(p, elec_q, n)   # times V_electrode = 1
+        coupling = np.bincount(ecell, elec, n)
+        diag = np.bincount(self._gcell, ground, n) + coupling
+        rhs = coupling                                   # times V_electrode = 1
         diag[self.fixed] = 1.0
         rhs[self.electrode] = 1.0
         rhs[self.insulator] = 0.0
@@ -173,14 +191,12 @@ class ElectricSolver:
         phi[self.electrode] = 1.0
         phi[self.insulator] = 0.0
         # currents and resistor powers
-        i_p = elec_p * (1.0 - phi[q])
-        i_q = elec_q * (1.0 - phi[p])
-        current = float(i_p.sum() + i_q.sum())
-        heating = np.zeros(n)
+        drop = 1.0 - phi[ecell]                          # electrode wall to tissue centre, V
+        current = float(np.sum(elec * drop))
         d = phi[p] - phi[q]
         half = 0.5 * face * d * d
-        heating += np.bincount(p, half, n) + np.bincount(q, half, n)
-        heating += np.bincount(q, elec_p * (1.0 - phi[q]) ** 2, n) + np.bincount(p, elec_q * (1.0 - phi[p]) ** 2, n)
+        heating = np.bincount(p, half, n) + np.bincount(q, half, n)
+        heating += np.bincount(ecell, elec * drop ** 2, n)
         heating += np.bincount(self._gcell, ground * phi[self._gcell] ** 2, n)
         self._phi = phi
         return UnitSolution(phi, current, heating, iterations)

@@ -20,6 +20,10 @@ class FixedPatternMatrix:
     entries are ``-G_f`` and the face conductances are added to both cells' diagonal. This is the
     graph-Laplacian form every diffusion-like operator here takes (heat: G = k A / d; electric
     current: G = sigma A / d).
+
+    The face conductances are read, never changed, and must not be changed in place afterwards:
+    when the same array comes again (the enthalpy iterations of a heat step share one k(T_old)),
+    only the diagonal is rewritten and the face sums are reused.
     """
 
     def __init__(self, geometry: FVGeometry):
@@ -39,14 +43,18 @@ class FixedPatternMatrix:
             (np.zeros(order.size), cols[order].astype(np.int32), np.cumsum(indptr).astype(np.int32)),
             shape=(n, n))
         self._p, self._q, self._n = p, q, n
+        self._faces = None       # the face conductance array last written (by identity)
+        self._face_sum = None    # its sum per cell
 
     def assemble(self, diagonal: np.ndarray, face_conductance: np.ndarray) -> sp.csr_matrix:
         data = self.matrix.data
-        full_diag = diagonal + np.bincount(self._p, face_conductance, self._n) \
-            + np.bincount(self._q, face_conductance, self._n)
-        data[self._diag_pos] = full_diag
-        data[self._pq_pos] = -face_conductance
-        data[self._qp_pos] = -face_conductance
+        if face_conductance is not self._faces:
+            self._face_sum = np.bincount(self._p, face_conductance, self._n) \
+                + np.bincount(self._q, face_conductance, self._n)
+            data[self._pq_pos] = -face_conductance
+            data[self._qp_pos] = -face_conductance
+            self._faces = face_conductance
+        data[self._diag_pos] = diagonal + self._face_sum
         return self.matrix
 
     def diagonal(self) -> np.ndarray:
