@@ -3,6 +3,7 @@ a scenario's own value always wins."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,9 @@ from ablation.input.scenario import ScenarioError, load_scenario
 from ablation.physics.damage import edge_temperature
 from ablation.physics.tissue import preset_values
 
-PERFUSED = "scenarios/rfa_cooltip_perfused.toml"   # liver preset, no tissue.perfusion given
-EX_VIVO = "scenarios/rfa_cooltip_exvivo.toml"      # tissue.perfusion = 0 given
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+PERFUSED = SCENARIOS / "rfa_cooltip_perfused.toml"   # liver preset, no tissue.perfusion given
+EX_VIVO = SCENARIOS / "rfa_cooltip_exvivo.toml"      # tissue.perfusion = 0 given
 
 
 def _load(path, **changes):
