@@ -2,13 +2,13 @@
 a scenario's own value always wins."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
 
 from ablation.input.models import (CALIBRATED, LIBRARY, MODEL_NAMES, PHYSIOLOGICAL, PHYSIOLOGICAL_LIVER_PERFUSION,
-                                   STASIS_ACTIVATION_ENERGY, calibrated_perfusion_limit, fitted_edge, model_defaults)
+                                   STASIS_ACTIVATION_ENERGY, calibrated_perfusion_limit, fitted_edge, model_defaults,
+                                   supplies_liver_perfusion)
 from ablation.input.scenario import ScenarioError, load_scenario
 from ablation.physics.damage import edge_temperature
 from ablation.physics.tissue import preset_values
@@ -23,8 +23,9 @@ def _load(path, **changes):
 
 
 def test_physiological_perfusion_is_100_ml_per_min_per_100_g_of_liver():
-    # docs/physics.md 1: w_b = F * 1e-6 / (60 * 0.1) * rho, rho = 1079 kg/m^3
-    assert PHYSIOLOGICAL_LIVER_PERFUSION == pytest.approx(100.0 * 1e-6 / (60.0 * 0.1) * 1079.0, rel=1e-12)
+    """The model's constant against the scenario's own unit conversion of 100 mL/min/100 g."""
+    written = _load(PERFUSED, model=CALIBRATED, **{"tissue.perfusion": "100 mL/min/100g"})
+    assert PHYSIOLOGICAL_LIVER_PERFUSION == pytest.approx(written.tissue.perfusion, rel=1e-12)
     assert PHYSIOLOGICAL_LIVER_PERFUSION == pytest.approx(1.798e-2, rel=1e-3)
 
 
@@ -61,15 +62,25 @@ def test_every_model_stays_selectable_and_an_unknown_one_is_refused():
 
 def test_a_calibrated_model_gets_its_own_edge_and_perfusion_limit():
     for name in (CALIBRATED, PHYSIOLOGICAL):
-        edge = fitted_edge(name)
-        if edge is None:
-            pytest.skip(f"{name} not calibrated in this checkout")
+        edge = fitted_edge(name)     # shipped with the package: a missing file is a failure
+        assert edge is not None, f"{name}: no calibration file in the package"
         assert 50.0 <= edge["mean"] <= 60.0 and edge["sd"] > 0.0
         s = load_scenario(PERFUSED).with_changes({"model": name})
         assert s.damage.edge_temperature == pytest.approx(edge["mean"])
     assert calibrated_perfusion_limit(CALIBRATED) == pytest.approx(1.5 * 6.4e-3)
     assert calibrated_perfusion_limit(PHYSIOLOGICAL) == pytest.approx(1.5 * PHYSIOLOGICAL_LIVER_PERFUSION)
-    assert math.isfinite(calibrated_perfusion_limit(LIBRARY))
+    assert calibrated_perfusion_limit(LIBRARY) == pytest.approx(1.5 * preset_values("liver")["perfusion"])
+
+
+def test_only_the_models_own_perfusion_is_credited_to_it():
+    """summary.json credits the tissue perfusion to the zone model only when the solved value is the
+    model's: not a value the file gives, nor the 0 that inflow occlusion sets."""
+    from ablation.run.transforms import occlude_inflow
+    silent = _load(PERFUSED, model=PHYSIOLOGICAL)
+    assert supplies_liver_perfusion(silent)
+    assert not supplies_liver_perfusion(occlude_inflow(silent))
+    assert not supplies_liver_perfusion(_load(PERFUSED, model=PHYSIOLOGICAL, **{"tissue.perfusion": "1.8e-2 1/s"}))
+    assert not supplies_liver_perfusion(_load(PERFUSED, model=CALIBRATED))
 
 
 def test_default_model_puts_the_in_vivo_zone_below_the_ex_vivo_one():

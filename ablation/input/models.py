@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ablation.physics.damage import frequency_factor_for_edge
+from ablation.physics.tissue import preset_values
 
 LIBRARY = "library-2026.11"
 CALIBRATED = "calibrated-2026.12"
@@ -96,13 +97,11 @@ def fitted_edge(name: str) -> dict | None:
 
 
 def model_defaults(name: str, need_edge: bool = True) -> dict:
-    """{dotted key: value (SI / degC)} a model sets where the scenario is silent. ``tissue.perfusion``
-    is among them for a model with its own liver perfusion (the caller applies it to the liver preset
-    only). ``need_edge``: whether the scenario leaves the edge temperature to the model."""
+    """{dotted [damage] key: value (SI / degC)} a model sets where the scenario is silent.
+    ``need_edge``: whether the scenario leaves the edge temperature to the model. (Its liver
+    perfusion: :func:`model_liver_perfusion`.)"""
     model = zone_model(name)
     out = dict(model.laws)
-    if model.liver_perfusion is not None:
-        out["tissue.perfusion"] = model.liver_perfusion
     if model.calibration_file is not None:
         edge = fitted_edge(name)
         if edge is not None:
@@ -132,11 +131,20 @@ def zone_uncertainty(name: str) -> dict:
     return {"heat": heat, "cold": cold}
 
 
+def model_liver_perfusion(name: str, tissue_written, preset: str) -> float | None:
+    """The perfusion (1/s) model ``name`` gives the tissue: its own liver perfusion when the file's
+    [tissue] table (``tissue_written``, as written) gives none and the preset is ``liver``, else None."""
+    written = tissue_written if isinstance(tissue_written, dict) else {}
+    if preset != "liver" or "perfusion" in written:
+        return None
+    return zone_model(name).liver_perfusion
+
+
 def supplies_liver_perfusion(scenario) -> bool:
-    """Whether the scenario's liver perfusion is its zone model's (the file gives none, preset liver)."""
-    written = scenario.raw.get("tissue", {}) if isinstance(scenario.raw.get("tissue"), dict) else {}
-    return (zone_model(scenario.model).liver_perfusion is not None and "perfusion" not in written
-            and scenario.tissue.preset == "liver")
+    """Whether the tissue perfusion a scenario is solved with is its zone model's (not the file's,
+    nor one a transformation such as inflow occlusion set)."""
+    own = model_liver_perfusion(scenario.model, scenario.raw.get("tissue"), scenario.tissue.preset)
+    return own is not None and scenario.tissue.perfusion == own
 
 
 def liver_perfusion_source(name: str) -> str:
@@ -148,4 +156,4 @@ def calibrated_perfusion_limit(name: str) -> float:
     """The highest perfusion (1/s) the model's training rows cover, with 50 % headroom: the in vivo
     rows run at the model's liver perfusion (the preset's 6.4e-3 1/s where it sets none)."""
     liver = zone_model(name).liver_perfusion
-    return 1.5 * (liver if liver is not None else 6.4e-3)
+    return 1.5 * (liver if liver is not None else preset_values("liver")["perfusion"])

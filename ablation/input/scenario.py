@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults
+from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults, model_liver_perfusion
 from ablation.input.anatomy_section import ANATOMY_SECTION, apply_anatomy, label_tumor_extent
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
 from ablation.input.sweep_section import SWEEP_SECTION, check_sweep
@@ -286,9 +286,8 @@ def _apply_model(s: Record, raw: dict, errors: list) -> Record:
     except ValueError as exc:
         errors.append(("model", f"{s.model!r} cannot be used: {exc}"))
         return s
-    tissue_written = raw.get("tissue", {}) if isinstance(raw.get("tissue"), dict) else {}
-    perfusion = defaults.pop("tissue.perfusion", None)
-    if perfusion is not None and "perfusion" not in tissue_written and s.tissue.preset == "liver":
+    perfusion = model_liver_perfusion(s.model, raw.get("tissue"), s.tissue.preset)
+    if perfusion is not None:
         s = s.replaced(tissue=s.tissue.replaced(perfusion=perfusion))
     changes = {}
     for dotted, value in defaults.items():

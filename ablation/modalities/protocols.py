@@ -105,6 +105,8 @@ class Controller(abc.ABC):
     #: only reaches its first-order range below about this step (measured in
     #: benchmarks/verification/time_step.py: with 1 s the lesion's step error was under-estimated 4.5x).
     control_interval = 0.25
+    #: s the generator stays off after a roll-off (None: a law that does not switch off)
+    off_time = None
 
     def __init__(self, detector: RolloffDetector):
         self.detector = detector

@@ -298,7 +298,7 @@ class Model(BaseModel):
         is off after a roll-off, at most a quarter of the off time (:data:`OFF_PERIOD_STEPS`)."""
         if self.controller.powered(t):
             return self.controller.control_interval
-        off_time = getattr(self.controller, "off_time", None)
+        off_time = self.controller.off_time
         return off_time / self.OFF_PERIOD_STEPS if off_time else math.inf
 
     def event_margin(self, t, heat):

@@ -39,8 +39,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
-import os
 import subprocess
 import sys
 import time
