@@ -165,6 +165,13 @@ def test_freeze_passive_and_active_thaw():
     assert np.all(ts["probe1_power_W"][passive] == 0)                     # adiabatic
     assert np.all(np.diff(ts["probe1_wall_C"][passive]) > 0)              # the wall warms passively
     np.testing.assert_allclose(ts["probe1_wall_C"][active], 15.0)         # helium thaw at +15 degC
+    # a freezing or actively thawed wall is isothermal; a passive one follows the tissue face by face
+    for phase in (freeze, active):
+        np.testing.assert_allclose(ts["probe1_wall_min_C"][phase], ts["probe1_wall_C"][phase])
+        np.testing.assert_allclose(ts["probe1_wall_max_C"][phase], ts["probe1_wall_C"][phase])
+    assert np.all(ts["probe1_wall_min_C"][passive] <= ts["probe1_wall_C"][passive])
+    assert np.all(ts["probe1_wall_max_C"][passive] >= ts["probe1_wall_C"][passive])
+    assert np.all(np.ptp(np.vstack([ts["probe1_wall_min_C"], ts["probe1_wall_max_C"]])[:, passive], axis=0) > 0)
     assert np.all(ts["probe1_power_W"][active][:2] < 0)                   # heat goes into the frozen tissue
     ice = ts["iceball_volume_ml"]
     assert ice[t == 180][0] > 0.1 and ice[-1] < 0.2 * ice[t == 180][0]
@@ -321,6 +328,28 @@ def test_protocol_phase_lookup():
     assert cryo.protocol_phase(protocol, 1100.0)[0] == "freeze"
     assert cryo.protocol_phase(protocol, 1700.0)[0] == "off"
     assert math.isclose(cryo.protocol_phase(protocol, 1100.0)[1], 20.0)
+
+
+def test_passive_thaw_wall_stays_frozen_where_ice_touches_it():
+    """Issue 10 noted a passive-thaw wall at +15-17 degC while ice remained around the probe: the
+    wall's area mean hides that the ends of the active part thaw first. Face by face the wall is
+    never above the melting range where the tissue next to it is still frozen, and while the area
+    mean is already above 0 degC with ice left, the coldest face is still at or below 0 degC."""
+    from ablation.run.time_loop import run
+    import ablation
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    s = ablation.load_scenario(root / "scenarios/cryo_17g_perfused.toml").with_changes({
+        "grid.spacing": "1 mm", "grid.max_spacing": "4 mm", "domain.size": "60 mm", "time.duration": "13 min",
+        "time.refine": False, "placement.enabled": False,
+        "cryo.protocol": [{"phase": "freeze", "duration": "10 min"}, {"phase": "passive_thaw", "duration": "8 min"}]})
+    ts = {k: np.asarray(v, float) for k, v in run(s).timeseries.items()}
+    t, ice = ts["time_s"], ts["iceball_volume_ml"]
+    passive = t > 600
+    mixed = passive & (ts["probe1_wall_C"] > 0.0) & (ice > 0.05)
+    assert mixed.any()                                    # the mean alone would read "thawed"
+    assert np.all(ts["probe1_wall_min_C"][mixed] <= 0.0)
+    assert np.all(ts["probe1_wall_max_C"][mixed] > 5.0)    # the ends of the active part
 
 
 def test_same_enthalpy_machinery_handles_vaporisation():

@@ -9,7 +9,9 @@ import pytest
 import ablation
 from ablation.input.models import LIBRARY
 from ablation.input.scenario import ScenarioError
-from ablation.outcome.zone_band import ZoneParameter, band, variant_fields
+from ablation.calibration.fit import discrepancy_sd
+from ablation.outcome.placement.moved_lesion import PointSet, SdfTable, moved_metrics
+from ablation.outcome.zone_band import ZoneParameter, band, variant_fields, with_discrepancy
 from ablation.physics.damage import lesion_size, parse_criterion
 from ablation.run.time_loop import run
 
@@ -72,7 +74,7 @@ def test_every_run_reports_a_band_and_the_joined_probabilities(tmp_path):
     def narrow(name):
         out = original(name)
         value = u["run_value"]
-        out["heat"] = {**out["heat"], "distribution": "normal", "a": value, "b": 1e-9}
+        out["heat"] = {**out["heat"], "distribution": "normal", "a": value, "b": 1e-9, "discrepancy": 0.0}
         return out
     models_attr = "ablation.pipeline.model_zone_uncertainty"
     with pytest.MonkeyPatch.context() as mp:
@@ -99,3 +101,60 @@ def test_library_model_keeps_the_first_versions_defaults_and_the_file_wins():
 def test_unknown_model_is_refused_naming_the_field():
     with pytest.raises(ScenarioError, match="model"):
         ablation.load_scenario(ROOT / "scenarios/thermal_probe.toml").with_changes({"model": "best-guess"})
+
+
+def test_discrepancy_is_the_closed_form_maximum_likelihood():
+    """Equal published SDs and model values: the likelihood's maximum is sigma^2 + (delta m)^2 =
+    mean(r^2), i.e. delta = sqrt(mean(r^2) - sd^2) / m; 0 when the published SD explains the scatter."""
+    r = np.array([0.3, -0.5, 0.4, 0.2])
+    m, sd = 3.0, 0.1
+    expected = np.sqrt(np.mean(r ** 2) - sd ** 2) / m
+    assert discrepancy_sd(r, np.full(4, sd), np.full(4, m), np.ones(4)) == pytest.approx(expected, rel=1e-5)
+    # a volume row (k = sqrt 5) needs a delta sqrt(5) times smaller for the same scatter
+    k = np.sqrt(5.0)
+    assert discrepancy_sd(r, np.full(4, sd), np.full(4, m), np.full(4, k)) == pytest.approx(expected / k, rel=1e-5)
+    assert discrepancy_sd(r * 0.1, np.full(4, sd), np.full(4, m), np.ones(4)) == 0.0
+
+
+def test_band_joins_parameter_and_discrepancy_in_quadrature():
+    """Lognormal around the median zone: log-SDs add in quadrature; a volume's discrepancy is sqrt(5)
+    times a dimension's."""
+    z = 1.6448536269514722
+    rows = [{"volume_ml": 8.0, "long_axis_mm": 30.0, "short_axis_mm": 20.0},
+            {"volume_ml": 10.0, "long_axis_mm": 31.0, "short_axis_mm": 21.0},
+            {"volume_ml": 12.5, "long_axis_mm": 32.0, "short_axis_mm": 22.0}]
+    delta = 0.07
+    out = with_discrepancy(rows, delta)
+    s_volume = np.hypot(np.log(12.5 / 8.0) / (2 * z), np.sqrt(5.0) * delta)
+    assert out[1]["volume_ml"] == pytest.approx(10.0)
+    assert out[2]["volume_ml"] == pytest.approx(10.0 * np.exp(z * s_volume), rel=1e-12)
+    assert out[0]["volume_ml"] == pytest.approx(10.0 * np.exp(-z * s_volume), rel=1e-12)
+    s_long = np.hypot(np.log(32.0 / 30.0) / (2 * z), delta)
+    assert out[2]["long_axis_mm"] == pytest.approx(31.0 * np.exp(z * s_long), rel=1e-12)
+    # no parameter spread: the discrepancy alone
+    flat = with_discrepancy([rows[1]] * 3, delta)
+    assert flat[2]["short_axis_mm"] / flat[1]["short_axis_mm"] == pytest.approx(np.exp(z * delta), rel=1e-12)
+
+
+def test_stretched_zone_margin_is_exact_for_a_sphere_in_a_sphere():
+    """A spherical zone (radius a) scaled by (s_x, s_y, s_z) about its centre is an ellipsoid; a
+    concentric spherical tumour (radius R) then has minimal margin min(s) a - R exactly, and the
+    lookup at c + (p - c)/s times min(s) gives it."""
+    a, R, step = 12e-3, 8e-3, 0.25e-3
+    centre = np.array([0.0, 0.0, -5e-3])
+    table = SdfTable.build(lambda q: a - np.linalg.norm(q - centre[:, None], axis=0),
+                           [-0.02, -0.02, -0.025], [0.02, 0.02, 0.015], step)
+    rng = np.random.default_rng(3)
+    u = rng.standard_normal((3, 2000))
+    surface = centre[:, None] + R * u / np.linalg.norm(u, axis=0)
+    inner = centre[:, None] + 0.9 * R * (rng.random(500) ** (1 / 3)) * (lambda v: v / np.linalg.norm(v, axis=0))(
+        rng.standard_normal((3, 500)))
+    pts = PointSet(np.hstack([inner, surface]).astype(np.float32), [slice(0, 500)], [slice(500, 2500)],
+                   [np.ones(2000, bool)])
+    scales = np.array([[1.0, 1.0, 1.0], [0.9, 0.9, 1.2], [1.1, 1.1, 0.8], [0.5, 0.5, 0.7]])
+    n = len(scales)
+    out = moved_metrics(table, pts, np.zeros((n, 3)), np.zeros((n, 2)), False, scales=scales, centre=centre)
+    expected = (scales.min(axis=1) * a - R) * 1e3
+    assert out.min_margin_mm[:, 0] == pytest.approx(expected, abs=0.02)
+    assert list(out.technical_success[:, 0]) == [True, True, True, False]
+    assert out.coverage[3, 0] < 1.0 and out.coverage[0, 0] == 1.0

@@ -120,10 +120,16 @@ def zone_uncertainty(name: str) -> dict:
             "source": "lethal isotherm -40 to -20 degC in liver (docs/physics.md 3); not calibrated"}
     edge = fitted_edge(name)
     if edge is not None:
+        record = calibration(name)
+        discrepancy = (record.get("parameters") or {}).get("model_discrepancy") or {}
         heat = {"name": "edge_temperature", "key": "damage.edge_temperature", "distribution": "normal",
                 "a": float(edge["mean"]), "b": float(edge["sd"]),
-                "source": f"ablation calibrate, calibration {calibration(name).get('version', '?')} "
-                          f"(posterior on the training rows, discrepancy included)"}
+                "discrepancy": float(discrepancy.get("relative_sd_length", 0.0)),
+                "source": f"ablation calibrate, calibration {record.get('version', '?')} (edge temperature: "
+                          f"posterior on the training rows; model discrepancy: "
+                          + (f"{100 * float(discrepancy['relative_sd_length']):.3g} % per zone dimension, "
+                             "maximum likelihood on the training residuals)" if discrepancy else
+                             "not in this calibration file)")}
     else:
         heat = {"name": "edge_temperature", "key": "damage.edge_temperature", "distribution": "uniform",
                 "a": 50.0, "b": 60.0,

@@ -38,7 +38,9 @@ After the last phase the probe is off (adiabatic).
 
 Reporting
 ---------
-Time series: per probe ``probeN_wall_C`` and ``probeN_power_W`` (heat extracted from the tissue,
+Time series: per probe ``probeN_wall_C`` (the area mean over the active wall), ``probeN_wall_min_C``
+and ``probeN_wall_max_C`` (a freezing wall is isothermal; a passive or switched-off one is not: each
+face follows the tissue next to it) and ``probeN_power_W`` (heat extracted from the tissue,
 W, positive while freezing: the opposite sign of the ``thermal`` modality's power into the tissue),
 ``iceball_volume_ml`` (tissue now at or below 0 degC), ``lethal_volume_ml`` (now at or below the
 lethal temperature), and for every isotherm volume, diameter and length. Fields: the time below each
@@ -267,6 +269,7 @@ class Model(BaseModel):
         for i, _ in enumerate(self.scenario.probes):
             surface = heat.surface("probe_active", i)
             row[f"probe{i + 1}_wall_C"] = float(np.average(heat.T[surface.cell], weights=surface.area))
+            row[f"probe{i + 1}_wall_min_C"], row[f"probe{i + 1}_wall_max_C"] = _wall_range(surface, heat.T)
             row[f"probe{i + 1}_power_W"] = 0.0
         row.update(self._isotherm_row(heat.T))
         row["probes_power_W"] = 0.0
@@ -293,6 +296,7 @@ class Model(BaseModel):
         for i, _ in enumerate(self.scenario.probes):
             surface = heat.surface("probe_active", i)
             row[f"probe{i + 1}_wall_C"] = surface.wall_temperature
+            row[f"probe{i + 1}_wall_min_C"], row[f"probe{i + 1}_wall_max_C"] = _wall_range(surface, heat.T)
             row[f"probe{i + 1}_power_W"] = -surface.last_power
             extracted += -surface.last_power
             heat.set_held_temperature(surface, surface.wall_temperature)
@@ -354,6 +358,18 @@ class Model(BaseModel):
         out["min_probe_temperature_C"] = min(minima) if minima else math.nan
         out["extracted_energy_J"] = sum(p["extracted_energy_J"] for p in out["probes"])
         return out
+
+
+def _wall_range(surface, T) -> tuple[float, float]:
+    """(lowest, highest) temperature on a probe's active wall (degC). A freezing wall is isothermal
+    (gas boiling or expanding inside it); an adiabatic wall (passive thaw, off) is not: with the gas
+    stopped a thin needle conducts little along itself, so each face follows the tissue next to it,
+    and the ends of the active part thaw first while its middle is still in ice (the area-mean
+    ``probeN_wall_C`` alone would hide that)."""
+    if surface.bc == "adiabatic" or not math.isfinite(surface.wall_temperature):
+        faces = np.asarray(T)[surface.cell]
+        return float(np.min(faces)), float(np.max(faces))
+    return surface.wall_temperature, surface.wall_temperature
 
 
 def _starts(protocol):

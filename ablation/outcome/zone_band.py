@@ -12,6 +12,13 @@ a threshold on the fields already solved, not a new solve:
 
 With ``perfusion_shutdown = 'arrhenius'`` (perfusion stops where Omega >= 1) the temperature history
 does depend on A, and the band is an approximation that the notes say so.
+
+A calibrated model also carries a model discrepancy (:mod:`ablation.calibration.fit`): the
+structural error no parameter value removes, as a relative SD delta of each zone dimension (long
+and short axes independent; the volume's log-SD is sqrt(5) delta). The band the run reports joins
+both: in log space the parameter band's half-width 1.645 s_p (from its 5 and 95 % zones) and the
+discrepancy add in quadrature, s = sqrt(s_p^2 + (k delta)^2), around the parameter's median zone.
+The parameter-only band is kept beside it.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ class ZoneParameter:
     a: float
     b: float
     source: str
+    discrepancy: float = 0.0    # model discrepancy: relative SD of each zone dimension (module docstring)
 
     def quantile(self, q: float) -> float:
         if self.distribution == "normal":
@@ -46,7 +54,38 @@ class ZoneParameter:
     def to_dict(self) -> dict:
         shape = {"mean": self.a, "sd": self.b} if self.distribution == "normal" else {"low": self.a, "high": self.b}
         return {"name": self.name, "key": self.key, "distribution": self.distribution, **shape, "unit": "degC",
-                "source": self.source}
+                "discrepancy_relative_sd": self.discrepancy, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ZoneParameter":
+        """The inverse of :meth:`to_dict` (summary.json's ``lesion.uncertainty.parameter``)."""
+        normal = data["distribution"] == "normal"
+        return cls(data["name"], data["key"], data["distribution"], data["mean"] if normal else data["low"],
+                   data["sd"] if normal else data["high"], data["source"],
+                   float(data.get("discrepancy_relative_sd") or 0.0))
+
+
+#: log-SD of each reported zone quantity per unit of model discrepancy (module docstring)
+DISCREPANCY_EXPONENT = {"volume_ml": math.sqrt(5.0), "long_axis_mm": 1.0, "short_axis_mm": 1.0}
+Z95 = float(stats.norm.ppf(0.95))
+
+
+def with_discrepancy(rows: list[dict], discrepancy: float, quantiles=QUANTILES) -> list[dict]:
+    """The parameter band's zones (``rows`` at the 5/50/95 % quantiles) joined with the model
+    discrepancy, at ``quantiles`` (module docstring): lognormal around the median zone."""
+    low, mid, high = rows[0], rows[len(rows) // 2], rows[-1]
+    out = [{"quantile": q} for q in quantiles]
+    for key, k in DISCREPANCY_EXPONENT.items():
+        a, m, b = sorted((low[key], mid[key], high[key]))
+        if m <= 0.0:
+            for row in out:
+                row[key] = m
+            continue
+        s_parameter = (math.log(b) - math.log(a)) / (2.0 * Z95) if a > 0.0 else 0.0
+        s = math.hypot(s_parameter, k * discrepancy)
+        for row, q in zip(out, quantiles):
+            row[key] = m * math.exp(s * float(stats.norm.ppf(q)))
+    return out
 
 
 def applies(parameter: ZoneParameter, criterion_name: str) -> bool:
@@ -121,11 +160,21 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str) -> dic
     if not exact:
         notes.append("approximate: perfusion stops where Omega >= 1 (damage.perfusion_shutdown = 'arrhenius'), so "
                      "the temperature history itself depends on the edge temperature")
-    # the zone is monotone in the parameter: its 5-95 % range comes from the parameter's 5 and 95 %
-    spread = {key: {"p5": min(r[key] for r in rows), "p50": rows[len(rows) // 2][key], "p95": max(r[key] for r in rows)}
-              for key in ("volume_ml", "long_axis_mm", "short_axis_mm")}
+    joined = with_discrepancy(rows, parameter.discrepancy) if parameter.discrepancy > 0.0 else rows
+    if parameter.discrepancy > 0.0:
+        notes.append(f"joined with the model discrepancy ({100 * parameter.discrepancy:.3g} % per zone dimension, "
+                     f"{100 * math.sqrt(5.0) * parameter.discrepancy:.3g} % in volume, as log-SDs) around the "
+                     "parameter's median zone; range_5_95_parameter_only leaves it out")
     return {"model": model_name, "available": True, "parameter": parameter.to_dict(), "run_value": value,
-            "criterion": criterion, "range_5_95": spread, "quantiles": rows, "exact": exact, "notes": notes}
+            "criterion": criterion, "includes": "parameter and model discrepancy" if parameter.discrepancy > 0.0
+            else "parameter only", "range_5_95": _spread(joined), "quantiles": joined,
+            "range_5_95_parameter_only": _spread(rows), "parameter_quantiles": rows, "exact": exact, "notes": notes}
+
+
+def _spread(rows: list[dict]) -> dict:
+    """{quantity: {p5, p50, p95}} of quantile rows (5/50/95 %); the zone is monotone in the parameter."""
+    return {key: {"p5": min(r[key] for r in rows), "p50": rows[len(rows) // 2][key], "p95": max(r[key] for r in rows)}
+            for key in ("volume_ml", "long_axis_mm", "short_axis_mm")}
 
 
 #: what the calibration's training rows span (benchmarks/validation/split.csv: CVIR 2009, internally

@@ -257,9 +257,14 @@ def _uncertainty_section(doc: Doc, s: dict) -> None:
         return
     p = u.get("parameter") or {}
     spread = u.get("range_5_95") or {}
-    rows = [(key.replace("_", " "), fmt(v.get("p5")), fmt(v.get("p50")), fmt(v.get("p95")))
+    alone = u.get("range_5_95_parameter_only") or {}
+    rows = [(key.replace("_", " "), fmt(v.get("p5")), fmt(v.get("p50")), fmt(v.get("p95")),
+             f"{fmt((alone.get(key) or {}).get('p5'))} to {fmt((alone.get(key) or {}).get('p95'))}")
             for key, v in spread.items() if isinstance(v, dict)]
-    doc.table(["zone", "5 %", "50 %", "95 %"], rows, numeric=(1, 2, 3))
+    doc.table(["zone", "5 %", "50 %", "95 %", "parameter only, 5-95 %"], rows, numeric=(1, 2, 3))
+    if p.get("discrepancy_relative_sd"):
+        doc.para(f"The band joins the parameter below with the model discrepancy estimated on the training rows: "
+                 f"{fmt(100 * p['discrepancy_relative_sd'])} % (log-SD) per zone dimension.")
     shape = (f"normal, mean {fmt(p.get('mean'))}, SD {fmt(p.get('sd'))}" if p.get("distribution") == "normal"
              else f"uniform {fmt(p.get('low'))} to {fmt(p.get('high'))}")
     doc.para(f"Zone model {u.get('model')}; band over {p.get('name', '').replace('_', ' ')} ({shape} degC; "

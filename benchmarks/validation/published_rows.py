@@ -7,12 +7,15 @@ here. Run at the first version's defaults (library-2026.11) it gave the "before"
 calibration; at the calibrated model it gives the "after" column. The results file carries the
 model's name, so both stay side by side.
 
-The model's own uncertainty: every run carries its lethal zone's 5-95 % band (lesion.uncertainty,
-from the calibration's parameter uncertainty); each row is also read at the band's 5 % and 95 % zones,
-which gives the row's model interval [p5, p95] and a model SD = (p95 - p5) / 3.29. A row is "within
-2 SD" when |z| <= 2 with the published and model SDs combined, and "in the 90 % band" when the
-published value lies in [p5, p95]. Rows read from isotherms or energy do not depend on the zone
-parameter: their band has zero width.
+The model's own uncertainty: every run carries its lethal zone's 5-95 % band (lesion.uncertainty:
+the calibration's edge-temperature posterior joined with its model discrepancy,
+:mod:`ablation.outcome.zone_band`); each row is also read at the band's 5 % and 95 % zones, which
+gives the row's model interval [p5, p95] and a model SD = (p95 - p5) / 3.29. An experiment's runs
+are all read at the same quantile, so a ratio or slope between them sees the discrepancy as a
+common factor (it cancels from a ratio and scales a slope). A row is "within 2 SD" when |z| <= 2
+with the published and model SDs combined, and "in the 90 % band" when the published value lies in
+[p5, p95]. Rows read from isotherms or energy do not depend on the zone parameter and no
+discrepancy was estimated for them: their band has zero width.
 
 Per row: the model value in the row's unit (metric value), the published value (reference), the
 tolerance 2 x SD (the published SD, else 10 % of the value), so a row passes when |z| <= 2; z is in

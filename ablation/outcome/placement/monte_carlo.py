@@ -24,6 +24,7 @@ from ablation.outcome.placement.moved_lesion import moved_metrics, point_set, ta
 from ablation.outcome.placement.resolve import collect, resolve_jobs, solve_all
 from ablation.outcome.placement.statistics import SampleTable, summarize
 from ablation.outcome.zone_band import ZoneParameter, strata, variant_fields
+from ablation.physics.damage import connected_lesion, fill_held, parse_criterion
 from ablation.run.setup import axisymmetry_breaker
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ def _solve_once(result, model, z, samples, seed, method, section, criterion, n_s
     t_table = wallclock.perf_counter() - started
     per_sample = moved_metrics(table, pts, delta, tilt, axisym)
     timing = {"table": t_table, "samples": wallclock.perf_counter() - started - t_table}
-    joined = _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names)
+    joined = _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names,
+                                    seed)
     notes, move_error = [], None
     if method == "move_tumor":
         notes.append("solved once; each sample moves the tumour's evaluation points in the probe frame "
@@ -158,19 +160,28 @@ def _solve_once(result, model, z, samples, seed, method, section, criterion, n_s
 ZONE_STRATA = 8
 
 
-def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names):
+def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names, seed):
     """Placement error and the lethal zone's band together: sample i takes the zone of stratum
     i mod ZONE_STRATA of the band's parameter (equiprobable mid-quantiles), each zone a threshold on
-    the solved fields (:mod:`ablation.outcome.zone_band`), so no sample needs a new solve. None when
-    the run has no band."""
+    the solved fields (:mod:`ablation.outcome.zone_band`), so no sample needs a new solve. With a
+    model discrepancy each sample's zone is also stretched along the probe axis and across it by
+    independent factors exp(N(0, delta^2)) about the zone's centroid (drawn from their own stream of
+    ``seed``), the distribution the reported band assumes. None when the run has no band."""
     band_info = (result.summary.get("lesion") or {}).get("uncertainty")
     if not band_info or not band_info.get("available"):
         return None
-    p = dict(band_info["parameter"])
-    shape = (p.pop("mean"), p.pop("sd")) if p["distribution"] == "normal" else (p.pop("low"), p.pop("high"))
-    parameter = ZoneParameter(p["name"], p["key"], p["distribution"], shape[0], shape[1], p["source"])
+    parameter = ZoneParameter.from_dict(band_info["parameter"])
     d = result.scenario.damage
     n = delta.shape[0]
+    scales, centre, stretch = None, None, 1.0
+    if parameter.discrepancy > 0.0:
+        rng = np.random.default_rng([int(seed), DISCREPANCY_STREAM])
+        along, across = np.exp(parameter.discrepancy * rng.standard_normal((2, n)))
+        scales = np.stack([across, across, along], axis=1)
+        centre = frame.T @ (_zone_centroid(result, criterion) - tip)
+        if axisym:
+            centre[:2] = 0.0
+        stretch = float(np.max(1.0 / scales))
     parts = []
     for k, value in enumerate(strata(parameter, ZONE_STRATA)):
         fields = variant_fields(result.fields, criterion, parameter, value, band_info["run_value"],
@@ -178,11 +189,31 @@ def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip,
         lesion = cov.Lesion.from_fields(result.domain, fields, criterion, refinement)
         idx = np.arange(k, n, ZONE_STRATA)
         table = table_for(lesion, pts, delta[idx], tilt[idx], tip, frame, axisym,
-                          step=(0.25 if axisym else 0.75) * h)
-        parts.append((idx, moved_metrics(table, pts, delta[idx], tilt[idx], axisym)))
+                          step=(0.25 if axisym else 0.75) * h, stretch=stretch, centre=centre)
+        parts.append((idx, moved_metrics(table, pts, delta[idx], tilt[idx], axisym,
+                                         scales=None if scales is None else scales[idx], centre=centre)))
     joined = SampleTable.concatenate(parts, n)
     per, overall = summarize(joined, names)
+    what = (f"each sample one of {ZONE_STRATA} equiprobable values of {parameter.name} (its zone a threshold on "
+            "the solved fields)")
+    if scales is not None:
+        what += (f", its zone stretched by the model discrepancy ({100 * parameter.discrepancy:.3g} % SD per "
+                 "dimension, along and across the probe independently, about the zone's centroid)")
     return {"per_tumor": per, "overall": overall, "strata": ZONE_STRATA, "parameter": parameter.to_dict(),
-            "note": "placement error and the lethal zone's band together: each sample one of "
-                    f"{ZONE_STRATA} equiprobable values of {parameter.name} (its zone a threshold on the solved "
-                    "fields)"}
+            "discrepancy_relative_sd": parameter.discrepancy,
+            "note": "placement error and the lethal zone's band together: " + what}
+
+
+#: the random stream of the discrepancy draws, apart from the placement draws of the same seed
+DISCREPANCY_STREAM = 7919
+
+
+def _zone_centroid(result, criterion) -> np.ndarray:
+    """World position (m) of the solved zone's centroid (volume-weighted lesion cells)."""
+    domain = result.domain
+    level = fill_held(domain, parse_criterion(criterion).level(result.fields))
+    inside = connected_lesion(domain, level >= 0.0)
+    if not inside.any():
+        return np.asarray(result.scenario.probes[0].tip, float)
+    w = domain.geometry.volumes[inside]
+    return domain.world_points()[:, inside] @ w / float(np.sum(w))

@@ -91,26 +91,38 @@ def point_set(points: list, tip: np.ndarray, frame: np.ndarray) -> PointSet:
 
 
 def moved_metrics(table: SdfTable, pts: PointSet, delta: np.ndarray, tilt: np.ndarray, axisymmetric: bool,
-                  chunk: int = 128) -> SampleTable:
+                  chunk: int = 128, scales: np.ndarray | None = None, centre=None) -> SampleTable:
     """Per-sample coverage, minimal margin and success of every tumour when the lesion (solved at
-    the planned position) moves with the probe: p_local = R^T (p0 - delta)."""
+    the planned position) moves with the probe: p_local = R^T (p0 - delta).
+
+    ``scales`` (n, 3): each sample's lesion also stretched by these factors along the probe frame's
+    axes about ``centre`` (probe frame, m), e.g. the model discrepancy's draws: the point is looked up
+    at c + (p_local - c) / s, and the signed distance found there is multiplied by min(s), a bound on
+    the stretched distance that is exact when the factors are equal (the sign, hence coverage, is
+    exact either way)."""
     n = delta.shape[0]
     T = len(pts.inner)
     coverage, margin, success = np.empty((n, T)), np.empty((n, T)), np.empty((n, T), bool)
     tilted = bool(np.any(tilt != 0))
     rot = tilt_matrices(tilt).astype(np.float32) if tilted else None
     p0 = pts.local
+    c = np.zeros(3, np.float32) if centre is None else np.asarray(centre, np.float32)
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
         d = delta[a:b].astype(np.float32)
         rel = p0[None, :, :] - d[:, :, None]                    # (B, 3, n)
         if tilted:
             rel = np.einsum("bji,bjn->bin", rot[a:b], rel)      # R^T rel
+        if scales is not None:
+            f = scales[a:b].astype(np.float32)
+            rel = c[None, :, None] + (rel - c[None, :, None]) / f[:, :, None]
         if axisymmetric:
             coords = [np.hypot(rel[:, 0], rel[:, 1]), rel[:, 2]]
         else:
             coords = [rel[:, 0], rel[:, 1], rel[:, 2]]
         s = table.lookup(coords)
+        if scales is not None:
+            s = s * np.min(f, axis=1)[:, None]
         for i in range(T):
             si, ss = s[:, pts.inner[i]], s[:, pts.surface[i]]
             coverage[a:b, i] = np.mean(si >= 0.0, axis=1)
@@ -120,9 +132,15 @@ def moved_metrics(table: SdfTable, pts: PointSet, delta: np.ndarray, tilt: np.nd
     return SampleTable(coverage, margin, success)
 
 
-def table_for(lesion, pts: PointSet, delta, tilt, tip, frame, axisymmetric: bool, step: float) -> SdfTable:
-    """The SDF raster covering every sampled position of every point."""
+def table_for(lesion, pts: PointSet, delta, tilt, tip, frame, axisymmetric: bool, step: float,
+              stretch: float = 1.0, centre=None) -> SdfTable:
+    """The SDF raster covering every sampled position of every point; with scaled lesions
+    (:func:`moved_metrics`) ``stretch`` is the largest 1 / scale and ``centre`` the scaling centre:
+    a lookup point c + (q - c) / s lies within (|q| + |c|)(stretch - 1) of q."""
     reach = float(np.max(np.linalg.norm(delta, axis=1))) if delta.size else 0.0
+    if stretch > 1.0:
+        far = float(np.max(np.linalg.norm(pts.local, axis=0))) + reach
+        reach += (far + float(np.linalg.norm(centre if centre is not None else 0.0))) * (stretch - 1.0)
     lo = pts.local.min(axis=1).astype(float) - reach - 4 * step
     hi = pts.local.max(axis=1).astype(float) + reach + 4 * step
     if np.any(tilt != 0):
