@@ -160,6 +160,10 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str) -> dic
     if not exact:
         notes.append("approximate: perfusion stops where Omega >= 1 (damage.perfusion_shutdown = 'arrhenius'), so "
                      "the temperature history itself depends on the edge temperature")
+    if parameter.name == "lethal_temperature":
+        notes.append("not included: the cryoprobes' cooling capacity (the catalogue's is calibrated on one agar "
+                     "row, Littrup 2009) and the tissue's perfusion, the two inputs the cold zone depends on most "
+                     "(benchmarks/results/validation-sensitivity.md); no model discrepancy is estimated for cold")
     joined = with_discrepancy(rows, parameter.discrepancy) if parameter.discrepancy > 0.0 else rows
     if parameter.discrepancy > 0.0:
         notes.append(f"joined with the model discrepancy ({100 * parameter.discrepancy:.3g} % per zone dimension, "
