@@ -57,7 +57,7 @@ EXPOSURE_S = 60.0
 #: that asked for the calibration requires the fit to stay inside it. A fit at a bound says the model
 #: cannot match the rows with a physical edge: the misfit then shows in chi^2 and the Birge ratio.
 BOUNDS_C = (50.0, 60.0)
-VERSION = "2026.12-1"
+VERSION = "2026.12-2"   # -2: model discrepancy; edge SD from the discrepancy-weighted fit
 CONVERGED_BOUNDARY_K = 0.5
 CONVERGED_TIME_ERROR = 0.02
 
