@@ -18,6 +18,7 @@ from ablation.physics.damage import (DamageAccumulator, frequency_factor_for_edg
                                      parse_criterion, perfusion_multiplier)
 from ablation.modalities import cryo, rfa, thermal
 from ablation.modalities.base import cell_properties
+from ablation.run.boundary import BoundaryTruncation
 from ablation.run.result import Result
 from ablation.run.summary import (SCHEMA_VERSION, EnergyBalance, GridSummary, LesionSize, LesionSummary,
                                   ScenarioLabel, Summary, TimeSummary)
@@ -284,6 +285,7 @@ class _Simulation:
     max_step: float
     keep: set   # fields the snapshots store besides temperature
     limit_scale: float = 1.0   # the model's step limit scales with the run's step relative to the asked one
+    truncation: BoundaryTruncation | None = None   # the held outer boundary's deviation, raw and conducted
 
     def step_limit(self, t: float) -> float:
         return self.model.step_limit(t) * self.limit_scale
@@ -329,10 +331,12 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     adaptive = bool(getattr(time_cfg, "adaptive", False))
     max_step = getattr(time_cfg, "max_step", None)
     keep = {parse_criterion(n).field for n in [criterion.name, *(d.report_criteria or model.report_criteria)]}
+    truncation = BoundaryTruncation(heat, domain.tissue, boundary_T) if boundary_T is not None else None
     return _Simulation(scenario, domain, props, model, heat, damage, criterion, base_perfusion, boundary_T,
                        duration, min(dt_nominal, duration), time_cfg.output_interval, adaptive,
                        float(getattr(time_cfg, "tolerance", DEFAULT_TOLERANCE)),
-                       float(max_step) * step_scale if max_step is not None else math.inf, keep)
+                       float(max_step) * step_scale if max_step is not None else math.inf, keep,
+                       truncation=truncation)
 
 
 def _step(sim: _Simulation, t: float, dt: float, row: bool = True):
@@ -348,6 +352,9 @@ def _step(sim: _Simulation, t: float, dt: float, row: bool = True):
     heat.source = heat.source + sim.props["metabolic_heat"] * shutdown * factor
     t_old = heat.T.copy()
     report = heat.step(dt)
+    report.dt = dt
+    if sim.truncation is not None:   # the inputs this step was computed with, for when it is accepted
+        report.boundary_inputs = sim.truncation.inputs(heat)
     damage.update(t_old, heat.T, dt)
     device = model.after_step(t + dt, dt, heat, damage, report)
     return report, (_series_row(sim, report, device) if row else None)
@@ -564,13 +571,12 @@ def _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, 
 
 @dataclass
 class _Totals:
-    """Sums over the steps: CG iterations, energy terms, the heat balance and the largest
-    deviation of the tissue next to a fixed-temperature boundary."""
+    """Sums over the steps: CG iterations, energy terms and the heat balance; the deviation of the
+    tissue next to a fixed-temperature boundary goes to the run's :class:`BoundaryTruncation`."""
     cg_iterations: int = 0
     energy: dict = field(default_factory=lambda: dict.fromkeys(ENERGY_TERMS, 0.0))
     abs_exchanged: float = 0.0
     abs_residual: float = 0.0
-    boundary_dev: float = 0.0
 
     def add(self, sim: _Simulation, report) -> None:
         self.cg_iterations += report.iterations
@@ -578,10 +584,8 @@ class _Totals:
             self.energy[key] += report.energy[key]
         self.abs_exchanged += sum(abs(report.energy[k]) for k in ("source", "perfusion", "boundary", "walls"))
         self.abs_residual += abs(report.residual)
-        if sim.boundary_T is not None:
-            heat = sim.heat
-            near = heat.boundary_cells[sim.domain.tissue[heat.boundary_cells]]
-            self.boundary_dev = max(self.boundary_dev, float(np.max(np.abs(heat.T[near] - sim.boundary_T))))
+        if sim.truncation is not None:
+            sim.truncation.add(report.dt, report.boundary_inputs, sim.heat.T)
 
     @property
     def heat_balance_error(self) -> float:
@@ -690,7 +694,8 @@ def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, contr
         cg_iterations=stats.cg_iterations,
         heat_balance_error=stats.heat_balance_error,
         energy_J=EnergyBalance(**stats.energy),
-        boundary_max_deviation_C=stats.boundary_dev,
+        boundary_max_deviation_C=sim.truncation.raw if sim.truncation is not None else 0.0,
+        boundary_conducted_deviation_C=sim.truncation.conducted if sim.truncation is not None else None,
         max_temperature_C=float(np.max(sim.damage.t_max[tissue])),
         min_temperature_C=float(np.min(sim.damage.t_min[tissue])),
         lesion=by_criterion[sim.criterion.name],
