@@ -70,7 +70,7 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
     """
     with single_blas_thread():   # the CG loops are faster on one BLAS thread (ablation.runtime)
         solved = apply_transforms(scenario)     # e.g. inflow occlusion (Pringle) before solving
-        result = run(solved, progress=progress)
+        result = run(solved, progress=progress, parallel=True)
 
         # The domain check: a truncated temperature field flattens the zone without any error.
         tolerance = scenario.domain.boundary_tolerance
@@ -85,7 +85,7 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
                      domain_size(solved) * 1e3, size * 1e3)
             scenario = scenario.with_changes({"domain.size": f"{size * 1e3:.6g} mm"})
             solved = apply_transforms(scenario)
-            result = run(solved, progress=progress)
+            result = run(solved, progress=progress, parallel=True)
             grown += 1
             deviations.append(_conducted(result))
             raw.append(result.summary.boundary_max_deviation_C)

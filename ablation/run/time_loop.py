@@ -35,7 +35,7 @@ ENERGY_TERMS = ("stored", "source", "perfusion", "boundary", "walls")
 
 
 def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float = 1.0, *,
-        domain=None, initial_state: dict | None = None) -> Result:
+        domain=None, initial_state: dict | None = None, parallel: bool = False) -> Result:
     """Simulate ``scenario``; ``spacing_scale``/``step_scale`` refine the grid/time step (< 1).
 
     ``domain`` reuses a prebuilt grid and ``initial_state`` (a ``Result.fields`` dict on that grid)
@@ -46,12 +46,17 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     halved until the lesion's estimated time-discretisation error is under ``tolerance``) and
     :func:`_adaptive_run` (``adaptive = true``). Either way the error estimate is reported and a
     warning given when it exceeds ``tolerance``.
+
+    ``parallel``: the fixed-step check's comparison runs at 2h and 4h, which do not depend on the
+    kept run, go to one spawned worker process while this process integrates the kept run, when
+    that pays (:func:`_parallel_comparisons`); the results are the same as in sequence.
     """
     started = wallclock.perf_counter()
     if bool(getattr(scenario.time, "adaptive", False)):
         attempt, estimate = _adaptive_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
     else:
-        attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
+        attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state,
+                                               parallel)
     summary = _summary(attempt.sim, attempt.stats, attempt.fields, attempt.series, attempt.control, estimate)
     return Result(scenario, attempt.sim.domain, attempt.fields, attempt.snapshots, attempt.series,
                   summary.with_runtime(wallclock.perf_counter() - started))
@@ -81,7 +86,63 @@ class _Attempt:
 MAX_HALVINGS = 6
 
 
-def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state):
+#: Cells from which the step check's comparison runs go to a worker process (``run(parallel=True)``):
+#: spawning it and building its grid cost a few seconds (the liver phantom RF grid, 122 451 cells:
+#: about 5 s), its runs minutes; on the small grids of tests and sweeps the runs take seconds.
+PARALLEL_COMPARISON_CELLS = 50_000
+
+
+class _Comparison:
+    """What the step check needs of a comparison run done elsewhere: its lesion size and steps."""
+
+    def __init__(self, record: dict):
+        self.size = record["size"]
+        self.control = _Control(steps=record["steps"])
+
+
+def _comparison_run(scenario, spacing_scale, scale, step_scale, initial_state) -> dict:
+    """A comparison run of the step check in a worker process: the lesion size and step count
+    (the fields stay in the worker). Builds its own grid from the scenario."""
+    from ablation.runtime import single_blas_thread
+    with single_blas_thread():
+        sim = _set_up(scenario, spacing_scale, scale, None, initial_state)
+        sim.limit_scale = scale / step_scale
+        attempt = _Attempt.integrate(sim, None)
+        return {"size": attempt.size, "steps": attempt.control.steps}
+
+
+def _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_state, sim) -> list | None:
+    """Futures of the comparison runs at 2h and 4h on one spawned worker (in that order), or None
+    when that does not pay or is not allowed: a grid under :data:`PARALLEL_COMPARISON_CELLS`, one
+    core, a prebuilt ``domain`` (sequences), or this process itself a worker (placement samples,
+    sweeps: no nested pools). The kept run (its ``sim`` set up here) takes about 45 % of the three
+    runs' work, so the check's wall time drops to about 55 % on two free cores."""
+    import multiprocessing
+    import os
+    if (domain is not None or sim.domain.n_cells < PARALLEL_COMPARISON_CELLS or (os.cpu_count() or 1) < 2
+            or multiprocessing.parent_process() is not None):
+        return None
+    from ablation.run.parallel import local_pool
+    pool = local_pool(1, 1)
+    futures = [pool.submit(_comparison_run, scenario, spacing_scale, factor * step_scale, step_scale, initial_state)
+               for factor in (2.0, 4.0)]
+    pool.shutdown(wait=False)     # the worker ends once both are done
+    return futures
+
+
+def _collected(remote, index: int) -> _Comparison | None:
+    """The comparison run ``index`` from the worker, or None (no worker, or it failed: e.g. a
+    worker killed for memory; the caller then runs it here)."""
+    if not remote:
+        return None
+    try:
+        return _Comparison(remote[index].result())
+    except Exception as exc:      # noqa: BLE001 - any failure of the worker falls back to running here
+        logger.warning("the step check's comparison run in a worker process failed (%s); running it here", exc)
+        return None
+
+
+def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state, parallel=False):
     """Fixed steps of ``time.step`` (ending at output times, protocol events and RF roll-offs, see
     :func:`_advance_fixed`), checked by Richardson extrapolation and halved while the estimate is
     too large (``time.refine``, on by default).
@@ -100,26 +161,32 @@ def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, in
     refine = bool(getattr(scenario.time, "refine", True))
     current_domain = [domain]
 
-    def attempt(scale, label):
-        sim = _set_up(scenario, spacing_scale, scale, current_domain[0], initial_state)
-        sim.limit_scale = scale / step_scale   # a comparison run doubles every step, limited ones too
+    def attempt(scale, label, sim=None):
+        if sim is None:
+            sim = _set_up(scenario, spacing_scale, scale, current_domain[0], initial_state)
+            sim.limit_scale = scale / step_scale   # a comparison run doubles every step, limited ones too
         current_domain[0] = sim.domain
         bar = None if progress is None else (lambda done, total, _label: progress(done, total, label))
         return _Attempt.integrate(sim, bar)
 
     scale = step_scale
-    current = attempt(scale, "simulated s")
+    first = _set_up(scenario, spacing_scale, scale, domain, initial_state)
+    remote = _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_state, first) \
+        if parallel else None
+    current = attempt(scale, "simulated s", first)
     tolerance = current.sim.tolerance
-    coarse = attempt(2.0 * scale, "simulated s (error estimate, step x2)")
+    coarse = _collected(remote, 0) or attempt(2.0 * scale, "simulated s (error estimate, step x2)")
     halvings = 0
     if coarse.control.steps == current.control.steps:   # bounded steps: 2h is the same run
+        if remote:
+            remote[1].cancel()      # queued behind the run at 2h on the one worker: not started
         finer = attempt(0.5 * scale, "simulated s (error estimate, step /2)")
         estimate = _difference(current, finer, factor=2.0)
         if not refine or estimate["relative"] <= tolerance:
             return _note_refinement(current, halvings, scale / step_scale), estimate
         coarsest, coarse, current, scale, halvings = None, current, finer, 0.5 * scale, 1
     else:
-        coarsest = attempt(4.0 * scale, "simulated s (error estimate, step x4)")
+        coarsest = _collected(remote, 1) or attempt(4.0 * scale, "simulated s (error estimate, step x4)")
     while True:
         estimate = _difference(current, coarse, coarsest)
         if not refine or estimate["relative"] <= tolerance or halvings == MAX_HALVINGS:
