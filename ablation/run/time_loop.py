@@ -127,7 +127,18 @@ def _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_s
     futures = [pool.submit(_comparison_run, scenario, spacing_scale, factor * step_scale, step_scale, initial_state)
                for factor in (2.0, 4.0)]
     pool.shutdown(wait=False)     # the worker ends once both are done
-    return futures
+    return [*futures, pool]
+
+
+def _abandon(remote) -> None:
+    """Stops the worker of :func:`_parallel_comparisons` when the kept run failed (or was
+    interrupted): otherwise the interpreter would wait for its runs at exit."""
+    if not remote:
+        return
+    pool = remote[2]
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _collected(remote, index: int) -> _Comparison | None:
@@ -173,7 +184,11 @@ def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, in
     first = _set_up(scenario, spacing_scale, scale, domain, initial_state)
     remote = _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_state, first) \
         if parallel else None
-    current = attempt(scale, "simulated s", first)
+    try:
+        current = attempt(scale, "simulated s", first)
+    except BaseException:
+        _abandon(remote)
+        raise
     tolerance = current.sim.tolerance
     coarse = _collected(remote, 0) or attempt(2.0 * scale, "simulated s (error estimate, step x2)")
     halvings = 0
