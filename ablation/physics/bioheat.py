@@ -266,10 +266,6 @@ class BioheatSolver:
         own tolerance and iteration limit
     """
 
-    #: end the enthalpy iteration at an exact linearisation (:meth:`_iterate`); False: only when two
-    #: iterates agree to nonlinear_tolerance (one solve more in steps where a cell crosses a node)
-    stop_when_exact = True
-
     def __init__(self, domain, storage, conductivity, perfusion, arterial_temperature,
                  boundary_temperature, initial_temperature, conductivity_varies=True,
                  tolerance=1e-10, max_iterations=2000, max_nonlinear=30, nonlinear_tolerance=1e-6,
@@ -526,14 +522,6 @@ class BioheatSolver:
             report.iterations += n_iter
             report.nonlinear_iterations += 1
             t_proj = self.storage.temperature(h_guess + capacity * (t_lin - guess))
-            # From the second solve on: T(H*) = T* in every cell (to the nonlinear tolerance) means
-            # H(T*) = H(T_k) + C_k (T* - T_k), the linearisation was exact, and T* solves the
-            # nonlinear equation itself; a further solve would move no cell by more than the
-            # tolerance. It fails when a cell crossed a node of its enthalpy table in this
-            # iteration (round-off of the finite-difference capacity leaves ~1e-7 K). The first
-            # solve is always confirmed by a second, with the capacity at its result.
-            if self.stop_when_exact and it >= 1 and float(np.max(np.abs(t_proj - t_lin))) < self.nonlinear_tolerance:
-                return t_lin, parts, Gb
             t_next = np.where(np.abs(t_lin - guess) < np.abs(t_proj - guess), t_lin, t_proj)
             if it >= 8:
                 t_next = guess + 0.5 * (t_next - guess)
