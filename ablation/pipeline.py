@@ -4,9 +4,9 @@ analyses.
 This is the whole pipeline; the command line (:mod:`ablation.cli`) calls the same functions.
 
     scenario --apply_transforms--> solved scenario --run--> Result
-             --domain check: grow a default-sized domain and solve again while the temperature
-               next to the outer boundary deviates by more than domain.boundary_tolerance
-               --> summary["domain"]
+             --domain check: grow a default-sized domain and solve again while the heat conducted
+               to the outer boundary keeps the tissue next to it off the boundary temperature by
+               more than domain.boundary_tolerance --> summary["domain"]
              --lesion_uncertainty--> summary["lesion"]["uncertainty"] (the zone's band)
              --coverage_analysis--> summary["tumors"]
              --placement_analysis--> summary["placement"], per-sample results
@@ -36,17 +36,29 @@ DOMAIN_GROWTH = 1.5
 DOMAIN_GROWTHS = 3
 
 
+def _conducted(result) -> float:
+    """The deviation the domain check compares: the conducted part when the run recorded it (a
+    held outer boundary), else the raw deviation (0 without a held boundary)."""
+    conducted = result.summary.boundary_conducted_deviation_C
+    return result.summary.boundary_max_deviation_C if conducted is None else conducted
+
+
 def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool = True) -> Result:
     """Solve ``scenario`` (from :func:`ablation.load_scenario`) and run its analyses.
 
-    When the scenario leaves domain.size out and the temperature next to the fixed-temperature
-    outer boundary deviates by more than domain.boundary_tolerance, the domain is enlarged
-    (x :data:`DOMAIN_GROWTH`, at most :data:`DOMAIN_GROWTHS` times) and the scenario solved again; the
-    returned result's scenario then sets domain.size, so its folder reproduces the grid. A domain.size
-    the user gave is kept: a larger deviation is logged and recorded as ``summary["domain"]["warning"]``
+    When the scenario leaves domain.size out and the fixed-temperature outer boundary truncates the
+    temperature field, the domain is enlarged (x :data:`DOMAIN_GROWTH`, at most
+    :data:`DOMAIN_GROWTHS` times) and the scenario solved again; the returned result's scenario then
+    sets domain.size, so its folder reproduces the grid. Truncation is measured as the *conducted*
+    deviation of the tissue next to the boundary (:class:`ablation.run.boundary.BoundaryTruncation`):
+    its deviation from the boundary temperature less the rise its own heat source would give under
+    perfusion alone, so that heat released next to the boundary (RF: the return current's Joule
+    heating next to the grounded outer boundary, present in an infinite medium too) does not grow
+    the domain, while heat or cold conducted there from the zone does. A domain.size the user gave
+    is kept: a larger conducted deviation is logged and recorded as ``summary["domain"]["warning"]``
     (the result is kept, not refused: a small block with a held boundary can be what is meant, e.g.
     an ex-vivo sample, and the solve has been paid for). ``summary["domain"]`` records size, centre,
-    growths, deviation and tolerance.
+    growths, tolerance, the compared (conducted) deviation and the raw one, with their histories.
 
     executor : a :class:`concurrent.futures.Executor` for work that runs in parallel (re-solved
         placement samples); default: a local process pool, one worker per core.
@@ -58,41 +70,48 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
     """
     with single_blas_thread():   # the CG loops are faster on one BLAS thread (ablation.runtime)
         solved = apply_transforms(scenario)     # e.g. inflow occlusion (Pringle) before solving
-        result = run(solved, progress=progress)
+        result = run(solved, progress=progress, parallel=True)
 
         # The domain check: a truncated temperature field flattens the zone without any error.
         tolerance = scenario.domain.boundary_tolerance
         growable = size_is_default(scenario)
-        deviations = [result.summary.boundary_max_deviation_C]
+        deviations = [_conducted(result)]
+        raw = [result.summary.boundary_max_deviation_C]
         grown = 0
         while growable and deviations[-1] > tolerance and grown < DOMAIN_GROWTHS:
             size = domain_size(solved) * DOMAIN_GROWTH
-            log.info("boundary deviation %.2f K > domain.boundary_tolerance %.2f K on a %.0f mm domain: "
-                     "growing it to %.0f mm and solving again", deviations[-1], tolerance,
+            log.info("conducted boundary deviation %.2f K (raw %.2f K) > domain.boundary_tolerance %.2f K on a "
+                     "%.0f mm domain: growing it to %.0f mm and solving again", deviations[-1], raw[-1], tolerance,
                      domain_size(solved) * 1e3, size * 1e3)
             scenario = scenario.with_changes({"domain.size": f"{size * 1e3:.6g} mm"})
             solved = apply_transforms(scenario)
-            result = run(solved, progress=progress)
+            result = run(solved, progress=progress, parallel=True)
             grown += 1
-            deviations.append(result.summary.boundary_max_deviation_C)
+            deviations.append(_conducted(result))
+            raw.append(result.summary.boundary_max_deviation_C)
         record = {"size_mm": domain_size(solved) * 1e3,
                   "center_mm": [float(c) * 1e3 for c in domain_center(solved)],
                   "size_from": "expected zone" if growable else "domain.size",
                   "grown": grown,
-                  "boundary_max_deviation_C": deviations[-1],
-                  "deviation_history_C": deviations,
+                  # compared with the tolerance: the deviation that heat conducted to the boundary
+                  # explains (ablation.run.boundary.BoundaryTruncation); the raw deviation beside it
+                  "checked": "boundary_conducted_deviation_C",
+                  "boundary_conducted_deviation_C": deviations[-1],
+                  "conducted_deviation_history_C": deviations,
+                  "boundary_max_deviation_C": raw[-1],
+                  "deviation_history_C": raw,
                   "boundary_tolerance_C": tolerance}
         if deviations[-1] > tolerance:
             why = (f"domain.size = {domain_size(solved) * 1e3:g} mm was given" if not growable else
                    f"the domain was grown {grown} times (the most allowed) to {domain_size(solved) * 1e3:g} mm")
-            record["warning"] = (f"the temperature next to the outer boundary deviates by {deviations[-1]:.2f} K "
-                                 f"(domain.boundary_tolerance {tolerance:g} K) and {why}: the domain truncates "
-                                 "the temperature field, so the lesion may be too small or flattened; "
-                                 "set a larger domain.size")
+            record["warning"] = (f"heat conducted to the outer boundary keeps the tissue next to it {deviations[-1]:.2f} K "
+                                 f"off the boundary temperature (raw deviation {raw[-1]:.2f} K; domain.boundary_tolerance "
+                                 f"{tolerance:g} K) and {why}: the domain truncates the temperature field, so the "
+                                 "lesion may be too small or flattened; set a larger domain.size")
             log.warning("%s: %s", scenario.name or "scenario", record["warning"])
         elif grown:
-            log.info("domain grown %d times to %.0f mm: boundary deviation %.2f K", grown,
-                     record["size_mm"], deviations[-1])
+            log.info("domain grown %d times to %.0f mm: conducted boundary deviation %.2f K (raw %.2f K)", grown,
+                     record["size_mm"], deviations[-1], raw[-1])
         result.summary["domain"] = record
         if supplies_liver_perfusion(solved):    # credit the value to the zone model, not to the file
             result.summary["parameters"]["properties"]["tissue"]["perfusion"]["source"] = \

@@ -91,3 +91,74 @@ def test_a_given_size_is_kept_and_a_truncation_is_reported(runs):
 def test_boundary_tolerance_is_validated():
     with pytest.raises(ablation.ScenarioError, match="domain.boundary_tolerance"):
         _scenario({"boundary_tolerance": "0 K"})
+
+
+# --- RF: the outer boundary is the electrical ground. The return current's Joule heating warms the
+# tissue next to it (q ~ r^-4 around the electrode, present in an infinite medium too); the domain
+# check grows the domain only for heat conducted there from the zone (ablation.run.boundary).
+# A default-sized domain is at least 80 mm, where a homogeneous tissue's Joule heating at the
+# boundary stays under the tolerance at powers a cooled needle takes (the phantom's 0.6 K comes
+# from fat's low sigma); so these runs start from 40 mm and let the pipeline treat that size as
+# its own (growable) choice.
+RF = {"name": "rf-ground", "modality": "rfa", "tissue": {"preset": "liver", "perfusion": "0.01 1/s"},
+      "probes": [{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "20 mm",
+                  "rfa": {"electrode": "cooled_needle"}}],
+      "rfa": {"protocol": "constant_power", "power": "60 W"},
+      "domain": {"size": "40 mm"},
+      "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "6 mm", "growth": 1.3},
+      "time": {"step": "2 s", "refine": False},
+      "placement": {"enabled": False}, "outputs": {"scene": False}}
+
+
+def _rf_run(monkeypatch, duration: str):
+    import ablation.pipeline
+    monkeypatch.setattr(ablation.pipeline, "size_is_default", lambda scenario: True)
+    raw = copy.deepcopy(RF)
+    raw["time"]["duration"] = duration
+    return ablation.simulate(ablation.scenario_from_dict(raw), zone_uncertainty=False)
+
+
+def test_rf_joule_heating_next_to_the_ground_alone_does_not_grow_the_domain(monkeypatch):
+    # 30 s: the zone's heat has not reached the boundary 10 mm past the tip, the return current's has
+    record = _rf_run(monkeypatch, "30 s").summary["domain"]
+    assert record["boundary_max_deviation_C"] > 2.0          # measured 3.5 K, all of it Joule heat released there
+    assert record["boundary_conducted_deviation_C"] < 0.1    # measured 0.02 K
+    assert record["grown"] == 0 and record["size_mm"] == pytest.approx(40.0) and "warning" not in record
+    assert record["checked"] == "boundary_conducted_deviation_C"
+
+
+def test_rf_heat_conducted_to_the_ground_grows_the_domain(monkeypatch):
+    # 3 minutes: the zone's heat reaches the 40 mm boundary (conducted 0.72 K measured) and the
+    # domain grows once; on 60 mm the conducted part is gone while the raw deviation (Joule heat
+    # next to the ground) is still above the tolerance, and the growth stops there
+    result = _rf_run(monkeypatch, "180 s")
+    record = result.summary["domain"]
+    first, last = record["conducted_deviation_history_C"]
+    assert first > 0.5 > 0.05 > last
+    assert record["grown"] == 1 and record["size_mm"] == pytest.approx(60.0) and "warning" not in record
+    assert record["deviation_history_C"][-1] > 0.5           # raw: would have grown again
+    assert result.summary["boundary_conducted_deviation_C"] == record["boundary_conducted_deviation_C"]
+
+
+def test_local_rise_of_a_boundary_cell_follows_its_own_source_under_perfusion():
+    """theta_loc solves C dtheta/dt = q + w (T_a - T_b) - w theta by backward Euler: after a long
+    time it is q / w; the conducted deviation is what the cell's temperature has beyond it."""
+    from types import SimpleNamespace
+    from ablation.physics.bioheat import LinearStorage
+    from ablation.run.boundary import BoundaryTruncation
+    n = 4
+    heat = SimpleNamespace(boundary_cells=np.array([0, 1, 2]), arterial_temperature=37.0, T=np.full(n, 37.0),
+                           storage=LinearStorage(np.full(n, 3.6e6)))
+    tissue = np.array([True, True, False, True])
+    tracker = BoundaryTruncation(heat, tissue, 37.0)
+    np.testing.assert_array_equal(tracker.cells, [0, 1])
+    q, w = np.array([1.5e4, 0.0]), np.array([1.5e4, 1.5e4])      # W/m^3, W/(m^3 K)
+    for _ in range(200):                                            # 2000 s, 8 perfusion time constants
+        tracker.add(10.0, (q, w), np.array([37.6, 37.6, 99.0, 37.0]))
+    assert tracker.local[0] == pytest.approx(1.0, rel=1e-3) and tracker.local[1] == 0.0
+    assert tracker.raw == pytest.approx(0.6)
+    # cell 0: 0.6 K below its local 1 K (drained by the boundary, counts nothing); cell 1: 0.6 K conducted
+    assert tracker.conducted == pytest.approx(0.6)
+    tracker.add(10.0, (q, w), np.array([39.0, 37.0, 99.0, 37.0]))
+    assert tracker.conducted == pytest.approx(1.0, abs=2e-3)       # cell 0: 2 K raw, 1 K of it its own source
+    assert tracker.raw == pytest.approx(2.0)

@@ -244,6 +244,8 @@ class StepReport:
     splits: int = 0               # times a step was halved because the enthalpy iteration failed
     energy: dict = field(default_factory=dict)   # J exchanged this step, by channel
     residual: float = 0.0         # J left unbalanced
+    dt: float = 0.0               # s, the step's length (set by the time loop)
+    boundary_inputs: tuple | None = None   # the time loop's record of the step's sources next to the boundary
 
 
 class BioheatSolver:

@@ -160,7 +160,8 @@ class ScenarioLabel:
 
 # The fixed entries in summary.json order; ``isotherms`` (cryo) sits between device and parameters.
 _CORE = ("schema_version", "scenario", "modality", "grid", "time", "runtime_s", "cg_iterations",
-         "heat_balance_error", "energy_J", "boundary_max_deviation_C", "max_temperature_C",
+         "heat_balance_error", "energy_J", "boundary_max_deviation_C", "boundary_conducted_deviation_C",
+         "max_temperature_C",
          "min_temperature_C", "lesion", "lesion_by_criterion", "device", "isotherms", "parameters",
          "provenance")
 
@@ -187,6 +188,10 @@ class Summary(Mapping):
     parameters: dict[str, Any]
     provenance: dict[str, Any]
     isotherms: dict[str, Any] | None = None
+    #: the part of the boundary deviation that heat conducted to the boundary explains (K; None
+    #: without a fixed-temperature boundary or in summaries written before it was recorded):
+    #: :class:`ablation.run.time_loop.BoundaryTruncation`
+    boundary_conducted_deviation_C: float | None = None
     analyses: dict[str, Any] = field(default_factory=dict)
 
     # --- entries the analyses add
@@ -227,7 +232,8 @@ class Summary(Mapping):
         return value.to_dict() if hasattr(value, "to_dict") else value
 
     def _keys(self) -> list[str]:
-        return [k for k in _CORE if not (k == "isotherms" and self.isotherms is None)] + list(self.analyses)
+        optional = ("isotherms", "boundary_conducted_deviation_C")
+        return [k for k in _CORE if not (k in optional and getattr(self, k) is None)] + list(self.analyses)
 
     def to_dict(self) -> dict:
         """The content of summary.json (analysis entries are the stored objects, not copies)."""
@@ -236,7 +242,7 @@ class Summary(Mapping):
     @classmethod
     def from_dict(cls, data: Mapping) -> "Summary":
         """A summary.json mapping back as a Summary; entries it does not know go to ``analyses``."""
-        missing = [k for k in _CORE if k != "isotherms" and k not in data]
+        missing = [k for k in _CORE if k not in ("isotherms", "boundary_conducted_deviation_C") and k not in data]
         if missing:
             raise ValueError(f"summary lacks {', '.join(missing)}; is it a summary.json of this package?")
         return cls(
@@ -247,6 +253,7 @@ class Summary(Mapping):
             cg_iterations=data["cg_iterations"], heat_balance_error=data["heat_balance_error"],
             energy_J=EnergyBalance.from_dict(data["energy_J"]),
             boundary_max_deviation_C=data["boundary_max_deviation_C"],
+            boundary_conducted_deviation_C=data.get("boundary_conducted_deviation_C"),
             max_temperature_C=data["max_temperature_C"], min_temperature_C=data["min_temperature_C"],
             lesion=LesionSummary.from_dict(data["lesion"]),
             lesion_by_criterion={k: LesionSummary.from_dict(v) for k, v in data["lesion_by_criterion"].items()},

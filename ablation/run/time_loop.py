@@ -18,6 +18,7 @@ from ablation.physics.damage import (DamageAccumulator, frequency_factor_for_edg
                                      parse_criterion, perfusion_multiplier)
 from ablation.modalities import cryo, rfa, thermal
 from ablation.modalities.base import cell_properties
+from ablation.run.boundary import BoundaryTruncation
 from ablation.run.result import Result
 from ablation.run.summary import (SCHEMA_VERSION, EnergyBalance, GridSummary, LesionSize, LesionSummary,
                                   ScenarioLabel, Summary, TimeSummary)
@@ -34,7 +35,7 @@ ENERGY_TERMS = ("stored", "source", "perfusion", "boundary", "walls")
 
 
 def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float = 1.0, *,
-        domain=None, initial_state: dict | None = None) -> Result:
+        domain=None, initial_state: dict | None = None, parallel: bool = False) -> Result:
     """Simulate ``scenario``; ``spacing_scale``/``step_scale`` refine the grid/time step (< 1).
 
     ``domain`` reuses a prebuilt grid and ``initial_state`` (a ``Result.fields`` dict on that grid)
@@ -45,12 +46,17 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     halved until the lesion's estimated time-discretisation error is under ``tolerance``) and
     :func:`_adaptive_run` (``adaptive = true``). Either way the error estimate is reported and a
     warning given when it exceeds ``tolerance``.
+
+    ``parallel``: the fixed-step check's comparison runs at 2h and 4h, which do not depend on the
+    kept run, go to one spawned worker process while this process integrates the kept run, when
+    that pays (:func:`_parallel_comparisons`); the results are the same as in sequence.
     """
     started = wallclock.perf_counter()
     if bool(getattr(scenario.time, "adaptive", False)):
         attempt, estimate = _adaptive_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
     else:
-        attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
+        attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state,
+                                               parallel)
     summary = _summary(attempt.sim, attempt.stats, attempt.fields, attempt.series, attempt.control, estimate)
     return Result(scenario, attempt.sim.domain, attempt.fields, attempt.snapshots, attempt.series,
                   summary.with_runtime(wallclock.perf_counter() - started))
@@ -80,7 +86,74 @@ class _Attempt:
 MAX_HALVINGS = 6
 
 
-def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state):
+#: Cells from which the step check's comparison runs go to a worker process (``run(parallel=True)``):
+#: spawning it and building its grid cost a few seconds (the liver phantom RF grid, 122 451 cells:
+#: about 5 s), its runs minutes; on the small grids of tests and sweeps the runs take seconds.
+PARALLEL_COMPARISON_CELLS = 50_000
+
+
+class _Comparison:
+    """What the step check needs of a comparison run done elsewhere: its lesion size and steps."""
+
+    def __init__(self, record: dict):
+        self.size = record["size"]
+        self.control = _Control(steps=record["steps"])
+
+
+def _comparison_run(scenario, spacing_scale, scale, step_scale, initial_state) -> dict:
+    """A comparison run of the step check in a worker process: the lesion size and step count
+    (the fields stay in the worker). Builds its own grid from the scenario."""
+    from ablation.runtime import single_blas_thread
+    with single_blas_thread():
+        sim = _set_up(scenario, spacing_scale, scale, None, initial_state)
+        sim.limit_scale = scale / step_scale
+        attempt = _Attempt.integrate(sim, None)
+        return {"size": attempt.size, "steps": attempt.control.steps}
+
+
+def _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_state, sim) -> list | None:
+    """Futures of the comparison runs at 2h and 4h on one spawned worker (in that order), or None
+    when that does not pay or is not allowed: a grid under :data:`PARALLEL_COMPARISON_CELLS`, one
+    core, a prebuilt ``domain`` (sequences), or this process itself a worker (placement samples,
+    sweeps: no nested pools). The kept run (its ``sim`` set up here) takes about 45 % of the three
+    runs' work, so the check's wall time drops to about 55 % on two free cores."""
+    import multiprocessing
+    import os
+    if (domain is not None or sim.domain.n_cells < PARALLEL_COMPARISON_CELLS or (os.cpu_count() or 1) < 2
+            or multiprocessing.parent_process() is not None):
+        return None
+    from ablation.run.parallel import local_pool
+    pool = local_pool(1, 1)
+    futures = [pool.submit(_comparison_run, scenario, spacing_scale, factor * step_scale, step_scale, initial_state)
+               for factor in (2.0, 4.0)]
+    pool.shutdown(wait=False)     # the worker ends once both are done
+    return [*futures, pool]
+
+
+def _abandon(remote) -> None:
+    """Stops the worker of :func:`_parallel_comparisons` when the kept run failed (or was
+    interrupted): otherwise the interpreter would wait for its runs at exit."""
+    if not remote:
+        return
+    pool = remote[2]
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def _collected(remote, index: int) -> _Comparison | None:
+    """The comparison run ``index`` from the worker, or None (no worker, or it failed: e.g. a
+    worker killed for memory; the caller then runs it here)."""
+    if not remote:
+        return None
+    try:
+        return _Comparison(remote[index].result())
+    except Exception as exc:      # noqa: BLE001 - any failure of the worker falls back to running here
+        logger.warning("the step check's comparison run in a worker process failed (%s); running it here", exc)
+        return None
+
+
+def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state, parallel=False):
     """Fixed steps of ``time.step`` (ending at output times, protocol events and RF roll-offs, see
     :func:`_advance_fixed`), checked by Richardson extrapolation and halved while the estimate is
     too large (``time.refine``, on by default).
@@ -99,26 +172,36 @@ def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, in
     refine = bool(getattr(scenario.time, "refine", True))
     current_domain = [domain]
 
-    def attempt(scale, label):
-        sim = _set_up(scenario, spacing_scale, scale, current_domain[0], initial_state)
-        sim.limit_scale = scale / step_scale   # a comparison run doubles every step, limited ones too
+    def attempt(scale, label, sim=None):
+        if sim is None:
+            sim = _set_up(scenario, spacing_scale, scale, current_domain[0], initial_state)
+            sim.limit_scale = scale / step_scale   # a comparison run doubles every step, limited ones too
         current_domain[0] = sim.domain
         bar = None if progress is None else (lambda done, total, _label: progress(done, total, label))
         return _Attempt.integrate(sim, bar)
 
     scale = step_scale
-    current = attempt(scale, "simulated s")
+    first = _set_up(scenario, spacing_scale, scale, domain, initial_state)
+    remote = _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_state, first) \
+        if parallel else None
+    try:
+        current = attempt(scale, "simulated s", first)
+    except BaseException:
+        _abandon(remote)
+        raise
     tolerance = current.sim.tolerance
-    coarse = attempt(2.0 * scale, "simulated s (error estimate, step x2)")
+    coarse = _collected(remote, 0) or attempt(2.0 * scale, "simulated s (error estimate, step x2)")
     halvings = 0
     if coarse.control.steps == current.control.steps:   # bounded steps: 2h is the same run
+        if remote:
+            remote[1].cancel()      # queued behind the run at 2h on the one worker: not started
         finer = attempt(0.5 * scale, "simulated s (error estimate, step /2)")
         estimate = _difference(current, finer, factor=2.0)
         if not refine or estimate["relative"] <= tolerance:
             return _note_refinement(current, halvings, scale / step_scale), estimate
         coarsest, coarse, current, scale, halvings = None, current, finer, 0.5 * scale, 1
     else:
-        coarsest = attempt(4.0 * scale, "simulated s (error estimate, step x4)")
+        coarsest = _collected(remote, 1) or attempt(4.0 * scale, "simulated s (error estimate, step x4)")
     while True:
         estimate = _difference(current, coarse, coarsest)
         if not refine or estimate["relative"] <= tolerance or halvings == MAX_HALVINGS:
@@ -284,6 +367,7 @@ class _Simulation:
     max_step: float
     keep: set   # fields the snapshots store besides temperature
     limit_scale: float = 1.0   # the model's step limit scales with the run's step relative to the asked one
+    truncation: BoundaryTruncation | None = None   # the held outer boundary's deviation, raw and conducted
 
     def step_limit(self, t: float) -> float:
         return self.model.step_limit(t) * self.limit_scale
@@ -329,10 +413,12 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     adaptive = bool(getattr(time_cfg, "adaptive", False))
     max_step = getattr(time_cfg, "max_step", None)
     keep = {parse_criterion(n).field for n in [criterion.name, *(d.report_criteria or model.report_criteria)]}
+    truncation = BoundaryTruncation(heat, domain.tissue, boundary_T) if boundary_T is not None else None
     return _Simulation(scenario, domain, props, model, heat, damage, criterion, base_perfusion, boundary_T,
                        duration, min(dt_nominal, duration), time_cfg.output_interval, adaptive,
                        float(getattr(time_cfg, "tolerance", DEFAULT_TOLERANCE)),
-                       float(max_step) * step_scale if max_step is not None else math.inf, keep)
+                       float(max_step) * step_scale if max_step is not None else math.inf, keep,
+                       truncation=truncation)
 
 
 def _step(sim: _Simulation, t: float, dt: float, row: bool = True):
@@ -348,6 +434,9 @@ def _step(sim: _Simulation, t: float, dt: float, row: bool = True):
     heat.source = heat.source + sim.props["metabolic_heat"] * shutdown * factor
     t_old = heat.T.copy()
     report = heat.step(dt)
+    report.dt = dt
+    if sim.truncation is not None:   # the inputs this step was computed with, for when it is accepted
+        report.boundary_inputs = sim.truncation.inputs(heat)
     damage.update(t_old, heat.T, dt)
     device = model.after_step(t + dt, dt, heat, damage, report)
     return report, (_series_row(sim, report, device) if row else None)
@@ -564,13 +653,12 @@ def _error_estimate(scenario, spacing_scale, step_scale, domain, initial_state, 
 
 @dataclass
 class _Totals:
-    """Sums over the steps: CG iterations, energy terms, the heat balance and the largest
-    deviation of the tissue next to a fixed-temperature boundary."""
+    """Sums over the steps: CG iterations, energy terms and the heat balance; the deviation of the
+    tissue next to a fixed-temperature boundary goes to the run's :class:`BoundaryTruncation`."""
     cg_iterations: int = 0
     energy: dict = field(default_factory=lambda: dict.fromkeys(ENERGY_TERMS, 0.0))
     abs_exchanged: float = 0.0
     abs_residual: float = 0.0
-    boundary_dev: float = 0.0
 
     def add(self, sim: _Simulation, report) -> None:
         self.cg_iterations += report.iterations
@@ -578,10 +666,8 @@ class _Totals:
             self.energy[key] += report.energy[key]
         self.abs_exchanged += sum(abs(report.energy[k]) for k in ("source", "perfusion", "boundary", "walls"))
         self.abs_residual += abs(report.residual)
-        if sim.boundary_T is not None:
-            heat = sim.heat
-            near = heat.boundary_cells[sim.domain.tissue[heat.boundary_cells]]
-            self.boundary_dev = max(self.boundary_dev, float(np.max(np.abs(heat.T[near] - sim.boundary_T))))
+        if sim.truncation is not None:
+            sim.truncation.add(report.dt, report.boundary_inputs, sim.heat.T)
 
     @property
     def heat_balance_error(self) -> float:
@@ -690,7 +776,8 @@ def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, contr
         cg_iterations=stats.cg_iterations,
         heat_balance_error=stats.heat_balance_error,
         energy_J=EnergyBalance(**stats.energy),
-        boundary_max_deviation_C=stats.boundary_dev,
+        boundary_max_deviation_C=sim.truncation.raw if sim.truncation is not None else 0.0,
+        boundary_conducted_deviation_C=sim.truncation.conducted if sim.truncation is not None else None,
         max_temperature_C=float(np.max(sim.damage.t_max[tissue])),
         min_temperature_C=float(np.min(sim.damage.t_min[tissue])),
         lesion=by_criterion[sim.criterion.name],

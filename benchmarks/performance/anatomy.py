@@ -76,6 +76,9 @@ def measure(name: str, scenario: str, out_root: Path) -> dict:
         "anatomy_grid": summary["anatomy"]["grid"],
         "trajectory_warnings": summary["anatomy"]["trajectory_warnings"],
         "device": {k: v for k, v in summary.get("device", {}).items() if isinstance(v, (int, float, str))},
+        "rolloffs": summary.get("device", {}).get("rolloffs", {}).get("count"),
+        # the domain check: size, growths, the conducted deviation it compared and the raw one
+        "domain": {k: v for k, v in summary.get("domain", {}).items() if k != "center_mm"},
     })
     return record
 
@@ -122,6 +125,14 @@ def main(argv=None):
                      f"{r['lesion_nii_affine_equals_input']} |")
     missed = [name for name, r in runs.items()
               if r["exit_code"] != 0 or r["wall_s"] > TARGET_S or r["peak_rss_GiB"] > TARGET_GIB]
+    for name, r in runs.items():
+        d = r.get("domain")
+        if d:
+            lines.append("")
+            lines.append(f"{name}: domain {d['size_mm']:.0f} mm ({d['size_from']}, grown {d['grown']} times); boundary "
+                         f"deviation conducted {d.get('boundary_conducted_deviation_C', float('nan')):.3f} K (compared "
+                         f"with {d['boundary_tolerance_C']:g} K), raw {d['boundary_max_deviation_C']:.3f} K; "
+                         f"energy {r['device'].get('energy_J', float('nan')) / 1e3:.2f} kJ, {r.get('rolloffs')} roll-offs.")
     lines += ["", f"Target missed by: {', '.join(missed)}." if missed else "Both targets met by every run."]
     lines += [""] + [f"- {note}" for note in args.note] if args.note else []
     (results / f"performance-anatomy{suffix}.md").write_text("\n".join(lines) + "\n")
