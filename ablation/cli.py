@@ -128,7 +128,9 @@ def print_summary(summary: dict, out: Path) -> None:
     print(f"  lesion ({lesion['criterion']}): {lesion['volume_ml']:.2f} mL, long axis {lesion['long_axis_mm']:.1f} mm, "
           f"short axis {lesion['short_axis_mm']:.1f} x {lesion['short_axis_2_mm']:.1f} mm")
     print(f"  heat balance error {summary['heat_balance_error']:.2e}, "
-          f"boundary deviation {summary['boundary_max_deviation_C']:.2f} K")
+          f"boundary deviation {summary['boundary_max_deviation_C']:.2f} K"
+          + (f" (conducted from the zone {summary['boundary_conducted_deviation_C']:.2f} K)"
+             if summary.get("boundary_conducted_deviation_C") is not None else ""))
     warning = summary.get("domain", {}).get("warning")
     if warning:
         print(f"  warning: {warning}")

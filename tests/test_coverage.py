@@ -93,6 +93,28 @@ def test_offset_spheres_3d_partial_coverage():
     assert m["margin_class"] == "A0" and not m["technical_success"]
 
 
+def test_parallel_nearest_point_search_gives_the_same_distances(monkeypatch):
+    """Large queries search the zero set on every core (coverage.PARALLEL_QUERY_POINTS): the same
+    distances as one core, and the sphere's closed form |r - R| near its surface."""
+    s = scenario_from_dict(base_dict(grid={"kind": "3d", "spacing": "1 mm", "max_spacing": "4 mm",
+                                           "fine_margin": "8 mm"}, domain={"size": "40 mm", "center": [0, 0, -10]}))
+    d = build_domain(s)
+    center = np.array([0.0, 0.0, -10e-3])
+    lesion = sphere_lesion(d, center, 9e-3)
+    rng = np.random.default_rng(5)
+    q = center[:, None] + rng.uniform(-12e-3, 12e-3, (3, 5000))
+    coords = lesion.coords(q)
+    monkeypatch.setattr(cv, "PARALLEL_QUERY_POINTS", 10**9)
+    one = cv.ZeroSet.distance(lesion.zero, coords)
+    monkeypatch.setattr(cv, "PARALLEL_QUERY_POINTS", 1000)
+    lesion.zero._tree = None
+    every = cv.ZeroSet.distance(lesion.zero, coords)
+    np.testing.assert_array_equal(one, every)
+    r = np.linalg.norm(q - center[:, None], axis=0)
+    near = np.abs(r - 9e-3) < 2e-3
+    assert np.max(np.abs(every[near] - np.abs(r[near] - 9e-3))) < 0.3e-3
+
+
 def test_ellipsoid_cut_by_a_plane():
     """Half-space lesion z <= z0 over an ellipsoid (semi-axes 8, 5, 6 mm): coverage is the volume
     fraction below the plane, pi a b [(h + c) - (h^3 + c^3)/(3 c^2)] / (4/3 pi a b c), and
