@@ -173,7 +173,7 @@ def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip,
     parameter = ZoneParameter.from_dict(band_info["parameter"])
     d = result.scenario.damage
     n = delta.shape[0]
-    scales, centre, stretch = None, None, 1.0
+    scales, centre = None, None
     if parameter.discrepancy > 0.0:
         rng = np.random.default_rng([int(seed), DISCREPANCY_STREAM])
         along, across = np.exp(parameter.discrepancy * rng.standard_normal((2, n)))
@@ -181,7 +181,6 @@ def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip,
         centre = frame.T @ (_zone_centroid(result, criterion) - tip)
         if axisym:
             centre[:2] = 0.0
-        stretch = float(np.max(1.0 / scales))
     parts = []
     for k, value in enumerate(strata(parameter, ZONE_STRATA)):
         fields = variant_fields(result.fields, criterion, parameter, value, band_info["run_value"],
@@ -189,7 +188,8 @@ def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip,
         lesion = cov.Lesion.from_fields(result.domain, fields, criterion, refinement)
         idx = np.arange(k, n, ZONE_STRATA)
         table = table_for(lesion, pts, delta[idx], tilt[idx], tip, frame, axisym,
-                          step=(0.25 if axisym else 0.75) * h, stretch=stretch, centre=centre)
+                          step=(0.25 if axisym else 0.75) * h, scales=None if scales is None else scales[idx],
+                          centre=centre)
         parts.append((idx, moved_metrics(table, pts, delta[idx], tilt[idx], axisym,
                                          scales=None if scales is None else scales[idx], centre=centre)))
     joined = SampleTable.concatenate(parts, n)

@@ -133,19 +133,21 @@ def moved_metrics(table: SdfTable, pts: PointSet, delta: np.ndarray, tilt: np.nd
 
 
 def table_for(lesion, pts: PointSet, delta, tilt, tip, frame, axisymmetric: bool, step: float,
-              stretch: float = 1.0, centre=None) -> SdfTable:
+              scales=None, centre=None) -> SdfTable:
     """The SDF raster covering every sampled position of every point; with scaled lesions
-    (:func:`moved_metrics`) ``stretch`` is the largest 1 / scale and ``centre`` the scaling centre:
-    a lookup point c + (q - c) / s lies within (|q| + |c|)(stretch - 1) of q."""
+    (:func:`moved_metrics`: the lookup of a point q is c + (q - c) / s per axis) the box the points
+    can reach, mapped per axis through the smallest and largest factor of ``scales`` (n, 3)."""
     reach = float(np.max(np.linalg.norm(delta, axis=1))) if delta.size else 0.0
-    if stretch > 1.0:
-        far = float(np.max(np.linalg.norm(pts.local, axis=0))) + reach
-        reach += (far + float(np.linalg.norm(centre if centre is not None else 0.0))) * (stretch - 1.0)
-    lo = pts.local.min(axis=1).astype(float) - reach - 4 * step
-    hi = pts.local.max(axis=1).astype(float) + reach + 4 * step
+    lo = pts.local.min(axis=1).astype(float) - reach
+    hi = pts.local.max(axis=1).astype(float) + reach
     if np.any(tilt != 0):
-        radius = float(np.max(np.linalg.norm(pts.local, axis=0))) + reach + 4 * step
+        radius = float(np.max(np.linalg.norm(pts.local, axis=0))) + reach
         lo, hi = np.full(3, -radius), np.full(3, radius)
+    if scales is not None and len(scales):
+        c = np.zeros(3) if centre is None else np.asarray(centre, float)
+        ends = [c + (b - c) / f for b in (lo, hi) for f in (np.min(scales, axis=0), np.max(scales, axis=0))]
+        lo, hi = np.min(ends, axis=0), np.max(ends, axis=0)
+    lo, hi = lo - 4 * step, hi + 4 * step
     if axisymmetric:
         r_max = math.hypot(max(abs(lo[0]), abs(hi[0])), max(abs(lo[1]), abs(hi[1])))
         return SdfTable.build(lambda c: lesion.zero.signed_distance(c), [0.0, lo[2]], [r_max, hi[2]], step)
