@@ -92,8 +92,9 @@ class ElectricSolver:
 
     def __init__(self, geometry: FVGeometry, electrode: np.ndarray, insulator=None, ground_faces=None,
                  preconditioner: str | LinearSolver = "amg", tolerance: float = 1e-10, max_iterations: int = 2000,
-                 rebuild_factor: float = 2.0, lu_rebuild: int = 30):
+                 rebuild_factor: float = 2.0, lu_rebuild: int = 30, current_from_power: bool = True):
         self.geometry = g = geometry
+        self.current_from_power = current_from_power
         n = g.n_cells
         self.electrode = np.asarray(electrode, bool)
         self.insulator = np.zeros(n, bool) if insulator is None else np.asarray(insulator, bool) & ~self.electrode
@@ -200,7 +201,7 @@ class ElectricSolver:
         # I1 as the power phi^T K phi rather than the electrode faces' current: equal for the exact
         # potential, but the power's error is of second order in the potential's (Thomson's
         # principle: phi minimises it), the current's of first order, and the heating sums to it
-        current = float(np.sum(heating))
+        current = float(np.sum(heating)) if self.current_from_power else float(np.sum(elec * drop))
         self._phi = phi
         return UnitSolution(phi, current, heating, iterations)
 
