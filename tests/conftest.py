@@ -49,3 +49,24 @@ def write_toml(path: Path, data: dict) -> Path:
     table("", data)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def coarse_rfa(**changes):
+    """A small axisymmetric cooled-needle RF scenario (1 mm cells, 60 mm domain), ``changes`` merged
+    into its tables (tests/test_rfa.py and the step-check tests share it)."""
+    from ablation.input.scenario import scenario_from_dict
+    raw = {
+        "name": "rfa-test", "modality": "rfa",
+        "probes": [{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "20 mm",
+                    "rfa": {"electrode": "cooled_needle"}}],
+        "rfa": {"protocol": "impedance_control", "power": "60 W"},
+        "domain": {"size": "60 mm"},
+        "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "6 mm", "growth": 1.3},
+        "time": {"duration": "60 s", "step": "2 s", "refine": False},   # step control: test_time_step.py
+    }
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return scenario_from_dict(raw)

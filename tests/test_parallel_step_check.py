@@ -3,7 +3,7 @@ estimate as in sequence."""
 import pytest
 
 from ablation.run import time_loop
-from tests.test_rfa import coarse
+from conftest import coarse_rfa as coarse
 
 
 def test_comparison_runs_in_a_worker_give_the_same_estimate(monkeypatch):

@@ -16,29 +16,10 @@ from ablation.physics.electric import ElectricSolver, radial_geometry
 from ablation.geometry.grid import Region
 from ablation.run.setup import scenario_domain as build_domain
 from ablation.modalities.base import cell_properties
-from ablation.input.scenario import scenario_from_dict
 from ablation.physics.damage import perfusion_multiplier as _perfusion_shutdown
 from ablation.run.time_loop import run
 from ablation.modalities import rfa
-
-
-def coarse(**changes):
-    """A small axisymmetric cooled-needle scenario (1 mm cells, 60 mm domain)."""
-    raw = {
-        "name": "rfa-test", "modality": "rfa",
-        "probes": [{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "20 mm",
-                    "rfa": {"electrode": "cooled_needle"}}],
-        "rfa": {"protocol": "impedance_control", "power": "60 W"},
-        "domain": {"size": "60 mm"},
-        "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "6 mm", "growth": 1.3},
-        "time": {"duration": "60 s", "step": "2 s", "refine": False},   # step control: test_time_step.py
-    }
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(raw.get(key), dict):
-            raw[key] = {**raw[key], **value}
-        else:
-            raw[key] = value
-    return scenario_from_dict(raw)
+from conftest import coarse_rfa as coarse
 
 
 def spherical_edges(a, R, n_inside=4, n_outside=60):
