@@ -136,14 +136,14 @@ def calibrate(spacing: str = "0.5 mm", check_spacing: str = "1 mm", simulate=Non
     data = data_residuals(edge)
     chi2 = float(data @ data)
     birge = math.sqrt(chi2 / max(1, len(ids) - 1))
-    fitted = np.array([model_values(edge)[i] for i in ids])
+    after = model_values(edge)
+    fitted = np.array([after[i] for i in ids])
     exponents = np.array([dimension_exponent(by_id[i].unit) for i in ids])
     delta = discrepancy_sd(fitted - observed, sds, fitted, exponents)
     total_var = sds ** 2 + (exponents * delta * fitted) ** 2
     slopes = jac[:-1, 0] * sds            # d model_i / d T_e (the Jacobian rows are divided by sd_i)
     sd = float(1.0 / math.sqrt(float(np.sum(slopes ** 2 / total_var)) + PRIOR_SD_C ** -2))
     before = model_values_library(exps, spacing, simulate)
-    after = model_values(edge)
     check = _grid_check(exps, overrides, check_spacing, edge, after, simulate)
     return {
         "version": VERSION,

@@ -156,9 +156,10 @@ class Model(BaseModel):
         for region in domain.regions:
             if region.kind == "vessel":
                 self._vessel |= region.mask
-        direct = self._preconditioner() == "lu"
+        preconditioner = self._preconditioner()
+        direct = preconditioner == "lu"
         self.electric = ElectricSolver(domain.geometry, self.electrode, self.insulator, self._ground_faces(),
-                                       preconditioner=self._preconditioner(),
+                                       preconditioner=preconditioner,
                                        tolerance=max(scenario.solver.tolerance, self.DIRECT_ELECTRIC_TOLERANCE
                                                      if direct else self.ELECTRIC_TOLERANCE),
                                        max_iterations=scenario.solver.max_iterations,

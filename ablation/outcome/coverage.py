@@ -36,7 +36,6 @@ No files, no screen: :func:`coverage_summary` returns plain dicts.
 from __future__ import annotations
 
 import math
-import multiprocessing
 
 from dataclasses import dataclass
 
@@ -46,6 +45,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
 from ablation.physics.damage import fill_held, parse_criterion
+from ablation.run.parallel import may_use_every_core
 from ablation.geometry.shapes import Ellipsoid, Shape, surface_points
 
 MM = 1e-3
@@ -200,7 +200,7 @@ PARALLEL_QUERY_POINTS = 200_000
 
 
 def _query_workers(points: int) -> int:
-    return -1 if points >= PARALLEL_QUERY_POINTS and multiprocessing.parent_process() is None else 1
+    return -1 if points >= PARALLEL_QUERY_POINTS and may_use_every_core() else 1
 
 
 def _subdivide(axis: np.ndarray, refinement: int) -> np.ndarray:

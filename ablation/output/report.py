@@ -372,7 +372,7 @@ def _verification_section(doc: Doc, s: dict, bench) -> None:
     elif bd is not None:
         # what truncates the field is heat conducted to the boundary, not heat released there
         # (ablation.run.boundary): the raw deviation is shown, the conducted part judged
-        rows.append(("largest deviation next to the outer boundary (K): conducted there / in all",
+        rows.append(("largest deviation next to the outer boundary (K): conducted from the zone / raw",
                      f"{fmt(conducted, 3)} / {fmt(bd, 3)}",
                      status(conducted <= BOUNDARY_DEVIATION_OK_C, "ok" if conducted <= BOUNDARY_DEVIATION_OK_C
                             else "domain may be too small")))

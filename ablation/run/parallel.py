@@ -16,6 +16,13 @@ def _single_blas_thread() -> None:
     threadpool_limits(1)
 
 
+def may_use_every_core() -> bool:
+    """Whether this process may put work on the machine's other cores itself: there are any, and
+    it is not a worker of a pool (placement samples, sweeps, the step check's worker), whose pool
+    already fills them."""
+    return (os.cpu_count() or 1) >= 2 and multiprocessing.parent_process() is None
+
+
 def local_pool(tasks: int, workers: int | None = None) -> ProcessPoolExecutor:
     """A process pool of ``workers`` (default: one per core, at most ``tasks``) spawned workers."""
     count = max(1, min(workers or os.cpu_count() or 1, tasks))

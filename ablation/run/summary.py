@@ -190,7 +190,7 @@ class Summary(Mapping):
     isotherms: dict[str, Any] | None = None
     #: the part of the boundary deviation that heat conducted to the boundary explains (K; None
     #: without a fixed-temperature boundary or in summaries written before it was recorded):
-    #: :class:`ablation.run.time_loop.BoundaryTruncation`
+    #: :class:`ablation.run.boundary.BoundaryTruncation`
     boundary_conducted_deviation_C: float | None = None
     analyses: dict[str, Any] = field(default_factory=dict)
 

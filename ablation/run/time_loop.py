@@ -117,12 +117,9 @@ def _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_s
     core, a prebuilt ``domain`` (sequences), or this process itself a worker (placement samples,
     sweeps: no nested pools). The kept run (its ``sim`` set up here) takes about 45 % of the three
     runs' work, so the check's wall time drops to about 55 % on two free cores."""
-    import multiprocessing
-    import os
-    if (domain is not None or sim.domain.n_cells < PARALLEL_COMPARISON_CELLS or (os.cpu_count() or 1) < 2
-            or multiprocessing.parent_process() is not None):
+    from ablation.run.parallel import local_pool, may_use_every_core
+    if domain is not None or sim.domain.n_cells < PARALLEL_COMPARISON_CELLS or not may_use_every_core():
         return None
-    from ablation.run.parallel import local_pool
     pool = local_pool(1, 1)
     futures = [pool.submit(_comparison_run, scenario, spacing_scale, factor * step_scale, step_scale, initial_state)
                for factor in (2.0, 4.0)]
