@@ -116,7 +116,7 @@ def test_unsupported_reasons_are_precise(rows):
     assert why["place_ct_inplane_phantom"].startswith("placement/outcome row")
     assert "duration_min" in why["rfa_cooled_1cm_area_ratio_both"]
     assert "occlusion 'portal'" in why["rfa_cooled_1cm_area_ratio_portal"]
-    assert "no channel switching" in why["rfa_octo_sm_vol"]
+    assert "multi_channel.py" in why["rfa_octo_sm_vol"]
     assert "a bound" in why["cryo_m30_inset_upper_bound"]
 
 

@@ -370,7 +370,7 @@ def test_multitine_electrode_cells_on_3d_grid():
     model, domain = _model(s)
     assert domain.kind == "3d"
     assert len(model.tine_tips) == 6
-    tips = domain.world_points()[:, model.tine_tips]
+    tips = domain.world_points()[:, [cell for _, cell in model.tine_tips]]
     # curved 90 deg tines end 10 mm out and 10 mm ahead of the tip (within a cell)
     assert np.allclose(np.hypot(tips[0], tips[1]), 10e-3, atol=1.0e-3)
     assert np.allclose(tips[2], 10e-3, atol=1.0e-3)

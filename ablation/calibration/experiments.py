@@ -516,8 +516,9 @@ def _rf_device_problems(row) -> list[str]:
     generator = row.assumptions.get("generator", "").lower()
     out = []
     if re.search(r"switching|consecutive|multipolar|sequential|bipolar", generator):
-        out.append("switching/consecutive/multipolar delivery over several electrodes: the toolkit drives "
-                   "all electrodes at one potential (no channel switching)")
+        out.append("switching/consecutive/multipolar delivery over several electrodes: this table builds single "
+                   "needles only (sequential and switching clusters: benchmarks/validation/multi_channel.py; "
+                   "bipolar and multipolar delivery are not modelled)")
     if re.search(r"\b(three|multiple|cluster|clustered|octopus)\b", device):
         out.append("multi-electrode device: electrode count, spacing and tip length are not all fixed in "
                    "split.csv")

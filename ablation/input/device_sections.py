@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Schedule, String, Table
+from ablation.modalities.channels import probe_channels
 from ablation.modalities.cryo import CATALOGUE, GENERIC, PHASES, probe_settings
 from ablation.physics.tissue import preset_values
 from ablation.run.setup import domain_center
@@ -81,6 +82,17 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                                       minimum=0.0, maximum=1.0),
     "leveen_reduced_time": Quantity("leveen: longest reduced-power phase", "300 s", dimension="time", minimum=0.0),
     "leveen_max_time": Quantity("leveen: delivery ends at this time", "900 s", dimension="time", minimum=0.0),
+    "activation": Choice("how one generator drives several electrode channels (probes[i].rfa.channel; "
+                         "ablation/modalities/channels.py): 'simultaneous' (all at one potential), 'sequential' "
+                         "(channels in turn, each for channel_time under the protocol) or 'switching' (power "
+                         "moved to the next channel at a roll-off of the active one or after switch_time)",
+                         "simultaneous", options=("simultaneous", "sequential", "switching")),
+    "channel_time": Quantity("sequential: each channel's time (default: time.duration / number of channels)", None,
+                             dimension="time", nullable=True, minimum=0.0, exclusive_minimum=True),
+    "switch_time": Quantity("switching: longest time on one channel before the power moves on (assumption: no "
+                            "published dwell time found; only the 30 ohm roll-off rule is published, Francica "
+                            "et al., Br J Radiol 2018;92:20180625)", "30 s", dimension="time",
+                            minimum=0.0, exclusive_minimum=True),
     "series_resistance": Quantity("resistance of the rest of the circuit (pad, body, cables) in series with the "
                                   "modelled tissue; the generator sees Z_tissue + this", "0 ohm",
                                   dimension="resistance", minimum=0.0),
@@ -119,6 +131,9 @@ RFA_PROBE = Table("RF electrode of this probe (modality 'rfa')", {}, fields={
                                                   "3366 W/(m^2 K)", dimension="heat_transfer_coefficient",
                                                   minimum=0.0, exclusive_minimum=True),
     "cool_shaft": Boolean("cooled_needle: the coolant also cools the insulated shaft wall", False),
+    "channel": Integer("generator channel of this electrode (rfa.activation): probes with the same number are "
+                       "driven together, like the needles of a cluster electrode (default: each probe its own "
+                       "channel, in probe order)", None, minimum=1),
     "sensor_length": Quantity("needle tip sensor: electrode wall within this distance of the tip", "1 mm",
                               dimension="length", minimum=0.0, exclusive_minimum=True),
     "tines": Integer("multitine: number of tines (RITA StarBurst: 9; LeVeen: 10-12)", 9, minimum=1, maximum=32),
@@ -135,10 +150,30 @@ RFA_PROBE = Table("RF electrode of this probe (modality 'rfa')", {}, fields={
 })
 
 
+def rf_channels(scenario) -> list[int]:
+    """The channel index of each probe (:func:`ablation.modalities.channels.probe_channels`)."""
+    return probe_channels(scenario.rfa.activation, [probe.rfa.channel for probe in scenario.probes])
+
+
 def check_rfa(scenario, errors) -> None:
     spec = scenario.rfa
     if spec.protocol == "temperature_control" and spec.proportional_gain == 0 and spec.integral_gain == 0:
         errors.append(("rfa.integral_gain", "0 with proportional_gain 0; temperature_control needs a gain"))
+    if spec.activation != "simultaneous":
+        channels = max(rf_channels(scenario)) + 1
+        if channels < 2:
+            errors.append(("rfa.activation", f"{spec.activation!r} with {len(scenario.probes)} probe(s) on one "
+                           "channel; expected probes on at least two channels (probes[i].rfa.channel) or "
+                           "'simultaneous'"))
+        elif spec.activation == "switching" and spec.protocol != "impedance_control":
+            errors.append(("rfa.protocol", f"{spec.protocol!r} with activation 'switching'; expected "
+                           "'impedance_control' (a switching generator moves its power on the impedance)"))
+        elif spec.activation == "sequential" and spec.channel_time is not None:
+            needed = channels * spec.channel_time
+            if needed > scenario.time.duration * (1 + 1e-9):
+                errors.append(("rfa.channel_time", f"{spec.channel_time:g} s x {channels} channels = {needed:g} s "
+                               f"is longer than time.duration {scenario.time.duration:g} s; expected at most "
+                               f"{scenario.time.duration / channels:g} s, or a longer duration"))
     for i, probe in enumerate(scenario.probes):
         p = probe.rfa
         where = f"probes[{i}].rfa"

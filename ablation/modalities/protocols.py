@@ -107,6 +107,8 @@ class Controller(abc.ABC):
     control_interval = 0.25
     #: s the generator stays off after a roll-off (None: a law that does not switch off)
     off_time = None
+    #: the electrode channel selected last (:meth:`select`)
+    active: int | None = 0
 
     def __init__(self, detector: RolloffDetector):
         self.detector = detector
@@ -119,6 +121,15 @@ class Controller(abc.ABC):
     def powered(self, t: float) -> bool:
         """Whether the generator would deliver power (and so watch the impedance) at ``t``."""
         return True
+
+    def select(self, t: float, impedance_of) -> int | None:
+        """The electrode channel that delivers from ``t`` (:mod:`ablation.modalities.channels`); a
+        single-channel law always drives channel 0."""
+        return 0
+
+    def channel_rolloffs(self) -> list[int]:
+        """Roll-offs per channel."""
+        return [len(self.rolloff_times)]
 
     #: whether the law reacts to a roll-off (constant power and temperature control only report it,
     #: so the time loop need not locate it)

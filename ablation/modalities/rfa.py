@@ -28,6 +28,15 @@ Electrodes
   capacity and conduction are neglected). The temperature of the cell at each tine's end is that
   tine's tip sensor.
 
+Channels
+--------
+Several electrodes may share one generator simultaneously (one channel, one potential), in turn or
+by rapid switching (``rfa.activation``, :mod:`ablation.modalities.channels`). Each channel has its
+own unit-potential solve, in which the electrodes of the other channels float (metal conductivity,
+no net current); the impedance, roll-offs and tip sensor are those of the channel delivering. A
+cooled electrode is cooled throughout, except in sequential delivery, where only the channel whose
+turn it is runs its coolant (the others are needles left in place, adiabatic walls).
+
 Tip temperature: for needles, the wall temperature over the electrode faces within ``sensor_length``
 of the tip (area-weighted; a cooled wall's temperature is (h T_cool + (k/d) T_cell)/(h + k/d)); the
 control laws use the hottest sensor of all probes and tines.
@@ -39,6 +48,7 @@ import math
 import numpy as np
 
 from ablation.modalities.base import Model as BaseModel
+from ablation.modalities.channels import FLOATING_ELECTRODE_CONDUCTIVITY, build_delivery, probe_channels
 from ablation.modalities.protocols import build_controller
 from ablation.physics.bioheat import TabulatedEnthalpy
 from ablation.physics.cell_death import ThreeStateCellDeath
@@ -126,7 +136,8 @@ def rasterise_path(domain, points: np.ndarray, radius: float) -> tuple[np.ndarra
 class Model(BaseModel):
     """RF ablation: electric solve, generator law, Joule heating, vaporisation, three-state death."""
     default_criterion = "arrhenius"
-    stepping_attributes = ("controller", "cell_death", "potential", "joule", "sigma_cell", "_row", "_t_old")
+    stepping_attributes = ("controller", "cell_death", "potential", "joule", "sigma_cell", "_row", "_t_old",
+                           "_channel")
     report_criteria = ("arrhenius", "arrhenius_99", "max_temperature:50", "max_temperature:60", "three_state")
 
     #: Relative residual of the unit-potential solves with an iterative (AMG) preconditioner, the 3-D
@@ -149,8 +160,11 @@ class Model(BaseModel):
     def __init__(self, scenario, domain, properties):
         super().__init__(scenario, domain, properties)
         self.spec = scenario.rfa
+        self.probe_channel = probe_channels(self.spec.activation, [p.rfa.channel for p in scenario.probes])
+        self.channels = max(self.probe_channel) + 1
         self._build_electrodes()
-        self.controller = build_controller(self.spec)
+        self.controller = build_delivery(self.spec, build_controller(self.spec), self.channels,
+                                         scenario.time.duration)
         # vessel lumens are held in the heat problem but conduct current (blood)
         self._vessel = np.zeros(domain.n_cells, bool)
         for region in domain.regions:
@@ -158,12 +172,16 @@ class Model(BaseModel):
                 self._vessel |= region.mask
         preconditioner = self._preconditioner()
         direct = preconditioner == "lu"
-        self.electric = ElectricSolver(domain.geometry, self.electrode, self.insulator, self._ground_faces(),
-                                       preconditioner=preconditioner,
-                                       tolerance=max(scenario.solver.tolerance, self.DIRECT_ELECTRIC_TOLERANCE
-                                                     if direct else self.ELECTRIC_TOLERANCE),
-                                       max_iterations=scenario.solver.max_iterations,
-                                       current_from_power=not direct)
+        ground = self._ground_faces()
+        # one unit-potential problem per channel: its electrodes held, the others floating
+        self.electric_channels = [
+            ElectricSolver(domain.geometry, self.channel_electrode[c], self.insulator, ground,
+                           preconditioner=preconditioner,
+                           tolerance=max(scenario.solver.tolerance, self.DIRECT_ELECTRIC_TOLERANCE
+                                         if direct else self.ELECTRIC_TOLERANCE),
+                           max_iterations=scenario.solver.max_iterations, current_from_power=not direct)
+            for c in range(self.channels)]
+        self.electric = self.electric_channels[0]
         n = domain.n_cells
         self.cell_death = ThreeStateCellDeath(n, self.spec.three_state_kf, self.spec.three_state_kb,
                                               self.spec.three_state_tk, self.spec.three_state_alive)
@@ -173,7 +191,8 @@ class Model(BaseModel):
         self._row = {}
         self._t_old = None
         self.electric_iterations = 0
-        self._unit_cache = []     # (temperature, sigma, unit solve) of the last electric solves, newest first
+        self._unit_cache = []     # (channel, temperature, sigma, unit solve) of the last solves, newest first
+        self._channel = 0         # the channel delivering during the present step (None: none)
 
     # ----------------------------------------------------------------- geometry
     def _build_electrodes(self):
@@ -181,13 +200,15 @@ class Model(BaseModel):
         n = d.n_cells
         self.electrode = np.zeros(n, bool)
         self.insulator = np.zeros(n, bool)
+        self.channel_electrode = [np.zeros(n, bool) for _ in range(self.channels)]
         for region in d.regions:
             if region.kind == "probe_active":
                 self.electrode |= region.mask
+                self.channel_electrode[self.probe_channel[region.index]] |= region.mask
             elif region.kind == "probe_shaft":
                 self.insulator |= region.mask
         self.tine_cells = np.zeros(n, bool)
-        self.tine_tips: list[int] = []
+        self.tine_tips: list[tuple[int, int]] = []     # (probe, cell at the tine's end)
         for i, probe in enumerate(self.scenario.probes):
             if probe.rfa.electrode != "multitine":
                 continue
@@ -196,7 +217,8 @@ class Model(BaseModel):
                                    np.linalg.norm(probe.direction), probe.rfa, spacing):
                 cells, tip_cell = rasterise_path(d, path, probe.rfa.tine_diameter / 2.0)
                 self.tine_cells |= cells & d.tissue
-                self.tine_tips.append(tip_cell)
+                self.channel_electrode[self.probe_channel[i]] |= cells & d.tissue
+                self.tine_tips.append((i, tip_cell))
         self.electrode |= self.tine_cells
         self.insulator &= ~self.electrode
 
@@ -230,12 +252,17 @@ class Model(BaseModel):
                   for m in self.properties.materials]
         return TabulatedEnthalpy(tables, self.properties.material)
 
-    def electrical_conductivity(self, temperature) -> np.ndarray:
-        """sigma(T) per cell (S/m): tissue law, blood in vessel lumens."""
+    def electrical_conductivity(self, temperature, channel: int = 0) -> np.ndarray:
+        """sigma(T) per cell (S/m) for ``channel``'s solve: tissue law, blood in vessel lumens, the
+        electrodes of the other channels floating metal."""
         sigma = electrical_conductivity(self.properties["electrical_conductivity"],
                                         self.properties["electrical_conductivity_slope"], temperature,
                                         drop_to=self.spec.conductivity_drop)
-        return np.where(self._vessel, self.spec.blood_electrical_conductivity, sigma)
+        sigma = np.where(self._vessel, self.spec.blood_electrical_conductivity, sigma)
+        if self.channels > 1:
+            floating = self.electrode & ~self.channel_electrode[channel]
+            sigma = np.where(floating, FLOATING_ELECTRODE_CONDUCTIVITY, sigma)
+        return sigma
 
     # ----------------------------------------------------------------- hooks
     def setup(self, heat) -> None:
@@ -254,8 +281,19 @@ class Model(BaseModel):
                     surface.bc = "adiabatic"
         self._sensors = self._needle_sensors(heat)
 
+    def _set_coolant(self, heat, channel) -> None:
+        """Sequential delivery: only the delivering channel's cooled electrodes run their coolant."""
+        for i, probe in enumerate(self.scenario.probes):
+            p = probe.rfa
+            if p.electrode != "cooled_needle":
+                continue
+            for kind in ("probe_active", "probe_shaft") if p.cool_shaft else ("probe_active",):
+                surface = heat.surface(kind, i)
+                if surface is not None:
+                    surface.bc = "convection" if self.probe_channel[i] == channel else "adiabatic"
+
     def _needle_sensors(self, heat):
-        """(surface, face selection) of each needle's tip sensor."""
+        """(probe, surface, face selection) of each needle's tip sensor."""
         sensors = []
         pts = self.domain.world_points()
         for i, probe in enumerate(self.scenario.probes):
@@ -268,14 +306,17 @@ class Model(BaseModel):
             near = dist <= probe.rfa.sensor_length + 0.5 * float(np.max(self.domain.cell_widths()[:, surface.cell]))
             if not near.any():
                 near = dist <= dist.min() + 1e-12
-            sensors.append((surface, near))
+            sensors.append((i, surface, near))
         return sensors
 
-    def tip_temperature(self, heat) -> float:
-        """Hottest tip sensor (degC): needle walls near the tip and the cells at the tine ends."""
+    def tip_temperature(self, heat, channel: int | None = None) -> float:
+        """Hottest tip sensor (degC) of ``channel`` (None: of all): needle walls near the tip and
+        the cells at the tine ends."""
         values = []
         k = heat._k_cell if heat._k_cell is not None else self.conductivity(heat.T)
-        for surface, near in self._sensors:
+        for i, surface, near in self._sensors:
+            if channel is not None and self.probe_channel[i] != channel:
+                continue
             cells = surface.cell[near]
             t_cell = heat.T[cells]
             if surface.bc == "convection":
@@ -285,26 +326,28 @@ class Model(BaseModel):
                 t_wall = t_cell
             a = surface.area[near]
             values.append(float(np.sum(a * t_wall) / np.sum(a)))
-        if self.tine_tips:
-            values.append(float(np.max(heat.T[self.tine_tips])))
+        tips = [cell for i, cell in self.tine_tips if channel is None or self.probe_channel[i] == channel]
+        if tips:
+            values.append(float(np.max(heat.T[tips])))
         return max(values) if values else float("nan")
 
     #: unit solves kept, by temperature field: a step's start and its end
     UNIT_SOLVES_KEPT = 2
 
-    def _unit_solve(self, heat):
-        """The unit-potential solve at the temperature in ``heat`` (sigma from it), reused while the
-        temperature is unchanged (the step control asks for it at a step's end, the next step at its
-        start, and a rejected trial step restarts from the same temperature). Two are kept: while a
-        roll-off is located every trial step restarts from the same state after a solve at the
-        trial's end, and with one kept each trial solved its start again (the same system)."""
-        for temperature, sigma, unit in self._unit_cache:
-            if np.array_equal(temperature, heat.T):
+    def _unit_solve(self, heat, channel: int = 0):
+        """``channel``'s unit-potential solve at the temperature in ``heat`` (sigma from it), reused
+        while the temperature is unchanged (the step control asks for it at a step's end, the next
+        step at its start, and a rejected trial step restarts from the same temperature). Two per
+        channel are kept: while a roll-off is located every trial step restarts from the same state
+        after a solve at the trial's end, and with one kept each trial solved its start again."""
+        for c, temperature, sigma, unit in self._unit_cache:
+            if c == channel and np.array_equal(temperature, heat.T):
                 return sigma, unit
-        sigma = self.electrical_conductivity(heat.T)
-        unit = self.electric.solve_unit(sigma)
+        sigma = self.electrical_conductivity(heat.T, channel)
+        unit = self.electric_channels[channel].solve_unit(sigma)
         self.electric_iterations += unit.iterations
-        self._unit_cache = [(heat.T.copy(), sigma, unit)] + self._unit_cache[:self.UNIT_SOLVES_KEPT - 1]
+        kept = self.UNIT_SOLVES_KEPT * self.channels
+        self._unit_cache = [(channel, heat.T.copy(), sigma, unit)] + self._unit_cache[:kept - 1]
         return sigma, unit
 
     #: steps per generator off period at least (in the run itself; the step check's coarser runs
@@ -323,8 +366,11 @@ class Model(BaseModel):
         return off_time / self.OFF_PERIOD_STEPS if off_time else math.inf
 
     def event_margin(self, t, heat):
-        """Impedance minus the roll-off limit (ohm) at ``t`` for the tissue as it is in ``heat``."""
-        _, unit = self._unit_solve(heat)
+        """Impedance minus the roll-off limit (ohm) at ``t`` for the tissue as it is in ``heat``, on
+        the channel delivering in the present step."""
+        if self._channel is None:
+            return -math.inf
+        _, unit = self._unit_solve(heat, self._channel)
         return self.controller.rolloff_margin(t, unit.impedance + self.spec.series_resistance)
 
     def next_event(self, t):
@@ -336,20 +382,25 @@ class Model(BaseModel):
 
     def initial_row(self, heat, damage):
         """t = 0: the impedance and tip temperature of the initial state; nothing delivered yet."""
-        _, unit = self._unit_solve(heat)
+        _, unit = self._unit_solve(heat, 0)
         z_tissue = unit.impedance
         return {"power_W": 0.0, "voltage_V": 0.0, "current_A": 0.0,
                 "impedance_ohm": z_tissue + self.spec.series_resistance, "tissue_impedance_ohm": z_tissue,
                 "tissue_power_W": 0.0, "electric_iterations": unit.iterations,
-                "tip_temperature_C": self.tip_temperature(heat)}
+                "tip_temperature_C": self.tip_temperature(heat), "channel": 0}
 
     def before_step(self, t, dt, heat, damage):
         self._t_old = heat.T.copy()
-        self.sigma_cell, unit = self._unit_solve(heat)
+        series = self.spec.series_resistance
+        channel = self.controller.select(t, lambda c: self._unit_solve(heat, c)[1].impedance + series)
+        self._channel = channel
+        if self.spec.activation == "sequential":
+            self._set_coolant(heat, channel)
+        self.sigma_cell, unit = self._unit_solve(heat, 0 if channel is None else channel)
         z_tissue = unit.impedance
-        z_total = z_tissue + self.spec.series_resistance
-        tip = self.tip_temperature(heat)
-        power = float(self.controller.power(t, dt, z_total, tip))
+        z_total = z_tissue + series
+        tip = self.tip_temperature(heat, channel if self.channels > 1 else None)
+        power = float(self.controller.power(t, dt, z_total, tip)) if channel is not None else 0.0
         current = math.sqrt(power / z_total) if power > 0 else 0.0
         v_tissue = current * z_tissue
         V = self.domain.geometry.volumes
@@ -359,7 +410,8 @@ class Model(BaseModel):
         tissue_power = v_tissue ** 2 * float(np.sum(unit.heating[self.domain.tissue]))
         self._row = {"power_W": power, "voltage_V": current * z_total, "current_A": current,
                      "impedance_ohm": z_total, "tissue_impedance_ohm": z_tissue,
-                     "tissue_power_W": tissue_power, "electric_iterations": unit.iterations}
+                     "tissue_power_W": tissue_power, "electric_iterations": unit.iterations,
+                     "channel": 0 if channel is None or power <= 0.0 else channel + 1}
 
     def after_step(self, t, dt, heat, damage, report):
         self.cell_death.advance(self._t_old, heat.T, dt)
@@ -392,11 +444,17 @@ class Model(BaseModel):
         imp = np.asarray(timeseries.get("impedance_ohm", [float("nan")]), float)
         tmax = np.asarray(timeseries.get("max_temperature_C", [float("nan")]), float)
         tip = np.asarray(timeseries.get("tip_temperature_C", [float("nan")]), float)
-        return {"energy_J": energy, "tissue_energy_J": tissue_energy,
+        channel = np.asarray(timeseries.get("channel", [1] * time.size), float)
+        delivery = {"activation": self.spec.activation, "channels": self.channels,
+                    "probe_channels": [c + 1 for c in self.probe_channel],
+                    "energy_J_per_channel": [float(np.sum((power[1:] * dt)[channel[1:] == c + 1]))
+                                             for c in range(self.channels)],
+                    "rolloffs_per_channel": [int(x) for x in self.controller.channel_rolloffs()]}
+        return {"energy_J": energy, "tissue_energy_J": tissue_energy, "delivery": delivery,
                 "rolloffs": {"count": len(self.controller.rolloff_times),
                              "times_s": [float(x) for x in self.controller.rolloff_times]},
                 "max_temperature_C": float(np.nanmax(tmax)), "max_tip_temperature_C": float(np.nanmax(tip)),
                 "final_impedance_ohm": float(imp[-1]), "min_impedance_ohm": float(np.nanmin(imp)),
                 "mean_power_W": energy / float(time[-1] - time[0]) if time.size > 1 else 0.0,
                 "protocol": self.spec.protocol, "electric_iterations": int(self.electric_iterations),
-                "electric_preconditioner_setups": int(self.electric.setups)}
+                "electric_preconditioner_setups": int(sum(e.setups for e in self.electric_channels))}
