@@ -341,6 +341,15 @@ def _results_section(doc: Doc, s: dict) -> None:
         doc.heading("Device", 3)
         doc.table(["quantity", "value"], [(k, fmt(v)) for k, v in device.items() if not isinstance(v, dict)],
                   numeric=(1,))
+        delivery = device.get("delivery")
+        if isinstance(delivery, dict) and (delivery.get("channels") or 1) > 1:
+            probes = delivery.get("probe_channels") or []
+            rows = [(c, ", ".join(str(i + 1) for i, k in enumerate(probes) if k == c), fmt(energy / 1e3), rolloffs)
+                    for c, (energy, rolloffs) in enumerate(zip(delivery.get("energy_J_per_channel") or [],
+                                                              delivery.get("rolloffs_per_channel") or []), start=1)]
+            doc.para(f"{delivery.get('activation')} delivery over {delivery.get('channels')} generator channels "
+                     "(ablation/modalities/channels.py).")
+            doc.table(["channel", "probes", "energy (kJ)", "roll-offs"], rows, numeric=(2, 3))
     notes = []
     holders = [s] + [t for t in tumors if isinstance(t, dict)] + ([overall] if isinstance(overall, dict) else [])
     for key, value in ((k, h.get(k)) for h in holders for k in ("notes", "note", "clinical_context", "warnings")):

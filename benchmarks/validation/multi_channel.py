@@ -13,15 +13,17 @@ assumptions (25 mm tips, 17 G needles 5 mm apart per cluster, 200 W impedance co
 liver, the toolkit's switching law) were fixed there before the first run. Nothing is fitted here:
 the default zone model (physiological-2026.12) and library tissue.
 
-The model: nine cooled needles on a 3-D grid (1.5 mm cells within 15 mm of the needles), each
+The model: nine cooled needles on a 3-D grid (2 mm cells within 15 mm of the needles), each
 cluster one channel (``rfa.activation``, ablation/modalities/channels.py). Lesion: the run's
 default criterion (Arrhenius edge); centre temperature: the cell at the triangle's centre,
 mid-depth of the active tips, at the end of the run. No time-step check (one run per method; the
 step is the generator's 0.25 s control interval while it delivers).
 
-    python benchmarks/validation/multi_channel.py [--workers 2] [--spacing 1.5]
+    python benchmarks/validation/multi_channel.py [--workers 2] [--spacing 2]
 
-writes benchmarks/results/validation-multi-channel.md and .json (commit and date).
+writes benchmarks/results/validation-multi-channel.md and .json (commit and date); the same three
+runs are the case ``three_clusters`` of ``ablation bench --suite validation`` (not with --quick:
+about 40 min on one core).
 """
 from __future__ import annotations
 
@@ -36,11 +38,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ablation.bench import Metric, case
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "Lee FT Jr et al., Radiology 2005;234:549 (doi 10.1148/radiol.2342031122), abstract"
 CLUSTER_SPACING_MM = 40.0      # between cluster centres (triangle side)
 NEEDLE_SPACING_MM = 5.0        # within a cluster (Cool-tip cluster)
 TIP_MM = 25.0                  # split.csv tip_length_mm
+#: fine cells (mm): 2 mm keeps the 36 min sequential run near 25 min on one core (120,000 cells);
+#: the 1.47 mm needles are then one staircased cell column
+DEFAULT_SPACING_MM = 2.0
 PUBLISHED = {  # method: (volume mL, SD, centre temperature degC, SD, minutes)
     "sequential": (137.5, 22.2, 80.0, 5.0, 36.0),
     "switching": (116.4, 15.2, 97.0, 8.0, 12.0),
@@ -53,7 +60,7 @@ def _triangle(radius_mm: float, phase: float = math.pi / 2) -> list[tuple[float,
             for k in range(3)]
 
 
-def scenario(method: str, spacing_mm: float = 1.5):
+def scenario(method: str, spacing_mm: float = DEFAULT_SPACING_MM):
     from ablation.input.scenario import scenario_from_dict
     minutes = PUBLISHED[method][4]
     probes = []
@@ -98,18 +105,7 @@ def solve(method: str, spacing_mm: float) -> dict:
             else None}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--spacing", type=float, default=1.5, help="fine cell size, mm")
-    parser.add_argument("--methods", nargs="*", default=list(PUBLISHED))
-    args = parser.parse_args(argv)
-    # the longest run first, so that two workers finish together
-    methods = sorted(args.methods, key=lambda m: -PUBLISHED[m][4])
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        rows = {m: row for m, row in zip(methods, pool.map(solve, methods, [args.spacing] * len(methods)))}
-    for m in methods:
-        print(json.dumps(rows[m]), flush=True)
+def _compare(rows: dict) -> list[dict]:
     table = []
     for m in PUBLISHED:
         if m not in rows:
@@ -119,6 +115,43 @@ def main(argv=None):
         table.append({**r, "published_volume_ml": v, "published_volume_sd": v_sd, "published_centre_C": c,
                       "published_centre_sd": c_sd, "minutes": minutes,
                       "z_volume": (r["volume_ml"] - v) / v_sd, "z_centre": (r["centre_temperature_C"] - c) / c_sd})
+    return table
+
+
+@case(quick=False)
+def three_clusters(ctx):
+    """Held out (rfa_3cluster_*): each method's volume and centre temperature within 2 published
+    SD, and the volume order sequential > switching > simultaneous."""
+    rows = {m: solve(m, DEFAULT_SPACING_MM) for m in PUBLISHED}
+    metrics = []
+    for t in _compare(rows):
+        m = t["method"]
+        ctx.figures[f"validation.three_clusters.{m}.energy_kJ"] = t["energy_J"] / 1e3
+        metrics.append(Metric(f"{m}_volume_ml", t["volume_ml"], t["published_volume_ml"],
+                              2 * t["published_volume_sd"], "mL", "within",
+                              note=f"held out: rfa_3cluster_{'seq' if m == 'sequential' else m[:6]}_vol; "
+                                   f"z {t['z_volume']:+.2f}"))
+        metrics.append(Metric(f"{m}_centre_temperature_C", t["centre_temperature_C"], t["published_centre_C"],
+                              2 * t["published_centre_sd"], "degC", "within", note=f"z {t['z_centre']:+.2f}"))
+    order = [m for m in sorted(rows, key=lambda m: -rows[m]["volume_ml"])]
+    metrics.append(Metric("volume_order_matches", float(order == ["sequential", "switching", "simultaneous"]), 1.0,
+                          0.0, "1", "within", note="model order: " + " > ".join(order)))
+    return metrics
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--spacing", type=float, default=DEFAULT_SPACING_MM, help="fine cell size, mm")
+    parser.add_argument("--methods", nargs="*", default=list(PUBLISHED))
+    args = parser.parse_args(argv)
+    # the longest run first, so that two workers finish together
+    methods = sorted(args.methods, key=lambda m: -PUBLISHED[m][4])
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        rows = {m: row for m, row in zip(methods, pool.map(solve, methods, [args.spacing] * len(methods)))}
+    for m in methods:
+        print(json.dumps(rows[m]), flush=True)
+    table = _compare(rows)
     order = [t["method"] for t in sorted(table, key=lambda t: -t["volume_ml"])]
     published_order = [m for m in sorted(PUBLISHED, key=lambda m: -PUBLISHED[m][0]) if m in rows]
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()

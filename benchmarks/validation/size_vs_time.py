@@ -1,0 +1,203 @@
+"""Zone size against ablation time: a clustered cooled electrode against Goldberg SN, Solbiati L et
+al., "Large-volume tissue ablation with radio frequency by using a clustered, internally cooled
+electrode technique" (abstract; https://moh-it.pure.elsevier.com/en/publications/large-volume-tissue-ablation-with-radio-frequency-by-using-a-clus;
+the stored page shows no journal or year). Three internally cooled electrodes 5 mm apart fed
+simultaneously; coagulation diameter ex vivo 4.7 +/- 0.1 cm at 15 min, 6.2 +/- 0.1 at 30 min,
+7.0 +/- 0.2 at 45 min; in vivo 3.1 +/- 0.2 cm at 12 min. Held-out rows rfa_gcluster_*; their
+assumptions were fixed in split.csv before the first run: 25 mm tips (15-30 mm studied), 17 G, and
+200 W impedance control standing in for the published hand-set current control (1400-2150 mA peak),
+which has no library law. Nothing is fitted: default zone model (physiological-2026.12), library
+tissue; ex vivo = no perfusion, tissue and boundary at 20 degC.
+
+The series is read from one 45 min run (lesion of the run's criterion at every 5 min snapshot):
+diameter = the zone's short axis (across the needles). Two comparisons:
+
+* absolute: each published diameter against the model's at that time (z with the published SD; the
+  tip length and the generator are assumptions, so a level offset is expected);
+* shape: d(15)/d(45) and d(30)/d(45), with the published SDs propagated; the shape does not
+  depend on a level offset common to all times.
+
+    python benchmarks/validation/size_vs_time.py [--workers 2]
+
+writes benchmarks/results/validation-size-vs-time.md, .json and .png (commit and date). The same
+runs are the case ``cluster_size_against_time`` of ``ablation bench --suite validation``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import subprocess
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from ablation.bench import Metric, case
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ("Goldberg SN, Solbiati L et al., clustered internally cooled electrode (abstract; journal and year "
+          "not on the stored page)")
+TIP_MM = 25.0
+NEEDLE_SPACING_MM = 5.0
+SPACING_MM = 1.5
+EX_VIVO_SERIES = {15.0: (4.7, 0.1), 30.0: (6.2, 0.1), 45.0: (7.0, 0.2)}   # min: (diameter cm, SD)
+IN_VIVO_12MIN = (3.1, 0.2)
+
+
+def scenario(in_vivo: bool, minutes: float, spacing_mm: float = SPACING_MM):
+    from ablation.input.scenario import scenario_from_dict
+    r = NEEDLE_SPACING_MM / math.sqrt(3.0)
+    probes = [{"name": f"needle {k + 1}", "tip": [round(r * math.cos(math.pi / 2 + 2 * math.pi * k / 3), 4),
+                                                 round(r * math.sin(math.pi / 2 + 2 * math.pi * k / 3), 4), 0.0],
+               "direction": [0, 0, 1], "diameter": "1.47 mm", "active_length": f"{TIP_MM:g} mm",
+               "rfa": {"electrode": "cooled_needle"}} for k in range(3)]
+    tissue = {"preset": "liver"} if in_vivo else {"preset": "liver", "perfusion": "0 1/s",
+                                                  "initial_temperature": "20 degC", "boundary_temperature": "20 degC"}
+    table = {
+        "name": f"cluster-{'invivo' if in_vivo else 'exvivo'}-{minutes:g}min", "modality": "rfa",
+        "tissue": tissue, "probes": probes,
+        "rfa": {"protocol": "impedance_control", "power": "200 W", "off_time": "15 s"},
+        "domain": {"size": "100 mm" if in_vivo else "150 mm", "center": [0, 0, -TIP_MM / 2]},
+        "grid": {"kind": "3d", "spacing": f"{spacing_mm:g} mm", "max_spacing": "6 mm", "fine_margin": "10 mm",
+                 "growth": 1.25},
+        "time": {"duration": f"{minutes:g} min", "step": "2 s", "refine": False, "output_interval": "5 min"},
+        "outputs": {"scene": False},
+    }
+    return scenario_from_dict(table)
+
+
+def solve(in_vivo: bool, minutes: float) -> dict:
+    from ablation.physics.damage import lesion_size, parse_criterion
+    from ablation.pipeline import simulate
+    start = time.perf_counter()
+    result = simulate(scenario(in_vivo, minutes), zone_uncertainty=False)
+    wall = time.perf_counter() - start
+    criterion = parse_criterion(result.summary["lesion"]["criterion"])
+    series = []
+    for t, fields in result.snapshots:
+        if t <= 0.0:
+            continue
+        size = lesion_size(result.domain, criterion.level(fields))
+        series.append({"minutes": t / 60.0, "diameter_cm": size["short_axis_mm"] / 10.0,
+                       "long_axis_cm": size["long_axis_mm"] / 10.0, "volume_ml": size["volume_ml"]})
+    device = result.summary["device"]
+    return {"in_vivo": in_vivo, "minutes": minutes, "criterion": result.summary["lesion"]["criterion"],
+            "series": series, "energy_J": device["energy_J"], "rolloffs": device["rolloffs"]["count"],
+            "cells": int(result.domain.n_cells), "wall_s": wall,
+            "domain": {k: result.summary["domain"].get(k) for k in ("size_mm", "warning", "conducted_deviation_C")}
+            if isinstance(result.summary["domain"], dict) else None}
+
+
+def _at(series: list[dict], minutes: float) -> float:
+    return next(p["diameter_cm"] for p in series if abs(p["minutes"] - minutes) < 1e-6)
+
+
+def compare(ex_vivo: dict, in_vivo: dict | None) -> dict:
+    """Absolute z per published row, and the shape ratios against the published ones."""
+    rows = [{"id": f"rfa_gcluster_exvivo_{m:g}min_diam", "minutes": m, "published_cm": v, "sd_cm": sd,
+             "model_cm": _at(ex_vivo["series"], m), "z": (_at(ex_vivo["series"], m) - v) / sd}
+            for m, (v, sd) in EX_VIVO_SERIES.items()]
+    if in_vivo is not None:
+        v, sd = IN_VIVO_12MIN
+        d = _at(in_vivo["series"], 12.0) if any(abs(p["minutes"] - 12.0) < 1e-6 for p in in_vivo["series"]) \
+            else in_vivo["series"][-1]["diameter_cm"]
+        rows.append({"id": "rfa_gcluster_invivo_12min_diam", "minutes": 12.0, "published_cm": v, "sd_cm": sd,
+                     "model_cm": d, "z": (d - v) / sd})
+    v45, sd45 = EX_VIVO_SERIES[45.0]
+    shape = []
+    for m in (15.0, 30.0):
+        v, sd = EX_VIVO_SERIES[m]
+        ratio = v / v45
+        ratio_sd = ratio * math.hypot(sd / v, sd45 / v45)
+        model = _at(ex_vivo["series"], m) / _at(ex_vivo["series"], 45.0)
+        shape.append({"ratio": f"d({m:g} min) / d(45 min)", "published": ratio, "sd": ratio_sd, "model": model,
+                      "z": (model - ratio) / ratio_sd})
+    return {"rows": rows, "shape": shape}
+
+
+def _runs(workers: int) -> tuple[dict, dict]:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        ex = pool.submit(solve, False, 45.0)
+        inv = pool.submit(solve, True, 12.0)
+        return ex.result(), inv.result()
+
+
+@case(quick=False)
+def cluster_size_against_time(ctx):
+    """Held out (rfa_gcluster_*): the shape of the ex vivo series within 2 SD; absolute diameters
+    reported against 2 SD (assumed tip length and generator)."""
+    ex_vivo, in_vivo = solve(False, 45.0), solve(True, 12.0)
+    result = compare(ex_vivo, in_vivo)
+    metrics = [Metric(f"{r['id']}", r["model_cm"], r["published_cm"], 2 * r["sd_cm"], "cm", "within",
+                      note=f"held out; z {r['z']:+.2f}") for r in result["rows"]]
+    metrics += [Metric(s["ratio"], s["model"], s["published"], 2 * s["sd"], "1", "within",
+                       note=f"shape of the series; z {s['z']:+.2f}") for s in result["shape"]]
+    return metrics
+
+
+def plot(ex_vivo: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    t = [p["minutes"] for p in ex_vivo["series"]]
+    d = [p["diameter_cm"] for p in ex_vivo["series"]]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    pub_t = list(EX_VIVO_SERIES)
+    pub_d = [EX_VIVO_SERIES[m][0] for m in pub_t]
+    pub_sd = [EX_VIVO_SERIES[m][1] for m in pub_t]
+    axes[0].plot(t, d, "o-", label="model (impedance control 200 W, 25 mm tips)")
+    axes[0].errorbar(pub_t, pub_d, yerr=pub_sd, fmt="s", color="k", capsize=3, label="Goldberg et al. (ex vivo)")
+    axes[0].set(xlabel="ablation time (min)", ylabel="coagulation diameter (cm)", title="absolute")
+    d45, p45 = d[t.index(45.0)] if 45.0 in t else d[-1], EX_VIVO_SERIES[45.0][0]
+    axes[1].plot(t, [x / d45 for x in d], "o-", label="model / model at 45 min")
+    axes[1].errorbar(pub_t, [x / p45 for x in pub_d],
+                     yerr=[x / p45 * math.hypot(s / x, EX_VIVO_SERIES[45.0][1] / p45) for x, s in zip(pub_d, pub_sd)],
+                     fmt="s", color="k", capsize=3, label="published / published at 45 min")
+    axes[1].set(xlabel="ablation time (min)", ylabel="diameter / diameter at 45 min", title="shape")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    ex_vivo, in_vivo = _runs(args.workers)
+    print(json.dumps(ex_vivo), flush=True)
+    print(json.dumps(in_vivo), flush=True)
+    result = compare(ex_vivo, in_vivo)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+              "source": SOURCE, "ex_vivo_run": ex_vivo, "in_vivo_run": in_vivo, **result}
+    out = ROOT / "benchmarks" / "results"
+    lines = ["# Zone size against ablation time: clustered cooled electrode against Goldberg et al.", "",
+             f"{record['date']}, commit {commit[:12]}; {SOURCE}. Three cooled 17 G needles 5 mm apart, "
+             f"{TIP_MM:g} mm tips, one channel, 200 W impedance control (stand-in for the published current "
+             f"control), default zone model; 3-D grid {SPACING_MM:g} mm fine cells; no time-step check. "
+             "Diameter = the zone's short axis.", "",
+             "| time (min) | model diameter (cm) | long axis (cm) | volume (mL) |", "|---|---|---|---|"]
+    lines += [f"| {p['minutes']:g} | {p['diameter_cm']:.2f} | {p['long_axis_cm']:.2f} | {p['volume_ml']:.1f} |"
+              for p in ex_vivo["series"]]
+    lines += ["", "| row | time (min) | model (cm) | published (cm) | z |", "|---|---|---|---|---|"]
+    lines += [f"| {r['id']} | {r['minutes']:g} | {r['model_cm']:.2f} | {r['published_cm']:g} +/- {r['sd_cm']:g} | "
+              f"{r['z']:+.2f} |" for r in result["rows"]]
+    lines += ["", "| shape | model | published | z |", "|---|---|---|---|"]
+    lines += [f"| {s['ratio']} | {s['model']:.3f} | {s['published']:.3f} +/- {s['sd']:.3f} | {s['z']:+.2f} |"
+              for s in result["shape"]]
+    lines += ["", f"Energy: ex vivo 45 min {ex_vivo['energy_J'] / 1e3:.1f} kJ ({ex_vivo['rolloffs']} roll-offs, "
+              f"{ex_vivo['cells']} cells, {ex_vivo['wall_s']:.0f} s wall); in vivo 12 min "
+              f"{in_vivo['energy_J'] / 1e3:.1f} kJ ({in_vivo['rolloffs']} roll-offs, {in_vivo['wall_s']:.0f} s wall).",
+              "", "![diameter against time](validation-size-vs-time.png)"]
+    # written after both runs: an interrupted benchmark leaves the old files whole
+    plot(ex_vivo, out / "validation-size-vs-time.png")
+    (out / "validation-size-vs-time.json").write_text(json.dumps(record, indent=2) + "\n")
+    (out / "validation-size-vs-time.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
