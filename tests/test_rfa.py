@@ -264,6 +264,8 @@ def test_three_state_model_against_direct_integration():
 BAD = {
     "negative power": ('power = "-5 W"', "rfa.power"),
     "unknown mode": ('protocol = "turbo"', "rfa.protocol"),
+    "negative current limit": ('max_current = "-1 A"', "rfa.max_current"),
+    "current limit in volts": ('max_current = "2 V"', "rfa.max_current"),
 }
 
 
@@ -433,3 +435,16 @@ def test_lesion_with_reused_amg_hierarchy_matches_fresh_direct_solves_on_3d_grid
     assert np.max(np.abs(z / z_ref - 1)) < 1e-4
     energy, energy_ref = reused.summary["device"]["energy_J"], fresh.summary["device"]["energy_J"]
     assert abs(energy / energy_ref - 1) < 1e-6
+
+
+def test_generator_current_limit_caps_the_power():
+    """With max_current the generator delivers min(P_set, I_max^2 Z): here 0.5 A into ~100 ohm is
+    ~25 W, below the 60 W set, so every powered row carries exactly the limit current."""
+    r = run(coarse(rfa={"protocol": "constant_power", "power": "60 W", "max_current": "0.5 A"},
+                   time={"duration": "20 s", "step": "2 s", "refine": False}))
+    current = np.asarray(r.timeseries["current_A"])[1:]
+    power = np.asarray(r.timeseries["power_W"])[1:]
+    impedance = np.asarray(r.timeseries["impedance_ohm"])[1:]
+    assert np.all(power < 60.0)
+    assert np.allclose(current, 0.5, rtol=1e-12)
+    assert np.allclose(power, 0.25 * impedance, rtol=1e-12)

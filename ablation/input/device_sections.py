@@ -93,6 +93,10 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                             "published dwell time found; only the 30 ohm roll-off rule is published, Francica "
                             "et al., Br J Radiol 2018;92:20180625)", "30 s", dimension="time",
                             minimum=0.0, exclusive_minimum=True),
+    "max_current": Quantity("the generator's current limit: the power is at most I_max^2 x the impedance it sees "
+                            "(default: none; generators are current-limited, e.g. Goldberg et al.'s clustered "
+                            "electrode runs peaked at 1400-2150 mA, but no manufacturer figure was found)", None,
+                            dimension="current", nullable=True, minimum=0.0, exclusive_minimum=True),
     "series_resistance": Quantity("resistance of the rest of the circuit (pad, body, cables) in series with the "
                                   "modelled tissue; the generator sees Z_tissue + this", "0 ohm",
                                   dimension="resistance", minimum=0.0),

@@ -401,6 +401,8 @@ class Model(BaseModel):
         z_total = z_tissue + series
         tip = self.tip_temperature(heat, channel if self.channels > 1 else None)
         power = float(self.controller.power(t, dt, z_total, tip)) if channel is not None else 0.0
+        if self.spec.max_current is not None:   # the generator's hardware limit, below its control law
+            power = min(power, self.spec.max_current ** 2 * z_total)
         current = math.sqrt(power / z_total) if power > 0 else 0.0
         v_tissue = current * z_tissue
         V = self.domain.geometry.volumes
