@@ -192,3 +192,17 @@ def test_probe_channel_must_be_positive(tmp_path, capsys):
     open(path, "w").write(text)
     assert main(["validate", path]) == 2
     assert "probes[0].rfa.channel" in capsys.readouterr().err
+
+
+def test_report_lists_energy_and_rolloffs_per_channel():
+    from ablation.output.report import Doc, _results_section
+    doc = Doc()
+    summary = {"lesion": {"criterion": "arrhenius", "volume_ml": 10.0},
+               "device": {"energy_J": 3000.0, "delivery": {
+                   "activation": "switching", "channels": 2, "probe_channels": [1, 2, 2],
+                   "energy_J_per_channel": [1000.0, 2000.0], "rolloffs_per_channel": [3, 4]}}}
+    _results_section(doc, summary)
+    md = "".join(doc.md)
+    assert "switching delivery over 2 generator channels" in md
+    # channel, its probes (1-based), energy in kJ, roll-offs
+    assert "| 1 | 1 | 1 | 3 |" in md and "| 2 | 2, 3 | 2 | 4 |" in md

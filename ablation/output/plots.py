@@ -320,6 +320,11 @@ def published_rows_table(model: str) -> dict | None:
         return None
 
 
+#: legend of each row role in the parity plot
+PARITY_ROLES = {"train": "train", "held_out": "held-out",
+                "held_out_benchmark": "held-out, own benchmark (multi-electrode, size against time; no band)"}
+
+
 def plot_parity(table: dict, path, before: dict | None = None, modality: str | None = None) -> Plot | None:
     """Model against published value per row (log-log): horizontal bar 2 x the published SD (20 %
     where none is given), vertical bar the model's 5-95 % zone band; training and held-out rows apart;
@@ -336,7 +341,8 @@ def plot_parity(table: dict, path, before: dict | None = None, modality: str | N
         old = usable(before)
         ax.plot([r["published"] for r in old], [r["model"] for r in old], "x", color="0.6",
                 label=f"before: {before.get('model') or 'first version'} ({len(old)} rows)")
-    for role, marker, colour in (("train", "s", PALETTE[1]), ("held_out", "o", PALETTE[0])):
+    for role, marker, colour in (("train", "s", PALETTE[1]), ("held_out", "o", PALETTE[0]),
+                                 ("held_out_benchmark", "^", PALETTE[2])):
         chosen = [r for r in rows if r["role"] == role]
         if not chosen:
             continue
@@ -346,7 +352,7 @@ def plot_parity(table: dict, path, before: dict | None = None, modality: str | N
         ratio = np.median(model / np.array([r["published"] for r in chosen]))
         ax.errorbar([r["published"] for r in chosen], model, xerr=[2.0 * r["sd_used"] for r in chosen],
                     yerr=[model - low, high - model], fmt=marker, color=colour, capsize=2,
-                    label=f"{role.replace('_', '-')} ({len(chosen)} rows; model/published median {ratio:.2f})")
+                    label=f"{PARITY_ROLES[role]} ({len(chosen)} rows; model/published median {ratio:.2f})")
     values = [v for r in rows for v in (r["published"], r["model"])]
     lo, hi = min(values) / 1.5, max(values) * 1.5
     ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="model = published")
@@ -357,7 +363,7 @@ def plot_parity(table: dict, path, before: dict | None = None, modality: str | N
     what = f"{modality} rows" if modality else "rows"
     ax.set_title(_wrap(f"Published {what} vs zone model {table.get('model') or table.get('fitted', '?')} (generated "
                        f"{str(table.get('generated', '?'))[:10]})"), fontsize=9)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))   # below: the points fill both corners
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Plot(Path(path).name, "Validation: published rows against this zone model", [what])

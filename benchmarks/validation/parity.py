@@ -1,7 +1,9 @@
 """Parity plot of the published-rows table: model against published value, with the published
 spread (2 x the row's SD, or 20 % where none is given) as the horizontal bar and the model's 5-95 %
 zone band as the vertical one; training and held-out rows marked apart; the first version's model
-(the "before" table) in grey for comparison.
+(the "before" table) in grey for comparison. The held-out rows that their own benchmarks run
+(multi_channel.py: three clusters, Lee 2005; size_vs_time.py: clustered electrode, Goldberg) are
+added as triangles when their results exist (no model band: those runs compute none).
 
     python benchmarks/validation/parity.py [TABLE.json] [OUT.png] [BEFORE.json]
 
@@ -20,6 +22,28 @@ from ablation.output.plots import plot_parity
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
+def benchmark_rows() -> list[dict]:
+    """Parity rows of the held-out benchmarks that run outside the published-rows table."""
+    rows = []
+    multi = RESULTS / "validation-multi-channel.json"
+    if multi.exists():
+        for r in json.loads(multi.read_text())["rows"]:
+            rows.append({"id": f"three clusters {r['method']} volume", "role": "held_out_benchmark",
+                         "published": r["published_volume_ml"], "sd_used": r["published_volume_sd"],
+                         "model": r["volume_ml"], "unit": "mL"})
+            rows.append({"id": f"three clusters {r['method']} centre", "role": "held_out_benchmark",
+                         "published": r["published_centre_C"], "sd_used": r["published_centre_sd"],
+                         "model": r["centre_temperature_C"], "unit": "degC"})
+    series = RESULTS / "validation-size-vs-time.json"
+    if series.exists():
+        for r in json.loads(series.read_text())["rows"]:
+            rows.append({"id": r["id"], "role": "held_out_benchmark", "published": r["published_cm"],
+                         "sd_used": r["sd_cm"], "model": r["model_cm"], "unit": "cm"})
+    for r in rows:
+        r["modality"] = "rfa"
+    return rows
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from ablation.input.models import DEFAULT_MODEL, LIBRARY
@@ -27,7 +51,9 @@ def main(argv=None) -> int:
     out = Path(argv[1]) if len(argv) > 1 else RESULTS / "validation-parity.png"
     before_path = Path(argv[2]) if len(argv) > 2 else RESULTS / f"validation-published-rows-{LIBRARY}.json"
     before = json.loads(before_path.read_text()) if before_path.exists() and before_path != table_path else None
-    plot_parity(json.loads(table_path.read_text()), out, before)
+    table = json.loads(table_path.read_text())
+    table["rows"] = table["rows"] + benchmark_rows()
+    plot_parity(table, out, before)
     print(out)
     return 0
 
