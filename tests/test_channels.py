@@ -206,3 +206,20 @@ def test_report_lists_energy_and_rolloffs_per_channel():
     assert "switching delivery over 2 generator channels" in md
     # channel, its probes (1-based), energy in kJ, roll-offs
     assert "| 1 | 1 | 1 | 3 |" in md and "| 2 | 2, 3 | 2 | 4 |" in md
+
+
+def test_parity_plot_takes_the_benchmark_rows(tmp_path):
+    """The multi-electrode and size-against-time results join the parity plot as their own role."""
+    import importlib.util
+    from pathlib import Path
+    from ablation.output.plots import plot_parity
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "validation" / "parity.py"
+    spec = importlib.util.spec_from_file_location("parity", path)
+    parity = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(parity)
+    rows = parity.benchmark_rows()
+    assert len(rows) == 10 and {r["role"] for r in rows} == {"held_out_benchmark"}
+    simultaneous = next(r for r in rows if r["id"] == "three clusters simultaneous volume")
+    assert simultaneous["published"] == 22.3 and simultaneous["model"] > 100   # the recorded miss
+    plot = plot_parity({"rows": rows, "model": "test"}, tmp_path / "parity.png")
+    assert plot is not None and (tmp_path / "parity.png").stat().st_size > 10_000
