@@ -70,3 +70,25 @@ def coarse_rfa(**changes):
         else:
             raw[key] = value
     return scenario_from_dict(raw)
+
+
+def write_rfa_file(tmp_path, rfa_lines: str, probes: int = 1, duration: str = "1 min"):
+    """A minimal RF scenario file with ``probes`` cooled needles 10 mm apart and the given [rfa]
+    lines, for bad-input tests (tests/test_rfa.py, tests/test_channels.py); returns its path."""
+    probe = "".join(f"""
+[[probes]]
+tip = [{10 * i}, 0, 0]
+[probes.rfa]
+electrode = "cooled_needle"
+""" for i in range(probes))
+    path = tmp_path / "bad.toml"
+    path.write_text(f"""name = "bad"
+modality = "rfa"
+{probe}
+[rfa]
+{rfa_lines}
+
+[time]
+duration = "{duration}"
+""")
+    return path

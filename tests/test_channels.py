@@ -11,7 +11,7 @@ from ablation.run.setup import scenario_domain as build_domain
 from ablation.modalities import channels, protocols, rfa
 from ablation.modalities.base import cell_properties
 from ablation.run.time_loop import run
-from conftest import coarse_rfa as coarse
+from conftest import coarse_rfa as coarse, write_rfa_file
 
 
 # ----------------------------------------------------------------------------- controllers alone
@@ -98,7 +98,7 @@ def test_floating_electrode_carries_no_net_current_and_lowers_the_impedance():
     unit = model.electric_channels[0].solve_unit(sigma)
     # the floating needle is one equipotential (to 1e-3 of its potential) ...
     phi = unit.phi[floating]
-    assert np.ptp(phi) < 1e-3 * phi.mean() and 0.05 < phi.mean() < 0.95
+    assert np.ptp(phi) < 1e-3 * phi.mean() and 0.01 < phi.mean() < 0.5   # 14 mm away: measured 0.059 V
     # ... through which as much current leaves as enters: the resistor power at its faces sums to ~0
     solver = model.electric_channels[0]
     g = solver.geometry
@@ -151,25 +151,6 @@ def test_sequential_run_heats_one_channel_after_the_other():
 
 
 # ----------------------------------------------------------------------------- bad input
-def _write(tmp_path, rfa_lines: str, probes: int = 2, duration: str = "2 min") -> str:
-    probe = "".join(f"""
-[[probes]]
-tip = [{10 * i}, 0, 0]
-[probes.rfa]
-electrode = "cooled_needle"
-""" for i in range(probes))
-    text = f"""name = "bad"
-modality = "rfa"
-{probe}
-[rfa]
-{rfa_lines}
-
-[time]
-duration = "{duration}"
-"""
-    path = tmp_path / "bad.toml"
-    path.write_text(text)
-    return str(path)
 
 
 @pytest.mark.parametrize("lines, probes, field", [
@@ -181,13 +162,13 @@ duration = "{duration}"
     ('activation = "switching"\nswitch_time = "0 s"', 2, "rfa.switch_time"),
 ])
 def test_impossible_channel_settings_exit_2_and_name_the_field(tmp_path, capsys, lines, probes, field):
-    assert main(["validate", _write(tmp_path, lines, probes)]) == 2
+    assert main(["validate", str(write_rfa_file(tmp_path, lines, probes, "2 min"))]) == 2
     err = capsys.readouterr().err
     assert field in err and "Traceback" not in err
 
 
 def test_probe_channel_must_be_positive(tmp_path, capsys):
-    path = _write(tmp_path, 'activation = "switching"')
+    path = str(write_rfa_file(tmp_path, 'activation = "switching"', 2, "2 min"))
     text = open(path).read().replace('electrode = "cooled_needle"', 'electrode = "cooled_needle"\nchannel = 0', 1)
     open(path, "w").write(text)
     assert main(["validate", path]) == 2

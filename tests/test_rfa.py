@@ -19,7 +19,7 @@ from ablation.modalities.base import cell_properties
 from ablation.physics.damage import perfusion_multiplier as _perfusion_shutdown
 from ablation.run.time_loop import run
 from ablation.modalities import rfa
-from conftest import coarse_rfa as coarse
+from conftest import coarse_rfa as coarse, write_rfa_file
 
 
 def spherical_edges(a, R, n_inside=4, n_outside=60):
@@ -269,39 +269,18 @@ BAD = {
 }
 
 
-def _write(tmp_path, rfa_line, probes=True):
-    probe = """
-[[probes]]
-tip = [0, 0, 0]
-[probes.rfa]
-electrode = "cooled_needle"
-""" if probes else ""
-    text = f"""name = "bad"
-modality = "rfa"
-{probe}
-[rfa]
-{rfa_line}
-
-[time]
-duration = "1 min"
-"""
-    path = tmp_path / "bad.toml"
-    path.write_text(text)
-    return path
-
-
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_protocol_input_exits_2_and_names_field(case, tmp_path, capsys):
     line, field = BAD[case]
-    assert main(["validate", str(_write(tmp_path, line))]) == 2
+    assert main(["validate", str(write_rfa_file(tmp_path, line))]) == 2
     err = capsys.readouterr().err
     assert field in err
 
 
 def test_missing_electrode_exits_2(tmp_path, capsys):
-    assert main(["validate", str(_write(tmp_path, 'power = "50 W"', probes=False))]) == 2
+    assert main(["validate", str(write_rfa_file(tmp_path, 'power = "50 W"', probes=0))]) == 2
     assert "probes" in capsys.readouterr().err
-    path = _write(tmp_path, 'power = "50 W"').read_text().replace('"cooled_needle"', '"plasma"')
+    path = write_rfa_file(tmp_path, 'power = "50 W"').read_text().replace('"cooled_needle"', '"plasma"')
     (tmp_path / "bad2.toml").write_text(path)
     assert main(["validate", str(tmp_path / "bad2.toml")]) == 2
     assert "probes[0].rfa.electrode" in capsys.readouterr().err

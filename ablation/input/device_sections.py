@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Schedule, String, Table
-from ablation.modalities.channels import probe_channels
+from ablation.modalities.channels import ACTIVATIONS, probe_channels
 from ablation.modalities.cryo import CATALOGUE, GENERIC, PHASES, probe_settings
 from ablation.physics.tissue import preset_values
 from ablation.run.setup import domain_center
@@ -86,7 +86,7 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                          "ablation/modalities/channels.py): 'simultaneous' (all at one potential), 'sequential' "
                          "(channels in turn, each for channel_time under the protocol) or 'switching' (power "
                          "moved to the next channel at a roll-off of the active one or after switch_time)",
-                         "simultaneous", options=("simultaneous", "sequential", "switching")),
+                         "simultaneous", options=ACTIVATIONS),
     "channel_time": Quantity("sequential: each channel's time (default: time.duration / number of channels)", None,
                              dimension="time", nullable=True, minimum=0.0, exclusive_minimum=True),
     "switch_time": Quantity("switching: longest time on one channel before the power moves on (assumption: no "

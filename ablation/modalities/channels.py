@@ -177,11 +177,9 @@ class Switching(Controller):
         return self.detectors[self.active].margin(impedance)
 
     def next_event(self, t):
-        times = [until for until in self.resting_until if until > t + 1e-9]
+        times = list(self.resting_until) + [self.ramp_time]
         if self.active is not None:
             times.append(self.active_since + self.switch_time)
-        if t < self.ramp_time - 1e-9:
-            times.append(self.ramp_time)
         later = [x for x in times if x > t + 1e-9]
         return min(later) if later else math.inf
 

@@ -221,6 +221,8 @@ class Model(BaseModel):
                 self.tine_tips.append((i, tip_cell))
         self.electrode |= self.tine_cells
         self.insulator &= ~self.electrode
+        # per channel, the cells of the other channels' electrodes (floating in its solve)
+        self._floating = [self.electrode & ~mask for mask in self.channel_electrode]
 
     def _preconditioner(self) -> str:
         chosen = self.scenario.solver.electric_preconditioner
@@ -260,8 +262,7 @@ class Model(BaseModel):
                                         drop_to=self.spec.conductivity_drop)
         sigma = np.where(self._vessel, self.spec.blood_electrical_conductivity, sigma)
         if self.channels > 1:
-            floating = self.electrode & ~self.channel_electrode[channel]
-            sigma = np.where(floating, FLOATING_ELECTRODE_CONDUCTIVITY, sigma)
+            sigma = np.where(self._floating[channel], FLOATING_ELECTRODE_CONDUCTIVITY, sigma)
         return sigma
 
     # ----------------------------------------------------------------- hooks
