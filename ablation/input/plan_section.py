@@ -67,6 +67,11 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
     "spacing_3d": Quantity("cell size of a several-probe (3-D) verification solve when the scenario's is finer "
                            "(assumption: 1 mm, the 3-D spacing of the shipped cryo_3probe.toml)", "1 mm",
                            dimension="length", minimum=0.0, exclusive_minimum=True),
+    "interaction_solves": Integer("fresh 3-D solves per probe count (two or more probes) that correct the search's "
+                                  "surrogate for the probes' interaction (shared RF current, merging iceballs); 0: "
+                                  "the surrogate alone (assumption: 2 - the first corrects the surrogate's best "
+                                  "layout, the second solves the corrected search's best) [count]", 2, minimum=0,
+                                  maximum=6),
     "spacing": Quantity("cell size of the zone library's and the verification's solves (default: the "
                         "scenario's grid.spacing)", None, dimension="length", minimum=0.0, exclusive_minimum=True,
                         nullable=True),

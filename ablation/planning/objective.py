@@ -137,14 +137,19 @@ class Objective:
     samples: int
     seed: int
     max_probes: int
+    #: corrections of several probes' surrogate by fresh solves (:mod:`.interaction`), shared by the
+    #: approaches; None: the surrogate alone
+    interaction: object = None
 
     def __post_init__(self):
         # common random numbers: the same draws for every candidate (and every approach)
         self.draws = standard_draws(self.seed, self.samples, self.max_probes)
 
-    def union_distance(self, layout: Layout, points: np.ndarray, nominal: bool = False) -> np.ndarray:
-        """Signed distance of the union zone at world ``points`` (3, n) per sample (samples, n);
-        ``nominal`` gives one row without placement error."""
+    def union_distance(self, layout: Layout, points: np.ndarray, nominal: bool = False,
+                       corrected: bool = True) -> np.ndarray:
+        """Signed distance of the surrogate zone at world ``points`` (3, n) per sample (samples, n);
+        ``nominal`` gives one row without placement error; ``corrected`` adds the interaction
+        correction in use for the layout's count and duration, if any."""
         zone = self.library.zone(layout.duration)
         interacting = zone.depression is not None and layout.count > 1
         best, parts = None, []
@@ -163,7 +168,17 @@ class Objective:
                 continue
             s = zone.signed_distance(rel)
             best = s if best is None else np.maximum(best, s)
-        return superposed_distance(parts) if interacting else best
+        distance = superposed_distance(parts) if interacting else best
+        correction = self.interaction.correction_for(layout) if (corrected and self.interaction is not None) else None
+        if correction is not None:
+            shift = np.mean(layout.tips, axis=0) - correction.anchor
+            if not nominal:
+                # the layout's mean tip moves with the mean of its probes' errors in a sample
+                moved = np.mean([probe_frame(layout.directions[k]) @ self._errors[k][0].T
+                                 for k in range(layout.count)], axis=0)
+                shift = shift[:, None] + moved
+            distance = distance + correction.at(points, shift)
+        return distance
 
     @property
     def _errors(self) -> list:
@@ -204,14 +219,16 @@ class Objective:
         score = smooth - EXCESS_WEIGHT * excess / t.target_volume
         return Evaluation(mam / MM, success, value, ci, score, excess * 1e6, nominal / MM)
 
-    def nominal_margin(self, layout: Layout) -> float:
+    def nominal_margin(self, layout: Layout, solved_zone=None) -> float:
         """The objective's margin quantity (m) of the layout without placement error: the MAM, or for
-        technical success the smallest signed distance over every tumour point (inner too)."""
+        technical success the smallest signed distance over every tumour point (inner too).
+        ``solved_zone`` (world points -> signed distance) reads it on a solved zone instead."""
         t = self.targets
-        if self.kind == "p_technical_success":
-            return float(np.min(self.union_distance(layout, t.all_points, nominal=True)))
-        surface = t.surface[:, t.kept] if t.kept.any() else t.surface
-        return float(np.min(self.union_distance(layout, surface, nominal=True)))
+        points = t.all_points if self.kind == "p_technical_success" else \
+            (t.surface[:, t.kept] if t.kept.any() else t.surface)
+        if solved_zone is not None:
+            return float(np.min(solved_zone(points)))
+        return float(np.min(self.union_distance(layout, points, nominal=True)))
 
     @property
     def nominal_threshold(self) -> float:

@@ -12,11 +12,12 @@ import numpy as np
 
 from ablation.input.scenario import ScenarioError
 from ablation.outcome import placement as pl
+from ablation.planning.interaction import Interaction, layout_key
 from ablation.planning.objective import Layout, Objective, build_targets
 from ablation.planning.risk import DISCLAIMER, ltp_risk
 from ablation.planning.search import naive_layout, search
 from ablation.planning.spec import PlanSpec, plan_spec
-from ablation.planning.verify import verify
+from ablation.planning.verify import solve_layout, verify
 from ablation.planning.zones import MM, ZoneLibrary
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class PlanOutcome:
 
 
 def plan(scenario, *, library=None, verify_plans: bool | str = True, require_target: bool = True, executor=None,
-         progress=None) -> PlanOutcome:
+         progress=None, solver=None) -> PlanOutcome:
     """Plan ``scenario`` (with a [plan] section) under each of its approaches.
 
     library : a zone library (default: solved zones of the scenario's first probe,
@@ -47,6 +48,9 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
         the naive plan is solved once for all); False: no solve (tests)
     require_target : raise :class:`PlanInfeasible` when the first approach's plan does not reach
         plan.target (the command line exits 2); otherwise report it
+    solver : ``solve(layout) -> SolvedLayout`` for the search's interaction corrections of several
+        probes (:mod:`ablation.planning.interaction`; plan.interaction_solves per count); default:
+        the real solver when plans are verified, none (the surrogate alone) when they are not
     """
     started = wallclock.perf_counter()
     spec = plan_spec(scenario)
@@ -56,12 +60,15 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
     reach = 2 * max(zone.half_length, zone.radius) + spec.margin
     targets = build_targets(list(spec.tumors), spec.margin, reach, spec.capsule, seed=spec.seed)
     section = scenario.get("placement")
+    if solver is None and verify_plans and spec.interaction_solves > 0:
+        solver = solve_layout(scenario, spec, executor, progress)
+    interaction = Interaction(solver) if solver is not None and spec.interaction_solves > 0 else None
     plans, objectives = {}, {}
     screen_cache: dict = {}      # the nominal screen does not depend on the approach
     for approach in spec.approaches:
         model = pl.error_model(section, approach, pringle=False)
         objective = Objective(targets, library, model, spec.objective, spec.margin, spec.quantile, spec.samples,
-                              spec.seed, spec.max_probes)
+                              spec.seed, spec.max_probes, interaction)
         objectives[approach] = objective
         plans[approach] = search(objective, spec, approach, screen_cache=screen_cache)
         chosen = plans[approach].chosen
@@ -80,19 +87,23 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
         # the naive plan first, with every approach's Monte Carlo: a plan equal to it reuses its solve
         naive_solved = verify(scenario, naive, list(spec.approaches), spec, spec.objective, spec.margin,
                               spec.quantile, executor, progress)
-        done = {_layout_key(naive): naive_solved}
+        done = {layout_key(naive): naive_solved}
         for approach, layout in layouts.items():
             if verify_plans == "first" and approach != spec.approaches[0]:
                 continue
-            key = _layout_key(layout)
+            key = layout_key(layout)
             if key not in done:
-                done[key] = verify(scenario, layout, [a for a, l in layouts.items() if _layout_key(l) == key]
-                                   + [a for a in spec.approaches if a not in layouts], spec, spec.objective,
-                                   spec.margin, spec.quantile, executor, progress)
+                order = ([a for a, l in layouts.items() if layout_key(l) == key]
+                         + [a for a in spec.approaches if a not in layouts])
+                # a layout the search solved for its corrections (as the first approach's scenario) is reused
+                reuse = interaction.solved.get(key) if interaction is not None and order[0] == spec.approaches[0] \
+                    else None
+                done[key] = verify(scenario, layout, order, spec, spec.objective, spec.margin, spec.quantile,
+                                   executor, progress, solved=reuse)
             solved[approach] = done[key]
         _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved)
     report = _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s,
-                     wallclock.perf_counter() - started)
+                     wallclock.perf_counter() - started, interaction)
     return PlanOutcome(report, solved, naive_solved, spec, layouts)
 
 
@@ -114,11 +125,6 @@ def _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solv
             solved[approach] = naive_solved
             naive_solved.notes.append(f"{approach}: the searched layout verified {mine:.4g}, the naive layout "
                                       f"{other:.4g}; the naive layout is the plan")
-
-
-def _layout_key(layout: Layout) -> tuple:
-    return (round(layout.duration, 3), tuple(np.round(layout.tips.ravel() / MM, 2)),
-            tuple(np.round(layout.directions.ravel(), 5)))
 
 
 def _infeasible(spec: PlanSpec, result) -> tuple:
@@ -152,7 +158,8 @@ def _clean_values(values: dict) -> dict:
     return {k: v for k, v in values.items() if k != "mam_mm"}
 
 
-def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s, total_s):
+def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s, total_s,
+            interaction=None):
     first = spec.approaches[0]
     chosen = plans[first].chosen
     objective_name = {"p_margin": f"P(MAM >= {spec.margin / MM:g} mm)",
@@ -173,7 +180,7 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
         "surrogate": {"objective": chosen.evaluation.value, "ci95": list(chosen.evaluation.ci95),
                       "samples": spec.samples, "nominal_mam_mm": chosen.evaluation.nominal_mam_mm,
                       "excess_volume_ml": chosen.evaluation.excess_ml,
-                      "method": "union of moved single-probe zones, each probe its own placement error"},
+                      "method": _surrogate_method(chosen.layout, objectives[first])},
     }
     naive_entry = {"count": 1, "probes": _probes(naive),
                    "protocol": {"duration_s": naive.duration, "duration_min": naive.duration / 60},
@@ -249,6 +256,8 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
                         "vessels_kept_clear": [v.name for v in spec.vessels], "clearance_mm": spec.clearance / MM,
                         "durations_min": [d / 60 for d in spec.durations]},
         "zone_library": zones,
+        "interaction": {"solves_per_count": spec.interaction_solves, "used": False} if interaction is None else
+        {"solves_per_count": spec.interaction_solves, "used": True, **interaction.summary()},
         "search": {"samples": spec.samples, "seed": spec.seed, "iterations": spec.iterations,
                    "common_random_numbers": True,
                    "evaluations": {a: p.evaluations for a, p in plans.items()}, "search_s": search_s},
@@ -256,6 +265,15 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
                          "solves": len({id(v) for v in [*solved.values(), naive_solved] if v is not None})},
         "timing_s": {"total": total_s, "search": search_s},
     }
+
+
+def _surrogate_method(layout: Layout, objective) -> str:
+    zone = objective.library.zone(layout.duration)
+    base = ("superposed temperature depressions of moved single-probe zones" if layout.count > 1 and
+            zone.depression is not None else "union of moved single-probe zones")
+    if objective.interaction is not None and objective.interaction.correction_for(layout) is not None:
+        base += ", corrected by fresh 3-D solves of the search's layouts (interaction)"
+    return base + ", each probe its own placement error"
 
 
 def _device(scenario) -> dict:

@@ -107,6 +107,22 @@ class LayoutSpace:
             dirs.append(d)
         return Layout(np.array(tips), np.array(dirs), self.duration)
 
+    def parameters(self, layout: Layout) -> np.ndarray:
+        """The parameter vector of ``layout`` (the inverse of :meth:`layout`, for warm starts)."""
+        f = self.frame
+        x = []
+        for k in range(layout.count):
+            d = layout.directions[k]
+            tip = layout.tips[k]
+            if self.lateral:
+                x += list(f.T @ (tip + d * self.zone.centre_offset - self.centre))
+            else:
+                x += [float((tip - self.centre) @ d) + self.zone.centre_offset]
+            if self.free:
+                local = f.T @ d
+                x += [math.atan2(local[0], local[2]), math.atan2(local[1], local[2])]
+        return np.clip(np.array(x, float), [b[0] for b in self.bounds], [b[1] for b in self.bounds])
+
     def packing_starts(self, ring_fractions=(0.0, 0.35, 0.55, 0.75), depths=(0.0, -0.25, 0.25)) -> list:
         """Packing starts: n tips on a ring (radius a fraction of tumour radius + margin) across the
         direction, rotated so neighbours are evenly spaced, at a few depths."""
@@ -155,9 +171,9 @@ def _segment_gap(t1, d1, t2, d2, length: float = 60 * MM) -> float:
     return float(np.min(np.linalg.norm(a[:, :, None] - b[:, None, :], axis=0)))
 
 
-def search_count(objective: Objective, spec, count: int, duration: float, seed: int) -> Candidate:
+def search_count(objective: Objective, spec, count: int, duration: float, seed: int, warm=()) -> Candidate:
     """The best layout of ``count`` probes at ``duration`` (differential evolution from packing
-    starts, then Nelder-Mead on the same smoothed score)."""
+    starts and the ``warm`` layouts, then Nelder-Mead on the same smoothed score)."""
     zone = objective.library.zone(duration)
     space = LayoutSpace(spec, zone, count, duration)
     calls = [0]
@@ -167,7 +183,7 @@ def search_count(objective: Objective, spec, count: int, duration: float, seed: 
         layout = space.layout(x)
         return -objective.evaluate(layout).score + PENALTY_PER_MM * space.violation(layout) / MM
 
-    starts = space.packing_starts()
+    starts = space.packing_starts() + [space.parameters(w) for w in warm]
     dims = len(space.bounds)
     size = max(POPULATION * dims, len(starts) + 4)
     rng = np.random.default_rng(seed)
@@ -187,7 +203,7 @@ def search_count(objective: Objective, spec, count: int, duration: float, seed: 
     return Candidate(layout, objective.evaluate(layout), space.violation(layout) / MM, calls[0])
 
 
-def best_nominal(objective: Objective, spec, count: int, duration: float, seed: int) -> tuple:
+def best_nominal(objective: Objective, spec, count: int, duration: float, seed: int, warm=()) -> tuple:
     """The largest nominal margin quantity (m, :meth:`Objective.nominal_margin`) found for ``count``
     probes at ``duration`` among layouts that meet the constraints, and its layout (differential
     evolution from the packing starts, as :func:`search_count`, on the nominal value alone);
@@ -199,7 +215,7 @@ def best_nominal(objective: Objective, spec, count: int, duration: float, seed: 
         layout = space.layout(x)
         return -objective.nominal_margin(layout) / MM + PENALTY_PER_MM * space.violation(layout) / MM
 
-    starts = space.packing_starts()
+    starts = space.packing_starts() + [space.parameters(w) for w in warm]
     best = min(starts, key=loss)
     dims = len(space.bounds)
     if dims and spec.iterations > 0:
@@ -224,6 +240,11 @@ def screen_count(objective: Objective, spec, count: int, cache: dict | None = No
     error. ``cache`` (shared by the approaches) keeps each count's result."""
     if cache is not None and count in cache:
         return cache[count]
+    if interacting(objective, spec, count):
+        result = _screen_with_solves(objective, spec, count)
+        if cache is not None:
+            cache[count] = result
+        return result
     threshold = objective.nominal_threshold
     best, best_layout = -math.inf, None
     for i, duration in enumerate(spec.durations):
@@ -245,6 +266,51 @@ def screen_count(objective: Objective, spec, count: int, cache: dict | None = No
     if cache is not None:
         cache[count] = (reason, best_layout)
     return reason, best_layout
+
+
+def interacting(objective: Objective, spec, count: int) -> bool:
+    """Whether ``count`` probes are searched with solve-corrected surrogates (:mod:`.interaction`):
+    two or more probes, a solver and plan.interaction_solves > 0."""
+    return count >= 2 and objective.interaction is not None and spec.interaction_solves > 0
+
+
+def _screen_with_solves(objective: Objective, spec, count: int) -> tuple:
+    """The screen of ``count`` interacting probes, on solves: the best nominal layout of the
+    surrogate is solved, the surrogate corrected by the solve (:mod:`.interaction`), its new best
+    solved, up to plan.interaction_solves solves at the longest duration (a zone grows with time, so
+    a count that fails there fails at every duration). The verdict is on the best *solved* nominal
+    margin; the correction of that layout stays in use for the Monte Carlo search."""
+    from ablation.planning.interaction import SAME_LAYOUT, layout_key
+    interaction = objective.interaction
+    duration = max(spec.durations)
+    seed = spec.seed + 1000 * count
+    _, layout = best_nominal(objective, spec, count, duration, seed)
+    if layout is None:
+        return "no layout of this many probes meets the constraints (spacing, entry window, vessels)", None
+    best = (-math.inf, None, None)
+    for i in range(spec.interaction_solves):
+        predicted = objective.nominal_margin(layout)
+        solved = interaction.solve_and_correct(objective, layout, predicted)
+        if solved > best[0]:
+            best = (solved, layout, interaction.correction_for(layout))
+        if i + 1 == spec.interaction_solves:
+            break
+        _, new = best_nominal(objective, spec, count, duration, seed + i + 1, warm=[layout])
+        if new is None or np.max(np.linalg.norm(new.tips - layout.tips, axis=1)) < SAME_LAYOUT \
+                or layout_key(new) in interaction.solved:
+            break
+        layout = new
+    value, layout, correction = best
+    interaction.corrections[(count, round(float(duration), 3))] = correction
+    threshold = objective.nominal_threshold
+    if value >= threshold - SCREEN_SLACK:
+        return None, layout
+    what = "covers the tumours" if objective.kind == "p_technical_success" else \
+        f"reaches a {threshold / MM:g} mm margin"
+    return (f"no solved layout of {count} probe(s) {what} even without placement error (best solved: "
+            f"{value / MM:.2f} mm after {len([r for r in interaction.record if r['count'] == count])} solve(s) "
+            f"of the corrected search, short by more than the {SCREEN_SLACK / MM:g} mm slack): Monte Carlo "
+            "search skipped"), layout
 
 
 def max_count_for_spacing(spec) -> int:
@@ -283,8 +349,11 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             evaluations += 1
             continue
         best = None
-        for i, duration in enumerate(spec.durations):
-            c = search_count(objective, spec, n, duration, spec.seed + 1000 * n + i)
+        # interacting probes: the duration whose correction the screen solved, from its layout
+        durations = (max(spec.durations),) if interacting(objective, spec, n) else spec.durations
+        warm = [nominal] if interacting(objective, spec, n) else []
+        for i, duration in enumerate(durations):
+            c = search_count(objective, spec, n, duration, spec.seed + 1000 * n + i, warm=warm)
             evaluations += c.evaluations
             if c.violation_mm > 1e-6:
                 continue

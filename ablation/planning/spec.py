@@ -71,6 +71,7 @@ class PlanSpec:
     spacing_3d: float
     tumors: tuple             # shapes
     capsule: object
+    interaction_solves: int = 0
 
     @property
     def tumour_radius(self) -> float:
@@ -127,7 +128,8 @@ def plan_spec(scenario) -> PlanSpec:
     spec = PlanSpec(p.objective, float(p.margin), float(p.quantile), float(p.target), approaches, int(p.max_probes),
                     float(p.min_spacing), p.trajectories, direction, float(p.max_tilt), window, vessels,
                     float(p.clearance), durations, int(p.samples), int(p.verify_samples), int(p.seed),
-                    int(p.iterations), p.spacing, float(p.spacing_3d), tumors, scenario_capsule(scenario))
+                    int(p.iterations), p.spacing, float(p.spacing_3d), tumors, scenario_capsule(scenario),
+                    int(p.interaction_solves))
     if window is not None and not errors:
         _check_window(spec, errors)
     if errors:

@@ -67,15 +67,38 @@ class Verification:
     notes: list
 
 
+def solve_layout(scenario, spec, executor=None, progress=None):
+    """The real solver of layouts for the search's interaction corrections
+    (:mod:`ablation.planning.interaction`): ``solve(layout) -> SolvedLayout``, the plan's scenario
+    solved as the verification solves it (so the verification reuses a solve of the same layout)."""
+    from ablation.outcome.coverage import Lesion
+    from ablation.planning.interaction import SolvedLayout
+
+    def solve(layout: Layout) -> SolvedLayout:
+        raw = plan_raw(scenario, layout, spec.approaches[0], spec.verify_samples, spec.seed, spec.spacing,
+                       spec.spacing_3d)
+        started = wallclock.perf_counter()
+        result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False,
+                          executor=executor, progress=progress)
+        lesion = Lesion.from_fields(result.domain, result.fields, result.summary["lesion"]["criterion"])
+        return SolvedLayout(layout, lesion.signed_distance, result, wallclock.perf_counter() - started)
+    return solve
+
+
 def verify(scenario, layout: Layout, approaches, spec, objective_kind: str, margin: float, quantile: float,
-           executor=None, progress=None) -> Verification:
-    """Solve the plan once and run every approach's placement Monte Carlo on the same draws."""
-    raw = plan_raw(scenario, layout, approaches[0], spec.verify_samples, spec.seed, spec.spacing, spec.spacing_3d)
-    planned = scenario_from_dict(raw, source=scenario.source)
-    started = wallclock.perf_counter()
-    result = simulate(planned, zone_uncertainty=False, executor=executor, progress=progress)
-    solve_s = wallclock.perf_counter() - started
-    section = planned.placement
+           executor=None, progress=None, solved=None) -> Verification:
+    """Solve the plan once (or take ``solved``, a :class:`SolvedLayout` of the same layout from the
+    search's corrections) and run every approach's placement Monte Carlo on the same draws."""
+    if solved is not None:
+        result, solve_s = solved.result, solved.solve_s
+    else:
+        raw = plan_raw(scenario, layout, approaches[0], spec.verify_samples, spec.seed, spec.spacing,
+                       spec.spacing_3d)
+        started = wallclock.perf_counter()
+        result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False,
+                          executor=executor, progress=progress)
+        solve_s = wallclock.perf_counter() - started
+    section = result.scenario.placement
     draws = pl.standard_draws(spec.seed, spec.verify_samples, max(1, layout.count))
     per = {}
     method = None
