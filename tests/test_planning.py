@@ -229,7 +229,7 @@ def merged_mam(layout, radius, growth, tumour_radius, centre):
     return r - tumour_radius - np.linalg.norm(np.mean(layout.tips, axis=0) - centre)
 
 
-def test_interaction_solves_correct_the_surrogate_to_the_solve():
+def test_interaction_solves_correct_the_surrogate_to_the_solve(tmp_path):
     """Spheres of 12 mm and a 20 mm tumour: no union of up to three reaches a 5 mm margin, so the
     surrogate alone screens every count out. Solved, two probes merge into one 18 mm sphere (MAM 8 mm
     centred): with interaction solves the search sees it, and the corrected surrogate equals the
@@ -257,6 +257,12 @@ def test_interaction_solves_correct_the_surrogate_to_the_solve():
     assert len(solved) >= 2 and all(b > a for a, b in zip(solved, solved[1:])) and solved[-1] > 5.0
     assert record[-1]["prediction_was_corrected"]
     assert abs(record[-1]["predicted_nominal_mm"] - solved[-1]) < 1.0
+    # the report lists every solve
+    from ablation.output.planning import write_plan_report
+    write_plan_report(tmp_path, report, [])
+    md = (tmp_path / "report.md").read_text()
+    section = md.split("### Interaction solves")[1]
+    assert section.count("| 2 |") == len(record)
     # a rigid move of the solved layout: corrected surrogate against the analytic solve
     spec, _, objective = sphere_objective(scenario(20.0, **table), 12 * MM, "open")
     from ablation.planning.interaction import Interaction

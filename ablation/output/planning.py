@@ -234,6 +234,17 @@ def write_plan_report(folder: Path, report: dict, pictures: list) -> None:
     doc.table(["duration (min)", "volume (mL)", "axial extent (mm)", "radius (mm)", "solve (s)", "source"],
               [[fmt(z["duration_s"] / 60), fmt(z["volume_ml"]), fmt(z["axial_extent_mm"]), fmt(z["radius_mm"]),
                 fmt(z["solve_s"]), z["source"]] for z in report["zone_library"]])
+    interaction = report.get("interaction") or {}
+    if interaction.get("used") and interaction.get("solves"):
+        doc.heading("Interaction solves", 3)
+        doc.para("Several probes interact (shared RF current, merging iceballs): the search's surrogate was "
+                 "corrected by fresh 3-D solves of its own best layouts. 'Predicted' is the surrogate's nominal MAM "
+                 "for the layout before its solve (corrected by the earlier solve where there was one).", cls="note")
+        doc.table(["probes", "duration (min)", "surrogate alone (mm)", "predicted (mm)", "solved (mm)", "solve (s)"],
+                  [[r["count"], fmt(r["duration_min"]), fmt(r["surrogate_nominal_mm"]),
+                    fmt(r["predicted_nominal_mm"]) + ("" if r["prediction_was_corrected"] else " (uncorrected)"),
+                    fmt(r["solved_nominal_mm"]), fmt(r["solve_s"])] for r in interaction["solves"]],
+                  numeric=(1, 2, 4, 5))
     s = report["search"]
     doc.para(f"Search: {s['samples']} placement samples with common random numbers (seed {s['seed']}), "
              f"{s['iterations']} differential-evolution generations per probe count and duration; evaluations "
