@@ -282,3 +282,29 @@ def test_interaction_solves_off_keeps_the_surrogate_alone():
     with pytest.raises(PlanInfeasible):
         plan(scenario(20.0, **table), library=SphereLibrary(lambda d: 12 * MM), verify_plans=False, solver=solve)
     assert calls == []
+
+
+def test_real_interaction_solve_reads_the_margin_the_coverage_analysis_reads():
+    """The real layout solver (3-D, two hot probes): the solved nominal MAM the planner reads on the
+    solved zone agrees with the run's own coverage analysis of the same solve, and the corrected
+    surrogate equals it at the solved layout."""
+    from ablation.planning import ZoneLibrary
+    from ablation.planning.interaction import Interaction
+    from ablation.planning.verify import solve_layout
+    s = scenario(16.0, max_probes=2, min_spacing="4 mm", approaches=["open"], spacing_3d="2 mm", verify_samples=50)
+    spec = plan_spec(s)
+    library = ZoneLibrary(s, spec.spacing)
+    zone = library.zone(spec.durations[0])
+    targets = build_targets(list(spec.tumors), spec.margin, 40 * MM, None, seed=spec.seed)
+    objective = Objective(targets, library, pl.error_model(s.placement, "open"), spec.objective, spec.margin,
+                          spec.quantile, 50, spec.seed, spec.max_probes, Interaction(solve_layout(s, spec)))
+    centre = np.array([0.0, 0.0, -10 * MM]) - np.array([0.0, 0.0, zone.centre_offset])
+    layout = Layout(np.array([centre + [-4 * MM, 0, 0], centre + [4 * MM, 0, 0]]), np.array([[0, 0, 1.0]] * 2),
+                    spec.durations[0])
+    solved_m = objective.interaction.solve_and_correct(objective, layout, objective.nominal_margin(layout))
+    row = objective.interaction.record[-1]
+    result = next(iter(objective.interaction.solved.values())).result
+    coverage_mam = min(t["min_margin_mm"] for t in result.summary.tumors)
+    assert result.domain.kind != "axisymmetric"
+    assert solved_m / MM == pytest.approx(coverage_mam, abs=0.5)
+    assert row["corrected_at_solve_mm"] == pytest.approx(row["solved_nominal_mm"], abs=0.2)
