@@ -69,8 +69,9 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
                            dimension="length", minimum=0.0, exclusive_minimum=True),
     "interaction_solves": Integer("fresh 3-D solves per probe count (two or more probes) that correct the search's "
                                   "surrogate for the probes' interaction (shared RF current, merging iceballs); 0: "
-                                  "the surrogate alone (assumption: 2 - the first corrects the surrogate's best "
-                                  "layout, the second solves the corrected search's best) [count]", 2, minimum=0,
+                                  "the surrogate alone (assumption: 3 - the first corrects the surrogate's best "
+                                  "layout, the others solve the corrected search's best in a trust region; a 3-D "
+                                  "17 G cryo solve took 15-35 s) [count]", 3, minimum=0,
                                   maximum=6),
     "spacing": Quantity("cell size of the zone library's and the verification's solves (default: the "
                         "scenario's grid.spacing)", None, dimension="length", minimum=0.0, exclusive_minimum=True,

@@ -13,9 +13,10 @@ a raster of solved minus surrogate signed distance in world coordinates, moved w
 mean tip (s: the candidate's mean tip, and in a Monte Carlo sample the mean of its probes' errors,
 relative to the solved layout's). At the solved layout the corrected surrogate equals the solve
 (up to the raster); nearby it keeps the surrogate's response to each probe's own move. The search
-then runs again on the corrected surrogate and its new best is solved too, up to
-``plan.interaction_solves`` solves per count (an additive, zeroth-order correction managed by
-fresh solves: Alexandrov et al., Struct Optim 1998;15:16-23). Each solve records what the surrogate
+then runs again on the corrected surrogate, within a trust region about the best solved layout, and
+its new best is solved too, up to ``plan.interaction_solves`` solves per count (an additive,
+zeroth-order correction managed by fresh solves in a trust region: Alexandrov et al., Struct Optim
+1998;15:16-23). Each solve records what the surrogate
 predicted for it before, corrected and uncorrected, so the surrogate's error on a layout it had not
 seen is measured, not assumed. No files, no screen.
 """
@@ -35,6 +36,10 @@ CORRECTION_RASTER = 1.0 * MM
 #: the correction reaches this far beyond tumour + margin (assumption: 10 mm, past the margins the
 #: objective reads; further out it holds its edge value)
 CORRECTION_REACH = 10.0 * MM
+#: half-width of the trust region about a solved layout in which the corrected surrogate is
+#: searched (assumption: 3 mm; in the first cryo benchmark, corrected predictions for layouts moved
+#: by up to about 1 mm per tip missed their solves by 0.7-0.8 mm, for moves of 5-8 mm by 2.7-3.3 mm)
+TRUST_RADIUS = 3.0 * MM
 #: a corrected search stops solving when its new best layout's tips moved less than this from
 #: the last solved one (assumption: 0.5 mm, half the correction raster: the solve would repeat)
 SAME_LAYOUT = 0.5 * MM

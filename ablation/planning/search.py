@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
+from ablation.planning.interaction import TRUST_RADIUS
 from ablation.planning.objective import Evaluation, Layout, Objective
 from ablation.planning.zones import MM, probe_frame
 
@@ -88,6 +89,20 @@ class LayoutSpace:
             if self.free:
                 self.bounds += [(-spec.max_tilt, spec.max_tilt)] * 2
 
+    def within(self, layout: Layout, radius: float) -> "LayoutSpace":
+        """This space narrowed to layouts whose tips lie within ``radius`` (per axis) of ``layout``'s
+        (a trust region; tilts keep their bounds): its only start is ``layout`` itself."""
+        import copy
+        local = copy.copy(self)
+        x0 = self.parameters(layout)
+        local.bounds = [b if (self.free and k % self.per_probe >= self.per_probe - 2) else
+                        (max(b[0], x0[k] - radius), min(b[1], x0[k] + radius))
+                        for k, b in enumerate(self.bounds)]
+        local.trust_centre = x0
+        return local
+
+    trust_centre = None
+
     def layout(self, x: np.ndarray) -> Layout:
         tips, dirs = [], []
         f = self.frame
@@ -125,7 +140,10 @@ class LayoutSpace:
 
     def packing_starts(self, ring_fractions=(0.0, 0.35, 0.55, 0.75), depths=(0.0, -0.25, 0.25)) -> list:
         """Packing starts: n tips on a ring (radius a fraction of tumour radius + margin) across the
-        direction, rotated so neighbours are evenly spaced, at a few depths."""
+        direction, rotated so neighbours are evenly spaced, at a few depths (in a trust region: its
+        centre only)."""
+        if self.trust_centre is not None:
+            return [self.trust_centre]
         reach = self.spec.tumour_radius + self.spec.margin
         out = []
         for rf in ring_fractions:
@@ -171,11 +189,15 @@ def _segment_gap(t1, d1, t2, d2, length: float = 60 * MM) -> float:
     return float(np.min(np.linalg.norm(a[:, :, None] - b[:, None, :], axis=0)))
 
 
-def search_count(objective: Objective, spec, count: int, duration: float, seed: int, warm=()) -> Candidate:
+def search_count(objective: Objective, spec, count: int, duration: float, seed: int, warm=(),
+                 trust=None) -> Candidate:
     """The best layout of ``count`` probes at ``duration`` (differential evolution from packing
-    starts and the ``warm`` layouts, then Nelder-Mead on the same smoothed score)."""
+    starts and the ``warm`` layouts, then Nelder-Mead on the same smoothed score); ``trust``
+    (layout, radius) limits the search to a trust region about that layout."""
     zone = objective.library.zone(duration)
     space = LayoutSpace(spec, zone, count, duration)
+    if trust is not None:
+        space = space.within(*trust)
     calls = [0]
 
     def loss(x):
@@ -203,13 +225,16 @@ def search_count(objective: Objective, spec, count: int, duration: float, seed: 
     return Candidate(layout, objective.evaluate(layout), space.violation(layout) / MM, calls[0])
 
 
-def best_nominal(objective: Objective, spec, count: int, duration: float, seed: int, warm=()) -> tuple:
+def best_nominal(objective: Objective, spec, count: int, duration: float, seed: int, warm=(),
+                 trust=None) -> tuple:
     """The largest nominal margin quantity (m, :meth:`Objective.nominal_margin`) found for ``count``
     probes at ``duration`` among layouts that meet the constraints, and its layout (differential
     evolution from the packing starts, as :func:`search_count`, on the nominal value alone);
-    (-inf, None) when none found meets them."""
+    (-inf, None) when none found meets them. ``trust`` as in :func:`search_count`."""
     zone = objective.library.zone(duration)
     space = LayoutSpace(spec, zone, count, duration)
+    if trust is not None:
+        space = space.within(*trust)
 
     def loss(x):
         layout = space.layout(x)
@@ -275,33 +300,37 @@ def interacting(objective: Objective, spec, count: int) -> bool:
 
 
 def _screen_with_solves(objective: Objective, spec, count: int) -> tuple:
-    """The screen of ``count`` interacting probes, on solves: the best nominal layout of the
-    surrogate is solved, the surrogate corrected by the solve (:mod:`.interaction`), its new best
-    solved, up to plan.interaction_solves solves at the longest duration (a zone grows with time, so
-    a count that fails there fails at every duration). The verdict is on the best *solved* nominal
-    margin; the correction of that layout stays in use for the Monte Carlo search."""
+    """The screen of ``count`` interacting probes, on solves: the surrogate's best nominal layout is
+    solved and the surrogate corrected by the solve (:mod:`.interaction`); then, up to
+    plan.interaction_solves solves in all, the corrected surrogate's best layout within a trust
+    region about the best solved one is solved (a layout that solves better becomes the centre; one
+    that does not halves the region). All at the longest duration: a zone grows with time, so a
+    count that fails there fails at every duration. The verdict is on the best *solved* nominal
+    margin; that layout's correction stays in use for the Monte Carlo search."""
     from ablation.planning.interaction import SAME_LAYOUT, layout_key
     interaction = objective.interaction
     duration = max(spec.durations)
+    key = (count, round(float(duration), 3))
     seed = spec.seed + 1000 * count
     _, layout = best_nominal(objective, spec, count, duration, seed)
     if layout is None:
         return "no layout of this many probes meets the constraints (spacing, entry window, vessels)", None
-    best = (-math.inf, None, None)
-    for i in range(spec.interaction_solves):
-        predicted = objective.nominal_margin(layout)
-        solved = interaction.solve_and_correct(objective, layout, predicted)
-        if solved > best[0]:
-            best = (solved, layout, interaction.correction_for(layout))
-        if i + 1 == spec.interaction_solves:
-            break
-        _, new = best_nominal(objective, spec, count, duration, seed + i + 1, warm=[layout])
-        if new is None or np.max(np.linalg.norm(new.tips - layout.tips, axis=1)) < SAME_LAYOUT \
+    solved = interaction.solve_and_correct(objective, layout, objective.nominal_margin(layout))
+    best = (solved, layout, interaction.corrections[key])
+    radius = TRUST_RADIUS
+    for i in range(1, spec.interaction_solves):
+        interaction.corrections[key] = best[2]
+        _, new = best_nominal(objective, spec, count, duration, seed + i, trust=(best[1], radius))
+        if new is None or np.max(np.linalg.norm(new.tips - best[1].tips, axis=1)) < SAME_LAYOUT \
                 or layout_key(new) in interaction.solved:
             break
-        layout = new
+        solved = interaction.solve_and_correct(objective, new, objective.nominal_margin(new))
+        if solved > best[0]:
+            best = (solved, new, interaction.corrections[key])
+        else:
+            radius *= 0.5
     value, layout, correction = best
-    interaction.corrections[(count, round(float(duration), 3))] = correction
+    interaction.corrections[key] = correction
     threshold = objective.nominal_threshold
     if value >= threshold - SCREEN_SLACK:
         return None, layout
@@ -351,9 +380,10 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
         best = None
         # interacting probes: the duration whose correction the screen solved, from its layout
         durations = (max(spec.durations),) if interacting(objective, spec, n) else spec.durations
-        warm = [nominal] if interacting(objective, spec, n) else []
+        # ... and within the trust region about that layout, where its correction holds
+        trust = (nominal, TRUST_RADIUS) if interacting(objective, spec, n) else None
         for i, duration in enumerate(durations):
-            c = search_count(objective, spec, n, duration, spec.seed + 1000 * n + i, warm=warm)
+            c = search_count(objective, spec, n, duration, spec.seed + 1000 * n + i, trust=trust)
             evaluations += c.evaluations
             if c.violation_mm > 1e-6:
                 continue
