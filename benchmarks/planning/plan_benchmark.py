@@ -33,7 +33,7 @@ DEVICES = {
     # device: (shipped scenario, [plan] settings: durations from the shipped protocol)
     # at most 5 cooled needles: a 3.5 cm tumour with its 5 mm margin is a 4.5 cm target, beyond three
     # needles driven together in perfused liver (best solved nominal MAM 0.16 mm in the first run
-    # with interaction solves, 2026-12-03, commit 8303739)
+    # with interaction solves, 2026-12-03, commit eec70d5)
     "rfa_cooltip": ("rfa_cooltip_perfused.toml", {"durations": ["12 min"], "max_probes": 5}),
     "cryo_17g": ("cryo_17g_perfused.toml", {"durations": ["28 min"], "max_probes": 8, "min_spacing": "8 mm"}),
 }
