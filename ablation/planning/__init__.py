@@ -5,6 +5,7 @@ each approach's placement error. One job per module:
 * :mod:`.spec` - the [plan] section as plain objects, with the geometric checks;
 * :mod:`.zones` - the zone library: one probe's solved zone per duration, moved (and an analytic
   spherical zone for verification);
+* :mod:`.interaction` - several probes' surrogate corrected by fresh solves of the search's layouts;
 * :mod:`.objective` - the placement Monte Carlo objective with common random numbers;
 * :mod:`.search` - packing start, differential evolution and polish over count, tips, directions
   and duration; the naive plan;
