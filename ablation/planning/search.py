@@ -300,10 +300,10 @@ def interacting(objective: Objective, spec, count: int) -> bool:
 
 
 def _screen_with_solves(objective: Objective, spec, count: int) -> tuple:
-    """The screen of ``count`` interacting probes, on solves: the surrogate's best nominal layout is
-    solved and the surrogate corrected by the solve (:mod:`.interaction`); then, up to
-    plan.interaction_solves solves in all, the corrected surrogate's best layout within a trust
-    region about the best solved one is solved (a layout that solves better becomes the centre; one
+    """The screen of ``count`` interacting probes, on solves: the surrogate's best nominal layout and
+    its best regular array are solved and the surrogate corrected by the better solve
+    (:mod:`.interaction`); then, up to plan.interaction_solves solves in all, the corrected
+    surrogate's best layout within a trust region about the best solved one is solved (a layout that solves better becomes the centre; one
     that does not halves the region). All at the longest duration: a zone grows with time, so a
     count that fails there fails at every duration. The verdict is on the best *solved* nominal
     margin; that layout's correction stays in use for the Monte Carlo search."""
@@ -315,10 +315,21 @@ def _screen_with_solves(objective: Objective, spec, count: int) -> tuple:
     _, layout = best_nominal(objective, spec, count, duration, seed)
     if layout is None:
         return "no layout of this many probes meets the constraints (spacing, entry window, vessels)", None
-    solved = interaction.solve_and_correct(objective, layout, objective.nominal_margin(layout))
-    best = (solved, layout, interaction.corrections[key])
+    # two starts: the surrogate's optimum and its best regular array (every tip at one depth on a
+    # ring) - the surrogate misjudges how depth staggering and density change merging, so its
+    # optimum alone can be a poor centre for the trust region
+    starts = [layout]
+    regular = best_regular(objective, spec, count, duration)
+    if regular is not None and layout_key(regular) != layout_key(layout):
+        starts.append(regular)
+    best = (-math.inf, None, None)
+    for start in starts[:spec.interaction_solves]:
+        interaction.corrections.pop(key, None)     # a start is predicted by the surrogate alone
+        solved = interaction.solve_and_correct(objective, start, objective.nominal_margin(start))
+        if solved > best[0]:
+            best = (solved, start, interaction.corrections[key])
     radius = TRUST_RADIUS
-    for i in range(1, spec.interaction_solves):
+    for i in range(len(starts), spec.interaction_solves):
         interaction.corrections[key] = best[2]
         _, new = best_nominal(objective, spec, count, duration, seed + i, trust=(best[1], radius))
         if new is None or np.max(np.linalg.norm(new.tips - best[1].tips, axis=1)) < SAME_LAYOUT \
@@ -340,6 +351,15 @@ def _screen_with_solves(objective: Objective, spec, count: int) -> tuple:
             f"{value / MM:.2f} mm after {len([r for r in interaction.record if r['count'] == count])} solve(s) "
             f"of the corrected search, short by more than the {SCREEN_SLACK / MM:g} mm slack): Monte Carlo "
             "search skipped"), layout
+
+
+def best_regular(objective: Objective, spec, count: int, duration: float):
+    """The packing start (n tips on a ring, one depth) with the largest surrogate nominal margin
+    among those that meet the constraints, or None."""
+    space = LayoutSpace(spec, objective.library.zone(duration), count, duration)
+    layouts = [space.layout(x) for x in space.packing_starts()]
+    feasible = [l for l in layouts if space.violation(l) <= 1e-9]
+    return max(feasible, key=objective.nominal_margin) if feasible else None
 
 
 def max_count_for_spacing(spec) -> int:
