@@ -419,7 +419,12 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             chosen = best[1]
             break
     if chosen is None and per_count:
-        chosen = max(per_count.values(), key=lambda c: (c.evaluation.value, c.evaluation.score))
+        if any(c.evaluation.value > 0 for c in per_count.values()):
+            chosen = max(per_count.values(), key=lambda c: (c.evaluation.value, c.evaluation.score))
+        else:
+            # nothing above 0: the layout closest to the margin (with interaction solves, its
+            # corrected nominal margin is the solved one) - the smoothed score is flat there
+            chosen = max(per_count.values(), key=lambda c: c.evaluation.nominal_mam_mm)
     return ApproachPlan(approach, chosen, chosen is not None and objective.reached(chosen.evaluation, spec.target),
                         per_count, skipped, evaluations, screened)
 

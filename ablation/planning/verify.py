@@ -67,6 +67,11 @@ class Verification:
     notes: list
 
 
+#: the signed distance a solve with no lethal zone reports (assumption: 100 mm, beyond any
+#: margin the planner reads)
+NO_ZONE_DISTANCE = 100 * MM
+
+
 def solve_layout(scenario, spec, executor=None, progress=None):
     """The real solver of layouts for the search's interaction corrections
     (:mod:`ablation.planning.interaction`): ``solve(layout) -> SolvedLayout``, the plan's scenario
@@ -81,7 +86,12 @@ def solve_layout(scenario, spec, executor=None, progress=None):
         result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False,
                           executor=executor, progress=progress)
         lesion = Lesion.from_fields(result.domain, result.fields, result.summary["lesion"]["criterion"])
-        return SolvedLayout(layout, lesion.signed_distance, result, wallclock.perf_counter() - started)
+
+        def signed_distance(world):
+            # no lethal zone at all reads as the zone being far away, not -inf (the correction
+            # raster subtracts it)
+            return np.maximum(lesion.signed_distance(world), -NO_ZONE_DISTANCE)
+        return SolvedLayout(layout, signed_distance, result, wallclock.perf_counter() - started)
     return solve
 
 
