@@ -40,6 +40,9 @@ CORRECTION_REACH = 10.0 * MM
 #: searched (assumption: 3 mm; in the first cryo benchmark, corrected predictions for layouts moved
 #: by up to about 1 mm per tip missed their solves by 0.7-0.8 mm, for moves of 5-8 mm by 2.7-3.3 mm)
 TRUST_RADIUS = 3.0 * MM
+#: the signed distance a solve with no lethal zone at all reports (assumption: 100 mm, beyond any
+#: margin the planner reads; -inf would poison the correction raster)
+NO_ZONE_DISTANCE = 100.0 * MM
 #: a corrected search stops solving when its new best layout's tips moved less than this from
 #: the last solved one (assumption: 0.5 mm, half the correction raster: the solve would repeat)
 SAME_LAYOUT = 0.5 * MM
@@ -119,6 +122,7 @@ class Interaction:
             "predicted_nominal_mm": predicted_m / MM,
             "prediction_was_corrected": in_use is not None,
             "corrected_at_solve_mm": objective.nominal_margin(layout) / MM,
+            "no_lethal_zone": bool(actual <= -0.999 * NO_ZONE_DISTANCE),
             "solve_s": solved.solve_s, "wall_s": wallclock.perf_counter() - started})
         return actual
 
@@ -137,15 +141,21 @@ class Interaction:
 
     def summary(self) -> dict:
         """plan.json's record of the solves: per solve what the surrogate predicted and what the solve gave."""
-        errors = [r["predicted_nominal_mm"] - r["solved_nominal_mm"] for r in self.record if r["prediction_was_corrected"]]
-        raw = [r["surrogate_nominal_mm"] - r["solved_nominal_mm"] for r in self.record]
         return {"method": "additive correction of the search's surrogate by fresh solves of its best layouts "
-                          "(model management: Alexandrov et al., Struct Optim 1998)",
-                "solves": self.record,
-                "uncorrected_error_mm": _spread(raw),
-                "corrected_prediction_error_mm": _spread(errors),
+                          "in a trust region (model management: Alexandrov et al., Struct Optim 1998)",
+                "solves": self.record, **prediction_errors(self.record),
                 "note": "error = surrogate nominal MAM minus solved, on layouts the correction had not seen "
-                        "(corrected) and on every solved layout (uncorrected)"}
+                        "(corrected) and on every solved layout (uncorrected); solves without any lethal "
+                        "zone are listed but left out of both"}
+
+
+def prediction_errors(record: list) -> dict:
+    """The surrogate's nominal-MAM errors against the solves of ``record`` (mm): uncorrected on
+    every solve, corrected on the solves it predicted with a correction in use."""
+    rows = [r for r in record if not r.get("no_lethal_zone") and r["solved_nominal_mm"] > -0.999 * NO_ZONE_DISTANCE / MM]
+    return {"uncorrected_error_mm": _spread([r["surrogate_nominal_mm"] - r["solved_nominal_mm"] for r in rows]),
+            "corrected_prediction_error_mm": _spread([r["predicted_nominal_mm"] - r["solved_nominal_mm"]
+                                                      for r in rows if r["prediction_was_corrected"]])}
 
 
 def _spread(values: list) -> dict | None:

@@ -67,17 +67,12 @@ class Verification:
     notes: list
 
 
-#: the signed distance a solve with no lethal zone reports (assumption: 100 mm, beyond any
-#: margin the planner reads)
-NO_ZONE_DISTANCE = 100 * MM
-
-
 def solve_layout(scenario, spec, executor=None, progress=None):
     """The real solver of layouts for the search's interaction corrections
     (:mod:`ablation.planning.interaction`): ``solve(layout) -> SolvedLayout``, the plan's scenario
     solved as the verification solves it (so the verification reuses a solve of the same layout)."""
     from ablation.outcome.coverage import Lesion
-    from ablation.planning.interaction import SolvedLayout
+    from ablation.planning.interaction import NO_ZONE_DISTANCE, SolvedLayout
 
     def solve(layout: Layout) -> SolvedLayout:
         raw = plan_raw(scenario, layout, spec.approaches[0], spec.verify_samples, spec.seed, spec.spacing,

@@ -158,8 +158,10 @@ def checks(rows: list) -> dict:
 
 
 def interaction_cell(record) -> str:
+    from ablation.planning.interaction import prediction_errors
     if not record or not record.get("used") or not record.get("solves"):
         return "none"
+    record = {**record, **prediction_errors(record["solves"])}
 
     def mean(spread):
         return "-" if spread is None else f"{spread['mean_abs']:.2f} (n={spread['count']})"
