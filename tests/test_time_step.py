@@ -71,7 +71,8 @@ def test_opt_in_adaptive_steps_keep_the_lesion_within_tolerance():
 def test_default_control_keeps_the_volume_within_tolerance(runs, key, request):
     """Default settings, from the default step and from a 10x larger one: the kept run is within
     2 % of the 1/8-step run, and its estimate is within a factor of 3 of that measured error
-    (or, where the measured error is below a few tenths of a percent, itself under 1 %)."""
+    (or, where the measured error is below a few tenths of a percent, itself under 1 %; where the
+    volume turned back between the runs at h, 2h and 4h, an upper bound of it under the tolerance)."""
     r = request.getfixturevalue(runs)
     ref = _volume(r["reference"])
     time = r[key].summary["time"]
@@ -79,7 +80,9 @@ def test_default_control_keeps_the_volume_within_tolerance(runs, key, request):
     estimate = time["lesion_volume_error_estimate_ml"]
     assert measured / ref < 0.02, (key, _volume(r[key]), ref)
     assert time["warnings"] == [] and time["lesion_volume_error_estimate"] <= 0.02
-    if measured < 0.003 * ref:
+    if not time["lesion_volume_error_asymptotic"]:   # the volume turned back: the swing bounds the error
+        assert measured <= estimate <= 0.02 * ref, (key, estimate, measured)
+    elif measured < 0.003 * ref:
         assert estimate < 0.01 * ref
     else:
         assert measured / 3.0 <= estimate <= 3.0 * measured, (key, estimate, measured)

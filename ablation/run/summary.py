@@ -86,7 +86,8 @@ class TimeSummary:
     step and the number of runs it took (a run whose measured error exceeds the tolerance is repeated
     tighter), rejected trial steps; both: steps cut at an RF roll-off, the step range, the solver
     steps taken (an adaptive step is two half steps), and the lesion's estimated
-    time-discretisation error (relative volume, mL, axes in mm) with any warning about it."""
+    time-discretisation error (relative volume, mL, axes in mm), whether it came from the
+    asymptotic range, with any warning about it."""
     duration_s: float
     step_s: float
     steps: int
@@ -105,6 +106,9 @@ class TimeSummary:
     lesion_volume_error_estimate: float | None = None
     lesion_volume_error_estimate_ml: float | None = None
     lesion_axes_error_estimate_mm: dict | None = None
+    #: False when the lesion volume turned back between the runs at h, 2h and 4h (not in the
+    #: asymptotic range: the estimate is then the whole swing, an upper bound rather than a rate)
+    lesion_volume_error_asymptotic: bool | None = None
     warnings: tuple = ()
 
     @classmethod
