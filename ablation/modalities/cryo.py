@@ -72,18 +72,33 @@ CALIBRATED_EXTRACTION_24 = 592.0   # W/m (grid 0.5 mm, step 2 s, 40 mm freezing 
 CATALOGUE = {
     "17G": {
         "diameter": 1.47e-3,
+        "wall": "temperature",
+        "freeze_temperature": -145.0,
+        "ramp_time": 30.0,
+        "max_extraction": None,
+        "thaw_temperature": 15.0,
+        "assumptions": (
+            "17 G (1.47 mm) argon Joule-Thomson needle (IceRod/IceSphere/IceSeed class). Wall held at "
+            "-145 degC, reached in 30 s: the wall temperature measured on such needles in phantoms "
+            "(docs/physics.md 3: -140 to -150 degC within tens of seconds; Go-Smart 133 K), and several "
+            "needles at once keep their own performance (Sprenkle et al., J Endourol 2010). No capacity "
+            "limit: none is published for this needle, and scaling the 2.4 mm probe's calibrated limit by "
+            "wall area (the catalogue's entry until 2026-12, still selectable as '17G-2026.11') gives "
+            "Littrup's own 1.7 mm probe 0.61 of the 2.4 mm probe's -30 degC diameter, against 0.84 "
+            "measured. Active thaw +15 degC (Go-Smart 288 K)."),
+    },
+    "17G-2026.11": {
+        "diameter": 1.47e-3,
         "wall": "power_limited",
         "freeze_temperature": -145.0,
         "ramp_time": 30.0,
         "max_extraction": CALIBRATED_EXTRACTION_24 * 1.47 / 2.4,
         "thaw_temperature": 15.0,
         "assumptions": (
-            "17 G (1.47 mm) argon Joule-Thomson needle (IceRod/IceSphere/IceSeed class). Wall -145 degC "
-            "reached in 30 s (docs/physics.md 3: -140 to -150 degC within tens of seconds, phantom "
-            "measurements). Cooling capacity per metre of active length = the 2.4 mm value calibrated on "
-            "Littrup 2009 scaled by the diameter ratio 1.47/2.4 (assumption: the limit is a heat flux "
-            "per unit wall area inside the tip, so capacity per length scales with the circumference). "
-            "Active thaw +15 degC (Go-Smart 288 K)."),
+            "The catalogue's 17 G entry until 2026-12, kept for comparison: the 2.4 mm probe's capacity "
+            "calibrated on Littrup 2009 scaled by the diameter ratio 1.47/2.4 (assumption: the limit is a "
+            "heat flux per unit wall area). In 37 degC gel its wall stays near -58 degC after 10 min, "
+            "against the -140 to -150 degC measured on such needles."),
     },
     "2.4mm": {
         "diameter": 2.4e-3,

@@ -8,8 +8,9 @@ Littrup et al., JVIR 2009 (PMC2762356), agar phantom at 39 degC, 15 min freezes
   (``ablation.cryo.CALIBRATED_EXTRACTION_24``);
 * two 2.4 mm probes 2 cm apart, -30 degC diameter 3.3 cm  -> held out (within 20 %);
 * 1.7 mm vs 2.4 mm probe, iceball (0 degC) diameter ratio 0.84  -> held out (within 0.05); the
-  1.7 mm probe gets the capacity per metre scaled by 1.7/2.4 (the catalogue's stated assumption: the
-  limit is a heat flux per unit wall area), nothing fitted.
+  1.7 mm probe gets the capacity per metre scaled by 1.7/2.4 (the assumption that the limit is a
+  heat flux per unit wall area), nothing fitted. It misses (0.61 at -30 degC): the reason the
+  catalogue 17 G needle no longer takes its capacity from the 2.4 mm probe this way.
 
 Assumptions stated here because the paper excerpt does not give them: freezing length 40 mm;
 diameters measured across the probe(s) halfway along the freezing length at the end of the freeze;
@@ -19,6 +20,10 @@ outer boundary.
 Liver: the -40 degC isotherm lies 7-13 mm inside the 0 degC edge for a single 17 G probe
 (docs/physics.md 3: about 1 cm in gel; Young et al. 2024 clinically), checked on the catalogue 17 G
 probe, 30 mm freezing length, 10 min freeze, perfused liver defaults.
+
+17 G needles, held out (assumptions in split.csv, fixed before the first run): one needle in
+37 degC gel against the 17 G isotherm maps of PMC4850244, and two needles 15 mm apart in swine
+liver in vivo against CVIR 2018 (ablation about 6.7 x 4.4 cm).
 """
 from __future__ import annotations
 
@@ -168,14 +173,78 @@ def liver_17g_m40_inside_iceball(ctx):
     metrics = [Metric("m40_inside_0C_edge", g, 10.0, 3.0, "mm",
                       note=f"0 degC diameter {d0:.1f} mm, -40 degC diameter {d40:.1f} mm; coldest wall "
                            f"{result.summary['device']['min_probe_temperature_C']:.1f} degC")]
-    if not ctx.quick:   # the same with an unlimited -145 degC wall, and with inflow occlusion
-        variants = {"fixed_wall": ({"wall": "temperature"}, {}),
+    if not ctx.quick:   # the same with the earlier power-limited entry, and with inflow occlusion
+        variants = {"power_limited_2026_11": ({"type": "17G-2026.11"}, {}),
                     "pringle": ({"type": "17G"}, {"perfusion": "0 1/s"}),
-                    "fixed_wall_pringle": ({"wall": "temperature"}, {"perfusion": "0 1/s"})}
+                    "power_limited_2026_11_pringle": ({"type": "17G-2026.11"}, {"perfusion": "0 1/s"})}
         for name, (probe, tissue) in variants.items():
             variant = {**raw, "tissue": {**raw["tissue"], **tissue},
                        "probes": [{**raw["probes"][0], "cryo": probe}]}
             g, d0, d40, _ = gap(variant)
             metrics.append(Metric(f"m40_inside_0C_edge_{name}", g, None, 0.5, "mm",
                                   note=f"comparison, not a pass/fail row: 0 degC {d0:.1f} mm, -40 degC {d40:.1f} mm"))
+    return metrics
+
+
+# ------------------------------------------------------------------ 17 G needles (held out)
+# Assumptions fixed in split.csv (commit 76e62f2) before these cases first ran.
+FREEZE_LENGTH_17G_MM = 40.0
+SWINE_SPACING_MM = 15.0
+SWINE_VIABLE_RIM_MM = 1.0          # CVIR 2018: unstained viable rim inside the iceball
+SWINE_ROWS = {"15min": ((("freeze", "15 min"),), 68.5, 4.9, 43.0, 2.8),
+              "10-8-10": ((("freeze", "10 min"), ("active_thaw", "8 min"), ("freeze", "10 min")), 65.5, 5.5, 45.0, 3.0)}
+
+
+def _needles_17g(name, tissue, xs, protocol, spacing, step):
+    """Parallel catalogue 17 G needles at x = xs (mm), tips at z = 0, freezing the 40 mm below."""
+    total = sum(float(d.split()[0]) for _, d in protocol)
+    return {"name": name, "modality": "cryo", "tissue": tissue,
+            "probes": [{"tip": [x, 0.0, 0.0], "diameter": "1.47 mm", "active_length": f"{FREEZE_LENGTH_17G_MM:g} mm",
+                        "cryo": {"type": "17G"}} for x in xs],
+            "cryo": {"protocol": [{"phase": p, "duration": d} for p, d in protocol]},
+            "domain": {"size": "100 mm", "center": [float(np.mean(xs)), 0.0, -FREEZE_LENGTH_17G_MM / 2]},
+            "grid": {"spacing": spacing, "max_spacing": "4 mm", "fine_margin": "20 mm"},
+            "time": {"duration": f"{total:g} min", "step": step, "output_interval": f"{total:g} min"},
+            "outputs": {"fields": False}}
+
+
+@case(quick=True)
+def gel_17g_isotherms(ctx):
+    """Held out (PMC4850244, 17 G needles in body-temperature gel): the -40 degC core reaches about
+    1 cm from the needles and the 0 degC edge about 1 cm further. One catalogue 17 G needle, 10 min,
+    37 degC agar, radii across the needle at mid freezing length (split.csv). The source speaks of
+    combinations of needles, so one needle should come out at or below its 1 cm: compared within
+    30 % as split.csv fixes."""
+    raw = _needles_17g("gel-17G", {"preset": "agar", "initial_temperature": "37 degC"}, (0.0,),
+                       (("freeze", "10 min"),), "0.5 mm", "2 s")
+    result = run(scenario_from_dict(raw))
+    T, mid = result.fields["temperature_C"], np.array([0.0, 0.0, -FREEZE_LENGTH_17G_MM / 2 * 1e-3])
+    r0, r40 = (0.5e3 * cryo.isotherm_width(result.domain, T, level, mid, [1.0, 0.0, 0.0]) for level in (0.0, -40.0))
+    note = (f"HELD OUT; 0 degC radius {r0:.1f} mm, -40 degC radius {r40:.1f} mm; coldest wall "
+            f"{result.summary['device']['min_probe_temperature_C']:.1f} degC")
+    return [Metric("m40_core_radius", r40, 10.0, 3.0, "mm", note=note),
+            Metric("m40_inset_from_0C_edge", r0 - r40, 10.0, 3.0, "mm", note=note)]
+
+
+@case(quick=False)
+def swine_two_17g_needles(ctx):
+    """Held out (CVIR 2018, two cryoprobes in swine liver in vivo, ink-stained at maximal iceball):
+    ablation about 6.7 x 4.4 cm after either a single 15 min freeze or 10-8-10. Two catalogue 17 G
+    needles 15 mm apart (split.csv); the model's 0 degC iceball less the 1 mm viable rim on each side,
+    length along a needle, width across both needles at mid freezing length; within 2 SD."""
+    metrics = []
+    for label, (protocol, length_pub, length_sd, width_pub, width_sd) in SWINE_ROWS.items():
+        half = SWINE_SPACING_MM / 2
+        raw = _needles_17g(f"swine-{label}", {"preset": "liver"}, (-half, half), protocol, "1 mm", "3 s")
+        result = run(scenario_from_dict(raw))
+        T = result.fields["temperature_C"]
+        mid = np.array([0.0, 0.0, -FREEZE_LENGTH_17G_MM / 2 * 1e-3])
+        width = cryo.isotherm_width(result.domain, T, 0.0, mid, [1.0, 0.0, 0.0]) * 1e3 - 2 * SWINE_VIABLE_RIM_MM
+        on_needle = np.array([half * 1e-3, 0.0, -FREEZE_LENGTH_17G_MM / 2 * 1e-3])
+        length = cryo.isotherm_width(result.domain, T, 0.0, on_needle, [0.0, 0.0, 1.0]) * 1e3 - 2 * SWINE_VIABLE_RIM_MM
+        lethal = cryo.isotherm_width(result.domain, T, -40.0, mid, [1.0, 0.0, 0.0]) * 1e3
+        note = (f"HELD OUT; {result.summary['grid']['cells']} cells, {result.summary['runtime_s']:.0f} s; -40 degC width "
+                f"{lethal:.1f} mm; coldest wall {result.summary['device']['min_probe_temperature_C']:.1f} degC")
+        metrics += [Metric(f"{label}_length", length, length_pub, 2 * length_sd, "mm", note=note),
+                    Metric(f"{label}_width", width, width_pub, 2 * width_sd, "mm", note=note)]
     return metrics

@@ -11,7 +11,7 @@ toolkit's defaults:
 * ``rf_invivo``: ``scenarios/rfa_cooltip_perfused.toml`` with a 2 cm tip and its tumour removed
   (the default zone model's liver perfusion, 37 degC), i.e. the same device and tissue as ``rf_exvivo``; the
   tumour comes back only in the tumour rows (centred on the 2 cm tip);
-* ``cryo_liver``: ``scenarios/cryo_17g_perfused.toml`` (17 G power-limited probe, 10-8-10 min)
+* ``cryo_liver``: ``scenarios/cryo_17g_perfused.toml`` (catalogue 17 G needle, 10-8-10 min)
   in perfused liver, its passive target tumour removed (it does not take part in the solve);
 * ``cryo_gel``: the same in unperfused agar (preset ``agar``) at 37 degC.
 
@@ -239,12 +239,12 @@ PARAMETERS = (
           ("rf_invivo",), context={"tumors": [TUMOUR]}),
     # --- cryo
     Param("probe cooling capacity max_extraction", "probes[0].cryo.max_extraction", ("x0.5", BASE, "x1.5"),
-          "W/m", "+/-50 % of the 17G catalogue 362.6 W/m (2.4 mm value calibrated on one Littrup 2009 row, "
-          "scaled by the diameter)", CRYO, quick=True),
-    Param("probe wall law", "probes[0].cryo.wall", (BASE, "temperature"), "",
-          "catalogue 'power_limited' (base) vs an unlimited wall held at -145 degC (docs/physics.md 3: "
-          "over-predicts the Littrup -30 degC diameter by about 80 %)", CRYO,
-          labels=("power_limited", "fixed -145 degC wall")),
+          "W/m", "a power-limited 17 G needle (the earlier entry '17G-2026.11', 362.6 W/m: the 2.4 mm value "
+          "calibrated on one Littrup 2009 row, scaled by the diameter) +/-50 %; the catalogue 17G has no limit",
+          CRYO, quick=True, context={"probes[0].cryo.type": "17G-2026.11"}),
+    Param("probe wall law", "probes[0].cryo.type", (BASE, "17G-2026.11"), "",
+          "catalogue 17G wall held at -145 degC (base; docs/physics.md 3) vs the earlier power-limited entry "
+          "(362.6 W/m)", CRYO, labels=("fixed -145 degC wall", "power_limited 362.6 W/m")),
     Param("wall freeze temperature", "probes[0].cryo.freeze_temperature", (-150, BASE, -140), "degC",
           "docs/physics.md 3: -140 to -150 degC; base -145", CRYO),
     Param("frozen conductivity k_f", "tissue.frozen_conductivity", ("x0.75", BASE, "x1.25"), "W/(m K)",
@@ -289,11 +289,12 @@ def scenario(case_name: str, changes: dict, quick: bool = False):
     return base.with_changes(copy.deepcopy({**_case_changes(case_name, quick), **changes}))
 
 
-def _base_value(case_name: str, key: str, quick: bool) -> float:
-    """The base case's value (SI) of a tissue property or the probe's max_extraction."""
+def _base_value(case_name: str, key: str, quick: bool, context=None) -> float:
+    """The value (SI) of a tissue property or the probe's max_extraction in the base case with the
+    row's context."""
     from ablation.modalities.cryo import probe_settings
     from ablation.physics.tissue import preset_values
-    s = scenario(case_name, {}, quick)
+    s = scenario(case_name, dict(context or {}), quick)
     if key.startswith("tissue."):
         name = key.split(".", 1)[1]
         return s.tissue[name] if s.tissue[name] is not None else preset_values(s.tissue.preset)[name]
@@ -308,7 +309,7 @@ def level_changes(param: Param, level, case_name: str, quick: bool) -> dict:
     if level == BASE:
         return changes
     if isinstance(level, str) and level.startswith("x") and param.unit:
-        level = float(level[1:]) * _base_value(case_name, param.key, quick)
+        level = float(level[1:]) * _base_value(case_name, param.key, quick, param.context)
     value = f"{level:.6g} {param.unit}" if param.unit and isinstance(level, (int, float)) else level
     for key in (param.key if isinstance(param.key, tuple) else (param.key,)):
         changes[key] = value
