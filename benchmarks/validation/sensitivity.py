@@ -241,7 +241,8 @@ PARAMETERS = (
     Param("probe cooling capacity max_extraction", "probes[0].cryo.max_extraction", ("x0.5", BASE, "x1.5"),
           "W/m", "a power-limited 17 G needle (the earlier entry '17G-2026.11', 362.6 W/m: the 2.4 mm value "
           "calibrated on one Littrup 2009 row, scaled by the diameter) +/-50 %; the catalogue 17G has no limit",
-          CRYO, quick=True, context={"probes[0].cryo.type": "17G-2026.11"}),
+          CRYO, quick=True, context={"probes[0].cryo.type": "17G-2026.11"},
+          labels=("181.3 W/m", "362.6 W/m (17G-2026.11)", "543.9 W/m")),
     Param("probe wall law", "probes[0].cryo.type", (BASE, "17G-2026.11"), "",
           "catalogue 17G wall held at -145 degC (base; docs/physics.md 3) vs the earlier power-limited entry "
           "(362.6 W/m)", CRYO, labels=("fixed -145 degC wall", "power_limited 362.6 W/m")),
