@@ -100,6 +100,19 @@ def test_nominal_screen_matches_the_closed_form_and_skips_only_hopeless_counts()
     assert screen_count(objective, spec, 1)[0] is None
 
 
+def test_when_no_count_reaches_above_zero_the_plan_is_the_layout_closest_to_the_margin():
+    """A sphere 0.5 mm beyond the margin when centred (R - a = 5.5 mm): placed exactly it reaches a
+    5 mm MAM, but under percutaneous error no sample does (P = F_chi3(0.5 mm / sigma), about 1e-3),
+    so every Monte Carlo value is 0. The plan is then the layout closest to the margin: its nominal
+    MAM is the closed form's 5.5 mm, whatever the Monte Carlo search's flat score returned."""
+    s = scenario(15.0, max_probes=1, samples=150, iterations=3)
+    radius = 13.0 * MM
+    spec, _, objective = sphere_objective(s, radius)
+    result = search(objective, spec, "percutaneous")
+    assert result.chosen.evaluation.value == 0.0
+    assert result.chosen.evaluation.nominal_mam_mm == pytest.approx(5.5, abs=0.3)
+
+
 def test_probe_count_rises_with_tumour_size_and_placement_error():
     counts = {}
     for size in (10.0, 16.0):

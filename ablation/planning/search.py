@@ -415,8 +415,17 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             skipped[n] = "no layout of this many probes meets the constraints (spacing, entry window, vessels)"
             continue
         per_count[n] = best[1]
-        if objective.reached(best[1].evaluation, spec.target):
-            chosen = best[1]
+        if nominal is not None:   # the screen keeps only layouts that meet the constraints
+            # the screen's best nominal layout (with interaction solves: the best solved one) may beat
+            # the Monte Carlo search, whose smoothed score does not see the margin where no sample
+            # reaches it: of two layouts of the same value, the one closer to the margin stands
+            screen_best = Candidate(nominal, objective.evaluate(nominal), 0.0, 1)
+            evaluations += 1
+            if (screen_best.evaluation.value, screen_best.evaluation.nominal_mam_mm) > \
+                    (best[1].evaluation.value, best[1].evaluation.nominal_mam_mm):
+                per_count[n] = screen_best
+        if objective.reached(per_count[n].evaluation, spec.target):
+            chosen = per_count[n]
             break
     if chosen is None and per_count:
         if any(c.evaluation.value > 0 for c in per_count.values()):
