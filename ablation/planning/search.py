@@ -394,7 +394,7 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             continue
         if reason is not None:
             screened[n] = reason         # its best nominal layout's Monte Carlo value (0) stands for it
-            per_count[n] = Candidate(nominal, objective.evaluate(nominal), 0.0, 1)
+            per_count[n] = _nominal_candidate(objective, nominal)
             evaluations += 1
             continue
         best = None
@@ -419,7 +419,7 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             # the screen's best nominal layout (with interaction solves: the best solved one) may beat
             # the Monte Carlo search, whose smoothed score does not see the margin where no sample
             # reaches it: of two layouts of the same value, the one closer to the margin stands
-            screen_best = Candidate(nominal, objective.evaluate(nominal), 0.0, 1)
+            screen_best = _nominal_candidate(objective, nominal)
             evaluations += 1
             if (screen_best.evaluation.value, screen_best.evaluation.nominal_mam_mm) > \
                     (best[1].evaluation.value, best[1].evaluation.nominal_mam_mm):
@@ -436,6 +436,11 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             chosen = max(per_count.values(), key=lambda c: c.evaluation.nominal_mam_mm)
     return ApproachPlan(approach, chosen, chosen is not None and objective.reached(chosen.evaluation, spec.target),
                         per_count, skipped, evaluations, screened)
+
+
+def _nominal_candidate(objective: Objective, layout: Layout) -> Candidate:
+    """The screen's best nominal layout as a count's candidate (it meets the constraints)."""
+    return Candidate(layout, objective.evaluate(layout), 0.0, 1)
 
 
 def naive_layout(spec, zone, duration: float) -> Layout:

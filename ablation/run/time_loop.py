@@ -224,12 +224,17 @@ def _difference(kept: _Attempt, other: _Attempt, third: _Attempt | None = None, 
     difference to it (volume in mL and relative, axes in mm)."""
     sizes = [kept.size, other.size] + ([third.size] if third is not None else [])
 
-    def error(key):
+    def differences(key):
         near = factor * (sizes[0][key] - sizes[1][key])
-        if third is None:
-            return abs(near)
-        far = sizes[1][key] - sizes[2][key]
-        if near * far < 0:   # the size turned back: not in the asymptotic range, the whole swing counts
+        return near, (sizes[1][key] - sizes[2][key] if third is not None else 0.0)
+
+    def turned_back(key):
+        near, far = differences(key)
+        return near * far < 0
+
+    def error(key):
+        near, far = differences(key)
+        if turned_back(key):   # not in the asymptotic range: the whole swing counts
             return abs(near) + abs(far)
         return max(abs(near), 0.5 * abs(far))
 
@@ -237,8 +242,7 @@ def _difference(kept: _Attempt, other: _Attempt, third: _Attempt | None = None, 
     axes = {k: error(k) for k in ("long_axis_mm", "short_axis_mm", "short_axis_2_mm")}
     v = sizes[0]["volume_ml"]
     relative = volume / v if v > 0 else (0.0 if volume == 0 else math.inf)
-    asymptotic = third is None or (sizes[0]["volume_ml"] - sizes[1]["volume_ml"]) * \
-        (sizes[1]["volume_ml"] - sizes[2]["volume_ml"]) >= 0
+    asymptotic = not turned_back("volume_ml")
     return {"volume_ml": volume, "relative": relative, "axes_mm": axes, "coarse_volume_ml": sizes[1]["volume_ml"],
             "coarse_steps": other.control.steps, "asymptotic": bool(asymptotic)}
 
