@@ -19,6 +19,9 @@ import threading
 from pathlib import Path
 
 from ablation.input.models import DEFAULT_MODEL, MODELS
+
+#: the model whose fit `ablation calibrate` runs by default: the default model's calibration owner
+CALIBRATION_MODEL = MODELS[DEFAULT_MODEL].calibrated_by or DEFAULT_MODEL
 from ablation.input.scenario import ScenarioError, load_scenario
 from ablation.outcome.placement import APPROACHES
 
@@ -514,8 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_bench)
     p = sub.add_parser("calibrate", help="fit the lethal zone's edge temperature on the training rows of "
                                          "benchmarks/validation/split.csv and write the calibration file")
-    p.add_argument("--model", default=DEFAULT_MODEL, choices=[m for m, spec in MODELS.items() if spec.calibration_file],
-                   help=f"the zone model to fit (default {DEFAULT_MODEL})")
+    p.add_argument("--model", default=CALIBRATION_MODEL, choices=[m for m, spec in MODELS.items() if spec.fits_own_calibration],
+                   help=f"the zone model to fit (default {CALIBRATION_MODEL})")
     p.add_argument("--out", help="calibration file (default: the model's file in the package's ablation/calibration/)")
     p.add_argument("--spacing", default="0.5 mm", help="fine cell size of the fitted runs (default 0.5 mm)")
     p.add_argument("--check-spacing", default="1 mm", help="coarser cell size of the grid check (default 1 mm)")

@@ -336,7 +336,13 @@ def test_other_modality_tables_rejected_and_defaults_filled():
     s = scenario_from_dict(_scenario(probe={}))
     r = cryo.probe_settings(s.probes[0].cryo)
     assert (r["wall"], r["freeze_temperature"], r["thaw_temperature"]) == ("temperature", -145.0, 15.0)
-    assert s.cryo.protocol is None and s.cryo.frozen_conductivity_model == "constant"
+    # the frozen-conductivity law comes from the zone model unless the file sets it
+    assert s.cryo.protocol is None and s.cryo.frozen_conductivity_model == "ice"
+    assert scenario_from_dict({**_scenario(probe={}), "model": "physiological-2026.12"}).cryo.frozen_conductivity_model \
+        == "constant"
+    own = _scenario(probe={})
+    own["cryo"] = {**own.get("cryo", {}), "frozen_conductivity_model": "constant"}
+    assert scenario_from_dict(own).cryo.frozen_conductivity_model == "constant"
 
 
 def test_protocol_phase_lookup():

@@ -41,6 +41,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ablation.calibration.published import PublishedRow
+from ablation.input.models import DEFAULT_MODEL, zone_model
 from ablation.input.scenario import Scenario, load_scenario
 from ablation.modalities import cryo
 
@@ -557,13 +558,16 @@ def _rf_generator(text: str):
 
 def _cryo_probe(diameter_mm: float):
     """(note or None, [probes.cryo] table) of an argon probe of this diameter: a catalogue probe,
-    else a power-limited probe whose capacity per metre is the 2.4 mm probe's scaled by the diameter
-    (the catalogue's own rule for its 17 G entry)."""
+    else a power-limited probe whose capacity per metre is the 2.4 mm probe's (calibrated under the
+    default model's frozen-conductivity law) scaled by the diameter, the catalogue's rule for its
+    1.7 mm entry."""
     for name, entry in cryo.CATALOGUE.items():
         if abs(entry["diameter"] * 1e3 - diameter_mm) < 0.01:
             return None, {"type": name}
-    capacity = cryo.CATALOGUE["2.4mm"]["max_extraction"] * diameter_mm / 2.4
-    return (f"{diameter_mm:g} mm probe: power-limited, {capacity:.4g} W/m (2.4 mm capacity scaled by the diameter)",
+    law = zone_model(DEFAULT_MODEL).laws.get("cryo.frozen_conductivity_model", "constant")
+    capacity = cryo.CALIBRATED_EXTRACTION_24_BY_LAW[law] * diameter_mm / 2.4
+    return (f"{diameter_mm:g} mm probe: power-limited, {capacity:.4g} W/m (2.4 mm capacity under the "
+            f"{law!r} law scaled by the diameter)",
             {"wall": "power_limited", "max_extraction": f"{capacity:.6g} W/m"})
 
 

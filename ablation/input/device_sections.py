@@ -210,14 +210,16 @@ CRYO_SECTION = Table("cryoablation protocol and reporting (modality 'cryo')", {}
                         item=Quantity(dimension="temperature")),
     "frozen_conductivity_model": Choice(
         "'constant': k_f from the tissue library (2.0 W/(m K), docs/physics.md 3); 'ice': k_f 273.15 K / T_K, "
-        "the rise of ice conductivity at low temperature (Choi & Bischof 2010)", "constant",
+        "the rise of ice conductivity at low temperature (Choi & Bischof 2010). Where the file is silent the "
+        "zone model decides: 'ice' under the default physiological-ice-2026.12, 'constant' under earlier models",
+        "constant",
         options=("constant", "ice")),
 })
 
 CRYO_PROBE = Table("cryoprobe (modality 'cryo'): wall condition during freeze and thaw", {}, fields={
     "type": Choice("catalogue entry giving the defaults below (see ablation.modalities.cryo.CATALOGUE and its "
                    "stated assumptions): '17G' (1.47 mm, wall held at -145 degC), '17G-2026.11' (its earlier "
-                   "power-limited entry) or '2.4mm'", None, options=tuple(CATALOGUE)),
+                   "power-limited entry), '2.4mm' or '1.7mm' (Littrup 2009's probes)", None, options=tuple(CATALOGUE)),
     "wall": Choice("freeze condition: 'temperature' (ramp to freeze_temperature), 'curve' (measured wall "
                    "temperature from curve_file), 'convection' (gas_temperature with "
                    "heat_transfer_coefficient), 'power_limited' (ramp to freeze_temperature, extracting "

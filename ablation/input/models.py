@@ -16,6 +16,11 @@ toolkit predicted before (summary.json records the model and its calibration).
   mL/min/100 g) where the scenario gives none, blood flowing until the tissue coagulates (stasis
   kinetics with Brown's Ea reaching 1 after 60 s at 60 degC), and its own fitted edge temperature.
   Registered before its fit in benchmarks/validation/README.md, which says why.
+* ``physiological-ice-2026.12``: ``physiological-2026.12`` (its calibration file too: nothing here
+  acts on heating) with frozen tissue conductivity rising as ice's, k_f 273.15 K / T
+  (``[cryo] frozen_conductivity_model = "ice"``; Choi & Bischof, Cryobiology 2010: data that stop
+  at -40 degC under-predict conduction through an iceball; docs/physics.md 3). Registered in
+  benchmarks/validation/README.md before the held-out cryo rows ran with it.
 
 Each calibrated model reads its own calibration file (:data:`ZoneModel.calibration_file`, written
 by ``ablation calibrate --model NAME``).
@@ -35,7 +40,10 @@ from ablation.physics.tissue import preset_values
 LIBRARY = "library-2026.11"
 CALIBRATED = "calibrated-2026.12"
 PHYSIOLOGICAL = "physiological-2026.12"
-DEFAULT_MODEL = PHYSIOLOGICAL   # chosen by the rule registered in benchmarks/validation/README.md (training chi^2 14.8 vs 444.5)
+PHYSIOLOGICAL_ICE = "physiological-ice-2026.12"
+#: chosen by the rules registered in benchmarks/validation/README.md (training chi^2 14.8 vs 444.5;
+#: then the ice-law frozen conductivity, on physical grounds)
+DEFAULT_MODEL = PHYSIOLOGICAL_ICE
 #: liver Arrhenius A of the library model, as an edge temperature over 1 min (damage.edge_temperature)
 LIBRARY_EDGE_C = 50.1
 #: the band of the lethal isotherm (docs/physics.md 3: -20 to -40 degC lethal in liver)
@@ -49,26 +57,35 @@ PHYSIOLOGICAL_LIVER_PERFUSION = 100.0 * 1e-6 / 6.0 * 1079.0   # 1/s, 1.8e-2
 
 @dataclass(frozen=True)
 class ZoneModel:
-    """The laws a model fixes ({dotted key: value}, SI / degC), the liver perfusion it assumes where
-    a scenario gives none (None: the tissue preset's), and the calibration file its edge temperature
-    comes from (None: an uncalibrated model, edge in ``laws``)."""
+    """The laws a model fixes ({"damage.key" or "cryo.key": value}, SI / degC), the liver perfusion it
+    assumes where a scenario gives none (None: the tissue preset's), and the calibration file its
+    edge temperature comes from (None: an uncalibrated model, edge in ``laws``). ``calibrated_by``:
+    the model whose fit wrote that file, when it is another one (its heating physics is the same)."""
     name: str
     laws: dict = field(default_factory=dict)
     liver_perfusion: float | None = None
     calibration_file: str | None = None
+    calibrated_by: str | None = None
+
+    @property
+    def fits_own_calibration(self) -> bool:
+        return self.calibration_file is not None and self.calibrated_by is None
 
 
+_PHYSIOLOGICAL_LAWS = {
+    "damage.perfusion_shutdown": "vascular_stasis",
+    # flow stops where tissue coagulates: stasis integral 1 after 60 s at 60 degC
+    "damage.stasis_frequency_factor": frequency_factor_for_edge(60.0, STASIS_ACTIVATION_ENERGY),
+    "damage.stasis_activation_energy": STASIS_ACTIVATION_ENERGY}
 MODELS = {
     LIBRARY: ZoneModel(LIBRARY, {"damage.perfusion_shutdown": "arrhenius"}),
     CALIBRATED: ZoneModel(CALIBRATED, {"damage.perfusion_shutdown": "vascular_stasis"},
                           calibration_file="calibration.json"),
-    PHYSIOLOGICAL: ZoneModel(
-        PHYSIOLOGICAL,
-        {"damage.perfusion_shutdown": "vascular_stasis",
-         # flow stops where tissue coagulates: stasis integral 1 after 60 s at 60 degC
-         "damage.stasis_frequency_factor": frequency_factor_for_edge(60.0, STASIS_ACTIVATION_ENERGY),
-         "damage.stasis_activation_energy": STASIS_ACTIVATION_ENERGY},
-        liver_perfusion=PHYSIOLOGICAL_LIVER_PERFUSION, calibration_file="calibration-physiological.json"),
+    PHYSIOLOGICAL: ZoneModel(PHYSIOLOGICAL, dict(_PHYSIOLOGICAL_LAWS), liver_perfusion=PHYSIOLOGICAL_LIVER_PERFUSION,
+                             calibration_file="calibration-physiological.json"),
+    PHYSIOLOGICAL_ICE: ZoneModel(PHYSIOLOGICAL_ICE, {**_PHYSIOLOGICAL_LAWS, "cryo.frozen_conductivity_model": "ice"},
+                                 liver_perfusion=PHYSIOLOGICAL_LIVER_PERFUSION,
+                                 calibration_file="calibration-physiological.json", calibrated_by=PHYSIOLOGICAL),
 }
 MODEL_NAMES = tuple(MODELS)
 
@@ -97,7 +114,7 @@ def fitted_edge(name: str) -> dict | None:
 
 
 def model_defaults(name: str, need_edge: bool = True) -> dict:
-    """{dotted [damage] key: value (SI / degC)} a model sets where the scenario is silent.
+    """{"damage.key" / "cryo.key": value (SI / degC)} a model sets where the scenario is silent.
     ``need_edge``: whether the scenario leaves the edge temperature to the model. (Its liver
     perfusion: :func:`model_liver_perfusion`.)"""
     model = zone_model(name)

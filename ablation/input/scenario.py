@@ -276,11 +276,11 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
 
 
 def _apply_model(s: Record, raw: dict, errors: list) -> Record:
-    """The named model's defaults where the file is silent: its [damage] laws and edge temperature
-    (unless the file sets the key or, for the edge, the frequency factor it replaces), and its liver
-    perfusion (only for the ``liver`` preset with no tissue.perfusion given)."""
-    written = raw.get("damage", {}) if isinstance(raw.get("damage"), dict) else {}
-    edge_written = "edge_temperature" in written or "frequency_factor" in written
+    """The named model's defaults where the file is silent: its [damage] and [cryo] laws and edge
+    temperature (unless the file sets the key or, for the edge, the frequency factor it replaces),
+    and its liver perfusion (only for the ``liver`` preset with no tissue.perfusion given)."""
+    written = {section: raw[section] if isinstance(raw.get(section), dict) else {} for section in ("damage", "cryo")}
+    edge_written = "edge_temperature" in written["damage"] or "frequency_factor" in written["damage"]
     try:
         defaults = model_defaults(s.model, need_edge=not edge_written)
     except ValueError as exc:
@@ -289,13 +289,16 @@ def _apply_model(s: Record, raw: dict, errors: list) -> Record:
     perfusion = model_liver_perfusion(s.model, raw.get("tissue"), s.tissue.preset)
     if perfusion is not None:
         s = s.replaced(tissue=s.tissue.replaced(perfusion=perfusion))
-    changes = {}
+    changes = {"damage": {}, "cryo": {}}
     for dotted, value in defaults.items():
-        key = dotted.split(".", 1)[1]
-        if key in written or (key == "edge_temperature" and "frequency_factor" in written):
+        section, key = dotted.split(".", 1)
+        if key in written[section] or (key == "edge_temperature" and "frequency_factor" in written["damage"]):
             continue
-        changes[key] = value
-    return s.replaced(damage=s.damage.replaced(**changes)) if changes else s
+        changes[section][key] = value
+    for section, values in changes.items():
+        if values and getattr(s, section) is not None:   # [cryo] laws apply to cryo scenarios only
+            s = s.replaced(**{section: getattr(s, section).replaced(**values)})
+    return s
 
 
 def _resolve_sizes_and_units(s: Record, errors: list) -> Record:

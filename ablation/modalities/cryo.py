@@ -67,7 +67,12 @@ from ablation.physics.tissue import preset_values, thermal_conductivity
 #: -30 degC isotherm diameter 1.2 cm measured across the probe halfway along its freezing length
 #: (benchmarks/validation/cryo.py, case ``littrup_calibration_row``, reruns the calibration in full
 #: mode and checks this value). Every other Littrup row is held out.
+#: The value depends on the frozen-conductivity law the calibration ran under (the model infers the
+#: probe's capacity), so each law has its own; ``CALIBRATED_EXTRACTION_24`` is the first version's
+#: ('constant' law).
 CALIBRATED_EXTRACTION_24 = 592.0   # W/m (grid 0.5 mm, step 2 s, 40 mm freezing length assumed)
+#: ice: calibrated 2026-12-03 under the default model physiological-ice-2026.12 (4 secant runs, 11.996 mm)
+CALIBRATED_EXTRACTION_24_BY_LAW = {"constant": CALIBRATED_EXTRACTION_24, "ice": 610.5}
 
 CATALOGUE = {
     "17G": {
@@ -105,13 +110,26 @@ CATALOGUE = {
         "wall": "power_limited",
         "freeze_temperature": -145.0,
         "ramp_time": 30.0,
-        "max_extraction": CALIBRATED_EXTRACTION_24,
+        "max_extraction": CALIBRATED_EXTRACTION_24_BY_LAW,
         "thaw_temperature": 15.0,
         "assumptions": (
             "2.4 mm argon probe of Littrup et al. 2009. Wall -145 degC reached in 30 s (docs/physics.md 3). "
             "Cooling capacity calibrated on the single-probe -30 degC diameter (1.2 cm, 15 min, 39 degC "
             "agar) of Littrup 2009; a fixed -145 degC wall without a limit over-predicts that row by "
             "about 80 % (docs/physics.md 3). Active thaw +15 degC (Go-Smart 288 K)."),
+    },
+    "1.7mm": {
+        "diameter": 1.7e-3,
+        "wall": "power_limited",
+        "freeze_temperature": -145.0,
+        "ramp_time": 30.0,
+        "max_extraction": {law: q * 1.7 / 2.4 for law, q in CALIBRATED_EXTRACTION_24_BY_LAW.items()},
+        "thaw_temperature": 15.0,
+        "assumptions": (
+            "1.7 mm argon probe of Littrup et al. 2009 (held-out comparison with the 2.4 mm probe): the "
+            "2.4 mm probe's calibrated capacity scaled by the diameter ratio 1.7/2.4 (assumption: the limit "
+            "is a heat flux per unit wall area; contradicted by the measured diameter ratio, docs/physics.md 3). "
+            "Wall -145 degC reached in 30 s; active thaw +15 degC."),
     },
 }
 #: When no catalogue type is named (docs/physics.md 3).
@@ -123,12 +141,15 @@ STANDARD_ISOTHERMS = (0.0, -20.0, -40.0)
 PHASES = ("freeze", "passive_thaw", "active_thaw")
 
 # ------------------------------------------------------------------------------------- schema
-def probe_settings(spec, curve=None) -> dict:
+def probe_settings(spec, curve=None, conductivity_model="constant") -> dict:
     """A probe's wall settings: the scenario's values, else its catalogue type's, else the generic
-    probe's; ``curve`` is the measured wall curve {"times", "values"} for wall = 'curve'."""
+    probe's; ``curve`` is the measured wall curve {"times", "values"} for wall = 'curve'. A capacity
+    calibrated per frozen-conductivity law is taken for ``conductivity_model``."""
     base = CATALOGUE[spec.type] if spec.type else GENERIC
     out = {key: (spec[key] if spec.get(key) is not None else base[key])
            for key in ("wall", "freeze_temperature", "ramp_time", "max_extraction", "thaw_temperature")}
+    if isinstance(out["max_extraction"], dict):
+        out["max_extraction"] = out["max_extraction"][conductivity_model]
     out["assumptions"] = base["assumptions"]
     out["curve"] = curve
     return out
@@ -181,7 +202,7 @@ class Model(BaseModel):
         self.k_model = cfg.frozen_conductivity_model
         default = cfg.protocol
         self.protocols = []
-        self.settings = [probe_settings(p.cryo, scenario.input_files.get(p.cryo.curve_file))
+        self.settings = [probe_settings(p.cryo, scenario.input_files.get(p.cryo.curve_file), self.k_model)
                          for p in scenario.probes]
         for probe in scenario.probes:
             own = probe.cryo.protocol or default

@@ -5,7 +5,7 @@ Littrup et al., JVIR 2009 (PMC2762356), agar phantom at 39 degC, 15 min freezes
 
 * single 2.4 mm probe, -30 degC isotherm diameter 1.2 cm  -> the ONE calibration row: it fixes the
   cooling capacity (W per metre of freezing length) of the power-limited 2.4 mm catalogue probe
-  (``ablation.cryo.CALIBRATED_EXTRACTION_24``);
+  (``ablation.modalities.cryo.CALIBRATED_EXTRACTION_24_BY_LAW``, one value per frozen-conductivity law);
 * two 2.4 mm probes 2 cm apart, -30 degC diameter 3.3 cm  -> held out (within 20 %);
 * 1.7 mm vs 2.4 mm probe, iceball (0 degC) diameter ratio 0.84  -> held out (within 0.05); the
   1.7 mm probe gets the capacity per metre scaled by 1.7/2.4 (the assumption that the limit is a
@@ -33,10 +33,14 @@ import numpy as np
 
 from ablation.modalities import cryo
 from ablation.bench import Metric, case
+from ablation.input.models import DEFAULT_MODEL, zone_model
 from ablation.input.scenario import scenario_from_dict
 from ablation.run.time_loop import run
 
 FREEZE_LENGTH = "40 mm"      # assumption (not in the Littrup excerpt)
+#: the frozen-conductivity law of the default zone model, under which the catalogue capacity applies
+LAW = zone_model(DEFAULT_MODEL).laws.get("cryo.frozen_conductivity_model", "constant")
+CAPACITY_24 = cryo.CALIBRATED_EXTRACTION_24_BY_LAW[LAW]
 TARGET_SINGLE_M30_MM = 12.0  # Littrup 2009 single 2.4 mm probe, -30 degC diameter
 TARGET_TWO_M30_MM = 33.0     # two probes 2 cm apart
 TARGET_RATIO = 0.84          # 1.7 mm / 2.4 mm iceball diameter
@@ -45,7 +49,7 @@ TARGET_RATIO = 0.84          # 1.7 mm / 2.4 mm iceball diameter
 @functools.lru_cache(maxsize=None)
 def _littrup(diameter_mm, extraction=None, wall=None, probes_x=(0.0,), spacing="0.5 mm", step="2 s"):
     """Run one Littrup phantom freeze; returns ({-30: width mm, 0: width mm}, result) (cached)."""
-    probe = {"type": "2.4mm"} if diameter_mm == 2.4 else {"wall": "power_limited"}
+    probe = {"type": {2.4: "2.4mm", 1.7: "1.7mm"}[diameter_mm]}
     if extraction is not None:
         probe["max_extraction"] = f"{extraction:.6g} W/m"
     if wall is not None:
@@ -67,7 +71,7 @@ def _littrup(diameter_mm, extraction=None, wall=None, probes_x=(0.0,), spacing="
     return widths, result
 
 
-def calibrate_extraction(start=cryo.CALIBRATED_EXTRACTION_24, tol_mm=0.02, **grid):
+def calibrate_extraction(start=CAPACITY_24, tol_mm=0.02, **grid):
     """Capacity (W/m) of the 2.4 mm probe that gives the single-probe -30 degC diameter of 12 mm
     (secant iteration on the diameter, a few runs). Returns (capacity, diameter, runs)."""
     q0, q1 = start, start * 1.08
@@ -93,15 +97,14 @@ def littrup_calibration_row(ctx):
     widths, result = _littrup(2.4)
     metrics = [
         Metric("single_2.4mm_m30_diameter", widths[-30.0], TARGET_SINGLE_M30_MM, 0.05 * TARGET_SINGLE_M30_MM, "mm",
-               note=f"CALIBRATION row (Littrup 2009); catalogue capacity {cryo.CALIBRATED_EXTRACTION_24:g} W/m, "
+               note=f"CALIBRATION row (Littrup 2009); catalogue capacity {CAPACITY_24:g} W/m ({LAW!r} law), "
                     f"coldest wall {result.summary['device']['min_probe_temperature_C']:.1f} degC; "
                     f"0 degC diameter {widths[0.0]:.1f} mm"),
     ]
     if not ctx.quick:   # a fresh calibration (several runs) lands on the catalogue value
         q, d, runs = calibrate_extraction()
         ctx.figures["cryo.capacity_2.4mm_W_per_m"] = q
-        metrics.append(Metric("calibrated_capacity", q, cryo.CALIBRATED_EXTRACTION_24,
-                              0.02 * cryo.CALIBRATED_EXTRACTION_24, "W/m",
+        metrics.append(Metric("calibrated_capacity", q, CAPACITY_24, 0.02 * CAPACITY_24, "W/m",
                               note=f"secant calibration, {runs} runs, diameter {d:.3f} mm"))
         fixed, _ = _littrup(2.4, wall="temperature")
         metrics.append(Metric("fixed_wall_m30_overprediction", fixed[-30.0] / TARGET_SINGLE_M30_MM - 1.0, None, 0.05,
@@ -114,7 +117,7 @@ def littrup_calibration_row(ctx):
 def littrup_probe_size_ratio(ctx):
     """Held out: iceball (0 degC) diameter of a 1.7 mm probe over that of a 2.4 mm probe."""
     big, _ = _littrup(2.4)
-    small, _ = _littrup(1.7, cryo.CALIBRATED_EXTRACTION_24 * 1.7 / 2.4)
+    small, _ = _littrup(1.7)
     ratio = small[0.0] / big[0.0]
     note = (f"HELD OUT; 0 degC diameters {small[0.0]:.1f} / {big[0.0]:.1f} mm; -30 degC ratio "
             f"{small[-30.0] / big[-30.0]:.3f}; 1.7 mm capacity scaled by 1.7/2.4 (per wall area)")
