@@ -36,7 +36,8 @@ and the signed change from the first (low) level to the last (high) one, / base.
 Run: ``python benchmarks/validation/sensitivity.py [--quick] [--out DIR] [--jobs N] [--cache FILE]``
 writes ``DIR/validation-sensitivity.json`` and ``.md`` (``--quick``: ``validation-sensitivity-quick.*``,
 a few parameters on short runs; ``--cache``: finished runs kept in a JSON-lines file, so that an
-interrupted sweep resumes; reused only by the same solver code). As benchmark cases (``ablation bench --suite validation``) the
+interrupted sweep resumes; reused only by the same solver code; ``--cases cryo_liver,cryo_gel``: rerun
+those base cases alone and merge them into the stored table, e.g. after a cryo-only change). As benchmark cases (``ablation bench --suite validation``) the
 table is measured and only robust facts are asserted (the zone shrinks as perfusion rises and grows
 with time, the iceball grows with the probe's cooling capacity, no run fails); the numbers go to
 the notes and figures.
@@ -251,8 +252,9 @@ PARAMETERS = (
     Param("frozen conductivity k_f", "tissue.frozen_conductivity", ("x0.75", BASE, "x1.25"), "W/(m K)",
           "assumed +/-25 % (liver 2.0, docs/physics.md 3; agar 2.2; ice 2.22 at 0 degC; Go-Smart mushy 1.25)",
           CRYO),
-    Param("frozen conductivity law", "cryo.frozen_conductivity_model", (BASE, "ice"), "",
-          "'constant' (base) vs 'ice' k_f 273.15/T_K (Choi & Bischof 2010)", CRYO),
+    Param("frozen conductivity law", "cryo.frozen_conductivity_model", ("constant", BASE), "",
+          "'constant' k_f (the models before physiological-ice-2026.12) vs 'ice' k_f 273.15/T_K (the default "
+          "model's; Choi & Bischof 2010)", CRYO, labels=("constant", "ice")),
     Param("latent heat of fusion", "tissue.latent_heat_fusion", ("x0.8", BASE, "x1.2"), "J/m^3",
           "assumed +/-20 % (liver 250 MJ/m^3 = 333 kJ/kg x 0.75; agar 328)", CRYO),
     Param("unfrozen conductivity k", "tissue.conductivity", (f"x{0.46 / 0.52}", BASE, f"x{0.57 / 0.52}"), "W/(m K)",
@@ -379,9 +381,12 @@ def _key(case_name: str, changes: dict) -> str:
     return case_name + " " + json.dumps(changes, sort_keys=True)
 
 
-def plan(quick: bool) -> tuple[list, dict]:
-    """The table's rows (param, case, levels) and the unique runs they need {key: (case, changes)}."""
+def plan(quick: bool, only=None) -> tuple[list, dict]:
+    """The table's rows (param, case, levels) and the unique runs they need {key: (case, changes)};
+    ``only``: the base cases to include (default all)."""
     cases = set(QUICK_CASES) if quick else set(CASES)
+    if only:
+        cases &= set(only)
     rows, runs = [], {}
     for param in PARAMETERS:
         if quick and not param.quick:
@@ -485,10 +490,10 @@ def tornado(row: dict, runs: dict) -> dict:
     return out
 
 
-def sweep(quick: bool = False, jobs: int = 1, log=None, cache: Path | None = None) -> dict:
-    """Measure the whole table; returns the JSON-ready dict."""
+def sweep(quick: bool = False, jobs: int = 1, log=None, cache: Path | None = None, only=None) -> dict:
+    """Measure the whole table (``only``: just these base cases); returns the JSON-ready dict."""
     started = time.perf_counter()
-    rows, runs = plan(quick)
+    rows, runs = plan(quick, only)
     results = execute(runs, quick, jobs, log, cache)
     table_rows = []
     for row in rows:
@@ -501,8 +506,8 @@ def sweep(quick: bool = False, jobs: int = 1, log=None, cache: Path | None = Non
         })
     return {"quick": quick, "jobs": jobs, "runtime_s": time.perf_counter() - started,
             "run_seconds_sum": sum(r["runtime_s"] for r in results.values()),
-            "settings": {"grid": GRID, "cases": {k: _case_settings(k, quick)
-                                                 for k in CASES if not quick or k in QUICK_CASES}},
+            "settings": {"grid": GRID, "cases": {k: _case_settings(k, quick) for k in CASES
+                                                 if (not quick or k in QUICK_CASES) and (not only or k in only)}},
             "provenance": _provenance(), "rows": table_rows,
             "ranking": ranking(table_rows), "ratio": invivo_exvivo_ratio(table_rows, results),
             "failed": [{"run": k, "error": r["error"]} for k, r in results.items() if not r["ok"]],
@@ -603,12 +608,19 @@ def markdown(table: dict) -> str:
              f"{' + uncommitted changes under ablation/' if table['provenance']['git_dirty'] else ''}, "
              f"{table['provenance']['date']}",
              f"- failed runs: {len(table['failed'])}; runs with a warning: {len(table['warned'])}", ""]
-    lines += ["## Base cases", "", "| case | scenario and changes | zone mL | long mm | short mm | extra |",
-              "|---|---|---|---|---|---|"]
+    if table.get("rerun_cases"):
+        lines[-1:-1] = [f"- the cases {', '.join(table['rerun_cases'])} were rerun alone (`--cases`) and merged "
+                        "into the stored table; the run count and times above are the rerun's; each case's code "
+                        "and model are in the base-case table"]
+    by_case = table.get("provenance_by_case") or {}
+    lines += ["## Base cases", "", "| case | scenario and changes | model | code, date | zone mL | long mm | short mm | extra |",
+              "|---|---|---|---|---|---|---|---|"]
     for name, spec in table["settings"]["cases"].items():
         r = runs[_key(name, {})]
         extra = _extra(r)
-        lines.append(f"| {name} | {spec['scenario']} {json.dumps(CASES[name][1])} | {_f(r.get('volume_ml'))} | "
+        prov = by_case.get(name, table["provenance"])
+        lines.append(f"| {name} | {spec['scenario']} {json.dumps(CASES[name][1])} | {spec.get('model', '-')} | "
+                     f"{prov['git_head'][:10]}, {prov['date'][:10]} | {_f(r.get('volume_ml'))} | "
                      f"{_f(r.get('long_axis_mm'))} | {_f(r.get('short_axis_mm'))} | {extra} |")
     lines.append("")
     if table["ratio"]:
@@ -801,6 +813,29 @@ def _clean(x):
     return x
 
 
+def merge_cases(old: dict, new: dict, cases) -> dict:
+    """The stored table with the rows and runs of ``cases`` replaced by a fresh partial sweep's; the
+    provenance of each part is kept (``provenance`` is the rerun's, ``provenance_by_case`` says which
+    run measured which case)."""
+    cases = set(cases)
+    kept_rows = [r for r in old["rows"] if r["case"] not in cases]
+    kept_runs = {k: r for k, r in old["runs"].items() if k.split(" ", 1)[0] not in cases}   # keys: _key
+    runs = {**kept_runs, **new["runs"]}
+    rows = kept_rows + new["rows"]
+    earlier = old.get("provenance_by_case") or {c: old["provenance"] for c in old["settings"]["cases"]}
+    merged = dict(old)
+    merged.update({
+        "rows": rows, "runs": runs, "ranking": ranking(rows), "ratio": invivo_exvivo_ratio(rows, runs),
+        "provenance": new["provenance"],
+        "provenance_by_case": {**earlier, **{c: new["provenance"] for c in cases}},
+        "settings": {**old["settings"], "cases": {**old["settings"]["cases"], **new["settings"]["cases"]}},
+        "runtime_s": new["runtime_s"], "run_seconds_sum": new["run_seconds_sum"], "jobs": new["jobs"],
+        "failed": [f for f in old["failed"] if f["run"] in kept_runs] + new["failed"],
+        "warned": [w for w in old["warned"] if w["run"] in kept_runs] + new["warned"],
+        "rerun_cases": sorted(cases)})
+    return merged
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few parameters on short runs (about a minute)")
@@ -809,15 +844,27 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="JSON-lines file of finished runs: appended to, and reused to resume a sweep")
+    parser.add_argument("--cases", default=None,
+                        help=f"comma-separated base cases to rerun ({', '.join(CASES)}); their rows and runs "
+                             "replace those of the stored table in --out, the other cases' are kept")
     args = parser.parse_args(argv)
+    only = args.cases.split(",") if args.cases else None
+    unknown = sorted(set(only or ()) - set(CASES))
+    if unknown:
+        parser.error(f"--cases: unknown base case(s) {', '.join(unknown)}; expected some of {', '.join(CASES)}")
 
     def log(done, total, key, record):
         what = f"{record['volume_ml']:.3g} mL" if record["ok"] else f"FAILED {record['error']}"
         print(f"[{done}/{total}] {record['runtime_s']:.0f} s {key}: {what}", file=sys.stderr, flush=True)
 
-    table = _clean(sweep(args.quick, args.jobs, log, args.cache))
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = "validation-sensitivity" + ("-quick" if args.quick else "")
+    stored = args.out / f"{stem}.json"
+    if only and not stored.exists():
+        parser.error(f"--cases needs the stored table {stored} to merge into; run the whole table first")
+    table = _clean(sweep(args.quick, args.jobs, log, args.cache, only))
+    if only:
+        table = merge_cases(json.loads(stored.read_text()), table, only)
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(table, indent=1) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(table) + "\n")
     print(f"{len(table['runs'])} runs in {table['runtime_s'] / 60:.1f} min, {len(table['failed'])} failed; "
