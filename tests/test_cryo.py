@@ -12,7 +12,7 @@ from ablation.modalities import cryo
 from ablation.physics.bioheat import TabulatedEnthalpy
 from ablation.physics.enthalpy import freezing_table
 from ablation.cli import main
-from ablation.verification.cryo1d import FreezingProperties, line_domain, run_freezing, uniform_edges
+from ablation.verification.cryo1d import FreezingProperties, front_position, line_domain, run_freezing, uniform_edges
 from ablation.input.scenario import ScenarioError, load_scenario, scenario_from_dict
 
 LIVER = dict(rho=1079.0, c_u=3540.0, c_f=1800.0, latent=250e6, solidus=-8.0, liquidus=-1.0)
@@ -420,3 +420,21 @@ def test_convective_probe_wall_lies_between_gas_and_tissue():
     # the extracted power follows h A (T_w - T_gas) with A the wall area of the freezing length
     area = np.pi * 1.47e-3 * 10e-3 + np.pi * (0.735e-3) ** 2      # side + tip face
     np.testing.assert_allclose(power, 1500.0 * area * (wall + 170.0), rtol=0.02)
+
+
+@pytest.mark.parametrize("law", ["ice", "constant"])
+def test_steady_frozen_annulus_matches_kirchhoff_closed_form(law):
+    """The solver's frozen conductivity law against the Kirchhoff closed form of a steady frozen
+    annulus (17 G probe at -145 degC, tissue held at 37 degC at 30 mm, no perfusion): the front and
+    the -40 degC isotherm on a 0.2 mm grid (benchmarks/verification/cryo.py refines it)."""
+    r_p, r_out = 0.735e-3, 0.03
+    p = FreezingProperties(solidus=-0.1, liquidus=0.1, frozen_law=law)
+    exact = an.steady_frozen_annulus(r_p, r_out, -145.0, p.melt, 37.0, p.k_f, p.k_u, law)
+    exact40 = an.frozen_isotherm_radius(-40.0, r_p, exact, -145.0, p.melt, p.k_f, law)
+    domain = line_domain(uniform_edges(r_p, r_out - r_p, 0.2e-3), radial=True)
+    heat, front, _ = run_freezing(domain, p, 37.0, lambda t: -145.0, 0.0, 4 * 3600.0, 20.0,
+                                  boundary_temperature=37.0, times=[4 * 3600.0])
+    assert front[4 * 3600.0] == pytest.approx(exact, rel=5e-3)
+    assert front_position(domain, heat.T, -40.0) == pytest.approx(exact40, rel=1e-2)
+    # the law moves the -40 degC isotherm outwards by a third (closed forms: 12.18 vs 9.18 mm)
+    assert exact40 == pytest.approx({"ice": 12.177e-3, "constant": 9.179e-3}[law], rel=1e-3)

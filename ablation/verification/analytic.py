@@ -867,6 +867,41 @@ def steady_iceball_temperature(r, R, r_p, T_p, T_f, T_a, delta):
     return np.where(r <= R, frozen, unfrozen)[()]
 
 
+def kirchhoff_frozen(T, k_f, law="constant"):
+    r"""Kirchhoff potential :math:`\Psi(T) = \int k_f(T) dT` of frozen tissue (W/m, up to a constant).
+
+    'constant': :math:`k_f T`; 'ice' (:math:`k_f(T) = k_f\,273.15/T_K`):
+    :math:`k_f\,273.15 \ln T_K`. Steady conduction through a frozen region is linear in
+    :math:`\Psi` (planar) or in :math:`\Psi` against :math:`\ln r` (radial), whatever k(T)."""
+    T = np.asarray(T, float)
+    if law == "ice":
+        return k_f * 273.15 * np.log(T + 273.15)
+    return k_f * T
+
+
+def steady_frozen_annulus(r_p, R_out, T_p, T_f, T_out, k_f, k_u, law="constant"):
+    r"""Steady iceball radius around a long probe in unperfused tissue held at ``T_out`` at r = R_out.
+
+    Heat per metre through the frozen annulus :math:`r_p \le r \le R` equals that through the
+    unfrozen one :math:`R \le r \le R_{out}`:
+
+    .. math:: \frac{\Psi(T_f) - \Psi(T_p)}{\ln(R/r_p)} = \frac{k_u (T_{out} - T_f)}{\ln(R_{out}/R)}
+
+    so with :math:`a = \Psi(T_f) - \Psi(T_p)`, :math:`b = k_u (T_{out} - T_f)`:
+    :math:`\ln R = (b \ln r_p + a \ln R_{out}) / (a + b)`. Returns R (m)."""
+    a = float(kirchhoff_frozen(T_f, k_f, law) - kirchhoff_frozen(T_p, k_f, law))
+    b = k_u * (T_out - T_f)
+    return float(np.exp((b * np.log(r_p) + a * np.log(R_out)) / (a + b)))
+
+
+def frozen_isotherm_radius(T, r_p, R, T_p, T_f, k_f, law="constant"):
+    """Radius (m) of the isotherm ``T`` (T_p <= T <= T_f) in the steady frozen annulus r_p..R:
+    the Kirchhoff potential is linear in ln r."""
+    fraction = ((kirchhoff_frozen(T, k_f, law) - kirchhoff_frozen(T_p, k_f, law))
+                / (kirchhoff_frozen(T_f, k_f, law) - kirchhoff_frozen(T_p, k_f, law)))
+    return float(r_p * (R / r_p) ** fraction)
+
+
 # ---------------------------------------------------------------------------
 # Case 7: observed order of accuracy
 # ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.physics.bioheat import BioheatSolver, TabulatedEnthalpy
-from ablation.modalities.cryo import mixture_conductivity
+from ablation.modalities.cryo import frozen_conductivity, mixture_conductivity
 from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.geometry.grid import Domain, Region
 from ablation.geometry.finite_volume import FVGeometry
@@ -34,6 +34,7 @@ class FreezingProperties:
     liquidus: float = 0.5      # degC
     perfusion: float = 0.0     # w_b rho_b c_b, W/(m^3 K)
     arterial: float = 37.0     # degC
+    frozen_law: str = "constant"   # or 'ice': k_f 273.15 K / T (ablation.modalities.cryo.frozen_conductivity)
 
     @property
     def melt(self) -> float:
@@ -76,7 +77,8 @@ def freezing_solver(domain, props: FreezingProperties, initial, boundary_tempera
                                                 props.liquidus)], np.zeros(domain.n_cells, int))
 
     def conductivity(T):
-        return mixture_conductivity(T, props.k_u, props.k_f, props.solidus, props.liquidus)
+        return mixture_conductivity(T, props.k_u, frozen_conductivity(props.k_f, T, props.frozen_law),
+                                    props.solidus, props.liquidus)
 
     return BioheatSolver(domain, storage, conductivity, props.perfusion, props.arterial, boundary_temperature,
                          initial, conductivity_varies=True, tolerance=1e-12)

@@ -135,3 +135,35 @@ def steady_iceball_perfused(ctx):
     out.append(Metric("steady_iceball_drift_last_30min", drift * 1e3, 0.0, hs[-1] * 1e3, "mm", "at_most",
                       note="front movement between 2.5 h and 3 h (steady state reached)"))
     return out
+
+
+@case(quick=True)
+def steady_frozen_annulus_ice_law(ctx):
+    """Case 6b: steady frozen annulus around a long 17 G probe at -145 degC in unperfused tissue held
+    at 37 degC at r = 30 mm, with frozen conductivity rising as ice's (k_f 273.15 K / T, the default
+    model's law) and, for comparison, constant. Closed form by the Kirchhoff transform
+    (:func:`ablation.verification.analytic.steady_frozen_annulus`): the front, and the -40 degC
+    isotherm, whose position inside the ice is what the law changes. 4 h in 20 s steps (steady)."""
+    out = []
+    for law in ("ice", "constant"):
+        p = FreezingProperties(solidus=-0.1, liquidus=0.1, frozen_law=law)
+        exact = an.steady_frozen_annulus(R_PROBE, 0.03, T_WALL, p.melt, T_INIT, p.k_f, p.k_u, law)
+        exact40 = an.frozen_isotherm_radius(-40.0, R_PROBE, exact, T_WALL, p.melt, p.k_f, law)
+        hs = [0.2e-3, 0.1e-3] + ([] if ctx.quick else [0.05e-3])
+        fronts, balances, r40 = [], [], []
+        for h in hs:
+            domain = line_domain(uniform_edges(R_PROBE, 0.03 - R_PROBE, h), radial=True)
+            heat, front, balance = run_freezing(domain, p, T_INIT, lambda t: T_WALL, 0.0, 4 * 3600.0, 20.0,
+                                                boundary_temperature=T_INIT, times=[4 * 3600.0])
+            fronts.append(front[4 * 3600.0])
+            balances.append(balance)
+            r40.append(front_position(domain, heat.T, -40.0))
+        if law == "ice":
+            ctx.figures["cryo.ice_law_steady_m40_radius_mm"] = exact40 * 1e3
+        out += _front_metrics(f"annulus_{law}", hs, fronts, exact, balances,
+                              f"{law} law: closed-form front {exact * 1e3:.3f} mm, -40 degC at {exact40 * 1e3:.3f} mm")
+        tol40 = max(0.02, hs[-1] / exact40)
+        out.append(Metric(f"annulus_{law}_m40_error", abs(r40[-1] - exact40) / exact40, 0.0, tol40, "1", "at_most",
+                          note=f"-40 degC isotherm {r40[-1] * 1e3:.3f} vs {exact40 * 1e3:.3f} mm (h = "
+                               f"{hs[-1] * 1e3:g} mm); coarser: " + ", ".join(f"{x * 1e3:.3f}" for x in r40[:-1])))
+    return out
