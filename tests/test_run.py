@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ablation.input.models import PHYSIOLOGICAL_LIVER_PERFUSION
+from ablation.input.models import DEFAULT_MODEL, PHYSIOLOGICAL_LIVER_PERFUSION
 from ablation.output import write as ablation_write
 from ablation.cli import main
 from conftest import load_raw, write_toml
@@ -39,7 +39,7 @@ def test_showcase_runs_end_to_end(tmp_path, capsys):
     tissue = summary["parameters"]["properties"]["tissue"]
     # the zone model's liver perfusion, credited to it (the showcase file gives none)
     assert tissue["perfusion"]["value"] == pytest.approx(PHYSIOLOGICAL_LIVER_PERFUSION)
-    assert "zone model physiological-2026.12" in tissue["perfusion"]["source"]
+    assert f"zone model {DEFAULT_MODEL}" in tissue["perfusion"]["source"]
     rows = list(csv.DictReader(open(out / "timeseries.csv")))
     assert float(rows[-1]["time_s"]) == pytest.approx(720.0)
     assert {"power_W", "impedance_ohm", "tip_temperature_C"} <= set(rows[0])      # the showcase is RF

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ablation.input.models import (CALIBRATED, LIBRARY, MODEL_NAMES, PHYSIOLOGICAL, PHYSIOLOGICAL_LIVER_PERFUSION,
+from ablation.input.models import (CALIBRATED, LIBRARY, MODEL_NAMES, MODELS, PHYSIOLOGICAL, PHYSIOLOGICAL_ICE,
+                                   PHYSIOLOGICAL_LIVER_PERFUSION,
                                    STASIS_ACTIVATION_ENERGY, calibrated_perfusion_limit, fitted_edge, model_defaults,
                                    supplies_liver_perfusion)
 from ablation.input.scenario import ScenarioError, load_scenario
@@ -70,6 +71,18 @@ def test_a_calibrated_model_gets_its_own_edge_and_perfusion_limit():
     assert calibrated_perfusion_limit(CALIBRATED) == pytest.approx(1.5 * 6.4e-3)
     assert calibrated_perfusion_limit(PHYSIOLOGICAL) == pytest.approx(1.5 * PHYSIOLOGICAL_LIVER_PERFUSION)
     assert calibrated_perfusion_limit(LIBRARY) == pytest.approx(1.5 * preset_values("liver")["perfusion"])
+
+
+def test_the_ice_model_is_physiological_with_the_ice_law_and_its_calibration():
+    """physiological-ice-2026.12 changes only [cryo] frozen_conductivity_model: the same [damage]
+    laws, liver perfusion and fitted edge as physiological-2026.12, whose fit it does not repeat."""
+    ice, plain = model_defaults(PHYSIOLOGICAL_ICE), model_defaults(PHYSIOLOGICAL)
+    assert ice.pop("cryo.frozen_conductivity_model") == "ice"
+    assert ice == plain
+    assert fitted_edge(PHYSIOLOGICAL_ICE) == fitted_edge(PHYSIOLOGICAL)
+    assert not MODELS[PHYSIOLOGICAL_ICE].fits_own_calibration and MODELS[PHYSIOLOGICAL].fits_own_calibration
+    rf = _load(PERFUSED, model=PHYSIOLOGICAL_ICE)
+    assert rf.cryo is None and rf.damage == _load(PERFUSED, model=PHYSIOLOGICAL).damage
 
 
 def test_only_the_models_own_perfusion_is_credited_to_it():
