@@ -19,11 +19,11 @@ import threading
 from pathlib import Path
 
 from ablation.input.models import DEFAULT_MODEL, MODELS
+from ablation.input.scenario import ScenarioError, load_scenario
+from ablation.outcome.placement import APPROACHES
 
 #: the model whose fit `ablation calibrate` runs by default: the default model's calibration owner
 CALIBRATION_MODEL = MODELS[DEFAULT_MODEL].calibrated_by or DEFAULT_MODEL
-from ablation.input.scenario import ScenarioError, load_scenario
-from ablation.outcome.placement import APPROACHES
 
 DISCLAIMER = "Research use only: not a medical device, not for clinical decisions."
 log = logging.getLogger("ablation")

@@ -41,7 +41,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ablation.calibration.published import PublishedRow
-from ablation.input.models import DEFAULT_MODEL, zone_model
+from ablation.input.models import DEFAULT_MODEL, frozen_conductivity_law
 from ablation.input.scenario import Scenario, load_scenario
 from ablation.modalities import cryo
 
@@ -564,7 +564,7 @@ def _cryo_probe(diameter_mm: float):
     for name, entry in cryo.CATALOGUE.items():
         if abs(entry["diameter"] * 1e3 - diameter_mm) < 0.01:
             return None, {"type": name}
-    law = zone_model(DEFAULT_MODEL).laws.get("cryo.frozen_conductivity_model", "constant")
+    law = frozen_conductivity_law(DEFAULT_MODEL)
     capacity = cryo.CALIBRATED_EXTRACTION_24_BY_LAW[law] * diameter_mm / 2.4
     return (f"{diameter_mm:g} mm probe: power-limited, {capacity:.4g} W/m (2.4 mm capacity under the "
             f"{law!r} law scaled by the diameter)",

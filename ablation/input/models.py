@@ -113,6 +113,11 @@ def fitted_edge(name: str) -> dict | None:
     return calibration(name).get("parameters", {}).get("edge_temperature")
 
 
+def frozen_conductivity_law(name: str) -> str:
+    """The frozen-conductivity law ('constant' or 'ice') model ``name`` gives a cryo scenario."""
+    return zone_model(name).laws.get("cryo.frozen_conductivity_model", "constant")
+
+
 def model_defaults(name: str, need_edge: bool = True) -> dict:
     """{"damage.key" / "cryo.key": value (SI / degC)} a model sets where the scenario is silent.
     ``need_edge``: whether the scenario leaves the edge temperature to the model. (Its liver

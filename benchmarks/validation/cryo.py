@@ -33,13 +33,13 @@ import numpy as np
 
 from ablation.modalities import cryo
 from ablation.bench import Metric, case
-from ablation.input.models import DEFAULT_MODEL, zone_model
+from ablation.input.models import DEFAULT_MODEL, frozen_conductivity_law
 from ablation.input.scenario import scenario_from_dict
 from ablation.run.time_loop import run
 
 FREEZE_LENGTH = "40 mm"      # assumption (not in the Littrup excerpt)
 #: the frozen-conductivity law of the default zone model, under which the catalogue capacity applies
-LAW = zone_model(DEFAULT_MODEL).laws.get("cryo.frozen_conductivity_model", "constant")
+LAW = frozen_conductivity_law(DEFAULT_MODEL)
 CAPACITY_24 = cryo.CALIBRATED_EXTRACTION_24_BY_LAW[LAW]
 TARGET_SINGLE_M30_MM = 12.0  # Littrup 2009 single 2.4 mm probe, -30 degC diameter
 TARGET_TWO_M30_MM = 33.0     # two probes 2 cm apart
