@@ -36,8 +36,10 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
     "approaches": ListOf("approaches planned side by side (the first is the plan's; default: the scenario's "
                          "[placement] approach, then the others)", None, item=Choice(options=APPROACHES),
                          min_items=1),
-    "max_probes": Integer("largest number of probes (assumption: 3, as the shipped multi-probe scenarios)", 3,
-                          minimum=1, maximum=8),
+    "max_probes": Integer("largest number of probes (assumption: 3, as the shipped multi-probe scenarios; at "
+                          "most 16: hepatic cryoablation uses several needles per tumour, 4.5 on average for "
+                          "2.8 cm tumours, Littrup et al. 2016, and each further count adds a search)", 3,
+                          minimum=1, maximum=16),
     "min_spacing": Quantity("smallest distance between two tips (assumption: 5 mm, the needle spacing of the "
                             "shipped cluster scenario rfa_cluster3.toml)", "5 mm", dimension="length", minimum=0.0),
     "trajectories": Choice("'parallel': every probe along one direction; 'free': each probe its own direction "
