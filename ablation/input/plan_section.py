@@ -75,6 +75,10 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
                                   "layout, the others solve the corrected search's best in a trust region; a 3-D "
                                   "17 G cryo solve took 15-35 s) [count]", 3, minimum=0,
                                   maximum=6),
+    "resolved_samples": Integer("placement samples of a several-probe plan re-solved per approach with every "
+                                "probe its own error, each a full 3-D solve, paired with the rigid shift on the "
+                                "same draws; 0: none (default: a 3-D 17 G cryo solve takes 15-35 s, a cooled-needle "
+                                "one 2.5-4.5 min) [count]", 0, minimum=0, maximum=2000),
     "spacing": Quantity("cell size of the zone library's and the verification's solves (default: the "
                         "scenario's grid.spacing)", None, dimension="length", minimum=0.0, exclusive_minimum=True,
                         nullable=True),

@@ -188,6 +188,13 @@ def plan_section(doc: Doc, report: dict) -> None:
                  f"{fmt(p['solved_nominal_mam_mm'])} mm in the solved plan (difference "
                  f"{fmt(p['surrogate_error_nominal_mam_mm'])} mm); surrogate objective {fmt(p['surrogate']['objective'])}.",
                  cls="note")
+    check = p.get("independent_errors")
+    if check:
+        doc.para(f"Independent placement errors, re-solved: {check['samples']} samples solved afresh with every "
+                 f"probe its own error give {fmt(check['value'])} ({fmt(check['ci95'])}); the rigid shift on the same "
+                 f"draws gives {fmt(check['rigid_shift_same_samples'])}; MAM re-solved minus rigid "
+                 f"{fmt(check['mam_minus_rigid_mm']['mean'])} +/- {fmt(check['mam_minus_rigid_mm']['sd'])} mm.",
+                 cls="note")
     for note in p.get("notes", []):
         doc.para(note, cls="note")
     doc.heading("Approaches side by side", 3)

@@ -17,7 +17,7 @@ from ablation.planning.objective import Layout, Objective, build_targets
 from ablation.planning.risk import DISCLAIMER, ltp_risk
 from ablation.planning.search import naive_layout, search
 from ablation.planning.spec import PlanSpec, plan_spec
-from ablation.planning.verify import solve_layout, verify
+from ablation.planning.verify import independent_errors, solve_layout, verify
 from ablation.planning.zones import MM, ZoneLibrary
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,12 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
                                    executor, progress, solved=reuse)
             solved[approach] = done[key]
         _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved)
+        if spec.resolved_samples > 0:
+            for approach, verified in solved.items():
+                if layouts[approach].count > 1 and verified is not naive_solved:
+                    verified.per_approach[approach]["independent_errors"] = independent_errors(
+                        verified, approach, spec, spec.resolved_samples, spec.objective, spec.margin,
+                        spec.quantile, executor, progress)
     report = _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s,
                      wallclock.perf_counter() - started, interaction)
     return PlanOutcome(report, solved, naive_solved, spec, layouts)
@@ -155,7 +161,11 @@ def _probes(layout: Layout) -> list:
 
 
 def _clean_values(values: dict) -> dict:
-    return {k: v for k, v in values.items() if k != "mam_mm"}
+    """Values for plan.json: without the per-sample arrays, with the re-solved check cleaned too."""
+    out = {k: v for k, v in values.items() if k not in ("mam_mm", "success")}
+    if "independent_errors" in out:
+        out["independent_errors"] = _clean_values(out["independent_errors"])
+    return out
 
 
 def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s, total_s,
@@ -198,6 +208,10 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
         if chosen.layout.count > 1:
             # the verified Monte Carlo moves the solved zone rigidly; the surrogate has independent errors
             plan_entry["objective_conservative"] = min(values["value"], chosen.evaluation.value)
+            if "independent_errors" in values:
+                check = _clean_values(values["independent_errors"])
+                plan_entry.update(objective_independent_errors=check["value"],
+                                  objective_independent_errors_ci95=check["ci95"], independent_errors=check)
         nv = naive_solved.per_approach[first]
         naive_entry.update(objective=nv["value"], objective_ci95=nv["ci95"], verified=_clean_values(nv),
                            solved_nominal_mam_mm=naive_solved.nominal_mam_mm, risk=ltp_risk(nv["mam_mm"]))
@@ -226,6 +240,8 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
             values = solved[a].per_approach[a]
             row.update(objective=values["value"], objective_ci95=values["ci95"], method=values["method"],
                        risk=ltp_risk(values["mam_mm"]))
+            if "independent_errors" in values:
+                row["independent_errors"] = _clean_values(values["independent_errors"])
         if naive_solved is not None:
             nv = naive_solved.per_approach[a]
             row.update(naive_objective=nv["value"], naive_objective_ci95=nv["ci95"], naive_risk=ltp_risk(nv["mam_mm"]))

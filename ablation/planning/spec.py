@@ -72,6 +72,7 @@ class PlanSpec:
     tumors: tuple             # shapes
     capsule: object
     interaction_solves: int = 0
+    resolved_samples: int = 0
 
     @property
     def tumour_radius(self) -> float:
@@ -129,7 +130,7 @@ def plan_spec(scenario) -> PlanSpec:
                     float(p.min_spacing), p.trajectories, direction, float(p.max_tilt), window, vessels,
                     float(p.clearance), durations, int(p.samples), int(p.verify_samples), int(p.seed),
                     int(p.iterations), p.spacing, float(p.spacing_3d), tumors, scenario_capsule(scenario),
-                    int(p.interaction_solves))
+                    int(p.interaction_solves), int(p.resolved_samples))
     if window is not None and not errors:
         _check_window(spec, errors)
     if errors:
