@@ -122,7 +122,8 @@ def run_case(device, size, library, quick, solves):
                      "solved_nominal_mam_mm": n.get("solved_nominal_mam_mm")},
            "approaches": [{k: a.get(k) for k in ("approach", "probes_needed", "best_count", "duration_min",
                                                   "surrogate_objective", "naive_surrogate_objective", "naive_objective",
-                                                  "objective", "objective_ci95", "per_count")} for a in r["approaches"]],
+                                                  "objective", "objective_ci95", "per_count", "probes",
+                                                  "independent_errors")} for a in r["approaches"]],
            "interaction": r.get("interaction"),
            "risk": {a["approach"]: {"plan_wang_ltp_2y": (a.get("risk") or {}).get("wang_2013", {}).get("expected_ltp_2y"),
                                     "naive_wang_ltp_2y": (a.get("naive_risk") or {}).get("wang_2013", {}).get("expected_ltp_2y")}
