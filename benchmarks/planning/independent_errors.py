@@ -61,7 +61,7 @@ def run_case(device: str, size_mm: float, approach: str, samples: int, workers: 
     rigid = verification.per_approach[approach]
     with local_pool(samples, workers) as pool:
         check = independent_errors(verification, approach, spec, samples, spec.objective, spec.margin,
-                                   spec.quantile, executor=pool)
+                                   spec.quantile, executor=pool, progress=report_progress)
     return {"device": device, "size_mm": size_mm, "approach": approach, "count": layout.count,
             "duration_min": p["duration_min"], "probes": p["probes"], "plan_source_commit": source_commit,
             "solved_nominal_mam_mm": verification.nominal_mam_mm,
@@ -71,6 +71,10 @@ def run_case(device: str, size_mm: float, approach: str, samples: int, workers: 
             "resolved_mam_mm": [float(v) for v in check["mam_mm"]],
             "wall_s": time.perf_counter() - started, "workers": workers,
             "load_before": load_before, "load_after": load_average()}
+
+
+def report_progress(done: int, total: int, label: str) -> None:
+    print(f"  {label}: {done} of {total} ({datetime.now(timezone.utc):%H:%M:%S})", flush=True)
 
 
 def to_markdown(data: dict) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -286,6 +287,8 @@ def main() -> None:
     ap.add_argument("--single-probe", action="store_true",
                     help="time the shipped single-probe plan (scenarios/plan_rfa_cooltip.toml), then stop")
     args = ap.parse_args()
+    # the planner's progress (per approach and count) on the console, with the time
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if args.merge:
         merge(args.merge.split(","))
         print((RESULTS / "planning.md").read_text())
