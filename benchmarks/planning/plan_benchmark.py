@@ -198,6 +198,8 @@ def to_markdown(data: dict) -> str:
                      f"{counts.get('open')} / {counts.get('laparoscopic')} / {counts.get('percutaneous')} | "
                      f"{interaction_cell(r.get('interaction'))} | "
                      f"{r['wall_s']:.0f} (zones {r['zone_library_s']:.0f}) | {r['load_before']} |")
+    for note in data.get("notes", []):
+        lines += ["", f"Note: {note}"]
     if data.get("missing"):
         lines += ["", "Not measured (the run was stopped before them): " + ", ".join(data["missing"]) + "."]
     lines += ["", "## Each approach's plan, verified (solved plan, placement Monte Carlo)", "",
@@ -251,7 +253,7 @@ def merge(parts: list) -> None:
     data = {"commit": ", ".join(sorted({d["commit"] for d in datas})), "date": max(d["date"] for d in datas),
             "machine": datas[0]["machine"], "quick": any(d["quick"] for d in datas),
             "rows": [r for d in datas for r in d["rows"]], "timings": [t for d in datas for t in d["timings"]],
-            "parts": parts}
+            "parts": parts, "notes": [n for d in datas for n in d.get("notes", [])]}
     reps = [d["reproducibility"] for d in datas if d.get("reproducibility")]
     if reps:
         data["reproducibility"] = reps[0]
