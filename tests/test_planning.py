@@ -328,9 +328,7 @@ def test_resolved_independent_errors_agree_with_the_rigid_shift_when_the_probes_
     the solved zone rigidly and solving the displaced probes afresh are two paths to the same
     margins, up to the re-centred 2 mm grid (measured: mean difference 0.03 mm, largest 1.3 mm; a
     displacement applied with the wrong sign or frame in one path would differ by twice the 4.4 mm
-    mean percutaneous error). With independent draws the check keeps its pairing: the difference of
-    the two probabilities is the difference of the discordant samples (threshold -6 mm, between the
-    samples' margins, so that both occur)."""
+    mean percutaneous error)."""
     from ablation.planning.verify import independent_errors, verify
     s = scenario(16.0, max_probes=2, min_spacing="4 mm", approaches=["percutaneous"], spacing_3d="2 mm",
                  verify_samples=40)
@@ -339,19 +337,12 @@ def test_resolved_independent_errors_agree_with_the_rigid_shift_when_the_probes_
     layout = Layout(np.array([centre + [-4 * MM, 0, 0], centre + [4 * MM, 0, 0]]), np.array([[0, 0, 1.0]] * 2),
                     spec.durations[0])
     verification = verify(s, layout, ["percutaneous"], spec, "p_margin", -6 * MM, spec.quantile)
-    z = pl.standard_draws(spec.seed, spec.verify_samples, 2)[:6]
-    together = np.repeat(z[:, :1], 2, axis=1)
+    together = np.repeat(verification.draws[:6, :1], 2, axis=1)
     check = independent_errors(verification, "percutaneous", spec, 6, "p_margin", -6 * MM, spec.quantile,
                                draws=together)
     assert check["samples"] == 6 and check["method"] == "resolve"
     assert abs(check["mam_minus_rigid_mm"]["mean"]) < 0.5
     assert check["mam_minus_rigid_mm"]["max_abs"] < 2.0
-    apart = independent_errors(verification, "percutaneous", spec, 6, "p_margin", -6 * MM, spec.quantile)
-    d = apart["discordant_samples"]
-    assert apart["value"] - apart["rigid_shift_same_samples"] == pytest.approx(
-        (d["only_resolved_reaches_margin"] - d["only_rigid_reaches_margin"]) / 6)
-    assert 0.0 < apart["rigid_shift_same_samples"] < 1.0
-    assert apart["ci95"][0] <= apart["value"] <= apart["ci95"][1]
 
 
 def test_plan_reports_its_resolved_independent_error_check(tmp_path):
@@ -366,8 +357,6 @@ def test_plan_reports_its_resolved_independent_error_check(tmp_path):
     check = p["independent_errors"]
     assert check["samples"] == 3 and check["method"] == "resolve"
     assert p["objective_independent_errors"] == check["value"]
-    assert check["ci95"][0] <= check["value"] <= check["ci95"][1]
-    assert 0.0 <= check["rigid_shift_same_samples"] <= 1.0
     assert report["approaches"][0]["independent_errors"]["value"] == check["value"]
     json.dumps(report)          # no arrays left in plan.json
     from ablation.output.planning import write_plan_report

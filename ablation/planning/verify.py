@@ -65,6 +65,7 @@ class Verification:
     solve_s: float
     method: str
     notes: list
+    draws: np.ndarray | None = None     # the Monte Carlo's standard-normal draws (samples, probes, 5)
 
 
 def solve_layout(scenario, spec, executor=None, progress=None):
@@ -127,7 +128,7 @@ def verify(scenario, layout: Layout, approaches, spec, objective_kind: str, marg
                      "placement Monte Carlo moves the solved zone rigidly with the first probe's error "
                      f"(method {method}), which leaves out the probes' independent errors - those are in the "
                      "search's surrogate value (union of moved single-probe zones, independent errors)")
-    return Verification(result, per, float(nominal), solve_s, method, notes)
+    return Verification(result, per, float(nominal), solve_s, method, notes, draws)
 
 
 def independent_errors(verification: Verification, approach: str, spec, samples: int, objective_kind: str,
@@ -143,9 +144,7 @@ def independent_errors(verification: Verification, approach: str, spec, samples:
     ``draws`` (samples, probes, 5) replaces the verification's (tests)."""
     result = verification.result
     section = result.scenario.placement.replaced(resolve_samples=int(samples))
-    probes = len(result.scenario.probes)
-    if draws is None:
-        draws = pl.standard_draws(spec.seed, spec.verify_samples, max(1, probes))[:samples]
+    draws = verification.draws[:samples] if draws is None else draws
     model = pl.error_model(section, approach, pringle=False)
     mc = pl.monte_carlo(result, model, samples, spec.seed, method="resolve", section=section, draws=draws,
                         executor=executor, progress=progress)
