@@ -362,3 +362,59 @@ def test_plan_reports_its_resolved_independent_error_check(tmp_path):
     from ablation.output.planning import write_plan_report
     write_plan_report(tmp_path, report, [])
     assert "Independent placement errors, re-solved: 3 samples" in (tmp_path / "report.md").read_text()
+
+
+def test_counts_are_judged_on_solved_layouts_where_the_surrogate_under_rates_them():
+    """Three hot probes around a 12 mm tumour merge their heat: the search's surrogate (union of
+    moved single-probe zones) rates the best three-probe layout at 0.42, below the 0.5 target,
+    while the same layout solved (3-D, every probe at once) covers the tumour in 0.605 of the
+    open approach's placement samples. The plan is judged on the solve - three probes reach the
+    target, where the surrogate alone would call the target unreachable (exit 2) - and the solve
+    the screen made gives the same value as the plan solved afresh."""
+    from ablation.planning.verify import verify
+    s = scenario(12.0, minutes=10, objective="p_technical_success", max_probes=3, min_spacing="4 mm",
+                 approaches=["open"], spacing_3d="2 mm", verify_samples=200, samples=150, iterations=4,
+                 interaction_solves=2, target=0.5, verify="all")
+    outcome = plan(s)
+    report = outcome.report
+    p, row = report["plan"], report["approaches"][0]
+    assert p["count"] == 3 and p["reached_target"] and row["probes_needed"] == 3
+    assert p["surrogate"]["objective"] < 0.5 <= p["objective"]
+    assert set(row["solved_counts"]) == {"2", "3"}
+    assert row["solved_counts"]["2"]["objective"] < 0.5 <= row["solved_counts"]["3"]["objective"]
+    fresh = verify(s, outcome.layouts["open"], ["open"], outcome.spec, "p_technical_success", outcome.spec.margin,
+                   outcome.spec.quantile)
+    assert fresh.per_approach["open"]["value"] == pytest.approx(p["objective"], abs=0.02)
+
+
+def test_plans_are_chosen_on_solved_values_smallest_count_reaching_the_target():
+    """The choice among solved candidates: the smallest count whose solved value reaches the target
+    beats a larger searched plan; with none reaching, the highest value (then the larger MAM)."""
+    from types import SimpleNamespace
+
+    from ablation.planning.planner import _choose_on_solves
+    from ablation.planning.search import ApproachPlan, Candidate
+    s = scenario(12.0, max_probes=4, target=0.8, approaches=["open"])
+    spec = plan_spec(s)
+
+    def layout(n):
+        return Layout(np.zeros((n, 3)) + n * MM, np.tile([0.0, 0.0, 1.0], (n, 1)), 600.0)
+
+    def verification(n, value, mam):
+        return SimpleNamespace(layout=layout(n), per_approach={"open": {"value": value}}, nominal_mam_mm=mam,
+                               notes=[])
+
+    objective = SimpleNamespace(evaluate=lambda l: SimpleNamespace(value=0.0), reached=lambda e, t: False)
+    for checks, searched, expected in (
+            ({2: (0.3, 1.0), 3: (0.85, 4.0), 4: (0.95, 6.0)}, (4, 0.82, 5.0), 3),   # a smaller solved count reaches
+            ({2: (0.3, 1.0), 3: (0.5, 4.0)}, (4, 0.82, 5.0), "searched"),          # only the searched plan reaches
+            ({2: (0.3, 1.0), 3: (0.6, 2.0), 4: (0.6, 3.0)}, (4, 0.4, 5.0), 4),     # none: highest, then MAM
+            ({2: (0.3, 1.0), 3: (0.7, 2.0)}, (4, 0.4, 5.0), 3)):
+        checked = {n: verification(n, v, m) for n, (v, m) in checks.items()}
+        mine = verification(*searched)
+        plans = {"open": ApproachPlan("open", Candidate(mine.layout, None, 0.0, 1), False)}
+        layouts, solved = {"open": mine.layout}, {"open": mine}
+        _choose_on_solves(spec, plans, {"open": objective}, layouts, solved, checked)
+        winner = mine if expected == "searched" else checked[expected]
+        assert solved["open"] is winner and plans["open"].chosen.layout is winner.layout
+        assert layouts["open"] is winner.layout

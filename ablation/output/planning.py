@@ -206,6 +206,15 @@ def plan_section(doc: Doc, report: dict) -> None:
                      fmt(r.get("naive_objective", r.get("naive_surrogate_objective"))), fmt(r.get("naive_objective_ci95"))])
     doc.table(["approach", "probes needed", "duration (min)", "plan objective", "95 %", "naive objective", "95 %"],
               rows, numeric=(2, 3, 5))
+    counts = sorted({int(n) for r in report["approaches"] for n in r.get("solved_counts", {})})
+    if counts:
+        doc.para("Each probe count's best solved layout (3-D, every probe at once), moved rigidly by each approach's "
+                 "placement error: the plans and the probes needed above are chosen on these values where they "
+                 "beat the searched plan.", cls="note")
+        doc.table(["probes", "nominal MAM (mm)", *[r["approach"] for r in report["approaches"]]],
+                  [[n, fmt(report["approaches"][0]["solved_counts"][str(n)]["nominal_mam_mm"]),
+                    *[fmt(r["solved_counts"][str(n)]["objective"]) for r in report["approaches"]]] for n in counts],
+                  numeric=tuple(range(1, 2 + len(report["approaches"]))))
     doc.heading("Local tumour progression (research context, not advice)", 3)
     doc.para(report["context_not_advice"], cls="warn")
     risk_rows = []

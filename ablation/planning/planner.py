@@ -65,12 +65,17 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
     interaction = Interaction(solver) if solver is not None and spec.interaction_solves > 0 else None
     plans, objectives = {}, {}
     screen_cache: dict = {}      # the nominal screen does not depend on the approach
+    # with interaction solves every count's best layout is solved, so whether the target is reached
+    # is judged on those solves (the surrogate under-rates merged iceballs: docs/planning.md)
+    judged_on_solves = bool(verify_plans) and interaction is not None
+    count_checks = CountChecks(scenario, spec, interaction, executor, progress) if judged_on_solves else None
     for approach in spec.approaches:
         model = pl.error_model(section, approach, pringle=False)
         objective = Objective(targets, library, model, spec.objective, spec.margin, spec.quantile, spec.samples,
                               spec.seed, spec.max_probes, interaction)
         objectives[approach] = objective
-        plans[approach] = search(objective, spec, approach, screen_cache=screen_cache)
+        plans[approach] = search(objective, spec, approach, screen_cache=screen_cache,
+                                 solved_check=None if count_checks is None else count_checks.value)
         chosen = plans[approach].chosen
         if chosen is not None:
             log.info("  %-13s %d probe(s), %g min: surrogate objective %.3f (%s)", approach, chosen.layout.count,
@@ -78,18 +83,21 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
                      "reaches the target" if plans[approach].reached else "below the target")
     search_s = wallclock.perf_counter() - started
     first = spec.approaches[0]
-    if plans[first].chosen is None or (require_target and not plans[first].reached):
+    if plans[first].chosen is None or (require_target and not judged_on_solves and not plans[first].reached):
         raise PlanInfeasible([_infeasible(spec, plans[first])], scenario.source)
     naive = naive_layout(spec, zone, longest)
     layouts = {a: p.chosen.layout for a, p in plans.items() if p.chosen is not None}
-    solved, naive_solved = {}, None
+    solved, naive_solved, checked = {}, None, {}
     if verify_plans:
         # the naive plan first, with every approach's Monte Carlo: a plan equal to it reuses its solve
         naive_solved = verify(scenario, naive, list(spec.approaches), spec, spec.objective, spec.margin,
                               spec.quantile, executor, progress)
         done = {layout_key(naive): naive_solved}
+        if judged_on_solves:
+            checked = count_checks.all_screened(screen_cache)
+            done.update({layout_key(v.layout): v for v in checked.values()})
         for approach, layout in layouts.items():
-            if verify_plans == "first" and approach != spec.approaches[0]:
+            if verify_plans == "first" and approach != spec.approaches[0] and layout_key(layout) not in done:
                 continue
             key = layout_key(layout)
             if key not in done:
@@ -102,6 +110,11 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
                                    executor, progress, solved=reuse)
             solved[approach] = done[key]
         _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved)
+        if checked:
+            _choose_on_solves(spec, plans, objectives, layouts, solved, checked)
+        if judged_on_solves and require_target and not _reaches(spec, solved[first].per_approach[first]["value"]):
+            raise PlanInfeasible([_infeasible(spec, plans[first], solved[first].per_approach[first]["value"])],
+                                 scenario.source)
         if spec.resolved_samples > 0:
             for approach, verified in solved.items():
                 if layouts[approach].count > 1 and verified is not naive_solved:
@@ -109,7 +122,7 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
                         verified, approach, spec, spec.resolved_samples, spec.objective, spec.margin,
                         spec.quantile, executor, progress)
     report = _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s,
-                     wallclock.perf_counter() - started, interaction)
+                     wallclock.perf_counter() - started, interaction, checked)
     return PlanOutcome(report, solved, naive_solved, spec, layouts)
 
 
@@ -133,14 +146,86 @@ def _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solv
                                       f"{other:.4g}; the naive layout is the plan")
 
 
-def _infeasible(spec: PlanSpec, result) -> tuple:
-    """(field, message) naming the constraint that keeps the plan from its target."""
+def _reaches(spec: PlanSpec, value: float) -> bool:
+    """Whether an objective value reaches the [plan] target (the quantile objective: the margin)."""
+    return value >= (spec.margin / MM if spec.objective == "margin_quantile" else spec.target)
+
+
+class CountChecks:
+    """Each probe count's best solved layout (the screen's, :mod:`.search`) with every approach's
+    placement Monte Carlo on that solve (rigid shift; no new solve), made once per count. The
+    re-solved check of independent errors measured the rigid shift as the conservative estimate for
+    merged iceballs (docs/planning.md, Measured), so a count reaching the target here reaches it."""
+
+    def __init__(self, scenario, spec: PlanSpec, interaction, executor=None, progress=None):
+        self.scenario, self.spec, self.interaction = scenario, spec, interaction
+        self.executor, self.progress = executor, progress
+        self.by_count: dict = {}          # count -> Verification
+
+    def check(self, count: int, layout):
+        """The Verification of ``count``'s solved ``layout``, or None when it was not solved."""
+        if count not in self.by_count:
+            solve = None if layout is None else self.interaction.solved.get(layout_key(layout))
+            if count < 2 or solve is None:
+                return None
+            spec = self.spec
+            self.by_count[count] = verify(self.scenario, layout, list(spec.approaches), spec, spec.objective,
+                                          spec.margin, spec.quantile, self.executor, self.progress, solved=solve)
+        return self.by_count[count]
+
+    def value(self, count: int, layout, approach: str) -> float | None:
+        check = self.check(count, layout)
+        return None if check is None else check.per_approach[approach]["value"]
+
+    def all_screened(self, screen_cache: dict) -> dict:
+        """{count: Verification} for every count the screen solved (by any approach's search)."""
+        for count, (_, layout) in sorted(screen_cache.items()):
+            self.check(count, layout)
+        return dict(sorted(self.by_count.items()))
+
+
+def _choose_on_solves(spec: PlanSpec, plans, objectives, layouts, solved, count_checks) -> None:
+    """Each approach's plan chosen on solved values: the smallest count whose solved layout reaches
+    the target in its placement Monte Carlo (the searched plan, verified, or a count's best solved
+    layout), else the highest value (then the larger nominal MAM). A switch is recorded in the plan's
+    notes; a plan not verified (plan.verify = 'first') competes with its surrogate value."""
+    from ablation.planning.search import Candidate
+    for approach, result in plans.items():
+        if result.chosen is None:
+            continue
+        mine = solved.get(approach)
+        own_value = mine.per_approach[approach]["value"] if mine is not None else result.chosen.evaluation.value
+        own_mam = mine.nominal_mam_mm if mine is not None else result.chosen.evaluation.nominal_mam_mm
+        candidates = [(result.chosen.layout.count, own_value, own_mam, None)]
+        candidates += [(n, v.per_approach[approach]["value"], v.nominal_mam_mm, v) for n, v in count_checks.items()]
+        reaching = [c for c in candidates if _reaches(spec, c[1])]
+        best = (min(reaching, key=lambda c: (c[0], -c[1])) if reaching
+                else max(candidates, key=lambda c: (c[1], c[2], -c[0])))
+        if best[3] is None or best[3] is mine:
+            continue
+        verification = best[3]
+        evaluation = objectives[approach].evaluate(verification.layout)
+        result.chosen = Candidate(verification.layout, evaluation, 0.0, 0)
+        result.reached = objectives[approach].reached(evaluation, spec.target)
+        layouts[approach] = verification.layout
+        solved[approach] = verification
+        verification.notes.append(
+            f"{approach}: chosen on solves - {best[0]} probe(s), the best solved layout of that count, give "
+            f"{best[1]:.4g}; the searched plan ({candidates[0][0]} probe(s)) gave {own_value:.4g}"
+            + ("" if mine is not None else " in the surrogate (not verified)"))
+
+
+def _infeasible(spec: PlanSpec, result, verified: float | None = None) -> tuple:
+    """(field, message) naming the constraint that keeps the plan from its target; ``verified``: the
+    plan's solved value when the verdict was taken on solves."""
     best = result.chosen
     what = {"p_margin": f"P(MAM >= {spec.margin / MM:g} mm) >= {spec.target:g}",
             "p_technical_success": f"P(technical success) >= {spec.target:g}",
             "margin_quantile": f"the {spec.quantile:g}-quantile of the MAM >= {spec.margin / MM:g} mm"}[spec.objective]
+    value = best.evaluation.value if verified is None or best is None else verified
     got = "" if best is None else (f"; the best found, {best.layout.count} probe(s) for "
-                                   f"{best.layout.duration / 60:g} min, reaches {best.evaluation.value:.3g}")
+                                   f"{best.layout.duration / 60:g} min, reaches {value:.3g}"
+                                   + ("" if verified is None else " (solved)"))
     spacing_limited = [n for n, why in result.skipped.items() if "min_spacing" in why]
     if spacing_limited and best is None or (spacing_limited and min(spacing_limited) <= spec.max_probes):
         return ("plan.min_spacing", f"{spec.min_spacing / MM:g} mm is larger than the tumour allows for "
@@ -169,7 +254,7 @@ def _clean_values(values: dict) -> dict:
 
 
 def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s, total_s,
-            interaction=None):
+            interaction=None, count_checks=None):
     first = spec.approaches[0]
     chosen = plans[first].chosen
     objective_name = {"p_margin": f"P(MAM >= {spec.margin / MM:g} mm)",
@@ -186,7 +271,9 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
         "approach": first, "count": chosen.layout.count, "probes": _probes(chosen.layout),
         "protocol": {"duration_s": chosen.layout.duration, "duration_min": chosen.layout.duration / 60,
                      **_phases(scenario, chosen.layout.duration)},
-        "reached_target": plans[first].reached,
+        "reached_target": _reaches(spec, solved[first].per_approach[first]["value"]) if first in solved
+        else plans[first].reached,
+        "reached_target_on": "the solved plan's placement Monte Carlo" if first in solved else "the surrogate",
         "surrogate": {"objective": chosen.evaluation.value, "ci95": list(chosen.evaluation.ci95),
                       "samples": spec.samples, "nominal_mam_mm": chosen.evaluation.nominal_mam_mm,
                       "excess_volume_ml": chosen.evaluation.excess_ml,
@@ -222,10 +309,13 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
         naive_entry.update(objective=naive_eval[first].value, objective_ci95=list(naive_eval[first].ci95),
                            risk=ltp_risk(naive_eval[first].mam_mm))
     table = []
+    count_checks = count_checks or {}
     for a in spec.approaches:
         p = plans[a]
-        row = {"approach": a, "probes_needed": p.chosen.layout.count if p.reached else None,
-               "reached_target": p.reached,
+        reached = _reaches(spec, solved[a].per_approach[a]["value"]) if a in solved else p.reached
+        row = {"approach": a, "probes_needed": p.chosen.layout.count if reached else None,
+               "reached_target": reached,
+               "probes_needed_on": "the solved plan's placement Monte Carlo" if a in solved else "the surrogate",
                "best_count": None if p.chosen is None else p.chosen.layout.count,
                "duration_min": None if p.chosen is None else p.chosen.layout.duration / 60,
                "surrogate_objective": None if p.chosen is None else p.chosen.evaluation.value,
@@ -234,6 +324,10 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
                              for n, c in p.per_count.items()},
                "skipped_counts": {str(n): why for n, why in p.skipped.items()},
                "screened_counts": {str(n): why for n, why in p.screened.items()},
+               # each count's best solved layout under this approach (rigid shift of the solve)
+               "solved_counts": {str(n): {"objective": v.per_approach[a]["value"], "ci95": v.per_approach[a]["ci95"],
+                                          "nominal_mam_mm": v.nominal_mam_mm}
+                                 for n, v in sorted(count_checks.items())},
                "probes": None if p.chosen is None else _probes(p.chosen.layout),
                "error_model": objectives[a].model.describe()}
         if a in solved:

@@ -374,10 +374,14 @@ def max_count_for_spacing(spec) -> int:
     return n
 
 
-def search(objective: Objective, spec, approach: str, counts=None, screen_cache: dict | None = None) -> ApproachPlan:
+def search(objective: Objective, spec, approach: str, counts=None, screen_cache: dict | None = None,
+           solved_check=None) -> ApproachPlan:
     """The plan for one approach: the smallest probe count that reaches the target (else the best
     over all allowed counts), each count's best duration. ``counts`` limits the counts tried;
-    ``screen_cache`` shares the nominal screen (:func:`screen_count`) between approaches."""
+    ``screen_cache`` shares the nominal screen (:func:`screen_count`) between approaches.
+    ``solved_check(count, layout, approach) -> value``: the objective of a count's best solved
+    layout (interacting probes) in the placement Monte Carlo of its solve; a count whose solved
+    layout reaches the target is the plan, without a surrogate search."""
     per_count, skipped, screened = {}, {}, {}
     fitting = max_count_for_spacing(spec)
     evaluations = 0
@@ -392,6 +396,11 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
         if reason is not None and nominal is None:
             skipped[n] = reason          # as when the Monte Carlo search finds no feasible layout
             continue
+        if solved_check is not None and interacting(objective, spec, n) and \
+                _reaches(objective, spec, solved_check(n, nominal, approach)):
+            per_count[n] = chosen = _nominal_candidate(objective, nominal)
+            evaluations += 1
+            return ApproachPlan(approach, chosen, True, per_count, skipped, evaluations, screened)
         if reason is not None:
             screened[n] = reason         # its best nominal layout's Monte Carlo value (0) stands for it
             per_count[n] = _nominal_candidate(objective, nominal)
@@ -436,6 +445,13 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             chosen = max(per_count.values(), key=lambda c: c.evaluation.nominal_mam_mm)
     return ApproachPlan(approach, chosen, chosen is not None and objective.reached(chosen.evaluation, spec.target),
                         per_count, skipped, evaluations, screened)
+
+
+def _reaches(objective: Objective, spec, value) -> bool:
+    """Whether a solved objective value (None: not solved) reaches the [plan] target."""
+    if value is None:
+        return False
+    return value >= (objective.margin / MM if objective.kind == "margin_quantile" else spec.target)
 
 
 def _nominal_candidate(objective: Objective, layout: Layout) -> Candidate:

@@ -66,6 +66,7 @@ class Verification:
     method: str
     notes: list
     draws: np.ndarray | None = None     # the Monte Carlo's standard-normal draws (samples, probes, 5)
+    layout: Layout | None = None        # the layout solved
 
 
 def solve_layout(scenario, spec, executor=None, progress=None):
@@ -128,7 +129,7 @@ def verify(scenario, layout: Layout, approaches, spec, objective_kind: str, marg
                      "placement Monte Carlo moves the solved zone rigidly with the first probe's error "
                      f"(method {method}), which leaves out the probes' independent errors - those are in the "
                      "search's surrogate value (union of moved single-probe zones, independent errors)")
-    return Verification(result, per, float(nominal), solve_s, method, notes, draws)
+    return Verification(result, per, float(nominal), solve_s, method, notes, draws, layout)
 
 
 def independent_errors(verification: Verification, approach: str, spec, samples: int, objective_kind: str,
