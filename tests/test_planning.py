@@ -404,7 +404,8 @@ def test_plans_are_chosen_on_solved_values_smallest_count_reaching_the_target():
         return SimpleNamespace(layout=layout(n), per_approach={"open": {"value": value}}, nominal_mam_mm=mam,
                                notes=[])
 
-    objective = SimpleNamespace(evaluate=lambda l: SimpleNamespace(value=0.0), reached=lambda e, t: False)
+    objective = SimpleNamespace(evaluate=lambda l: SimpleNamespace(value=0.0), reached=lambda e, t: False,
+                                reaches=lambda v, t: v >= t)
     for checks, searched, expected in (
             ({2: (0.3, 1.0), 3: (0.85, 4.0), 4: (0.95, 6.0)}, (4, 0.82, 5.0), 3),   # a smaller solved count reaches
             ({2: (0.3, 1.0), 3: (0.5, 4.0)}, (4, 0.82, 5.0), "searched"),          # only the searched plan reaches

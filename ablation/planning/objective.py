@@ -244,9 +244,13 @@ class Objective:
     def reached(self, evaluation: Evaluation, target: float) -> bool:
         """Whether an evaluation reaches the [plan] target (for the quantile objective: the quantile
         of the MAM reaches the margin)."""
-        if self.kind == "margin_quantile":
-            return evaluation.value >= self.margin / MM
-        return evaluation.value >= target
+        return self.reaches(evaluation.value, target)
+
+    def reaches(self, value: float | None, target: float) -> bool:
+        """Whether an objective value (a solved one too; None: none) reaches the target."""
+        if value is None:
+            return False
+        return value >= (self.margin / MM if self.kind == "margin_quantile" else target)
 
 
 def _logistic(x):

@@ -112,7 +112,8 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
         _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved)
         if checked:
             _choose_on_solves(spec, plans, objectives, layouts, solved, checked)
-        if judged_on_solves and require_target and not _reaches(spec, solved[first].per_approach[first]["value"]):
+        if judged_on_solves and require_target and \
+                not objectives[first].reaches(solved[first].per_approach[first]["value"], spec.target):
             raise PlanInfeasible([_infeasible(spec, plans[first], solved[first].per_approach[first]["value"])],
                                  scenario.source)
         if spec.resolved_samples > 0:
@@ -144,11 +145,6 @@ def _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solv
             solved[approach] = naive_solved
             naive_solved.notes.append(f"{approach}: the searched layout verified {mine:.4g}, the naive layout "
                                       f"{other:.4g}; the naive layout is the plan")
-
-
-def _reaches(spec: PlanSpec, value: float) -> bool:
-    """Whether an objective value reaches the [plan] target (the quantile objective: the margin)."""
-    return value >= (spec.margin / MM if spec.objective == "margin_quantile" else spec.target)
 
 
 class CountChecks:
@@ -198,7 +194,7 @@ def _choose_on_solves(spec: PlanSpec, plans, objectives, layouts, solved, count_
         own_mam = mine.nominal_mam_mm if mine is not None else result.chosen.evaluation.nominal_mam_mm
         candidates = [(result.chosen.layout.count, own_value, own_mam, None)]
         candidates += [(n, v.per_approach[approach]["value"], v.nominal_mam_mm, v) for n, v in count_checks.items()]
-        reaching = [c for c in candidates if _reaches(spec, c[1])]
+        reaching = [c for c in candidates if objectives[approach].reaches(c[1], spec.target)]
         best = (min(reaching, key=lambda c: (c[0], -c[1])) if reaching
                 else max(candidates, key=lambda c: (c[1], c[2], -c[0])))
         if best[3] is None or best[3] is mine:
@@ -271,7 +267,8 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
         "approach": first, "count": chosen.layout.count, "probes": _probes(chosen.layout),
         "protocol": {"duration_s": chosen.layout.duration, "duration_min": chosen.layout.duration / 60,
                      **_phases(scenario, chosen.layout.duration)},
-        "reached_target": _reaches(spec, solved[first].per_approach[first]["value"]) if first in solved
+        "reached_target": objectives[first].reaches(solved[first].per_approach[first]["value"], spec.target)
+        if first in solved
         else plans[first].reached,
         "reached_target_on": "the solved plan's placement Monte Carlo" if first in solved else "the surrogate",
         "surrogate": {"objective": chosen.evaluation.value, "ci95": list(chosen.evaluation.ci95),
@@ -312,7 +309,7 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
     count_checks = count_checks or {}
     for a in spec.approaches:
         p = plans[a]
-        reached = _reaches(spec, solved[a].per_approach[a]["value"]) if a in solved else p.reached
+        reached = objectives[a].reaches(solved[a].per_approach[a]["value"], spec.target) if a in solved else p.reached
         row = {"approach": a, "probes_needed": p.chosen.layout.count if reached else None,
                "reached_target": reached,
                "probes_needed_on": "the solved plan's placement Monte Carlo" if a in solved else "the surrogate",

@@ -397,7 +397,7 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             skipped[n] = reason          # as when the Monte Carlo search finds no feasible layout
             continue
         if solved_check is not None and interacting(objective, spec, n) and \
-                _reaches(objective, spec, solved_check(n, nominal, approach)):
+                objective.reaches(solved_check(n, nominal, approach), spec.target):
             per_count[n] = chosen = _nominal_candidate(objective, nominal)
             evaluations += 1
             return ApproachPlan(approach, chosen, True, per_count, skipped, evaluations, screened)
@@ -445,13 +445,6 @@ def search(objective: Objective, spec, approach: str, counts=None, screen_cache:
             chosen = max(per_count.values(), key=lambda c: c.evaluation.nominal_mam_mm)
     return ApproachPlan(approach, chosen, chosen is not None and objective.reached(chosen.evaluation, spec.target),
                         per_count, skipped, evaluations, screened)
-
-
-def _reaches(objective: Objective, spec, value) -> bool:
-    """Whether a solved objective value (None: not solved) reaches the [plan] target."""
-    if value is None:
-        return False
-    return value >= (objective.margin / MM if objective.kind == "margin_quantile" else spec.target)
 
 
 def _nominal_candidate(objective: Objective, layout: Layout) -> Candidate:
