@@ -7,6 +7,8 @@ This is the whole pipeline; the command line (:mod:`ablation.cli`) calls the sam
              --domain check: grow a default-sized domain and solve again while the heat conducted
                to the outer boundary keeps the tissue next to it off the boundary temperature by
                more than domain.boundary_tolerance --> summary["domain"]
+             --capacity_resolves (cryoprobes with a calibrated capacity: solved again at two
+               quantiles of it)--> Result.resolved_band
              --lesion_uncertainty--> summary["lesion"]["uncertainty"] (the zone's band)
              --coverage_analysis--> summary["tumors"]
              --placement_analysis--> summary["placement"], per-sample results
@@ -14,11 +16,15 @@ This is the whole pipeline; the command line (:mod:`ablation.cli`) calls the sam
 from __future__ import annotations
 
 import logging
+import math
+
+from scipy import stats
 
 from ablation.anatomy.summary import anatomy_summary
 from ablation.input.models import (calibrated_perfusion_limit, fitted_edge, liver_perfusion_source,
                                    supplies_liver_perfusion)
 from ablation.input.models import zone_uncertainty as model_zone_uncertainty
+from ablation.modalities.cryo import calibrated_capacity
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
 from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty, outside_calibrated_range
@@ -41,6 +47,37 @@ def _conducted(result) -> float:
     held outer boundary), else the raw deviation (0 without a held boundary)."""
     conducted = result.summary.boundary_conducted_deviation_C
     return result.summary.boundary_max_deviation_C if conducted is None else conducted
+
+
+#: the quantiles an input is re-solved at for the zone's band: the middles of three equiprobable
+#: strata (the run itself is the middle one), so the placement Monte Carlo can give each sample one
+CAPACITY_QUANTILES = (1.0 / 6.0, 5.0 / 6.0)
+
+
+def capacity_resolves(scenario, progress=None) -> dict | None:
+    """The scenario solved again with every cryoprobe's calibrated capacity
+    (:func:`ablation.modalities.cryo.calibrated_capacity`; one calibration, so all probes move
+    together) at the lognormal's :data:`CAPACITY_QUANTILES`; None when no probe's limit is a
+    calibrated one."""
+    law = scenario.cryo.frozen_conductivity_model if scenario.get("cryo") is not None else "constant"
+    calibrated = {i: calibrated_capacity(p.cryo, law) for i, p in enumerate(scenario.probes) if p.get("cryo")}
+    calibrated = {i: c for i, c in calibrated.items() if c is not None}
+    if not calibrated or scenario.raw is None:
+        return None
+    results, values = {}, []
+    for q in CAPACITY_QUANTILES:
+        z = float(stats.norm.ppf(q))
+        changes = {f"probes[{i}].cryo.max_extraction": f"{capacity * math.exp(z * log_sd):.6g} W/m"
+                   for i, (capacity, log_sd) in calibrated.items()}
+        first, log_sd = next(iter(calibrated.values()))
+        values.append(first * math.exp(z * log_sd))
+        results[q] = run(apply_transforms(scenario.with_changes(changes)), progress=progress, parallel=True)
+    first, log_sd = next(iter(calibrated.values()))
+    return {"name": "the cryoprobes' calibrated capacity", "values": values, "unit": "W/m (first probe)",
+            "run_value": first, "log_sd": log_sd,
+            "source": f"lognormal, log-SD {log_sd:g} from the training row's 10 % SD (Littrup 2009 single 2.4 mm "
+                      "probe; ablation.modalities.cryo.CALIBRATED_EXTRACTION_LOG_SD_BY_LAW)",
+            "results": results}
 
 
 def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool = True) -> Result:
@@ -120,7 +157,11 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
         if zone_uncertainty:
             kind = "cold" if scenario.modality == "cryo" else "heat"
             parameter = ZoneParameter(**model_zone_uncertainty(scenario.model)[kind])
-            uncertainty = lesion_uncertainty(result, parameter, scenario.model)
+            # an uncertain input that changes the temperature history needs solves of its own
+            resolved_input = capacity_resolves(scenario, progress) if scenario.modality == "cryo" else None
+            if resolved_input:
+                result.resolved_band = resolved_input["results"]
+            uncertainty = lesion_uncertainty(result, parameter, scenario.model, resolved_input)
         else:
             uncertainty = {"available": False, "model": scenario.model,
                            "reason": "switched off by the caller (a sweep or plan, whose spread over the "

@@ -158,3 +158,74 @@ def test_stretched_zone_margin_is_exact_for_a_sphere_in_a_sphere():
     assert out.min_margin_mm[:, 0] == pytest.approx(expected, abs=0.02)
     assert list(out.technical_success[:, 0]) == [True, True, True, False]
     assert out.coverage[3, 0] < 1.0 and out.coverage[0, 0] == 1.0
+
+
+# ------------------------------------------------------------- a re-solved input: cryo capacity
+def _calibrated_cryo(**changes):
+    raw = {"name": "capacity", "modality": "cryo", "tissue": {"preset": "liver"},
+           "probes": [{"tip": [0, 0, 0], "diameter": "2.4 mm", "active_length": "20 mm", "cryo": {"type": "2.4mm"}}],
+           "tumors": [{"name": "m", "center": [0, 0, -10], "diameter": "3 mm"}],
+           "domain": {"size": "60 mm"}, "grid": {"spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "10 mm"},
+           "time": {"duration": "15 min", "step": "5 s", "refine": False}, "outputs": {"fields": False},
+           "placement": {"approach": "percutaneous", "samples": 240, "seed": 3}}
+    from ablation.input.scenario import scenario_from_dict
+    return scenario_from_dict(raw).with_changes(changes)
+
+
+def test_calibrated_capacity_band_matches_its_training_rows_spread():
+    """The 2.4 mm probe's capacity carries the log-SD that moves its training row (Littrup 2009,
+    -30 degC diameter 12 mm, SD taken as 10 %) by one SD (ablation.modalities.cryo). Solved again
+    at the capacity's 1/6 and 5/6 quantiles, the training row's diameter must spread by that same
+    10 % per SD: a second path through the calibration (benchmarks/validation/cryo.py measured the
+    log-SD by secant runs on 0.5 mm cells; here 1 mm cells)."""
+    import math
+    from scipy import stats
+    from ablation.calibration.experiments import experiments, solve
+    from ablation.calibration.published import load_rows
+    from ablation.modalities.cryo import CALIBRATED_EXTRACTION_24_BY_LAW, CALIBRATED_EXTRACTION_LOG_SD_BY_LAW
+    experiment = next(e for e in experiments(load_rows()) if e.name == "cryo_1probe_m30")
+    result = solve([experiment])[experiment.name]["main"]
+    assert sorted(result.resolved_band) == pytest.approx([1 / 6, 5 / 6])
+    u = result.summary["lesion"]["uncertainty"]["resolved_input"]
+    z = stats.norm.ppf(5 / 6)
+    assert u["values"] == pytest.approx([CALIBRATED_EXTRACTION_24_BY_LAW["ice"] * math.exp(s * z * 0.075)
+                                         for s in (-1, 1)], rel=1e-12)
+    assert CALIBRATED_EXTRACTION_LOG_SD_BY_LAW["ice"] == 0.075
+    low, high = (experiment.measure(result.resolved_band[q])["cryo_1probe_m30_diam"] for q in (1 / 6, 5 / 6))
+    diameter_log_sd = math.log(high / low) / (2.0 * z)
+    assert diameter_log_sd == pytest.approx(math.log(13.2 / 10.8) / 2.0, rel=0.1)
+    # the lesion band widens by it: the capacity's log-SD joins the isotherm band in quadrature
+    band = result.summary["lesion"]["uncertainty"]
+    only = band["range_5_95_parameter_only"]["short_axis_mm"]
+    joined = band["range_5_95"]["short_axis_mm"]
+    s_only = math.log(only["p95"] / only["p5"]) / (2 * stats.norm.ppf(0.95))
+    s_joined = math.log(joined["p95"] / joined["p5"]) / (2 * stats.norm.ppf(0.95))
+    assert s_joined == pytest.approx(math.hypot(s_only, u["zone_log_sd"]["short_axis_mm"]), rel=1e-9)
+
+
+def test_joined_monte_carlo_takes_each_samples_capacity_stratum_from_its_re_solve():
+    """With the lethal isotherm's band narrowed to zero width, the joined placement Monte Carlo must
+    equal, sample by sample, the placement-only Monte Carlo run on the re-solve of that sample's
+    capacity stratum ((i // 8) mod 3: low, run, high) with the same draws."""
+    import ablation.input.models as models
+    from ablation.outcome import placement as pl
+    original = models.zone_uncertainty
+
+    def narrow(name):
+        out = original(name)
+        out["cold"] = {**out["cold"], "distribution": "normal", "a": -40.0, "b": 1e-9}
+        return out
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("ablation.pipeline.model_zone_uncertainty", narrow)
+        result = ablation.simulate(_calibrated_cryo())
+    joined = result.summary["placement"]["joined"]
+    assert "re-solved input" in joined["includes"]
+    low, high = (result.resolved_band[q] for q in sorted(result.resolved_band))
+    section = result.scenario.placement
+    model = pl.error_model(section, "percutaneous", pringle=False)
+    success = [pl.monte_carlo(solved, model, 240, 3, section=section).sample_table.technical_success[:, 0]
+               for solved in (low, result, high)]
+    i = np.arange(240)
+    expected = np.mean(np.choose((i // 8) % 3, success))
+    assert 0.05 < expected < 0.95 and np.ptp([np.mean(s) for s in success]) > 0.05
+    assert joined["p_technical_success"] == pytest.approx(expected, abs=1e-12)

@@ -73,6 +73,12 @@ from ablation.physics.tissue import preset_values, thermal_conductivity
 CALIBRATED_EXTRACTION_24 = 592.0   # W/m (grid 0.5 mm, step 2 s, 40 mm freezing length assumed)
 #: ice: calibrated 2026-12-03 under the default model physiological-ice-2026.12 (4 secant runs, 11.996 mm)
 CALIBRATED_EXTRACTION_24_BY_LAW = {"constant": CALIBRATED_EXTRACTION_24, "ice": 610.5}
+#: The calibrated capacity's uncertainty, as a log-SD, from its training row's: no SD is published
+#: for the 1.2 cm, so 10 % of it (the convention for every row without one); the capacities that
+#: give 10.8 and 13.2 mm under the 'ice' law are 566.2 and 657.8 W/m, so ln(657.8 / 566.2) / 2
+#: (benchmarks/validation/cryo.py, ``capacity_log_sd``, measured 2026-12-03). Not measured for the
+#: 'constant' law (no band there). Scaled capacities (the 1.7 mm probe) share it: one calibration.
+CALIBRATED_EXTRACTION_LOG_SD_BY_LAW = {"ice": 0.0750}
 
 CATALOGUE = {
     "17G": {
@@ -153,6 +159,19 @@ def probe_settings(spec, curve=None, conductivity_model="constant") -> dict:
     out["assumptions"] = base["assumptions"]
     out["curve"] = curve
     return out
+
+
+def calibrated_capacity(spec, conductivity_model="constant") -> tuple | None:
+    """(capacity W/m, its log-SD) when a probe's limit is the catalogue's calibrated capacity under
+    this frozen-conductivity law (the scenario sets none and the law's uncertainty is measured),
+    else None."""
+    base = CATALOGUE.get(spec.type) if spec.type else None
+    if base is None or spec.get("max_extraction") is not None or not isinstance(base["max_extraction"], dict):
+        return None
+    if (spec.get("wall") or base["wall"]) != "power_limited":
+        return None
+    log_sd = CALIBRATED_EXTRACTION_LOG_SD_BY_LAW.get(conductivity_model)
+    return None if log_sd is None else (float(base["max_extraction"][conductivity_model]), log_sd)
 
 
 def frozen_conductivity(k_frozen, temperature, model="constant"):

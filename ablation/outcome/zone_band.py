@@ -19,6 +19,12 @@ and short axes independent; the volume's log-SD is sqrt(5) delta). The band the 
 both: in log space the parameter band's half-width 1.645 s_p (from its 5 and 95 % zones) and the
 discrepancy add in quadrature, s = sqrt(s_p^2 + (k delta)^2), around the parameter's median zone.
 The parameter-only band is kept beside it.
+
+An uncertain input that does change the temperature history cannot be a threshold: the cryoprobes'
+calibrated cooling capacity (one training row, so its log-SD comes from that row's SD,
+:data:`ablation.modalities.cryo.CALIBRATED_EXTRACTION_LOG_SD_BY_LAW`). The pipeline solves the run
+again at two quantiles of it (:func:`ablation.pipeline.capacity_resolves`); the zones' spread there,
+as a log-SD per dimension (:func:`resolved_log_sds`), adds in quadrature like the discrepancy.
 """
 from __future__ import annotations
 
@@ -73,18 +79,41 @@ Z95 = float(stats.norm.ppf(0.95))
 def with_discrepancy(rows: list[dict], discrepancy: float, quantiles=QUANTILES) -> list[dict]:
     """The parameter band's zones (``rows`` at the 5/50/95 % quantiles) joined with the model
     discrepancy, at ``quantiles`` (module docstring): lognormal around the median zone."""
+    return with_log_sds(rows, {key: k * discrepancy for key, k in DISCREPANCY_EXPONENT.items()}, quantiles)
+
+
+def with_log_sds(rows: list[dict], extra: dict, quantiles=QUANTILES) -> list[dict]:
+    """The parameter band's zones (``rows`` at the 5/50/95 % quantiles) joined in log space with
+    independent log-SDs ``extra`` {quantity: s}: lognormal around the median zone, the band's own
+    log-SD (from its 5 and 95 % zones) and each extra one adding in quadrature."""
     low, mid, high = rows[0], rows[len(rows) // 2], rows[-1]
     out = [{"quantile": q} for q in quantiles]
-    for key, k in DISCREPANCY_EXPONENT.items():
+    for key in DISCREPANCY_EXPONENT:
         a, m, b = sorted((low[key], mid[key], high[key]))
         if m <= 0.0:
             for row in out:
                 row[key] = m
             continue
         s_parameter = (math.log(b) - math.log(a)) / (2.0 * Z95) if a > 0.0 else 0.0
-        s = math.hypot(s_parameter, k * discrepancy)
+        s = math.hypot(s_parameter, extra.get(key, 0.0))
         for row, q in zip(out, quantiles):
             row[key] = m * math.exp(s * float(stats.norm.ppf(q)))
+    return out
+
+
+def resolved_log_sds(resolved: dict, criterion_name: str) -> dict:
+    """{quantity: log-SD} of the zone under an input re-solved at a low and a high quantile
+    (``resolved``: quantile -> Result), read with the run's criterion: ln(x_high / x_low) over the
+    normal scores' distance. A zone that vanishes at the low end counts as halved (assumption: the
+    band then spans at least a factor 2)."""
+    c = parse_criterion(criterion_name)
+    q_low, q_high = min(resolved), max(resolved)
+    low, high = (lesion_size(resolved[q].domain, c.level(resolved[q].fields)) for q in (q_low, q_high))
+    distance = float(stats.norm.ppf(q_high) - stats.norm.ppf(q_low))
+    out = {}
+    for key in DISCREPANCY_EXPONENT:
+        a, b = sorted((low[key], high[key]))
+        out[key] = (math.log(b / a) if a > 0.0 else math.log(2.0)) / distance if b > 0.0 else 0.0
     return out
 
 
@@ -143,9 +172,12 @@ def run_value(scenario, parameter: ZoneParameter, criterion_name: str) -> float:
     return parse_criterion(criterion_name).threshold
 
 
-def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str) -> dict:
+def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str, resolved_input: dict | None = None) -> dict:
     """``lesion.uncertainty`` of summary.json: the 5/50/95 % zone of the run's criterion over the
-    parameter's distribution, with the values the band was computed from and how exact it is."""
+    parameter's distribution, with the values the band was computed from and how exact it is.
+    ``resolved_input``: an input that changes the temperature history, re-solved at two quantiles
+    (1/6 and 5/6 in the pipeline; {"name", "values", "unit", "source", "results": {quantile: Result}}; the cryoprobes'
+    calibrated capacity), joined in log space with the parameter band."""
     criterion = result.summary.lesion.criterion
     if not applies(parameter, criterion):
         return {"model": model_name, "available": False,
@@ -160,19 +192,35 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str) -> dic
     if not exact:
         notes.append("approximate: perfusion stops where Omega >= 1 (damage.perfusion_shutdown = 'arrhenius'), so "
                      "the temperature history itself depends on the edge temperature")
+    extra = {key: k * parameter.discrepancy for key, k in DISCREPANCY_EXPONENT.items()}
+    includes = ["parameter"] + (["model discrepancy"] if parameter.discrepancy > 0.0 else [])
+    resolved_record = None
+    if resolved_input:
+        log_sds = resolved_log_sds(resolved_input["results"], criterion)
+        extra = {key: math.hypot(extra[key], log_sds[key]) for key in extra}
+        includes.append(resolved_input["name"] + " (re-solved)")
+        resolved_record = {k: v for k, v in resolved_input.items() if k != "results"}
+        resolved_record["zone_log_sd"] = log_sds
+        notes.append(f"joined with {resolved_input['name']} ({resolved_input['source']}): the run solved again at "
+                     f"its 1/6 and 5/6 quantiles (the middles of three equiprobable strata), "
+                     f"{', '.join(f'{v:.4g}' for v in resolved_input['values'])} {resolved_input['unit']}; their "
+                     "zones' spread, as log-SDs, adds in quadrature")
     if parameter.name == "lethal_temperature":
-        notes.append("not included: the cryoprobes' cooling capacity (the catalogue's is calibrated on one agar "
-                     "row, Littrup 2009) and the tissue's perfusion, the two inputs the cold zone depends on most "
-                     "(benchmarks/results/validation-sensitivity.md); no model discrepancy is estimated for cold")
-    joined = with_discrepancy(rows, parameter.discrepancy) if parameter.discrepancy > 0.0 else rows
+        left_out = "the tissue's perfusion" + ("" if resolved_input else " and the cryoprobes' cooling capacity")
+        notes.append(f"not included: {left_out} (benchmarks/results/validation-sensitivity.md); no model discrepancy "
+                     "is estimated for cold (one training row)")
+    joined = with_log_sds(rows, extra) if any(v > 0.0 for v in extra.values()) else rows
     if parameter.discrepancy > 0.0:
         notes.append(f"joined with the model discrepancy ({100 * parameter.discrepancy:.3g} % per zone dimension, "
                      f"{100 * math.sqrt(5.0) * parameter.discrepancy:.3g} % in volume, as log-SDs) around the "
                      "parameter's median zone; range_5_95_parameter_only leaves it out")
-    return {"model": model_name, "available": True, "parameter": parameter.to_dict(), "run_value": value,
-            "criterion": criterion, "includes": "parameter and model discrepancy" if parameter.discrepancy > 0.0
-            else "parameter only", "range_5_95": _spread(joined), "quantiles": joined,
-            "range_5_95_parameter_only": _spread(rows), "parameter_quantiles": rows, "exact": exact, "notes": notes}
+    out = {"model": model_name, "available": True, "parameter": parameter.to_dict(), "run_value": value,
+           "criterion": criterion, "includes": "parameter only" if len(includes) == 1 else
+           ", ".join(includes[:-1]) + " and " + includes[-1], "range_5_95": _spread(joined), "quantiles": joined,
+           "range_5_95_parameter_only": _spread(rows), "parameter_quantiles": rows, "exact": exact, "notes": notes}
+    if resolved_record is not None:
+        out["resolved_input"] = resolved_record
+    return out
 
 
 def _spread(rows: list[dict]) -> dict:

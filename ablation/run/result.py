@@ -39,6 +39,9 @@ class Result:
     placement_samples : tumour name -> per-sample placement results, when the Monte Carlo ran
     directory : the result folder it was read from (results loaded with ``load_result``)
     snapshot_index : (time s, file) of the snapshots stored in ``directory``
+    resolved_band : quantile -> this scenario solved again at that quantile of an uncertain input
+        that changes the temperature history (the cryoprobes' calibrated capacity), when the run's
+        zone band needed re-solves (:func:`ablation.pipeline.simulate`); not saved in folders
     """
     scenario: Mapping[str, Any]
     domain: Domain
@@ -49,6 +52,7 @@ class Result:
     placement_samples: dict[str, PlacementSamples] = field(default_factory=dict)
     directory: Path | None = None
     snapshot_index: list[tuple[float, Path]] = field(default_factory=list)
+    resolved_band: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.summary, Summary):

@@ -15,7 +15,10 @@ are all read at the same quantile, so a ratio or slope between them sees the dis
 common factor (it cancels from a ratio and scales a slope). A row is "within 2 SD" when |z| <= 2
 with the published and model SDs combined, and "in the 90 % band" when the published value lies in
 [p5, p95]. Rows read from isotherms or energy do not depend on the zone parameter and no
-discrepancy was estimated for them: their band has zero width.
+discrepancy was estimated for them; cryo rows whose probe has a calibrated capacity (the 2.4 and
+1.7 mm Littrup probes) are also solved at two quantiles of that capacity (its log-SD from the
+training row's SD, ablation.modalities.cryo), and read on those re-solves too, so their isotherm
+rows get the capacity's band. Other isotherm and energy rows have a zero-width band.
 
 Per row: the model value in the row's unit (metric value), the published value (reference), the
 tolerance 2 x SD (the published SD, else 10 % of the value), so a row passes when |z| <= 2; z is in
@@ -34,6 +37,8 @@ from __future__ import annotations
 import datetime
 import json
 import time
+
+from scipy import stats
 
 from ablation.bench import Metric, case, shipped_folder
 from ablation.calibration.experiments import (DEFAULT_SPACING, MAX_SPACING, experiments, published_sd, solve,
@@ -93,13 +98,31 @@ class _ZoneAtQuantile:
 
 
 def _band(experiment, results) -> dict:
-    """row id -> (low, high): the row read at the zone band's 5 % and 95 % zones (zero width when a
-    run has no band)."""
-    if not all((r.summary["lesion"].get("uncertainty") or {}).get("available") for r in results.values()):
-        return {}
-    low = experiment.measure({label: _ZoneAtQuantile(r, 0) for label, r in results.items()})
-    high = experiment.measure({label: _ZoneAtQuantile(r, -1) for label, r in results.items()})
-    return {row_id: (float(min(low[row_id], high[row_id])), float(max(low[row_id], high[row_id]))) for row_id in low}
+    """row id -> (low, high): the row's 5-95 % model interval, the wider of two readings. (1) The row
+    read at the zone band's 5 % and 95 % zones (lesion.uncertainty, which includes a re-solved input
+    such as the cryoprobes' capacity). (2) When every run was also solved at two quantiles of such an
+    input (``Result.resolved_band``), the row measured on those re-solves, stretched to 5-95 % as a
+    normal (rows read from isotherms see only this one). Zero width when neither applies."""
+    out = {}
+    if all((r.summary["lesion"].get("uncertainty") or {}).get("available") for r in results.values()):
+        low = experiment.measure({label: _ZoneAtQuantile(r, 0) for label, r in results.items()})
+        high = experiment.measure({label: _ZoneAtQuantile(r, -1) for label, r in results.items()})
+        out = {row_id: (float(min(low[row_id], high[row_id])), float(max(low[row_id], high[row_id])))
+               for row_id in low}
+    if results and all(r.resolved_band for r in results.values()):
+        quantiles = [sorted(r.resolved_band) for r in results.values()]
+        q_low, q_high = quantiles[0][0], quantiles[0][-1]
+        if all(q == [q_low, q_high] for q in quantiles):
+            at_low = experiment.measure({label: r.resolved_band[q_low] for label, r in results.items()})
+            at_high = experiment.measure({label: r.resolved_band[q_high] for label, r in results.items()})
+            middle = experiment.measure(results)
+            per_sd = BAND_Z / float(stats.norm.ppf(q_high) - stats.norm.ppf(q_low))
+            for row_id, value in middle.items():
+                half = abs(at_high[row_id] - at_low[row_id]) * per_sd
+                low, high = out.get(row_id, (value, value))
+                if 2.0 * half > high - low:
+                    out[row_id] = (float(value - half), float(value + half))
+    return out
 
 
 def _model_sd(row_id: str) -> float:

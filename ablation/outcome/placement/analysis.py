@@ -26,8 +26,11 @@ def placement_summary(mc: MonteCarloResult) -> dict:
         out["joined"] = {"p_technical_success": joined["p_technical_success"], "p_margin_5mm": joined["p_margin_5mm"],
                          "p_margin_10mm": joined["p_margin_10mm"], "ci95": joined["ci95"],
                          "includes": "placement error and the lethal zone's uncertainty band ("
-                                     + ("its parameter and the model discrepancy"
-                                        if mc.joined.get("discrepancy_relative_sd") else "its parameter") + ")",
+                                     + ", ".join(["its parameter"]
+                                                 + (["the model discrepancy"] if mc.joined.get("discrepancy_relative_sd")
+                                                    else [])
+                                                 + (["a re-solved input"] if mc.joined.get("resolved_strata") else []))
+                                     + ")",
                          "zone_parameter": mc.joined["parameter"], "strata": mc.joined["strata"],
                          "discrepancy_relative_sd": mc.joined.get("discrepancy_relative_sd", 0.0),
                          "note": mc.joined["note"]}

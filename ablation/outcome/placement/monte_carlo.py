@@ -136,8 +136,7 @@ def _solve_once(result, model, z, samples, seed, method, section, criterion, n_s
     t_table = wallclock.perf_counter() - started
     per_sample = moved_metrics(table, pts, delta, tilt, axisym)
     timing = {"table": t_table, "samples": wallclock.perf_counter() - started - t_table}
-    joined = _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names,
-                                    seed)
+    joined = _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, names, seed)
     notes, move_error = [], None
     if method == "move_tumor":
         notes.append("solved once; each sample moves the tumour's evaluation points in the probe frame "
@@ -160,13 +159,17 @@ def _solve_once(result, model, z, samples, seed, method, section, criterion, n_s
 ZONE_STRATA = 8
 
 
-def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, h, names, seed):
+def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip, frame, axisym, names, seed):
     """Placement error and the lethal zone's band together: sample i takes the zone of stratum
     i mod ZONE_STRATA of the band's parameter (equiprobable mid-quantiles), each zone a threshold on
-    the solved fields (:mod:`ablation.outcome.zone_band`), so no sample needs a new solve. With a
-    model discrepancy each sample's zone is also stretched along the probe axis and across it by
-    independent factors exp(N(0, delta^2)) about the zone's centroid (drawn from their own stream of
-    ``seed``), the distribution the reported band assumes. None when the run has no band."""
+    the solved fields (:mod:`ablation.outcome.zone_band`), so no sample needs a new solve. When the
+    run was also solved at two quantiles of an input that changes the temperature history
+    (``result.resolved_band``: the cryoprobes' calibrated capacity, at the middles of three
+    equiprobable strata), sample i takes that input's stratum (i // ZONE_STRATA) mod 3: the low
+    re-solve, the run, the high re-solve. With a model discrepancy each sample's zone is also
+    stretched along the probe axis and across it by independent factors exp(N(0, delta^2)) about
+    the zone's centroid (drawn from their own stream of ``seed``), the distribution the reported
+    band assumes. None when the run has no band."""
     band_info = (result.summary.get("lesion") or {}).get("uncertainty")
     if not band_info or not band_info.get("available"):
         return None
@@ -181,27 +184,45 @@ def _joined_with_zone_band(result, criterion, refinement, pts, delta, tilt, tip,
         centre = frame.T @ (_zone_centroid(result, criterion) - tip)
         if axisym:
             centre[:2] = 0.0
+    solves = [result]
+    if result.resolved_band:
+        low, high = min(result.resolved_band), max(result.resolved_band)
+        solves = [result.resolved_band[low], result, result.resolved_band[high]]
+    sample = np.arange(n)
     parts = []
-    for k, value in enumerate(strata(parameter, ZONE_STRATA)):
-        fields = variant_fields(result.fields, criterion, parameter, value, band_info["run_value"],
-                                d.activation_energy, d.edge_exposure)
-        lesion = cov.Lesion.from_fields(result.domain, fields, criterion, refinement)
-        idx = np.arange(k, n, ZONE_STRATA)
-        table = table_for(lesion, pts, delta[idx], tilt[idx], tip, frame, axisym,
-                          step=(0.25 if axisym else 0.75) * h, scales=None if scales is None else scales[idx],
-                          centre=centre)
-        parts.append((idx, moved_metrics(table, pts, delta[idx], tilt[idx], axisym,
-                                         scales=None if scales is None else scales[idx], centre=centre)))
+    for j, solved in enumerate(solves):
+        step = (0.25 if axisym else 0.75) * min(float(np.min(np.diff(e))) for e in solved.domain.edges)
+        for k, value in enumerate(strata(parameter, ZONE_STRATA)):
+            idx = sample[(sample % ZONE_STRATA == k) & ((sample // ZONE_STRATA) % len(solves) == j)]
+            if idx.size == 0:
+                continue
+            fields = variant_fields(solved.fields, criterion, parameter, value, band_info["run_value"],
+                                    d.activation_energy, d.edge_exposure)
+            lesion = cov.Lesion.from_fields(solved.domain, fields, criterion, refinement)
+            table = table_for(lesion, pts, delta[idx], tilt[idx], tip, frame, axisym, step=step,
+                              scales=None if scales is None else scales[idx], centre=centre)
+            parts.append((idx, moved_metrics(table, pts, delta[idx], tilt[idx], axisym,
+                                             scales=None if scales is None else scales[idx], centre=centre)))
     joined = SampleTable.concatenate(parts, n)
     per, overall = summarize(joined, names)
     what = (f"each sample one of {ZONE_STRATA} equiprobable values of {parameter.name} (its zone a threshold on "
             "the solved fields)")
+    resolved = band_info.get("resolved_input")
+    if len(solves) > 1:
+        what += (f" and one of 3 equiprobable strata of {resolved['name'] if resolved else 'a re-solved input'} "
+                 "(the run solved again at the strata's middles)")
+    elif resolved:
+        what += (f"; {resolved['name']} left out: its re-solves are not kept with a result read from a folder "
+                 "(the reported band includes it)")
     if scales is not None:
         what += (f", its zone stretched by the model discrepancy ({100 * parameter.discrepancy:.3g} % SD per "
                  "dimension, along and across the probe independently, about the zone's centroid)")
-    return {"per_tumor": per, "overall": overall, "strata": ZONE_STRATA, "parameter": parameter.to_dict(),
-            "discrepancy_relative_sd": parameter.discrepancy,
-            "note": "placement error and the lethal zone's band together: " + what}
+    out = {"per_tumor": per, "overall": overall, "strata": ZONE_STRATA, "parameter": parameter.to_dict(),
+           "discrepancy_relative_sd": parameter.discrepancy,
+           "note": "placement error and the lethal zone's band together: " + what}
+    if len(solves) > 1:
+        out["resolved_strata"] = len(solves)
+    return out
 
 
 #: the random stream of the discrepancy draws, apart from the placement draws of the same seed
