@@ -210,7 +210,9 @@ def to_markdown(data: dict) -> str:
         for a in r.get("approaches", []):
             if a.get("objective") is None:
                 continue    # measured before every approach's plan was verified
-            ci = a.get("objective_ci95") or [float("nan")] * 2
+            # rows measured before every approach kept its own interval: the plan's, for its approach
+            ci = a.get("objective_ci95") or (r["plan"]["ci95"] if a["approach"] == r["plan"]["approach"]
+                                             else [float("nan")] * 2)
             lines.append(f"| {r['device']} | {r['size_mm']} mm | {a['approach']} | {a['best_count']} probe(s) | "
                          f"{a['objective']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] | {a['naive_objective']:.3f} | "
                          f"{a['surrogate_objective']:.3f} / {a['naive_surrogate_objective']:.3f} |")
