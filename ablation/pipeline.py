@@ -64,15 +64,14 @@ def capacity_resolves(scenario, progress=None) -> dict | None:
     calibrated = {i: c for i, c in calibrated.items() if c is not None}
     if not calibrated or scenario.raw is None:
         return None
+    first, log_sd = next(iter(calibrated.values()))
     results, values = {}, []
     for q in CAPACITY_QUANTILES:
-        z = float(stats.norm.ppf(q))
-        changes = {f"probes[{i}].cryo.max_extraction": f"{capacity * math.exp(z * log_sd):.6g} W/m"
-                   for i, (capacity, log_sd) in calibrated.items()}
-        first, log_sd = next(iter(calibrated.values()))
-        values.append(first * math.exp(z * log_sd))
+        factor = math.exp(float(stats.norm.ppf(q)) * log_sd)      # one calibration: every probe alike
+        changes = {f"probes[{i}].cryo.max_extraction": f"{capacity * factor:.6g} W/m"
+                   for i, (capacity, _) in calibrated.items()}
+        values.append(first * factor)
         results[q] = run(apply_transforms(scenario.with_changes(changes)), progress=progress, parallel=True)
-    first, log_sd = next(iter(calibrated.values()))
     return {"name": "the cryoprobes' calibrated capacity", "values": values, "unit": "W/m (first probe)",
             "run_value": first, "log_sd": log_sd,
             "source": f"lognormal, log-SD {log_sd:g} from the training row's 10 % SD (Littrup 2009 single 2.4 mm "

@@ -202,7 +202,7 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str, resolv
         resolved_record = {k: v for k, v in resolved_input.items() if k != "results"}
         resolved_record["zone_log_sd"] = log_sds
         notes.append(f"joined with {resolved_input['name']} ({resolved_input['source']}): the run solved again at "
-                     f"its 1/6 and 5/6 quantiles (the middles of three equiprobable strata), "
+                     f"its {' and '.join(f'{q:.3g}' for q in sorted(resolved_input['results']))} quantiles, "
                      f"{', '.join(f'{v:.4g}' for v in resolved_input['values'])} {resolved_input['unit']}; their "
                      "zones' spread, as log-SDs, adds in quadrature")
     if parameter.name == "lethal_temperature":

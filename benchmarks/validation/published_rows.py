@@ -77,9 +77,10 @@ def _measure(chosen) -> None:
         started = time.perf_counter()
         results = solve([experiment], cache=_CACHE)[experiment.name]
         _SECONDS[experiment.name] = time.perf_counter() - started
-        for row_id, value in experiment.measure(results).items():
+        measured = experiment.measure(results)
+        for row_id, value in measured.items():
             _MEASURED[row_id] = (value, experiment.name)
-        _BAND.update(_band(experiment, results))
+        _BAND.update(_band(experiment, results, measured))
 
 
 class _ZoneAtQuantile:
@@ -97,12 +98,12 @@ class _ZoneAtQuantile:
         return getattr(self._result, name)
 
 
-def _band(experiment, results) -> dict:
+def _band(experiment, results, measured: dict) -> dict:
     """row id -> (low, high): the row's 5-95 % model interval, the wider of two readings. (1) The row
     read at the zone band's 5 % and 95 % zones (lesion.uncertainty, which includes a re-solved input
     such as the cryoprobes' capacity). (2) When every run was also solved at two quantiles of such an
     input (``Result.resolved_band``), the row measured on those re-solves, stretched to 5-95 % as a
-    normal (rows read from isotherms see only this one). Zero width when neither applies."""
+    normal about the run's own value ``measured`` (rows read from isotherms see only this one). Zero width when neither applies."""
     out = {}
     if all((r.summary["lesion"].get("uncertainty") or {}).get("available") for r in results.values()):
         low = experiment.measure({label: _ZoneAtQuantile(r, 0) for label, r in results.items()})
@@ -115,9 +116,8 @@ def _band(experiment, results) -> dict:
         if all(q == [q_low, q_high] for q in quantiles):
             at_low = experiment.measure({label: r.resolved_band[q_low] for label, r in results.items()})
             at_high = experiment.measure({label: r.resolved_band[q_high] for label, r in results.items()})
-            middle = experiment.measure(results)
             per_sd = BAND_Z / float(stats.norm.ppf(q_high) - stats.norm.ppf(q_low))
-            for row_id, value in middle.items():
+            for row_id, value in measured.items():
                 half = abs(at_high[row_id] - at_low[row_id]) * per_sd
                 low, high = out.get(row_id, (value, value))
                 if 2.0 * half > high - low:
