@@ -103,7 +103,8 @@ def _band(experiment, results, measured: dict) -> dict:
     read at the zone band's 5 % and 95 % zones (lesion.uncertainty, which includes a re-solved input
     such as the cryoprobes' capacity). (2) When every run was also solved at two quantiles of such an
     input (``Result.resolved_band``), the row measured on those re-solves, stretched to 5-95 % as a
-    normal about the run's own value ``measured`` (rows read from isotherms see only this one). Zero width when neither applies."""
+    normal about the run's own value ``measured`` (rows read from isotherms see only this one).
+    Zero width when neither applies."""
     out = {}
     if all((r.summary["lesion"].get("uncertainty") or {}).get("available") for r in results.values()):
         low = experiment.measure({label: _ZoneAtQuantile(r, 0) for label, r in results.items()})
