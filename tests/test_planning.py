@@ -419,3 +419,37 @@ def test_plans_are_chosen_on_solved_values_smallest_count_reaching_the_target():
         winner = mine if expected == "searched" else checked[expected]
         assert solved["open"] is winner and plans["open"].chosen.layout is winner.layout
         assert layouts["open"] is winner.layout
+
+
+def test_several_cooled_needles_driven_together_are_named_in_the_plan():
+    """A cooled-needle plan of several probes under simultaneous activation says so (the model spares
+    the tissue against the walls then: docs/planning.md); switched, or with one needle, it does not."""
+    import tomllib
+    from pathlib import Path
+
+    from ablation.planning.planner import _device
+    raw = tomllib.loads((Path(__file__).parents[1] / "scenarios" / "plan_rfa_cooltip.toml").read_text())
+
+    def device(max_probes, activation=None):
+        r = {**raw, "plan": {**raw["plan"], "max_probes": max_probes}}
+        if activation:
+            r["rfa"] = {**raw["rfa"], "activation": activation}
+        s = scenario_from_dict(r)
+        return _device(s, plan_spec(s))
+    together = device(3)
+    assert together["activation"] == "simultaneous" and "'switching'" in together["note"]
+    assert "note" not in device(3, "switching") and device(3, "switching")["activation"] == "switching"
+    assert "note" not in device(1)
+    # a switched plan's scenarios run: one needle alone on the generator's one channel, several each
+    # on its own channel
+    from ablation.input.device_sections import rf_channels
+    from ablation.planning.verify import plan_raw
+    r = {**raw, "plan": {**raw["plan"], "max_probes": 3}, "rfa": {**raw["rfa"], "activation": "switching"}}
+    r["probes"] = [{**raw["probes"][0], "rfa": {**raw["probes"][0]["rfa"], "channel": 1}}]
+    s = scenario_from_dict(r)
+    for count in (1, 3):
+        layout = Layout(tips=np.array([[4 * MM * k, 0.0, 0.0] for k in range(count)]),
+                        directions=np.tile([0.0, 0.0, 1.0], (count, 1)), duration=12 * 60.0)
+        solved = scenario_from_dict(plan_raw(s, layout, "percutaneous", 10, 1))
+        assert solved.rfa.activation == ("simultaneous" if count == 1 else "switching")
+        assert sorted(rf_channels(solved)) == list(range(count))

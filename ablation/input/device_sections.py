@@ -165,7 +165,9 @@ def check_rfa(scenario, errors) -> None:
         errors.append(("rfa.integral_gain", "0 with proportional_gain 0; temperature_control needs a gain"))
     if spec.activation != "simultaneous":
         channels = max(rf_channels(scenario)) + 1
-        if channels < 2:
+        # a plan's [[probes]] entry is the template of the needles it places, each on its own channel
+        planned = scenario.get("plan") is not None and scenario.plan.max_probes > 1
+        if channels < 2 and not planned:
             errors.append(("rfa.activation", f"{spec.activation!r} with {len(scenario.probes)} probe(s) on one "
                            "channel; expected probes on at least two channels (probes[i].rfa.channel) or "
                            "'simultaneous'"))

@@ -176,6 +176,8 @@ def plan_section(doc: Doc, report: dict) -> None:
     doc.heading("Inverse plan", 2)
     doc.para(f"Objective: {obj['name']}, target {obj['target']:g}; secondary cost: {obj['secondary_cost']}. "
              f"Approach of the plan: {p['approach']}.")
+    if report["device"].get("note"):
+        doc.para(f"Device: {report['device']['note']}.", cls="note")
     doc.table(["", "probes", "duration (min)", "objective", "95 % interval", "method"],
               [["plan", p["count"], fmt(p["protocol"]["duration_min"]), fmt(p["objective"]),
                 fmt(p["objective_ci95"]), p.get("method", "")],

@@ -348,7 +348,7 @@ def _report(scenario, spec, library, plans, objectives, layouts, naive, solved, 
         "objective": {"kind": spec.objective, "name": objective_name, "margin_mm": spec.margin / MM,
                       "quantile": spec.quantile, "target": spec.target,
                       "secondary_cost": "lethal volume outside tumour + margin (nominal plan)"},
-        "device": _device(scenario),
+        "device": _device(scenario, spec),
         "plan": plan_entry, "naive": naive_entry,
         "plan_vs_naive": {"plan_at_least_naive": bool(naive_ok),
                           "difference": plan_entry["objective"] - naive_entry["objective"]},
@@ -383,17 +383,34 @@ def _surrogate_method(layout: Layout, objective) -> str:
     return base + ", each probe its own placement error"
 
 
-def _device(scenario) -> dict:
-    """The device the plan places: the scenario's first probe."""
+#: why several cooled needles are better planned under switching (docs/planning.md, "Several cooled
+#: needles on one generator")
+SIMULTANEOUS_COOLED_NOTE = (
+    "several cooled needles are driven together (rfa.activation = 'simultaneous'): at one potential each "
+    "carries a share of the current, and in the model the coolant keeps tissue against a wall below the "
+    "lethal dose (measured: a four-needle ring around a 1.5 cm tumour leaves 9 % of it unablated; switched, "
+    "it covers it with an 8 mm margin); separately placed cooled needles are usually switched "
+    "(rfa.activation = 'switching')")
+
+
+def _device(scenario, spec: PlanSpec | None = None) -> dict:
+    """The device the plan places: the scenario's first probe (and, for RF, how one generator drives
+    several of them)."""
     probe = scenario.probes[0]
     kind = None
+    extra: dict = {}
     if scenario.modality == "rfa" and probe.get("rfa") is not None:
         kind = f"rfa electrode {probe.rfa.electrode}"
+        activation = scenario.rfa.activation if scenario.get("rfa") is not None else "simultaneous"
+        extra["activation"] = activation
+        if (probe.rfa.electrode == "cooled_needle" and activation == "simultaneous"
+                and spec is not None and spec.max_probes > 1):
+            extra["note"] = SIMULTANEOUS_COOLED_NOTE
     elif scenario.modality == "cryo" and probe.get("cryo") is not None:
         kind = f"cryoprobe {probe.cryo.type or 'generic'}"
     return {"modality": scenario.modality, "probe": probe.name, "kind": kind or scenario.modality,
             "diameter_mm": probe.diameter / MM, "active_length_mm": probe.active_length / MM,
-            "source": "the scenario's first [[probes]] entry and its protocol"}
+            "source": "the scenario's first [[probes]] entry and its protocol", **extra}
 
 
 def _phases(scenario, duration: float) -> dict:

@@ -31,9 +31,11 @@ def plan_raw(scenario, layout: Layout, approach: str, samples: int, seed: int, s
         probe["name"] = f"{base} {k + 1}" if layout.count > 1 else base
         probe["tip"] = [round(float(c) / MM, 4) for c in layout.tips[k]]
         probe["direction"] = [round(float(c), 6) for c in layout.directions[k]]
+        if isinstance(probe.get("rfa"), dict):
+            probe["rfa"].pop("channel", None)      # each placed needle its own generator channel
         probes.append(probe)
     raw["probes"] = probes
-    raw.update(protocol_changes(scenario, layout.duration))
+    raw.update(protocol_changes(scenario, layout.duration, layout.count))
     placement = dict(raw.get("placement", {}))
     if placement.get("approach", "percutaneous") != approach:
         # the scenario's sigma overrides belong to its own approach, not to this one

@@ -116,11 +116,16 @@ def template_raw(scenario, duration: float, spacing: float | None) -> dict:
     return raw
 
 
-def protocol_changes(scenario, duration: float) -> dict:
-    """The tables that set a protocol of ``duration`` s: [time] duration, and for cryo the phases
-    scaled in proportion (the shipped 10-8-10 protocol at 28 min becomes 5-4-5 at 14 min)."""
+def protocol_changes(scenario, duration: float, count: int = 1) -> dict:
+    """The tables that set a protocol of ``duration`` s for ``count`` probes: [time] duration, and
+    for cryo the phases scaled in proportion (the shipped 10-8-10 protocol at 28 min becomes 5-4-5
+    at 14 min); for RF one needle alone is driven on the generator's one channel (switching between
+    channels needs two)."""
     time = {**dict(scenario.raw.get("time", {})), "duration": f"{duration:.6g} s"}
     out = {"time": time}
+    if scenario.modality == "rfa" and count == 1 and scenario.get("rfa") is not None \
+            and scenario.rfa.activation != "simultaneous":
+        out["rfa"] = {**dict(scenario.raw.get("rfa", {})), "activation": "simultaneous"}
     if scenario.modality == "cryo" and scenario.get("cryo") is not None:
         phases = scenario.cryo.protocol
         total = sum(p.duration for p in phases)
