@@ -68,7 +68,7 @@ def measure(count: int, activation: str) -> dict:
             "min_margin_at_mm": tumour.get("min_margin_at_mm"),
             "energy_kJ": summary.device["energy_J"] / 1e3, "rolloffs": summary.device["rolloffs"]["count"],
             "energy_kJ_per_channel": [e / 1e3 for e in delivery.get("energy_J_per_channel", [])],
-            "lesion_ml": summary.lesion["volume_ml"], "short_axis_mm": summary.lesion["short_axis_mm"],
+            "lesion_ml": summary.lesion.volume_ml, "short_axis_mm": summary.lesion.size.short_axis_mm,
             "p_margin_5mm": {a: {"value": r["value"], "ci95": r["ci95"]} for a, r in v.per_approach.items()},
             "method": v.method, "samples": spec.verify_samples, "solve_s": v.solve_s,
             "load_before": load_before, "load_after": load_average()}
