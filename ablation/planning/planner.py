@@ -393,7 +393,7 @@ SIMULTANEOUS_COOLED_NOTE = (
     "(rfa.activation = 'switching')")
 
 
-def _device(scenario, spec: PlanSpec | None = None) -> dict:
+def _device(scenario, spec: PlanSpec) -> dict:
     """The device the plan places: the scenario's first probe (and, for RF, how one generator drives
     several of them)."""
     probe = scenario.probes[0]
@@ -403,8 +403,7 @@ def _device(scenario, spec: PlanSpec | None = None) -> dict:
         kind = f"rfa electrode {probe.rfa.electrode}"
         activation = scenario.rfa.activation if scenario.get("rfa") is not None else "simultaneous"
         extra["activation"] = activation
-        if (probe.rfa.electrode == "cooled_needle" and activation == "simultaneous"
-                and spec is not None and spec.max_probes > 1):
+        if probe.rfa.electrode == "cooled_needle" and activation == "simultaneous" and spec.max_probes > 1:
             extra["note"] = SIMULTANEOUS_COOLED_NOTE
     elif scenario.modality == "cryo" and probe.get("cryo") is not None:
         kind = f"cryoprobe {probe.cryo.type or 'generic'}"
