@@ -9,7 +9,7 @@ Monte Carlo on the solved zone (rigid shift, as the plan's verification runs it)
 Writes benchmarks/results/planning-activation.json/md after every solve (a stopped run keeps the
 solves it finished). Research use only.
 
-    python benchmarks/planning/activation.py [--counts 3,4,5] [--activations switching,simultaneous]
+    python benchmarks/planning/activation.py [--counts 3,4,5] [--activations switching,simultaneous] [--merge]
 """
 from __future__ import annotations
 
@@ -101,14 +101,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--counts", default="3,4,5")
     ap.add_argument("--activations", default="switching,simultaneous")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the stored rows of the other ring sizes and activations (each row names its commit)")
     args = ap.parse_args()
     data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": {"cores": os.cpu_count()}, "rows": []}
+    stored = RESULTS / f"{STEM}.json"
+    if args.merge and stored.exists():
+        previous = json.loads(stored.read_text())
+        for row in previous["rows"]:
+            row.setdefault("commit", previous["commit"])
+        data["rows"] = previous["rows"]
+        data["commit"] = ", ".join(dict.fromkeys([previous["commit"], data["commit"]]))
     for activation in args.activations.split(","):
         for count in (int(c) for c in args.counts.split(",")):
             started = time.perf_counter()
-            row = measure(count, activation)
-            data["rows"].append(row)
+            row = {**measure(count, activation), "commit": commit()}
+            data["rows"] = [r for r in data["rows"] if (r["count"], r["activation"]) != (count, activation)] + [row]
             write(data)
             print(f"{count} needles, {activation}: coverage {row['coverage']:.3f}, nominal MAM "
                   f"{row['nominal_mam_mm']:.2f} mm, P perc {row['p_margin_5mm']['percutaneous']['value']:.3f} "
