@@ -233,6 +233,23 @@ def test_probability_matches_closed_form(fake):
     assert abs(p - exact) < 0.03
 
 
+def test_named_preset_set_changes_every_approach_and_matches_closed_form(fake):
+    """The literature-proxy set scales every approach's draws, the scenario's own sigma still wins
+    for its approach, and P(success) follows the same chi-3 closed form at the proxy sigma."""
+    from scipy.stats import chi
+    section = fake.scenario.placement.replaced(error_presets="literature-proxy-2026.12")
+    for approach, sigma_mm in (("open", 2.5), ("laparoscopic", 3.8), ("percutaneous", 4.9)):
+        model = pl.error_model(section, approach)
+        assert model.sigma_along == pytest.approx(sigma_mm * MM) and model.preset_set == "literature-proxy-2026.12"
+        assert model.describe()["preset_set"] == "literature-proxy-2026.12"
+    mc = pl.monte_carlo(fake, pl.error_model(section), 3000, 11, section=section)
+    exact = chi.cdf(5.0 / 4.9, 3)                           # 0.27 against 0.59 under the default set
+    lo, hi = mc.overall["ci95"]["p_technical_success"]
+    assert lo - 0.01 <= exact <= hi + 0.01
+    assert pl.error_model(section.replaced(sigma_along=1e-3), "percutaneous").sigma_along == pytest.approx(1e-3)
+    assert pl.error_model(fake.scenario.placement).preset_set == "assumed-2026.11"
+
+
 def test_wilson_interval_values():
     lo, hi = pl.wilson(8, 10)
     assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
@@ -268,6 +285,7 @@ def write(tmp_path, text) -> str:
 
 @pytest.mark.parametrize("text, field", [
     ('[placement]\napproach = "robotic"\n', "placement.approach"),
+    ('[placement]\nerror_presets = "clinical"\n', "placement.error_presets"),
     ('[placement]\nsigma_along = "-1 mm"\n', "placement.sigma_along"),
     ('[placement]\nsamples = 0\n', "placement.samples"),
     ('[placement]\napproach = "percutaneous"\npringle = true\n', "placement.pringle"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Quantity, String, Table, Vector
 from ablation.outcome.coverage import DEFAULT_MARGINS
 from ablation.outcome.placement import APPROACHES, PRESETS
+from ablation.outcome.placement.error_models import DEFAULT_PRESET_SET, PRESET_SETS
 from ablation.physics.damage import parse_criterion
 
 # ----------------------------------------------------------------------------------------- coverage
@@ -72,6 +73,9 @@ INSERTION = Table("a further insertion of the first probe's device (repositionin
 PLACEMENT_SECTION = Table("placement approach, its error model and the placement Monte Carlo (docs/physics.md 4)", {}, fields={
     "approach": Choice("open, laparoscopic or percutaneous: picks the preset error model", "percutaneous",
                        options=APPROACHES),
+    "error_presets": Choice("named set of the approaches' tip-error presets: 'assumed-2026.11' (the "
+                            "default) or 'literature-proxy-2026.12' (docs/physics.md 4)", DEFAULT_PRESET_SET,
+                            options=tuple(PRESET_SETS)),
     "sigma_along": Quantity("standard deviation of the tip error along the probe axis (default: the "
                             "approach preset)", None, dimension="length", minimum=0.0, nullable=True),
     "sigma_across": Quantity("standard deviation of the tip error per axis across the probe (default: the "

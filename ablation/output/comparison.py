@@ -45,7 +45,9 @@ def to_markdown(report: dict) -> str:
     rk = report["ranking"]
     verdict = "holds" if rk["holds"] else ("DOES NOT hold (intervals do not overlap)" if rk["significant_violation"]
                                            else "does not hold, within overlapping 95 % intervals (sampling noise)")
-    lines += ["", f"Ranking open >= laparoscopic >= percutaneous (no Pringle): {verdict}.", "", "Error models:", ""]
+    sets = sorted({m.get("preset_set", "-") for m in report["approaches"].values()})
+    lines += ["", f"Ranking open >= laparoscopic >= percutaneous (no Pringle): {verdict}.", "",
+              f"Error models (preset set {', '.join(sets)}):", ""]
     for name, m in report["approaches"].items():
         lines.append(f"- **{name}**: sigma along {m['sigma_along_mm']['value']:.2f} mm, across "
                      f"{m['sigma_across_mm']['value']:.2f} mm ({m['sigma_along_mm']['source']}); Pringle "

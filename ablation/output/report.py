@@ -328,6 +328,11 @@ def _results_section(doc: Doc, s: dict) -> None:
             ci = (overall.get("ci95") or {}).get(key)
             rows.append((key, fmt(value) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "")))
         doc.table(["quantity", "value [95 % interval]"], rows)
+        model = overall.get("error_model")
+        if isinstance(model, dict) and "sigma_along_mm" in model:
+            doc.para(f"Tip error ({model.get('approach')}, preset set {model.get('preset_set', '-')}): sigma along "
+                     f"{fmt(model['sigma_along_mm']['value'])} mm ({model['sigma_along_mm']['source']}), across "
+                     f"{fmt(model['sigma_across_mm']['value'])} mm ({model['sigma_across_mm']['source']}).")
     iso = s.get("isotherms")
     if isinstance(iso, dict) and iso:
         doc.heading("Isotherms", 3)
