@@ -115,21 +115,28 @@ def stored_plan_rows() -> list[dict]:
 
 
 def single_probe_plans() -> list[dict]:
-    from ablation.input.scenario import load_scenario
+    import copy
+
+    from ablation.input.scenario import load_scenario, scenario_from_dict
     from ablation.planning import plan
     base = load_scenario(ROOT / "scenarios" / "plan_rfa_cooltip.toml")
     rows = []
     for name in SETS:
-        scenario = base.replaced(placement=base.placement.replaced(error_presets=name))
+        raw = copy.deepcopy(base.raw)     # the plan's solves are built from the raw table
+        raw["placement"]["error_presets"] = name
+        scenario = scenario_from_dict(raw, source=base.source)
         started = time.perf_counter()
-        outcome = plan(scenario, require_target=False)
-        report = outcome.report
-        rows.append({"preset_set": name, "wall_s": time.perf_counter() - started,
-                     "plans": {a["approach"]: {"objective": a["objective"], "ci95": a.get("objective_ci95"),
-                                               "naive": a.get("naive_objective"),
-                                               "reached_target": a.get("probes_needed") is not None}
-                               for a in report["approaches"]},
-                     "tip_mm": report["plan"]["probes"][0]["tip_mm"], "target": report["plan"].get("target")})
+        report = plan(scenario, require_target=False).report
+        plans = {}
+        for a in report["approaches"]:
+            assert a["error_model"]["preset_set"] == name, a["error_model"]
+            solved = a.get("objective") is not None
+            plans[a["approach"]] = {"objective": a["objective"] if solved else a["surrogate_objective"],
+                                    "ci95": a.get("objective_ci95"), "solved": solved,
+                                    "naive": a.get("naive_objective", a["naive_surrogate_objective"]),
+                                    "reached_target": bool(a.get("reached_target"))}
+        rows.append({"preset_set": name, "wall_s": time.perf_counter() - started, "objective": scenario.plan.objective,
+                     "target": scenario.plan.target, "plans": plans, "tip_mm": report["plan"]["probes"][0]["tip_mm"]})
         print(json.dumps(rows[-1], default=float)[:600], flush=True)
     return rows
 
@@ -166,16 +173,18 @@ def write(data: dict) -> None:
                   f"{r['sets'][DEFAULT_PRESET_SET]['approaches']['percutaneous']['p_margin_5mm']:.3f} / "
                   f"{r['stored_p_percutaneous']:.3f} (solve {r['solve_s']:.0f} s)" for r in stored]
     if data.get("single_probe_plans"):
-        lines += ["", "`scenarios/plan_rfa_cooltip.toml` (one cooled needle, target 0.8) planned under each set: "
-                  "each approach's best one-needle plan, P(MAM >= 5 mm) [95 %] and the naive centred needle's:", "",
+        first = data["single_probe_plans"][0]
+        lines += ["", f"`scenarios/plan_rfa_cooltip.toml` (one cooled needle; objective {first['objective']}, target "
+                  f"{first['target']:g}) planned under each set: each approach's best one-needle plan (solved, or "
+                  "the search's value where marked), [95 %], and the naive centred needle's:", "",
                   "| preset set | open | laparoscopic | percutaneous | wall (s) |", "|---|---|---|---|---|"]
         for r in data["single_probe_plans"]:
             cells = []
             for a in ("open", "laparoscopic", "percutaneous"):
-                p = r["plans"].get(a, {})
-                ci = p.get("ci95") or [float("nan")] * 2
-                cells.append(f"{p.get('objective', float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}] (naive "
-                             f"{p.get('naive') if p.get('naive') is None else format(p['naive'], '.3f')})")
+                p = r["plans"][a]
+                ci = f" [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]" if p.get("ci95") else ""
+                cells.append(f"{p['objective']:.3f}{ci}{'' if p['solved'] else ' (search)'} "
+                             f"(naive {p['naive']:.3f}){', target reached' if p['reached_target'] else ''}")
             lines.append(f"| {r['preset_set']} | " + " | ".join(cells) + f" | {r['wall_s']:.0f} |")
     lines += ["", "Research use only: the proxies are not freehand open or laparoscopic measurements "
               "(docs/physics.md 4)."]
@@ -190,6 +199,16 @@ def main() -> None:
     data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "preset_sets": {n: {a: PRESET_SETS[n][a]["sigma_across"][0] / MM for a in pl.APPROACHES} for n in SETS},
             "solved": []}
+    stored = RESULTS / f"{STEM}.json"
+    if stored.exists() and parts != {1, 2, 3}:
+        # a partial run keeps the stored parts it does not redo, each with the commit it ran at
+        previous = json.loads(stored.read_text())
+        keep = {1: "scenarios/", 2: "17 G cryo plan"}
+        data["solved"] = [r for r in previous.get("solved", [])
+                          if any(r["case"].startswith(prefix) for k, prefix in keep.items() if k not in parts)]
+        if 3 not in parts and previous.get("single_probe_plans"):
+            data["single_probe_plans"] = previous["single_probe_plans"]
+        data["commit"] = ", ".join(dict.fromkeys([previous["commit"], data["commit"]]))
     if 1 in parts:
         data["solved"] += scenario_rows()
         write(data)
