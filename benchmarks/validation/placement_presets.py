@@ -141,6 +141,10 @@ def single_probe_plans() -> list[dict]:
     return rows
 
 
+def short(case: str) -> str:
+    return case.split(" (planning")[0]
+
+
 def write(data: dict) -> None:
     (RESULTS / f"{STEM}.json").write_text(json.dumps(data, indent=1, default=float))
     lines = [f"# Placement presets: assumed against literature proxies ({data['date']}, commit {data['commit']})", "",
@@ -160,7 +164,7 @@ def write(data: dict) -> None:
         for name, s in row["sets"].items():
             a = s["approaches"]
             perc = a["percutaneous"]
-            lines.append(f"| {row['case']} | {row['nominal_mam_mm']:.2f} | {name} | {a['open']['p_margin_5mm']:.3f} | "
+            lines.append(f"| {short(row['case'])} | {row['nominal_mam_mm']:.2f} | {name} | {a['open']['p_margin_5mm']:.3f} | "
                          f"{a['laparoscopic']['p_margin_5mm']:.3f} | {perc['p_margin_5mm']:.3f} "
                          f"[{perc['p_margin_5mm_ci95'][0]:.3f}, {perc['p_margin_5mm_ci95'][1]:.3f}] | "
                          + " / ".join(f"{a[k]['p_technical_success']:.3f}" for k in ("open", "laparoscopic", "percutaneous"))
@@ -168,8 +172,9 @@ def write(data: dict) -> None:
     stored = [r for r in data.get("solved", []) if "stored_p_percutaneous" in r]
     if stored:
         lines += ["", "Stored plans solved again: nominal MAM now / stored, P(MAM >= 5 mm) percutaneous stored "
-                  "(assumed presets) - the first check that the re-solve is the plan that was verified:", ""]
-        lines += [f"- {r['case']}: {r['nominal_mam_mm']:.2f} / {r['stored_nominal_mam_mm']:.2f} mm, "
+                  "(assumed presets) - the first check that the re-solve is the plan that was verified "
+                  "(benchmarks/results/planning-cryo_17g.json, each plan's percutaneous layout):", ""]
+        lines += [f"- {short(r['case'])}: {r['nominal_mam_mm']:.2f} / {r['stored_nominal_mam_mm']:.2f} mm, "
                   f"{r['sets'][DEFAULT_PRESET_SET]['approaches']['percutaneous']['p_margin_5mm']:.3f} / "
                   f"{r['stored_p_percutaneous']:.3f} (solve {r['solve_s']:.0f} s)" for r in stored]
     if data.get("single_probe_plans"):
