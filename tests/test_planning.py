@@ -453,3 +453,23 @@ def test_several_cooled_needles_driven_together_are_named_in_the_plan():
         solved = scenario_from_dict(plan_raw(s, layout, "percutaneous", 10, 1))
         assert solved.rfa.activation == ("simultaneous" if count == 1 else "switching")
         assert sorted(rf_channels(solved)) == list(range(count))
+
+
+def test_verification_solves_side_by_side_equal_the_solves_in_sequence():
+    """Two paths to the same verification solves: the naive and a shifted layout solved two at a
+    time (one of them in a spawned worker) give the lesions of the same layouts solved here."""
+    from ablation.planning.verify import solve_layout, solve_side_by_side
+    s = scenario(6.0, minutes=2, max_probes=1)
+    spec = plan_spec(s)
+    layouts = [Layout(tips=np.array([[0.0, 0.0, z]]), directions=np.array([[0.0, 0.0, 1.0]]), duration=120.0)
+               for z in (0.0, 6 * MM)]
+    side_by_side = solve_side_by_side(s, spec, layouts)
+    in_sequence = [solve_layout(s, spec)(layout) for layout in layouts]
+    for a, b in zip(side_by_side, in_sequence):
+        assert a.layout is not None and a.result.summary.lesion.volume_ml > 0.1
+        assert a.result.summary.lesion.volume_ml == pytest.approx(b.result.summary.lesion.volume_ml, rel=1e-9)
+        assert a.result.summary.tumors[0]["min_margin_mm"] == pytest.approx(b.result.summary.tumors[0]["min_margin_mm"],
+                                                                            abs=1e-9)
+    # the shifted layout is a different solve (the tumour sits near the handle end of the active part)
+    assert side_by_side[0].result.summary.tumors[0]["min_margin_mm"] > \
+        side_by_side[1].result.summary.tumors[0]["min_margin_mm"] + 0.5

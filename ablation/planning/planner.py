@@ -89,13 +89,15 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
     layouts = {a: p.chosen.layout for a, p in plans.items() if p.chosen is not None}
     solved, naive_solved, checked = {}, None, {}
     if verify_plans:
-        # the naive plan first, with every approach's Monte Carlo: a plan equal to it reuses its solve
-        naive_solved = verify(scenario, naive, list(spec.approaches), spec, spec.objective, spec.margin,
-                              spec.quantile, executor, progress)
-        done = {layout_key(naive): naive_solved}
         if judged_on_solves:
             checked = count_checks.all_screened(screen_cache)
-            done.update({layout_key(v.layout): v for v in checked.values()})
+        # the naive plan and the searched layouts not solved yet, two at a time
+        presolved = _presolve(scenario, spec, naive, layouts, verify_plans, interaction, checked, progress)
+        # the naive plan first, with every approach's Monte Carlo: a plan equal to it reuses its solve
+        naive_solved = verify(scenario, naive, list(spec.approaches), spec, spec.objective, spec.margin,
+                              spec.quantile, executor, progress, solved=presolved.get(layout_key(naive)))
+        done = {layout_key(naive): naive_solved}
+        done.update({layout_key(v.layout): v for v in checked.values()})
         for approach, layout in layouts.items():
             if verify_plans == "first" and approach != spec.approaches[0] and layout_key(layout) not in done:
                 continue
@@ -106,6 +108,7 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
                 # a layout the search solved for its corrections (as the first approach's scenario) is reused
                 reuse = interaction.solved.get(key) if interaction is not None and order[0] == spec.approaches[0] \
                     else None
+                reuse = reuse or presolved.get(key)
                 done[key] = verify(scenario, layout, order, spec, spec.objective, spec.margin, spec.quantile,
                                    executor, progress, solved=reuse)
             solved[approach] = done[key]
@@ -125,6 +128,30 @@ def plan(scenario, *, library=None, verify_plans: bool | str = True, require_tar
     report = _report(scenario, spec, library, plans, objectives, layouts, naive, solved, naive_solved, search_s,
                      wallclock.perf_counter() - started, interaction, checked)
     return PlanOutcome(report, solved, naive_solved, spec, layouts)
+
+
+def _presolve(scenario, spec, naive, layouts, verify_plans, interaction, checked, progress) -> dict:
+    """Solves of the layouts the verification will solve (the naive plan; each approach's plan not
+    already solved by the search or the count checks), side by side on two cores: layout key ->
+    SolvedLayout. Layouts solved elsewhere, or wanted under another approach's scenario, are left
+    to :func:`verify`."""
+    from ablation.planning.verify import solve_side_by_side
+    known = {layout_key(v.layout) for v in checked.values()}
+    if interaction is not None:
+        known |= set(interaction.solved)
+    wanted = {layout_key(naive): naive}
+    for approach, layout in layouts.items():
+        key = layout_key(layout)
+        if verify_plans == "first" and approach != spec.approaches[0]:
+            continue
+        # verify() solves a layout as the scenario of the first approach that plans it
+        first_planner = next(a for a, l in layouts.items() if layout_key(l) == key)
+        if key not in known and first_planner == spec.approaches[0]:
+            wanted.setdefault(key, layout)
+    keys = list(wanted)
+    if len(keys) < 2:
+        return {}
+    return dict(zip(keys, solve_side_by_side(scenario, spec, [wanted[k] for k in keys], progress)))
 
 
 def _prefer_naive_when_better(spec, plans, objectives, naive, solved, naive_solved) -> None:

@@ -94,6 +94,42 @@ def solve_layout(scenario, spec, executor=None, progress=None):
     return solve
 
 
+def _solve_for_verification(scenario, spec, layout: Layout) -> tuple:
+    """One verification solve in a worker process: (result, wall seconds). Module-level so that a
+    process pool can run it."""
+    raw = plan_raw(scenario, layout, spec.approaches[0], spec.verify_samples, spec.seed, spec.spacing,
+                   spec.spacing_3d)
+    started = wallclock.perf_counter()
+    result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False)
+    return result, wallclock.perf_counter() - started
+
+
+def solve_side_by_side(scenario, spec, layouts: list, progress=None) -> list:
+    """Verification solves of several distinct layouts, two at a time: every second layout goes to
+    one spawned worker while this process solves the others, so a plan's naive and searched
+    layouts (each a solve that uses one core) take the time of one on two cores. Returns
+    :class:`~ablation.planning.interaction.SolvedLayout` s (no signed distance: the verification
+    reads the result) in the order given; one layout, or one core, solves here alone."""
+    from ablation.planning.interaction import SolvedLayout
+    from ablation.run.parallel import local_pool, may_use_every_core
+    remote_indices = list(range(1, len(layouts), 2)) if len(layouts) > 1 and may_use_every_core() else []
+    pool = local_pool(1, 1) if remote_indices else None
+    futures = {i: pool.submit(_solve_for_verification, scenario, spec, layouts[i]) for i in remote_indices}
+    out = [None] * len(layouts)
+    try:
+        local = solve_layout(scenario, spec, progress=progress)
+        for i, layout in enumerate(layouts):
+            if i not in futures:
+                out[i] = local(layout)
+        for i, future in futures.items():
+            result, seconds = future.result()
+            out[i] = SolvedLayout(layouts[i], None, result, seconds)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    return out
+
+
 def verify(scenario, layout: Layout, approaches, spec, objective_kind: str, margin: float, quantile: float,
            executor=None, progress=None, solved=None) -> Verification:
     """Solve the plan once (or take ``solved``, a :class:`SolvedLayout` of the same layout from the
