@@ -111,7 +111,7 @@ def solve_side_by_side(scenario, spec, layouts: list, progress=None) -> list:
     :class:`~ablation.planning.interaction.SolvedLayout` s (no signed distance: the verification
     reads the result) in the order given; one layout, or one core, solves here alone."""
     from ablation.planning.interaction import SolvedLayout
-    from ablation.run.parallel import local_pool, may_use_every_core
+    from ablation.run.parallel import local_pool, may_use_every_core, stop_pool
     remote_indices = list(range(1, len(layouts), 2)) if len(layouts) > 1 and may_use_every_core() else []
     pool = local_pool(1, 1) if remote_indices else None
     futures = {i: pool.submit(_solve_for_verification, scenario, spec, layouts[i]) for i in remote_indices}
@@ -124,9 +124,12 @@ def solve_side_by_side(scenario, spec, layouts: list, progress=None) -> list:
         for i, future in futures.items():
             result, seconds = future.result()
             out[i] = SolvedLayout(layouts[i], None, result, seconds)
-    finally:
+    except BaseException:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool)      # a failed or interrupted plan leaves no solve running behind it
+        raise
+    if pool is not None:
+        pool.shutdown(wait=False)
     return out
 
 

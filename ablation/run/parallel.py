@@ -30,6 +30,14 @@ def local_pool(tasks: int, workers: int | None = None) -> ProcessPoolExecutor:
                                initializer=_single_blas_thread)
 
 
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stops a local pool at once, its running tasks too (a failed or interrupted caller): otherwise
+    the interpreter waits for them at exit."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def map_in_order(executor, function, items: list, progress=None, label: str = "tasks") -> list:
     """``[function(item) for item in items]`` on ``executor``, in order; ``progress(done, total,
     label)`` after each finished item."""

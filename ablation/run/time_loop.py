@@ -130,12 +130,9 @@ def _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_s
 def _abandon(remote) -> None:
     """Stops the worker of :func:`_parallel_comparisons` when the kept run failed (or was
     interrupted): otherwise the interpreter would wait for its runs at exit."""
-    if not remote:
-        return
-    pool = remote[2]
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
+    from ablation.run.parallel import stop_pool
+    if remote:
+        stop_pool(remote[2])
 
 
 def _collected(remote, index: int) -> _Comparison | None:
