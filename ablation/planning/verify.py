@@ -79,28 +79,27 @@ def solve_layout(scenario, spec, executor=None, progress=None):
     from ablation.planning.interaction import NO_ZONE_DISTANCE, SolvedLayout
 
     def solve(layout: Layout) -> SolvedLayout:
-        raw = plan_raw(scenario, layout, spec.approaches[0], spec.verify_samples, spec.seed, spec.spacing,
-                       spec.spacing_3d)
-        started = wallclock.perf_counter()
-        result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False,
-                          executor=executor, progress=progress)
+        result, seconds = solve_for_verification(scenario, spec, layout, executor=executor, progress=progress)
         lesion = Lesion.from_fields(result.domain, result.fields, result.summary["lesion"]["criterion"])
 
         def signed_distance(world):
             # no lethal zone at all reads as the zone being far away, not -inf (the correction
             # raster subtracts it)
             return np.maximum(lesion.signed_distance(world), -NO_ZONE_DISTANCE)
-        return SolvedLayout(layout, signed_distance, result, wallclock.perf_counter() - started)
+        return SolvedLayout(layout, signed_distance, result, seconds)
     return solve
 
 
-def _solve_for_verification(scenario, spec, layout: Layout) -> tuple:
-    """One verification solve in a worker process: (result, wall seconds). Module-level so that a
+def solve_for_verification(scenario, spec, layout: Layout, approach: str | None = None, executor=None,
+                           progress=None) -> tuple:
+    """The plan's scenario with ``layout`` solved as the verification solves it, under ``approach``'s
+    [placement] (default: the plan's first): (result, wall seconds). Module-level, so that a
     process pool can run it."""
-    raw = plan_raw(scenario, layout, spec.approaches[0], spec.verify_samples, spec.seed, spec.spacing,
+    raw = plan_raw(scenario, layout, approach or spec.approaches[0], spec.verify_samples, spec.seed, spec.spacing,
                    spec.spacing_3d)
     started = wallclock.perf_counter()
-    result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False)
+    result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False,
+                      executor=executor, progress=progress)
     return result, wallclock.perf_counter() - started
 
 
@@ -114,7 +113,7 @@ def solve_side_by_side(scenario, spec, layouts: list, progress=None) -> list:
     from ablation.run.parallel import local_pool, may_use_every_core, stop_pool
     remote_indices = list(range(1, len(layouts), 2)) if len(layouts) > 1 and may_use_every_core() else []
     pool = local_pool(1, 1) if remote_indices else None
-    futures = {i: pool.submit(_solve_for_verification, scenario, spec, layouts[i]) for i in remote_indices}
+    futures = {i: pool.submit(solve_for_verification, scenario, spec, layouts[i]) for i in remote_indices}
     out = [None] * len(layouts)
     try:
         local = solve_layout(scenario, spec, progress=progress)
@@ -140,12 +139,7 @@ def verify(scenario, layout: Layout, approaches, spec, objective_kind: str, marg
     if solved is not None:
         result, solve_s = solved.result, solved.solve_s
     else:
-        raw = plan_raw(scenario, layout, approaches[0], spec.verify_samples, spec.seed, spec.spacing,
-                       spec.spacing_3d)
-        started = wallclock.perf_counter()
-        result = simulate(scenario_from_dict(raw, source=scenario.source), zone_uncertainty=False,
-                          executor=executor, progress=progress)
-        solve_s = wallclock.perf_counter() - started
+        result, solve_s = solve_for_verification(scenario, spec, layout, approaches[0], executor, progress)
     section = result.scenario.placement
     draws = pl.standard_draws(spec.seed, spec.verify_samples, max(1, layout.count))
     per = {}
