@@ -319,9 +319,17 @@ def test_pad_ground_raises_impedance_and_keeps_exact_sum():
 def test_series_resistance_splits_power():
     s = coarse(rfa={"protocol": "constant_power", "power": "20 W", "series_resistance": "40 ohm"},
                time={"duration": "10 s", "step": "1 s"})
-    ts = run(s).timeseries
+    result = run(s)
+    ts = result.timeseries
     zt, z = np.asarray(ts["tissue_impedance_ohm"]), np.asarray(ts["impedance_ohm"])
     assert np.allclose(z - zt, 40.0)
+    # the generator's energy is the tissue's plus the I^2 R taken by the resistance outside the model
+    device = result.summary.to_dict()["device"]
+    dt = np.diff(np.asarray(ts["time_s"]))
+    outside = float(np.sum(np.asarray(ts["current_A"][1:]) ** 2 * 40.0 * dt))
+    assert device["series_resistance_ohm"] == 40.0
+    assert outside > 0.2 * device["energy_J"]
+    assert device["energy_J"] - device["tissue_energy_J"] == pytest.approx(outside, rel=1e-5)
     # row 0 is the initial state (no power yet); every step's row splits the 20 W
     assert ts["tissue_power_W"][0] == 0.0
     # to the electric solve's tolerance (CG on a reused LU factor stops at 5e-7: measured 1.05e-6)

@@ -453,7 +453,10 @@ class Model(BaseModel):
                     "energy_J_per_channel": [float(np.sum((power[1:] * dt)[channel[1:] == c + 1]))
                                              for c in range(self.channels)],
                     "rolloffs_per_channel": [int(x) for x in self.controller.channel_rolloffs()]}
-        return {"energy_J": energy, "tissue_energy_J": tissue_energy, "delivery": delivery,
+        # energy_J is what the generator delivered: the modelled tissue's share (tissue_energy_J) plus
+        # what the series resistance (the body, pads and cables outside the model) took
+        return {"energy_J": energy, "tissue_energy_J": tissue_energy,
+                "series_resistance_ohm": float(self.spec.series_resistance), "delivery": delivery,
                 "rolloffs": {"count": len(self.controller.rolloff_times),
                              "times_s": [float(x) for x in self.controller.rolloff_times]},
                 "max_temperature_C": float(np.nanmax(tmax)), "max_tip_temperature_C": float(np.nanmax(tip)),
