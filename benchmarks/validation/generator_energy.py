@@ -34,9 +34,6 @@ axisymmetric runs of 10-20 s each at 1 mm fine cells.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,7 +42,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import measured  # noqa: E402  (same folder: provenance and result files)
 from ablation.calibration.experiments import experiments  # noqa: E402
 from ablation.calibration.published import load_rows  # noqa: E402
 
@@ -151,22 +150,11 @@ def main(argv=None) -> int:
     parser.add_argument("--resistances", default=",".join(f"{r:g}" for r in DEFAULT_RESISTANCES),
                         help="series resistances to solve, ohm (comma-separated; the first is the reference)")
     args = parser.parse_args(argv)
-    from ablation.input.models import DEFAULT_MODEL, calibration
     resistances = [float(x) for x in args.resistances.split(",")]
     started = time.perf_counter()
     items = study(resistances)
-    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()
-    data = {"commit": commit, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "wall_s": time.perf_counter() - started, "runs": sum(len(i["runs"]) for i in items),
-            "zone_model": f"{DEFAULT_MODEL} (calibration {calibration(DEFAULT_MODEL).get('version', '?')})",
-            "experiments": items}
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / "validation-generator-energy"
-    text = render(data)
-    stem.with_suffix(".json").write_text(json.dumps(data, indent=1, default=float) + "\n")
-    stem.with_suffix(".md").write_text(text)
-    print(text)
+    data = {**measured.provenance(started), "runs": sum(len(i["runs"]) for i in items), "experiments": items}
+    measured.write(args.out, "validation-generator-energy", data, render(data))
     return 0
 
 
