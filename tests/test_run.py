@@ -77,6 +77,7 @@ def test_axisymmetric_and_3d_runs_agree(tmp_path):
 def test_failed_run_leaves_previous_results(tmp_path, monkeypatch):
     raw = _coarse()
     raw["time"]["duration"] = "3 min"   # the folder behaviour, not the lesion, is under test
+    raw.setdefault("placement", {})["resolve_check"] = 0   # its re-solves: test_coverage.py
     scenario = write_toml(tmp_path / "s.toml", raw)
     out = tmp_path / "out"
     assert main(["run", str(scenario), "--out", str(out), "--no-scene", "--quiet"]) == 0
