@@ -3,7 +3,7 @@ zones", step 1: find out why, by measurement).
 
 The held-out energy rows of Song et al. (Br J Radiol 2015;88:20140497: 17 G and 15 G internally
 cooled electrodes, ex vivo bovine and in vivo porcine liver) report what the *generator* delivered:
-7.70 / 8.78 kcal ex vivo and 8.49 / 11.20 kcal in vivo. The model's energy was 17-36 % lower, with a
+7.70 / 8.78 kcal ex vivo and 8.49 / 11.20 kcal in vivo. The model's energy was 18-36 % lower, with a
 zero-width band (the calibrated edge temperature does not act on the heating), and hardly higher in
 vivo than ex vivo (+2 % against the published +10 % and +28 %).
 
