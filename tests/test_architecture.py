@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -151,22 +152,50 @@ def test_no_print_outside_the_command_line():
     assert not offenders, "print outside ablation/cli.py (use logging): " + ", ".join(offenders)
 
 
-def test_known_sections_do_not_depend_on_import_order():
-    """Each module imported first, alone, in a fresh interpreter: the scenario sections and the
-    modality models are the same set every time (nothing registers itself at import)."""
-    probe = ("import importlib, json, sys; importlib.import_module(sys.argv[1]); "
-             "from ablation.input.scenario import scenario_spec, probe_spec; "
-             "from ablation.run.time_loop import MODELS; "
-             "print(json.dumps([sorted(scenario_spec().fields), sorted(probe_spec().fields), sorted(MODELS)]))")
-    modules = sorted(m for m in all_modules() if m != "ablation.__main__")
-    def first_import(module):
-        out = subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, f"importing {module} first failed:\n{out.stderr[-2000:]}"
-        return json.loads(out.stdout.strip().splitlines()[-1])
+# Imports every module of the package first, each in its own forked child of one interpreter that has
+# loaded only the third-party packages (argv[1]): the children share their cost, and those packages
+# cannot affect what the package registers. One thread per library, so fork is safe.
+FORKING_PROBE = r"""
+import importlib, json, os, sys
+for name in sys.argv[1].split(","):
+    importlib.import_module(name)
+seen = {}
+for module in sys.argv[2:]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            importlib.import_module(module)
+            from ablation.input.scenario import scenario_spec, probe_spec
+            from ablation.run.time_loop import MODELS
+            answer = [sorted(scenario_spec().fields), sorted(probe_spec().fields), sorted(MODELS)]
+        except BaseException as exc:
+            answer = {"error": repr(exc)}
+        os.write(write, json.dumps(answer).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        seen[module] = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+print(json.dumps(seen))
+"""
+THIRD_PARTY = ("numpy", "scipy.sparse", "scipy.sparse.linalg", "scipy.ndimage", "scipy.optimize", "scipy.stats",
+               "scipy.spatial", "scipy.special")
 
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=4) as pool:      # a few interpreters at a time
-        seen = dict(zip(modules, pool.map(first_import, modules)))
+
+def test_known_sections_do_not_depend_on_import_order():
+    """Each module imported first, alone, in a fresh process: the scenario sections and the modality
+    models are the same set every time (nothing registers itself at import)."""
+    modules = sorted(m for m in all_modules() if m != "ablation.__main__")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", FORKING_PROBE, ",".join(THIRD_PARTY), *modules],
+                         capture_output=True, text=True, timeout=900, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sorted(seen) == modules
+    failed = {m: value["error"] for m, value in seen.items() if isinstance(value, dict)}
+    assert not failed, f"importing these first failed: {failed}"
     reference = seen["ablation"]
     assert {"placement", "coverage", "rfa", "cryo"} <= set(reference[0])
     differing = [m for m, value in seen.items() if value != reference]
