@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import tomllib
 from pathlib import Path
 
@@ -18,6 +19,12 @@ def load_raw(name: str) -> dict:
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+def default_sigint() -> None:
+    """preexec_fn of a child the test interrupts with SIGINT: a shell starts background jobs with
+    SIGINT ignored and children inherit that, so without this the child would never see Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def write_toml(path: Path, data: dict) -> Path:

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import default_sigint
+
 
 def _sibling(name: str):
     """A helper module next to this file, loaded by path (CI also runs the tests with
@@ -37,7 +39,7 @@ def _start(scenario, out, fault=None):
     env = dict(os.environ, ABLATION_TEST_FAULT=fault or "")
     return subprocess.Popen([sys.executable, "-m", "ablation", "run", str(scenario), "--out", str(out), "--no-scene",
                              "--quiet", "--workers", "1"], stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=out.parent)
+                            cwd=out.parent, preexec_fn=default_sigint)
 
 
 def test_killed_runs_leave_all_or_nothing(tmp_path):

@@ -21,7 +21,7 @@ from ablation.sweep.engine import local_cluster
 from ablation.sweep.store import read_parquet_columns
 from ablation.sweep.study import run_sweep
 from ablation.sweep.task import AnalyticModel
-from conftest import write_toml
+from conftest import default_sigint, write_toml
 from test_sweep import ISHIGAMI_PATHS, base_table, ishigami_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +138,8 @@ def test_sigint_then_resume_runs_only_the_missing_samples(client, tmp_path):
     out = tmp_path / "cli"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FIPY_SOLVERS": "scipy"}
     command = [sys.executable, "-m", "ablation", "sweep", str(path), "--out", str(out), "--workers", "2"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if (out / "samples").exists() and len(list((out / "samples").glob("*.parquet"))) >= 2:
