@@ -44,14 +44,22 @@ STUDY_FLOWS = (10.0, 50.0)
 SONG_IN_VIVO_ML = (7.8, 1.7)
 
 
+#: the abstract's regression lines, value = slope x flow + intercept (flow in mL/min/100 g):
+#: short axis in cm, volume in mL
+SHORT_AXIS_LINE_CM = (-0.044, PUBLISHED["short_intercept_cm"])
+VOLUME_LINE_ML = (-0.556, PUBLISHED["volume_intercept_ml"])
+
+
 def published_short_axis_mm(flow: float) -> float:
     """The perfbov2012 line, short axis (mm), at ``flow`` mL/min/100 g (fitted over 10-50 only)."""
-    return 10.0 * PUBLISHED["short_intercept_cm"] + PUBLISHED["short_mm_per_10"] * flow / 10.0
+    slope, intercept = SHORT_AXIS_LINE_CM
+    return 10.0 * (slope * flow + intercept)
 
 
 def published_volume_ml(flow: float) -> float:
     """The perfbov2012 line, volume (mL), at ``flow`` mL/min/100 g (fitted over 10-50 only)."""
-    return PUBLISHED["volume_intercept_ml"] + PUBLISHED["volume_ml_per_10"] * flow / 10.0
+    slope, intercept = VOLUME_LINE_ML
+    return slope * flow + intercept
 
 
 def solve(flows=FLOWS) -> list[dict]:
@@ -75,7 +83,7 @@ def solve(flows=FLOWS) -> list[dict]:
 def render(data: dict) -> str:
     runs = data["runs"]
     song, song_sd = SONG_IN_VIVO_ML
-    zero_flow = -10.0 * PUBLISHED["short_intercept_cm"] / PUBLISHED["short_mm_per_10"] * 10.0
+    zero_flow = -SHORT_AXIS_LINE_CM[1] / SHORT_AXIS_LINE_CM[0]
     lines = ["# RF zone from no flow to physiological flow (benchmarks/validation/perfusion_curve.py)", "",
              "Measured, not fitted. Generated file; the module docstring gives the method and sources.", "",
              f"- code {data['commit']}, {data['date']}; {len(runs)} runs in {data['wall_s'] / 60:.1f} min; "
