@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     runs = solve()
-    data = {**measured.provenance(started), "published_line": PUBLISHED,
+    data = {**measured.provenance(started), "published_lines": {"short_axis_cm": SHORT_AXIS_LINE_CM, "volume_ml": VOLUME_LINE_ML},
             "song2015_in_vivo_ml": list(SONG_IN_VIVO_ML), "runs": runs}
     measured.write(args.out, "validation-perfusion-curve", data, render(data))
     return 0
