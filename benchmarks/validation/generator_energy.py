@@ -33,7 +33,6 @@ axisymmetric runs of 10-20 s each at 1 mm fine cells.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -145,8 +144,7 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser = measured.parser(__doc__)
     parser.add_argument("--resistances", default=",".join(f"{r:g}" for r in DEFAULT_RESISTANCES),
                         help="series resistances to solve, ohm (comma-separated; the first is the reference)")
     args = parser.parse_args(argv)

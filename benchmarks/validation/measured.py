@@ -2,6 +2,7 @@
 the commit, the date, the wall time and the default zone model, then DIR/<stem>.json and .md."""
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import subprocess
@@ -9,6 +10,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a measurement script: its docstring's first paragraph, and ``--out DIR``
+    (default benchmarks/results)."""
+    out = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    out.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    return out
 
 
 def provenance(started: float) -> dict:

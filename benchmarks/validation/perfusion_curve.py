@@ -24,7 +24,6 @@ axisymmetric runs of about 20 s each at 1 mm fine cells.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -115,12 +114,12 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser = measured.parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     runs = solve()
-    data = {**measured.provenance(started), "published_lines": {"short_axis_cm": SHORT_AXIS_LINE_CM, "volume_ml": VOLUME_LINE_ML},
+    data = {**measured.provenance(started),
+            "published_lines": {"short_axis_cm": SHORT_AXIS_LINE_CM, "volume_ml": VOLUME_LINE_ML},
             "song2015_in_vivo_ml": list(SONG_IN_VIVO_ML), "runs": runs}
     measured.write(args.out, "validation-perfusion-curve", data, render(data))
     return 0

@@ -29,7 +29,6 @@ axisymmetric runs of 10-20 s each at 1 mm fine cells.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -119,8 +118,7 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser = measured.parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     experiment = flow_experiment()

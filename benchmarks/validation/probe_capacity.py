@@ -20,7 +20,6 @@ axisymmetric freezes of 15 min at 0.5 mm fine cells (the calibration's grid).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -73,8 +72,7 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser = measured.parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     big_capacity = littrup.CAPACITY_24
