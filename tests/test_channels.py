@@ -1,7 +1,6 @@
 """Several electrode channels on one RF generator: simultaneous, sequential and switching delivery
 (ablation/modalities/channels.py), the floating electrodes of inactive channels, and their input
 checks."""
-import math
 
 import numpy as np
 import pytest
