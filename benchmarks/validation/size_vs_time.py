@@ -178,11 +178,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.max_current is not None and not 0.0 < args.max_current <= 10.0:
         parser.error(f"--max-current {args.max_current:g}: expected a current in A, above 0 and at most 10")
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     ex_vivo, in_vivo = _runs(args.workers, args.max_current)
     print(json.dumps(ex_vivo), flush=True)
     print(json.dumps(in_vivo), flush=True)
     result = compare(ex_vivo, in_vivo)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     generator = "200 W impedance control" + ("" if args.max_current is None else f", current at most {args.max_current:g} A")
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
               "source": SOURCE, "generator": generator, "max_current_A": args.max_current,
