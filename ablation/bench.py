@@ -158,12 +158,15 @@ def default_cases_dir() -> Path:
 
 
 def load_suite(path: Path) -> list:
+    """The cases defined in the file ``path``. Cases that a sibling module registers when the file
+    imports it (a measurement script reusing a suite file's helpers) belong to that sibling's file,
+    not to this one, so they are left out: listed here they would run twice."""
     before = len(_REGISTRY)
     spec = importlib.util.spec_from_file_location(f"ablation_bench_{path.parent.name}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return [(path.stem, *entry[1:]) for entry in _REGISTRY[before:]]
+    return [(path.stem, *entry[1:]) for entry in _REGISTRY[before:] if entry[0] == spec.name]
 
 
 def _number(x) -> bool:

@@ -129,6 +129,21 @@ def test_unknown_suite_is_an_error(tmp_path, capsys):
     assert "bench: unknown suite(s) nope" in capsys.readouterr().err
 
 
+def test_a_suite_file_that_imports_a_sibling_does_not_run_the_siblings_cases(tmp_path):
+    """A measurement script in a suite folder may import a suite file beside it by its plain name;
+    the sibling's cases belong to the sibling's file only (otherwise they ran twice)."""
+    folder = tmp_path / "cases" / "suite"
+    folder.mkdir(parents=True)
+    (folder / "base.py").write_text(CASE.format(value=1.0))
+    (folder / "reuse.py").write_text("import sys\nfrom pathlib import Path\n"
+                                     "sys.path.insert(0, str(Path(__file__).resolve().parent))\n"
+                                     "import base\n\nHELPER = base.VALUE\n")
+    files = bench.find_suites(tmp_path / "cases")["suite"]
+    assert [p.name for p in files] == ["base.py", "reuse.py"]
+    listed = [(stem, name) for path in reversed(files) for stem, name, *_ in bench.load_suite(path)]
+    assert listed == [("base", "regression")]
+
+
 def test_shipped_suites_references_and_scenarios_come_with_the_package():
     cases = bench.default_cases_dir()
     assert (cases / "__init__.py").exists()
