@@ -71,22 +71,22 @@ def _littrup(diameter_mm, extraction=None, wall=None, probes_x=(0.0,), spacing="
     return widths, result
 
 
-def calibrate_extraction(start=CAPACITY_24, tol_mm=0.02, target_mm=TARGET_SINGLE_M30_MM, **grid):
-    """Capacity (W/m) of the 2.4 mm probe that gives the single-probe -30 degC diameter ``target_mm``
-    (12 mm: the calibration; secant iteration on the diameter, a few runs). Returns (capacity,
-    diameter, runs)."""
+def calibrate_extraction(start=CAPACITY_24, tol_mm=0.02, target_mm=TARGET_SINGLE_M30_MM, diameter_mm=2.4, **grid):
+    """Capacity (W/m) of the ``diameter_mm`` probe (2.4 or 1.7) that gives the single-probe -30 degC
+    diameter ``target_mm`` (2.4 mm and 12 mm: the calibration; secant iteration on the diameter, a
+    few runs). Returns (capacity, diameter, runs)."""
     q0, q1 = start, start * 1.08
-    d0 = _littrup(2.4, q0, **grid)[0][-30.0] - target_mm
+    d0 = _littrup(diameter_mm, q0, **grid)[0][-30.0] - target_mm
     runs = 1
     if abs(d0) < tol_mm:
         return q0, d0 + target_mm, runs
-    d1 = _littrup(2.4, q1, **grid)[0][-30.0] - target_mm
+    d1 = _littrup(diameter_mm, q1, **grid)[0][-30.0] - target_mm
     runs += 1
     for _ in range(6):
         if abs(d1) < tol_mm or d1 == d0:
             break
         q0, q1, d0 = q1, q1 - d1 * (q1 - q0) / (d1 - d0), d1
-        d1 = _littrup(2.4, q1, **grid)[0][-30.0] - target_mm
+        d1 = _littrup(diameter_mm, q1, **grid)[0][-30.0] - target_mm
         runs += 1
     return q1, d1 + target_mm, runs
 

@@ -37,27 +37,21 @@ from perfusion_slope import PUBLISHED, flow_experiment  # noqa: E402  (same fold
 
 #: mL/min/100 g: none, the study's range, and up to the default model's physiological liver flow
 FLOWS = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 75.0, 100.0)
-#: the flows the perfbov study covered (mL/min/100 g)
-STUDY_FLOWS = (10.0, 50.0)
+#: the highest flow the perfbov study covered (mL/min/100 g)
+STUDY_TOP_FLOW = 50.0
 #: Song et al. 2015, 17 G cooled electrode in vivo (held-out row rfa_17g_invivo_vol), mL
 SONG_IN_VIVO_ML = (7.8, 1.7)
 
 
-#: the abstract's regression lines, value = slope x flow + intercept (flow in mL/min/100 g):
-#: short axis in cm, volume in mL
+#: the abstract's regression lines, value = slope x flow + intercept (flow in mL/min/100 g, fitted
+#: over 10-50 only): short axis in cm, volume in mL
 SHORT_AXIS_LINE_CM = (-0.044, PUBLISHED["short_intercept_cm"])
 VOLUME_LINE_ML = (-0.556, PUBLISHED["volume_intercept_ml"])
 
 
-def published_short_axis_mm(flow: float) -> float:
-    """The perfbov2012 line, short axis (mm), at ``flow`` mL/min/100 g (fitted over 10-50 only)."""
-    slope, intercept = SHORT_AXIS_LINE_CM
-    return 10.0 * (slope * flow + intercept)
-
-
-def published_volume_ml(flow: float) -> float:
-    """The perfbov2012 line, volume (mL), at ``flow`` mL/min/100 g (fitted over 10-50 only)."""
-    slope, intercept = VOLUME_LINE_ML
+def on_line(line: tuple[float, float], flow: float) -> float:
+    """A published regression line's value at ``flow`` mL/min/100 g."""
+    slope, intercept = line
     return slope * flow + intercept
 
 
@@ -95,20 +89,20 @@ def render(data: dict) -> str:
              "volume mL | kJ |", "|---|---|---|---|---|---|"]
     previous = None
     for run in runs:
+        flow = run["flow_ml_min_100g"]
         rate = "" if previous is None else \
-            f"{10.0 * (run['short_axis_mm'] - previous['short_axis_mm']) / (run['flow_ml_min_100g'] - previous['flow_ml_min_100g']):+.2f}"
-        lines.append(f"| {run['flow_ml_min_100g']:g} | {run['short_axis_mm']:.1f} | "
-                     f"{published_short_axis_mm(run['flow_ml_min_100g']):.1f} | {rate} | {run['volume_ml']:.2f} | "
-                     f"{run['energy_J'] / 1e3:.1f} |")
+            f"{10.0 * (run['short_axis_mm'] - previous['short_axis_mm']) / (flow - previous['flow_ml_min_100g']):+.2f}"
+        lines.append(f"| {flow:g} | {run['short_axis_mm']:.1f} | {10.0 * on_line(SHORT_AXIS_LINE_CM, flow):.1f} | "
+                     f"{rate} | {run['volume_ml']:.2f} | {run['energy_J'] / 1e3:.1f} |")
         previous = run
     last = runs[-1]
-    top = max(f for f in STUDY_FLOWS)
+    top = STUDY_TOP_FLOW
     lines += ["", f"At {last['flow_ml_min_100g']:g} mL/min/100 g the model's volume is {last['volume_ml']:.2f} mL; "
               f"Song 2015 measured {song:g} +/- {song_sd:g} mL in vivo (z {(last['volume_ml'] - song) / song_sd:+.2f}), "
               f"where the published perfbov line gives a short axis of "
-              f"{published_short_axis_mm(last['flow_ml_min_100g']):.1f} mm. At the top of the study's own range "
-              f"({top:g} mL/min/100 g) the published lines give {published_short_axis_mm(top):.1f} mm and "
-              f"{published_volume_ml(top):.1f} mL: under split.csv's shared assumptions (same electrode, generator "
+              f"{10.0 * on_line(SHORT_AXIS_LINE_CM, last['flow_ml_min_100g']):.1f} mm. At the top of the study's own range "
+              f"({top:g} mL/min/100 g) the published lines give {10.0 * on_line(SHORT_AXIS_LINE_CM, top):.1f} mm and "
+              f"{on_line(VOLUME_LINE_ML, top):.1f} mL: under split.csv's shared assumptions (same electrode, generator "
               f"and time) a smaller zone at half the flow than Song's in vivo one."]
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,8 @@ its surface area). The catalogue's 2.4 mm capacity is calibrated on that paper's
 (-30 degC diameter 12 mm); the 1.7 mm entry takes it scaled by the wall's diameter, 1.7/2.4, the
 assumption that the limit is a heat flux per unit wall area. That gives 0.60, a held-out miss.
 
-This script finds, by secant iteration on the 1.7 mm probe's capacity, the value at which the model
+This script finds, by the calibration's own secant iteration (cryo.py ``calibrate_extraction``) on the
+1.7 mm probe's capacity, the value at which the model
 gives the published ratio, and at the published ratio +/- 10 % (no SD is published; the convention
 of every row without one). It also runs both probes with an unlimited -145 degC wall. The result is
 a measurement of what the row implies, not a catalogue value: the catalogue and split.csv stay as
@@ -35,22 +36,6 @@ import measured  # noqa: E402  (same folder: provenance and result files)
 PUBLISHED_RATIO = 0.84
 PUBLISHED_SD = 0.084
 SCALED_BY_DIAMETER = 1.7 / 2.4
-
-
-def capacity_for_diameter(target_mm: float, start: float, tol_mm: float = 0.03) -> tuple[float, float, int]:
-    """The 1.7 mm probe's capacity (W/m) whose -30 degC diameter is ``target_mm``: (capacity,
-    diameter, runs), secant iteration from ``start``."""
-    q0, q1 = start, start * 1.1
-    d0 = littrup._littrup(1.7, q0)[0][-30.0] - target_mm
-    d1 = littrup._littrup(1.7, q1)[0][-30.0] - target_mm
-    runs = 2
-    for _ in range(8):
-        if abs(d1) < tol_mm or d1 == d0:
-            break
-        q0, q1, d0 = q1, max(q1 - d1 * (q1 - q0) / (d1 - d0), 0.2 * start), d1
-        d1 = littrup._littrup(1.7, q1)[0][-30.0] - target_mm
-        runs += 1
-    return q1, d1 + target_mm, runs
 
 
 def render(data: dict) -> str:
@@ -84,7 +69,7 @@ def main(argv=None) -> int:
     for label, ratio in (("published ratio - 10 %", PUBLISHED_RATIO - PUBLISHED_SD),
                          ("published ratio 0.84", PUBLISHED_RATIO),
                          ("published ratio + 10 %", PUBLISHED_RATIO + PUBLISHED_SD)):
-        q, d, n = capacity_for_diameter(ratio * big, start=big_capacity * ratio)
+        q, d, n = littrup.calibrate_extraction(big_capacity * ratio, target_mm=ratio * big, diameter_mm=1.7)
         runs += n
         rows.append({"label": f"at the {label}", "capacity_W_per_m": q, "diameter_mm": d, "ratio": d / big,
                      "secant_runs": n})
