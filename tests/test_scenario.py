@@ -58,6 +58,18 @@ def _mutations():
         "unknown modality": (m(lambda d: d.update(modality="laser")), "modality", "not one of"),
         "missing schedule": (m(lambda d: d["probes"][0]["thermal"].pop("temperature_schedule")),
                              "probes[0].thermal.temperature_schedule", "missing"),
+        "zero thermal conductivity": (m(lambda d: d["tissue"].update(conductivity="0 W/(m K)")),
+                                      "tissue.conductivity", "expected greater than 0"),
+        "zero specific heat": (m(lambda d: d["tissue"].update(specific_heat="0 J/(kg K)")),
+                               "tissue.specific_heat", "expected greater than 0"),
+        "zero electrical conductivity": (m(lambda d: d["tissue"].update(electrical_conductivity="0 S/m")),
+                                         "tissue.electrical_conductivity", "expected greater than 0"),
+        "active part longer than the domain": (m(lambda d: d["probes"][0].update(active_length="200 mm")),
+                                               "probes[0].active_length", "does not fit in the 80 mm domain"),
+        "active part outside": (m(lambda d: (d["domain"].update(center=[0, 0, 0]),
+                                             d["tumors"][0].update(center=[0, 0, 10]),
+                                             d["probes"][0].update(tip=[0, 0, 30], active_length="75 mm"))),
+                                "probes[0].active_length", "outside the domain"),
         "decreasing schedule": (m(lambda d: d["probes"][0]["thermal"].update(
             temperature_schedule=[["10 s", "50 degC"], ["5 s", "60 degC"]])), "temperature_schedule[1][0]", "does not increase"),
     }
@@ -71,6 +83,14 @@ def test_bad_input_exit_2_names_field(kind, tmp_path, capsys):
     err = capsys.readouterr().err
     assert field in err and words in err, err
     assert "Traceback" not in err
+
+
+def test_generator_power_beyond_any_rf_generator_is_refused(tmp_path, capsys):
+    data = load_raw("rfa_cooltip_exvivo.toml")
+    data.setdefault("rfa", {})["power"] = "2 kW"   # 2000 W: a unit slip for 200 W
+    assert main(["validate", str(write_toml(tmp_path / "bad.toml", data))]) == 2
+    err = capsys.readouterr().err
+    assert "rfa.power" in err and "at most 1000 W" in err, err
 
 
 def test_empty_and_non_toml_files(tmp_path, capsys):

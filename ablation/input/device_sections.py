@@ -51,8 +51,9 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                        "(Boston Scientific roll-off algorithm as encoded by Go-Smart)", "impedance_control",
                        options=("constant_power", "impedance_control", "temperature_control", "leveen")),
     "power": Quantity("set power (constant_power, impedance_control) or maximum power (temperature_control, "
-                      "leveen); Cool-tip / RF3000 generators: 200 W (device facts unverified)", "200 W",
-                      dimension="power", minimum=0.0, exclusive_minimum=True),
+                      "leveen); Cool-tip / RF3000 generators: 200 W (device facts unverified); at most 1 kW, "
+                      "several times any clinical RF generator's 200-250 W, so a larger value is a typing or unit "
+                      "error", "200 W", dimension="power", minimum=0.0, exclusive_minimum=True, maximum=1000.0),
     "ramp_time": Quantity("the power rises linearly from 0 over this time", "0 s", dimension="time", minimum=0.0),
     "rolloff_criterion": Choice("roll-off when the impedance rises 'rise_over_baseline' (rolloff_rise over its "
                                 "running minimum; the default, docs/physics.md 2) or exceeds an 'absolute' "

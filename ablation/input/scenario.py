@@ -481,9 +481,20 @@ def _check_geometry(s: Record, errors: list) -> None:
                            f"{_mm(center)}, size {size * 1e3:g} mm); expected it inside, "
                            "clear of the boundary"))
     for i, p in enumerate(s.probes):
-        if not inside(p.tip, p.diameter / 2.0):
+        # the shaft may leave the domain, the heating or freezing part may not: the grid would cut it
+        back = np.asarray(p.tip) - np.asarray(p.direction) / np.linalg.norm(p.direction) * p.active_length
+        if np.any(np.abs(back - np.asarray(p.tip)) + p.diameter > size - 2.0 * margin):
+            errors.append((f"probes[{i}].active_length", f"{p.active_length * 1e3:g} mm does not fit in the "
+                           f"{size * 1e3:g} mm domain; expected the active part inside it (a shorter "
+                           "active_length or a larger domain.size)"))
+        elif not inside(p.tip, p.diameter / 2.0):
             errors.append((f"probes[{i}].tip", f"{_mm(p.tip)} lies outside the domain (centre {_mm(center)}, "
                            f"size {size * 1e3:g} mm); expected a point inside it"))
+        elif not inside(back, p.diameter / 2.0):
+            errors.append((f"probes[{i}].active_length", f"{p.active_length * 1e3:g} mm from the tip reaches "
+                           f"{_mm(back)}, outside the domain (centre {_mm(center)}, size {size * 1e3:g} mm); "
+                           "expected the active part inside it (a shorter active_length or a larger "
+                           "domain.size)"))
         if p.diameter > size / 4:
             errors.append((f"probes[{i}].diameter", f"{p.diameter * 1e3:g} mm is too large for the domain"))
     _check_probe_overlaps(s, errors)

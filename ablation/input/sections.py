@@ -7,6 +7,12 @@ from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Perf
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
 
+#: properties no tissue has at zero: the heat equation (rho c, k) or the electric problem (sigma) would be
+#: singular. Perfusion, slopes, metabolic heat, water and latent heat may be 0 (ex vivo, gel, a model option).
+STRICTLY_POSITIVE = frozenset({"density", "specific_heat", "conductivity", "electrical_conductivity",
+                               "frozen_conductivity", "frozen_specific_heat"})
+
+
 def _property_overrides(description: str) -> Table:
     fields = {"preset": Choice(f"property preset for {description}", None, options=tuple(PRESETS))}
     for name in PROPERTY_NAMES:
@@ -17,7 +23,8 @@ def _property_overrides(description: str) -> Table:
             continue
         fields[name] = Quantity(f"{PROPERTY_DESCRIPTIONS[name]} (default: from the preset)", None,
                                 dimension=PROPERTY_DIMENSIONS[name], nullable=True,
-                                minimum=None if "temperature" in name else 0.0)
+                                minimum=None if "temperature" in name else 0.0,
+                                exclusive_minimum=name in STRICTLY_POSITIVE)
     return Table(f"property overrides for {description}", {}, fields=fields)
 
 
