@@ -160,9 +160,11 @@ _STASIS_EDGES = (_default_stasis_edge() - 5.0, _default_stasis_edge(), _default_
 # low -> high; the level equal to the base cases' own value (the default zone model's liver perfusion,
 # within 2 %) is BASE: no override, so the base run is shared and not repeated under another label
 _PERFUSION = tuple(BASE if abs(w - _default_liver_perfusion()) <= 0.02 * _default_liver_perfusion() else w
-                   for w in (0.0, 3.6e-3, 6.4e-3, 1.8e-2))
+                   for w in (0.0, 3.6e-3, 6.4e-3, 9.0e-3, 1.8e-2, 2.34e-2))
 _PERFUSION_SOURCE = ("docs/physics.md 1: 0 (ex vivo, Pringle), 3.6e-3 (COMSOL/Go-Smart), 6.4e-3 (library, "
-                     "unverified), 1.8e-2 (Hall et al. 2015 upper end, physiological total liver flow)")
+                     "unverified), 9.0e-3 (50 mL/min/100 g: Hall et al. 2015's lower end, 34 kW/(m^3 K)), "
+                     "1.8e-2 (Hall et al. 2015 upper end, physiological total liver flow), 2.34e-2 (130 mL/min/100 g: "
+                     "the upper end of the 100-130 reviews give, Eipel et al. 2010)")
 _EDGES = (50.0, 55.0, 60.0)
 
 PARAMETERS = (
