@@ -404,7 +404,7 @@ def test_lesion_with_reused_amg_hierarchy_matches_fresh_direct_solves_on_3d_grid
         s = coarse(probes=[{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "10 mm",
                             "rfa": {"electrode": "cooled_needle"}}],
                    grid={"kind": "3d", "spacing": "1 mm", "max_spacing": "4 mm", "fine_margin": "3 mm", "growth": 1.5},
-                   domain={"size": "32 mm", "center": [0, 0, 5]},
+                   domain={"size": "36 mm", "center": [0, 0, 5]},
                    time={"duration": "8 s", "step": "2 s", "refine": False},
                    rfa={"protocol": "impedance_control", "power": "40 W"},
                    solver={"electric_preconditioner": preconditioner})
