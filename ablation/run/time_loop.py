@@ -760,6 +760,37 @@ def _time_summary(sim: _Simulation, control: _Control, estimate: dict) -> TimeSu
                        warnings=tuple(warnings))
 
 
+def _device(sim: _Simulation, series: dict) -> dict:
+    """The model's device summary; for RF also where the hottest tissue cell lies
+    (:func:`hottest_cell`), because its temperature is set at an electrode's edge by the grid."""
+    device = dict(sim.model.device_summary(series))
+    if sim.scenario.modality == "rfa":
+        device["hottest_cell"] = hottest_cell(sim.domain, sim.damage.t_max)
+    return device
+
+
+def hottest_cell(domain, t_max: np.ndarray) -> dict:
+    """The tissue cell with the highest temperature of the run: its temperature, world position
+    (mm), size (largest edge, mm) and distance (mm) to the nearest rim of a probe's active part,
+    the electrode's edges, where the current density of a sharp-edged electrode is singular. A
+    temperature found within two cells of such an edge depends on the grid (docs/physics.md 2)."""
+    tissue = domain.tissue
+    index = int(np.flatnonzero(tissue)[np.argmax(t_max[tissue])])
+    point = domain.world_points()[:, index]
+    distances = []
+    for probe in domain.probes:
+        if not hasattr(probe, "active_length"):
+            continue
+        for end in (probe.tip, probe.tip - probe.direction * probe.active_length):
+            v = point - end
+            axial = float(v @ probe.direction)
+            radial = float(np.linalg.norm(v - axial * probe.direction))
+            distances.append(math.hypot(axial, radial - probe.radius))
+    return {"temperature_C": float(t_max[index]), "point_mm": [round(1e3 * float(x), 3) for x in point],
+            "cell_size_mm": round(1e3 * float(np.max(domain.cell_widths()[:, index])), 4),
+            "distance_to_electrode_edge_mm": round(1e3 * min(distances), 3) if distances else None}
+
+
 def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, control: _Control,
              estimate: dict) -> Summary:
     """The run's summary (``runtime_s`` unset): grid, time stepping and its error estimate,
@@ -792,7 +823,7 @@ def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, contr
         min_temperature_C=float(np.min(sim.damage.t_min[tissue])),
         lesion=by_criterion[sim.criterion.name],
         lesion_by_criterion=by_criterion,
-        device=sim.model.device_summary(series),
+        device=_device(sim, series),
         isotherms=isotherms,
         parameters={"properties": sim.props.parameters, "scenario": to_jsonable(scenario)},
         provenance=provenance())

@@ -1,0 +1,59 @@
+"""benchmarks/validation/input_uncertainty.py: the band widened by the tissue inputs' spread, against
+closed forms, and its reading of the stored tables against those tables' own summaries."""
+import json
+import math
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks" / "validation"))
+import input_uncertainty as iu  # noqa: E402
+
+
+def _row(p5, p95, model=None, **extra):
+    return {"model_p5": p5, "model_p95": p95, "model": model if model is not None else math.sqrt(p5 * p95), **extra}
+
+
+def test_no_input_and_the_same_discrepancy_gives_the_stored_band():
+    low, high = iu.widened(_row(8.0, 12.5), 0.0, math.sqrt(5.0), 0.07, 0.07)
+    assert (low, high) == pytest.approx((8.0, 12.5), rel=1e-12)
+
+
+def test_a_zero_width_band_widens_to_plus_minus_1645_input_sds():
+    low, high = iu.widened(_row(6.0, 6.0), 0.05, 0.0, 0.07, 0.03)   # k 0: no discrepancy part to swap
+    assert math.log(high / 6.0) == pytest.approx(1.6449 * 0.05, rel=1e-9)
+    assert math.log(6.0 / low) == pytest.approx(1.6449 * 0.05, rel=1e-9)
+
+
+def test_swapping_the_discrepancy_replaces_its_part_of_the_half_width():
+    # a band made of the discrepancy alone (k = 1, delta 0.1): swapped for 0.04 it is 1.645 x 0.04 wide
+    half = 1.6449 * 0.1
+    low, high = iu.widened(_row(10 * math.exp(-half), 10 * math.exp(half)), 0.0, 1.0, 0.1, 0.04)
+    assert 0.5 * math.log(high / low) == pytest.approx(1.6449 * 0.04, rel=1e-9)
+
+
+def test_log_sd_of_an_input_is_a_quarter_of_its_log_range():
+    run = {"volume_ml": 10.0, "long_axis_mm": 30.0, "short_axis_mm": 20.0, "energy_J": 1e4}
+    table = {"rows": [{"parameter": "thermal conductivity k", "case": "rf_exvivo", "kind": "physical",
+                       "source": "Hall 2015", "levels": [{"label": "low", "run": "a"}, {"label": "base", "run": "b"},
+                                                         {"label": "high", "run": "c"}]}],
+             "runs": {"a": run, "b": run, "c": {**run, "volume_ml": 10.0 * math.e}}}
+    entry = iu.input_log_sds(table)["rf_exvivo"]["thermal conductivity k"]
+    assert entry["log_sd"]["volume_ml"] == pytest.approx(0.25)
+    assert entry["log_sd"]["energy_J"] == 0.0 and not entry["assumed"]
+
+
+def test_the_stored_tables_reproduce_their_own_summaries():
+    """Read through this script, the stored published-rows table gives its own count of held-out rows
+    inside the band, and its training rows give the calibration's discrepancy within 1 point (the
+    table is solved on 1 mm cells, the calibration on 0.5 mm)."""
+    published = json.loads(iu.PUBLISHED.read_text())
+    result = iu.measure(json.loads(iu.SENSITIVITY.read_text()), published, 0.0687)
+    held = [r for r in published["rows"] if r["role"] == "held_out" and r.get("model") is not None]
+    assert result["held_out"]["rows"] == len(held)
+    assert result["held_out"]["in_band"] == sum(r["in_band_90"] for r in held)
+    assert result["delta_check"] == pytest.approx(0.0687, abs=0.01)
+    # adding spread can only widen a band, so no row that was inside falls out
+    assert result["held_out"]["in_band_with_inputs"] >= result["held_out"]["in_band"]
