@@ -49,7 +49,8 @@ from pathlib import Path
 
 from measured import ROOT, parser, provenance, write
 
-from ablation.calibration.fit import dimension_exponent, discrepancy_sd
+from ablation.calibration.fit import discrepancy_sd
+from ablation.calibration.published import load_rows
 from ablation.input.models import DEFAULT_MODEL, calibration
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -137,27 +138,22 @@ def combined(per_parameter: dict, literature_only: bool = False) -> dict:
 
 
 # ------------------------------------------------------------------------------------- rows
-def row_case(row: dict) -> str | None:
-    """The sensitivity case whose inputs a row's setting shares, or None (not widened)."""
-    if row["unit"] in ("ratio", "%") or "slope" in row["id"] or "intercept" in row["id"] or "per10" in row["id"]:
+#: published quantity (published_lesions.csv) -> (sensitivity quantity, discrepancy exponent k: 1 for
+#: a length, sqrt(5) for a volume, 0 where no discrepancy applies: energy, cold). Quantities not
+#: listed (ratios, slopes, intercepts, area fractions) are not widened (module docstring).
+WIDENED = {"volume": ("volume_ml", math.sqrt(5.0)), "long_axis": ("long_axis_mm", 1.0),
+           "short_axis": ("short_axis_mm", 1.0), "delivered_energy": ("energy_J", 0.0),
+           "minus30C_isotherm_diameter": ("diameter_mm", 0.0)}
+
+
+def row_case(row) -> str | None:
+    """The sensitivity case whose inputs a published row's setting shares, or None (not widened)."""
+    if row.quantity not in WIDENED:
         return None
-    if row["modality"] == "rfa":
-        return "rf_invivo" if "invivo" in row["id"] else "rf_exvivo"
-    return "cryo_gel"      # every simulated cryo row is Littrup's agar
-
-
-def row_quantity(row: dict) -> tuple[str, float]:
-    """(sensitivity quantity, discrepancy exponent k) of a widened row; k 0 where no discrepancy
-    applies (energy, cold)."""
-    unit = row["unit"]
-    if unit in ("kcal", "kJ", "J"):
-        return "energy_J", 0.0
-    if row["modality"] == "cryo":
-        return ("volume_ml" if unit in ("mL", "cm3") else "diameter_mm"), 0.0
-    if unit in ("mL", "cm3", "mm3"):
-        return "volume_ml", dimension_exponent(unit)
-    axis = "short_axis_mm" if "short" in row["id"] else "long_axis_mm"
-    return axis, 1.0
+    setting = row.details.get("setting", "").lower()
+    if row.modality == "rfa":
+        return "rf_invivo" if "in vivo" in setting else "rf_exvivo"
+    return "cryo_gel" if ("agar" in setting or "gel" in setting) else "cryo_liver"
 
 
 def widened(row: dict, s_input: float, k: float, delta: float, delta_new: float) -> tuple[float, float]:
@@ -179,13 +175,18 @@ def measure(sensitivity: dict, published: dict, delta: float) -> dict:
     sds = input_log_sds(sensitivity)
     totals = {case: {"all": combined(p), "literature": combined(p, literature_only=True)} for case, p in sds.items()}
     rows = [r for r in published["rows"] if r.get("model") is not None]
+    source = {row.id: row for row in load_rows()}
+
+    def quantity_of(r) -> tuple[str, float]:
+        quantity, k = WIDENED[source[r["id"]].quantity]
+        return quantity, (0.0 if r["modality"] == "cryo" else k)   # no discrepancy for cold
 
     # delta again, with each training row's input variance beside its published SD
     train = [r for r in rows if r["role"] == "train" and r["modality"] == "rfa"]
     residuals, plain, with_input, values, exponents = [], [], [], [], []
     for r in train:
-        quantity, k = row_quantity(r)
-        s_in = totals[row_case(r)]["literature"].get(quantity, 0.0)
+        quantity, k = quantity_of(r)
+        s_in = totals[row_case(source[r["id"]])]["literature"].get(quantity, 0.0)
         residuals.append(r["model"] - r["published"])
         plain.append(r["sd_used"])
         with_input.append(math.hypot(r["sd_used"], s_in * r["model"]))
@@ -196,12 +197,12 @@ def measure(sensitivity: dict, published: dict, delta: float) -> dict:
 
     out_rows = []
     for r in rows:
-        case = row_case(r)
+        case = row_case(source[r["id"]])
         entry = {"id": r["id"], "role": r["role"], "unit": r["unit"], "published": r["published"],
                  "model": r["model"], "band": [r["model_p5"], r["model_p95"]], "in_band": r["in_band_90"],
                  "case": case}
         if case is not None:
-            quantity, k = row_quantity(r)
+            quantity, k = quantity_of(r)
             s_in = totals[case]["literature"].get(quantity, 0.0)
             s_all = totals[case]["all"].get(quantity, 0.0)
             band_kept = widened(r, s_in, k, delta, delta)
