@@ -229,7 +229,12 @@ class ResultLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 try:
-                    holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+                    # the holder writes who it is just after taking the lock: give it a moment
+                    for _ in range(20):
+                        holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+                        if holder:
+                            break
+                        time.sleep(0.025)
                 finally:
                     os.close(fd)
                 try:
