@@ -162,3 +162,22 @@ def test_local_rise_of_a_boundary_cell_follows_its_own_source_under_perfusion():
     tracker.add(10.0, (q, w), np.array([39.0, 37.0, 99.0, 37.0]))
     assert tracker.conducted == pytest.approx(1.0, abs=2e-3)       # cell 0: 2 K raw, 1 K of it its own source
     assert tracker.raw == pytest.approx(2.0)
+
+
+def test_only_the_treatments_direction_counts_as_truncation():
+    """A heating run counts cells warmer than the boundary, a cooling run colder ones: a cooled RF shaft
+    through the boundary cools the tissue around it (9 K here) without any zone reaching it."""
+    from types import SimpleNamespace
+    from ablation.physics.bioheat import LinearStorage
+    from ablation.run.boundary import BoundaryTruncation
+    heat = SimpleNamespace(boundary_cells=np.array([0, 1]), arterial_temperature=20.0, T=np.full(2, 20.0),
+                           storage=LinearStorage(np.full(2, 3.6e6)))
+    no_source = (np.zeros(2), np.zeros(2))
+    cooled_and_warmed = np.array([11.0, 20.7])      # cell 0 by a cooled shaft, cell 1 by conducted heat
+    counted = {}
+    for direction in (1, -1, 0):
+        tracker = BoundaryTruncation(heat, np.array([True, True]), 20.0, direction)
+        tracker.add(1.0, no_source, cooled_and_warmed)
+        counted[direction] = tracker.conducted
+        assert tracker.raw == pytest.approx(9.0)      # the raw deviation is reported either way
+    assert counted == {1: pytest.approx(0.7), -1: pytest.approx(9.0), 0: pytest.approx(9.0)}

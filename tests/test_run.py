@@ -34,7 +34,9 @@ def test_showcase_runs_end_to_end(tmp_path, capsys):
     assert set(lesion) >= {"criterion", "volume_ml", "long_axis_mm", "short_axis_mm", "short_axis_2_mm", "sphericity"}
     assert lesion["volume_ml"] > 0.1 and lesion["long_axis_mm"] > lesion["short_axis_mm"] > 0
     assert summary["heat_balance_error"] < 1e-5
-    assert summary["boundary_max_deviation_C"] < 0.5      # the domain is large enough
+    # the domain is large enough: no heat from the zone reaches the boundary (the raw deviation also
+    # holds the cooled shaft's cooling where it crosses the boundary, ablation/run/boundary.py)
+    assert summary["boundary_conducted_deviation_C"] < 0.5
     assert summary["provenance"]["fipy"] and summary["provenance"]["numpy"]
     tissue = summary["parameters"]["properties"]["tissue"]
     # the zone model's liver perfusion, credited to it (the showcase file gives none)

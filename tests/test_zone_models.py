@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ablation.input.models import (CALIBRATED, LIBRARY, MODEL_NAMES, MODELS, PHYSIOLOGICAL, PHYSIOLOGICAL_ICE,
+from ablation.input.models import (CALIBRATED, COOLED_SHAFT, LIBRARY, MODEL_NAMES, MODELS, PHYSIOLOGICAL,
+                                   PHYSIOLOGICAL_ICE,
                                    PHYSIOLOGICAL_LIVER_PERFUSION,
                                    STASIS_ACTIVATION_ENERGY, calibrated_perfusion_limit, fitted_edge, model_defaults,
                                    supplies_liver_perfusion)
@@ -62,7 +63,7 @@ def test_every_model_stays_selectable_and_an_unknown_one_is_refused():
 
 
 def test_a_calibrated_model_gets_its_own_edge_and_perfusion_limit():
-    for name in (CALIBRATED, PHYSIOLOGICAL):
+    for name in (CALIBRATED, PHYSIOLOGICAL, COOLED_SHAFT):
         edge = fitted_edge(name)     # shipped with the package: a missing file is a failure
         assert edge is not None, f"{name}: no calibration file in the package"
         assert 50.0 <= edge["mean"] <= 60.0 and edge["sd"] > 0.0
@@ -110,3 +111,42 @@ def test_default_model_puts_the_in_vivo_zone_below_the_ex_vivo_one():
     ex_vivo, in_vivo = results["rfa_ic2cm_exvivo"], results["rfa_ic2cm_invivo"]
     ratio = in_vivo["lesion"]["volume_ml"] / ex_vivo["lesion"]["volume_ml"]
     assert 0.3 <= ratio <= 0.6 and ratio == pytest.approx(0.47, abs=0.03)
+
+
+def test_the_cooled_shaft_model_cools_the_shaft_of_cooled_needles_where_the_file_is_silent():
+    """cooled-shaft-2026.12 = physiological-ice-2026.12's laws and perfusion, plus cool_shaft = true on
+    every cooled_needle whose [probes.rfa] table does not set it; a written value wins, and plain needles
+    and the earlier models are untouched."""
+    shaft, ice = model_defaults(COOLED_SHAFT, need_edge=False), model_defaults(PHYSIOLOGICAL_ICE, need_edge=False)
+    shaft.pop("damage.edge_temperature", None), ice.pop("damage.edge_temperature", None)
+    assert shaft == ice and MODELS[COOLED_SHAFT].liver_perfusion == MODELS[PHYSIOLOGICAL_ICE].liver_perfusion
+    assert MODELS[COOLED_SHAFT].fits_own_calibration
+    assert _load(PERFUSED, model=COOLED_SHAFT).probes[0].rfa.cool_shaft is True
+    assert _load(PERFUSED, model=PHYSIOLOGICAL_ICE).probes[0].rfa.cool_shaft is False
+    written = _load(PERFUSED, model=COOLED_SHAFT, **{"probes[0].rfa.cool_shaft": False})
+    assert written.probes[0].rfa.cool_shaft is False
+    plain = _load(PERFUSED, model=COOLED_SHAFT, **{"probes[0].rfa.electrode": "needle"})
+    assert plain.probes[0].rfa.cool_shaft is False
+
+
+def test_a_cooled_shaft_shortens_the_zone_along_the_needle_and_leaves_its_width():
+    """The hottest tissue sits at the rim where the shaft meets the tip (docs/physics.md 2); cooling the
+    shaft takes the zone's tail along the shaft away. CVIR 2 cm ex vivo setting, 6 min on 1 mm cells:
+    the long axis shortens by more than 2 mm while the short axis changes by less than 3 %, and the
+    domain check does not take the shaft's own cooling at the boundary for truncation."""
+    from ablation.calibration.experiments import experiments
+    from ablation.calibration.published import load_rows
+    from ablation.pipeline import simulate
+    exvivo = next(e for e in experiments(load_rows()) if e.name == "rfa_ic2cm_exvivo")
+    lesion, domain = {}, {}
+    for shaft in (False, True):
+        scenario = exvivo.scenario({"model": COOLED_SHAFT, "probes[0].rfa.cool_shaft": shaft,
+                                    "damage.edge_temperature": "60 degC", "time.duration": "6 min",
+                                    "time.output_interval": "6 min"}, spacing="1 mm")
+        summary = simulate(scenario, zone_uncertainty=False).summary
+        lesion[shaft], domain[shaft] = summary["lesion"], summary["domain"]
+    assert lesion[False]["long_axis_mm"] - lesion[True]["long_axis_mm"] > 2.0
+    assert lesion[True]["short_axis_mm"] == pytest.approx(lesion[False]["short_axis_mm"], rel=0.03)
+    assert domain[True]["boundary_max_deviation_C"] > 1.0          # the coolant at the boundary, raw
+    assert domain[True]["boundary_conducted_deviation_C"] < 0.5    # not counted as truncation
+    assert "warning" not in domain[True]

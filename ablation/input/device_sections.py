@@ -135,7 +135,9 @@ RFA_PROBE = Table("RF electrode of this probe (modality 'rfa')", {}, fields={
     "coolant_heat_transfer_coefficient": Quantity("cooled_needle: wall-to-coolant coefficient h (MITA model)",
                                                   "3366 W/(m^2 K)", dimension="heat_transfer_coefficient",
                                                   minimum=0.0, exclusive_minimum=True),
-    "cool_shaft": Boolean("cooled_needle: the coolant also cools the insulated shaft wall", False),
+    "cool_shaft": Boolean("cooled_needle: the coolant also cools the insulated shaft wall (it runs down the "
+                          "shaft to the tip and back); unset, the zone model decides: true under "
+                          "cooled-shaft-2026.12, false under the earlier models", False),
     "channel": Integer("generator channel of this electrode (rfa.activation): probes with the same number are "
                        "driven together, like the needles of a cluster electrode (default: each probe its own "
                        "channel, in probe order)", None, minimum=1),

@@ -22,6 +22,12 @@ toolkit predicted before (summary.json records the model and its calibration).
   at -40 degC under-predict conduction through an iceball; docs/physics.md 3). Registered in
   benchmarks/validation/README.md before the held-out cryo rows ran with it.
 
+* ``cooled-shaft-2026.12``: ``physiological-ice-2026.12`` with the coolant of every internally cooled
+  electrode also cooling its insulated shaft (``[probes.rfa] cool_shaft = true`` where the probe's
+  table does not set it): the coolant runs down the shaft to the tip and back (docs/physics.md 2),
+  so the shaft is as cold as the tip. Its own fitted edge temperature. Registered in
+  benchmarks/validation/README.md before its fit and before the held-out rows ran with it.
+
 Each calibrated model reads its own calibration file (:data:`ZoneModel.calibration_file`, written
 by ``ablation calibrate --model NAME``).
 
@@ -41,9 +47,11 @@ LIBRARY = "library-2026.11"
 CALIBRATED = "calibrated-2026.12"
 PHYSIOLOGICAL = "physiological-2026.12"
 PHYSIOLOGICAL_ICE = "physiological-ice-2026.12"
+COOLED_SHAFT = "cooled-shaft-2026.12"
 #: chosen by the rules registered in benchmarks/validation/README.md (training chi^2 14.8 vs 444.5;
-#: then the ice-law frozen conductivity, on physical grounds)
-DEFAULT_MODEL = PHYSIOLOGICAL_ICE
+#: then the ice-law frozen conductivity, on physical grounds; then the cooled shaft, on the device's
+#: construction: chi^2 5.6 vs 14.9)
+DEFAULT_MODEL = COOLED_SHAFT
 #: liver Arrhenius A of the library model, as an edge temperature over 1 min (damage.edge_temperature)
 LIBRARY_EDGE_C = 50.1
 #: the band of the lethal isotherm (docs/physics.md 3: -20 to -40 degC lethal in liver)
@@ -60,9 +68,12 @@ class ZoneModel:
     """The laws a model fixes ({"damage.key" or "cryo.key": value}, SI / degC), the liver perfusion it
     assumes where a scenario gives none (None: the tissue preset's), and the calibration file its
     edge temperature comes from (None: an uncalibrated model, edge in ``laws``). ``calibrated_by``:
-    the model whose fit wrote that file, when it is another one (its heating physics is the same)."""
+    the model whose fit wrote that file, when it is another one (its heating physics is the same).
+    ``cooled_electrode``: {key: value} of every ``cooled_needle`` probe's [probes.rfa] table where the
+    table does not set the key."""
     name: str
     laws: dict = field(default_factory=dict)
+    cooled_electrode: dict = field(default_factory=dict)
     liver_perfusion: float | None = None
     calibration_file: str | None = None
     calibrated_by: str | None = None
@@ -86,6 +97,9 @@ MODELS = {
     PHYSIOLOGICAL_ICE: ZoneModel(PHYSIOLOGICAL_ICE, {**_PHYSIOLOGICAL_LAWS, "cryo.frozen_conductivity_model": "ice"},
                                  liver_perfusion=PHYSIOLOGICAL_LIVER_PERFUSION,
                                  calibration_file="calibration-physiological.json", calibrated_by=PHYSIOLOGICAL),
+    COOLED_SHAFT: ZoneModel(COOLED_SHAFT, {**_PHYSIOLOGICAL_LAWS, "cryo.frozen_conductivity_model": "ice"},
+                            cooled_electrode={"cool_shaft": True}, liver_perfusion=PHYSIOLOGICAL_LIVER_PERFUSION,
+                            calibration_file="calibration-cooled-shaft.json"),
 }
 MODEL_NAMES = tuple(MODELS)
 

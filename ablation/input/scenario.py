@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ablation.input.models import DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults, model_liver_perfusion
+from ablation.input.models import (DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_defaults, model_liver_perfusion,
+                                   zone_model)
 from ablation.input.anatomy_section import ANATOMY_SECTION, apply_anatomy, label_tumor_extent
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
 from ablation.input.sweep_section import SWEEP_SECTION, check_sweep
@@ -298,6 +299,19 @@ def _apply_model(s: Record, raw: dict, errors: list) -> Record:
     for section, values in changes.items():
         if values and getattr(s, section) is not None:   # [cryo] laws apply to cryo scenarios only
             s = s.replaced(**{section: getattr(s, section).replaced(**values)})
+    electrode_defaults = zone_model(s.model).cooled_electrode
+    if electrode_defaults and s.modality == "rfa":
+        written_probes = raw.get("probes") if isinstance(raw.get("probes"), list) else []
+        probes = []
+        for i, probe in enumerate(s.probes):
+            written = written_probes[i].get("rfa") if i < len(written_probes) and isinstance(written_probes[i], dict) else None
+            written = written if isinstance(written, dict) else {}
+            if probe.get("rfa") is not None and probe.rfa.electrode == "cooled_needle":
+                unset = {k: v for k, v in electrode_defaults.items() if k not in written}
+                if unset:
+                    probe = probe.replaced(rfa=probe.rfa.replaced(**unset))
+            probes.append(probe)
+        s = s.replaced(probes=tuple(probes))
     return s
 
 

@@ -35,6 +35,11 @@ class BoundaryTruncation:
     Without a source next to the boundary (thermal, cryo, RF with the ground elsewhere) theta_loc
     only carries the perfusion term and the conducted deviation equals the raw one.
 
+    Only the treatment's direction counts (``direction``: +1 for heating, -1 for cooling, 0 both): a
+    heated zone that reaches the boundary warms the tissue there, a frozen one cools it. A deviation
+    the other way comes from something else that crosses the boundary, such as an RF electrode's
+    cooled shaft, which cools the tissue around it wherever the boundary lies.
+
     The error errs towards growing the domain: the infinite-medium rise of the r^-4 source is
     q / w (1 + 12 L^2 / r^2 + ...), with L = sqrt(k / w) the perfusion length (~6 mm in perfused
     liver), because the hotter tissue further in conducts heat outwards; theta_loc leaves that part
@@ -42,8 +47,9 @@ class BoundaryTruncation:
     local rise of an unperfused infinite medium does.
     """
 
-    def __init__(self, heat, tissue: np.ndarray, boundary_temperature: float):
+    def __init__(self, heat, tissue: np.ndarray, boundary_temperature: float, direction: int = 0):
         cells = heat.boundary_cells
+        self.direction = int(np.sign(direction))
         self.cells = cells[tissue[cells]]
         self.boundary_temperature = float(boundary_temperature)
         self.arterial_temperature = float(heat.arterial_temperature)
@@ -69,7 +75,10 @@ class BoundaryTruncation:
         self.local = (self.local + dt * drive / c) / (1.0 + dt * w / c)
         raw = temperature[self.cells] - self.boundary_temperature
         rest = raw - self.local
-        conducted = np.where(rest * raw > 0.0, np.abs(rest), 0.0)
+        same_way = rest * raw > 0.0
+        if self.direction:
+            same_way &= raw * self.direction > 0.0
+        conducted = np.where(same_way, np.abs(rest), 0.0)
         if raw.size:
             self.raw = max(self.raw, float(np.max(np.abs(raw))))
             self.conducted = max(self.conducted, float(np.max(conducted)))

@@ -422,7 +422,9 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     adaptive = bool(getattr(time_cfg, "adaptive", False))
     max_step = getattr(time_cfg, "max_step", None)
     keep = {parse_criterion(n).field for n in [criterion.name, *(d.report_criteria or model.report_criteria)]}
-    truncation = BoundaryTruncation(heat, domain.tissue, boundary_T) if boundary_T is not None else None
+    # the treatment's direction: RF heats, cryo cools (a cooled RF shaft crossing the boundary is not truncation)
+    direction = {"rfa": 1, "cryo": -1}.get(scenario.modality, 0)
+    truncation = BoundaryTruncation(heat, domain.tissue, boundary_T, direction) if boundary_T is not None else None
     return _Simulation(scenario, domain, props, model, heat, damage, criterion, base_perfusion, boundary_T,
                        duration, min(dt_nominal, duration), time_cfg.output_interval, adaptive,
                        float(getattr(time_cfg, "tolerance", DEFAULT_TOLERANCE)),

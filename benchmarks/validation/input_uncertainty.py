@@ -51,11 +51,15 @@ from measured import ROOT, parser, provenance, write
 
 from ablation.calibration.fit import discrepancy_sd
 from ablation.calibration.published import load_rows
-from ablation.input.models import DEFAULT_MODEL, calibration
+from ablation.input.models import PHYSIOLOGICAL_ICE, calibration
 
 RESULTS = ROOT / "benchmarks" / "results"
 SENSITIVITY = RESULTS / "validation-sensitivity.json"
-PUBLISHED = RESULTS / f"validation-published-rows-{DEFAULT_MODEL}.json"
+#: the model this measurement was made for: its sensitivity table (validation-sensitivity.json) ran under it.
+#: The default since 2026-12-04, cooled-shaft-2026.12, changes the cooled electrode: repeating the
+#: measurement for it needs the sensitivity table's RF cases solved again under it first.
+MEASURED_MODEL = PHYSIOLOGICAL_ICE
+PUBLISHED = RESULTS / f"validation-published-rows-{MEASURED_MODEL}.json"
 BAND_Z = 1.6449          # the 5-95 % band spans +/- 1.645 SD of a normal
 RANGE_SDS = 4.0          # a literature range read as +/- 2 SD
 
@@ -291,7 +295,7 @@ def main(argv=None) -> int:
             return 2
     sensitivity = json.loads(SENSITIVITY.read_text())
     published = json.loads(PUBLISHED.read_text())
-    delta = calibration(DEFAULT_MODEL)["parameters"]["model_discrepancy"]["relative_sd_length"]
+    delta = calibration(MEASURED_MODEL)["parameters"]["model_discrepancy"]["relative_sd_length"]
     result = measure(sensitivity, published, delta)
     meta = provenance(started)
     by_case = sensitivity.get("provenance_by_case") or {}

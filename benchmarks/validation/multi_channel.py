@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ablation.bench import Metric, case
+from ablation.input.models import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "Lee FT Jr et al., Radiology 2005;234:549 (doi 10.1148/radiol.2342031122), abstract"
@@ -163,7 +164,7 @@ def main(argv=None):
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
               "source": SOURCE, "spacing_mm": args.spacing, "rows": table, "model_volume_order": order,
               "published_volume_order": published_order, "order_agrees": order == published_order,
-              "max_current_A": args.max_current}
+              "max_current_A": args.max_current, "zone_model": DEFAULT_MODEL}
     out = ROOT / "benchmarks" / "results"
     stem = "validation-multi-channel" + (f"-max-current-{args.max_current:g}A" if args.max_current else "")
     json_text = json.dumps(record, indent=2) + "\n"

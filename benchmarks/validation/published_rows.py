@@ -31,11 +31,19 @@ as in rfa.py; no table row has both an occluded and an open single-electrode val
 The full run also writes benchmarks/results/validation-published-rows-<model>.md and .json: one line
 per row (id, role, model, band, published, unit, z, verdict) and, for rows no experiment covers, the
 reason.
+
+Run as a script, it writes the same table and can take one modality's rows from another model's stored
+table instead of solving them (``--solve rfa --reuse-from physiological-ice-2026.12``): for a model that
+changes nothing for that modality, where re-solving would only repeat the stored runs (the cryo
+multi-probe experiments take about two hours). It is refused unless the cheapest reused experiment,
+solved again now, reproduces the stored values; the table marks every reused row and says where from.
 """
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
+import sys
 import time
 
 from scipy import stats
@@ -62,6 +70,9 @@ _MEASURED: dict = {}        # row id -> (model value, experiment name)
 _BAND: dict = {}            # row id -> (model value at the zone band's 5 %, at its 95 %)
 _SECONDS: dict = {}         # experiment name -> wall time of the runs it started
 _EXTRA: dict = {}           # the occlusion run's volume
+_REUSED: dict = {}          # row id -> where its stored value came from (the script's --reuse-from)
+#: relative difference within which a re-solved experiment counts as the stored one
+REUSE_TOLERANCE = 1e-6
 
 
 def _rows():
@@ -259,6 +270,8 @@ def _entries(rows, reasons) -> list[dict]:
             entry.update(model=value, model_p5=low, model_p95=high, model_sd=_model_sd(row.id), z=z,
                          verdict="within 2 SD" if abs(z) <= 2.0 else "miss", in_band_90=_in_band(row),
                          experiment=name, sd_used=published_sd(row))
+            if row.id in _REUSED:
+                entry["reused_from"] = _REUSED[row.id]
         else:
             entry.update(model=None, z=None, verdict=f"unsupported: {reasons.get(row.id, '?')}")
         out.append(entry)
@@ -276,7 +289,8 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
               "experiment_runtime_s": dict(_SECONDS), "fractions_within_2sd": fractions,
               "invivo_exvivo_volume_ratio_cvir2009": _EXTRA.get("invivo_exvivo_volume_ratio"),
               "occlusion_volume_enlargement": _EXTRA.get("occlusion_ratio"),
-              "experiment_notes": {e.name: list(e.notes) for e in all_experiments if e.notes}}
+              "experiment_notes": {e.name: list(e.notes) for e in all_experiments if e.notes},
+              "reused_rows": dict(_REUSED)}
     (folder / f"{RESULTS_NAME}.json").write_text(json.dumps({**header, "rows": entries}, indent=1) + "\n")
     lines = [f"# Published rows against the model (zone model {DEFAULT_MODEL}, nothing fitted here)", "",
              f"Generated {header['generated']} by benchmarks/validation/published_rows.py, ablation "
@@ -291,6 +305,11 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
     if _EXTRA.get("occlusion_ratio") is not None:
         lines.append(f"- inflow occlusion (perfusion 0) volume enlargement, CVIR 2 cm in vivo: "
                      f"{_EXTRA['occlusion_ratio']:.2f} (README: at least 1.5)")
+    if _REUSED:
+        sources = sorted(set(_REUSED.values()))
+        lines += ["", f"{len(_REUSED)} rows (marked 'stored') were not solved again: they come from "
+                  f"{'; '.join(sources)}, a table of a model that changes nothing for them (the cheapest of "
+                  "their experiments was solved again and reproduced it)."]
     lines += ["", "Assumptions the experiments added to split.csv:", ""]
     lines += [f"- {name}: {'; '.join(notes)}" for name, notes in header["experiment_notes"].items()]
     lines += ["", "z combines the published SD (or 10 % of the value) with the model SD from its 5-95 % band.", "",
@@ -301,7 +320,71 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
         if e["model"] is None:
             lines.append(f"| {e['id']} | {e['role']} | | | {published} | {e['unit']} | | {e['verdict']} | |")
         else:
+            verdict = e["verdict"] + (" (stored)" if "reused_from" in e else "")
             lines.append(f"| {e['id']} | {e['role']} | {e['model']:.4g} | {e['model_p5']:.4g}-{e['model_p95']:.4g} | "
-                         f"{published} | {e['unit']} | {e['z']:+.2f} | {e['verdict']} | "
+                         f"{published} | {e['unit']} | {e['z']:+.2f} | {verdict} | "
                          f"{'yes' if e['in_band_90'] else 'no'} |")
     (folder / f"{RESULTS_NAME}.md").write_text("\n".join(lines) + "\n")
+
+
+# ------------------------------------------------------------------------------------ script
+def _reuse(modality: str, model: str, experiments_of_modality) -> None:
+    """Take ``modality``'s rows from ``model``'s stored table, after checking that the cheapest of
+    their experiments, solved now, gives the stored values (else SystemExit)."""
+    path = shipped_folder("benchmarks") / "results" / f"validation-published-rows-{model}.json"
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--reuse-from {model}: cannot read {path} ({exc})") from None
+    entries = {e["id"]: e for e in stored["rows"] if e.get("model") is not None}
+    names = [e.name for e in experiments_of_modality]
+    cheapest = min(names, key=lambda n: stored.get("experiment_runtime_s", {}).get(n, float("inf")))
+    check = next(e for e in experiments_of_modality if e.name == cheapest)
+    _measure([check])
+    for row in check.rows:
+        old, new = entries[row.id]["model"], _MEASURED[row.id][0]
+        if abs(new - old) > REUSE_TOLERANCE * max(abs(old), 1e-30):
+            raise SystemExit(f"--reuse-from {model}: experiment {cheapest} gives {row.id} = {new:.6g} now and "
+                             f"{old:.6g} in {path.name}: the stored {modality} rows do not hold for this model")
+    label = f"{path.name} (generated {stored.get('generated', '?')})"
+    for experiment in experiments_of_modality:
+        if experiment.name == cheapest:
+            continue
+        for row in experiment.rows:
+            entry = entries[row.id]
+            _MEASURED[row.id] = (float(entry["model"]), f"{entry.get('experiment', experiment.name)} (stored)")
+            _BAND[row.id] = (float(entry["model_p5"]), float(entry["model_p95"]))
+            _REUSED[row.id] = label
+        seconds = stored.get("experiment_runtime_s", {}).get(experiment.name)
+        if seconds is not None:
+            _SECONDS[f"{experiment.name} (stored)"] = float(seconds)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--solve", choices=("all", "rfa", "cryo"), default="all",
+                        help="which modality's experiments to solve (default all)")
+    parser.add_argument("--reuse-from", metavar="MODEL",
+                        help="take the other modality's rows from this model's stored table")
+    args = parser.parse_args(argv)
+    if (args.solve == "all") != (args.reuse_from is None):
+        parser.error("--reuse-from goes with --solve rfa or --solve cryo")
+    rows, all_experiments = _rows()
+    started = time.perf_counter()
+    if args.reuse_from:
+        other = "cryo" if args.solve == "rfa" else "rfa"
+        _reuse(other, args.reuse_from, [e for e in all_experiments if e.rows[0].modality == other])
+    _measure(all_experiments)
+    _occlusion_metric(all_experiments)
+    _ratio_metric()
+    print(f"solved in {(time.perf_counter() - started) / 60:.1f} min", file=sys.stderr)
+    reasons = dict((row.id, why) for row, why in unsupported(rows))
+    _write_table(rows, all_experiments, reasons,
+                 sum(seconds for name, seconds in _SECONDS.items() if not name.endswith("(stored)")))
+    for metric in _fraction_metrics(rows, "all."):
+        print(f"{metric.metric}: {metric.value:.3f} ({metric.note})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

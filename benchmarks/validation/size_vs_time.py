@@ -40,6 +40,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ablation.bench import Metric, case
+from ablation.input.models import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ("Goldberg SN, Solbiati L et al., clustered internally cooled electrode (abstract; journal and year "
@@ -186,7 +187,7 @@ def main(argv=None):
     generator = "200 W impedance control" + ("" if args.max_current is None else f", current at most {args.max_current:g} A")
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
               "source": SOURCE, "generator": generator, "max_current_A": args.max_current,
-              "ex_vivo_run": ex_vivo, "in_vivo_run": in_vivo, **result}
+              "ex_vivo_run": ex_vivo, "in_vivo_run": in_vivo, "zone_model": DEFAULT_MODEL, **result}
     out = ROOT / "benchmarks" / "results"
     stem = "validation-size-vs-time" + ("" if args.max_current is None else f"-max-current-{args.max_current:g}A")
     heading = "# Zone size against ablation time: clustered cooled electrode against Goldberg et al."
