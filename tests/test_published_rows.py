@@ -5,8 +5,10 @@ runs the full table."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -214,3 +216,45 @@ def test_experiment_measure_needs_every_setting(by_name):
         by_name["cryo_probe_size"].measure(SimpleNamespace(summary={}))
     assert isinstance(by_name["cryo_probe_size"], Experiment)
     assert math.isclose(UNITS["kcal"][1], 4184.0)
+
+
+def _published_rows_module():
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "validation" / "published_rows.py"
+    spec = importlib.util.spec_from_file_location("published_rows_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stored_rows_are_reused_only_when_a_fresh_solve_reproduces_them(tmp_path):
+    """published_rows.py --reuse-from: the cheapest stored experiment is solved again; equal values let
+    the other experiments' stored rows in (marked, with their band), a different value refuses."""
+    module = _published_rows_module()
+    (tmp_path / "results").mkdir()
+    module.shipped_folder = lambda name: tmp_path
+    rows = {name: SimpleNamespace(id=name) for name in ("a1", "b1", "b2")}
+    cheap = SimpleNamespace(name="A", rows=(rows["a1"],))
+    dear = SimpleNamespace(name="B", rows=(rows["b1"], rows["b2"]))
+    stored = {"generated": "then", "experiment_runtime_s": {"A": 10.0, "B": 500.0},
+              "rows": [{"id": "a1", "model": 1.5, "model_p5": 1.4, "model_p95": 1.6},
+                       {"id": "b1", "model": 2.0, "model_p5": 1.8, "model_p95": 2.2},
+                       {"id": "b2", "model": 3.0, "model_p5": 3.0, "model_p95": 3.0}]}
+    (tmp_path / "results" / "validation-published-rows-old.json").write_text(json.dumps(stored))
+    solved = []
+
+    def fresh(value):
+        def measure(chosen):
+            solved.extend(e.name for e in chosen)
+            module._MEASURED["a1"] = (value, "A")
+        return measure
+    module._measure = fresh(1.5 * (1 + 1e-9))
+    module._reuse("cryo", "old", [cheap, dear])
+    assert solved == ["A"]                                  # only the cheapest is solved again
+    assert module._MEASURED["b1"] == (2.0, "B (stored)") and module._BAND["b2"] == (3.0, 3.0)
+    assert set(module._REUSED) == {"b1", "b2"}
+    module._MEASURED.clear(), module._REUSED.clear()
+    module._measure = fresh(1.52)
+    with pytest.raises(SystemExit, match="a1 = 1.52 now and 1.5"):
+        module._reuse("cryo", "old", [cheap, dear])
+    assert "b1" not in module._MEASURED
