@@ -440,8 +440,8 @@ def test_generator_current_limit_caps_the_power():
 
 def test_the_hottest_cell_sits_at_an_electrode_edge_and_its_peak_depends_on_the_grid(tmp_path):
     """The current density at a sharp electrode edge is singular: the hottest cell lies within two
-    cells of an active part's rim on both grids, and its temperature falls with the cell size (190.8
-    -> 147.4 degC measured, 1 -> 0.5 mm) while the lesion stays put (4.09 -> 4.06 mL). The report
+    cells of an active part's rim on both grids, and its temperature falls with the cell size (212.8
+    -> 152.1 degC measured, 1 -> 0.5 mm, shaft cooled) while the lesion stays put (4.10 -> 4.03 mL). The report
     says so beside the temperature range."""
     from ablation.output.report import build_report
     results = {h: run(coarse(grid={"spacing": h}, time={"duration": "120 s", "step": "2 s", "refine": False}))
