@@ -228,18 +228,21 @@ def _published_rows_module():
 
 
 def test_stored_rows_are_reused_only_when_a_fresh_solve_reproduces_them(tmp_path):
-    """published_rows.py --reuse-from: the cheapest stored experiment is solved again; equal values let
-    the other experiments' stored rows in (marked, with their band), a different value refuses."""
+    """published_rows.py --reuse-from: per modality the cheapest stored experiment is solved again; equal
+    values let the other stored experiments' rows in (marked, with their band and where they were solved),
+    a different value refuses, and an experiment the stored table lacks is left to be solved."""
     module = _published_rows_module()
     (tmp_path / "results").mkdir()
     module.shipped_folder = lambda name: tmp_path
-    rows = {name: SimpleNamespace(id=name) for name in ("a1", "b1", "b2")}
+    rows = {name: SimpleNamespace(id=name, modality="cryo") for name in ("a1", "b1", "b2", "c1")}
     cheap = SimpleNamespace(name="A", rows=(rows["a1"],))
     dear = SimpleNamespace(name="B", rows=(rows["b1"], rows["b2"]))
+    new = SimpleNamespace(name="C", rows=(rows["c1"],))
     stored = {"generated": "then", "experiment_runtime_s": {"A": 10.0, "B": 500.0},
               "rows": [{"id": "a1", "model": 1.5, "model_p5": 1.4, "model_p95": 1.6},
                        {"id": "b1", "model": 2.0, "model_p5": 1.8, "model_p95": 2.2},
-                       {"id": "b2", "model": 3.0, "model_p5": 3.0, "model_p95": 3.0}]}
+                       {"id": "b2", "model": 3.0, "model_p5": 3.0, "model_p95": 3.0, "reused_from": "older.json"},
+                       {"id": "c1", "model": None}]}
     (tmp_path / "results" / "validation-published-rows-old.json").write_text(json.dumps(stored))
     solved = []
 
@@ -249,12 +252,31 @@ def test_stored_rows_are_reused_only_when_a_fresh_solve_reproduces_them(tmp_path
             module._MEASURED["a1"] = (value, "A")
         return measure
     module._measure = fresh(1.5 * (1 + 1e-9))
-    module._reuse("cryo", "old", [cheap, dear])
+    module._reuse("old", [cheap, dear, new])
     assert solved == ["A"]                                  # only the cheapest is solved again
     assert module._MEASURED["b1"] == (2.0, "B (stored)") and module._BAND["b2"] == (3.0, 3.0)
-    assert set(module._REUSED) == {"b1", "b2"}
+    assert module._REUSED == {"b1": "validation-published-rows-old.json (generated then)", "b2": "older.json"}
+    assert "c1" not in module._MEASURED                     # not in the stored table: to be solved
     module._MEASURED.clear(), module._REUSED.clear()
     module._measure = fresh(1.52)
     with pytest.raises(SystemExit, match="a1 = 1.52 now and 1.5"):
-        module._reuse("cryo", "old", [cheap, dear])
+        module._reuse("old", [cheap, dear, new])
     assert "b1" not in module._MEASURED
+
+
+def test_the_swine_cryo_rows_are_built_as_split_csv_fixes_them(by_name):
+    """CVIR 2018 (held out): two catalogue 17 G needles 15 mm apart ('15 mm apart' in split.csv's notes),
+    40 mm freezing length, perfused liver at 37 degC; the 10-8-10 row's duration is read as its protocol."""
+    from ablation.calibration.experiments import _cryo_phases
+    assert _cryo_phases("28 (10 freeze, 8 active thaw, 10 freeze)") == (
+        ("freeze", 10.0), ("active_thaw", 8.0), ("freeze", 10.0))
+    assert _cryo_phases("30 (10 freeze, 8 active thaw, 10 freeze)") is None     # phases must add up
+    assert _cryo_phases("15") is None
+    double = by_name["cryo_swine_2probe_10810"].scenario()
+    single = by_name["cryo_swine_2probe_15min"].scenario()
+    tips = [p.tip for p in double.probes]
+    assert len(tips) == 2 and abs(tips[1][0] - tips[0][0]) == pytest.approx(15e-3)
+    assert [p.active_length for p in double.probes] == [pytest.approx(40e-3)] * 2
+    assert [ph.phase for ph in double.cryo.protocol] == ["freeze", "active_thaw", "freeze"]
+    assert double.time.duration == pytest.approx(28 * 60) and single.time.duration == pytest.approx(15 * 60)
+    assert single.tissue.preset == "liver" and single.tissue.initial_temperature == pytest.approx(37.0)

@@ -68,8 +68,15 @@ BOUNDARIES = {
     "gross_white_zone": "lesion", "gross_pathology": "lesion", "gross_pathology_histology": "lesion",
     "pathology": "lesion", "histology": "lesion",
     "isotherm_thermocouple": "isotherm",
+    # arterial ink stains the unfrozen tissue at maximal iceball: the iceball less its viable rim
+    "ink_stain_histology": "isotherm",
     "generator_log": "energy",
 }
+
+#: CVIR 2018 (swine liver, two cryoprobes): the unstained rim of viable tissue inside the iceball, 1 mm
+#: (row cryo_swine_nonlethal_margin); split.csv compares its ink-stained sizes with the model's 0 degC
+#: iceball less this rim on each side.
+INK_STAIN_VIABLE_RIM_MM = 1.0
 
 #: Littrup et al. 2009 call the -30 degC isotherm the lethal ice.
 LETHAL_ICE_C = -30.0
@@ -366,6 +373,12 @@ def _quantity(row: PublishedRow):
         level = -float(match[1])
         return _Quantity("single", Measure(f"{level:g} degC isotherm diameter across the probes", "length",
                                            "isotherm", partial(_isotherm_diameter, MAIN, level)), (level,))
+    if q in ("ablation_length", "ablation_width") and row.boundary == "ink_stain_histology":
+        key, across = ("long_axis_mm", "along") if q == "ablation_length" else ("short_axis_mm", "across")
+        return _Quantity("single", Measure(f"0 degC iceball {across} the probes less the viable rim", "length",
+                                           "isotherm", partial(_stained_size, MAIN, key)), (0.0,),
+                         (f"{row.study}: ink-stained size = 0 degC iceball (its largest extent over the run) less "
+                          f"the source's {INK_STAIN_VIABLE_RIM_MM:g} mm viable rim on each side",))
     if q == "lethal_ice_surface_area_fraction":
         return _Quantity("single", Measure(f"share of the iceball section below {LETHAL_ICE_C:g} degC", "1",
                                            "isotherm", partial(_section_fraction, MAIN, LETHAL_ICE_C, 0.0)),
@@ -467,7 +480,12 @@ def _cryo_settings(row: PublishedRow, quantity: _Quantity | None):
         reasons.append(f"generator {generator!r} has no library model (argon Joule-Thomson probes, 'argon_JT', "
                        "at full power)" if generator else "split.csv leaves generator empty")
     comparison = quantity.comparison if quantity else "single"
-    numbers = _numbers(row, ("tip_length_mm", "duration_min", "start_temperature_C"), reasons)
+    phases = _cryo_phases(row.assumptions.get("duration_min", ""))
+    if phases is not None:      # '28 (10 freeze, 8 active thaw, 10 freeze)': the protocol, then its total
+        row_numbers = _numbers(row, ("tip_length_mm", "start_temperature_C"), reasons)
+        numbers = None if row_numbers is None else [row_numbers[0], sum(m for _, m in phases), row_numbers[1]]
+    else:
+        numbers = _numbers(row, ("tip_length_mm", "duration_min", "start_temperature_C"), reasons)
     if comparison == "probe_size":
         diameters = _diameter_pair(row)
     else:
@@ -486,8 +504,9 @@ def _cryo_settings(row: PublishedRow, quantity: _Quantity | None):
     settings = {}
     for diameter in diameters:
         label = MAIN if comparison == "single" else f"{diameter:g} mm"
+        protocol = phases or (("freeze", minutes),)
         changes = {"tumors": [], **tissue[MAIN], **_temperature(start), **_time(minutes),
-                   "cryo.protocol": [{"phase": "freeze", "duration": f"{minutes:g} min"}]}
+                   "cryo.protocol": [{"phase": phase, "duration": f"{m:g} min"} for phase, m in protocol]}
         if levels:
             changes["cryo.isotherms"] = [f"{level:g} degC" for level in sorted(set(levels)) if
                                          level not in cryo.STANDARD_ISOTHERMS]
@@ -583,11 +602,11 @@ def _probe_layout(row):
     count = _COUNTS.get(match[1], None) if match and not match[1].isdigit() else (int(match[1]) if match else 1)
     if count == 1:
         return [(0.0, 0.0)], ()
-    spacing = re.search(r"(\d+(?:\.\d+)?)\s*cm\s+(?:apart|spacing)", device) or \
-        re.search(r"(\d+(?:\.\d+)?)\s*cm\s+(?:apart|spacing)", row.assumptions.get("notes", ""))
+    pattern = r"(\d+(?:\.\d+)?)\s*(cm|mm)\s+(?:apart|spacing)"
+    spacing = re.search(pattern, device) or re.search(pattern, row.assumptions.get("notes", ""))
     if spacing is None:
         return f"{count} probes, but their spacing is not fixed in split.csv"
-    s = float(spacing[1]) * 10.0
+    s = float(spacing[1]) * (10.0 if spacing[2] == "cm" else 1.0)
     if count == 2:
         return [(-s / 2, 0.0), (s / 2, 0.0)], ()
     if count in (3, 4):
@@ -659,6 +678,24 @@ def _numbers(row, columns, reasons: list):
     return values if len(values) == len(columns) else None
 
 
+_PHASES = {"freeze": "freeze", "active thaw": "active_thaw", "passive thaw": "passive_thaw"}
+
+
+def _cryo_phases(text: str):
+    """((phase, minutes), ...) of a duration written as 'total (10 freeze, 8 active thaw, 10 freeze)'
+    whose phases add up to the total; None for anything else."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*\((.*)\)\s*", text)
+    if not match:
+        return None
+    phases = []
+    for part in match[2].split(","):
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s+(freeze|active thaw|passive thaw)\s*", part)
+        if not found:
+            return None
+        phases.append((_PHASES[found[2]], float(found[1])))
+    return tuple(phases) if abs(sum(m for _, m in phases) - float(match[1])) < 1e-9 else None
+
+
 def _diameter_pair(row):
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s+vs\s+(\d+(?:\.\d+)?)\s*", row.assumptions.get("electrode_diameter_mm", ""))
     return (float(match[1]), float(match[2])) if match else None
@@ -700,6 +737,13 @@ def _isotherm_diameter(label: str, level: float, results) -> float:
     """Diameter (m) across the probe(s) of the region that reached ``level``: the summary's
     largest extent perpendicular to the probes (interpolated between cells)."""
     return float(results[label].summary["isotherms"][f"{level:g}"]["reached"]["short_axis_mm"]) * 1e-3
+
+
+def _stained_size(label: str, key: str, results) -> float:
+    """Ink-stained ablation size (m): the 0 degC iceball's largest extent over the run along
+    (``long_axis_mm``) or across (``short_axis_mm``) the probes, less the viable rim on each side."""
+    reached = results[label].summary["isotherms"]["0"]["reached"]
+    return (float(reached[key]) - 2.0 * INK_STAIN_VIABLE_RIM_MM) * 1e-3
 
 
 def _section_fraction(label: str, inner: float, outer: float, results) -> float:

@@ -32,11 +32,12 @@ The full run also writes benchmarks/results/validation-published-rows-<model>.md
 per row (id, role, model, band, published, unit, z, verdict) and, for rows no experiment covers, the
 reason.
 
-Run as a script, it writes the same table and can take one modality's rows from another model's stored
-table instead of solving them (``--solve rfa --reuse-from physiological-ice-2026.12``): for a model that
-changes nothing for that modality, where re-solving would only repeat the stored runs (the cryo
-multi-probe experiments take about two hours). It is refused unless the cheapest reused experiment,
-solved again now, reproduces the stored values; the table marks every reused row and says where from.
+Run as a script, it writes the same table and can take experiments from a stored table instead of
+solving them again (``--reuse-from MODEL``; ``--solve-again rfa`` solves every RF experiment anyway, for a
+model that changes RF and nothing else): re-solving would only repeat the stored runs (the cryo
+multi-probe experiments take about two hours), and experiments the stored table lacks are solved. It is
+refused unless, per modality, the cheapest reused experiment, solved again now, reproduces its stored
+values; the table marks every reused row and names the table it was solved for.
 """
 from __future__ import annotations
 
@@ -328,52 +329,56 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
 
 
 # ------------------------------------------------------------------------------------ script
-def _reuse(modality: str, model: str, experiments_of_modality) -> None:
-    """Take ``modality``'s rows from ``model``'s stored table, after checking that the cheapest of
-    their experiments, solved now, gives the stored values (else SystemExit)."""
+def _reuse(model: str, candidates) -> None:
+    """Take the rows of every experiment in ``candidates`` whose rows all have a value in ``model``'s
+    stored table from that table. Per modality, the cheapest such experiment is solved again first and
+    must give the stored values (else SystemExit); experiments not in the table are left to be solved."""
     path = shipped_folder("benchmarks") / "results" / f"validation-published-rows-{model}.json"
     try:
         stored = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise SystemExit(f"--reuse-from {model}: cannot read {path} ({exc})") from None
     entries = {e["id"]: e for e in stored["rows"] if e.get("model") is not None}
-    names = [e.name for e in experiments_of_modality]
-    cheapest = min(names, key=lambda n: stored.get("experiment_runtime_s", {}).get(n, float("inf")))
-    check = next(e for e in experiments_of_modality if e.name == cheapest)
-    _measure([check])
-    for row in check.rows:
-        old, new = entries[row.id]["model"], _MEASURED[row.id][0]
-        if abs(new - old) > REUSE_TOLERANCE * max(abs(old), 1e-30):
-            raise SystemExit(f"--reuse-from {model}: experiment {cheapest} gives {row.id} = {new:.6g} now and "
-                             f"{old:.6g} in {path.name}: the stored {modality} rows do not hold for this model")
+    runtime = stored.get("experiment_runtime_s", {})
     label = f"{path.name} (generated {stored.get('generated', '?')})"
-    for experiment in experiments_of_modality:
-        if experiment.name == cheapest:
-            continue
-        for row in experiment.rows:
-            entry = entries[row.id]
-            _MEASURED[row.id] = (float(entry["model"]), f"{entry.get('experiment', experiment.name)} (stored)")
-            _BAND[row.id] = (float(entry["model_p5"]), float(entry["model_p95"]))
-            _REUSED[row.id] = label
-        seconds = stored.get("experiment_runtime_s", {}).get(experiment.name)
-        if seconds is not None:
-            _SECONDS[f"{experiment.name} (stored)"] = float(seconds)
+    stored_experiments = [e for e in candidates if all(row.id in entries for row in e.rows)]
+    for modality in sorted({e.rows[0].modality for e in stored_experiments}):
+        mine = [e for e in stored_experiments if e.rows[0].modality == modality]
+        check = min(mine, key=lambda e: runtime.get(e.name, float("inf")))
+        _measure([check])
+        for row in check.rows:
+            old, new = entries[row.id]["model"], _MEASURED[row.id][0]
+            if abs(new - old) > REUSE_TOLERANCE * max(abs(old), 1e-30):
+                raise SystemExit(f"--reuse-from {model}: experiment {check.name} gives {row.id} = {new:.6g} now and "
+                                 f"{old:.6g} in {path.name}: the stored {modality} rows do not hold for this model")
+        for experiment in mine:
+            if experiment is check:
+                continue
+            for row in experiment.rows:
+                entry = entries[row.id]
+                _MEASURED[row.id] = (float(entry["model"]), f"{entry.get('experiment', experiment.name)} (stored)"
+                                     .replace(" (stored) (stored)", " (stored)"))
+                _BAND[row.id] = (float(entry["model_p5"]), float(entry["model_p95"]))
+                _REUSED[row.id] = entry.get("reused_from", label)     # where the value was solved
+            if experiment.name in runtime:
+                _SECONDS[f"{experiment.name} (stored)"] = float(runtime[experiment.name])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--solve", choices=("all", "rfa", "cryo"), default="all",
-                        help="which modality's experiments to solve (default all)")
     parser.add_argument("--reuse-from", metavar="MODEL",
-                        help="take the other modality's rows from this model's stored table")
+                        help="take the experiments that MODEL's stored table holds from it (the cheapest of each "
+                             "modality solved again as a check); solve the others")
+    parser.add_argument("--solve-again", choices=("rfa", "cryo"), action="append", default=[],
+                        help="with --reuse-from: solve every experiment of this modality (repeatable), e.g. for a "
+                             "model that changes it")
     args = parser.parse_args(argv)
-    if (args.solve == "all") != (args.reuse_from is None):
-        parser.error("--reuse-from goes with --solve rfa or --solve cryo")
+    if args.solve_again and not args.reuse_from:
+        parser.error("--solve-again goes with --reuse-from")
     rows, all_experiments = _rows()
     started = time.perf_counter()
     if args.reuse_from:
-        other = "cryo" if args.solve == "rfa" else "rfa"
-        _reuse(other, args.reuse_from, [e for e in all_experiments if e.rows[0].modality == other])
+        _reuse(args.reuse_from, [e for e in all_experiments if e.rows[0].modality not in args.solve_again])
     _measure(all_experiments)
     _occlusion_metric(all_experiments)
     _ratio_metric()
