@@ -377,8 +377,9 @@ def _quantity(row: PublishedRow):
         key, across = ("long_axis_mm", "along") if q == "ablation_length" else ("short_axis_mm", "across")
         return _Quantity("single", Measure(f"0 degC iceball {across} the probes less the viable rim", "length",
                                            "isotherm", partial(_stained_size, MAIN, key)), (0.0,),
-                         (f"{row.study}: ink-stained size = 0 degC iceball (its largest extent over the run) less "
-                          f"the source's {INK_STAIN_VIABLE_RIM_MM:g} mm viable rim on each side",))
+                         (f"{row.study}: ink-stained size = the region that reached 0 degC, along a needle or "
+                          f"across both in their plane at mid freezing length, less the source's "
+                          f"{INK_STAIN_VIABLE_RIM_MM:g} mm viable rim on each side",))
     if q == "lethal_ice_surface_area_fraction":
         return _Quantity("single", Measure(f"share of the iceball section below {LETHAL_ICE_C:g} degC", "1",
                                            "isotherm", partial(_section_fraction, MAIN, LETHAL_ICE_C, 0.0)),
@@ -740,10 +741,25 @@ def _isotherm_diameter(label: str, level: float, results) -> float:
 
 
 def _stained_size(label: str, key: str, results) -> float:
-    """Ink-stained ablation size (m): the 0 degC iceball's largest extent over the run along
-    (``long_axis_mm``) or across (``short_axis_mm``) the probes, less the viable rim on each side."""
-    reached = results[label].summary["isotherms"]["0"]["reached"]
-    return (float(reached[key]) - 2.0 * INK_STAIN_VIABLE_RIM_MM) * 1e-3
+    """Ink-stained ablation size (m), measured as split.csv fixes it: the region that reached 0 degC
+    (coldest temperature over the run) along the first probe's axis (``long_axis_mm``), or across the
+    probes in their plane at mid freezing length (``short_axis_mm``), with the temperature interpolated
+    between cells; less the viable rim on each side. (An axisymmetric grid's length is the summary's,
+    also interpolated.)"""
+    result = results[label]
+    domain = result.domain
+    probes = domain.probes
+    middles = [0.5 * (np.asarray(p.active.start, float) + np.asarray(p.active.end, float)) for p in probes]
+    if key == "long_axis_mm" and domain.kind == "axisymmetric":
+        size = float(result.summary["isotherms"]["0"]["reached"][key]) * 1e-3
+    else:
+        if key == "long_axis_mm":
+            point, direction = middles[0], np.asarray(probes[0].direction, float)
+        else:
+            point = np.mean(middles, axis=0)
+            direction = middles[1] - middles[0] if len(middles) > 1 else _perpendicular_pair(probes[0].direction)[0]
+        size = cryo.isotherm_width(domain, np.asarray(result.fields["t_min_C"]), 0.0, point, direction)
+    return size - 2.0 * INK_STAIN_VIABLE_RIM_MM * 1e-3
 
 
 def _section_fraction(label: str, inner: float, outer: float, results) -> float:

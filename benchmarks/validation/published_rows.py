@@ -369,16 +369,21 @@ def main(argv=None) -> int:
     parser.add_argument("--reuse-from", metavar="MODEL",
                         help="take the experiments that MODEL's stored table holds from it (the cheapest of each "
                              "modality solved again as a check); solve the others")
-    parser.add_argument("--solve-again", choices=("rfa", "cryo"), action="append", default=[],
-                        help="with --reuse-from: solve every experiment of this modality (repeatable), e.g. for a "
-                             "model that changes it")
+    parser.add_argument("--solve-again", metavar="MODALITY_OR_EXPERIMENT", action="append", default=[],
+                        help="with --reuse-from: solve every experiment of this modality ('rfa', 'cryo'), or this "
+                             "experiment, again (repeatable): e.g. for a model that changes RF, or a reading that "
+                             "changed")
     args = parser.parse_args(argv)
     if args.solve_again and not args.reuse_from:
         parser.error("--solve-again goes with --reuse-from")
     rows, all_experiments = _rows()
     started = time.perf_counter()
     if args.reuse_from:
-        _reuse(args.reuse_from, [e for e in all_experiments if e.rows[0].modality not in args.solve_again])
+        unknown = set(args.solve_again) - {"rfa", "cryo"} - {e.name for e in all_experiments}
+        if unknown:
+            parser.error(f"--solve-again {', '.join(sorted(unknown))}: not a modality (rfa, cryo) or an experiment")
+        _reuse(args.reuse_from, [e for e in all_experiments
+                                 if e.rows[0].modality not in args.solve_again and e.name not in args.solve_again])
     _measure(all_experiments)
     _occlusion_metric(all_experiments)
     _ratio_metric()
