@@ -279,7 +279,8 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
 def _apply_model(s: Record, raw: dict, errors: list) -> Record:
     """The named model's defaults where the file is silent: its [damage] and [cryo] laws and edge
     temperature (unless the file sets the key or, for the edge, the frequency factor it replaces),
-    and its liver perfusion (only for the ``liver`` preset with no tissue.perfusion given)."""
+    its liver perfusion (only for the ``liver`` preset with no tissue.perfusion given) and its cooled
+    electrodes' [probes.rfa] keys (e.g. cool_shaft)."""
     written = {section: raw[section] if isinstance(raw.get(section), dict) else {} for section in ("damage", "cryo")}
     edge_written = "edge_temperature" in written["damage"] or "frequency_factor" in written["damage"]
     try:
@@ -299,20 +300,30 @@ def _apply_model(s: Record, raw: dict, errors: list) -> Record:
     for section, values in changes.items():
         if values and getattr(s, section) is not None:   # [cryo] laws apply to cryo scenarios only
             s = s.replaced(**{section: getattr(s, section).replaced(**values)})
-    electrode_defaults = zone_model(s.model).cooled_electrode
-    if electrode_defaults and s.modality == "rfa":
-        written_probes = raw.get("probes") if isinstance(raw.get("probes"), list) else []
-        probes = []
-        for i, probe in enumerate(s.probes):
-            written = written_probes[i].get("rfa") if i < len(written_probes) and isinstance(written_probes[i], dict) else None
-            written = written if isinstance(written, dict) else {}
-            if probe.get("rfa") is not None and probe.rfa.electrode == "cooled_needle":
-                unset = {k: v for k, v in electrode_defaults.items() if k not in written}
-                if unset:
-                    probe = probe.replaced(rfa=probe.rfa.replaced(**unset))
-            probes.append(probe)
-        s = s.replaced(probes=tuple(probes))
+    if s.modality == "rfa":
+        s = _apply_cooled_electrode_defaults(s, raw, zone_model(s.model).cooled_electrode)
     return s
+
+
+def _apply_cooled_electrode_defaults(s: Record, raw: dict, defaults: dict) -> Record:
+    """The model's [probes.rfa] defaults (e.g. cool_shaft) on every cooled_needle whose table, as
+    written, does not set the key."""
+    if not defaults:
+        return s
+    written_probes = raw.get("probes") if isinstance(raw.get("probes"), list) else []
+
+    def written_rfa(i: int) -> dict:
+        table = written_probes[i] if i < len(written_probes) and isinstance(written_probes[i], dict) else {}
+        return table.get("rfa") if isinstance(table.get("rfa"), dict) else {}
+
+    probes = []
+    for i, probe in enumerate(s.probes):
+        if probe.get("rfa") is not None and probe.rfa.electrode == "cooled_needle":
+            unset = {key: value for key, value in defaults.items() if key not in written_rfa(i)}
+            if unset:
+                probe = probe.replaced(rfa=probe.rfa.replaced(**unset))
+        probes.append(probe)
+    return s.replaced(probes=tuple(probes))
 
 
 def _resolve_sizes_and_units(s: Record, errors: list) -> Record:
