@@ -150,3 +150,19 @@ def test_a_cooled_shaft_shortens_the_zone_along_the_needle_and_leaves_its_width(
     assert domain[True]["boundary_max_deviation_C"] > 1.0          # the coolant at the boundary, raw
     assert domain[True]["boundary_conducted_deviation_C"] < 0.5    # not counted as truncation
     assert "warning" not in domain[True]
+
+
+def test_the_report_credits_model_supplied_settings_to_the_zone_model():
+    """report.scenario_parameter_rows: a value the file sets is the file's, one the zone model supplies
+    (its edge and laws, its liver perfusion, a cooled needle's cool_shaft) is the model's, the rest is
+    the schema's."""
+    from ablation.output.report import scenario_parameter_rows
+    from ablation.run.time_loop import to_jsonable
+    scenario = load_scenario(PERFUSED).with_changes({"model": COOLED_SHAFT})
+    resolved = to_jsonable(scenario)      # what summary.json's parameters.scenario holds
+    rows = {path: source for path, _, source in scenario_parameter_rows(resolved, scenario.raw)}
+    model = f"zone model {COOLED_SHAFT}"
+    assert rows["damage.edge_temperature"] == model and rows["damage.perfusion_shutdown"] == model
+    assert rows["tissue.perfusion"] == model and rows["probes[0].rfa.cool_shaft"] == model
+    assert rows["probes[0].rfa.electrode"] == "scenario file" and rows["tissue.preset"] == "scenario file"
+    assert rows["probes[0].rfa.sensor_length"] == "default (schema)"

@@ -17,6 +17,8 @@ import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ablation.input.models import MODELS, model_defaults, zone_model
+
 DISCLAIMER = ("Research use only. This report comes from a research model, not a medical device. Its "
               "numbers are model predictions with uncertain inputs (perfusion, electrical conductivity, "
               "device behaviour, placement accuracy); they must not be used to plan, guide or evaluate "
@@ -180,15 +182,36 @@ def _flatten(value, prefix=""):
     return {prefix: value}
 
 
+def _supplied_by_model(resolved: dict) -> set[str]:
+    """The setting paths whose value the scenario's zone model supplies where a file is silent
+    (ablation/input/models.py): its [damage] and [cryo] laws and edge, its liver perfusion, its
+    cooled electrodes' [probes.rfa] keys."""
+    name = resolved.get("model")
+    if name not in MODELS:
+        return set()
+    model = zone_model(name)
+    paths = set(model_defaults(name, need_edge=False))
+    tissue = resolved.get("tissue") or {}
+    if model.liver_perfusion is not None and tissue.get("perfusion") == model.liver_perfusion:
+        paths.add("tissue.perfusion")
+    for i, probe in enumerate(resolved.get("probes") or []):
+        if ((probe or {}).get("rfa") or {}).get("electrode") == "cooled_needle":
+            paths |= {f"probes[{i}].rfa.{key}" for key in model.cooled_electrode}
+    return paths
+
+
 def scenario_parameter_rows(resolved: dict, raw: dict | None) -> list[tuple]:
     """Every resolved scenario value (SI units, temperatures in degC) with where it came from: the
-    scenario file when the file sets it, else the schema default (``ablation schema`` lists each
-    default with its source)."""
+    scenario file when the file sets it, else the zone model when the model supplies it, else the
+    schema default (``ablation schema`` lists each default with its source)."""
     given = set(_flatten(raw or {}))
+    from_model = _supplied_by_model(resolved)
     rows = []
     for path, value in _flatten(resolved).items():
         set_by_file = path in given or any(g.startswith(path + "[") or g.startswith(path + ".") for g in given)
-        rows.append((path, fmt(value), "scenario file" if set_by_file else "default (schema)"))
+        source = ("scenario file" if set_by_file else f"zone model {resolved.get('model')}" if path in from_model
+                  else "default (schema)")
+        rows.append((path, fmt(value), source))
     return rows
 
 
@@ -481,7 +504,7 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
     raw = tomllib.loads(scenario_text) if scenario_text else None
     if isinstance(params.get("scenario"), dict):
         doc.para("Every resolved scenario setting (SI units; temperatures in degC) and whether the scenario file "
-                 "sets it or the schema default applies:")
+                 "sets it, the zone model supplies it or the schema default applies:")
         doc.table(["setting", "value", "source"], scenario_parameter_rows(params["scenario"], raw), numeric=(1,))
     if scenario_text:
         doc.heading("Scenario file", 3)
