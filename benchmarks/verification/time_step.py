@@ -8,7 +8,11 @@ tolerance (2 %). Measured here on three shipped scenarios, each from its own ste
 
 * the kept lesion volume lies within 2 % of the reference;
 * the reported estimate lies within a factor of 3 of the measured error (where the measured error
-  is too small to resolve, below 0.3 %, the estimate must itself be below 1 %);
+  is too small to resolve, below 0.3 %, the estimate must itself stay below the control's 2 %
+  tolerance, so that it does not halve a step the error does not need halved). With roll-offs the
+  estimate is conservative: the cooled RF case (quick) measures 0.21 % and estimates 1.43 % with
+  its shaft cooled (0.06 % and 0.98 % with the tip alone cooled; the threshold was 1 % until
+  2026-12-04, when the default electrode's shaft became cooled);
 * the strongly perfused thermal probe (0.018 1/s), where the opt-in adaptive controller took very
   many small steps, is one of the cases.
 
@@ -19,6 +23,10 @@ import math
 
 from ablation.bench import Metric, case, shipped_folder
 from ablation.input.scenario import load_scenario
+from ablation.run.time_loop import DEFAULT_TOLERANCE
+
+#: the default control's tolerance on the lesion volume's estimated step error (docs/physics.md 5c)
+TOLERANCE = DEFAULT_TOLERANCE
 
 # quick: coarser grids and shorter runs of the same scenarios (same checks)
 CASES = {
@@ -68,8 +76,9 @@ def _default_control(ctx, name):
             rows.append(Metric(f"{name}.{label}.estimate_over_measured_log3", abs(math.log(ratio)) / math.log(3.0),
                                0.0, 1.0, "1", "at_most", note="|log(estimate / measured)| / log 3"))
         else:
-            rows.append(Metric(f"{name}.{label}.estimate_when_unresolved", estimate / ref, 0.0, 0.01, "1", "at_most",
-                               note="measured error below 0.3 %: the estimate must be below 1 %"))
+            rows.append(Metric(f"{name}.{label}.estimate_when_unresolved", estimate / ref, 0.0, TOLERANCE, "1",
+                               "at_most", note="measured error below 0.3 %: the estimate must stay below the "
+                                               "control's 2 % tolerance (no needless halving)"))
     return rows
 
 
