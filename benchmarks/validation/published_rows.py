@@ -356,8 +356,8 @@ def _reuse(model: str, candidates) -> None:
                 continue
             for row in experiment.rows:
                 entry = entries[row.id]
-                _MEASURED[row.id] = (float(entry["model"]), f"{entry.get('experiment', experiment.name)} (stored)"
-                                     .replace(" (stored) (stored)", " (stored)"))
+                solved_as = entry.get("experiment", experiment.name).removesuffix(" (stored)")
+                _MEASURED[row.id] = (float(entry["model"]), f"{solved_as} (stored)")
                 _BAND[row.id] = (float(entry["model_p5"]), float(entry["model_p95"]))
                 _REUSED[row.id] = entry.get("reused_from", label)     # where the value was solved
             if experiment.name in runtime:
