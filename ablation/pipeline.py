@@ -21,9 +21,9 @@ import math
 from scipy import stats
 
 from ablation.anatomy.summary import anatomy_summary
-from ablation.input.models import (calibrated_perfusion_limit, fitted_edge, liver_perfusion_source,
-                                   supplies_liver_perfusion)
+from ablation.input.models import calibrated_perfusion_limit, fitted_edge, liver_perfusion_source
 from ablation.input.models import zone_uncertainty as model_zone_uncertainty
+from ablation.input.scenario import model_supplied_paths
 from ablation.modalities.cryo import calibrated_capacity
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
@@ -149,7 +149,10 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
             log.info("domain grown %d times to %.0f mm: conducted boundary deviation %.2f K (raw %.2f K)", grown,
                      record["size_mm"], deviations[-1], raw[-1])
         result.summary["domain"] = record
-        if supplies_liver_perfusion(solved):    # credit the value to the zone model, not to the file
+        # the settings the zone model supplied where the file is silent (the report credits them to it)
+        supplied = model_supplied_paths(solved)
+        result.summary["parameters"]["supplied_by_model"] = supplied
+        if "tissue.perfusion" in supplied:    # credit the value to the zone model, not to the file
             result.summary["parameters"]["properties"]["tissue"]["perfusion"]["source"] = \
                 liver_perfusion_source(solved.model)
         # the zone's band from the model's uncertain lethality parameter (from the solved fields)

@@ -9,9 +9,8 @@ import pytest
 from ablation.input.models import (CALIBRATED, COOLED_SHAFT, LIBRARY, MODEL_NAMES, MODELS, PHYSIOLOGICAL,
                                    PHYSIOLOGICAL_ICE,
                                    PHYSIOLOGICAL_LIVER_PERFUSION,
-                                   STASIS_ACTIVATION_ENERGY, calibrated_perfusion_limit, fitted_edge, model_defaults,
-                                   supplies_liver_perfusion)
-from ablation.input.scenario import ScenarioError, load_scenario
+                                   STASIS_ACTIVATION_ENERGY, calibrated_perfusion_limit, fitted_edge, model_defaults)
+from ablation.input.scenario import ScenarioError, load_scenario, model_supplied_paths
 from ablation.physics.damage import edge_temperature
 from ablation.physics.tissue import preset_values
 
@@ -90,11 +89,13 @@ def test_only_the_models_own_perfusion_is_credited_to_it():
     """summary.json credits the tissue perfusion to the zone model only when the solved value is the
     model's: not a value the file gives, nor the 0 that inflow occlusion sets."""
     from ablation.run.transforms import occlude_inflow
+    def credited(scenario):
+        return "tissue.perfusion" in model_supplied_paths(scenario)
     silent = _load(PERFUSED, model=PHYSIOLOGICAL)
-    assert supplies_liver_perfusion(silent)
-    assert not supplies_liver_perfusion(occlude_inflow(silent))
-    assert not supplies_liver_perfusion(_load(PERFUSED, model=PHYSIOLOGICAL, **{"tissue.perfusion": "1.8e-2 1/s"}))
-    assert not supplies_liver_perfusion(_load(PERFUSED, model=CALIBRATED))
+    assert credited(silent)
+    assert not credited(occlude_inflow(silent))
+    assert not credited(_load(PERFUSED, model=PHYSIOLOGICAL, **{"tissue.perfusion": "1.8e-2 1/s"}))
+    assert not credited(_load(PERFUSED, model=CALIBRATED))
 
 
 def test_default_model_puts_the_in_vivo_zone_below_the_ex_vivo_one():
@@ -160,9 +161,28 @@ def test_the_report_credits_model_supplied_settings_to_the_zone_model():
     from ablation.run.time_loop import to_jsonable
     scenario = load_scenario(PERFUSED).with_changes({"model": COOLED_SHAFT})
     resolved = to_jsonable(scenario)      # what summary.json's parameters.scenario holds
-    rows = {path: source for path, _, source in scenario_parameter_rows(resolved, scenario.raw)}
+    supplied = model_supplied_paths(scenario)   # and its parameters.supplied_by_model
+    rows = {path: source for path, _, source in scenario_parameter_rows(resolved, scenario.raw, supplied)}
     model = f"zone model {COOLED_SHAFT}"
     assert rows["damage.edge_temperature"] == model and rows["damage.perfusion_shutdown"] == model
     assert rows["tissue.perfusion"] == model and rows["probes[0].rfa.cool_shaft"] == model
     assert rows["probes[0].rfa.electrode"] == "scenario file" and rows["tissue.preset"] == "scenario file"
     assert rows["probes[0].rfa.sensor_length"] == "default (schema)"
+
+
+def test_the_settings_a_model_supplies_are_the_ones_the_file_leaves_out():
+    """model_supplied_paths names what the zone model filled in, and only that: a key the file writes
+    (cool_shaft, the edge) is the file's; [cryo] laws belong to cryo scenarios only."""
+    silent = load_scenario(PERFUSED).with_changes({"model": COOLED_SHAFT})
+    paths = model_supplied_paths(silent)
+    assert {"damage.edge_temperature", "damage.perfusion_shutdown", "tissue.perfusion",
+            "probes[0].rfa.cool_shaft"} <= set(paths)
+    assert not any(p.startswith("cryo.") for p in paths)
+    assert silent.probes[0].rfa.cool_shaft is True
+    written = silent.with_changes({"probes[0].rfa.cool_shaft": False, "damage.edge_temperature": "55 degC"})
+    assert written.probes[0].rfa.cool_shaft is False
+    assert "probes[0].rfa.cool_shaft" not in model_supplied_paths(written)
+    assert "damage.edge_temperature" not in model_supplied_paths(written)
+    cryo = load_scenario(SCENARIOS / "cryo_17g_perfused.toml").with_changes({"model": COOLED_SHAFT})
+    assert "cryo.frozen_conductivity_model" in model_supplied_paths(cryo)
+    assert cryo.cryo.frozen_conductivity_model == "ice"

@@ -182,13 +182,6 @@ def model_liver_perfusion(name: str, tissue_written, preset: str) -> float | Non
     return zone_model(name).liver_perfusion
 
 
-def supplies_liver_perfusion(scenario) -> bool:
-    """Whether the tissue perfusion a scenario is solved with is its zone model's (not the file's,
-    nor one a transformation such as inflow occlusion set)."""
-    own = model_liver_perfusion(scenario.model, scenario.raw.get("tissue"), scenario.tissue.preset)
-    return own is not None and scenario.tissue.perfusion == own
-
-
 def liver_perfusion_source(name: str) -> str:
     return (f"zone model {name}: total hepatic blood flow 100 mL/min/100 g (100-130 in reviews, e.g. Eipel et "
             f"al., World J Gastroenterol 2010) as w_b at 1079 kg/m^3 (docs/physics.md 2, zone models)")

@@ -276,54 +276,72 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
     return Scenario(loaded, source, raw, input_files)
 
 
-def _apply_model(s: Record, raw: dict, errors: list) -> Record:
-    """The named model's defaults where the file is silent: its [damage] and [cryo] laws and edge
-    temperature (unless the file sets the key or, for the edge, the frequency factor it replaces),
-    its liver perfusion (only for the ``liver`` preset with no tissue.perfusion given) and its cooled
-    electrodes' [probes.rfa] keys (e.g. cool_shaft)."""
+def model_supplied_settings(s: Record, raw: dict) -> dict:
+    """{setting path: value (SI / degC)} that the scenario's zone model supplies because the file
+    (``raw``, as written) is silent: its [damage] and [cryo] laws and edge temperature (the edge
+    unless the file sets it or the frequency factor it replaces; [cryo] laws only where there is a
+    [cryo] section), its liver perfusion (``liver`` preset, no tissue.perfusion given) and its cooled
+    electrodes' [probes.rfa] keys (e.g. cool_shaft). The one place that decides what a model sets;
+    raises ValueError when the model cannot be used (its calibration file is missing)."""
     written = {section: raw[section] if isinstance(raw.get(section), dict) else {} for section in ("damage", "cryo")}
     edge_written = "edge_temperature" in written["damage"] or "frequency_factor" in written["damage"]
+    out = {}
+    for dotted, value in model_defaults(s.model, need_edge=not edge_written).items():
+        section, key = dotted.split(".", 1)
+        if key in written[section] or (key == "edge_temperature" and edge_written):
+            continue
+        if s.get(section) is not None:       # [cryo] laws apply to cryo scenarios only
+            out[dotted] = value
+    perfusion = model_liver_perfusion(s.model, raw.get("tissue"), s.tissue.preset)
+    if perfusion is not None:
+        out["tissue.perfusion"] = perfusion
+    cooled = zone_model(s.model).cooled_electrode
+    if s.modality == "rfa" and cooled:
+        written_probes = raw.get("probes") if isinstance(raw.get("probes"), list) else []
+        for i, probe in enumerate(s.probes):
+            if probe.get("rfa") is None or probe.rfa.electrode != "cooled_needle":
+                continue
+            table = written_probes[i] if i < len(written_probes) and isinstance(written_probes[i], dict) else {}
+            rfa_written = table.get("rfa") if isinstance(table.get("rfa"), dict) else {}
+            out.update({f"probes[{i}].rfa.{key}": value for key, value in cooled.items() if key not in rfa_written})
+    return out
+
+
+def _apply_model(s: Record, raw: dict, errors: list) -> Record:
+    """The scenario with :func:`model_supplied_settings` filled in."""
     try:
-        defaults = model_defaults(s.model, need_edge=not edge_written)
+        settings = model_supplied_settings(s, raw)
     except ValueError as exc:
         errors.append(("model", f"{s.model!r} cannot be used: {exc}"))
         return s
-    perfusion = model_liver_perfusion(s.model, raw.get("tissue"), s.tissue.preset)
-    if perfusion is not None:
-        s = s.replaced(tissue=s.tissue.replaced(perfusion=perfusion))
-    changes = {"damage": {}, "cryo": {}}
-    for dotted, value in defaults.items():
-        section, key = dotted.split(".", 1)
-        if key in written[section] or (key == "edge_temperature" and "frequency_factor" in written["damage"]):
-            continue
-        changes[section][key] = value
-    for section, values in changes.items():
-        if values and getattr(s, section) is not None:   # [cryo] laws apply to cryo scenarios only
-            s = s.replaced(**{section: getattr(s, section).replaced(**values)})
-    if s.modality == "rfa":
-        s = _apply_cooled_electrode_defaults(s, raw, zone_model(s.model).cooled_electrode)
+    for path, value in settings.items():
+        s = _replace_at(s, parse_path(path), value)
     return s
 
 
-def _apply_cooled_electrode_defaults(s: Record, raw: dict, defaults: dict) -> Record:
-    """The model's [probes.rfa] defaults (e.g. cool_shaft) on every cooled_needle whose table, as
-    written, does not set the key."""
-    if not defaults:
-        return s
-    written_probes = raw.get("probes") if isinstance(raw.get("probes"), list) else []
+def _replace_at(record: Record, steps: list, value) -> Record:
+    """A copy of ``record`` with ``value`` at the parsed path ``steps`` (keys and list indices)."""
+    head, rest = steps[0], steps[1:]
+    if isinstance(head, int):
+        items = list(record)
+        items[head] = _replace_at(items[head], rest, value) if rest else value
+        return tuple(items)
+    return record.replaced(**{head: _replace_at(record[head], rest, value) if rest else value})
 
-    def written_rfa(i: int) -> dict:
-        table = written_probes[i] if i < len(written_probes) and isinstance(written_probes[i], dict) else {}
-        return table.get("rfa") if isinstance(table.get("rfa"), dict) else {}
 
-    probes = []
-    for i, probe in enumerate(s.probes):
-        if probe.get("rfa") is not None and probe.rfa.electrode == "cooled_needle":
-            unset = {key: value for key, value in defaults.items() if key not in written_rfa(i)}
-            if unset:
-                probe = probe.replaced(rfa=probe.rfa.replaced(**unset))
-        probes.append(probe)
-    return s.replaced(probes=tuple(probes))
+def setting_at(record, path: str):
+    """The value at dotted ``path`` (e.g. ``probes[0].rfa.cool_shaft``) of a loaded scenario."""
+    node = record
+    for step in parse_path(path):
+        node = node[step]
+    return node
+
+
+def model_supplied_paths(scenario: "Scenario") -> list[str]:
+    """The settings of a (possibly transformed) scenario whose value is still the one its zone model
+    supplied: a transformation such as inflow occlusion that changes one takes the credit away."""
+    settings = model_supplied_settings(scenario, scenario.raw or {})
+    return sorted(path for path, value in settings.items() if setting_at(scenario, path) == value)
 
 
 def _resolve_sizes_and_units(s: Record, errors: list) -> Record:

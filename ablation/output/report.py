@@ -17,7 +17,6 @@ import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ablation.input.models import MODELS, model_defaults, zone_model
 
 DISCLAIMER = ("Research use only. This report comes from a research model, not a medical device. Its "
               "numbers are model predictions with uncertain inputs (perfusion, electrical conductivity, "
@@ -182,30 +181,13 @@ def _flatten(value, prefix=""):
     return {prefix: value}
 
 
-def _supplied_by_model(resolved: dict) -> set[str]:
-    """The setting paths whose value the scenario's zone model supplies where a file is silent
-    (ablation/input/models.py): its [damage] and [cryo] laws and edge, its liver perfusion, its
-    cooled electrodes' [probes.rfa] keys."""
-    name = resolved.get("model")
-    if name not in MODELS:
-        return set()
-    model = zone_model(name)
-    paths = set(model_defaults(name, need_edge=False))
-    tissue = resolved.get("tissue") or {}
-    if model.liver_perfusion is not None and tissue.get("perfusion") == model.liver_perfusion:
-        paths.add("tissue.perfusion")
-    for i, probe in enumerate(resolved.get("probes") or []):
-        if ((probe or {}).get("rfa") or {}).get("electrode") == "cooled_needle":
-            paths |= {f"probes[{i}].rfa.{key}" for key in model.cooled_electrode}
-    return paths
-
-
-def scenario_parameter_rows(resolved: dict, raw: dict | None) -> list[tuple]:
+def scenario_parameter_rows(resolved: dict, raw: dict | None, supplied_by_model=()) -> list[tuple]:
     """Every resolved scenario value (SI units, temperatures in degC) with where it came from: the
-    scenario file when the file sets it, else the zone model when the model supplies it, else the
-    schema default (``ablation schema`` lists each default with its source)."""
+    scenario file when the file sets it, else the zone model when ``supplied_by_model`` (summary.json's
+    parameters.supplied_by_model) names it, else the schema default (``ablation schema`` lists each
+    default with its source)."""
     given = set(_flatten(raw or {}))
-    from_model = _supplied_by_model(resolved)
+    from_model = set(supplied_by_model or ())
     rows = []
     for path, value in _flatten(resolved).items():
         set_by_file = path in given or any(g.startswith(path + "[") or g.startswith(path + ".") for g in given)
@@ -489,7 +471,7 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
 
     doc.heading("Parameters and their sources")
     params = s.get("parameters") or {}
-    other = {k: v for k, v in params.items() if k != "scenario"}
+    other = {k: v for k, v in params.items() if k not in ("scenario", "supplied_by_model")}
     rows = parameter_rows(other)
     doc.para("Resolved physical properties and presets (SI units, temperatures in degC), each with the source "
              "it comes from:")
@@ -505,7 +487,8 @@ def build_report(directory, result, plots=(), interactive_html: str | None = Non
     if isinstance(params.get("scenario"), dict):
         doc.para("Every resolved scenario setting (SI units; temperatures in degC) and whether the scenario file "
                  "sets it, the zone model supplies it or the schema default applies:")
-        doc.table(["setting", "value", "source"], scenario_parameter_rows(params["scenario"], raw), numeric=(1,))
+        doc.table(["setting", "value", "source"],
+                  scenario_parameter_rows(params["scenario"], raw, params.get("supplied_by_model")), numeric=(1,))
     if scenario_text:
         doc.heading("Scenario file", 3)
         # report.md: an HTML <pre> block with the text escaped (a fenced block would carry any
