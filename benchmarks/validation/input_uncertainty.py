@@ -1,5 +1,5 @@
 """How much a liver's unmeasured tissue properties would widen the lethal zone's band (issue
-"Trustworthy lethal zones", step 1: why only 9 of 23 held-out rows lie inside the model's 90 % band).
+"Trustworthy lethal zones", step 1: why so few held-out rows lie inside the model's 90 % band: 8 of 27).
 
 Measurement only: no solve, nothing fitted, no default changed. Two stored tables are read:
 
@@ -51,14 +51,14 @@ from measured import ROOT, parser, provenance, write
 
 from ablation.calibration.fit import discrepancy_sd
 from ablation.calibration.published import load_rows
-from ablation.input.models import PHYSIOLOGICAL_ICE, calibration
+from ablation.input.models import COOLED_SHAFT, calibration
 
 RESULTS = ROOT / "benchmarks" / "results"
 SENSITIVITY = RESULTS / "validation-sensitivity.json"
-#: the model this measurement was made for: its sensitivity table (validation-sensitivity.json) ran under it.
-#: The default since 2026-12-04, cooled-shaft-2026.12, changes the cooled electrode: repeating the
-#: measurement for it needs the sensitivity table's RF cases solved again under it first.
-MEASURED_MODEL = PHYSIOLOGICAL_ICE
+#: the model this measurement was made for: the sensitivity table's RF cases ran under it (2026-12-05;
+#: its cryo cases under physiological-ice-2026.12, which is the same model for cryoprobes). A new
+#: default needs the sensitivity table's cases that it changes solved again first.
+MEASURED_MODEL = COOLED_SHAFT
 PUBLISHED = RESULTS / f"validation-published-rows-{MEASURED_MODEL}.json"
 BAND_Z = 1.6449          # the 5-95 % band spans +/- 1.645 SD of a normal
 RANGE_SDS = 4.0          # a literature range read as +/- 2 SD
