@@ -186,3 +186,19 @@ def test_the_settings_a_model_supplies_are_the_ones_the_file_leaves_out():
     cryo = load_scenario(SCENARIOS / "cryo_17g_perfused.toml").with_changes({"model": COOLED_SHAFT})
     assert "cryo.frozen_conductivity_model" in model_supplied_paths(cryo)
     assert cryo.cryo.frozen_conductivity_model == "ice"
+
+
+def test_summary_records_the_settings_the_model_supplied():
+    """simulate() writes parameters.supplied_by_model; inflow occlusion (perfusion 0) takes the
+    perfusion off it, and its properties table credits the perfusion to the model only when it stays."""
+    from conftest import coarse_rfa
+    from ablation.pipeline import simulate
+    open_ = simulate(coarse_rfa(model=COOLED_SHAFT, tissue={"preset": "liver"},
+                                time={"duration": "10 s", "step": "2 s", "refine": False}), zone_uncertainty=False)
+    supplied = open_.summary["parameters"]["supplied_by_model"]
+    assert {"tissue.perfusion", "probes[0].rfa.cool_shaft", "damage.edge_temperature"} <= set(supplied)
+    assert "zone model" in open_.summary["parameters"]["properties"]["tissue"]["perfusion"]["source"]
+    occluded = simulate(coarse_rfa(model=COOLED_SHAFT, tissue={"preset": "liver"}, placement={"approach": "open",
+                                   "pringle": True}, tumors=[{"center": [0, 0, -10], "diameter": "8 mm"}],
+                                   time={"duration": "10 s", "step": "2 s", "refine": False}), zone_uncertainty=False)
+    assert "tissue.perfusion" not in occluded.summary["parameters"]["supplied_by_model"]
