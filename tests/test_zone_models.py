@@ -202,3 +202,4 @@ def test_summary_records_the_settings_the_model_supplied():
                                    "pringle": True}, tumors=[{"center": [0, 0, -10], "diameter": "8 mm"}],
                                    time={"duration": "10 s", "step": "2 s", "refine": False}), zone_uncertainty=False)
     assert "tissue.perfusion" not in occluded.summary["parameters"]["supplied_by_model"]
+    assert "zone model" not in occluded.summary["parameters"]["properties"]["tissue"]["perfusion"]["source"]

@@ -329,7 +329,7 @@ def _replace_at(record: Record, steps: list, value) -> Record:
     return record.replaced(**{head: _replace_at(record[head], rest, value) if rest else value})
 
 
-def setting_at(record, path: str):
+def _setting_at(record, path: str):
     """The value at dotted ``path`` (e.g. ``probes[0].rfa.cool_shaft``) of a loaded scenario."""
     node = record
     for step in parse_path(path):
@@ -341,7 +341,7 @@ def model_supplied_paths(scenario: "Scenario") -> list[str]:
     """The settings of a (possibly transformed) scenario whose value is still the one its zone model
     supplied: a transformation such as inflow occlusion that changes one takes the credit away."""
     settings = model_supplied_settings(scenario, scenario.raw or {})
-    return sorted(path for path, value in settings.items() if setting_at(scenario, path) == value)
+    return sorted(path for path, value in settings.items() if _setting_at(scenario, path) == value)
 
 
 def _resolve_sizes_and_units(s: Record, errors: list) -> Record:

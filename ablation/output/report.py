@@ -17,7 +17,6 @@ import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 DISCLAIMER = ("Research use only. This report comes from a research model, not a medical device. Its "
               "numbers are model predictions with uncertain inputs (perfusion, electrical conductivity, "
               "device behaviour, placement accuracy); they must not be used to plan, guide or evaluate "
