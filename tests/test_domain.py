@@ -10,6 +10,7 @@ import pytest
 
 import ablation
 from ablation.run.setup import domain_center, domain_size, size_is_default
+from conftest import ROOT
 
 # A thermal probe with a 40 mm active wall held at 90 degC for an hour in unperfused tissue: the
 # warm zone reaches far. The old default domain (80 mm centred on the tip) ended at the proximal end of
@@ -181,3 +182,29 @@ def test_only_the_treatments_direction_counts_as_truncation():
         counted[direction] = tracker.conducted
         assert tracker.raw == pytest.approx(9.0)      # the raw deviation is reported either way
     assert counted == {1: pytest.approx(0.7), -1: pytest.approx(9.0), 0: pytest.approx(9.0)}
+
+
+def test_a_zone_edge_beyond_the_fine_cells_is_measured_and_reported():
+    """summary.json gives the largest cell on each zone's edge; an edge in cells more than twice the
+    fine spacing (it left the fine region) is logged and listed in grid.warnings, naming the setting
+    to widen. The shipped thermal probe's zone ends inside its fine cells."""
+    from types import SimpleNamespace
+    from ablation.run.time_loop import edge_warnings
+    base = ablation.load_scenario(ROOT / "scenarios" / "thermal_probe.toml")
+    shipped = ablation.simulate(base, zone_uncertainty=False).summary
+    assert shipped["lesion"]["edge_cell_mm"] == pytest.approx(0.5, abs=1e-9)   # the 0.5 mm fine cells
+    assert shipped["grid"]["warnings"] == []
+    # without the tumour's fine region, a 0.5 mm margin and cells doubling outward: the 6 mm zone's
+    # edge lies in 2.6 mm cells and its volume is off by a fifth (measured 0.598 against 0.501 mL)
+    coarse = ablation.simulate(base.with_changes({"tumors": [], "grid.fine_margin": "0.5 mm", "grid.growth": 2.0}),
+                               zone_uncertainty=False).summary
+    assert coarse["lesion"]["edge_cell_mm"] > 2.0 * 0.5
+    assert abs(coarse["lesion"]["volume_ml"] / shipped["lesion"]["volume_ml"] - 1.0) > 0.1
+    [message] = coarse["grid"]["warnings"]
+    assert "lethal zone" in message and "fine_margin (now 0.5 mm)" in message
+    # a cryo isotherm's edge is checked like the lethal zone's
+    lesion = SimpleNamespace(criterion="min_temperature:-40", size=SimpleNamespace(edge_cell_mm=1.0))
+    scenario = SimpleNamespace(name="cryo", grid=SimpleNamespace(fine_margin=8e-3))
+    [message] = edge_warnings(scenario, 1.0, lesion, {"0": {"reached": {"edge_cell_mm": 3.2}},
+                                                      "-40": {"reached": {"edge_cell_mm": 1.0}}})
+    assert "0 degC isotherm" in message and "3.2 mm" in message and "(now 8 mm)" in message

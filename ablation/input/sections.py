@@ -107,8 +107,9 @@ GRID = Table("the finite-volume grid: fine near probes and tumours, growing towa
     "spacing": Quantity("cell size in the fine region", "0.5 mm", **POSITIVE_LENGTH),
     "max_spacing": Quantity("largest cell size, far from probes and tumours", "2 mm", **POSITIVE_LENGTH),
     "growth": Number("largest ratio between neighbouring cell sizes", 1.15, minimum=1.0, maximum=2.0),
-    "fine_margin": Quantity("the fine region extends this far around probes' active parts and tumours",
-                            "10 mm", dimension="length", minimum=0.0),
+    "fine_margin": Quantity("the fine region extends this far around probes' active parts and tumours "
+                            "(summary.json grid.warnings names a zone whose edge falls in cells over twice "
+                            "the spacing)", "10 mm", dimension="length", minimum=0.0),
 })
 
 TIME = Table("time stepping (backward Euler)", fields={

@@ -367,7 +367,8 @@ def _results_section(doc: Doc, s: dict) -> None:
                      "(ablation/modalities/channels.py).")
             doc.table(["channel", "probes", "energy (kJ)", "roll-offs"], rows, numeric=(2, 3))
     notes = []
-    holders = [s] + [t for t in tumors if isinstance(t, dict)] + ([overall] if isinstance(overall, dict) else [])
+    holders = [s, s.get("grid") or {}] + [t for t in tumors if isinstance(t, dict)] + \
+        ([overall] if isinstance(overall, dict) else [])
     for key, value in ((k, h.get(k)) for h in holders for k in ("notes", "note", "clinical_context", "warnings")):
         if isinstance(value, str):
             notes.append(value)
@@ -404,6 +405,12 @@ def _verification_section(doc: Doc, s: dict, bench) -> None:
     grid = s.get("grid") or {}
     rows.append(("grid", f"{grid.get('kind')} {fmt(grid.get('shape'))}, {grid.get('cells')} cells, "
                          f"{fmt(grid.get('min_spacing_mm'), 3)}-{fmt(grid.get('max_spacing_mm'), 3)} mm", ""))
+    edge = (s.get("lesion") or {}).get("edge_cell_mm")
+    if edge is not None:     # absent in summaries written before 2026-12-05
+        edge_warnings = grid.get("warnings") or []
+        rows.append(("largest cell on a zone's edge (lethal zone, mm)", fmt(edge, 3),
+                     status(not edge_warnings, "ok" if not edge_warnings
+                            else f"{len(edge_warnings)} zone edge(s) beyond the fine cells: see the notes")))
     time = s.get("time") or {}
     rows.append(("time stepping", f"{time.get('steps')} steps of {fmt(time.get('step_s'))} s, "
                                   f"{fmt(time.get('duration_s'))} s", ""))

@@ -200,7 +200,8 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     """Volume (mL) and dimensions (mm) of the connected lesion where ``level >= 0``.
 
     long axis: extent along the applicator axis; short axis 1: largest diameter perpendicular to
-    it; short axis 2: diameter perpendicular to both; sphericity = short 1 / long (docs/physics.md 5).
+    it; short axis 2: diameter perpendicular to both; sphericity = short 1 / long (docs/physics.md 5);
+    edge cell: the largest cell extent on the lesion's edge (:func:`edge_cell_size`).
     Axisymmetric grids interpolate the level field between cell centres along grid lines; 3-D grids
     take the extent of the lesion cells' centres plus half a cell at each end (error up to about
     half a cell; short axis 1 is the largest of 180 directions 1 degree apart). Held cells take
@@ -213,7 +214,7 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     volume = float(np.sum(volumes[inside & tissue]))
     if not inside.any():
         return {"volume_ml": 0.0, "long_axis_mm": 0.0, "short_axis_mm": 0.0, "short_axis_2_mm": 0.0,
-                "sphericity": 0.0}
+                "sphericity": 0.0, "edge_cell_mm": 0.0}
     # the boundary at the interpolated zero of the level field along grid rows, not at cell faces:
     # a volume that changes smoothly with the fields (time-step estimates, convergence, fits)
     volume += _row_volume(domain, level, inside) - float(np.sum(volumes[inside]))
@@ -224,7 +225,20 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     else:
         long_axis, short1, short2 = _extents_3d(domain, inside, axis)
     return {"volume_ml": volume * 1e6, "long_axis_mm": long_axis * 1e3, "short_axis_mm": short1 * 1e3,
-            "short_axis_2_mm": short2 * 1e3, "sphericity": short1 / long_axis if long_axis > 0 else 0.0}
+            "short_axis_2_mm": short2 * 1e3, "sphericity": short1 / long_axis if long_axis > 0 else 0.0,
+            "edge_cell_mm": edge_cell_size(domain, inside) * 1e3}
+
+
+def edge_cell_size(domain, region: np.ndarray) -> float:
+    """The largest extent (m) of a tissue cell on the edge of ``region`` (it and a face neighbour lie
+    on different sides); 0 without an edge. The edge is located to about this cell size, so an edge
+    that leaves the grid's fine region is resolved only as well as the coarser cells there."""
+    g = domain.geometry
+    a, b = g.face_cell_1, g.face_cell_2
+    cut = region[a] != region[b]
+    cells = np.unique(np.concatenate([a[cut], b[cut]]))
+    cells = cells[domain.tissue[cells]]
+    return float(np.max(domain.cell_widths()[:, cells])) if cells.size else 0.0
 
 
 def _row_volume(domain, level, inside) -> float:

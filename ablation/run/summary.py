@@ -25,13 +25,16 @@ class LesionSize:
     short_axis_mm: float
     short_axis_2_mm: float
     sphericity: float
+    edge_cell_mm: float | None = None    # the largest cell on its edge (absent in older summaries)
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LesionSize":
-        return cls(**{f.name: data[f.name] for f in dataclass_fields(cls)})
+        return cls(**{f.name: data.get(f.name) if f.name == "edge_cell_mm" else data[f.name]
+                      for f in dataclass_fields(cls)})
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)
+                if f.name != "edge_cell_mm" or self.edge_cell_mm is not None}
 
 
 @dataclass(frozen=True)
@@ -66,16 +69,17 @@ class GridSummary:
     min_spacing_mm: float
     max_spacing_mm: float
     held_cells: int
+    warnings: tuple = ()     # zone edges outside the fine cells (ablation.run.time_loop.edge_warnings)
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "GridSummary":
         return cls(data["kind"], data["cells"], tuple(data["shape"]), data["min_spacing_mm"],
-                   data["max_spacing_mm"], data["held_cells"])
+                   data["max_spacing_mm"], data["held_cells"], tuple(data.get("warnings") or ()))
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "cells": self.cells, "shape": list(self.shape),
                 "min_spacing_mm": self.min_spacing_mm, "max_spacing_mm": self.max_spacing_mm,
-                "held_cells": self.held_cells}
+                "held_cells": self.held_cells, "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)
