@@ -11,7 +11,7 @@ handles summary.json content and live results alike.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields as dataclass_fields, replace
+from dataclasses import MISSING, dataclass, field, fields as dataclass_fields, replace
 from typing import Any
 
 SCHEMA_VERSION = 1   # of summary.json
@@ -29,7 +29,8 @@ class LesionSize:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LesionSize":
-        return cls(**{f.name: data.get(f.name) if f.name == "edge_cell_mm" else data[f.name]
+        # a field with a default may be absent (a summary written before it existed)
+        return cls(**{f.name: data[f.name] if f.default is MISSING else data.get(f.name, f.default)
                       for f in dataclass_fields(cls)})
 
     def to_dict(self) -> dict:
