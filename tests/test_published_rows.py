@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ablation.calibration.experiments import (UNITS, Experiment, experiments, published_sd, solve, unsupported,
-                                              z_score)
+from ablation.calibration.experiments import (UNITS, Experiment, experiments, published_sd, run_checks, solve,
+                                              unsupported, z_score)
 from ablation.calibration.published import PUBLISHED_FILE, SPLIT_FILE, PublishedRow, default_folder, load_rows
 
 
@@ -240,7 +240,9 @@ def test_stored_rows_are_reused_only_when_a_fresh_solve_reproduces_them(tmp_path
     new = SimpleNamespace(name="C", rows=(rows["c1"],))
     stored = {"generated": "then", "experiment_runtime_s": {"A": 10.0, "B": 500.0},
               "rows": [{"id": "a1", "model": 1.5, "model_p5": 1.4, "model_p95": 1.6},
-                       {"id": "b1", "model": 2.0, "model_p5": 1.8, "model_p95": 2.2},
+                       {"id": "b1", "model": 2.0, "model_p5": 1.8, "model_p95": 2.2,
+                        "run_checks": {"boundary_deviation_C": 0.1, "time_error": 0.01, "warnings": [],
+                                       "problems": []}},
                        {"id": "b2", "model": 3.0, "model_p5": 3.0, "model_p95": 3.0, "reused_from": "older.json"},
                        {"id": "c1", "model": None}]}
     (tmp_path / "results" / "validation-published-rows-old.json").write_text(json.dumps(stored))
@@ -257,6 +259,8 @@ def test_stored_rows_are_reused_only_when_a_fresh_solve_reproduces_them(tmp_path
     assert module._MEASURED["b1"] == (2.0, "B (stored)") and module._BAND["b2"] == (3.0, 3.0)
     assert module._REUSED == {"b1": "validation-published-rows-old.json (generated then)", "b2": "older.json"}
     assert "c1" not in module._MEASURED                     # not in the stored table: to be solved
+    assert module._CHECKS["b1"]["boundary_deviation_C"] == 0.1 and "b2" not in module._CHECKS
+    assert module._checks_text(module._CHECKS.get("b2")) == "not recorded"
     module._MEASURED.clear(), module._REUSED.clear()
     module._measure = fresh(1.52)
     with pytest.raises(SystemExit, match="a1 = 1.52 now and 1.5"):
@@ -280,3 +284,61 @@ def test_the_swine_cryo_rows_are_built_as_split_csv_fixes_them(by_name):
     assert [ph.phase for ph in double.cryo.protocol] == ["freeze", "active_thaw", "freeze"]
     assert double.time.duration == pytest.approx(28 * 60) and single.time.duration == pytest.approx(15 * 60)
     assert single.tissue.preset == "liver" and single.tissue.initial_temperature == pytest.approx(37.0)
+
+
+def _run(conducted=0.1, raw=3.0, time_error=0.005, grid_warnings=(), time_warnings=()):
+    return SimpleNamespace(summary={"boundary_conducted_deviation_C": conducted, "boundary_max_deviation_C": raw,
+                                    "grid": {"warnings": list(grid_warnings)},
+                                    "time": {"lesion_volume_error_estimate": time_error,
+                                             "warnings": list(time_warnings)}})
+
+
+def test_run_checks_take_the_worst_run_and_name_what_fails():
+    """The convergence rule the fit applies (and the table reports): conducted boundary deviation at most
+    0.5 K (an electrode shaft's cooling of the boundary, in the raw deviation, does not count) and the zone
+    volume's step error at most 2 %; grid and time warnings are carried, once each."""
+    ok = run_checks({"a": _run(), "b": _run(conducted=0.3, time_error=0.015)})
+    assert ok["problems"] == [] and ok["boundary_deviation_C"] == 0.3 and ok["time_error"] == 0.015
+    edge = "edge in 2.7 mm cells"
+    bad = run_checks({"a": _run(conducted=0.73, grid_warnings=[edge]), "b": _run(time_error=0.03, grid_warnings=[edge])})
+    assert bad["problems"] == ["a: boundary deviation 0.73 K (at most 0.5 K)", "b: time-step error 3 % (at most 2 %)"]
+    assert bad["warnings"] == [edge]
+    unchecked = run_checks({"a": _run(time_error=None)})
+    assert unchecked["time_error"] is None and unchecked["problems"] == []
+    module = _published_rows_module()
+    assert module._checks_text(bad).startswith("not converged (boundary 0.73 K, step 3 %); 1 warning(s): edge in")
+    assert module._checks_text(unchecked) == "converged (boundary 0.1 K, no step check)"
+
+
+def test_the_fit_refuses_runs_that_fail_the_rule():
+    from ablation.calibration import fit
+    fit._check_converged({"e": {"a": _run()}})
+    with pytest.raises(RuntimeError, match="e is not converged: a: boundary deviation 0.73 K"):
+        fit._check_converged({"e": {"a": _run(conducted=0.73)}})
+    with pytest.raises(RuntimeError, match="no run estimated its time-step error"):
+        fit._check_converged({"e": {"a": _run(time_error=None)}})
+
+
+def test_a_stored_row_is_solved_again_when_its_experiment_changed(tmp_path):
+    """--reuse-from compares each stored row's setting_hash (the experiment's scenarios as solved) with the
+    experiment's now: a changed setting (e.g. a finer grid for its rows) is solved, not reused."""
+    module = _published_rows_module()
+    (tmp_path / "results").mkdir()
+    module.shipped_folder = lambda name: tmp_path
+    module.setting_hash = lambda experiment: f"{experiment.name}-now"
+    rows = {name: SimpleNamespace(id=name, modality="cryo") for name in ("a1", "b1", "c1")}
+    cheap = SimpleNamespace(name="A", rows=(rows["a1"],))
+    changed = SimpleNamespace(name="B", rows=(rows["b1"],))
+    legacy = SimpleNamespace(name="C", rows=(rows["c1"],))
+    stored = {"generated": "then", "experiment_runtime_s": {"A": 10.0, "B": 500.0, "C": 600.0},
+              "rows": [{"id": "a1", "model": 1.5, "model_p5": 1.4, "model_p95": 1.6, "setting_hash": "A-now"},
+                       {"id": "b1", "model": 2.0, "model_p5": 1.8, "model_p95": 2.2, "setting_hash": "B-then"},
+                       {"id": "c1", "model": 3.0, "model_p5": 3.0, "model_p95": 3.0}]}
+    (tmp_path / "results" / "validation-published-rows-old.json").write_text(json.dumps(stored))
+
+    def measure(chosen):
+        module._MEASURED.update({"a1": (1.5, "A")})
+    module._measure = measure
+    module._reuse("old", [cheap, changed, legacy])
+    assert "b1" not in module._MEASURED                     # changed since: left to be solved
+    assert module._MEASURED["c1"] == (3.0, "C (stored)")    # no hash kept: reused as before

@@ -77,6 +77,12 @@ BOUNDARIES = {
 #: (row cryo_swine_nonlethal_margin); split.csv compares its ink-stained sizes with the model's 0 degC
 #: iceball less this rim on each side.
 INK_STAIN_VIABLE_RIM_MM = 1.0
+#: The 0 degC iceball reaches about 14 mm beyond the needles; with the base scenario's 8 mm of fine
+#: cells its edge lay in 2.5 mm cells (the run warns: time_loop.edge_warnings).
+INK_STAIN_FINE_MARGIN = "20 mm"
+
+#: Domain of the single-probe cryo rows (as first registered and solved).
+SINGLE_CRYO_DOMAIN = "100 mm"
 
 #: Littrup et al. 2009 call the -30 degC isotherm the lethal ice.
 LETHAL_ICE_C = -30.0
@@ -237,6 +243,39 @@ def solve(experiment_list, overrides: dict | None = None, spacing: str = DEFAULT
                 cache[key] = simulate(scenario)
             out[experiment.name][label] = cache[key]
     return out
+
+
+#: A run counts as converged (issue 10: fit only converged runs) when the heat its zone conducted to
+#: the fixed-temperature boundary moves the tissue there by at most this (the domain check's
+#: measure, :mod:`ablation.run.boundary`; not an electrode shaft's cooling across the boundary) ...
+CONVERGED_BOUNDARY_K = 0.5
+#: ... and the time-step check estimates the zone volume's step error at most this.
+CONVERGED_TIME_ERROR = 0.02
+
+
+def run_checks(results: Mapping[str, Any]) -> dict:
+    """The numerical checks of an experiment's runs (``results``: label -> Result), the worst over
+    them: ``boundary_deviation_C`` (conducted, K), ``time_error`` (relative; None when no run
+    estimated it), ``warnings`` (each run's grid and time warnings, e.g. a zone edge in cells coarser
+    than the fine ones) and ``problems``: the convergence rule's failures, empty when every run
+    passes it."""
+    deviation, time_error, warnings, problems = 0.0, None, [], []
+    for label, result in results.items():
+        s = result.summary
+        conducted = s.get("boundary_conducted_deviation_C")
+        run_deviation = float(s["boundary_max_deviation_C"] if conducted is None else conducted)
+        estimate = (s.get("time") or {}).get("lesion_volume_error_estimate")
+        deviation = max(deviation, run_deviation)
+        if estimate is not None:
+            time_error = max(time_error or 0.0, float(estimate))
+        warnings += [w for part in ("grid", "time") for w in (s.get(part) or {}).get("warnings", [])]
+        if run_deviation > CONVERGED_BOUNDARY_K:
+            problems.append(f"{label}: boundary deviation {run_deviation:.3g} K (at most {CONVERGED_BOUNDARY_K} K)")
+        if estimate is not None and float(estimate) > CONVERGED_TIME_ERROR:
+            problems.append(f"{label}: time-step error {100 * float(estimate):.3g} % "
+                            f"(at most {100 * CONVERGED_TIME_ERROR:g} %)")
+    return {"boundary_deviation_C": deviation, "time_error": time_error,
+            "warnings": list(dict.fromkeys(warnings)), "problems": problems}
 
 
 def scenario_key(scenario: Scenario) -> str:
@@ -517,13 +556,21 @@ def _cryo_settings(row: PublishedRow, quantity: _Quantity | None):
         if len(positions) == 1:
             base = "cryo_17g_pringle.toml" if row.assumptions.get("perfusion") == "0" else "cryo_17g_perfused.toml"
             changes.update({"probes[0].diameter": f"{diameter:g} mm", "probes[0].active_length": f"{length:g} mm",
-                            "probes[0].cryo": probe_table})
+                            "probes[0].cryo": probe_table,
+                            # the domain these rows were first solved on; their runs pass the domain check
+                            # on it (the table's runs column), while the base's own 28 min double freeze
+                            # needs 120 mm
+                            "domain.size": SINGLE_CRYO_DOMAIN})
         else:
             base = "cryo_3probe.toml"
             changes.update({"probes": [{"name": f"probe {i + 1}", "tip": [x, y, 0.0], "direction": [0, 0, 1],
                                         "diameter": f"{diameter:g} mm", "active_length": f"{length:g} mm",
                                         "cryo": probe_table} for i, (x, y) in enumerate(positions)],
                             "domain.center": [0.0, 0.0, -length / 2.0], "domain.size": "120 mm"})
+            if row.boundary == "ink_stain_histology":
+                changes["grid.fine_margin"] = INK_STAIN_FINE_MARGIN
+                notes = notes + (f"{row.study}: fine cells {INK_STAIN_FINE_MARGIN} around the probes, so that the "
+                                 "0 degC edge the ink stain marks lies in them",)
         settings[label] = Setting(base, _ordered(changes))
     return settings, notes
 

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares, minimize_scalar
 
-from ablation.calibration.experiments import experiments, published_sd, solve
+from ablation.calibration.experiments import experiments, published_sd, run_checks, solve
 from ablation.calibration.published import load_rows
 from ablation.input.models import CALIBRATED, LIBRARY, zone_model
 from ablation.outcome.zone_band import ZoneParameter, variant_fields
@@ -58,8 +58,6 @@ EXPOSURE_S = 60.0
 #: cannot match the rows with a physical edge: the misfit then shows in chi^2 and the Birge ratio.
 BOUNDS_C = (50.0, 60.0)
 VERSION = "2026.12-2"   # -2: model discrepancy; edge SD from the discrepancy-weighted fit
-CONVERGED_BOUNDARY_K = 0.5
-CONVERGED_TIME_ERROR = 0.02
 
 
 @dataclasses.dataclass
@@ -223,19 +221,14 @@ def _z(value, row):
 
 
 def _check_converged(solved) -> None:
-    """Refuse to fit runs that are not converged (module docstring)."""
+    """Refuse to fit runs that are not converged (module docstring; the rule is
+    :func:`ablation.calibration.experiments.run_checks`)."""
     for name, results in solved.items():
-        for label, result in results.items():
-            s = result.summary
-            # the domain check's measure: heat the zone conducted to the boundary (ablation.run.boundary),
-            # not the cooling of an electrode shaft that crosses it
-            conducted = s.get("boundary_conducted_deviation_C")
-            deviation = float(s["boundary_max_deviation_C"] if conducted is None else conducted)
-            time_error = float(s["time"]["lesion_volume_error_estimate"])
-            if deviation > CONVERGED_BOUNDARY_K or time_error > CONVERGED_TIME_ERROR:
-                raise RuntimeError(f"training experiment {name}/{label} is not converged: boundary deviation "
-                                   f"{deviation:.3g} K (at most {CONVERGED_BOUNDARY_K}), time-step error "
-                                   f"{100 * time_error:.3g} % (at most {100 * CONVERGED_TIME_ERROR:g} %)")
+        checks = run_checks(results)
+        problems = checks["problems"] + (["no run estimated its time-step error"] if checks["time_error"] is None
+                                         else [])
+        if problems:
+            raise RuntimeError(f"training experiment {name} is not converged: {'; '.join(problems)}")
 
 
 def _grid_check(exps, overrides, spacing, edge, fine_values, simulate) -> dict:

@@ -29,8 +29,11 @@ occlusion enlargement of the in vivo 2 cm lesion (README: at least 1.5x in volum
 as in rfa.py; no table row has both an occluded and an open single-electrode value).
 
 The full run also writes benchmarks/results/validation-published-rows-<model>.md and .json: one line
-per row (id, role, model, band, published, unit, z, verdict) and, for rows no experiment covers, the
-reason.
+per row (id, role, model, band, published, unit, z, verdict, and its runs' checks: whether they pass
+the convergence rule the calibration applies to its training runs, with their grid and time
+warnings, :func:`ablation.calibration.experiments.run_checks`) and, for rows no experiment covers,
+the reason. A held-out row is compared whether or not its runs pass; the checks say whether a miss
+could be numerical.
 
 Run as a script, it writes the same table and can take experiments from a stored table instead of
 solving them again (``--reuse-from MODEL``; ``--solve-again rfa`` solves every RF experiment anyway, for a
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import sys
 import time
@@ -50,8 +54,9 @@ import time
 from scipy import stats
 
 from ablation.bench import Metric, case, shipped_folder
-from ablation.calibration.experiments import (DEFAULT_SPACING, MAX_SPACING, experiments, published_sd, solve,
-                                              unsupported, z_score)
+from ablation.calibration.experiments import (CONVERGED_BOUNDARY_K, CONVERGED_TIME_ERROR, DEFAULT_SPACING,
+                                              MAX_SPACING, experiments, published_sd, run_checks, scenario_key,
+                                              solve, unsupported, z_score)
 from ablation.calibration.published import load_rows
 from ablation.input.models import DEFAULT_MODEL
 from ablation.version import __version__
@@ -72,6 +77,8 @@ _BAND: dict = {}            # row id -> (model value at the zone band's 5 %, at 
 _SECONDS: dict = {}         # experiment name -> wall time of the runs it started
 _EXTRA: dict = {}           # the occlusion run's volume
 _REUSED: dict = {}          # row id -> where its stored value came from (the script's --reuse-from)
+_CHECKS: dict = {}          # row id -> its experiment's run checks (experiments.run_checks; stored ones too)
+_SETTING: dict = {}         # row id -> setting_hash of the experiment it was measured with
 #: relative difference within which a re-solved experiment counts as the stored one
 REUSE_TOLERANCE = 1e-6
 
@@ -90,9 +97,20 @@ def _measure(chosen) -> None:
         results = solve([experiment], cache=_CACHE)[experiment.name]
         _SECONDS[experiment.name] = time.perf_counter() - started
         measured = experiment.measure(results)
+        checks = run_checks(results)
+        setting = setting_hash(experiment)
         for row_id, value in measured.items():
             _MEASURED[row_id] = (value, experiment.name)
+            _CHECKS[row_id] = checks
+            _SETTING[row_id] = setting
         _BAND.update(_band(experiment, results, measured))
+
+
+def setting_hash(experiment) -> str:
+    """A digest of the experiment's scenarios as solved (base file, the row's changes, the grid): a
+    stored row is reused only while it is unchanged."""
+    keys = [scenario_key(scenario) for scenario in experiment.scenarios().values()]
+    return hashlib.sha256(json.dumps(keys).encode()).hexdigest()[:16]
 
 
 class _ZoneAtQuantile:
@@ -271,6 +289,9 @@ def _entries(rows, reasons) -> list[dict]:
             entry.update(model=value, model_p5=low, model_p95=high, model_sd=_model_sd(row.id), z=z,
                          verdict="within 2 SD" if abs(z) <= 2.0 else "miss", in_band_90=_in_band(row),
                          experiment=name, sd_used=published_sd(row))
+            entry["run_checks"] = _CHECKS.get(row.id)
+            if _SETTING.get(row.id):
+                entry["setting_hash"] = _SETTING[row.id]
             if row.id in _REUSED:
                 entry["reused_from"] = _REUSED[row.id]
         else:
@@ -306,6 +327,7 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
     if _EXTRA.get("occlusion_ratio") is not None:
         lines.append(f"- inflow occlusion (perfusion 0) volume enlargement, CVIR 2 cm in vivo: "
                      f"{_EXTRA['occlusion_ratio']:.2f} (README: at least 1.5)")
+    lines.append(_convergence_line())
     if _REUSED:
         sources = sorted(set(_REUSED.values()))
         lines += ["", f"{len(_REUSED)} rows (marked 'stored') were not solved again: they come from "
@@ -314,18 +336,42 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
     lines += ["", "Assumptions the experiments added to split.csv:", ""]
     lines += [f"- {name}: {'; '.join(notes)}" for name, notes in header["experiment_notes"].items()]
     lines += ["", "z combines the published SD (or 10 % of the value) with the model SD from its 5-95 % band.", "",
-              "| id | role | model | model 5-95 % | published | unit | z | verdict | in band |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "runs: the experiment's runs against the convergence rule the calibration applies to its "
+              f"training runs (conducted boundary deviation at most {CONVERGED_BOUNDARY_K:g} K, time-step error "
+              f"of the zone volume at most {100 * CONVERGED_TIME_ERROR:g} %) and their grid and time warnings; "
+              "'not recorded' for rows stored before the checks were kept.", "",
+              "| id | role | model | model 5-95 % | published | unit | z | verdict | in band | runs |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         published = f"{e['published']:g}" + (f" ± {e['sd']:g}" if e["sd"] is not None else "")
         if e["model"] is None:
-            lines.append(f"| {e['id']} | {e['role']} | | | {published} | {e['unit']} | | {e['verdict']} | |")
+            lines.append(f"| {e['id']} | {e['role']} | | | {published} | {e['unit']} | | {e['verdict']} | | |")
         else:
             verdict = e["verdict"] + (" (stored)" if "reused_from" in e else "")
             lines.append(f"| {e['id']} | {e['role']} | {e['model']:.4g} | {e['model_p5']:.4g}-{e['model_p95']:.4g} | "
                          f"{published} | {e['unit']} | {e['z']:+.2f} | {verdict} | "
-                         f"{'yes' if e['in_band_90'] else 'no'} |")
+                         f"{'yes' if e['in_band_90'] else 'no'} | {_checks_text(e['run_checks'])} |")
     (folder / f"{RESULTS_NAME}.md").write_text("\n".join(lines) + "\n")
+
+
+def _checks_text(checks) -> str:
+    """One table cell: whether the row's runs passed the convergence rule, with their numbers."""
+    if checks is None:
+        return "not recorded"
+    time_error = "no step check" if checks["time_error"] is None else f"step {100 * checks['time_error']:.2g} %"
+    numbers = f"boundary {checks['boundary_deviation_C']:.2g} K, {time_error}"
+    verdict = "not converged" if checks["problems"] else "converged"
+    warned = f"; {len(checks['warnings'])} warning(s): " + " / ".join(checks["warnings"]) if checks["warnings"] else ""
+    return f"{verdict} ({numbers}){warned}"
+
+
+def _convergence_line() -> str:
+    """How many measured rows rest on runs that passed the convergence rule."""
+    recorded = [c for c in _CHECKS.values() if c is not None]
+    passed = sum(1 for c in recorded if not c["problems"])
+    warned = sum(1 for c in recorded if c["warnings"])
+    return (f"- rows whose runs pass the convergence rule: {passed} of {len(recorded)} with checks recorded "
+            f"({len(_MEASURED) - len(recorded)} stored without them); rows whose runs warned: {warned}")
 
 
 # ------------------------------------------------------------------------------------ script
@@ -341,7 +387,10 @@ def _reuse(model: str, candidates) -> None:
     entries = {e["id"]: e for e in stored["rows"] if e.get("model") is not None}
     runtime = stored.get("experiment_runtime_s", {})
     label = f"{path.name} (generated {stored.get('generated', '?')})"
-    stored_experiments = [e for e in candidates if all(row.id in entries for row in e.rows)]
+    # a stored row whose experiment has changed since (its setting_hash differs) is solved again;
+    # tables written before the hash was kept cannot be checked this way
+    stored_experiments = [e for e in candidates if all(row.id in entries for row in e.rows)
+                          and _unchanged(e, [entries[row.id] for row in e.rows])]
     for modality in sorted({e.rows[0].modality for e in stored_experiments}):
         mine = [e for e in stored_experiments if e.rows[0].modality == modality]
         check = min(mine, key=lambda e: runtime.get(e.name, float("inf")))
@@ -360,8 +409,17 @@ def _reuse(model: str, candidates) -> None:
                 _MEASURED[row.id] = (float(entry["model"]), f"{solved_as} (stored)")
                 _BAND[row.id] = (float(entry["model_p5"]), float(entry["model_p95"]))
                 _REUSED[row.id] = entry.get("reused_from", label)     # where the value was solved
+                if entry.get("run_checks") is not None:
+                    _CHECKS[row.id] = entry["run_checks"]
+                _SETTING[row.id] = entry.get("setting_hash")
             if experiment.name in runtime:
                 _SECONDS[f"{experiment.name} (stored)"] = float(runtime[experiment.name])
+
+
+def _unchanged(experiment, stored_entries) -> bool:
+    """Whether the stored rows were solved with the experiment as it is now (True when no hash was kept)."""
+    stored = {entry.get("setting_hash") for entry in stored_entries} - {None}
+    return not stored or stored == {setting_hash(experiment)}
 
 
 def main(argv=None) -> int:
