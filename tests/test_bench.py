@@ -169,6 +169,51 @@ def test_report_reads_the_results_shipped_with_the_package():
     assert isinstance(data["cases"], list) and len(data["cases"]) > 10
 
 
+def test_results_record_the_code_they_came_from_and_the_report_compares_it(tmp_path, capsys):
+    from ablation.output import report
+    cases = _suite(tmp_path, 2.0)
+    assert _bench(cases, tmp_path / "r", "--update-references") == 0
+    capsys.readouterr()
+    recorded = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert recorded["suites"] == ["demo"]
+    assert recorded["provenance"]["code_digest"] == bench.code_digest(cases_dir=cases)
+    assert recorded["provenance"]["package_version"] == ablation.__version__
+    # the report compares the recorded digest with the installed code's (the shipped cases)
+    same = dict(recorded, provenance=dict(recorded["provenance"], code_digest=bench.code_digest()))
+    text, same_code = report._benchmark_origin(same["provenance"])
+    assert same_code and "the code of this run" in text
+    text, same_code = report._benchmark_origin(dict(same["provenance"], code_digest="0123456789abcdef"))
+    assert not same_code and "0123456789abcdef" in text and "may not describe it" in text
+    text, same_code = report._benchmark_origin(None)
+    assert not same_code and "no record of the code" in text
+
+
+def test_code_digest_follows_code_cases_and_tables_but_not_results(tmp_path):
+    package, cases = tmp_path / "pkg", tmp_path / "cases"
+    for folder in (package / "physics", package / "benchmarks", cases / "suite", cases / "results"):
+        folder.mkdir(parents=True)
+    (package / "physics" / "pennes.py").write_text("K = 0.5\n")
+    (package / "benchmarks" / "copy.py").write_text("shipped data inside a wheel\n")
+    (cases / "suite" / "case.py").write_text("x = 1\n")
+    (cases / "suite" / "rows.csv").write_text("id,value\n")
+    (cases / "results" / "results.json").write_text("{}")
+    first = bench.code_digest(package, cases)
+    assert len(first) == 16 and bench.code_digest(package, cases) == first
+    (cases / "results" / "results.json").write_text('{"cases": []}')
+    (package / "benchmarks" / "copy.py").write_text("changed\n")
+    (package / "physics" / "notes.txt").write_text("not code\n")
+    assert bench.code_digest(package, cases) == first
+    for changed, text in ((package / "physics" / "pennes.py", "K = 0.6\n"), (cases / "suite" / "rows.csv", "id\n"),
+                          (cases / "suite" / "case.py", "x = 2\n")):
+        before = bench.code_digest(package, cases)
+        changed.write_text(text)
+        assert bench.code_digest(package, cases) != before, changed
+    # a file moved keeps its content but changes the digest
+    before = bench.code_digest(package, cases)
+    (package / "physics" / "pennes.py").rename(package / "physics" / "heat.py")
+    assert bench.code_digest(package, cases) != before
+
+
 def test_pyproject_lists_every_sub_package():
     source = Path(__file__).resolve().parent.parent
     pyproject = source / "pyproject.toml"

@@ -416,6 +416,21 @@ def test_report_shows_coverage_placement_and_benchmarks(loaded, tmp_path):
     assert report.latest_benchmarks(tmp_path / "nowhere") is None
 
 
+@pytest.mark.parametrize("tolerance, conducted, verdict", [
+    (2.0, 1.0, "ok"), (0.2, 0.3, "above domain.boundary_tolerance 0.2 K"), (None, 0.6, "above domain.boundary_tolerance 0.5 K")])
+def test_report_judges_the_boundary_by_the_runs_own_tolerance(loaded, tmp_path, tolerance, conducted, verdict):
+    from dataclasses import replace
+    from ablation.output import report
+    summary = replace(loaded.summary, boundary_conducted_deviation_C=conducted)
+    domain = {"size_mm": 80.0, "grown": 0}
+    if tolerance is not None:        # a summary written before the tolerance was recorded
+        domain["boundary_tolerance_C"] = tolerance
+    summary["domain"] = domain
+    page, md = report.build_report(tmp_path, replace(loaded, summary=summary), bench=None)
+    row = next(line for line in md.splitlines() if "conducted from the zone / raw" in line)
+    assert verdict in row and f"{conducted:.3g}" in row
+
+
 def test_report_command_on_a_comparison_folder(tmp_path):
     comparison = {"rows": [
         {"approach": "open", "p_technical_success": 0.92, "ci95": {"p_technical_success": [0.88, 0.95]}},

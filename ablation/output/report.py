@@ -23,7 +23,8 @@ DISCLAIMER = ("Research use only. This report comes from a research model, not a
               "the treatment of any patient.")
 
 HEAT_BALANCE_OK = 1e-2        # relative residual of the energy balance (issue 4: within 1 %)
-BOUNDARY_DEVIATION_OK_C = 0.5  # K: a warmer outer boundary means the domain is too small to hold the heat
+# K: domain.boundary_tolerance's default (ablation.input.sections), for summaries that do not record the run's own
+BOUNDARY_DEVIATION_OK_C = 0.5
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-width:1100px;margin:1.5em auto;
@@ -218,6 +219,25 @@ def latest_benchmarks(root: Path | None = None) -> tuple[Path, dict] | None:
     return (path, data) if isinstance(data, dict) else None
 
 
+def _benchmark_origin(recorded) -> tuple[str, bool]:
+    """Which code the recorded benchmark results describe, as a sentence, and whether it is the
+    code running now (same :func:`ablation.bench.code_digest`)."""
+    from ablation.bench import code_digest
+    try:
+        current = code_digest()
+    except (ModuleNotFoundError, OSError):      # an installation without the benchmark package data
+        current = None
+    if not isinstance(recorded, dict) or not recorded.get("code_digest"):
+        return ("They carry no record of the code they were computed with, so they may not describe this "
+                "version.", False)
+    when = (f"They were recorded {recorded.get('recorded_utc', '(time unknown)')} UTC with ablation "
+            f"{recorded.get('package_version', '?')} (commit {(recorded.get('git_commit') or 'unknown')[:12]}, "
+            f"code digest {recorded['code_digest']})")
+    if recorded["code_digest"] == current:
+        return when + ", the code of this run.", True
+    return (when + f"; this run's code differs (code digest {current}), so they may not describe it.", False)
+
+
 def _benchmark_section(doc: Doc, bench) -> None:
     if bench is None:
         doc.para("No recorded benchmark results (benchmarks/results/results.json, shipped with the package) "
@@ -228,14 +248,15 @@ def _benchmark_section(doc: Doc, bench) -> None:
     cases = [c for c in data.get("cases", []) if isinstance(c, dict)]
     passed = sum(1 for c in cases if c.get("passed"))
     resolution = "quick" if data.get("quick") else "full"
+    origin, same_code = _benchmark_origin(data.get("provenance"))
     doc.raw(f"<p>Recorded benchmark results, read from <a href=\"{html.escape(path.resolve().as_uri())}\"><code>"
             f"{html.escape(str(path))}</code></a> ({resolution} resolution): "
             f"<span class=\"{'ok' if passed == len(cases) else 'warn'}\">{passed} of {len(cases)} metrics pass</span>. "
-            f"These are the results recorded with this version of the toolkit, not a run on this machine "
-            f"(<code>ablation bench</code> does that).</p>",
+            f"<span class=\"{'ok' if same_code else 'warn'}\">{html.escape(origin)}</span> "
+            f"These are recorded results, not a run on this machine (<code>ablation bench</code> does that).</p>",
             f"Recorded benchmark results, read from `{path}` ({resolution} resolution): "
-            f"{passed} of {len(cases)} metrics pass. These are the results recorded with this version of the "
-            f"toolkit, not a run on this machine (`ablation bench` does that).\n")
+            f"{passed} of {len(cases)} metrics pass. {md_escape(origin)} These are recorded results, not a run on "
+            f"this machine (`ablation bench` does that).\n")
     suites = {}
     for c in cases:
         s = suites.setdefault(c.get("suite", "?"), [0, 0])
@@ -391,17 +412,20 @@ def _verification_section(doc: Doc, s: dict, bench) -> None:
         rows.append(("heat balance error (relative residual of the energy balance)", fmt(hb, 3),
                      status(hb <= HEAT_BALANCE_OK, "ok" if hb <= HEAT_BALANCE_OK else f"above {HEAT_BALANCE_OK:g}")))
     conducted = s.get("boundary_conducted_deviation_C")
+    # judged against the run's own domain.boundary_tolerance; summaries without it used the default
+    domain_record = s.get("domain") if isinstance(s.get("domain"), dict) else {}
+    tolerance = float(domain_record.get("boundary_tolerance_C", BOUNDARY_DEVIATION_OK_C))
     if bd is not None and conducted is None:
         rows.append(("largest deviation on the outer boundary (K)", fmt(bd, 3),
-                     status(bd <= BOUNDARY_DEVIATION_OK_C, "ok" if bd <= BOUNDARY_DEVIATION_OK_C
-                            else "domain may be too small")))
+                     status(bd <= tolerance, "ok" if bd <= tolerance
+                            else f"above domain.boundary_tolerance {tolerance:g} K: domain may be too small")))
     elif bd is not None:
         # what truncates the field is heat conducted to the boundary, not heat released there
         # (ablation.run.boundary): the raw deviation is shown, the conducted part judged
         rows.append(("largest deviation next to the outer boundary (K): conducted from the zone / raw",
                      f"{fmt(conducted, 3)} / {fmt(bd, 3)}",
-                     status(conducted <= BOUNDARY_DEVIATION_OK_C, "ok" if conducted <= BOUNDARY_DEVIATION_OK_C
-                            else "domain may be too small")))
+                     status(conducted <= tolerance, "ok" if conducted <= tolerance
+                            else f"above domain.boundary_tolerance {tolerance:g} K: domain may be too small")))
     grid = s.get("grid") or {}
     rows.append(("grid", f"{grid.get('kind')} {fmt(grid.get('shape'))}, {grid.get('cells')} cells, "
                          f"{fmt(grid.get('min_spacing_mm'), 3)}-{fmt(grid.get('max_spacing_mm'), 3)} mm", ""))
