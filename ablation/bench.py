@@ -123,6 +123,10 @@ class BenchReferenceError(ValueError):
     """A stored reference file that cannot be used (not JSON, truncated, wrong types)."""
 
 
+class BenchCaseFileError(ValueError):
+    """A suite file that cannot be loaded (a syntax error, a failing import): input, not a failed case."""
+
+
 def case(name: str | None = None, quick: bool = True):
     """Register a benchmark case ``fn(ctx) -> list[Metric]``; ``quick=False`` cases are skipped by --quick."""
     def wrap(fn):
@@ -261,8 +265,13 @@ def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_r
     ``progress(done, total, label)`` is called once per case file."""
     cases_dir = Path(cases_dir) if cases_dir else default_cases_dir()
     if not cases_dir.is_dir():
-        return BenchReport(2, cases_dir=cases_dir, problem=f"cases folder {cases_dir} does not exist")
+        what = "is a file, not a folder" if cases_dir.exists() else "does not exist"
+        return BenchReport(2, cases_dir=cases_dir, problem=f"cases folder {cases_dir} {what}; expected a folder of "
+                                                          "suite files <suite>.py or folders <suite>/ of them")
     suite_files = find_suites(cases_dir)
+    if not suite_files:
+        return BenchReport(2, cases_dir=cases_dir, problem=f"cases folder {cases_dir} holds no benchmark suite; "
+                                                          "expected suite files <suite>.py or folders <suite>/ of them")
     known = sorted(suite_files)
     if suites:
         unknown = [s for s in suites if s not in known]
@@ -278,7 +287,7 @@ def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_r
                 progress(done, len(files), "benchmark files")
             _run_file(report, suite, path, cases_dir / "references" / f"{suite}-{path.stem}.json",
                       quick, update_references)
-    except BenchReferenceError as exc:
+    except (BenchReferenceError, BenchCaseFileError) as exc:
         report.exit_code, report.problem = 2, str(exc)
         return report
     if progress is not None:
@@ -299,7 +308,12 @@ def _run_file(report: BenchReport, suite: str, path: Path, refs_path: Path, quic
               update_references: bool) -> None:
     stored = read_references(refs_path)
     new_refs = dict(stored)
-    for _, name, fn, quick_ok in load_suite(path):
+    try:
+        cases = load_suite(path)
+    except Exception as exc:        # whatever the file raises while it loads, it is unusable input
+        raise BenchCaseFileError(f"cannot load the benchmark file {path}: "
+                                 f"{''.join(traceback.format_exception_only(type(exc), exc)).strip()}") from exc
+    for _, name, fn, quick_ok in cases:
         if quick and not quick_ok:
             continue
         ctx = CaseContext(quick=quick)

@@ -129,6 +129,24 @@ def test_unknown_suite_is_an_error(tmp_path, capsys):
     assert "bench: unknown suite(s) nope" in capsys.readouterr().err
 
 
+def test_unusable_cases_folders_and_files_are_exit_2_naming_them(tmp_path, capsys):
+    broken = tmp_path / "broken"
+    (broken / "suite").mkdir(parents=True)
+    (broken / "suite" / "case_file.py").write_text("def oops(:\n")
+    assert _bench(broken, tmp_path / "r1", "--quick") == 2
+    err = capsys.readouterr().err
+    assert f"cannot load the benchmark file {broken / 'suite' / 'case_file.py'}" in err and "SyntaxError" in err
+    assert "Traceback" not in err and not (tmp_path / "r1").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _bench(empty, tmp_path / "r2") == 2
+    assert "holds no benchmark suite" in capsys.readouterr().err and not (tmp_path / "r2").exists()
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("x")
+    assert _bench(a_file, tmp_path / "r3") == 2
+    assert f"cases folder {a_file} is a file, not a folder" in capsys.readouterr().err
+
+
 def test_a_suite_file_that_imports_a_sibling_does_not_run_the_siblings_cases(tmp_path):
     """A measurement script in a suite folder may import a suite file beside it by its plain name;
     the sibling's cases belong to the sibling's file only (otherwise they ran twice)."""

@@ -435,3 +435,17 @@ def test_tilt_about_the_displaced_tip_and_anisotropic_sigma(axisym_domain):
     across = pl.error_model(s.placement.replaced(sigma_across=2e-3, angular_sigma=0.0))
     delta, tilt = pl.local_errors(across, z)
     assert np.all(delta[:, 2] == 0) and np.all(tilt == 0) and np.std(delta[:, 0]) > 1e-3
+
+
+def test_an_empty_lesion_gives_undefined_margins_without_warnings_and_quantiles_skip_them():
+    import warnings
+    from ablation.outcome.placement.moved_lesion import SdfTable
+    from ablation.outcome.placement.statistics import quantiles
+    empty = SdfTable.build(lambda p: np.full(p.shape[1], np.inf), [0.0, 0.0], [1.0, 1.0], 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # inf - inf must not warn
+        values = empty.lookup([np.array([0.3, 0.6], np.float32), np.array([0.5, 0.1], np.float32)])
+    assert np.isnan(values).all()
+    assert quantiles(np.array([np.nan, np.nan]))["q50"] is None
+    mixed = quantiles(np.array([1.0, 2.0, 3.0, np.nan, 5.0]))
+    assert mixed["q50"] == pytest.approx(2.5) and mixed["q05"] == pytest.approx(1.15)

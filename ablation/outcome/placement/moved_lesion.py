@@ -63,8 +63,11 @@ class SdfTable:
             base = term if base is None else base + term
         g = np.take(self._packed, base, axis=0)          # (..., 2^dim)
         # collapse one axis at a time: the last axis varies fastest in the corner order
-        for f in reversed(fracs):
-            g = g[..., 0::2] + f[..., None] * (g[..., 1::2] - g[..., 0::2])
+        # an empty lesion has no boundary: its distance is infinite everywhere, inf - inf gives NaN
+        # (an undefined margin: no success, left out of the margin quantiles), not worth a warning
+        with np.errstate(invalid="ignore"):
+            for f in reversed(fracs):
+                g = g[..., 0::2] + f[..., None] * (g[..., 1::2] - g[..., 0::2])
         return g[..., 0]
 
 

@@ -59,7 +59,7 @@ def quantiles(values: np.ndarray) -> dict:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return {f"q{int(q * 100):02d}": None for q in QUANTILES}
-    return {f"q{int(q * 100):02d}": float(np.quantile(values, q)) for q in QUANTILES}
+    return {f"q{int(q * 100):02d}": float(np.quantile(finite, q)) for q in QUANTILES}
 
 
 def probabilities(coverage: np.ndarray, margin_mm: np.ndarray, success: np.ndarray) -> dict:
