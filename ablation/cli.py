@@ -13,6 +13,8 @@ import argparse
 import contextlib
 import json
 import logging
+import math
+import re
 import signal
 import sys
 import threading
@@ -56,6 +58,98 @@ def _count(minimum: int):
         return value
     parse.__name__ = "integer"
     return parse
+
+
+def _output_path(text: str) -> str:
+    """argparse type of --out: an empty path would silently mean the default place."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is empty; expected a path (leave --out out for the default)")
+    return text
+
+
+def _existing_folder(text: str) -> str:
+    """argparse type of --allow-input-path: a folder that exists (a typo would allow nothing, silently)."""
+    path = Path(text).expanduser()
+    if not text.strip() or not path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist; expected an existing folder")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file; expected an existing folder")
+    return text
+
+
+def _positive_length(text: str) -> str:
+    """argparse type of a cell size: a positive length with its unit, kept as text (the scenario's form)."""
+    from ablation.input.units import UnitError, parse_quantity
+    expected = "expected a positive length with a unit (mm, cm, m or um), e.g. '0.5 mm'"
+    try:
+        number = float(text.split()[0]) if text.split() else None
+    except ValueError:
+        number = None       # a unit glued to the number ('1mm') or no number: parse_quantity says which
+    if number is not None and not number > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not positive; {expected}")
+    try:
+        value = parse_quantity(text, "length")
+    except UnitError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a length ({exc}); {expected}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not positive; {expected}")
+    return text
+
+
+# a Dask scheduler address: [protocol://]host:port, host a name, IPv4 or [IPv6] address
+_SCHEDULER_ADDRESS = re.compile(r"^(?:(?P<protocol>tcp|tls|ws|wss|ucx)://)?"
+                                r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})/?$")
+
+
+def _scheduler_address(text: str) -> str:
+    """argparse type of --scheduler, checked before any cluster or connection is started."""
+    match = _SCHEDULER_ADDRESS.match(text.strip())
+    if not match or not 1 <= int(match["port"]) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a scheduler address; expected host:port or "
+                                         "tcp://host:port (port 1-65535), e.g. tcp://10.0.0.5:8786")
+    return text.strip()
+
+
+#: the largest picture side `ablation view` renders: larger ones exhaust memory inside VTK (it aborts)
+MAX_PICTURE_SIDE = 8192
+
+
+def _picture_size(text: str) -> tuple[int, int]:
+    """argparse type of --size: WIDTHxHEIGHT in pixels, each 1..MAX_PICTURE_SIDE."""
+    expected = f"expected WIDTHxHEIGHT, two whole numbers of pixels from 1 to {MAX_PICTURE_SIDE}, e.g. 1800x900"
+    try:
+        width, height = (int(side) for side in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a picture size; {expected}") from None
+    if not (1 <= width <= MAX_PICTURE_SIDE and 1 <= height <= MAX_PICTURE_SIDE):
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; {expected}")
+    return width, height
+
+
+def _camera(text: str) -> str:
+    """argparse type of --camera: a named view or 'AZIMUTH,ELEVATION' as finite degrees."""
+    from ablation.output.scene import CAMERAS
+    if text in CAMERAS:
+        return text
+    try:
+        angles = [float(part) for part in text.split(",")]
+    except ValueError:
+        angles = []
+    if len(angles) != 2 or not all(math.isfinite(a) for a in angles):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a camera; expected one of {', '.join(CAMERAS)} or "
+                                         "'AZIMUTH,ELEVATION' as two finite numbers of degrees, e.g. 30,20")
+    return text
+
+
+def _time_point(text: str) -> float:
+    """argparse type of view --time: seconds since the start (the result's range is checked once read)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; expected a time in seconds, 0 or more") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; expected a finite time in seconds, 0 or more")
+    return value
 
 
 class ProgressBars:
@@ -212,15 +306,24 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+CONVERGENCE = "converge"     # the marker's kind of a convergence study's folder (the command's name)
+
+
 def cmd_converge(args) -> int:
-    from ablation.output.files import write_json
+    from ablation.output.files import AtomicOutput, OutputError, ResultFolder
     from ablation.run.convergence import convergence_study
     scenario = load_scenario(args.scenario)
-    with ProgressBars(_show_progress(args), scenario.name) as progress:
-        report = convergence_study(scenario, levels=args.levels, progress=progress)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-convergence"))
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "convergence.json", report)
+    # checked and locked before the solves; it replaces only an earlier convergence study, as a whole
+    with ResultFolder(out, only_kind=CONVERGENCE, expected_bytes=10**6):
+        with ProgressBars(_show_progress(args), scenario.name) as progress:
+            report = convergence_study(scenario, levels=args.levels, progress=progress)
+        try:
+            with AtomicOutput(out, kind=CONVERGENCE, only_kind=CONVERGENCE) as output:
+                output.finish("convergence.json", report)
+        except OSError as exc:
+            raise OutputError(f"{out}: writing convergence.json failed ({exc.strerror or exc}); nothing was "
+                              "written there") from None
     for row in report["levels"]:
         print(f"  spacing x{row['spacing_scale']:.3f} ({row['cells']} cells, dt {row['step_s']:.3g} s): "
               f"volume {row['volume_ml']:.3f} mL, long {row['long_axis_mm']:.2f} mm, short {row['short_axis_mm']:.2f} mm")
@@ -248,7 +351,8 @@ def _compare_arguments(parser) -> None:
     parser.add_argument("--seed", type=_count(0), default=None, help="random seed, 0 or more (default: the scenario's)")
     parser.add_argument("--no-pringle", dest="pringle", action="store_false",
                         help="skip the inflow-occlusion variants")
-    parser.add_argument("--out", help=OUT_HELP.format(default="results/<scenario stem>-compare"))
+    parser.add_argument("--out", type=_output_path,
+                        help=OUT_HELP.format(default="results/<scenario stem>-compare"))
     parser.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
@@ -292,7 +396,7 @@ def cmd_sweep(args) -> int:
         if args.scheduler:
             try:
                 client = engine.connect(args.scheduler)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise ScenarioError([("--scheduler", f"{args.scheduler!r}: cannot connect ({exc})")]) from None
         else:
             from distributed import Client
@@ -323,7 +427,21 @@ def cmd_sweep(args) -> int:
         print(f"  {approach}: " + ", ".join(f"{k} {v['p']:.3f} [{v['interval'][0]:.3f}, {v['interval'][1]:.3f}]"
                                             for k, v in entry.items() if v.get("p") is not None))
     print(f"  written {out}/results.parquet, results.csv, sweep.json, report.html")
+    if status["failed"]:
+        _report_failed_samples(out)
     return 1 if status["failed"] else 0
+
+
+def _report_failed_samples(out: Path, shown: int = 3) -> None:
+    """The first failed samples' errors on stderr: failures.json alone is easy to miss."""
+    try:
+        failures = json.loads((out / "failures.json").read_text())
+    except (OSError, ValueError):
+        failures = []
+    for entry in failures[:shown]:
+        log.error("sample %s failed: %s", entry.get("sample"), str(entry.get("error", "")).strip())
+    log.error("%d sample(s) failed; every error with its traceback, changes and scenario is in %s",
+              len(failures), out / "failures.json")
 
 def cmd_plan(args) -> int:
     """Inverse planning (ablation/planning): the plan for the scenario's [plan] section, verified by
@@ -356,41 +474,63 @@ def _view_arguments(parser) -> None:
     from ablation.output.scene import CAMERAS
     parser.description = "re-render a saved result (or open it in a window when there is a screen)"
     parser.add_argument("directory", help="results folder of a completed run")
-    parser.add_argument("--camera", default="iso",
+    parser.add_argument("--camera", default="iso", type=_camera,
                         help=f"{', '.join(CAMERAS)} or 'AZIMUTH,ELEVATION' in degrees from the side view")
     parser.add_argument("--criterion", help="lesion criterion to draw (default: the run's), e.g. arrhenius_99, "
                                             "max_temperature:60, min_temperature:-40")
-    parser.add_argument("--time", type=float, help="time point (s): the nearest stored snapshot")
+    parser.add_argument("--time", type=_time_point, help="time point (s), 0 up to the run's duration: the nearest "
+                                                         "stored snapshot")
     parser.add_argument("--field", default="temperature_C", help="field on the section (default temperature_C)")
     parser.add_argument("--tumor", type=int, help="close-up of tumour N (1-based)")
-    parser.add_argument("--out", help="PNG to write (default: an interactive window when there is a screen, "
-                                      "else DIR/view.png)")
-    parser.add_argument("--size", default="1800x900", help="picture size WIDTHxHEIGHT in pixels")
+    parser.add_argument("--out", type=_output_path,
+                        help="new PNG to write (default: an interactive window when there is a screen, else "
+                             "DIR/view.png); an existing file other than DIR/view.png is refused")
+    parser.add_argument("--size", default="1800x900", type=_picture_size,
+                        help=f"picture size WIDTHxHEIGHT in pixels, each at most {MAX_PICTURE_SIDE}")
 
 
 def cmd_view(args) -> int:
     from ablation.output import scene as viz
+    from ablation.output.files import IMAGE_SUFFIXES, AtomicFile, is_result_folder
     from ablation.output.reading import load_result, snapshot_fields
+    directory = Path(args.directory)
+    own_view = directory / "view.png"
+    out = None if args.out is None and viz.has_screen() else Path(args.out or own_view)
+    picture = None
+    if out is not None:
+        # only the result's own view.png is re-rendered in place; any other existing file is the user's
+        replaceable = out.resolve() == own_view.resolve() and is_result_folder(directory)
+        picture = AtomicFile(out, suffixes=IMAGE_SUFFIXES, replaceable=replaceable)
+        if args.out is not None or is_result_folder(directory):
+            picture.check()     # before the result is read and rendered (else reading it fails first)
     try:
         result = load_result(args.directory)
         fields, time_s = None, None
         if args.time is not None:
+            _check_time_in_result(args.time, result)
             time_s, fields = snapshot_fields(result, args.time)
         focus = None if args.tumor is None else args.tumor - 1
         if focus is not None and not 0 <= focus < len(result.domain.tumors):
             raise ValueError(f"--tumor {args.tumor}: the scenario has {len(result.domain.tumors)} tumour(s)")
-        width, height = (int(v) for v in args.size.lower().split("x"))
         parts = viz.scene_parts(result, args.criterion, fields, time_s, args.field)
-        if args.out is None and viz.has_screen():
-            viz.show_scene(result, camera=args.camera, focus=focus, window_size=(width, height), parts=parts)
+        if out is None:
+            viz.show_scene(result, camera=args.camera, focus=focus, window_size=args.size, parts=parts)
             return 0
-        out = Path(args.out or Path(args.directory) / "view.png")
-        viz.render_scene(result, out, parts=parts, camera=args.camera, focus=focus, window_size=(width, height))
+        with picture as staging:
+            viz.render_scene(result, staging, parts=parts, camera=args.camera, focus=focus, window_size=args.size)
     except (FileNotFoundError, ValueError) as exc:
         log.error("ablation view: %s", exc)
         return 2
     print(f"written {out}")
     return 0
+
+
+def _check_time_in_result(time_s: float, result) -> None:
+    """--time picks the nearest stored snapshot: a time after the last one would silently show it."""
+    times = [t for t, _ in result.snapshot_index or ()]
+    if times and time_s > max(times) * (1 + 1e-9) + 1e-9:
+        raise ValueError(f"--time {time_s:g}: after the run's last stored snapshot; expected a time from "
+                         f"0 to {max(times):g} s")
 
 
 def _report_arguments(parser) -> None:
@@ -431,11 +571,22 @@ def cmd_compare_zone(args) -> int:
     from ablation.anatomy.errors import AnatomyError
     from ablation.anatomy.label_maps import read_label_map
     from ablation.output.anatomy_export import criterion_file_name
+    from ablation.output.files import AtomicFile, OutputError
     from ablation.outcome.zone_agreement import zone_agreement
+    record_file = AtomicFile(args.out) if args.out else None
+    if record_file is not None:
+        record_file.check()     # before the label maps are read and compared (seconds of work)
     predicted_path = Path(args.predicted)
     if predicted_path.is_dir():
         predicted_path = predicted_path / ("lesion.nii.gz" if args.criterion is None
                                            else criterion_file_name(args.criterion))
+        if not predicted_path.exists():
+            what = ("" if args.criterion is None
+                    else f" that reported the criterion {args.criterion!r} (see its summary.json)")
+            log.error("ablation compare-zone: %s holds no %s; expected the result folder of a run with an [anatomy] "
+                      "section%s (lesion.nii.gz and lesion_<criterion>.nii.gz are written only then) or a label "
+                      "map file", args.predicted, predicted_path.name, what)
+            return 2
     try:
         predicted = read_label_map(predicted_path)
         measured = read_label_map(args.measured)
@@ -455,11 +606,15 @@ def cmd_compare_zone(args) -> int:
     if not (predicted.labels > 0).any():
         log.error("ablation compare-zone: %s: the predicted zone is empty", predicted_path)
         return 2
-    agreement = zone_agreement(predicted.labels > 0, zone, predicted.spacing, predicted.direction)
-    record = {"predicted": str(predicted_path), "measured": str(args.measured), **agreement.as_dict()}
-    text = json.dumps(record, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    with record_file if record_file is not None else contextlib.nullcontext() as staging:
+        agreement = zone_agreement(predicted.labels > 0, zone, predicted.spacing, predicted.direction)
+        record = {"predicted": str(predicted_path), "measured": str(args.measured), **agreement.as_dict()}
+        text = json.dumps(record, indent=2)
+        if staging is not None:
+            try:
+                staging.write_text(text + "\n")
+            except OSError as exc:
+                raise OutputError(f"{args.out}: writing failed ({exc.strerror or exc}); nothing was written") from None
     print(text)
     return 0
 
@@ -478,7 +633,7 @@ def _memory(text: str) -> float:
 
 
 def _input_path_arguments(parser) -> None:
-    parser.add_argument("--allow-input-path", action="append", default=[], metavar="DIR",
+    parser.add_argument("--allow-input-path", action="append", default=[], metavar="DIR", type=_existing_folder,
                         help="also read data files the scenario names (e.g. probe curves) from DIR "
                              "(default: only the scenario's own folder); repeatable")
     parser.add_argument("--allow-any-input-path", action="store_true",
@@ -491,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario and write its results")
     p.add_argument("scenario")
-    p.add_argument("--out", help=OUT_HELP.format(default="results/<scenario file stem>"))
+    p.add_argument("--out", type=_output_path, help=OUT_HELP.format(default="results/<scenario file stem>"))
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
@@ -507,8 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="run the benchmark suites")
     p.add_argument("--suite", action="append", help="suite name (repeatable; default all)")
     p.add_argument("--quick", action="store_true", help="reduced resolution (what CI runs)")
-    p.add_argument("--out", default="results/bench", help="results folder (default results/bench in the "
-                                                          "current directory)")
+    p.add_argument("--out", default="results/bench", type=_output_path,
+                   help="results folder (default results/bench in the current directory)")
     p.add_argument("--update-references", action="store_true",
                    help="record the current values as the stored regression references (missing ones are "
                         "otherwise failures)")
@@ -520,15 +675,20 @@ def build_parser() -> argparse.ArgumentParser:
                                          "benchmarks/validation/split.csv and write the calibration file")
     p.add_argument("--model", default=CALIBRATION_MODEL, choices=[m for m, spec in MODELS.items() if spec.fits_own_calibration],
                    help=f"the zone model to fit (default {CALIBRATION_MODEL})")
-    p.add_argument("--out", help="calibration file (default: the model's file in the package's ablation/calibration/)")
-    p.add_argument("--spacing", default="0.5 mm", help="fine cell size of the fitted runs (default 0.5 mm)")
-    p.add_argument("--check-spacing", default="1 mm", help="coarser cell size of the grid check (default 1 mm)")
+    p.add_argument("--out", type=_output_path,
+                   help="calibration file (default: the model's file in the package's ablation/calibration/)")
+    p.add_argument("--spacing", default="0.5 mm", type=_positive_length,
+                   help="fine cell size of the fitted runs, a length with its unit (default 0.5 mm)")
+    p.add_argument("--check-spacing", default="1 mm", type=_positive_length,
+                   help="coarser cell size of the grid check, a length with its unit (default 1 mm)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=cmd_calibrate)
     p = sub.add_parser("converge", help="rerun a scenario at finer grids and steps and report the change")
     p.add_argument("scenario")
     p.add_argument("--levels", type=int, default=3, choices=(2, 3))
-    p.add_argument("--out")
+    p.add_argument("--out", type=_output_path,
+                   help="folder of convergence.json (default results/<scenario stem>-convergence): new, empty or "
+                        "an earlier convergence study, which is replaced as a whole; anything else is refused")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_converge)
     p = sub.add_parser("compare", help="compare placement approaches for one scenario")
@@ -539,13 +699,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run or resume the scenario's [sweep] (parameter sweep, uncertainty, "
                                      "sensitivity) on Dask")
     p.add_argument("scenario")
-    p.add_argument("--out", help="sweep store (default results/<scenario stem>-sweep): new, empty or a sweep of the "
-                                 "same design, which is resumed (finished samples kept, failed ones retried)")
+    p.add_argument("--out", type=_output_path,
+                   help="sweep store (default results/<scenario stem>-sweep): new, empty or a sweep of the "
+                        "same design, which is resumed (finished samples kept, failed ones retried)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_count(1), default=None,
                        help="worker processes of a local Dask cluster (default: one per core)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="join the Dask scheduler at ADDRESS (e.g. "
-                                                              "tcp://host:8786; DIR must be on a shared filesystem)")
+    where.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler_address,
+                       help="join the Dask scheduler at ADDRESS, host:port or tcp://host:port (e.g. "
+                            "tcp://host:8786; DIR must be on a shared filesystem)")
     p.add_argument("--resume", action="store_true", help="continue the sweep in --out (refused when it holds none)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
     p.add_argument("--quiet", action="store_true")
@@ -553,7 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="inverse planning: probe count, positions and protocol for the [plan] section")
     p.add_argument("scenario")
-    p.add_argument("--out", help=OUT_HELP.format(default="results/<scenario stem>-plan"))
+    p.add_argument("--out", type=_output_path, help=OUT_HELP.format(default="results/<scenario stem>-plan"))
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--workers", type=_count(1), default=None, help="worker processes (default: one per core)")
     p.add_argument("--progress", action="store_true")
@@ -571,7 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", type=_count(1), default=None, help="label of the zone in MEASURED (default: "
                                                                  "every non-zero voxel)")
     p.add_argument("--criterion", default=None, help="with a result folder: compare lesion_<criterion>.nii.gz")
-    p.add_argument("--out", default=None, help="also write the figures to this JSON file")
+    p.add_argument("--out", default=None, type=_output_path,
+                   help="also write the figures to this new JSON file (an existing file or folder is refused)")
     p.set_defaults(handler=cmd_compare_zone)
     for name in ("run", "validate", "converge", "compare", "sweep", "plan"):
         _input_path_arguments(sub.choices[name])

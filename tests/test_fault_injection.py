@@ -83,3 +83,42 @@ def test_killed_runs_leave_all_or_nothing(tmp_path):
     assert last.wait() == 0
     assert_complete(out)
     assert leftovers(tmp_path, "out") == []
+
+
+def test_converge_terminated_while_writing_leaves_nothing(tmp_path):
+    """`ablation converge --out` is staged like a run: terminated with everything staged, the
+    folder does not exist and no staging folder or lock is left."""
+    scenario = small_scenario(tmp_path)
+    out = tmp_path / "conv"
+    env = dict(os.environ, ABLATION_TEST_FAULT="written:pause")
+    proc = subprocess.Popen([sys.executable, "-m", "ablation", "converge", str(scenario), "--levels", "2",
+                             "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path, preexec_fn=default_sigint)
+    reached = False
+    for line in proc.stderr:
+        if line.startswith("ABLATION_TEST_FAULT written"):
+            reached = True
+            break
+    if reached:
+        proc.send_signal(signal.SIGTERM)
+    code = proc.wait()
+    assert reached and code == 143, (code, proc.stderr.read())
+    assert not out.exists() and leftovers(tmp_path, "conv") == []
+
+
+def test_interrupted_view_leaves_no_half_written_picture(tmp_path, monkeypatch):
+    """Ctrl-C while the picture is being written: no file at --out and no staging file."""
+    from ablation.cli import main
+    from ablation.output import scene
+    scenario = small_scenario(tmp_path)
+    res = tmp_path / "res"
+    assert main(["run", str(scenario), "--out", str(res), "--no-scene", "--quiet", "--workers", "1"]) == 0
+
+    def interrupted_render(result, path, **kwargs):
+        Path(path).write_bytes(b"\x89PNG half")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(scene, "render_scene", interrupted_render)
+    out = tmp_path / "v.png"
+    assert main(["view", str(res), "--out", str(out)]) == 130
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []

@@ -228,3 +228,210 @@ def test_input_files_are_copied_and_escaping_names_refused(tmp_path):
     for bad in ("../wall.csv", "/etc/passwd", "data/../../x.csv", "C:\\curves\\x.csv"):
         assert output_write.input_file_target(bad) is None
     assert str(output_write.input_file_target("./data/wall.csv")) == "data/wall.csv"
+
+
+# ------------------------------------------------------ commands that write one file or a small folder
+@pytest.fixture(scope="module")
+def earlier_result(tmp_path_factory) -> Path:
+    """A run's result folder (thermal, no [anatomy]: no lesion.nii.gz); tests copy it to change it."""
+    folder = tmp_path_factory.mktemp("earlier")
+    out = folder / "res"
+    assert run(small_scenario(folder), out) == 0
+    return out
+
+
+def result_copy(earlier_result: Path, tmp_path: Path) -> Path:
+    import shutil
+    copy = tmp_path / "res"
+    shutil.copytree(earlier_result, copy)
+    return copy
+
+
+def hidden_leftovers(folder: Path) -> list:
+    """Staging files of a single-file output (``.<name>.partial-...``) left in ``folder``."""
+    return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name)
+
+
+def test_rerun_refuses_a_user_file_in_plots(earlier_result, tmp_path, capsys):
+    out = result_copy(earlier_result, tmp_path)
+    assert (out / "plots" / "device.png").exists()
+    (out / "plots" / "my_plot_edit.png").write_bytes(b"\x89PNG edited by hand")
+    before = tree(out)
+    capsys.readouterr()
+    assert run(small_scenario(tmp_path), out) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "plots/my_plot_edit.png" in err and "Traceback" not in err
+    assert tree(out) == before
+    assert leftovers(tmp_path, "res") == []
+    # the plots the toolkit draws (also when `ablation report` redraws them) are still replaced
+    (out / "plots" / "my_plot_edit.png").unlink()
+    assert run(small_scenario(tmp_path), out) == 0
+    assert_complete(out)
+
+
+def test_converge_out_never_writes_into_or_over_other_folders(earlier_result, tmp_path, monkeypatch, capsys):
+    scenario = small_scenario(tmp_path)
+
+    def no_study(*args, **kwargs):
+        raise AssertionError("the convergence study started although --out was refused")
+    monkeypatch.setattr("ablation.run.convergence.convergence_study", no_study)
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "a.txt").write_text("mine")
+    own_json = tmp_path / "mine2"
+    own_json.mkdir()
+    (own_json / "convergence.json").write_text('{"my": "numbers"}')
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("mine")
+    run_result = result_copy(earlier_result, tmp_path)
+    for target, expected in ((user, "not a result of this toolkit"), (own_json, "not a result of this toolkit"),
+                             (run_result, "earlier `ablation run`"), (a_file, "existing file")):
+        before = tree(tmp_path)
+        capsys.readouterr()
+        assert main(["converge", str(scenario), "--levels", "2", "--out", str(target)]) == 2, target
+        err = capsys.readouterr().err
+        assert "--out" in err and str(target) in err and expected in err and "Traceback" not in err
+        assert tree(tmp_path) == before
+    # a new folder, then the same study again: it replaces only its own earlier convergence.json
+    report = {"levels": [], "change_vs_finest_percent": {"volume_ml": 1.0}}
+    monkeypatch.setattr("ablation.run.convergence.convergence_study", lambda *a, **k: report)
+    out = tmp_path / "conv"
+    for _ in range(2):
+        assert main(["converge", str(scenario), "--levels", "2", "--out", str(out)]) == 0
+        assert sorted(os.listdir(out)) == [".ablation-result", "convergence.json"]
+        assert json.loads((out / "convergence.json").read_text())["change_vs_finest_percent"] == {"volume_ml": 1.0}
+        assert json.loads((out / ".ablation-result").read_text())["kind"] == "converge"
+    assert leftovers(tmp_path, "conv") == []
+
+
+def _write_label_map(path: Path, center_x: float) -> None:
+    import nibabel as nib
+    import numpy as np
+    axis = np.arange(24) + 0.5
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    labels = ((x - center_x) ** 2 + (y - 12) ** 2 + (z - 12) ** 2 <= 36).astype(np.uint8)
+    nib.save(nib.Nifti1Image(labels, np.eye(4)), str(path))
+
+
+def test_compare_zone_out_is_checked_before_computing(earlier_result, tmp_path, monkeypatch, capsys):
+    import ablation.outcome.zone_agreement as agreement_module
+    predicted, measured = tmp_path / "pred.nii.gz", tmp_path / "meas.nii.gz"
+    _write_label_map(predicted, 11)
+    _write_label_map(measured, 13)
+    real_agreement = agreement_module.zone_agreement
+
+    def no_agreement(*args, **kwargs):
+        raise AssertionError("the comparison ran although --out was refused")
+    monkeypatch.setattr(agreement_module, "zone_agreement", no_agreement)
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"my": "figures"}')
+    adir = tmp_path / "adir"
+    adir.mkdir()
+    (adir / "keep.txt").write_text("keep")
+    for target, expected in ((mine, "already exists"), (adir, "existing folder"),
+                             (Path("/proc/1/x.json"), "not writable"),
+                             (tmp_path / "missing" / "x.json", "does not exist")):
+        before = tree(tmp_path)
+        capsys.readouterr()
+        assert main(["compare-zone", str(predicted), str(measured), "--out", str(target)]) == 2, target
+        err = capsys.readouterr().err
+        assert "--out" in err and str(target) in err and expected in err and "Traceback" not in err
+        assert tree(tmp_path) == before
+    # a new file: written whole, with no staging file left
+    monkeypatch.setattr(agreement_module, "zone_agreement", real_agreement)
+    out = tmp_path / "figures.json"
+    assert main(["compare-zone", str(predicted), str(measured), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["dice"] > 0
+    assert hidden_leftovers(tmp_path) == []
+    # a result without [anatomy] has no lesion.nii.gz: the message says what it needs
+    capsys.readouterr()
+    assert main(["compare-zone", str(earlier_result), str(measured)]) == 2
+    err = capsys.readouterr().err
+    assert "lesion.nii.gz" in err and "[anatomy]" in err and "Traceback" not in err
+
+
+def test_view_out_never_overwrites_a_file_it_did_not_write(earlier_result, tmp_path, monkeypatch, capsys):
+    from ablation.output import scene
+    res = result_copy(earlier_result, tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    real_render = scene.render_scene
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("rendered although --out was refused")
+    monkeypatch.setattr(scene, "render_scene", no_render)
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"\x89PNG my picture")
+    adir = tmp_path / "adir"
+    adir.mkdir()
+    for target, expected in ((mine, "already exists"), (adir, "existing folder"),
+                             (res / "summary.json", "unsupported file type"),
+                             (tmp_path / "s.toml", "unsupported file type")):
+        before = tree(tmp_path)
+        capsys.readouterr()
+        assert main(["view", str(res), "--out", str(target)]) == 2, target
+        err = capsys.readouterr().err
+        assert "--out" in err and str(target) in err and expected in err and "Traceback" not in err
+        assert tree(tmp_path) == before
+    assert not (tmp_path / "adir.png").exists()
+    # a new file, and the result's own view.png (re-rendered in place, twice)
+    monkeypatch.setattr(scene, "render_scene", real_render)
+    out = tmp_path / "new.png"
+    assert main(["view", str(res), "--out", str(out), "--size", "320x200"]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG") and f"written {out}" in capsys.readouterr().out
+    for _ in range(2):
+        assert main(["view", str(res), "--size", "320x200"]) == 0
+        assert (res / "view.png").read_bytes().startswith(b"\x89PNG")
+    assert hidden_leftovers(tmp_path) == [] and hidden_leftovers(res) == []
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--size", "100000x100000", "from 1 to 8192"), ("--size", "0x-5", "from 1 to 8192"),
+    ("--size", "big", "WIDTHxHEIGHT"), ("--camera", "nan,inf", "finite"), ("--camera", "30", "AZIMUTH,ELEVATION"),
+    ("--time", "nan", "finite"), ("--time", "-5", "0 or more"), ("--time", "1e9", "0 to 30 s"),
+    ("--out", "", "empty")])
+def test_view_options_are_checked(earlier_result, tmp_path, monkeypatch, capsys, option, value, expected):
+    from ablation.output import scene
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("rendered with a bad option")
+    monkeypatch.setattr(scene, "render_scene", no_render)
+    monkeypatch.setattr(scene, "show_scene", no_render)
+    before = tree(earlier_result)
+    out = tmp_path / "v.png"
+    argv = ["view", str(earlier_result), "--out", str(out), option, value]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    shown = (repr(value), f"--time {float(value):g}") if option == "--time" else (repr(value),)
+    assert option in err and expected in err and any(s in err for s in shown) and "Traceback" not in err
+    assert not out.exists() and tree(earlier_result) == before
+
+
+@pytest.mark.parametrize("argv, option, expected", [
+    (["run", "{scenario}", "--out", ""], "--out", "empty"),
+    (["converge", "{scenario}", "--out", ""], "--out", "empty"),
+    (["compare-zone", "a.nii.gz", "b.nii.gz", "--out", ""], "--out", "empty"),
+    (["run", "{scenario}", "--allow-input-path", "/nonexistent-folder", "--out", "{out}"], "--allow-input-path",
+     "does not exist"),
+    (["calibrate", "--spacing", "-1", "--out", "{out}"], "--spacing", "positive length"),
+    (["calibrate", "--check-spacing", "1 s", "--out", "{out}"], "--check-spacing", "positive length"),
+    (["sweep", "{scenario}", "--scheduler", "not-an-address", "--out", "{out}"], "--scheduler", "tcp://host:port"),
+    (["sweep", "{scenario}", "--scheduler", "tcp://host:99999", "--out", "{out}"], "--scheduler", "host:port"),
+])
+def test_bad_options_exit_2_before_any_work(tmp_path, monkeypatch, capsys, argv, option, expected):
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started with a bad option")
+    for name in ("ablation.pipeline.simulate", "ablation.run.convergence.convergence_study",
+                 "ablation.calibration.fit.calibrate", "ablation.sweep.engine.connect",
+                 "ablation.sweep.engine.local_cluster"):
+        monkeypatch.setattr(name, no_work)
+    sweep = {"mode": "design", "parameters": [{"path": "tissue.perfusion", "values": ["0 1/s", "0.01 1/s"]}]}
+    scenario = small_scenario(tmp_path, **({"sweep": sweep} if argv[0] == "sweep" else {}))
+    out = tmp_path / "out"
+    argv = [a.format(scenario=scenario, out=out) for a in argv]
+    before = tree(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    value = argv[argv.index(option) + 1]
+    assert f"argument {option}" in err and repr(value) in err and expected in err and "Traceback" not in err
+    assert tree(tmp_path) == before

@@ -177,3 +177,15 @@ def test_sigint_then_resume_runs_only_the_missing_samples(client, tmp_path):
     # the command line's report embeds its pictures
     assert (out / "report.html").read_text().count("data:image/png;base64") >= 3
     assert {"scatter.png", "distributions.png", "approaches.png"} <= {p.name for p in (out / "plots").iterdir()}
+
+
+def test_the_cli_names_failed_samples_errors_not_only_failures_json(tmp_path, caplog):
+    from ablation.cli import _report_failed_samples
+    (tmp_path / "failures.json").write_text(json.dumps(
+        [{"sample": i, "error": f"ScenarioError: probes[0].tip: sample {i} outside"} for i in (1, 4, 6, 9)]))
+    with caplog.at_level("ERROR"):
+        _report_failed_samples(tmp_path)
+    text = caplog.text
+    assert "sample 1 failed: ScenarioError: probes[0].tip: sample 1 outside" in text and "sample 6 failed" in text
+    assert "sample 9 failed" not in text        # the first three, then where all of them are
+    assert f"4 sample(s) failed; every error with its traceback, changes and scenario is in {tmp_path / 'failures.json'}" in text

@@ -251,8 +251,10 @@ def test_view_rerenders_a_saved_result_at_a_time_point(run_dir, tmp_path):
     from PIL import Image
     image = np.asarray(Image.open(out).convert("RGB"))
     assert image.shape == (450, 900, 3) and image.std() > 20
-    assert cli.main(["view", str(run_dir), "--criterion", "no_such_thing", "--out", str(out)]) == 2
-    assert cli.main(["view", str(tmp_path), "--out", str(out)]) == 2
+    # fresh --out paths: an existing file would be refused for that reason alone
+    assert cli.main(["view", str(run_dir), "--criterion", "no_such_thing", "--out", str(tmp_path / "a.png")]) == 2
+    assert cli.main(["view", str(tmp_path), "--out", str(tmp_path / "b.png")]) == 2
+    assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
 
 
 def test_snapshot_lesion_grows_with_time(loaded):

@@ -18,6 +18,11 @@ A result folder (``--out``) is written like this (:class:`ResultFolder`, :class:
 4. Failures, interrupts and signals remove the staging folder and the lock; staging folders left
    by killed runs (their pid is dead) are removed by the next run into the same folder.
 
+A single output file (``--out FILE`` of ``ablation view`` and ``compare-zone``; :class:`AtomicFile`)
+is checked before any work (not an existing file or folder, its folder exists and is writable),
+written under a hidden staging name next to it and linked into place only when complete, so an
+existing file is never replaced (except a result's own view.png) and a failure leaves nothing.
+
 Test hook: the environment variable ``ABLATION_TEST_FAULT=<point>:<action>`` (points
 ``staging`` = staging folder created, ``written`` = every file staged, ``swapped`` = exchanged but the
 earlier result not yet deleted; actions ``pause`` = print ``ABLATION_TEST_FAULT <point>`` to stderr
@@ -39,6 +44,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -55,8 +61,14 @@ _KNOWN_NAMES = re.compile(r"^(summary\.json|timeseries\.csv|fields\.vtr|fields_3
                           r"snapshots\.pvd|scenario\.toml|placement_samples\.csv|scene(_tumor_\d+)?\.png|"
                           r"view\.png|report\.html|report\.md|plots|surfaces|comparison\.(csv|md|json)|"
                           r"\.partial-.*)$")
-# written into a result folder after the run by `ablation view` / `ablation report`
-_DERIVED_NAMES = re.compile(r"^(view\.png|report\.html|report\.md|plots(/.*)?)$")
+# written into a result folder after the run by `ablation view` / `ablation report`: exactly the
+# names they write (ablation/output/plots.py write_plots), so a user's own file in plots/ is not
+# taken for one of them and deleted by the next run
+# (and the staging file of an `ablation view` killed while writing view.png: see AtomicFile)
+_DERIVED_NAMES = re.compile(r"^(view\.png|report\.html|report\.md|\.view\.png\.partial-\d+-\w+\.png|"
+                            r"plots/(device|volumes|placement|shells|comparison|validation_parity)\.png)$")
+# picture formats `ablation view` writes (what the renderer accepts)
+IMAGE_SUFFIXES = (".png", ".jpeg", ".jpg", ".bmp", ".tif", ".tiff")
 
 
 class OutputError(Exception):
@@ -134,6 +146,12 @@ def _legacy_result(directory: Path) -> bool:
     return False
 
 
+def is_result_folder(directory) -> bool:
+    """A folder written by this toolkit: its marker file, or an older result's summary.json."""
+    directory = Path(directory)
+    return directory.is_dir() and (_read_marker(directory) is not None or _legacy_result(directory))
+
+
 def _foreign_files(directory: Path, marker: dict) -> list[str]:
     """Entries of an earlier result that no run of the toolkit wrote (relative paths)."""
     own = set(marker.get("files", ())) | {MARKER}
@@ -148,9 +166,11 @@ def _foreign_files(directory: Path, marker: dict) -> list[str]:
     return foreign
 
 
-def check_target(directory, *, force: bool = False) -> str:
+def check_target(directory, *, force: bool = False, only_kind: str | None = None) -> str:
     """Whether ``directory`` may receive a result: 'new' (missing or empty), 'result' (an earlier
-    result of this toolkit, to be replaced); otherwise raises :class:`OutputError`."""
+    result of this toolkit, to be replaced); otherwise raises :class:`OutputError`. With
+    ``only_kind`` an earlier result of another kind (e.g. a run's, for a convergence study) is
+    refused too: replacing it would delete results the user asked for with another command."""
     directory = Path(directory)
     resolved = directory.expanduser().resolve()
     if resolved == Path(resolved.anchor):
@@ -179,8 +199,14 @@ def check_target(directory, *, force: bool = False) -> str:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise OutputError(f"{directory} is an earlier result but also holds files no run wrote ({shown}); "
                               "replacing it would delete them: move them out or choose another folder")
+        if only_kind is not None and marker.get("kind") != only_kind:
+            raise OutputError(f"{directory} holds the result of an earlier `ablation {marker.get('kind')}`; "
+                              f"`ablation {only_kind}` never replaces or writes into it: choose another folder")
         return "result"
     if _legacy_result(directory):
+        if only_kind is not None:
+            raise OutputError(f"{directory} holds a result of an older version of the toolkit; `ablation "
+                              f"{only_kind}` never replaces or writes into it: choose another folder")
         unknown = sorted(e for e in entries if not _KNOWN_NAMES.match(e))
         if unknown:
             shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
@@ -306,14 +332,14 @@ class ResultFolder:
     unwritable parent and a filesystem with less free space than ``expected_bytes``; it creates
     the parent folders and removes stale staging folders of killed runs."""
 
-    def __init__(self, directory, *, force: bool = False, expected_bytes: int = 0):
+    def __init__(self, directory, *, force: bool = False, expected_bytes: int = 0, only_kind: str | None = None):
         self.directory = Path(directory)
-        self.force, self.expected_bytes = force, int(expected_bytes)
+        self.force, self.expected_bytes, self.only_kind = force, int(expected_bytes), only_kind
         self.lock: ResultLock | None = None
         self.state = None
 
     def __enter__(self) -> "ResultFolder":
-        self.state = check_target(self.directory, force=self.force)
+        self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind)
         parent = self.directory.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -324,7 +350,7 @@ class ResultFolder:
         self.lock = ResultLock.acquire(self.directory)
         try:
             _clean_stale(self.directory)
-            self.state = check_target(self.directory, force=self.force)   # again, under the lock
+            self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind)   # again, locked
             if self.expected_bytes:
                 free = shutil.disk_usage(parent).free
                 if free < self.expected_bytes:
@@ -390,9 +416,9 @@ class AtomicOutput:
     the others; on leaving the block without an exception the staging folder replaces ``out`` as
     a whole. On any exception or signal the staging folder is removed and ``out`` is untouched."""
 
-    def __init__(self, directory, *, kind: str = "run", force: bool = False):
+    def __init__(self, directory, *, kind: str = "run", force: bool = False, only_kind: str | None = None):
         self.directory = Path(directory)
-        self.kind, self.force = kind, force
+        self.kind, self.force, self.only_kind = kind, force, only_kind
         self.staging: Path | None = None
         self.folder: ResultFolder | None = None
         self.finished = False
@@ -402,7 +428,7 @@ class AtomicOutput:
         return self.staging
 
     def __enter__(self) -> "AtomicOutput":
-        self.folder = ResultFolder(self.directory, force=self.force).__enter__()
+        self.folder = ResultFolder(self.directory, force=self.force, only_kind=self.only_kind).__enter__()
         try:
             name = f".{self.directory.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             self.staging = self.directory.parent / name
@@ -449,6 +475,83 @@ class AtomicOutput:
             if self.folder is not None:
                 self.folder.__exit__(None, None, None)
                 self.folder = None
+
+
+class AtomicFile:
+    """One output file (``--out FILE`` of ``ablation view`` and ``compare-zone``), all or nothing
+    and never over a file the toolkit did not write.
+
+    ``with AtomicFile(out) as staging:`` checks ``out`` at once, before the caller's work: refused
+    (:class:`OutputError`) when it is an existing folder, an existing file (unless ``replaceable``:
+    a file the toolkit owns, such as a result's view.png), lacks one of ``suffixes`` or lies in a
+    missing or unwritable folder. The caller writes ``staging`` (a hidden file next to ``out``,
+    created here, so an unwritable place is found before any work); on leaving the block without
+    an exception it becomes ``out``, otherwise it is removed and ``out`` is untouched."""
+
+    def __init__(self, path, *, suffixes: tuple = (), replaceable: bool = False):
+        self.path = Path(path)
+        self.suffixes, self.replaceable = tuple(suffixes), replaceable
+        self.staging: Path | None = None
+
+    def check(self) -> None:
+        path = self.path
+        if str(path) in ("", "."):
+            raise OutputError("is empty; expected a file name")
+        if path.is_dir():
+            raise OutputError(f"{path} is an existing folder; expected the name of a new file"
+                              + (f" ending in {', '.join(self.suffixes)}" if self.suffixes else ""))
+        if self.suffixes and path.suffix.lower() not in self.suffixes:
+            raise OutputError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; expected a name "
+                              f"ending in {', '.join(self.suffixes)}")
+        if (path.exists() or path.is_symlink()) and not self.replaceable:
+            raise OutputError(f"{path} already exists and this command did not write it; the toolkit never "
+                              "overwrites such a file: choose another path (or move the file)")
+        parent = path.parent
+        if not parent.is_dir():
+            raise OutputError(f"{path}: the folder {parent} does not exist; expected an existing folder")
+
+    def __enter__(self) -> Path:
+        self.check()
+        try:
+            handle, name = tempfile.mkstemp(dir=self.path.parent, suffix=self.path.suffix,
+                                            prefix=f".{self.path.name}.partial-{os.getpid()}-")
+        except OSError as exc:
+            raise OutputError(f"{self.path}: the folder {self.path.parent} is not writable "
+                              f"({exc.strerror or exc})") from None
+        os.close(handle)
+        self.staging = Path(name)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.staging, 0o666 & ~umask)      # mkstemp's 0600 would make the result private
+        return self.staging
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self._publish()
+        finally:
+            if self.staging is not None:
+                self.staging.unlink(missing_ok=True)
+                self.staging = None
+        return False
+
+    def _publish(self) -> None:
+        if self.replaceable:
+            os.replace(self.staging, self.path)
+            return
+        try:
+            os.link(self.staging, self.path)        # fails rather than replace a file created meanwhile
+        except FileExistsError:
+            raise OutputError(f"{self.path} was created by something else while this command ran; it was left "
+                              f"as it is and nothing was written: choose another path") from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise OutputError(f"{self.path}: writing failed ({exc.strerror or exc})") from None
+            # a filesystem without hard links: a plain rename after a last look
+            if self.path.exists() or self.path.is_symlink():
+                raise OutputError(f"{self.path} was created by something else while this command ran; it "
+                                  "was left as it is: choose another path") from None
+            os.rename(self.staging, self.path)
 
 
 def _block_signals():
