@@ -335,3 +335,19 @@ def test_surface_liver_and_tumour_are_voxelised_to_their_volume(tmp_path):
     assert resolved.organ.volume * 1e9 == pytest.approx(liver.volume, rel=0.02)
     assert resolved.tumor_shapes[0].volume * 1e9 == pytest.approx(tumour.volume, rel=0.02)
     assert scenario.tumors[0].name == "S"
+
+
+def test_empty_liver_labels_and_a_probe_outside_the_image_are_refused(tmp_path, capsys):
+    """s22 audit: `liver = []` gave a ValueError traceback; a probe far outside the label map was valid
+    (a domain from the liver to the probe). Both exit 2 naming the field and the value."""
+    small_patient(tmp_path)
+    t = scenario_table()
+    t["anatomy"]["liver"] = []
+    code, out, err = _validate(tmp_path, capsys, t)
+    assert code == 2 and "anatomy.liver: [] has 0 entries; expected at least 1" in err and "Traceback" not in err
+    t = scenario_table()
+    t["probes"][0]["tip"] = [400, 400, 400]
+    del t["domain"]
+    code, out, err = _validate(tmp_path, capsys, t)
+    assert code == 2 and "probes[0].tip: [400.0, 400.0, 400.0] mm lies outside the anatomy's image" in err
+    assert "[-30.0, -30.0, -30.0] mm to [30.0, 30.0, 30.0] mm" in err

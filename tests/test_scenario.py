@@ -123,3 +123,66 @@ def test_schema_command_prints_json_schema(capsys):
     probe = schema["properties"]["probes"]["items"]["properties"]
     assert "[length" in probe["diameter"]["description"]
     assert json_schema()["properties"]["time"]["required"] == ["duration"]
+
+
+# ------------------------------------------------------------------ s22 audit: files and changes
+def test_bom_deep_nesting_and_utf16_files(tmp_path, capsys):
+    """A UTF-8 byte-order mark is accepted; a file nested too deeply for the TOML parser and a UTF-16
+    file are refused with exit 2 naming the file's problem (no RecursionError, no decode error)."""
+    good = write_toml(tmp_path / "good.toml", load_raw("thermal_probe.toml")).read_bytes()
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + good)
+    assert main(["validate", str(bom)]) == 0
+    capsys.readouterr()
+    deep = tmp_path / "deep.toml"
+    deep.write_bytes(b'name = "x"\ndescription = ' + b"[" * 5000 + b"]" * 5000 + b"\n")
+    assert main(["validate", str(deep)]) == 2
+    err = capsys.readouterr().err
+    assert "(file): not a valid TOML file" in err and "nested too deeply" in err and "Traceback" not in err
+    utf16 = tmp_path / "utf16.toml"
+    utf16.write_bytes(good.decode().encode("utf-16"))
+    assert main(["validate", str(utf16)]) == 2
+    err = capsys.readouterr().err
+    assert "encoded as UTF-16" in err and "expected UTF-8" in err
+
+
+def test_edge_temperature_range_holds_for_with_changes():
+    from ablation.input.scenario import load_scenario
+    from conftest import ROOT
+    s = load_scenario(ROOT / "scenarios" / "thermal_probe.toml")
+    assert s.with_changes({"damage.edge_temperature": "55 degC"}).damage.edge_temperature == 55.0
+    with pytest.raises(ScenarioError) as info:
+        s.with_changes({"damage.edge_temperature": "500 degC"})
+    messages = dict(info.value.errors)
+    assert "500 degC" in messages["damage.edge_temperature"] and "40..80 degC" in messages["damage.edge_temperature"]
+
+
+def _sweep_file(tmp_path, parameters):
+    data = load_raw("thermal_probe.toml")
+    data["sweep"] = {"mode": "design", "parameters": parameters}
+    return write_toml(tmp_path / "sweep.toml", data)
+
+
+def test_sweep_values_are_checked_at_validate_time(tmp_path, capsys):
+    """A swept temperature outside its plausible range, and a swept tip that puts the probe outside
+    the domain (a rule between fields: the sample's scenario is built, not solved), exit 2 from
+    validate naming the sweep value."""
+    path = _sweep_file(tmp_path, [{"path": "damage.edge_temperature", "values": ["60 degC", "500 degC"]}])
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "sweep.parameters[0].values[1] (damage.edge_temperature): '500 degC'" in err and "40..80 degC" in err
+    path = _sweep_file(tmp_path, [{"path": "probes[0].tip", "values": [[0, 0, 0], [0, 0, 500]]}])
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "sweep.parameters[0].values[1]: probes[0].tip = [0, 0, 500] makes a scenario that cannot run" in err
+    assert "outside the domain" in err and "Traceback" not in err
+    # one coordinate, from a distribution: its upper end is checked
+    data = load_raw("thermal_probe.toml")
+    data["sweep"] = {"mode": "uncertainty", "samples": 8, "parameters": [
+        {"path": "probes[0].tip[2]", "distribution": "uniform", "low": 0, "high": 500}]}
+    assert main(["validate", str(write_toml(tmp_path / "dist.toml", data))]) == 2
+    assert "sweep.parameters[0].distribution: probes[0].tip[2] = 499.99" in capsys.readouterr().err
+    # values that keep the scenario valid pass
+    path = _sweep_file(tmp_path, [{"path": "probes[0].tip", "values": [[0, 0, 0], [0, 0, 2]]},
+                                  {"path": "damage.edge_temperature", "values": ["52 degC", "58 degC"]}])
+    assert main(["validate", str(path)]) == 0

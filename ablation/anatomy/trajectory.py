@@ -34,6 +34,18 @@ def _inside_image(anatomy: PatientAnatomy, points) -> np.ndarray:
     return np.all((idx >= -0.5) & (idx <= np.array(anatomy.labels.shape)[:, None] - 0.5), axis=0)
 
 
+def _image_box(anatomy: PatientAnatomy):
+    """World box (lo, hi) that :func:`_inside_image` accepts."""
+    if anatomy.labels is None:
+        lo, hi = anatomy.organ.bounds
+        return np.asarray(lo) - 0.05, np.asarray(hi) + 0.05
+    shape = np.array(anatomy.labels.shape, float)
+    corners = np.array([[i, j, k] for i in (-0.5, shape[0] - 0.5) for j in (-0.5, shape[1] - 0.5)
+                        for k in (-0.5, shape[2] - 0.5)]).T
+    world = anatomy.labels.affine[:3, :3] @ corners + anatomy.labels.affine[:3, 3:4]
+    return world.min(axis=1), world.max(axis=1)
+
+
 def check_trajectory(anatomy: PatientAnatomy, index: int, tip, direction, radius: float,
                      warn_diameter: float) -> tuple[list, list]:
     """(errors [(path, message)], warnings [str]) of probe ``index``."""
@@ -44,6 +56,14 @@ def check_trajectory(anatomy: PatientAnatomy, index: int, tip, direction, radius
     where = f"probes[{index}]"
     points, s = _path_points(tip, d, MAX_PATH)
     in_image = _inside_image(anatomy, points)
+    if not in_image[0]:
+        # the anatomy describes nothing there: the zone would lie in tissue the scenario does not
+        # have (and a default domain would stretch from the liver to the probe)
+        lo, hi = _image_box(anatomy)
+        errors.append((f"{where}.tip", f"{_mm(tip)} lies outside the anatomy's image (from {_mm(lo)} to "
+                                       f"{_mm(hi)}); expected a tip inside the label map's extent, in or near "
+                                       "the liver"))
+        return errors, warnings
     last = int(np.argmin(in_image)) if not in_image.all() else points.shape[1]
     points, s = points[:, :last], s[:last]
     entry_s = None

@@ -2,6 +2,7 @@
 and [placement] (the approach's error model and the placement Monte Carlo), with their checks."""
 from __future__ import annotations
 
+from ablation.input.plausibility import MAX_ANGULAR_SIGMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Quantity, String, Table, Vector
 from ablation.outcome.coverage import DEFAULT_MARGINS
 from ablation.outcome.placement import APPROACHES, PRESETS
@@ -81,8 +82,8 @@ PLACEMENT_SECTION = Table("placement approach, its error model and the placement
     "sigma_across": Quantity("standard deviation of the tip error per axis across the probe (default: the "
                              "approach preset)", None, dimension="length", minimum=0.0, nullable=True),
     "angular_sigma": Quantity("standard deviation of the tilt about the displaced tip, per axis across the "
-                              "probe (default: the preset, 0)", None, dimension="angle", minimum=0.0,
-                              nullable=True),
+                              "probe (default: the preset, 0), at most 90 deg", None, dimension="angle", minimum=0.0,
+                              nullable=True, maximum=MAX_ANGULAR_SIGMA[0], bound_reason=MAX_ANGULAR_SIGMA[1]),
     "pringle": Boolean("inflow occlusion during the ablation: perfusion 0, no vessel wall cooling (open "
                        "and laparoscopic only)", False),
     "samples": Integer("placement-error samples [count]", 2000, minimum=1),

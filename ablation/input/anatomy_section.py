@@ -43,7 +43,7 @@ ANATOMY_SECTION = Table("patient anatomy from a label map or surfaces (docs/anat
     "tumor_label_map": String("a separate tumour label map on the same grid (its non-zero labels win)", None,
                               nullable=True),
     "liver": ListOf("labels that make up the liver (parenchyma, and the vessels and tumours inside it)", None,
-                    item=Integer(minimum=1)),
+                    item=Integer(minimum=1), min_items=1),
     "tumors": ListOf("tumours by label; each becomes a tumour of the scenario (coverage, margins, exports)", [],
                      item=LABEL_TUMOR),
     "vessels": ListOf("vessels by label (held at blood temperature behind a convective wall)", [],

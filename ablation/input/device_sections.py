@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ablation.input.plausibility import HEAT_FLUX_LIMIT, PROPERTY_MAXIMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Schedule, String, Table
 from ablation.modalities.channels import ACTIVATIONS, probe_channels
 from ablation.modalities.cryo import CATALOGUE, GENERIC, PHASES, probe_settings
@@ -22,7 +23,9 @@ THERMAL_PROBE = Table("generic thermal probe (modality 'thermal'): condition on 
                    options=("temperature", "convection", "heat_flux", "adiabatic")),
     "temperature_schedule": Schedule("wall or fluid temperature over time, piecewise linear, held after the "
                                      "last point", None, value_dimension="temperature"),
-    "heat_flux_schedule": Schedule("heat flux into the tissue over time", None, value_dimension="heat_flux"),
+    "heat_flux_schedule": Schedule(f"heat flux into the tissue over time, at most {HEAT_FLUX_LIMIT[0]:g} W/m^2 "
+                                   "either way", None, value_dimension="heat_flux", value_limit=HEAT_FLUX_LIMIT[0],
+                                   limit_reason=HEAT_FLUX_LIMIT[1]),
     "heat_transfer_coefficient": Quantity("wall-to-fluid coefficient for 'convection'", None,
                                           dimension="heat_transfer_coefficient", nullable=True,
                                           minimum=0.0, exclusive_minimum=True),
@@ -115,7 +118,9 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                                       "range 0.44-0.8)", 0.6, minimum=0.0, exclusive_minimum=True),
     "blood_electrical_conductivity": Quantity("electrical conductivity of blood in vessel lumens (IT'IS order "
                                               "of magnitude near 500 kHz, unverified)", "0.7 S/m",
-                                              dimension="electrical_conductivity", minimum=0.0, exclusive_minimum=True),
+                                              dimension="electrical_conductivity", minimum=0.0, exclusive_minimum=True,
+                                              maximum=PROPERTY_MAXIMA["electrical_conductivity"][0],
+                                              bound_reason=PROPERTY_MAXIMA["electrical_conductivity"][1]),
     "three_state_kf": Quantity("three-state model kf0 (O'Neill et al. 2011)", "3.33e-3 1/s", dimension="rate",
                                minimum=0.0),
     "three_state_kb": Quantity("three-state model kb (O'Neill et al. 2011)", "7.77e-3 1/s", dimension="rate",
@@ -186,6 +191,12 @@ def check_rfa(scenario, errors) -> None:
     for i, probe in enumerate(scenario.probes):
         p = probe.rfa
         where = f"probes[{i}].rfa"
+        if p.electrode != "multitine" and p.sensor_length > probe.active_length:
+            # the sensor reads the electrode wall within sensor_length of the tip: past the active
+            # part it would read the insulated shaft
+            errors.append((f"{where}.sensor_length", f"{p.sensor_length * 1e3:g} mm is longer than the electrode's "
+                           f"active_length ({probe.active_length * 1e3:g} mm); expected at most the active length "
+                           "(a tip sensor: about 1 mm)"))
         if p.electrode == "multitine":
             tip = np.asarray(probe.tip)
             half = scenario.domain.size / 2.0
@@ -309,6 +320,15 @@ def check_cryo(scenario, errors, source_file=None) -> dict:
                     curves[spec.curve_file] = {"times": times, "values": temps}
                 except CurveError as exc:
                     errors.append((f"{where}.curve_file", str(exc)))
+                else:
+                    # the rule freeze_temperature follows: a wall that never gets below the solidus
+                    # cannot freeze the tissue (a warm curve would even heat it)
+                    coldest = int(np.argmin(temps))
+                    if temps[coldest] >= solidus:
+                        errors.append((f"{where}.curve_file", f"{spec.curve_file!r}: its lowest temperature is "
+                                       f"{temps[coldest]:g} degC (at {times[coldest]:g} s), which does not freeze "
+                                       f"the tissue; expected a wall curve reaching below the tissue's solidus "
+                                       f"({solidus:g} degC), such as a freeze to -145 degC"))
         if wall == "convection":
             for key in ("gas_temperature", "heat_transfer_coefficient"):
                 if spec[key] is None:

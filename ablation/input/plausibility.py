@@ -107,3 +107,33 @@ def check_temperature(value, raw, path: str, errors: list, key: str | None = Non
     message = range_message(float(value), raw, key)
     if message is not None:
         errors.append((path, message))
+
+
+# Upper bounds of material properties (SI) that no tissue, gel or blood reaches; a larger value is a
+# typing or unit error. Property -> (largest value, reason).
+PROPERTY_MAXIMA: dict[str, tuple[float, str]] = {
+    "water_content": (
+        1.0, "a water mass fraction: 1 is pure water; tissues hold about 0.2 (fat) to 0.98 (dilute gel)"),
+    "electrical_conductivity": (
+        100.0, "tissues conduct about 0.04-1 S/m at RF frequencies and physiological saline about 1.6 S/m; "
+        "over 100 S/m, 60 times saline, is a unit slip, not tissue"),
+}
+
+# A wall heat flux of a thermal probe (W/m^2, either sign). The largest clinical wall fluxes are of order
+# 1e6 W/m^2: a 200 W RF generator's full power through a 1.5 mm x 30 mm electrode wall is 1.4e6 W/m^2,
+# a cryoprobe extracting 600 W/m over a 1.5 mm wall 1.3e5 W/m^2. Ten times the largest leaves room for
+# unusual devices; beyond it tissue at the wall would boil or freeze within milliseconds.
+HEAT_FLUX_LIMIT = (1e7, "clinical probe walls carry at most about 1e6 W/m^2 (200 W through a 1.5 mm x 30 mm "
+                        "electrode); ten times that is the plausible limit, either sign")
+
+# Time stepping. Ablation protocols last minutes to about an hour (a 10-8-10 cryo double freeze 28 min,
+# sequential RF under an hour); 24 h leaves room for following the tissue as it cools afterwards.
+MAX_DURATION_S = 24 * 3600.0
+# duration / step at most 1e7: the solvers take about 0.1-1 s per step on the grids here, so 1e7 steps
+# are months of computing; more is a unit slip in duration or step (e.g. '1e-9 s' for '1 s').
+MAX_TIME_STEPS = 1e7
+
+# Placement tilt (radians): a standard deviation above 90 deg would point probes backwards, out of the
+# liver: no longer an insertion error (the approach presets use 0, docs/physics.md 4).
+MAX_ANGULAR_SIGMA = (math.pi / 2.0, "above 90 deg the tilt would point probes backwards, which is not an "
+                                    "insertion error (the approach presets use 0 deg)")

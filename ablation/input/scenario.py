@@ -12,6 +12,7 @@ which lists every problem as ``field.path: value ... expected ...``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 import tomllib
@@ -23,12 +24,12 @@ from ablation.input.models import (DEFAULT_MODEL, LIBRARY, MODEL_NAMES, model_de
                                    zone_model)
 from ablation.input.anatomy_section import ANATOMY_SECTION, apply_anatomy, label_tumor_extent
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
-from ablation.input.sweep_section import SWEEP_SECTION, check_sweep
+from ablation.input.sweep_section import SWEEP_SECTION, check_sweep, parse_sweep
 from ablation.input.plan_section import PLAN_SECTION, check_plan
 from ablation.modalities.cryo import probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
                                             check_cryo, check_rfa, check_thermal)
-from ablation.input.plausibility import TEMPERATURE_RANGES, check_temperature
+from ablation.input.plausibility import MAX_TIME_STEPS, TEMPERATURE_RANGES, check_temperature
 from ablation.input.schema import (ClinicalPerfusion, Choice, ListOf, Quantity, Record, String, Table, Vector,
                                    parse_path)
 from ablation.input.units import perfusion_rate
@@ -171,6 +172,7 @@ class Scenario(Record):
             set_path(raw, path, value, errors)
         if errors:
             raise ScenarioError(errors, self.source)
+        # not its [sweep] samples: a sweep builds each sample with with_changes
         return scenario_from_dict(raw, source=self.source)
 
 
@@ -225,15 +227,29 @@ def load_scenario(path) -> Scenario:
     if not raw_bytes.strip():
         raise ScenarioError([("(file)", "the file is empty; expected a TOML scenario with at least "
                                         "name, [time] duration and, for rfa/cryo, [[probes]]")], str(path))
+    if raw_bytes[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ScenarioError([("(file)", "the file is encoded as UTF-16 (it starts with a UTF-16 byte-order "
+                                        "mark); expected UTF-8, as TOML requires (save it as UTF-8)")], str(path))
     try:
-        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark, which TOML does
+        # not allow but which carries no content; a BOM-less file decodes the same
+        raw = tomllib.loads(raw_bytes.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError([("(file)", f"not a valid TOML file: {exc}")], str(path)) from None
-    return scenario_from_dict(raw, source=str(path))
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively; no scenario nests deeper
+        # than a few levels, so this is a broken or hostile file, not a limit to raise
+        raise ScenarioError([("(file)", "not a valid TOML file: its arrays or inline tables are nested too "
+                                        "deeply to parse; expected a scenario nesting a few levels at most")],
+                            str(path)) from None
+    return scenario_from_dict(raw, source=str(path), check_sweep_samples=True)
 
 
-def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
-    """Validate and convert a scenario table (as a TOML file holds it); raises :class:`ScenarioError`."""
+def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = False) -> Scenario:
+    """Validate and convert a scenario table (as a TOML file holds it); raises :class:`ScenarioError`.
+    ``check_sweep_samples``: also build (without solving) the scenarios of the [sweep] values
+    (:func:`_check_sweep_samples`; :func:`load_scenario` does, so a file is checked whole; a table
+    built in code may sweep into failing samples on purpose, which the sweep records)."""
     errors: list = []
     spec = scenario_spec()
     if isinstance(raw, dict):
@@ -255,6 +271,8 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
     if not errors:
         _check_sections(loaded, raw, errors)
     if not errors:
+        _check_tumor_shapes(loaded, errors)
+    if not errors:
         # the checks see the table as written too (raw): a default-sized domain is sized from it
         loaded = Scenario(loaded, source, raw)
         _check_geometry(loaded, errors)
@@ -271,9 +289,83 @@ def scenario_from_dict(raw: dict, source: str = "") -> Scenario:
         check_sweep(loaded, scenario_spec(), errors)   # [sweep]: ablation sweep's parameters (run ignores it)
         check_plan(loaded, errors)
         _check_plausible_temperatures(loaded, raw, input_files, errors)
+    if not errors and check_sweep_samples:
+        _check_sweep_samples(loaded, raw, source, errors)
     if errors:
         raise ScenarioError(errors, source)
     return Scenario(loaded, source, raw, input_files)
+
+
+#: at most this many [sweep] sample scenarios are built at validate time, each a validation without
+#: a solve: a few ms to 40 ms without [anatomy] (under 3 s in all), about 0.1-0.5 s with a label map
+#: that is read again for each (under half a minute)
+MAX_SWEEP_CHECKS = 64
+
+
+def _check_sweep_samples(s: Record, raw: dict, source: str, errors: list) -> None:
+    """Build the scenario of [sweep] values, without solving, so that a value that breaks a rule
+    between fields (a probe moved outside the domain) is refused by ``ablation validate`` and
+    before ``ablation sweep`` starts, not found by a failing sample. A design of at most
+    :data:`MAX_SWEEP_CHECKS` combinations is built whole; otherwise each value alone (each
+    distribution at both ends of its sampled interval), the rest left at the file's values."""
+    section = s.get("sweep")
+    if section is None:
+        return
+    parameters = parse_sweep(s, scenario_spec(), [])
+    index = {p.path: i for i, p in enumerate(section.parameters or ())}
+    options = []        # per parameter: [(where, written value)]
+    for p in parameters:
+        where = f"sweep.parameters[{index[p.path]}]"
+        if p.kind == "values":
+            options.append([(f"{where}.values[{k}]" if section.parameters[index[p.path]]["values"] is not None
+                             else f"{where}.range", v) for k, v in enumerate(p.values)])
+        else:
+            ends = p.quantile([0.0, 1.0])
+            options.append([(f"{where}.distribution", p.field.written(float(v))) for v in ends])
+    if not options:
+        return
+    combinations = math.prod(len(o) for o in options)
+    if combinations <= MAX_SWEEP_CHECKS:
+        designs = list(itertools.product(*options))
+    else:
+        # one parameter at a time: the others keep the values the file gives them
+        designs = [((where, value),) for o in options for where, value in o][:MAX_SWEEP_CHECKS]
+        parameters = None
+    base = copy_tree(raw)
+    base.pop("sweep", None)
+    reported = set()
+    for design in designs:
+        paths = [p.path for p in parameters] if parameters is not None else None
+        sample = copy_tree(base)
+        changes = []
+        for k, (where, value) in enumerate(design):
+            path = paths[k] if paths is not None else _swept_path(where, section)
+            set_path(sample, path, value, [])
+            changes.append((where, path, value))
+        try:
+            scenario_from_dict(sample, source=source, check_sweep_samples=False)
+        except ScenarioError as exc:
+            path, message = exc.errors[0]
+            # the value whose path the problem names, else the first changed
+            where, swept, value = next((c for c in changes if path.startswith(c[1].split("[")[0])), changes[0])
+            if where in reported:
+                continue
+            reported.add(where)
+            together = "" if len(changes) == 1 else " with " + ", ".join(
+                f"{c[1]} = {_written(c[2])}" for c in changes if c[0] != where)
+            errors.append((where, f"{swept} = {_written(value)}{together} makes a scenario that cannot run "
+                                  f"({path}: {message})"))
+
+
+def _written(value) -> str:
+    """A swept value as a message shows it (a distribution's end to 6 digits)."""
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
+def _swept_path(where: str, section) -> str:
+    """The swept path of ``sweep.parameters[i]...``."""
+    i = int(where.split("[", 2)[1].split("]")[0])
+    return section.parameters[i].path
 
 
 def model_supplied_settings(s: Record, raw: dict) -> dict:
@@ -411,6 +503,8 @@ def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: lis
                 check_temperature(tumor.properties[key], None, f"tumors[{i}].properties.{key}", found)
     for i, v in enumerate(s.vessels):
         check_temperature(v.blood_temperature, None, f"vessels[{i}].blood_temperature", found)
+    # written, set by with_changes or supplied by the zone model: the same range
+    check_temperature(s.damage.get("edge_temperature"), None, "damage.edge_temperature", found)
     for i, value in enumerate(s.damage.time_above or ()):
         check_temperature(value, None, f"damage.time_above[{i}]", found)
     for i, value in enumerate(s.damage.time_below or ()):
@@ -495,6 +589,35 @@ def _fill_device_sections(scenario: Record, modality: str, errors: list) -> Reco
     return scenario.replaced(**changes)
 
 
+#: an ellipsoid's x_axis at least this far from its axis (deg): x_axis is made perpendicular to axis,
+#: and closer than 1 deg what remains of it (under 2 % of its length) is set by the rounding of the
+#: typed numbers, not by an intended direction
+MIN_X_AXIS_ANGLE_DEG = 1.0
+
+
+def _check_tumor_shapes(s: Record, errors: list) -> None:
+    """Each analytic tumour has the sizes its shape needs and a usable frame; before the geometry
+    checks, which place the tumours (and would fail on a missing size)."""
+    for i, t in enumerate(s.tumors):
+        if t.shape == "sphere" and t.diameter is None:
+            errors.append((f"tumors[{i}].diameter", "missing; a sphere needs a diameter such as '30 mm'"))
+        elif t.shape == "ellipsoid":
+            if t.diameters is None:
+                errors.append((f"tumors[{i}].diameters", "missing; shape 'ellipsoid' needs three diameters along "
+                                                         "its x, y, z axes, e.g. ['30 mm', '20 mm', '20 mm']"))
+            elif len(t.diameters) != 3:
+                errors.append((f"tumors[{i}].diameters", f"has {len(t.diameters)} entries; expected exactly 3 "
+                                                         "(along the ellipsoid's x, y and z axes)"))
+            if t.x_axis is not None:
+                a, x = np.asarray(t.axis, float), np.asarray(t.x_axis, float)
+                a, x = a / np.linalg.norm(a), x / np.linalg.norm(x)
+                angle = math.degrees(math.atan2(float(np.linalg.norm(np.cross(a, x))), abs(float(a @ x))))
+                if angle < MIN_X_AXIS_ANGLE_DEG:
+                    errors.append((f"tumors[{i}].x_axis", f"{_numbers(t.x_axis)} is parallel to axis {_numbers(t.axis)} "
+                                   f"({angle:.3g} deg apart): the two give no frame; expected a direction at "
+                                   f"least {MIN_X_AXIS_ANGLE_DEG:g} deg from axis (ideally perpendicular to it)"))
+
+
 def _check_geometry(s: Record, errors: list) -> None:
     size = grid_domain_size(s)
     half = size / 2.0
@@ -524,26 +647,18 @@ def _check_geometry(s: Record, errors: list) -> None:
                            f"{_mm(center)}, size {size * 1e3:g} mm); expected it inside, "
                            "clear of the boundary"))
     for i, p in enumerate(s.probes):
-        # the shaft may leave the domain, the heating or freezing part may not: the grid would cut it
-        back = np.asarray(p.tip) - np.asarray(p.direction) / np.linalg.norm(p.direction) * p.active_length
-        if np.any(np.abs(back - np.asarray(p.tip)) + p.diameter > size - 2.0 * margin):
-            errors.append((f"probes[{i}].active_length", f"{p.active_length * 1e3:g} mm does not fit in the "
-                           f"{size * 1e3:g} mm domain; expected the active part inside it (a shorter "
-                           "active_length or a larger domain.size)"))
-        elif not inside(p.tip, p.diameter / 2.0):
-            errors.append((f"probes[{i}].tip", f"{_mm(p.tip)} lies outside the domain (centre {_mm(center)}, "
-                           f"size {size * 1e3:g} mm); expected a point inside it"))
-        elif not inside(back, p.diameter / 2.0):
-            errors.append((f"probes[{i}].active_length", f"{p.active_length * 1e3:g} mm from the tip reaches "
-                           f"{_mm(back)}, outside the domain (centre {_mm(center)}, size {size * 1e3:g} mm); "
-                           "expected the active part inside it (a shorter active_length or a larger "
-                           "domain.size)"))
+        problem = _probe_outside(p, center, size, margin)
+        if problem:
+            errors.append((f"probes[{i}].{problem[0]}", problem[1]))
         if p.diameter > size / 4:
             errors.append((f"probes[{i}].diameter", f"{p.diameter * 1e3:g} mm is too large for the domain"))
     _check_probe_overlaps(s, errors)
+    _check_insertions(s, errors)
     for i, v in enumerate(s.vessels):
         if np.allclose(v.start, v.end):
             errors.append((f"vessels[{i}].end", "equals start; expected a segment of non-zero length"))
+        else:
+            _check_vessel_probe_overlap(s, i, center, size, errors)
     g = s.grid
     if g.spacing > g.max_spacing:
         errors.append(("grid.spacing", f"{g.spacing * 1e3:g} mm is larger than grid.max_spacing "
@@ -553,6 +668,10 @@ def _check_geometry(s: Record, errors: list) -> None:
                                            f"the {size * 1e3:g} mm domain"))
     if s.time.step > s.time.duration:
         errors.append(("time.step", f"{s.time.step:g} s is longer than time.duration ({s.time.duration:g} s)"))
+    elif s.time.duration / s.time.step > MAX_TIME_STEPS:
+        errors.append(("time.step", f"{s.time.step:g} s over time.duration {s.time.duration:g} s is "
+                       f"{s.time.duration / s.time.step:.3g} steps; expected at most {MAX_TIME_STEPS:.0e} (about "
+                       "0.1-1 s of computing each: more is a unit slip in step or duration)"))
     max_step = s.time.get("max_step")   # adaptive stepping's cap (when the [time] table has it)
     if max_step is not None and max_step < s.time.step:
         errors.append(("time.max_step", f"{max_step:g} s is shorter than the first step time.step "
@@ -561,8 +680,11 @@ def _check_geometry(s: Record, errors: list) -> None:
         reason = axisymmetry_breaker(s)
         if reason:
             errors.append(("grid.kind", f"'axisymmetric' contradicts the geometry: {reason}; use 'auto' or '3d'"))
-    if s.modality != "thermal" and not s.probes:
-        errors.append(("probes", f"modality {s.modality!r} needs at least one probe"))
+    if not s.probes:
+        # the probes are every modality's only heat source or sink: without one the run computes
+        # tissue that stays at its starting temperature
+        errors.append(("probes", f"none given; modality {s.modality!r} needs at least one probe ([[probes]]): "
+                                 "the probes are its only heat source, so without one nothing is heated or cooled"))
     for i, name in enumerate(list(s.damage.report_criteria or ()) + [s.damage.criterion]):
         if name is not None:
             try:
@@ -570,6 +692,57 @@ def _check_geometry(s: Record, errors: list) -> None:
             except ValueError as exc:
                 where = "damage.criterion" if i == len(s.damage.report_criteria or ()) else f"damage.report_criteria[{i}]"
                 errors.append((where, str(exc)))
+
+
+def _probe_outside(p, center, size: float, margin: float) -> tuple[str, str] | None:
+    """(field, message) when probe record ``p``'s active part is not inside the cubic domain
+    (``center``, ``size``) clear of ``margin``, else None. The shaft may leave the domain, the
+    heating or freezing part may not: the grid would cut it."""
+    half = size / 2.0
+
+    def inside(point, extent) -> bool:
+        return bool(np.all(np.abs(np.asarray(point) - center) + extent <= half - margin))
+
+    back = np.asarray(p.tip) - np.asarray(p.direction) / np.linalg.norm(p.direction) * p.active_length
+    if np.any(np.abs(back - np.asarray(p.tip)) + p.diameter > size - 2.0 * margin):
+        return "active_length", (f"{p.active_length * 1e3:g} mm does not fit in the {size * 1e3:g} mm domain; "
+                                 "expected the active part inside it (a shorter active_length or a larger "
+                                 "domain.size)")
+    if not inside(p.tip, p.diameter / 2.0):
+        return "tip", (f"{_mm(p.tip)} lies outside the domain (centre {_mm(center)}, size {size * 1e3:g} mm); "
+                       "expected a point inside it")
+    if not inside(back, p.diameter / 2.0):
+        return "active_length", (f"{p.active_length * 1e3:g} mm from the tip reaches {_mm(back)}, outside the "
+                                 f"domain (centre {_mm(center)}, size {size * 1e3:g} mm); expected the active "
+                                 "part inside it (a shorter active_length or a larger domain.size)")
+    return None
+
+
+def _check_insertions(s: Record, errors: list) -> None:
+    """[[placement.insertions]] are solved one after another on one 3-D grid placed around all of
+    them (ablation.outcome.placement.resolve.run_sequence): each must fit in that domain as a probe
+    must in the scenario's."""
+    section = s.get("placement")
+    if section is None or not section.insertions or not s.probes:
+        return
+    first = s.probes[0]
+    probes = [first] + [first.replaced(tip=ins.tip, direction=ins.direction or first.direction)
+                        for ins in section.insertions]
+    every = s.replaced(probes=tuple(probes))
+    center, size = domain_center(every), grid_domain_size(every)
+    margin = 2.0 * s.grid.spacing
+    for k, probe in enumerate(probes[1:]):
+        problem = _probe_outside(probe, center, size, margin)
+        if problem:
+            message = problem[1] if problem[0] == "tip" else f"its active part: {problem[1]}"
+            errors.append((f"placement.insertions[{k}].tip", message + " (the one grid of the insertion "
+                                                                       "sequence, placed around every insertion)"))
+    problem = _probe_outside(first, center, size, margin)
+    if problem and not any(path.startswith("placement.insertions[") for path, _ in errors):
+        # the grid of the sequence is centred on every insertion: far apart, they push probe 0 out
+        errors.append(("placement.insertions", f"the insertions spread over more than the {size * 1e3:g} mm "
+                       f"domain: centred on all of them it leaves probes[0] outside ({problem[1]}); expected "
+                       "insertions closer to the first probe or a larger domain.size"))
 
 
 def _check_probe_overlaps(s: Record, errors: list) -> None:
@@ -583,6 +756,37 @@ def _check_probe_overlaps(s: Record, errors: list) -> None:
             if float(np.min(seg.distance(pts))) < (a.diameter + b.diameter) / 2.0:
                 errors.append((f"probes[{i}].tip", f"probe {i} overlaps probe {j}; expected their active parts "
                                                    "at least one diameter apart"))
+
+
+def _check_vessel_probe_overlap(s: Record, i: int, center, size: float, errors: list) -> None:
+    """A vessel's tube may not cut through a probe, its active part or its shaft (which runs to the
+    domain boundary): the grid would hold the same cells at blood and at probe conditions. As
+    :func:`_check_probe_overlaps`, on points of the probe's centre line, here those inside the domain."""
+    v = s.vessels[i]
+    vessel = Segment(np.asarray(v.start), np.asarray(v.end), v.radius)
+    for j, p in enumerate(s.probes):
+        d = np.asarray(p.direction) / np.linalg.norm(p.direction)
+        reach = p.active_length + math.sqrt(3.0) * size          # the shaft: to beyond any domain corner
+        line = Segment(np.asarray(p.tip) - d * reach, np.asarray(p.tip), 0.0)
+        pts = line.sample_points(max(0.2e-3, reach / 20000))
+        pts = pts[:, np.all(np.abs(pts - np.asarray(center)[:, None]) <= size / 2.0, axis=0)]
+        if pts.shape[1] == 0:
+            continue
+        gaps = vessel.distance(pts) - v.radius - p.diameter / 2.0
+        bad = np.nonzero(gaps < 0.0)[0]
+        if bad.size:
+            # the deepest overlap, the one nearest the tip among equals (points run from shaft to tip)
+            k = int(np.nonzero(gaps <= gaps.min() + 1e-9)[0][-1])
+            along = float((np.asarray(p.tip) - pts[:, k]) @ d)
+            part = "active part" if along <= p.active_length else "shaft"
+            errors.append((f"vessels[{i}]", f"the vessel from {_mm(v.start)} to {_mm(v.end)} (radius "
+                           f"{v.radius * 1e3:g} mm) overlaps probe {j}'s {part} ({along * 1e3:.3g} mm behind its tip "
+                           f"{_mm(p.tip)}); expected vessels clear of every probe (a needle cannot run "
+                           "inside a vessel)"))
+
+
+def _numbers(vector) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in vector) + "]"
 
 
 def _mm(point) -> str:

@@ -104,6 +104,7 @@ class Quantity(Spec):
     maximum: float | None = None
     exclusive_minimum: bool = False
     nullable: bool = False
+    bound_reason: str = ""   # why the maximum: said with an out-of-range value (plausibility rule)
 
     def load(self, value, path, errors):
         if value is None and self.nullable:
@@ -117,7 +118,7 @@ class Quantity(Spec):
         if self.dimension == "length":   # plausibility: see ablation.input.plausibility.MAX_LENGTH_M
             maximum = MAX_LENGTH_M if maximum is None else min(maximum, MAX_LENGTH_M)
         return _check_bounds(number, value, path, errors, self.minimum, maximum,
-                             self.exclusive_minimum, si_unit(self.dimension))
+                             self.exclusive_minimum, si_unit(self.dimension), self.bound_reason)
 
     def json_schema(self):
         out = self._base_schema()
@@ -295,7 +296,8 @@ class ListOf(Spec):
             errors.append((path, f"{describe(value)} is not a list"))
             return None
         if len(value) < self.min_items:
-            errors.append((path, f"has {len(value)} entries; expected at least {self.min_items}"))
+            errors.append((path, f"{describe(value)} has {len(value)} entries; expected at least {self.min_items} "
+                                 f"entr{'y' if self.min_items == 1 else 'ies'}"))
             return None
         return tuple(self.item.load(v, f"{path}[{i}]", errors) for i, v in enumerate(value))
 
@@ -318,6 +320,8 @@ class Schedule(Spec):
     Returned as two tuples (times in s, values in SI); times must increase strictly.
     """
     value_dimension: str = "temperature"
+    value_limit: float | None = None      # largest |value| (SI), a plausibility bound
+    limit_reason: str = ""
 
     def load(self, value, path, errors):
         if not isinstance(value, list) or not value:
@@ -330,7 +334,9 @@ class Schedule(Spec):
                                                 f"such as ['30 s', {EXAMPLES[self.value_dimension]}]"))
                 return None
             t = Quantity(dimension="time", minimum=0.0).load(pair[0], f"{path}[{i}][0]", errors)
-            v = Quantity(dimension=self.value_dimension).load(pair[1], f"{path}[{i}][1]", errors)
+            lim = self.value_limit
+            v = Quantity(dimension=self.value_dimension, minimum=None if lim is None else -lim, maximum=lim,
+                         bound_reason=self.limit_reason).load(pair[1], f"{path}[{i}][1]", errors)
             if t is None or v is None:
                 return None
             if times and t <= times[-1]:
@@ -406,13 +412,15 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _check_bounds(number, raw, path, errors, minimum, maximum, exclusive, unit):
+def _check_bounds(number, raw, path, errors, minimum, maximum, exclusive, unit, reason=""):
     unit = f" {unit}" if unit and unit != "1" else ""
     if minimum is not None and (number < minimum or (exclusive and number <= minimum)):
         relation = "greater than" if exclusive else "at least"
-        errors.append((path, f"{describe(raw)} is out of range; expected {relation} {minimum:g}{unit}"))
+        errors.append((path, f"{describe(raw)} is out of range; expected {relation} {minimum:g}{unit}"
+                             + (f" ({reason})" if reason else "")))
         return None
     if maximum is not None and number > maximum:
-        errors.append((path, f"{describe(raw)} is out of range; expected at most {maximum:g}{unit}"))
+        errors.append((path, f"{describe(raw)} is out of range; expected at most {maximum:g}{unit}"
+                             + (f" ({reason})" if reason else "")))
         return None
     return number

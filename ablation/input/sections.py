@@ -3,6 +3,7 @@ outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyse
 :mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
 from __future__ import annotations
 
+from ablation.input.plausibility import MAX_DURATION_S, PROPERTY_MAXIMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Perfusion, Quantity, String, Table, Vector
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
@@ -21,10 +22,13 @@ def _property_overrides(description: str) -> Table:
             fields[name] = Perfusion(f"{PROPERTY_DESCRIPTIONS[name]}, in 1/s or as blood flow in mL/min/100g "
                                      "(w_b = F rho / 6e6) (default: from the preset)", None, nullable=True)
             continue
-        fields[name] = Quantity(f"{PROPERTY_DESCRIPTIONS[name]} (default: from the preset)", None,
+        maximum, reason = PROPERTY_MAXIMA.get(name, (None, ""))
+        fields[name] = Quantity(f"{PROPERTY_DESCRIPTIONS[name]} (default: from the preset)"
+                                + ("" if maximum is None else f"; at most {maximum:g}: {reason}"), None,
                                 dimension=PROPERTY_DIMENSIONS[name], nullable=True,
                                 minimum=None if "temperature" in name else 0.0,
-                                exclusive_minimum=name in STRICTLY_POSITIVE)
+                                exclusive_minimum=name in STRICTLY_POSITIVE, maximum=maximum,
+                                bound_reason=reason)
     return Table(f"property overrides for {description}", {}, fields=fields)
 
 
@@ -113,7 +117,10 @@ GRID = Table("the finite-volume grid: fine near probes and tumours, growing towa
 })
 
 TIME = Table("time stepping (backward Euler)", fields={
-    "duration": Quantity("simulated time", dimension="time", minimum=0.0, exclusive_minimum=True),
+    "duration": Quantity(f"simulated time, at most {MAX_DURATION_S / 3600:g} h", dimension="time", minimum=0.0,
+                         exclusive_minimum=True, maximum=MAX_DURATION_S,
+                         bound_reason="ablation protocols last minutes to about an hour; 24 h leaves room "
+                                      "for following the tissue as it cools afterwards"),
     "step": Quantity("time step (the first step when adaptive). Steps end at output times, protocol phase "
                      "boundaries and RF roll-offs", "1 s", dimension="time", minimum=0.0, exclusive_minimum=True),
     "refine": Boolean("estimate the lesion volume's time-discretisation error by repeating the run at twice the "

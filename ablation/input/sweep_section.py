@@ -14,8 +14,11 @@ Distributions are sampled on their central 1 - 2 x :data:`TAIL` probability (the
 are clipped to [TAIL, 1 - TAIL]); both ends of that interval must lie in the field's valid range,
 so e.g. a normal perfusion that reaches below 0 is refused, not computed.
 
-Everything here checks field by field; a sample that breaks a rule between fields (a probe moved
-outside the domain) fails alone when the sweep builds its scenario, and is recorded as a failure.
+Everything here checks field by field. A value that breaks a rule between fields (a probe moved
+outside the domain) is found when a scenario file is loaded, which builds the samples' scenarios
+without solving them (ablation.input.scenario._check_sweep_samples; a design too large to build
+whole is checked one value at a time); a sample that still fails (a combination, or a table built
+in code) fails alone when the sweep builds its scenario, and is recorded as a failure.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from ablation.input.plausibility import TEMPERATURE_RANGES, check_temperature, pattern
 from ablation.input.schema import (Boolean, Choice, ListOf, Number, Perfusion, Quantity, Spec, String, Table,
                                    Vector, describe, parse_path)
 from ablation.input.units import UnitError, parse_perfusion, parse_quantity, si_unit
@@ -206,8 +210,9 @@ class SweptField:
             return int(round(value)) if self.spec.integer else float(value)
         return f"{value!r} {self.unit}"
 
-    def check(self, written, where: str, errors: list) -> None:
-        """Whether ``written`` is a valid value of this field (its own bounds only)."""
+    def check(self, written, where: str, errors: list, plausible: bool = True) -> None:
+        """Whether ``written`` is a valid value of this field (its own bounds only; with
+        ``plausible``, a temperature's plausible range too)."""
         if self.component is not None:
             vector = [written] * self.spec.length if not self.spec.nonzero else \
                 [written if k == self.component else 0 for k in range(self.spec.length)]
@@ -215,7 +220,13 @@ class SweptField:
                 return          # a zero component is fine; the whole vector is checked with the sample
             self.spec.load(vector, where, errors)
             return
-        self.spec.load(written, where, errors)
+        before = len(errors)
+        value = self.spec.load(written, where, errors)
+        # a temperature field's plausible range (ablation.input.plausibility), as the loaded scenario's
+        key = pattern(self.path)
+        if (plausible and len(errors) == before and value is not None and self.dimension == "temperature"
+                and key in TEMPERATURE_RANGES):
+            check_temperature(value, written, where, errors, key=key)
 
 
 def swept_field(root: Table, path: str) -> SweptField:
@@ -405,7 +416,9 @@ def _parse_parameter(p, field: SweptField, where: str, kind: str, errors: list) 
     lo, hi = (float(v) for v in parameter.quantile([TAIL, 1.0 - TAIL]))
     for end, value in (("lower", lo), ("upper", hi)):
         found: list = []
-        field.check(field.written(value), name, found)
+        # the field's own bounds here; its plausible range when a file's samples are built
+        # (scenario._check_sweep_samples): analytic test designs sweep temperature fields freely
+        field.check(field.written(value), name, found, plausible=False)
         if found:
             errors.append((f"{where}.distribution", f"{name}: the {p.distribution} distribution reaches "
                                                     f"{value:.6g} {field.unit} at its {end} end (quantile "
