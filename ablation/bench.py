@@ -210,39 +210,13 @@ def read_references(path: Path) -> dict:
     return data
 
 
-#: Folders installed inside the package from a wheel (pyproject.toml package-dir): data, not code.
-_DATA_PACKAGES = ("benchmarks", "scenarios", "meshes")
-_DIGESTED = (".py", ".json", ".csv")
-
-
-def code_digest(package_dir: Path | None = None, cases_dir: Path | None = None) -> str:
-    """A fingerprint of the code that benchmark results come from: SHA-256 (first 16 hex digits)
-    over the relative path and content of the toolkit's Python and calibration files and of the
-    benchmark suites' case files, tables and stored references. Recorded results (``results/``)
-    are not part of it. A checkout and a wheel of the same commit give the same digest, so a
-    report can tell whether the recorded results describe the code that wrote it."""
-    import hashlib
-    import ablation
-    package_dir = Path(package_dir) if package_dir else Path(ablation.__file__).parent
-    cases_dir = Path(cases_dir) if cases_dir else default_cases_dir()
-    files = [(f"ablation/{p.relative_to(package_dir).as_posix()}", p) for p in package_dir.rglob("*")
-             if p.suffix in _DIGESTED and p.relative_to(package_dir).parts[0] not in _DATA_PACKAGES]
-    # the depth the wheel ships (pyproject.toml package-data "*/*.py" ...): top level and one folder down
-    files += [(f"benchmarks/{p.relative_to(cases_dir).as_posix()}", p)
-              for p in [*cases_dir.glob("*"), *cases_dir.glob("*/*")]
-              if p.suffix in _DIGESTED and p.is_file() and p.relative_to(cases_dir).parts[0] != "results"]
-    digest = hashlib.sha256()
-    for name, path in sorted(files):
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
 def recording_provenance(cases_dir: Path | None = None) -> dict:
     """What a results.json says about where it came from: the package version, git commit, code
     digest (:func:`code_digest`) and the time it was written (UTC)."""
     from datetime import datetime, timezone
     from ablation.run.time_loop import provenance
-    return {**provenance(), "code_digest": code_digest(cases_dir=cases_dir),
+    from ablation.version import code_digest
+    return {**provenance(), "code_digest": code_digest(Path(cases_dir) if cases_dir else default_cases_dir()),
             "recorded_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")}
 
 

@@ -10,6 +10,7 @@ import ablation
 from ablation import bench
 from ablation.bench import run_benchmarks
 from ablation.cli import main
+from ablation.version import code_digest
 
 CASE = '''
 from ablation.bench import Metric, case
@@ -194,15 +195,14 @@ def test_results_record_the_code_they_came_from_and_the_report_compares_it(tmp_p
     capsys.readouterr()
     recorded = json.loads((tmp_path / "r" / "results.json").read_text())
     assert recorded["suites"] == ["demo"]
-    assert recorded["provenance"]["code_digest"] == bench.code_digest(cases_dir=cases)
+    assert recorded["provenance"]["code_digest"] == code_digest(cases)
     assert recorded["provenance"]["package_version"] == ablation.__version__
-    # the report compares the recorded digest with the installed code's (the shipped cases)
-    same = dict(recorded, provenance=dict(recorded["provenance"], code_digest=bench.code_digest()))
-    text, same_code = report._benchmark_origin(same["provenance"])
+    # the report compares the recorded digest with this code's and the results' own cases
+    text, same_code = report._benchmark_origin(recorded["provenance"], code_digest(cases))
     assert same_code and "the code of this run" in text
-    text, same_code = report._benchmark_origin(dict(same["provenance"], code_digest="0123456789abcdef"))
+    text, same_code = report._benchmark_origin(recorded["provenance"], "0123456789abcdef")
     assert not same_code and "0123456789abcdef" in text and "may not describe it" in text
-    text, same_code = report._benchmark_origin(None)
+    text, same_code = report._benchmark_origin(None, code_digest(cases))
     assert not same_code and "no record of the code" in text
 
 
@@ -215,21 +215,21 @@ def test_code_digest_follows_code_cases_and_tables_but_not_results(tmp_path):
     (cases / "suite" / "case.py").write_text("x = 1\n")
     (cases / "suite" / "rows.csv").write_text("id,value\n")
     (cases / "results" / "results.json").write_text("{}")
-    first = bench.code_digest(package, cases)
-    assert len(first) == 16 and bench.code_digest(package, cases) == first
+    first = code_digest(cases, package)
+    assert len(first) == 16 and code_digest(cases, package) == first
     (cases / "results" / "results.json").write_text('{"cases": []}')
     (package / "benchmarks" / "copy.py").write_text("changed\n")
     (package / "physics" / "notes.txt").write_text("not code\n")
-    assert bench.code_digest(package, cases) == first
+    assert code_digest(cases, package) == first
     for changed, text in ((package / "physics" / "pennes.py", "K = 0.6\n"), (cases / "suite" / "rows.csv", "id\n"),
                           (cases / "suite" / "case.py", "x = 2\n")):
-        before = bench.code_digest(package, cases)
+        before = code_digest(cases, package)
         changed.write_text(text)
-        assert bench.code_digest(package, cases) != before, changed
+        assert code_digest(cases, package) != before, changed
     # a file moved keeps its content but changes the digest
-    before = bench.code_digest(package, cases)
+    before = code_digest(cases, package)
     (package / "physics" / "pennes.py").rename(package / "physics" / "heat.py")
-    assert bench.code_digest(package, cases) != before
+    assert code_digest(cases, package) != before
 
 
 def test_pyproject_lists_every_sub_package():

@@ -416,6 +416,19 @@ def test_report_shows_coverage_placement_and_benchmarks(loaded, tmp_path):
         assert text in page, text
         assert text in md, text
     assert report.latest_benchmarks(tmp_path / "nowhere") is None
+    assert "no record of the code" in md
+    # results that record this code (the package and the results' own cases) say so; changed cases do not
+    from ablation.version import code_digest
+    results = bench_root / "benchmarks" / "results" / "results.json"
+    recorded = json.loads(results.read_text())
+    recorded["provenance"] = {"code_digest": code_digest(bench_root / "benchmarks"), "package_version": "0.2.0",
+                              "git_commit": "abc", "recorded_utc": "2026-12-05 10:00"}
+    results.write_text(json.dumps(recorded))
+    page, md = report.build_report(tmp_path, fake, bench=report.latest_benchmarks(bench_root))
+    assert "recorded 2026-12-05 10:00 UTC with ablation 0.2.0" in md and "the code of this run" in md
+    (bench_root / "benchmarks" / "suite.py").write_text("changed = True\n")
+    page, md = report.build_report(tmp_path, fake, bench=report.latest_benchmarks(bench_root))
+    assert "this run's code differs" in md and "the code of this run" not in md
 
 
 @pytest.mark.parametrize("tolerance, conducted, verdict", [

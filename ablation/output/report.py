@@ -219,14 +219,10 @@ def latest_benchmarks(root: Path | None = None) -> tuple[Path, dict] | None:
     return (path, data) if isinstance(data, dict) else None
 
 
-def _benchmark_origin(recorded) -> tuple[str, bool]:
-    """Which code the recorded benchmark results describe, as a sentence, and whether it is the
-    code running now (same :func:`ablation.bench.code_digest`)."""
-    from ablation.bench import code_digest
-    try:
-        current = code_digest()
-    except (ModuleNotFoundError, OSError):      # an installation without the benchmark package data
-        current = None
+def _benchmark_origin(recorded, current: str | None) -> tuple[str, bool]:
+    """Which code the recorded benchmark results describe, as a sentence, and whether it is the code
+    running now: the recorded code digest against ``current``
+    (:func:`ablation.version.code_digest` of this package and the results' own benchmark cases)."""
     if not isinstance(recorded, dict) or not recorded.get("code_digest"):
         return ("They carry no record of the code they were computed with, so they may not describe this "
                 "version.", False)
@@ -248,7 +244,9 @@ def _benchmark_section(doc: Doc, bench) -> None:
     cases = [c for c in data.get("cases", []) if isinstance(c, dict)]
     passed = sum(1 for c in cases if c.get("passed"))
     resolution = "quick" if data.get("quick") else "full"
-    origin, same_code = _benchmark_origin(data.get("provenance"))
+    from ablation.version import code_digest
+    # results.json lies in <benchmark cases>/results/: the digest of this code with those cases
+    origin, same_code = _benchmark_origin(data.get("provenance"), code_digest(path.parent.parent))
     doc.raw(f"<p>Recorded benchmark results, read from <a href=\"{html.escape(path.resolve().as_uri())}\"><code>"
             f"{html.escape(str(path))}</code></a> ({resolution} resolution): "
             f"<span class=\"{'ok' if passed == len(cases) else 'warn'}\">{passed} of {len(cases)} metrics pass</span>. "
