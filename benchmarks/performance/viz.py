@@ -30,7 +30,12 @@ def scene_render_and_surface_volume(ctx):
     lesion = viz.level_surface(result.domain, parse_criterion("arrhenius").level(result.fields))
     cells_ml = result.summary["lesion"]["volume_ml"]
     rel = abs(lesion.volume / 1e3 - cells_ml) / cells_ml
-    return [Metric("surface_vs_cell_volume_rel", rel, 0.0, 0.05, "1", mode="at_most",
-                   note="isosurface volume vs whole-cell sum; differ by the sub-cell boundary"),
+    # the whole-cell sum places the boundary on cell faces, the isosurface inside the cells: they may
+    # differ by up to half an edge cell over the lesion's surface (a fixed 5 % failed a 0.5 mL zone)
+    edge_mm = result.summary["lesion"]["edge_cell_mm"]
+    bound = 0.5 * edge_mm * lesion.area / (cells_ml * 1e3)
+    return [Metric("surface_vs_cell_volume_rel", rel, 0.0, bound, "1", mode="at_most",
+                   note=f"isosurface {lesion.volume / 1e3:.3f} mL vs whole-cell sum {cells_ml:.3f} mL; allowed: half "
+                        f"an edge cell ({edge_mm:.2f} mm) over the {lesion.area:.0f} mm^2 surface"),
             Metric("surface_open_edges", float(lesion.n_open_edges), 0.0, 0.0, "1", mode="at_most",
                    note="the exported lesion surface is closed")]

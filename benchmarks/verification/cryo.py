@@ -160,8 +160,17 @@ def steady_frozen_annulus_ice_law(ctx):
             r40.append(front_position(domain, heat.T, -40.0))
         if law == "ice":
             ctx.figures["cryo.ice_law_steady_m40_radius_mm"] = exact40 * 1e3
-        out += _front_metrics(f"annulus_{law}", hs, fronts, exact, balances,
-                              f"{law} law: closed-form front {exact * 1e3:.3f} mm, -40 degC at {exact40 * 1e3:.3f} mm")
+        note = f"{law} law: closed-form front {exact * 1e3:.3f} mm, -40 degC at {exact40 * 1e3:.3f} mm"
+        # No observed order here: a steady front sits still inside one cell, so its error is set by
+        # where that cell happens to lie, not by h smoothly (0.8 / 0.4 / 0.2 mm nested grids all put
+        # the ice-law front at 25.535 mm against 25.594; 0.1 mm 0.013 %, 0.05 mm 0.097 %, measured
+        # 2026-12-05). What converges is the bound: within one cell of the closed form on every grid.
+        out += [m for m in _front_metrics(f"annulus_{law}", hs, fronts, exact, balances, note)
+                if not m.metric.endswith("_order")]
+        cells_off = max(abs(f - exact) / h for f, h in zip(fronts, hs))
+        out.append(Metric(f"annulus_{law}_front_within_cells", cells_off, 0.0, 1.0, "cells", "at_most",
+                          note="largest |front - closed form| / h over h = " + ", ".join(f"{h * 1e3:g}" for h in hs)
+                               + " mm: " + ", ".join(f"{abs(f - exact) * 1e3:.4f}" for f in fronts) + " mm"))
         tol40 = max(0.02, hs[-1] / exact40)
         out.append(Metric(f"annulus_{law}_m40_error", abs(r40[-1] - exact40) / exact40, 0.0, tol40, "1", "at_most",
                           note=f"-40 degC isotherm {r40[-1] * 1e3:.3f} vs {exact40 * 1e3:.3f} mm (h = "
