@@ -435,3 +435,16 @@ def test_bad_options_exit_2_before_any_work(tmp_path, monkeypatch, capsys, argv,
     value = argv[argv.index(option) + 1]
     assert f"argument {option}" in err and repr(value) in err and expected in err and "Traceback" not in err
     assert tree(tmp_path) == before
+
+
+def test_every_plot_the_toolkit_draws_counts_as_its_own_in_a_result_folder():
+    """files._DERIVED_NAMES lists the plots/ names a rerun may replace; a plot added to
+    plots.write_plots without it would make every rerun refuse its own earlier result."""
+    import re
+    from ablation.output import files, plots
+    source = Path(plots.__file__).read_text()
+    drawn = re.findall(r'out_dir / "([^"]+)"', source)
+    assert len(drawn) >= 6, drawn
+    for name in drawn:
+        assert files._DERIVED_NAMES.match(f"plots/{name}"), name
+    assert not files._DERIVED_NAMES.match("plots/my_plot_edit.png")
