@@ -20,6 +20,7 @@ import importlib
 import importlib.util
 import json
 import math
+import os
 import sys
 import time
 import traceback
@@ -233,6 +234,34 @@ def _add_note(m: Metric, note: str) -> None:
     m.note = (m.note + "; " if m.note else "") + note
 
 
+def _is_results_file(path: Path) -> bool:
+    """Whether ``path`` is a results.json that :func:`run_benchmarks` wrote (the only file it replaces)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and {"quick", "suites", "cases"} <= set(record)
+
+
+def _refused_output(out: Path) -> str | None:
+    """Why ``--out`` cannot take the results (checked before any case runs), or None: a file where
+    the folder should be, a results.json the benchmarks did not write, or no writable folder."""
+    if str(out) in ("", "."):
+        return "--out is empty; expected a folder for results.json"
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file; expected a folder for results.json"
+    results = out / "results.json"
+    if (results.exists() or results.is_symlink()) and not _is_results_file(results):
+        return (f"--out {out}: {results} exists and is not a benchmark results file; the toolkit never "
+                "overwrites a file it did not write: choose another folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {out}: {existing} is not a writable folder"
+    return None
+
+
 def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_references=False,
                    cases_dir=None, progress=None) -> BenchReport:
     """Run the suites (all when ``suites`` is empty), write ``out/results.json`` and return the report.
@@ -254,6 +283,10 @@ def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_r
                                                               f"expected one of {', '.join(known)}")
         known = [s for s in known if s in suites]
     files = [(suite, path) for suite in known for path in suite_files[suite]]
+    out = Path(out)
+    refused = _refused_output(out)
+    if refused:
+        return BenchReport(2, cases_dir=cases_dir, problem=refused)
     report = BenchReport(0, cases_dir=cases_dir)
     try:
         for done, (suite, path) in enumerate(files):
@@ -266,13 +299,12 @@ def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_r
         return report
     if progress is not None:
         progress(len(files), len(files), "benchmark files")
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from ablation.output.files import write_json
-    write_json(out / "results.json", {"quick": quick, "suites": known,
-                                      "provenance": recording_provenance(cases_dir),
-                                      "cases": [asdict(m) for m in report.rows],
-                                      "figures": report.figures, "case_seconds": report.case_seconds})
+    from ablation.output.files import AtomicFile, write_json
+    with AtomicFile(out / "results.json", replaceable=_is_results_file(out / "results.json")) as staging:
+        write_json(staging, {"quick": quick, "suites": known, "provenance": recording_provenance(cases_dir),
+                             "cases": [asdict(m) for m in report.rows],
+                             "figures": report.figures, "case_seconds": report.case_seconds})
     report.results_path = out / "results.json"
     report.exit_code = 1 if report.failed else 0
     return report

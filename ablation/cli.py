@@ -290,12 +290,14 @@ def cmd_bench(args) -> int:
 def cmd_calibrate(args) -> int:
     """Fit the lethal zone's edge temperature on the training rows (ablation/calibration/fit.py)
     and write the calibration file the calibrated model reads."""
-    from ablation.calibration.fit import calibrate, default_output
-    from ablation.output.files import write_json
+    from ablation.calibration.fit import calibrate, default_output, is_calibration_file
+    from ablation.output.files import AtomicFile, write_json
     out = Path(args.out) if args.out else default_output(args.model)
-    record = calibrate(spacing=args.spacing, check_spacing=args.check_spacing, model=args.model,
-                       progress=None if args.quiet else (lambda text: print(text, file=sys.stderr)))
-    write_json(out, record)
+    # checked before the fit (minutes of solves); only a calibration file is ever replaced
+    with AtomicFile(out, suffixes=(".json",), replaceable=is_calibration_file(out)) as staging:
+        record = calibrate(spacing=args.spacing, check_spacing=args.check_spacing, model=args.model,
+                           progress=None if args.quiet else (lambda text: print(text, file=sys.stderr)))
+        write_json(staging, record)
     edge = record["parameters"]["edge_temperature"]
     print(f"edge temperature {edge['mean']:.2f} +/- {edge['sd']:.2f} degC (prior {edge['prior']['mean']:g} +/- "
           f"{edge['prior']['sd']:g}); chi2 {record['chi2']:.3g} on {len(record['training_rows'])} rows; "

@@ -243,3 +243,26 @@ def test_pyproject_lists_every_sub_package():
     assert on_disk | {"ablation.scenarios", "ablation.benchmarks", "ablation.meshes"} == set(config["packages"])
     assert config["package-dir"] == {"ablation.scenarios": "scenarios", "ablation.benchmarks": "benchmarks",
                                      "ablation.meshes": "meshes"}
+
+
+def test_bench_out_never_replaces_a_file_it_did_not_write(tmp_path, capsys):
+    """--out is checked before any case runs: a file in its place, or a results.json of someone
+    else's, is refused with exit 2 and left as it was; a results.json of an earlier bench is replaced."""
+    cases = _suite(tmp_path, 2.0)
+    assert _bench(cases, tmp_path / "r", "--update-references") == 0
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert _bench(cases, a_file) == 2
+    assert "is a file" in capsys.readouterr().err and a_file.read_text() == "mine"
+    foreign = tmp_path / "theirs"
+    foreign.mkdir()
+    (foreign / "results.json").write_text('{"my": "data"}')
+    assert _bench(cases, foreign) == 2
+    err = capsys.readouterr().err
+    assert "not a benchmark results file" in err and "Traceback" not in err
+    assert (foreign / "results.json").read_text() == '{"my": "data"}'
+    earlier = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert _bench(cases, tmp_path / "r") == 0
+    again = json.loads((tmp_path / "r" / "results.json").read_text())["cases"]
+    assert [c["note"] for c in earlier["cases"]] != [c["note"] for c in again]      # rewritten
+    assert [c["value"] for c in earlier["cases"]] == [c["value"] for c in again]

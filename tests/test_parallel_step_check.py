@@ -9,7 +9,7 @@ from conftest import coarse_rfa as coarse
 def test_comparison_runs_in_a_worker_give_the_same_estimate(monkeypatch):
     scenario = coarse(time={"duration": "20 s", "step": "2 s", "refine": True})
     serial = time_loop.run(scenario)
-    monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_CELLS", 0)     # the small grid goes to the worker too
+    monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_WORK", 0)     # the small grid goes to the worker too
     monkeypatch.setattr("os.cpu_count", lambda: 2)                    # whatever this machine has
     futures = []
     original = time_loop._parallel_comparisons
@@ -25,7 +25,7 @@ def test_comparison_runs_in_a_worker_give_the_same_estimate(monkeypatch):
 
 def test_a_failed_kept_run_stops_the_worker(monkeypatch):
     scenario = coarse(time={"duration": "20 s", "step": "2 s", "refine": True})
-    monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_CELLS", 0)
+    monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_WORK", 0)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     remote = []
     original = time_loop._parallel_comparisons
@@ -40,3 +40,16 @@ def test_a_failed_kept_run_stops_the_worker(monkeypatch):
     for process in list((pool._processes or {}).values()):
         process.join(timeout=10)
         assert not process.is_alive()
+
+
+def test_work_not_cells_decides_the_worker():
+    """The shipped cooled needle (10 608 cells, 0.25 s control steps for 12 min) goes to the worker;
+    a coarse test scenario does not. The estimate is cells x ceil(duration / longest step)."""
+    from ablation.input.scenario import load_scenario
+    from conftest import ROOT
+    shipped = time_loop._set_up(load_scenario(ROOT / "scenarios" / "rfa_cooltip_perfused.toml"), 1.0, 1.0, None, None)
+    assert time_loop._expected_work(shipped) == shipped.domain.n_cells * 2880
+    assert shipped.domain.n_cells < 50_000     # the former rule (50 000 cells) kept it in sequence
+    assert time_loop._expected_work(shipped) >= time_loop.PARALLEL_COMPARISON_WORK
+    small = time_loop._set_up(coarse(time={"duration": "20 s", "step": "2 s"}), 1.0, 1.0, None, None)
+    assert time_loop._expected_work(small) < time_loop.PARALLEL_COMPARISON_WORK

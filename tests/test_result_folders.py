@@ -448,3 +448,24 @@ def test_every_plot_the_toolkit_draws_counts_as_its_own_in_a_result_folder():
     for name in drawn:
         assert files._DERIVED_NAMES.match(f"plots/{name}"), name
     assert not files._DERIVED_NAMES.match("plots/my_plot_edit.png")
+
+
+def test_calibrate_out_never_replaces_a_file_it_did_not_write(tmp_path, monkeypatch, capsys):
+    """calibrate --out is checked before the fit: an existing file that is not a calibration is
+    refused (exit 2, untouched); a calibration file is replaced, all at once, by the new fit."""
+    edge = {"mean": 60.0, "sd": 1.0, "prior": {"mean": 55.0, "sd": 2.5}}
+    record = {"version": "test", "model": "calibrated-2026.12", "parameters": {"edge_temperature": edge},
+              "training_rows": [], "chi2": 0.0, "date": "2026-12-05"}
+    monkeypatch.setattr("ablation.calibration.fit.calibrate", lambda **kwargs: dict(record))
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"my": "data"}')
+    assert main(["calibrate", "--out", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "Traceback" not in err and mine.read_text() == '{"my": "data"}'
+    assert main(["calibrate", "--out", str(tmp_path / "notes.txt")]) == 2      # not a .json name
+    assert main(["calibrate", "--out", str(tmp_path)]) == 2                     # a folder
+    earlier = tmp_path / "calibration.json"
+    earlier.write_text(json.dumps({**record, "version": "earlier"}))
+    assert main(["calibrate", "--out", str(earlier)]) == 0
+    assert json.loads(earlier.read_text())["version"] == "test"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calibration.json", "mine.json"]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,16 @@ def discrepancy_sd(residuals, sds, model_values, exponents) -> float:
     delta = float(best.x)
     # the bounded search never lands exactly on 0: keep 0 when it is at least as likely
     return 0.0 if negative_log_likelihood(0.0) <= best.fun else delta
+
+
+def is_calibration_file(path) -> bool:
+    """Whether ``path`` holds a calibration record this module wrote (``ablation calibrate --out``
+    replaces only such a file)."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and {"version", "model", "parameters", "training_rows"} <= set(record)
 
 
 def default_output(model: str = CALIBRATED):

@@ -51,12 +51,14 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     kept run, go to one spawned worker process while this process integrates the kept run, when
     that pays (:func:`_parallel_comparisons`); the results are the same as in sequence.
     """
+    from ablation.runtime import single_blas_thread
     started = wallclock.perf_counter()
-    if bool(getattr(scenario.time, "adaptive", False)):
-        attempt, estimate = _adaptive_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
-    else:
-        attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, initial_state,
-                                               parallel)
+    with single_blas_thread():   # as on the command line (ablation.runtime): the cooled needle 60 s -> 47 s
+        if bool(getattr(scenario.time, "adaptive", False)):
+            attempt, estimate = _adaptive_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
+        else:
+            attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain,
+                                                   initial_state, parallel)
     summary = _summary(attempt.sim, attempt.stats, attempt.fields, attempt.series, attempt.control, estimate)
     return Result(scenario, attempt.sim.domain, attempt.fields, attempt.snapshots, attempt.series,
                   summary.with_runtime(wallclock.perf_counter() - started))
@@ -86,10 +88,20 @@ class _Attempt:
 MAX_HALVINGS = 6
 
 
-#: Cells from which the step check's comparison runs go to a worker process (``run(parallel=True)``):
-#: spawning it and building its grid cost a few seconds (the liver phantom RF grid, 122 451 cells:
-#: about 5 s), its runs minutes; on the small grids of tests and sweeps the runs take seconds.
-PARALLEL_COMPARISON_CELLS = 50_000
+#: Work (cells x the kept run's steps, as :func:`_expected_work` estimates them) from which the step
+#: check's comparison runs go to a worker process (``run(parallel=True)``). Spawning the worker and
+#: building its grid cost 1-5 s (the liver phantom RF grid, 122 451 cells: about 5 s). Work, not
+#: cells, decides: the shipped cooled needle has only 10 608 cells but 2 880 steps of 0.25 s, and
+#: its comparison runs took 26 s after its 18 s kept run (wall 41 s in sequence, 27 s with the
+#: worker; measured 2026-12-05). The small grids and short runs of tests and sweeps stay below it.
+PARALLEL_COMPARISON_WORK = 5e6
+
+
+def _expected_work(sim) -> float:
+    """Cells x steps of the kept run at its longest step from t = 0 (RF: the generator's control
+    interval; it over-counts the longer steps while the generator is off)."""
+    step = min(sim.dt, sim.step_limit(0.0))
+    return float(sim.domain.n_cells) * math.ceil(sim.duration / step)
 
 
 class _Comparison:
@@ -113,12 +125,13 @@ def _comparison_run(scenario, spacing_scale, scale, step_scale, initial_state) -
 
 def _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_state, sim) -> list | None:
     """Futures of the comparison runs at 2h and 4h on one spawned worker (in that order), or None
-    when that does not pay or is not allowed: a grid under :data:`PARALLEL_COMPARISON_CELLS`, one
+    when that does not pay or is not allowed: work under :data:`PARALLEL_COMPARISON_WORK`, one
     core, a prebuilt ``domain`` (sequences), or this process itself a worker (placement samples,
-    sweeps: no nested pools). The kept run (its ``sim`` set up here) takes about 45 % of the three
-    runs' work, so the check's wall time drops to about 55 % on two free cores."""
+    sweeps: no nested pools). The kept run (its ``sim`` set up here) took 18 of the 44 s of the
+    shipped cooled needle's three runs, whose wall time dropped from 41-47 s to 27-29 s on two free
+    cores (2026-12-05)."""
     from ablation.run.parallel import local_pool, may_use_every_core
-    if domain is not None or sim.domain.n_cells < PARALLEL_COMPARISON_CELLS or not may_use_every_core():
+    if domain is not None or _expected_work(sim) < PARALLEL_COMPARISON_WORK or not may_use_every_core():
         return None
     pool = local_pool(1, 1)
     futures = [pool.submit(_comparison_run, scenario, spacing_scale, factor * step_scale, step_scale, initial_state)

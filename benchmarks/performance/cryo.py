@@ -1,9 +1,9 @@
 """Cryo run times (figures ``perf.cryo_axisym_s`` and ``perf.cryo_3probe_3d_s``).
 
 Wall-clock seconds of complete runs of the shipped scenarios, solver and reporting included (no
-files written). The machine is shared: note the load next to any number quoted. Threaded BLAS under
-CPU contention slowed the conjugate-gradient dot products ~10x in one measurement here; run with
-OPENBLAS_NUM_THREADS=1 (the figures below were taken that way).
+files written), as ``ablation run`` makes them: ``run(parallel=True)``, whose time-step check may
+put its comparison runs on the second core (ablation.run.time_loop.PARALLEL_COMPARISON_WORK), and
+one BLAS thread (``run`` sets it). The machine is shared: note the load next to any number quoted.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ SCENARIOS = shipped_folder("scenarios")
 def _timed(name):
     scenario = load_scenario(SCENARIOS / name)
     started = time.perf_counter()
-    result = run(scenario)
+    result = run(scenario, parallel=True)
     return time.perf_counter() - started, result
 
 

@@ -42,9 +42,11 @@ SCENARIOS = shipped_folder("scenarios")
 
 
 def _timed(scenario, **kwargs):
+    """A run as ``ablation run`` makes it (``parallel=True``: the time-step check's comparison runs
+    may go to the second core), its wall time and the load average at its start."""
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    result = run(scenario, **kwargs)
+    result = run(scenario, parallel=True, **kwargs)
     return result, time.perf_counter() - started, load
 
 
