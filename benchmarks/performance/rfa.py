@@ -23,7 +23,10 @@ Last measured on 78 x 135 = 10 530 cells (0.37-3.97 mm) and 35 x 36 x 56 = 70 56
     3.8-4.2        17.4 s                  65.4 s          156.5 s
 
 The shipped grid's lesion axes are within 0.29 % (long) and 0.43 % (short) of the twice-refined
-run. benchmarks/results/performance-rfa.json holds the lower-load run.
+run. Those figures predate the generator's 0.25 s control interval and the time-step check (three
+integrations); the current ones are in benchmarks/results/results.json (``perf.rfa_*``). Since
+2026-12-05 every run here is timed as ``ablation run`` makes it (``parallel=True``: the step check's
+comparison runs may go to the second core; one BLAS thread).
 
 Both are slow (quick=False): run by hand with ``ablation bench --suite performance``. The 2 cores
 are shared with other jobs; the load average at the start of each run is recorded next to the

@@ -13,13 +13,12 @@ import argparse
 import contextlib
 import json
 import logging
-import math
-import re
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from ablation.cli import options as option
 from ablation.input.models import DEFAULT_MODEL, MODELS
 from ablation.input.scenario import ScenarioError, load_scenario
 from ablation.outcome.placement import APPROACHES
@@ -44,112 +43,6 @@ class Terminated(KeyboardInterrupt):
 
 def _on_sigterm(signum, frame):
     raise Terminated()
-
-
-def _count(minimum: int):
-    """argparse type: an integer of at least ``minimum`` (bad values exit 2 naming the option)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is out of range; expected at least {minimum}")
-        return value
-    parse.__name__ = "integer"
-    return parse
-
-
-def _output_path(text: str) -> str:
-    """argparse type of --out: an empty path would silently mean the default place."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is empty; expected a path (leave --out out for the default)")
-    return text
-
-
-def _existing_folder(text: str) -> str:
-    """argparse type of --allow-input-path: a folder that exists (a typo would allow nothing, silently)."""
-    path = Path(text).expanduser()
-    if not text.strip() or not path.exists():
-        raise argparse.ArgumentTypeError(f"{text!r} does not exist; expected an existing folder")
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a file; expected an existing folder")
-    return text
-
-
-def _positive_length(text: str) -> str:
-    """argparse type of a cell size: a positive length with its unit, kept as text (the scenario's form)."""
-    from ablation.input.units import UnitError, parse_quantity
-    expected = "expected a positive length with a unit (mm, cm, m or um), e.g. '0.5 mm'"
-    try:
-        number = float(text.split()[0]) if text.split() else None
-    except ValueError:
-        number = None       # a unit glued to the number ('1mm') or no number: parse_quantity says which
-    if number is not None and not number > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not positive; {expected}")
-    try:
-        value = parse_quantity(text, "length")
-    except UnitError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a length ({exc}); {expected}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not positive; {expected}")
-    return text
-
-
-# a Dask scheduler address: [protocol://]host:port, host a name, IPv4 or [IPv6] address
-_SCHEDULER_ADDRESS = re.compile(r"^(?:(?P<protocol>tcp|tls|ws|wss|ucx)://)?"
-                                r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})/?$")
-
-
-def _scheduler_address(text: str) -> str:
-    """argparse type of --scheduler, checked before any cluster or connection is started."""
-    match = _SCHEDULER_ADDRESS.match(text.strip())
-    if not match or not 1 <= int(match["port"]) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a scheduler address; expected host:port or "
-                                         "tcp://host:port (port 1-65535), e.g. tcp://10.0.0.5:8786")
-    return text.strip()
-
-
-#: the largest picture side `ablation view` renders: larger ones exhaust memory inside VTK (it aborts)
-MAX_PICTURE_SIDE = 8192
-
-
-def _picture_size(text: str) -> tuple[int, int]:
-    """argparse type of --size: WIDTHxHEIGHT in pixels, each 1..MAX_PICTURE_SIDE."""
-    expected = f"expected WIDTHxHEIGHT, two whole numbers of pixels from 1 to {MAX_PICTURE_SIDE}, e.g. 1800x900"
-    try:
-        width, height = (int(side) for side in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a picture size; {expected}") from None
-    if not (1 <= width <= MAX_PICTURE_SIDE and 1 <= height <= MAX_PICTURE_SIDE):
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range; {expected}")
-    return width, height
-
-
-def _camera(text: str) -> str:
-    """argparse type of --camera: a named view or 'AZIMUTH,ELEVATION' as finite degrees."""
-    from ablation.output.scene import CAMERAS
-    if text in CAMERAS:
-        return text
-    try:
-        angles = [float(part) for part in text.split(",")]
-    except ValueError:
-        angles = []
-    if len(angles) != 2 or not all(math.isfinite(a) for a in angles):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a camera; expected one of {', '.join(CAMERAS)} or "
-                                         "'AZIMUTH,ELEVATION' as two finite numbers of degrees, e.g. 30,20")
-    return text
-
-
-def _time_point(text: str) -> float:
-    """argparse type of view --time: seconds since the start (the result's range is checked once read)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; expected a time in seconds, 0 or more") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range; expected a finite time in seconds, 0 or more")
-    return value
 
 
 class ProgressBars:
@@ -349,11 +242,11 @@ def _compare_arguments(parser) -> None:
     parser.add_argument("scenario")
     parser.add_argument("--approaches", default=",".join(("open", "laparoscopic", "percutaneous")),
                         help="comma-separated approaches (open, laparoscopic, percutaneous)")
-    parser.add_argument("--samples", type=_count(1), default=None, help="placement samples (default: the scenario's)")
-    parser.add_argument("--seed", type=_count(0), default=None, help="random seed, 0 or more (default: the scenario's)")
+    parser.add_argument("--samples", type=option.count(1), default=None, help="placement samples (default: the scenario's)")
+    parser.add_argument("--seed", type=option.count(0), default=None, help="random seed, 0 or more (default: the scenario's)")
     parser.add_argument("--no-pringle", dest="pringle", action="store_false",
                         help="skip the inflow-occlusion variants")
-    parser.add_argument("--out", type=_output_path,
+    parser.add_argument("--out", type=option.output_path,
                         help=OUT_HELP.format(default="results/<scenario stem>-compare"))
     parser.add_argument("--force", action="store_true", help=FORCE_HELP)
 
@@ -476,19 +369,19 @@ def _view_arguments(parser) -> None:
     from ablation.output.scene import CAMERAS
     parser.description = "re-render a saved result (or open it in a window when there is a screen)"
     parser.add_argument("directory", help="results folder of a completed run")
-    parser.add_argument("--camera", default="iso", type=_camera,
+    parser.add_argument("--camera", default="iso", type=option.camera,
                         help=f"{', '.join(CAMERAS)} or 'AZIMUTH,ELEVATION' in degrees from the side view")
     parser.add_argument("--criterion", help="lesion criterion to draw (default: the run's), e.g. arrhenius_99, "
                                             "max_temperature:60, min_temperature:-40")
-    parser.add_argument("--time", type=_time_point, help="time point (s), 0 up to the run's duration: the nearest "
+    parser.add_argument("--time", type=option.time_point, help="time point (s), 0 up to the run's duration: the nearest "
                                                          "stored snapshot")
     parser.add_argument("--field", default="temperature_C", help="field on the section (default temperature_C)")
     parser.add_argument("--tumor", type=int, help="close-up of tumour N (1-based)")
-    parser.add_argument("--out", type=_output_path,
+    parser.add_argument("--out", type=option.output_path,
                         help="new PNG to write (default: an interactive window when there is a screen, else "
                              "DIR/view.png); an existing file other than DIR/view.png is refused")
-    parser.add_argument("--size", default="1800x900", type=_picture_size,
-                        help=f"picture size WIDTHxHEIGHT in pixels, each at most {MAX_PICTURE_SIDE}")
+    parser.add_argument("--size", default="1800x900", type=option.picture_size,
+                        help=f"picture size WIDTHxHEIGHT in pixels, each at most {option.MAX_PICTURE_SIDE}")
 
 
 def cmd_view(args) -> int:
@@ -621,21 +514,8 @@ def cmd_compare_zone(args) -> int:
     return 0
 
 
-def _memory(text: str) -> float:
-    units = {"": 1.0, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
-    value = text.strip().upper().replace(" ", "")
-    number = value.rstrip("KMGTIB")
-    try:
-        result = float(number) * units[value[len(number):]]
-    except (ValueError, KeyError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a memory size such as 4e9 or 4GB") from None
-    if not (result > 0 and result < float("inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range; expected a positive size")
-    return result
-
-
 def _input_path_arguments(parser) -> None:
-    parser.add_argument("--allow-input-path", action="append", default=[], metavar="DIR", type=_existing_folder,
+    parser.add_argument("--allow-input-path", action="append", default=[], metavar="DIR", type=option.existing_folder,
                         help="also read data files the scenario names (e.g. probe curves) from DIR "
                              "(default: only the scenario's own folder); repeatable")
     parser.add_argument("--allow-any-input-path", action="store_true",
@@ -648,12 +528,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario and write its results")
     p.add_argument("scenario")
-    p.add_argument("--out", type=_output_path, help=OUT_HELP.format(default="results/<scenario file stem>"))
+    p.add_argument("--out", type=option.output_path, help=OUT_HELP.format(default="results/<scenario file stem>"))
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
     p.add_argument("--no-scene", dest="scene", action="store_false", help="skip the 3-D picture")
-    p.add_argument("--workers", type=_count(1), default=None,
+    p.add_argument("--workers", type=option.count(1), default=None,
                    help="worker processes for parallel work (default: one per core)")
     p.set_defaults(handler=cmd_run)
     p = sub.add_parser("validate", help="check a scenario file")
@@ -664,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="run the benchmark suites")
     p.add_argument("--suite", action="append", help="suite name (repeatable; default all)")
     p.add_argument("--quick", action="store_true", help="reduced resolution (what CI runs)")
-    p.add_argument("--out", default="results/bench", type=_output_path,
+    p.add_argument("--out", default="results/bench", type=option.output_path,
                    help="results folder (default results/bench in the current directory)")
     p.add_argument("--update-references", action="store_true",
                    help="record the current values as the stored regression references (missing ones are "
@@ -677,37 +557,37 @@ def build_parser() -> argparse.ArgumentParser:
                                          "benchmarks/validation/split.csv and write the calibration file")
     p.add_argument("--model", default=CALIBRATION_MODEL, choices=[m for m, spec in MODELS.items() if spec.fits_own_calibration],
                    help=f"the zone model to fit (default {CALIBRATION_MODEL})")
-    p.add_argument("--out", type=_output_path,
+    p.add_argument("--out", type=option.output_path,
                    help="calibration file (default: the model's file in the package's ablation/calibration/)")
-    p.add_argument("--spacing", default="0.5 mm", type=_positive_length,
+    p.add_argument("--spacing", default="0.5 mm", type=option.positive_length,
                    help="fine cell size of the fitted runs, a length with its unit (default 0.5 mm)")
-    p.add_argument("--check-spacing", default="1 mm", type=_positive_length,
+    p.add_argument("--check-spacing", default="1 mm", type=option.positive_length,
                    help="coarser cell size of the grid check, a length with its unit (default 1 mm)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=cmd_calibrate)
     p = sub.add_parser("converge", help="rerun a scenario at finer grids and steps and report the change")
     p.add_argument("scenario")
     p.add_argument("--levels", type=int, default=3, choices=(2, 3))
-    p.add_argument("--out", type=_output_path,
+    p.add_argument("--out", type=option.output_path,
                    help="folder of convergence.json (default results/<scenario stem>-convergence): new, empty or "
                         "an earlier convergence study, which is replaced as a whole; anything else is refused")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_converge)
     p = sub.add_parser("compare", help="compare placement approaches for one scenario")
     _compare_arguments(p)
-    p.add_argument("--workers", type=_count(1), default=None, help="worker processes (default: one per core)")
+    p.add_argument("--workers", type=option.count(1), default=None, help="worker processes (default: one per core)")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_compare)
     p = sub.add_parser("sweep", help="run or resume the scenario's [sweep] (parameter sweep, uncertainty, "
                                      "sensitivity) on Dask")
     p.add_argument("scenario")
-    p.add_argument("--out", type=_output_path,
+    p.add_argument("--out", type=option.output_path,
                    help="sweep store (default results/<scenario stem>-sweep): new, empty or a sweep of the "
                         "same design, which is resumed (finished samples kept, failed ones retried)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_count(1), default=None,
+    where.add_argument("--workers", type=option.count(1), default=None,
                        help="worker processes of a local Dask cluster (default: one per core)")
-    where.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler_address,
+    where.add_argument("--scheduler", metavar="ADDRESS", type=option.scheduler_address,
                        help="join the Dask scheduler at ADDRESS, host:port or tcp://host:port (e.g. "
                             "tcp://host:8786; DIR must be on a shared filesystem)")
     p.add_argument("--resume", action="store_true", help="continue the sweep in --out (refused when it holds none)")
@@ -717,9 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="inverse planning: probe count, positions and protocol for the [plan] section")
     p.add_argument("scenario")
-    p.add_argument("--out", type=_output_path, help=OUT_HELP.format(default="results/<scenario stem>-plan"))
+    p.add_argument("--out", type=option.output_path, help=OUT_HELP.format(default="results/<scenario stem>-plan"))
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
-    p.add_argument("--workers", type=_count(1), default=None, help="worker processes (default: one per core)")
+    p.add_argument("--workers", type=option.count(1), default=None, help="worker processes (default: one per core)")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_plan)
     p = sub.add_parser("view", help="re-render a saved result")
@@ -732,17 +612,17 @@ def build_parser() -> argparse.ArgumentParser:
                                             "zone against a measured ablation zone (label maps)")
     p.add_argument("predicted", help="result folder of an [anatomy] run (its lesion.nii.gz) or a label map file")
     p.add_argument("measured", help="the measured zone: a NIfTI or NRRD label map on the same grid")
-    p.add_argument("--label", type=_count(1), default=None, help="label of the zone in MEASURED (default: "
+    p.add_argument("--label", type=option.count(1), default=None, help="label of the zone in MEASURED (default: "
                                                                  "every non-zero voxel)")
     p.add_argument("--criterion", default=None, help="with a result folder: compare lesion_<criterion>.nii.gz")
-    p.add_argument("--out", default=None, type=_output_path,
+    p.add_argument("--out", default=None, type=option.output_path,
                    help="also write the figures to this new JSON file (an existing file or folder is refused)")
     p.set_defaults(handler=cmd_compare_zone)
     for name in ("run", "validate", "converge", "compare", "sweep", "plan"):
         _input_path_arguments(sub.choices[name])
     for name in ("run", "validate"):
         sub.choices[name].add_argument(
-            "--max-memory", type=_memory, default=None, metavar="BYTES",
+            "--max-memory", type=option.memory, default=None, metavar="BYTES",
             help="memory budget for the solve and the placement Monte Carlo, e.g. 4e9 or 4GB (default: "
                  "80 %% of this machine's memory); a scenario over it is refused before anything is allocated")
     return parser
