@@ -234,24 +234,18 @@ def _add_note(m: Metric, note: str) -> None:
     m.note = (m.note + "; " if m.note else "") + note
 
 
-def _is_results_file(path: Path) -> bool:
-    """Whether ``path`` is a results.json that :func:`run_benchmarks` wrote (the only file it replaces)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(record, dict) and {"quick", "suites", "cases"} <= set(record)
+#: keys every results.json of :func:`run_benchmarks` has (the only such file it replaces)
+RESULTS_KEYS = ("quick", "suites", "cases")
 
 
 def _refused_output(out: Path) -> str | None:
     """Why ``--out`` cannot take the results (checked before any case runs), or None: a file where
     the folder should be, a results.json the benchmarks did not write, or no writable folder."""
-    if str(out) in ("", "."):
-        return "--out is empty; expected a folder for results.json"
     if out.exists() and not out.is_dir():
         return f"--out {out} is a file; expected a folder for results.json"
+    from ablation.output.files import is_json_record
     results = out / "results.json"
-    if (results.exists() or results.is_symlink()) and not _is_results_file(results):
+    if (results.exists() or results.is_symlink()) and not is_json_record(results, RESULTS_KEYS):
         return (f"--out {out}: {results} exists and is not a benchmark results file; the toolkit never "
                 "overwrites a file it did not write: choose another folder")
     existing = out
@@ -300,8 +294,9 @@ def run_benchmarks(suites=None, quick=False, out=Path("results/bench"), update_r
     if progress is not None:
         progress(len(files), len(files), "benchmark files")
     out.mkdir(parents=True, exist_ok=True)
-    from ablation.output.files import AtomicFile, write_json
-    with AtomicFile(out / "results.json", replaceable=_is_results_file(out / "results.json")) as staging:
+    from ablation.output.files import AtomicFile, is_json_record, write_json
+    # looked at again: the file may have changed during the cases
+    with AtomicFile(out / "results.json", replaceable=is_json_record(out / "results.json", RESULTS_KEYS)) as staging:
         write_json(staging, {"quick": quick, "suites": known, "provenance": recording_provenance(cases_dir),
                              "cases": [asdict(m) for m in report.rows],
                              "figures": report.figures, "case_seconds": report.case_seconds})

@@ -266,3 +266,13 @@ def test_bench_out_never_replaces_a_file_it_did_not_write(tmp_path, capsys):
     again = json.loads((tmp_path / "r" / "results.json").read_text())["cases"]
     assert [c["note"] for c in earlier["cases"]] != [c["note"] for c in again]      # rewritten
     assert [c["value"] for c in earlier["cases"]] == [c["value"] for c in again]
+
+
+def test_bench_out_may_be_the_current_folder(tmp_path, monkeypatch):
+    """'--out .' is a folder like any other (it was refused as 'empty')."""
+    cases = _suite(tmp_path, 2.0)
+    assert _bench(cases, tmp_path / "r", "--update-references") == 0
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert _bench(cases, ".") == 0 and (here / "results.json").is_file()

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -199,14 +198,8 @@ def discrepancy_sd(residuals, sds, model_values, exponents) -> float:
     return 0.0 if negative_log_likelihood(0.0) <= best.fun else delta
 
 
-def is_calibration_file(path) -> bool:
-    """Whether ``path`` holds a calibration record this module wrote (``ablation calibrate --out``
-    replaces only such a file)."""
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(record, dict) and {"version", "model", "parameters", "training_rows"} <= set(record)
+#: keys every calibration record has (``ablation calibrate --out`` replaces only a file with them)
+RECORD_KEYS = ("version", "model", "parameters", "training_rows")
 
 
 def default_output(model: str = CALIBRATED):

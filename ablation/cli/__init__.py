@@ -183,11 +183,11 @@ def cmd_bench(args) -> int:
 def cmd_calibrate(args) -> int:
     """Fit the lethal zone's edge temperature on the training rows (ablation/calibration/fit.py)
     and write the calibration file the calibrated model reads."""
-    from ablation.calibration.fit import calibrate, default_output, is_calibration_file
-    from ablation.output.files import AtomicFile, write_json
+    from ablation.calibration.fit import RECORD_KEYS, calibrate, default_output
+    from ablation.output.files import AtomicFile, is_json_record, write_json
     out = Path(args.out) if args.out else default_output(args.model)
     # checked before the fit (minutes of solves); only a calibration file is ever replaced
-    with AtomicFile(out, suffixes=(".json",), replaceable=is_calibration_file(out)) as staging:
+    with AtomicFile(out, suffixes=(".json",), replaceable=is_json_record(out, RECORD_KEYS)) as staging:
         record = calibrate(spacing=args.spacing, check_spacing=args.check_spacing, model=args.model,
                            progress=None if args.quiet else (lambda text: print(text, file=sys.stderr)))
         write_json(staging, record)
@@ -242,8 +242,10 @@ def _compare_arguments(parser) -> None:
     parser.add_argument("scenario")
     parser.add_argument("--approaches", default=",".join(("open", "laparoscopic", "percutaneous")),
                         help="comma-separated approaches (open, laparoscopic, percutaneous)")
-    parser.add_argument("--samples", type=option.count(1), default=None, help="placement samples (default: the scenario's)")
-    parser.add_argument("--seed", type=option.count(0), default=None, help="random seed, 0 or more (default: the scenario's)")
+    parser.add_argument("--samples", type=option.count(1), default=None,
+                        help="placement samples (default: the scenario's)")
+    parser.add_argument("--seed", type=option.count(0), default=None,
+                        help="random seed, 0 or more (default: the scenario's)")
     parser.add_argument("--no-pringle", dest="pringle", action="store_false",
                         help="skip the inflow-occlusion variants")
     parser.add_argument("--out", type=option.output_path,
@@ -373,8 +375,8 @@ def _view_arguments(parser) -> None:
                         help=f"{', '.join(CAMERAS)} or 'AZIMUTH,ELEVATION' in degrees from the side view")
     parser.add_argument("--criterion", help="lesion criterion to draw (default: the run's), e.g. arrhenius_99, "
                                             "max_temperature:60, min_temperature:-40")
-    parser.add_argument("--time", type=option.time_point, help="time point (s), 0 up to the run's duration: the nearest "
-                                                         "stored snapshot")
+    parser.add_argument("--time", type=option.time_point,
+                        help="time point (s), 0 up to the run's duration: the nearest stored snapshot")
     parser.add_argument("--field", default="temperature_C", help="field on the section (default temperature_C)")
     parser.add_argument("--tumor", type=int, help="close-up of tumour N (1-based)")
     parser.add_argument("--out", type=option.output_path,

@@ -125,6 +125,16 @@ def manifest(directory, exclude=()) -> dict:
     return {"algorithm": MANIFEST_ALGORITHM, "files": files}
 
 
+def is_json_record(path, keys) -> bool:
+    """Whether ``path`` is a JSON object holding every one of ``keys``: how a command that writes one
+    JSON file (calibrate, bench) recognises its own earlier output, the only file it replaces."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and set(keys) <= set(record)
+
+
 def _read_marker(directory: Path) -> dict | None:
     try:
         data = json.loads((directory / MARKER).read_text())
