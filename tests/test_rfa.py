@@ -171,6 +171,25 @@ def test_temperature_control_holds_target_on_lumped_plant():
     assert h[:, 1].max() < 95.0     # anti-windup: no large overshoot after the saturated rise
 
 
+def test_temperature_control_reaches_target_when_proportional_term_settles_outside_the_band():
+    """A plant that needs 12 W at 90 degC: the proportional term alone (Kp 0.5 W/K) settles 24 K
+    below the target, outside the 10 K integral band; the integral resumes once the tip stalls and
+    brings it to the target (held within 0.5 K); the default gains leave this plant under-damped
+    inside the band (damping ratio 0.26), so it overshoots, by under 5 K."""
+    ctl = protocols.TemperatureControl(90.0, kp=0.5, ki=0.1, max_power=100.0, integral_band=10.0)
+    C, G, T, dt = 20.0, 12.0 / 53.0, 37.0, 1.0
+    history = []
+    for k in range(1200):
+        p = ctl.power(k * dt, dt, 80.0, T)
+        T += dt * (p - G * (T - 37.0)) / C
+        history.append((k * dt, T, p))
+    h = np.array(history)
+    late = h[h[:, 0] > 900]
+    assert np.max(np.abs(late[:, 1] - 90.0)) < 0.5
+    assert late[:, 2].mean() == pytest.approx(12.0, rel=0.02)
+    assert h[:, 1].max() < 95.0
+
+
 def test_temperature_control_on_needle_holds_target_band():
     s = coarse(rfa={"protocol": "temperature_control", "power": "80 W", "target_temperature": "80 degC",
                     "proportional_gain": "0.5 W/K", "integral_gain": "0.1 W/(K s)"},
@@ -456,3 +475,15 @@ def test_the_hottest_cell_sits_at_an_electrode_edge_and_its_peak_depends_on_the_
     assert abs(coarse_ml / fine_ml - 1) < 0.02
     _, markdown = build_report(tmp_path, results["1 mm"])
     assert "lies 0.742 mm from an electrode's edge" in markdown and "depends on the grid" in markdown
+
+
+def test_tines_thinner_than_the_cells_are_warned():
+    """A multitine's tines are the cells their centre lines cross: on cells wider than a tine the
+    electrode is thicker than the wire, and the run says its zone depends on the grid."""
+    from pathlib import Path
+    from ablation import load_scenario
+    from ablation.run.time_loop import tine_warnings
+    s = load_scenario(Path(__file__).resolve().parent.parent / "scenarios/rfa_multitine.toml")
+    (message,) = tine_warnings(s, 1.0)
+    assert "probes[0]'s 0.4 mm tines" in message and "depend on the grid" in message
+    assert tine_warnings(s, 0.4) == ()

@@ -32,6 +32,37 @@ def test_scenario_values_are_si_and_defaults_filled():
     assert s.probes[0].thermal.temperature_schedule.values[-1] == 90.0
 
 
+def test_a_catalogue_cryoprobe_without_a_diameter_takes_its_own():
+    """cryo.type names the probe, diameter included; a written diameter must still match it."""
+    raw = load_raw("cryo_17g_perfused.toml")
+    for probe in raw["probes"]:
+        probe.pop("diameter", None)
+        probe["cryo"] = {"type": "2.4mm"}
+    assert scenario_from_dict(raw).probes[0].diameter == pytest.approx(2.4e-3)
+    raw["probes"][0]["cryo"] = {"type": "17G"}
+    assert scenario_from_dict(raw).probes[0].diameter == pytest.approx(1.47e-3)
+    raw["probes"][0]["diameter"] = "1.5 mm"      # within 0.05 mm of 1.47 mm: kept as written
+    assert scenario_from_dict(raw).probes[0].diameter == pytest.approx(1.5e-3)
+    raw["probes"][0]["diameter"] = "2 mm"
+    with pytest.raises(ScenarioError, match=r"probes\[0\]\.diameter"):
+        scenario_from_dict(raw)
+
+
+def test_perfused_tissue_starting_away_from_blood_temperature_is_warned(caplog):
+    """An ex vivo start (20 degC) with the liver's perfusion left on: the blood would warm the tissue
+    to 37 degC within a minute; the warning names both fields and the ex vivo setting."""
+    import logging
+    raw = load_raw("rfa_cooltip_exvivo.toml")
+    with caplog.at_level(logging.WARNING):
+        scenario_from_dict(raw)
+    assert not caplog.records                    # the shipped ex vivo file sets perfusion 0
+    del raw["tissue"]["perfusion"]
+    with caplog.at_level(logging.WARNING):
+        scenario_from_dict(raw)
+    message = " ".join(r.getMessage() for r in caplog.records)
+    assert "tissue.initial_temperature is 20 degC" in message and 'tissue.perfusion = "0 1/s"' in message
+
+
 def _mutations():
     base = load_raw("thermal_probe.toml")
 

@@ -11,7 +11,7 @@ from ablation.input.models import LIBRARY
 from ablation.input.scenario import ScenarioError
 from ablation.calibration.fit import discrepancy_sd
 from ablation.outcome.placement.moved_lesion import PointSet, SdfTable, moved_metrics
-from ablation.outcome.zone_band import ZoneParameter, band, variant_fields, with_discrepancy
+from ablation.outcome.zone_band import ZoneParameter, band, lesion_uncertainty, variant_fields, with_discrepancy
 from ablation.physics.damage import lesion_size, parse_criterion
 from ablation.run.time_loop import run
 
@@ -41,7 +41,7 @@ def test_edge_band_equals_a_second_solve():
     assert expected < first.summary["lesion"]["volume_ml"]
 
 
-def test_lethal_isotherm_band_equals_the_other_criterion():
+def test_lethal_isotherm_band_equals_the_other_criterion(tmp_path):
     """Cold: the zone at a -20 degC lethal isotherm read from a -40 degC run is the -20 degC criterion's."""
     s = ablation.load_scenario(ROOT / "scenarios/cryo_17g_perfused.toml").with_changes(
         {**{k: v for k, v in SMALL.items() if k != "placement.enabled"}, "domain.size": "60 mm",
@@ -53,6 +53,18 @@ def test_lethal_isotherm_band_equals_the_other_criterion():
     direct = lesion_size(r.domain, parse_criterion("min_temperature:-20").level(r.fields))
     assert direct["volume_ml"] > 0.05
     assert shifted["volume_ml"] == pytest.approx(direct["volume_ml"], rel=1e-12)
+    # the default -40 degC criterion is the range's conservative end: its zone lies below the band,
+    # and the record says so (its quantile, a note naming the band's median isotherm)
+    u = lesion_uncertainty(r, parameter, "test")
+    assert u["run_value_quantile"] == 0.0
+    assert r.summary.lesion.volume_ml < u["range_5_95"]["volume_ml"]["p5"]
+    assert any("smaller than the band's 5 % zone" in n and "-30 degC" in n for n in u["notes"])
+    # the report's isotherm table shows each isotherm's sizes (it read a level summary.json lacks)
+    from ablation.output.report import build_report
+    _, markdown = build_report(tmp_path, r)
+    rows = {line.split("|")[1].strip(): line for line in markdown.splitlines() if line.startswith("| -20 ")}
+    reached = r.summary.isotherms["-20"]["reached"]
+    assert f"| {reached['volume_ml']:.4g} |" in rows["-20"]
 
 
 def test_every_run_reports_a_band_and_the_joined_probabilities(tmp_path):

@@ -119,8 +119,9 @@ def print_summary(summary: dict, out: Path) -> None:
           f"short axis {lesion['short_axis_mm']:.1f} x {lesion['short_axis_2_mm']:.1f} mm")
     print(f"  heat balance error {summary['heat_balance_error']:.2e}, "
           f"boundary deviation {summary['boundary_max_deviation_C']:.2f} K"
-          + (f" (conducted from the zone {summary['boundary_conducted_deviation_C']:.2f} K; the rest is heat "
-             "released next to the boundary or a cooled electrode shaft crossing it)"
+          + (f" (conducted from the zone {summary['boundary_conducted_deviation_C']:.2f} K; the rest arises next "
+             "to the boundary itself: Joule heat of the RF current returning through it, or a probe shaft "
+             "crossing it)"
              if summary.get("boundary_conducted_deviation_C") is not None else ""))
     warning = summary.get("domain", {}).get("warning")
     if warning:

@@ -26,7 +26,7 @@ from ablation.input.anatomy_section import ANATOMY_SECTION, apply_anatomy, label
 from ablation.input.analysis_sections import COVERAGE_SECTION, PLACEMENT_SECTION, check_coverage, check_placement
 from ablation.input.sweep_section import SWEEP_SECTION, check_sweep, parse_sweep
 from ablation.input.plan_section import PLAN_SECTION, check_plan
-from ablation.modalities.cryo import probe_settings as cryo_probe_settings
+from ablation.modalities.cryo import CATALOGUE as CRYO_CATALOGUE, probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
                                             check_cryo, check_rfa, check_thermal)
 from ablation.input.plausibility import MAX_TIME_STEPS, TEMPERATURE_RANGES, check_temperature
@@ -81,7 +81,8 @@ def probe_spec() -> Table:
         "name": String("label", None, nullable=True),
         "tip": Vector("tip position [x, y, z]"),
         "direction": Vector("direction from the handle to the tip", [0, 0, 1], unit="1", nonzero=True),
-        "diameter": Quantity("needle outer diameter (17 G = 1.47 mm)", "1.5 mm", **POSITIVE_LENGTH),
+        "diameter": Quantity("needle outer diameter (17 G = 1.47 mm); a catalogue cryoprobe (cryo.type) "
+                             "without one takes its own", "1.5 mm", **POSITIVE_LENGTH),
         "active_length": Quantity("length of the active (exposed, heating or freezing) part ending at the tip",
                                   "20 mm", **POSITIVE_LENGTH),
     }
@@ -259,7 +260,7 @@ def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = 
     loaded = spec.load(raw, "", errors)
     if errors:
         raise ScenarioError(errors, source)
-    loaded = _fill_device_sections(loaded, modality_name, errors)
+    loaded = _fill_device_sections(loaded, modality_name, errors, raw)
     if not errors:
         loaded = _apply_model(loaded, raw, errors)
     if not errors:
@@ -289,6 +290,8 @@ def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = 
         check_sweep(loaded, scenario_spec(), errors)   # [sweep]: ablation sweep's parameters (run ignores it)
         check_plan(loaded, errors)
         _check_plausible_temperatures(loaded, raw, input_files, errors)
+    if not errors:
+        _warn_start_temperature(loaded, source)
     if not errors and check_sweep_samples:
         _check_sweep_samples(loaded, raw, source, errors)
     if errors:
@@ -549,6 +552,24 @@ def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: lis
     errors.extend((path, message) for path, message in found if path not in already)
 
 
+#: a start temperature this far from the blood's, in perfused tissue, mixes an ex vivo setting with
+#: in vivo perfusion (a warning, not an error: a cooled or warmed perfused organ is possible)
+START_TEMPERATURE_TOLERANCE_K = 5.0
+
+
+def _warn_start_temperature(s: Record, source: str) -> None:
+    """Warn when perfused tissue starts far from the blood's temperature: the Pennes term then
+    brings it to the blood's within about 1/perfusion seconds, which ex vivo tissue never sees."""
+    t = s.tissue
+    perfusion = t.perfusion if isinstance(t.perfusion, (int, float)) else 0.0
+    if perfusion > 0.0 and abs(t.initial_temperature - t.arterial_temperature) > START_TEMPERATURE_TOLERANCE_K:
+        log.warning("%s: tissue.initial_temperature is %g degC but tissue.perfusion is %.3g 1/s with blood at "
+                    "tissue.arterial_temperature %g degC: the blood brings the tissue to %g degC within about "
+                    "%.0f s (1/perfusion). Ex vivo tissue has no perfusion: set tissue.perfusion = \"0 1/s\" for "
+                    "an ex vivo experiment", source or "scenario", t.initial_temperature, perfusion,
+                    t.arterial_temperature, t.arterial_temperature, 1.0 / perfusion)
+
+
 def _move_old_keys(raw: dict, source: str) -> None:
     """Keys of earlier versions load where they went, with a warning naming the new place."""
     for old, (new, why) in MOVED_KEYS.items():
@@ -567,8 +588,9 @@ def _move_old_keys(raw: dict, source: str) -> None:
         log.warning("%s: %s moved to %s (%s); please update the file", source or "scenario", old, new, why)
 
 
-def _fill_device_sections(scenario: Record, modality: str, errors: list) -> Record:
-    """The active modality's sections take their defaults when absent; others must be absent."""
+def _fill_device_sections(scenario: Record, modality: str, errors: list, raw=None) -> Record:
+    """The active modality's sections take their defaults when absent; others must be absent. A
+    catalogue cryoprobe (``probes[i].cryo.type``) without a written diameter takes its own."""
     changes = {}
     for name, section in DEVICE_SECTIONS.items():
         if section is None:
@@ -584,9 +606,18 @@ def _fill_device_sections(scenario: Record, modality: str, errors: list) -> Reco
                 probe = probe.replaced(**{name: table.load({}, f"probes[{i}].{name}", errors)})
             elif name != modality and probe[name] is not None:
                 errors.append((f"probes[{i}].{name}", f"given but modality is {modality!r}"))
+        if modality == "cryo" and probe.cryo is not None and probe.cryo.type and "diameter" not in _written_probe(raw, i):
+            probe = probe.replaced(diameter=CRYO_CATALOGUE[probe.cryo.type]["diameter"])
         probes.append(probe)
     changes["probes"] = tuple(probes)
     return scenario.replaced(**changes)
+
+
+def _written_probe(raw, i: int) -> dict:
+    """probes[i] as the file wrote it ({} when not a table)."""
+    probes = raw.get("probes") if isinstance(raw, dict) else None
+    probe = probes[i] if isinstance(probes, list) and i < len(probes) else None
+    return probe if isinstance(probe, dict) else {}
 
 
 #: an ellipsoid's x_axis at least this far from its axis (deg): x_axis is made perpendicular to axis,

@@ -57,6 +57,12 @@ class ZoneParameter:
             return float(stats.norm.ppf(q, self.a, self.b))
         return float(self.a + q * (self.b - self.a))
 
+    def cdf(self, value: float) -> float:
+        """The probability that the parameter lies below ``value``."""
+        if self.distribution == "normal":
+            return float(stats.norm.cdf(value, self.a, self.b))
+        return float(np.clip((value - self.a) / (self.b - self.a), 0.0, 1.0))
+
     def to_dict(self) -> dict:
         shape = {"mean": self.a, "sd": self.b} if self.distribution == "normal" else {"low": self.a, "high": self.b}
         return {"name": self.name, "key": self.key, "distribution": self.distribution, **shape, "unit": "degC",
@@ -210,11 +216,23 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str, resolv
         notes.append(f"not included: {left_out} (benchmarks/results/validation-sensitivity.md); no model discrepancy "
                      "is estimated for cold (one training row)")
     joined = with_log_sds(rows, extra) if any(v > 0.0 for v in extra.values()) else rows
+    position = parameter.cdf(value)
+    if not QUANTILES[0] <= position <= QUANTILES[-1]:
+        # e.g. the default cold criterion, -40 degC, is the conservative end of the -40 to -20 degC
+        # range: its zone lies outside the band, which says where cells die, not what the run chose
+        smaller = (position < QUANTILES[0]) == (rows[0]["volume_ml"] <= rows[-1]["volume_ml"])
+        notes.append(f"the run's criterion ({criterion}, {parameter.name.replace('_', ' ')} {value:g} degC) lies at "
+                     f"the {100 * position:.3g} % point of the parameter's distribution, outside its 5-95 % range: "
+                     f"the run's zone ({result.summary.lesion.volume_ml:.4g} mL) is "
+                     f"{'smaller' if smaller else 'larger'} than the band's {'5' if smaller else '95'} % zone, "
+                     f"a {'conservative' if smaller else 'generous'} choice; the band's median is the zone at "
+                     f"{rows[len(rows) // 2]['parameter_value']:.3g} degC")
     if parameter.discrepancy > 0.0:
         notes.append(f"joined with the model discrepancy ({100 * parameter.discrepancy:.3g} % per zone dimension, "
                      f"{100 * math.sqrt(5.0) * parameter.discrepancy:.3g} % in volume, as log-SDs) around the "
                      "parameter's median zone; range_5_95_parameter_only leaves it out")
     out = {"model": model_name, "available": True, "parameter": parameter.to_dict(), "run_value": value,
+           "run_value_quantile": position,
            "criterion": criterion, "includes": "parameter only" if len(includes) == 1 else
            ", ".join(includes[:-1]) + " and " + includes[-1], "range_5_95": _spread(joined), "quantiles": joined,
            "range_5_95_parameter_only": _spread(rows), "parameter_quantiles": rows, "exact": exact, "notes": notes}
@@ -249,6 +267,7 @@ def outside_calibrated_range(scenario, model_name: str, calibrated: bool, perfus
     for i, probe in enumerate(scenario.probes):
         if probe.rfa.electrode != r["electrode"]:
             reasons.append(f"probes[{i}] is a {probe.rfa.electrode} (calibrated: single internally cooled needle)")
+            continue    # its active_length is not a tip length (a multitine's tines set its size)
         lo, hi = r["active_length_m"]
         if not lo <= probe.active_length <= hi:
             reasons.append(f"probes[{i}].active_length {probe.active_length * 1e3:g} mm (calibrated: 20 mm tips; "

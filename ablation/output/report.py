@@ -90,6 +90,11 @@ class Doc:
         strong = "**" if cls in ("disclaimer", "warn") else ""
         self.md.append(f"{strong}{md_escape(text)}{strong}\n")
 
+    def bullets(self, items):
+        if items:
+            self.raw("<ul>" + "".join(f"<li>{html.escape(str(n))}</li>" for n in items) + "</ul>",
+                     "\n".join(f"- {md_escape(n)}" for n in items) + "\n")
+
     def raw(self, html_text, md_text=""):
         self.html.append(html_text)
         if md_text:
@@ -291,7 +296,8 @@ def _uncertainty_section(doc: Doc, s: dict) -> None:
     shape = (f"normal, mean {fmt(p.get('mean'))}, SD {fmt(p.get('sd'))}" if p.get("distribution") == "normal"
              else f"uniform {fmt(p.get('low'))} to {fmt(p.get('high'))}")
     doc.para(f"Zone model {u.get('model')}; band over {p.get('name', '').replace('_', ' ')} ({shape} degC; "
-             f"{p.get('source', '')}); this run used {fmt(u.get('run_value'))} degC. " + " ".join(u.get("notes") or []))
+             f"{p.get('source', '')}); this run used {fmt(u.get('run_value'))} degC.")
+    doc.bullets([note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".") for note in u.get("notes") or []])
     outside = u.get("outside_calibrated_range") or []
     if outside:
         doc.para("Outside the calibrated range: " + "; ".join(outside) + ".")
@@ -369,13 +375,18 @@ def _results_section(doc: Doc, s: dict) -> None:
         rows = []
         for k, v in iso.items():
             if isinstance(v, dict):
-                rows.append((k, *(fmt(v.get(c)) for c in ("volume_ml", "long_axis_mm", "short_axis_mm"))))
-        doc.table(["isotherm", "volume (mL)", "long axis (mm)", "short axis (mm)"], rows, numeric=(1, 2, 3))
+                # 'reached': the region that was ever at or below the isotherm (summary.json)
+                reached = v.get("reached") if isinstance(v.get("reached"), dict) else v
+                rows.append((k, *(fmt(reached.get(c)) for c in ("volume_ml", "long_axis_mm", "short_axis_mm")),
+                             fmt(v.get("max_volume_ml")), fmt(v.get("final_volume_ml"))))
+        doc.table(["isotherm (degC)", "reached: volume (mL)", "long axis (mm)", "short axis (mm)",
+                   "largest at one time (mL)", "at the end (mL)"], rows, numeric=(1, 2, 3, 4, 5))
     device = s.get("device") or {}
     if device:
         doc.heading("Device", 3)
-        doc.table(["quantity", "value"], [(k, fmt(v)) for k, v in device.items() if not isinstance(v, dict)],
-                  numeric=(1,))
+        doc.table(["quantity", "value"], [(k, fmt(v)) for k, v in device.items()
+                                          if not isinstance(v, (dict, list))], numeric=(1,))
+        _probe_table(doc, device.get("probes"))
         delivery = device.get("delivery")
         if isinstance(delivery, dict) and (delivery.get("channels") or 1) > 1:
             probes = delivery.get("probe_channels") or []
@@ -397,8 +408,27 @@ def _results_section(doc: Doc, s: dict) -> None:
             notes.extend(f"{k}: {v}" for k, v in value.items())
     if notes:
         doc.heading("Notes (context, not advice)", 3)
-        doc.raw("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>",
-                "\n".join(f"- {md_escape(n)}" for n in notes) + "\n")
+        doc.bullets(notes)
+
+
+def _probe_table(doc: Doc, probes) -> None:
+    """device.probes of summary.json: one row per probe, its scalar entries as columns, and each
+    probe's stated assumptions below the table."""
+    if not isinstance(probes, list) or not all(isinstance(p, dict) for p in probes) or not probes:
+        return
+    keys = list(dict.fromkeys(k for p in probes for k, v in p.items()
+                              if not isinstance(v, (dict, list)) and k != "assumptions"))
+    doc.table(["probe", *(k.replace("_", " ") for k in keys)],
+              [(i + 1, *(fmt(p.get(k)) for k in keys)) for i, p in enumerate(probes)],
+              numeric=tuple(range(1, len(keys) + 1)))
+    for i, p in enumerate(probes):
+        phases = p.get("protocol")
+        if isinstance(phases, list) and phases:
+            doc.para(f"Probe {i + 1} protocol: " + ", ".join(
+                f"{ph.get('phase')} {fmt(ph.get('duration_s', 0) / 60.0)} min" for ph in phases
+                if isinstance(ph, dict) and isinstance(ph.get("duration_s"), (int, float))) + ".")
+        if p.get("assumptions"):
+            doc.para(f"Probe {i + 1} assumptions: {p['assumptions']}")
 
 
 def _verification_section(doc: Doc, s: dict, bench) -> None:

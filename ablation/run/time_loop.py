@@ -828,7 +828,8 @@ def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, contr
         schema_version=SCHEMA_VERSION,
         scenario=ScenarioLabel(scenario.name, scenario.description),
         modality=scenario.modality,
-        grid=grid_summary(domain, edge_warnings(scenario, sim.fine_spacing * 1e3, lesion, isotherms)),
+        grid=grid_summary(domain, edge_warnings(scenario, sim.fine_spacing * 1e3, lesion, isotherms)
+                          + tine_warnings(scenario, sim.fine_spacing * 1e3)),
         time=_time_summary(sim, control, estimate),
         runtime_s=None,
         cg_iterations=stats.cg_iterations,
@@ -916,6 +917,22 @@ def edge_warnings(scenario, fine: float, lesion, isotherms) -> tuple[str, ...]:
             message = (f"{scenario.name}: {what} edge lies in cells up to {size:.2g} mm, {size / fine:.2g}x the "
                        f"{fine:.2g} mm fine cells, so it is located only to that size; widen [grid] fine_margin "
                        f"(now {scenario.grid.fine_margin * 1e3:g} mm) until the edge lies in fine cells")
+            logger.warning(message)
+            out.append(message)
+    return tuple(out)
+
+
+def tine_warnings(scenario, fine: float) -> tuple[str, ...]:
+    """A warning (logged and listed) for multitine electrodes whose tines are thinner than the fine
+    cells (mm): a tine is the set of cells its centre line crosses, so on such a grid its surface is
+    larger and its current density lower than the wire's, and the roll-off comes later than it would."""
+    out = []
+    for i, probe in enumerate(scenario.probes if scenario.modality == "rfa" else ()):
+        if probe.rfa.electrode == "multitine" and probe.rfa.tine_diameter * 1e3 < fine:
+            message = (f"{scenario.name}: probes[{i}]'s {probe.rfa.tine_diameter * 1e3:g} mm tines are represented by "
+                       f"the {fine:.2g} mm cells they cross, a thicker electrode: the current density at the tines, "
+                       "the time to roll-off, the delivered energy and the zone depend on the grid (not resolved "
+                       "unless grid.spacing is at most the tine diameter)")
             logger.warning(message)
             out.append(message)
     return tuple(out)
