@@ -164,6 +164,20 @@ CASES = {
                               "placement.angular_sigma", "'720 deg' is out of range"),
     "RF sensor longer than the electrode": (R, lambda d, _: d["probes"][0]["rfa"].update(sensor_length="100 mm"),
                                             "probes[0].rfa.sensor_length", "100 mm is longer than the electrode's"),
+    "perfusion 1e6 1/s": (T, lambda d, _: d["tissue"].update(perfusion="1e6 1/s"), "tissue.perfusion",
+                          "1e+06 1/s is out of the plausible range 0..0.2 1/s"),
+    "perfusion in mL/min/100g beyond any organ": (T, lambda d, _: d["tumors"][0].update(
+        properties={"perfusion": "5000 mL/min/100g"}), "tumors[0].properties.perfusion",
+        "5000 mL/min/100g (0.899 1/s) is out of the plausible range"),
+    "thermal conductivity 1e6": (T, lambda d, _: d["tissue"].update(conductivity="1e6 W/(m K)"),
+                                 "tissue.conductivity", "expected at most 10 W/(m K)"),
+    "density 1e9": (T, lambda d, _: d["tissue"].update(density="1e9 kg/m^3"), "tissue.density",
+                    "expected at most 3000 kg/m^3"),
+    "latent heat above pure water's": (C, lambda d, _: d["tissue"].update(latent_heat_fusion="5e8 J/m^3"),
+                                       "tissue.latent_heat_fusion", "expected at most 3.5e+08 J/m^3"),
+    "solidus above liquidus, thermal probe": (T, lambda d, _: d["tissue"].update(
+        solidus_temperature="-1 degC", liquidus_temperature="-8 degC"), "tissue.solidus_temperature",
+        "-1 degC is not below the liquidus temperature (-8 degC)"),
 }
 
 

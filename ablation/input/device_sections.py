@@ -278,6 +278,19 @@ def _material_sets(scenario) -> list[tuple[str, dict]]:
     return out
 
 
+def check_freezing_range(scenario, errors) -> None:
+    """Every material freezes between a solidus below its liquidus, both at most 0 degC: checked in
+    every modality (a thermal probe can freeze too, and an impossible range is refused wherever written)."""
+    for where, m in _material_sets(scenario):
+        if m["liquidus_temperature"] > 0.0:
+            errors.append((f"{where}.liquidus_temperature", f"{m['liquidus_temperature']:g} degC is a positive "
+                           "freezing temperature; expected at most 0 degC (tissue water freezes below 0 degC)"))
+        if m["solidus_temperature"] >= m["liquidus_temperature"]:
+            errors.append((f"{where}.solidus_temperature", f"{m['solidus_temperature']:g} degC is not below the "
+                           f"liquidus temperature ({m['liquidus_temperature']:g} degC); expected a solidus below "
+                           "the liquidus (tissue water starts to freeze at the liquidus, all of it at the solidus)"))
+
+
 def check_cryo(scenario, errors, source_file=None) -> dict:
     """Cross-field checks with each probe's settings resolved (catalogue defaults filled in);
     returns {curve_file: {"times", "values"}} of the measured wall curves it loaded."""
@@ -285,13 +298,6 @@ def check_cryo(scenario, errors, source_file=None) -> dict:
     materials = _material_sets(scenario)
     solidus = min(m["solidus_temperature"] for _, m in materials)
     liquidus = max(m["liquidus_temperature"] for _, m in materials)
-    for where, m in materials:
-        if m["liquidus_temperature"] > 0.0:
-            errors.append((f"{where}.liquidus_temperature", f"{m['liquidus_temperature']:g} degC is a positive "
-                           "freezing temperature; expected at most 0 degC (tissue water freezes below 0 degC)"))
-        if m["solidus_temperature"] >= m["liquidus_temperature"]:
-            errors.append((f"{where}.solidus_temperature", f"{m['solidus_temperature']:g} degC is not below the "
-                           f"liquidus temperature ({m['liquidus_temperature']:g} degC)"))
     curves = {}
     for i, probe in enumerate(scenario.probes):
         spec = probe.cryo

@@ -117,7 +117,38 @@ PROPERTY_MAXIMA: dict[str, tuple[float, str]] = {
     "electrical_conductivity": (
         100.0, "tissues conduct about 0.04-1 S/m at RF frequencies and physiological saline about 1.6 S/m; "
         "over 100 S/m, 60 times saline, is a unit slip, not tissue"),
+    "density": (
+        3000.0, "soft tissues, blood, gels and fat lie at 900-1100 kg/m^3 and cortical bone near 1900 kg/m^3 "
+        "(IT'IS database); over 3000 kg/m^3 is a unit slip, not tissue"),
+    "specific_heat": (
+        6000.0, "water's 4180 J/(kg K) is the most any tissue constituent holds (tissues 2300-3800 J/(kg K), "
+        "IT'IS database); over 6000 J/(kg K) is a unit slip"),
+    "frozen_specific_heat": (
+        6000.0, "ice holds about 2050 J/(kg K) at 0 degC, less when colder; over 6000 J/(kg K) is a unit slip"),
+    "conductivity": (
+        10.0, "tissues conduct heat at 0.2-0.6 W/(m K) (IT'IS database); even ice reaches only about 2.2 W/(m K) at "
+        "0 degC and 4 W/(m K) near -145 degC; over 10 W/(m K) is a unit slip"),
+    "frozen_conductivity": (
+        10.0, "ice conducts about 2.2 W/(m K) at 0 degC and 4 W/(m K) near -145 degC (Choi & Bischof 2010); "
+        "over 10 W/(m K) is a unit slip"),
+    "conductivity_slope": (
+        0.1, "dk/dT of liver 0-0.0033 W/(m K^2) (Hall 2015 range); 0.1 would double k within 5 K"),
+    "electrical_conductivity_slope": (
+        1.0, "sigma rises 1-2 %/K in tissue (docs/physics.md 2); 100 %/K would double it within 1 K"),
+    "metabolic_heat": (
+        1e6, "resting liver produces about 1e4 W/m^3, negligible against ablation sources (docs/physics.md 1); "
+        "1e6 W/m^3, a hundred times that, is beyond any tissue"),
+    "latent_heat_fusion": (
+        3.5e8, "pure water's 334 kJ/kg x 1000 kg/m^3 = 3.34e8 J/m^3 bounds any tissue or gel, which holds less "
+        "water"),
 }
+
+# Pennes perfusion w_b (1/s): the most perfused organs at rest (kidney, thyroid) receive about 4-5
+# mL/min per g, w_b about 0.07-0.08 1/s; a liver about 1 mL/min per g. 0.2 1/s (about 1200 mL/min/100 g)
+# is beyond any tissue; larger is a unit slip (e.g. mL/min/100 g written as 1/s).
+PERFUSION_LIMIT = (0.2, "the most perfused organs at rest (kidney, thyroid) receive about 400-500 mL/min/100 g, "
+                        "w_b about 0.07-0.08 1/s, and a liver about 100 mL/min/100 g; over 0.2 1/s (about 1200 "
+                        "mL/min/100 g) is a unit slip, not tissue")
 
 # A wall heat flux of a thermal probe (W/m^2, either sign). The largest clinical wall fluxes are of order
 # 1e6 W/m^2: a 200 W RF generator's full power through a 1.5 mm x 30 mm electrode wall is 1.4e6 W/m^2,

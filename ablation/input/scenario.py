@@ -28,8 +28,8 @@ from ablation.input.sweep_section import SWEEP_SECTION, check_sweep, parse_sweep
 from ablation.input.plan_section import PLAN_SECTION, check_plan
 from ablation.modalities.cryo import CATALOGUE as CRYO_CATALOGUE, probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
-                                            check_cryo, check_rfa, check_thermal)
-from ablation.input.plausibility import MAX_TIME_STEPS, TEMPERATURE_RANGES, check_temperature
+                                            check_cryo, check_freezing_range, check_rfa, check_thermal)
+from ablation.input.plausibility import MAX_TIME_STEPS, PERFUSION_LIMIT, TEMPERATURE_RANGES, check_temperature
 from ablation.input.schema import (ClinicalPerfusion, Choice, ListOf, Quantity, Record, String, Table, Vector,
                                    parse_path)
 from ablation.input.units import perfusion_rate
@@ -285,6 +285,7 @@ def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = 
         elif loaded.modality == "cryo":
             # the scenario file's folder is where the data files it names are found
             input_files.update(check_cryo(loaded, errors, source or None))
+        check_freezing_range(loaded, errors)
         check_coverage(loaded, errors)
         check_placement(loaded, errors)
         check_sweep(loaded, scenario_spec(), errors)   # [sweep]: ablation sweep's parameters (run ignores it)
@@ -464,6 +465,15 @@ def _resolve_sizes_and_units(s: Record, errors: list) -> Record:
 
     tissue = convert(s.tissue, s.tissue.preset)
     tumors = tuple(t.replaced(properties=convert(t.properties, t.properties.preset or "tumor")) for t in s.tumors)
+    limit, reason = PERFUSION_LIMIT
+    written = [("tissue.perfusion", s.tissue.perfusion, tissue.perfusion)]
+    written += [(f"tumors[{i}].properties.perfusion", before.properties.perfusion, after.properties.perfusion)
+                for i, (before, after) in enumerate(zip(s.tumors, tumors))]
+    for path, given, rate in written:
+        if isinstance(rate, (int, float)) and rate > limit:
+            shown = f"{given.flow:g} mL/min/100g ({rate:.3g} 1/s)" if isinstance(given, ClinicalPerfusion) \
+                else f"{rate:g} 1/s"
+            errors.append((path, f"{shown} is out of the plausible range 0..{limit:g} 1/s; {reason}"))
     return s.replaced(vessels=tuple(vessels), tissue=tissue, tumors=tumors)
 
 
