@@ -304,13 +304,16 @@ def test_budget_refuses_a_billion_cells_naming_the_grid():
     assert est.check_budget(load_scenario(ROOT / "scenarios" / T), max_memory_bytes=16e9) == []
 
 
-def test_budget_refuses_a_billion_placement_samples():
-    s = load_scenario(ROOT / "scenarios" / "compare_approaches.toml").with_changes({"placement.samples": 10 ** 9})
+def test_budget_refuses_placement_samples_beyond_memory_and_validation_beyond_the_limit():
+    base = load_scenario(ROOT / "scenarios" / "compare_approaches.toml")
+    s = base.with_changes({"placement.samples": 10 ** 7})
     e = est.estimate(s)
-    assert e.mc_memory_bytes > 1e9 * 50
-    problems = est.check_budget(s, max_memory_bytes=16e9)
+    assert e.mc_memory_bytes > 1e7 * 50
+    problems = est.check_budget(s, max_memory_bytes=0.5e9)
     assert [p for p, _ in problems] == ["placement.samples"]
-    assert "1000000000 samples" in problems[0][1]
+    assert "10000000 samples" in problems[0][1]
+    with pytest.raises(ScenarioError, match=r"placement.samples: 1000000000 is out of range; expected at most"):
+        base.with_changes({"placement.samples": 10 ** 9})
 
 
 def test_budget_default_is_80_percent_of_machine_memory():

@@ -8,7 +8,7 @@ import pytest
 from ablation.cli import main
 from ablation.input.scenario import ScenarioError, scenario_from_dict, json_schema
 from ablation.input.units import UnitError, parse_quantity
-from conftest import load_raw, write_toml
+from conftest import ROOT, load_raw, write_toml
 
 
 def test_units_convert_to_si():
@@ -135,6 +135,26 @@ def test_empty_and_non_toml_files(tmp_path, capsys):
     assert "not a valid TOML file" in capsys.readouterr().err
     assert main(["validate", str(tmp_path / "missing.toml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+    # a device or a pipe would be read forever or block; a huge file is not a scenario
+    import os
+    fifo = tmp_path / "scenario.fifo"
+    os.mkfifo(fifo)
+    for special in ("/dev/zero", str(fifo)):
+        assert main(["validate", special]) == 2
+        assert "is not a regular file" in capsys.readouterr().err
+    huge = tmp_path / "huge.toml"
+    with huge.open("wb") as handle:
+        handle.truncate(11 * 2**20)
+    assert main(["validate", str(huge)]) == 2
+    assert "expected a scenario file of at most 10 MiB" in capsys.readouterr().err
+
+
+def test_compare_samples_beyond_the_limit_exit_2_before_any_work(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["compare", str(ROOT / "scenarios/compare_approaches.toml"), "--samples", "1000000000000",
+                 "--out", str(out)]) == 2
+    assert "expected at most 10000000" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_several_errors_reported_at_once():

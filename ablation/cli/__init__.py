@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from ablation.cli import options as option
+from ablation.input.plausibility import MAX_PLACEMENT_SAMPLES
 from ablation.input.models import DEFAULT_MODEL, MODELS
 from ablation.input.scenario import ScenarioError, load_scenario
 from ablation.outcome.placement import APPROACHES
@@ -132,6 +133,11 @@ def print_summary(summary: dict, out: Path) -> None:
     print(f"  results in {out}/")
 
 
+def _check_budget_quietly(scenario, args) -> list:
+    from ablation.run.estimate import check_budget
+    return check_budget(scenario, getattr(args, "max_memory", None))
+
+
 def _check_budget(scenario, args) -> None:
     """Refuse, before anything is allocated, a run whose grid or Monte Carlo would not fit."""
     from ablation.run.estimate import check_budget
@@ -243,7 +249,8 @@ def _compare_arguments(parser) -> None:
     parser.add_argument("scenario")
     parser.add_argument("--approaches", default=",".join(("open", "laparoscopic", "percutaneous")),
                         help="comma-separated approaches (open, laparoscopic, percutaneous)")
-    parser.add_argument("--samples", type=option.count(1), default=None,
+    parser.add_argument("--samples", type=option.count(1, MAX_PLACEMENT_SAMPLES, "placement.samples' limit: "
+                                                       "about 40 min of Monte Carlo"), default=None,
                         help="placement samples (default: the scenario's)")
     parser.add_argument("--seed", type=option.count(0), default=None,
                         help="random seed, 0 or more (default: the scenario's)")
@@ -263,6 +270,15 @@ def cmd_compare(args) -> int:
     if not scenario.probes or not scenario.tumors:
         raise ScenarioError([("probes" if not scenario.probes else "tumors",
                               "missing; a comparison needs at least one probe and one tumour")], args.scenario)
+    if args.samples is not None:
+        # the budget check sees the sample count the comparison will draw
+        problems = _check_budget_quietly(scenario.with_changes({"placement.samples": args.samples}), args)
+        if problems:
+            raise ScenarioError([("--samples" if path == "placement.samples" else path,
+                                  message.replace("fewer placement.samples", "fewer --samples"))
+                                 for path, message in problems], args.scenario)
+    else:
+        _check_budget(scenario, args)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-compare"))
     print(f"{scenario.name}: comparing {', '.join(approaches)}")
     with ResultFolder(out, force=args.force, expected_bytes=10**6), \

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 
-def count(minimum: int):
-    """argparse type: an integer of at least ``minimum`` (bad values exit 2 naming the option)."""
+def count(minimum: int, maximum: int | None = None, why: str = ""):
+    """argparse type: an integer of at least ``minimum`` and at most ``maximum`` (bad values exit 2
+    naming the option; ``why`` says why the maximum)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -17,6 +18,9 @@ def count(minimum: int):
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{value} is out of range; expected at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected at most {maximum}"
+                                             + (f" ({why})" if why else ""))
         return value
     parse.__name__ = "integer"
     return parse

@@ -2,7 +2,7 @@
 and [placement] (the approach's error model and the placement Monte Carlo), with their checks."""
 from __future__ import annotations
 
-from ablation.input.plausibility import MAX_ANGULAR_SIGMA
+from ablation.input.plausibility import MAX_ANGULAR_SIGMA, MAX_PLACEMENT_SAMPLES
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Quantity, String, Table, Vector
 from ablation.outcome.coverage import DEFAULT_MARGINS
 from ablation.outcome.placement import APPROACHES, PRESETS
@@ -86,7 +86,7 @@ PLACEMENT_SECTION = Table("placement approach, its error model and the placement
                               nullable=True, maximum=MAX_ANGULAR_SIGMA[0], bound_reason=MAX_ANGULAR_SIGMA[1]),
     "pringle": Boolean("inflow occlusion during the ablation: perfusion 0, no vessel wall cooling (open "
                        "and laparoscopic only)", False),
-    "samples": Integer("placement-error samples [count]", 2000, minimum=1),
+    "samples": Integer("placement-error samples [count]", 2000, minimum=1, maximum=MAX_PLACEMENT_SAMPLES),
     "seed": Integer("seed of the standard-normal draws, common to all approaches [integer]", 12345, minimum=0),
     "method": Choice("auto (move_tumor for an axisymmetric single probe, else rigid_shift; resolve with "
                      "insertions), move_tumor, rigid_shift or resolve", "auto",

@@ -4,6 +4,7 @@ The device is the scenario's first probe (its [probes.rfa] or [probes.cryo] tabl
 protocol); the plan places copies of it. Every default names its source."""
 from __future__ import annotations
 
+from ablation.input.plausibility import MAX_PLACEMENT_SAMPLES, MAX_PLAN_SEARCH_SAMPLES
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Table, Vector
 from ablation.outcome.placement import APPROACHES
 
@@ -58,8 +59,9 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
     "max_time": Quantity("longest treatment time; durations above it are not considered", None, dimension="time",
                          minimum=0.0, exclusive_minimum=True, nullable=True),
     "samples": Integer("placement samples of the search objective (common random numbers) [count]", 400,
-                       minimum=20),
-    "verify_samples": Integer("placement samples of the verification Monte Carlo [count]", 2000, minimum=20),
+                       minimum=20, maximum=MAX_PLAN_SEARCH_SAMPLES),
+    "verify_samples": Integer("placement samples of the verification Monte Carlo [count]", 2000, minimum=20,
+                              maximum=MAX_PLACEMENT_SAMPLES),
     "seed": Integer("seed of the placement draws of search and verification [integer]", 12345, minimum=0),
     "iterations": Integer("differential evolution generations per probe count and duration [count]", 40,
                           minimum=1),

@@ -168,3 +168,10 @@ MAX_TIME_STEPS = 1e7
 # liver: no longer an insertion error (the approach presets use 0, docs/physics.md 4).
 MAX_ANGULAR_SIGMA = (math.pi / 2.0, "above 90 deg the tilt would point probes backwards, which is not an "
                                     "insertion error (the approach presets use 0 deg)")
+
+# Placement Monte Carlo samples. 10 000 samples put a probability within +/-0.01 (binomial 95 %
+# half-width at most 1/sqrt(n)) and take about 2.4 s here (benchmarks/results/results.txt); ten
+# million take about 40 min and resolve 3e-4. More is a typing error (1e12 would need 1e5 GB).
+MAX_PLACEMENT_SAMPLES = 10_000_000
+# The planner evaluates its objective thousands of times on the same draws: 400 by default.
+MAX_PLAN_SEARCH_SAMPLES = 100_000

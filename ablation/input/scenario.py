@@ -218,10 +218,23 @@ def set_path(raw: dict, path: str, value, errors: list) -> None:
         errors.append((path, f"{last!r} is not inside a table"))
 
 
+#: the largest scenario file read (the shipped ones are 1-3 kB)
+MAX_SCENARIO_BYTES = 10 * 2**20
+
+
 def load_scenario(path) -> Scenario:
     """Read, validate and convert a scenario file; raises :class:`ScenarioError`."""
     path = Path(path)
     try:
+        # a device or pipe (/dev/zero, a FIFO) would be read forever or block: only regular files
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise ScenarioError([("(file)", f"{path} is not a regular file (a device, pipe or socket); expected a "
+                                            "TOML scenario file")], str(path))
+        size = path.stat().st_size if path.is_file() else 0
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError([("(file)", f"{path} holds {size} bytes; expected a scenario file of at most "
+                                            f"{MAX_SCENARIO_BYTES // 2**20} MiB (scenarios are a few kB; data "
+                                            "files are named in them, not pasted in)")], str(path))
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise ScenarioError([("(file)", f"cannot read {path}: {exc.strerror}")], str(path)) from None
