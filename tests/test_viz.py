@@ -450,7 +450,8 @@ def test_report_command_on_a_comparison_folder(tmp_path):
     comparison = {"rows": [
         {"approach": "open", "p_technical_success": 0.92, "ci95": {"p_technical_success": [0.88, 0.95]}},
         {"approach": "laparoscopic", "p_technical_success": 0.71},
-        {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.43, "p_margin_5mm": 0.2}]}
+        {"approach": "percutaneous", "pringle": True, "p_technical_success": 0.43, "p_margin_5mm": 0.2}],
+        "ranking": {"holds": True}}
     (tmp_path / "comparison.json").write_text(json.dumps(comparison))
     assert cli.main(["report", str(tmp_path)]) == 0
     page = (tmp_path / "report.html").read_text()
@@ -458,6 +459,17 @@ def test_report_command_on_a_comparison_folder(tmp_path):
     for text in ("open", "0.92 [0.88, 0.95]", "percutaneous + Pringle", "p_margin_5mm", "data:image/png;base64,"):
         assert text in page
     assert (tmp_path / "plots" / "comparison.png").stat().st_size > 1000
+
+
+def test_report_command_refuses_a_folder_it_did_not_write(tmp_path):
+    """A user's folder holding a file named comparison.json (or nothing of the toolkit's) is left as
+    it was: report would write plots/ and report.* into it."""
+    for name, content in (("list", "[1, 2]"), ("object", '{"mine": 1}')):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "comparison.json").write_text(content)
+        assert cli.main(["report", str(folder)]) == 2
+        assert sorted(p.name for p in folder.iterdir()) == ["comparison.json"]
 
 
 def test_interactive_view_is_offline(loaded, tmp_path, monkeypatch):

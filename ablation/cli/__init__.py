@@ -460,8 +460,19 @@ def cmd_report(args) -> int:
     from ablation.output.plots import write_plots as plots
     from ablation.output.report import write_comparison_report
     from ablation.output.report import write_report as report
+    from ablation.output.files import is_result_folder
     directory = Path(args.directory)
+    if not is_result_folder(directory):
+        # report writes plots/ and report.* into the folder: never into one the toolkit did not write
+        log.error("ablation report: %s is not a result folder of this toolkit (no %s marker and no summary.json "
+                  "or comparison.json it wrote); expected a folder written by 'ablation run' or 'ablation compare'",
+                  directory, ".ablation-result")
+        return 2
     comparison = load_comparison(directory)
+    if comparison is not None and not isinstance(comparison, dict):
+        log.error("ablation report: %s holds no comparison record (a JSON object with rows and ranking); "
+                  "expected the comparison.json 'ablation compare' wrote", directory / "comparison.json")
+        return 2
     if comparison is not None and not (directory / "summary.json").exists():
         (directory / "plots").mkdir(exist_ok=True)
         plot = plot_comparison(comparison, directory / "plots" / "comparison.png")
