@@ -337,6 +337,23 @@ def test_surface_liver_and_tumour_are_voxelised_to_their_volume(tmp_path):
     assert scenario.tumors[0].name == "S"
 
 
+def test_surfaces_beyond_the_voxel_limit_and_nrrd_without_three_axes_are_refused(tmp_path):
+    """s24 audit: a 1 km surface (metres read as mm) and 1 um voxels tried to allocate EiB and TiB; an
+    NRRD with a 'none' space direction raised a broadcasting ValueError. Each is a named error."""
+    import pyvista as pv
+    small_patient(tmp_path)
+    pv.Sphere(radius=6, center=(5, 0, 0)).save(tmp_path / "tumour.stl")
+    table = scenario_table()
+    table["anatomy"] = {**table["anatomy"], "tumor_surfaces": [{"file": "tumour.stl"}], "surface_voxel": "0.001 mm"}
+    with pytest.raises(ScenarioError, match=r"anatomy.tumor_surfaces\[0\].file: .* needs 1.\d+e\+12 voxels; "
+                                            r"expected at most 4e\+08"):
+        scenario_from_dict(table, source=str(tmp_path / "s.toml"))
+    (tmp_path / "none.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 2 2 2\n"
+                                         b"space directions: none (1,0,0) (0,1,0)\nencoding: raw\n\n" + bytes(8))
+    with pytest.raises(AnatomyError, match="expected three 3-D direction vectors"):
+        read_label_map(tmp_path / "none.nrrd")
+
+
 def test_empty_liver_labels_and_a_probe_outside_the_image_are_refused(tmp_path, capsys):
     """s22 audit: `liver = []` gave a ValueError traceback; a probe far outside the label map was valid
     (a domain from the liver to the probe). Both exit 2 naming the field and the value."""

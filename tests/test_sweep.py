@@ -83,6 +83,19 @@ def test_zero_samples_are_refused():
     assert errors[0][0] == "sweep.samples" and "power of 2" in errors[0][1]
 
 
+def test_designs_beyond_the_run_limit_are_refused_before_they_are_built():
+    """s24 audit: a range of 1e9 values and a factorial of three 1000-value ranges raised MemoryError."""
+    errors = problems({"parameters": [{"path": "tissue.perfusion",
+                                       "range": {"start": "0 1/s", "stop": "0.01 1/s", "count": 10 ** 9}}]})
+    assert errors[0][0] == "sweep.parameters[0].range.count" and "expected at most 100000" in errors[0][1]
+    ranges = [{"path": path, "range": {"start": a, "stop": b, "count": 1000}} for path, a, b in
+              (("tissue.perfusion", "0 1/s", "0.01 1/s"), ("tissue.conductivity", "0.4 W/(m K)", "0.6 W/(m K)"))]
+    errors = problems({"parameters": ranges})
+    assert errors[0][0] == "sweep.parameters" and "would run 1e+06 solves" in errors[0][1]
+    errors = problems({**ishigami_sweep(8), "samples": 2 ** 15})      # Saltelli N (D + 2) = 163 840 runs
+    assert errors[0][0] == "sweep.samples" and "would run 1.64e+05 solves" in errors[0][1]
+
+
 def test_cli_exits_2_naming_the_parameter(tmp_path, capsys):
     table = base_table({"parameters": [{"path": "tissue.perfusio", "values": ["0 1/s"]}]})
     path = write_toml(tmp_path / "bad.toml", table)

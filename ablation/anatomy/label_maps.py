@@ -113,6 +113,11 @@ def _read_nrrd(path: Path):
             else np.diag([float(s) for s in header.get("spacings", "1 1 1").split()])
         origin = re.findall(r"\(([^)]*)\)", header.get("space origin", "(0,0,0)"))
         origin = np.array([float(v) for v in origin[0].split(",")]) if origin else np.zeros(3)
+        if directions.shape != (3, 3) or origin.shape != (3,):
+            raise AnatomyError(f"{path}: space directions give {len(vectors) or 'no'} vector(s) of a 3-D space "
+                               f"({header.get('space directions', '')!r}) and space origin {origin.size} value(s); "
+                               "expected three 3-D direction vectors and a 3-D origin (a 'none' axis is not a "
+                               "spatial label map)")
     except AnatomyError:
         raise
     except (KeyError, ValueError, OSError, EOFError, zlib.error) as exc:

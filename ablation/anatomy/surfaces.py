@@ -37,6 +37,11 @@ def read_surface(path):
     return mesh
 
 
+#: the most voxels a surface is voxelised into: a whole 30 cm liver at the default 0.5 mm is 2.2e8
+#: voxels (one byte each); beyond 4e8 the surface is in the wrong units or the voxel a typing error
+MAX_SURFACE_VOXELS = 4e8
+
+
 def voxelise_surface(mesh, spacing: float, name: str, reach: float = 0.012) -> VoxelMask:
     """The inside of a closed surface (mm) on an axis-aligned grid of ``spacing`` (m) covering it
     with one voxel to spare: a voxel is inside when its centre is (vtkPolyDataToImageStencil)."""
@@ -45,6 +50,12 @@ def voxelise_surface(mesh, spacing: float, name: str, reach: float = 0.012) -> V
     hi = np.array(mesh.bounds[1::2]) + 1.5 * spacing / MM
     step = spacing / MM
     dims = np.ceil((hi - lo) / step).astype(int) + 1
+    voxels = float(np.prod(dims.astype(float)))
+    if voxels > MAX_SURFACE_VOXELS:
+        raise AnatomyError(f"{name}: voxelising the surface ({' x '.join(f'{(b - a):.4g}' for a, b in zip(lo, hi))} mm) "
+                           f"at {step:g} mm needs {voxels:.3g} voxels; expected at most {MAX_SURFACE_VOXELS:.0e} "
+                           "(a 30 cm liver at 0.5 mm has 2.2e8): check the surface's units (mm) or raise "
+                           "anatomy.surface_voxel")
     reference = pv.ImageData(dimensions=dims, spacing=(step,) * 3, origin=lo)
     image = mesh.voxelize_binary_mask(reference_volume=reference)
     mask = np.asarray(image.point_data[image.point_data.keys()[0]]).reshape(dims, order="F") > 0

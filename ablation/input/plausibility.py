@@ -175,3 +175,7 @@ MAX_ANGULAR_SIGMA = (math.pi / 2.0, "above 90 deg the tilt would point probes ba
 MAX_PLACEMENT_SAMPLES = 10_000_000
 # The planner evaluates its objective thousands of times on the same draws: 400 by default.
 MAX_PLAN_SEARCH_SAMPLES = 100_000
+# Runs of one sweep. Each is a full solve (seconds to minutes here): 100 000 runs of the shipped
+# 1 mm sweep scenario (about 10 s each) take about a week on both cores; more is a typing error
+# (a range of 1e9 values, a factorial of three 1000-value ranges).
+MAX_SWEEP_RUNS = 100_000

@@ -26,7 +26,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ablation.input.plausibility import TEMPERATURE_RANGES, check_temperature, pattern
+from ablation.input.plausibility import MAX_SWEEP_RUNS, TEMPERATURE_RANGES, check_temperature, pattern
 from ablation.input.schema import (Boolean, Choice, ListOf, Number, Perfusion, Quantity, Spec, String, Table,
                                    Vector, describe, parse_path)
 from ablation.input.units import UnitError, parse_perfusion, parse_quantity, si_unit
@@ -98,7 +98,7 @@ class AsWritten(Spec):
 RANGE = Table("count evenly spaced values from start to stop, both included", fields={
     "start": AsWritten("first value, as written in a scenario file (e.g. '0 1/s')", None),
     "stop": AsWritten("last value, as written in a scenario file", None),
-    "count": Number("number of values [count]", None, minimum=1, integer=True),
+    "count": Number("number of values [count]", None, minimum=1, maximum=MAX_SWEEP_RUNS, integer=True),
 })
 
 PARAMETER = Table("one varied scenario field: a dotted path and exactly one of values, range, distribution",
@@ -129,7 +129,7 @@ SWEEP_SECTION = Table("a parameter sweep, uncertainty propagation or global sens
                      "lhs (uncertainty) or morris (sensitivity)", "auto", options=METHODS),
     "samples": Number("uncertainty: number of samples; sensitivity with sobol: SALib's base sample count N "
                       "(a power of 2; N (D + 2) runs for D parameters); morris: trajectories (r (D + 1) "
-                      "runs) [count]", None, minimum=1, integer=True),
+                      "runs) [count]", None, minimum=1, maximum=MAX_SWEEP_RUNS, integer=True),
     "levels": Number("Morris grid levels [count] (SALib's default)", 4, minimum=2, integer=True),
     "second_order": Boolean("also second-order Sobol indices (N (2D + 2) runs)", False),
     "seed": Number("seed of the design and of every sample's placement draws [integer]", 12345, minimum=0,
@@ -441,6 +441,18 @@ def available_metrics(scenario, approaches) -> list[str]:
     return names
 
 
+def _run_count(section, parameters) -> int:
+    """Solves the design will run (0 when its sample count is missing)."""
+    if section.mode == "design":
+        return math.prod(len(p.values) for p in parameters if p.kind == "values") if parameters else 0
+    n, d = int(section.samples or 0), len(parameters)
+    if section.mode == "uncertainty":
+        return n
+    if section.method == "morris":
+        return n * (d + 1)
+    return n * ((2 * d + 2) if section.second_order else (d + 2))
+
+
 def check_sweep(scenario, root: Table, errors: list) -> None:
     """Rules of ``[sweep]``: parameters (see :func:`parse_sweep`), mode and method agree with them,
     a sample count where one is needed, known metrics."""
@@ -464,6 +476,11 @@ def check_sweep(scenario, root: Table, errors: list) -> None:
                                                      "distribution (e.g. uniform with low and high)"))
     if mode != "design" and section.samples is None:
         errors.append(("sweep.samples", f"missing; mode {mode!r} needs a sample count (zero samples otherwise)"))
+    runs = _run_count(section, parameters)
+    if runs > MAX_SWEEP_RUNS:
+        where = "sweep.parameters" if mode == "design" else "sweep.samples"
+        errors.append((where, f"the {mode} would run {runs:.3g} solves; expected at most {MAX_SWEEP_RUNS} (each is a "
+                              "full solve: 100 000 of a 10 s scenario take a week on two cores)"))
     if mode == "sensitivity" and len(parameters) < 2 and not errors:
         errors.append(("sweep.parameters", "a sensitivity study needs at least 2 parameters"))
     if mode == "sensitivity" and method in ("auto", "sobol") and section.samples:
