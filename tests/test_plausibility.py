@@ -175,6 +175,11 @@ CASES = {
                     "expected at most 3000 kg/m^3"),
     "latent heat above pure water's": (C, lambda d, _: d["tissue"].update(latent_heat_fusion="5e8 J/m^3"),
                                        "tissue.latent_heat_fusion", "expected at most 3.5e+08 J/m^3"),
+    "snapshots every millisecond": (T, lambda d, _: d.setdefault("time", {}).update(output_interval="0.001 s"),
+                                    "time.output_interval", "expected at most 2000"),
+    "cryo protocol without a freeze": (C, lambda d, _: d["cryo"].update(protocol=[
+        {"phase": "active_thaw", "duration": "10 min"}, {"phase": "passive_thaw", "duration": "18 min"}]),
+        "cryo.protocol", "no freeze phase"),
     "solidus above liquidus, thermal probe": (T, lambda d, _: d["tissue"].update(
         solidus_temperature="-1 degC", liquidus_temperature="-8 degC"), "tissue.solidus_temperature",
         "-1 degC is not below the liquidus temperature (-8 degC)"),

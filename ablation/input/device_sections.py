@@ -308,6 +308,11 @@ def check_cryo(scenario, errors, source_file=None) -> dict:
             errors.append((f"probes[{i}].diameter", f"{probe.diameter * 1e3:g} mm differs from the "
                            f"{spec.type} catalogue probe ({base['diameter'] * 1e3:g} mm); expected that diameter "
                            "or no catalogue type"))
+        phases = spec.protocol if spec.protocol is not None else scenario.cryo.protocol
+        if phases and all(ph.phase != "freeze" for ph in phases) and resolved["wall"] != "curve":
+            errors.append((f"{where}.protocol" if spec.protocol is not None else "cryo.protocol",
+                           f"{', '.join(ph.phase for ph in phases)}: no freeze phase; expected at least one "
+                           "'freeze' (a cryo run that never freezes has no iceball)"))
         if resolved["freeze_temperature"] >= solidus:
             errors.append((f"{where}.freeze_temperature", f"{resolved['freeze_temperature']:g} degC does not freeze "
                            f"the tissue; expected a temperature below its solidus ({solidus:g} degC), "

@@ -179,3 +179,6 @@ MAX_PLAN_SEARCH_SAMPLES = 100_000
 # 1 mm sweep scenario (about 10 s each) take about a week on both cores; more is a typing error
 # (a range of 1e9 values, a factorial of three 1000-value ranges).
 MAX_SWEEP_RUNS = 100_000
+# Field snapshots of one run (time.output_interval): each is a file of 0.2-5 MB and ends a time step;
+# a 12 min run every 0.5 s is 1440. More is a unit slip (0.001 s would write 600 000 files).
+MAX_SNAPSHOTS = 2000

@@ -29,7 +29,7 @@ from ablation.input.plan_section import PLAN_SECTION, check_plan
 from ablation.modalities.cryo import CATALOGUE as CRYO_CATALOGUE, probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
                                             check_cryo, check_freezing_range, check_rfa, check_thermal)
-from ablation.input.plausibility import MAX_TIME_STEPS, PERFUSION_LIMIT, TEMPERATURE_RANGES, check_temperature
+from ablation.input.plausibility import MAX_SNAPSHOTS, MAX_TIME_STEPS, PERFUSION_LIMIT, TEMPERATURE_RANGES, check_temperature
 from ablation.input.schema import (ClinicalPerfusion, Choice, ListOf, Quantity, Record, String, Table, Vector,
                                    parse_path)
 from ablation.input.units import perfusion_rate
@@ -726,6 +726,11 @@ def _check_geometry(s: Record, errors: list) -> None:
         errors.append(("time.step", f"{s.time.step:g} s over time.duration {s.time.duration:g} s is "
                        f"{s.time.duration / s.time.step:.3g} steps; expected at most {MAX_TIME_STEPS:.0e} (about "
                        "0.1-1 s of computing each: more is a unit slip in step or duration)"))
+    if s.time.duration / s.time.output_interval > MAX_SNAPSHOTS:
+        errors.append(("time.output_interval", f"{s.time.output_interval:g} s over time.duration "
+                       f"{s.time.duration:g} s is {s.time.duration / s.time.output_interval:.3g} field snapshots; "
+                       f"expected at most {MAX_SNAPSHOTS} (an interval of at least "
+                       f"{s.time.duration / MAX_SNAPSHOTS:.3g} s): each is a file of 0.2-5 MB and a step end"))
     max_step = s.time.get("max_step")   # adaptive stepping's cap (when the [time] table has it)
     if max_step is not None and max_step < s.time.step:
         errors.append(("time.max_step", f"{max_step:g} s is shorter than the first step time.step "
