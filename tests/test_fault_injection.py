@@ -122,3 +122,24 @@ def test_interrupted_view_leaves_no_half_written_picture(tmp_path, monkeypatch):
     assert main(["view", str(res), "--out", str(out)]) == 130
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
+
+
+def test_an_interrupt_python_drops_in_a_weakref_callback_is_delivered_again(monkeypatch):
+    """s24 audit: SIGTERM raised while a weakref callback ran was printed as 'Exception ignored' and
+    the run went on to exit 0. The command line's unraisable hook sends the signal again, to be
+    raised where the program is next; an ordinary unraisable error still reaches the old hook."""
+    import os
+    import signal
+    import time
+    from types import SimpleNamespace
+    from ablation import cli
+    sent, passed_on = [], []
+    monkeypatch.setattr(os, "kill", lambda pid, number: sent.append((pid, number)))
+    hook = cli._redeliver_lost_interrupts(passed_on.append)
+    hook(SimpleNamespace(exc_value=cli.Terminated()))
+    hook(SimpleNamespace(exc_value=KeyboardInterrupt()))
+    hook(SimpleNamespace(exc_value=ValueError("in __del__")))
+    for timer in hook.pending:
+        timer.join(1.0)
+    assert sorted(sent) == sorted([(os.getpid(), signal.SIGTERM), (os.getpid(), signal.SIGINT)])
+    assert len(passed_on) == 1 and isinstance(passed_on[0].exc_value, ValueError)

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -44,6 +45,22 @@ class Terminated(KeyboardInterrupt):
 
 def _on_sigterm(signum, frame):
     raise Terminated()
+
+
+def _redeliver_lost_interrupts(previous_hook):
+    """sys.unraisablehook: a signal's exception raised while Python ran a weakref callback or a
+    __del__ is dropped there (printed as 'Exception ignored', the run going on to completion). Send
+    the signal again from a helper thread, so that it is raised where the main thread is next."""
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            number = signal.SIGTERM if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
+            timer = threading.Timer(0.01, os.kill, (os.getpid(), number))
+            hook.pending.append(timer)
+            timer.start()
+            return
+        previous_hook(unraisable)
+    hook.pending = []           # cancelled when the command has finished: nothing is left to stop
+    return hook
 
 
 class ProgressBars:
@@ -676,9 +693,10 @@ def main(argv=None) -> int:
     from ablation.output.files import OutputError
     from ablation.runtime import limit_blas_threads
     limit_blas_threads()
-    previous = None
+    previous, previous_hook = None, sys.unraisablehook
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        sys.unraisablehook = _redeliver_lost_interrupts(previous_hook)
     from ablation.input.probe_curves import input_path_policy
     try:
         with input_path_policy(allowed_roots=getattr(args, "allow_input_path", ()) or (),
@@ -704,5 +722,8 @@ def main(argv=None) -> int:
             return 1
         raise
     finally:
+        for timer in getattr(sys.unraisablehook, "pending", ()):
+            timer.cancel()
+        sys.unraisablehook = previous_hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
