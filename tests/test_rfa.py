@@ -155,16 +155,20 @@ def test_absolute_threshold_and_leveen_sequence():
     assert det.times == [100.0]
 
 
+def _lumped_plant(ctl, heat_capacity, loss, dt, steps):
+    """Rows (t, T, P) of C dT/dt = P - G (T - 37) (J/K, W/K) driven by ``ctl`` from 37 degC."""
+    T, history = 37.0, []
+    for k in range(steps):
+        p = ctl.power(k * dt, dt, 80.0, T)
+        T += dt * (p - loss * (T - 37.0)) / heat_capacity
+        history.append((k * dt, T, p))
+    return np.array(history)
+
+
 def test_temperature_control_holds_target_on_lumped_plant():
     """PI with anti-windup on C dT/dt = P - G (T - 37): reaches and holds 90 degC within 1 K."""
     ctl = protocols.TemperatureControl(90.0, kp=5.0, ki=0.5, max_power=60.0)
-    C, G, T, dt = 40.0, 0.4, 37.0, 0.5
-    history = []
-    for k in range(2400):
-        p = ctl.power(k * dt, dt, 80.0, T)
-        T += dt * (p - G * (T - 37.0)) / C
-        history.append((k * dt, T, p))
-    h = np.array(history)
+    h = _lumped_plant(ctl, heat_capacity=40.0, loss=0.4, dt=0.5, steps=2400)
     late = h[h[:, 0] > 300]
     assert np.max(np.abs(late[:, 1] - 90.0)) < 1.0
     assert h[:, 2].max() <= 60.0
@@ -177,13 +181,7 @@ def test_temperature_control_reaches_target_when_proportional_term_settles_outsi
     brings it to the target (held within 0.5 K); the default gains leave this plant under-damped
     inside the band (damping ratio 0.26), so it overshoots, by under 5 K."""
     ctl = protocols.TemperatureControl(90.0, kp=0.5, ki=0.1, max_power=100.0, integral_band=10.0)
-    C, G, T, dt = 20.0, 12.0 / 53.0, 37.0, 1.0
-    history = []
-    for k in range(1200):
-        p = ctl.power(k * dt, dt, 80.0, T)
-        T += dt * (p - G * (T - 37.0)) / C
-        history.append((k * dt, T, p))
-    h = np.array(history)
+    h = _lumped_plant(ctl, heat_capacity=20.0, loss=12.0 / 53.0, dt=1.0, steps=1200)
     late = h[h[:, 0] > 900]
     assert np.max(np.abs(late[:, 1] - 90.0)) < 0.5
     assert late[:, 2].mean() == pytest.approx(12.0, rel=0.02)
