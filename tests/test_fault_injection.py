@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import default_sigint
 
 
@@ -143,3 +145,24 @@ def test_an_interrupt_python_drops_in_a_weakref_callback_is_delivered_again(monk
         timer.join(1.0)
     assert sorted(sent) == sorted([(os.getpid(), signal.SIGTERM), (os.getpid(), signal.SIGINT)])
     assert len(passed_on) == 1 and isinstance(passed_on[0].exc_value, ValueError)
+
+
+def test_a_signal_during_held_output_is_raised_after_it():
+    """s24 audit: SIGTERM inside pyvista's lazy import of a VTK module crashed the process or raised
+    ImportError. While output is written (signals_held) the signal is recorded and raised after."""
+    import os
+    import signal
+    from ablation import cli
+    from ablation.output.files import signals_held
+    previous = signal.signal(signal.SIGTERM, cli._on_sigterm)
+    steps = []
+    try:
+        with pytest.raises(cli.Terminated):
+            with signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):      # bytecode boundaries where the handler would run
+                    steps.append(1)
+                steps.append("finished")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert steps[-1] == "finished"

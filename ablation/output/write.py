@@ -18,7 +18,8 @@ import tempfile
 import tomllib
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from ablation.output.files import AtomicOutput, OutputError, _clean, write_fields, write_timeseries
+from ablation.output.files import (AtomicOutput, OutputError, _clean, signals_held, write_fields,
+                                   write_timeseries)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def write(result, out_dir, *, scene: bool = True, report: bool = True, progress=
     try:
         with AtomicOutput(out_dir, kind="run", force=force) as output:
             for k, (label, part) in enumerate(parts):
-                part(output.path)
+                with signals_held():        # a signal is raised between parts, never inside VTK's imports
+                    part(output.path)
                 done.append(label)
                 if progress is not None:
                     progress(k + 1, len(parts), "writing results")
