@@ -175,6 +175,10 @@ CASES = {
                     "expected at most 3000 kg/m^3"),
     "latent heat above pure water's": (C, lambda d, _: d["tissue"].update(latent_heat_fusion="5e8 J/m^3"),
                                        "tissue.latent_heat_fusion", "expected at most 3.5e+08 J/m^3"),
+    "vessel wall heat transfer 1e12": (T, lambda d, _: d.update(vessels=[{"start": [20, 0, -40], "end": [20, 0, 20],
+                                                                          "radius": "2 mm",
+                                                                          "heat_transfer_coefficient": "1e12 W/(m^2 K)"}]),
+                                       "vessels[0].heat_transfer_coefficient", "expected at most 1e+06 W/(m^2 K)"),
     "snapshots every millisecond": (T, lambda d, _: d.setdefault("time", {}).update(output_interval="0.001 s"),
                                     "time.output_interval", "expected at most 2000"),
     "cryo protocol without a freeze": (C, lambda d, _: d["cryo"].update(protocol=[

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ablation.input.plausibility import HEAT_FLUX_LIMIT, PROPERTY_MAXIMA
+from ablation.input.plausibility import HEAT_FLUX_LIMIT, HEAT_TRANSFER_LIMIT, PROPERTY_MAXIMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Schedule, String, Table
 from ablation.modalities.channels import ACTIVATIONS, probe_channels
 from ablation.modalities.cryo import CATALOGUE, GENERIC, PHASES, probe_settings
@@ -28,7 +28,8 @@ THERMAL_PROBE = Table("generic thermal probe (modality 'thermal'): condition on 
                                    limit_reason=HEAT_FLUX_LIMIT[1]),
     "heat_transfer_coefficient": Quantity("wall-to-fluid coefficient for 'convection'", None,
                                           dimension="heat_transfer_coefficient", nullable=True,
-                                          minimum=0.0, exclusive_minimum=True),
+                                          minimum=0.0, exclusive_minimum=True,
+                                          maximum=HEAT_TRANSFER_LIMIT[0], bound_reason=HEAT_TRANSFER_LIMIT[1]),
 })
 
 
@@ -139,7 +140,8 @@ RFA_PROBE = Table("RF electrode of this probe (modality 'rfa')", {}, fields={
                                     "5-25 degC give similar profiles)", "10 degC", dimension="temperature"),
     "coolant_heat_transfer_coefficient": Quantity("cooled_needle: wall-to-coolant coefficient h (MITA model)",
                                                   "3366 W/(m^2 K)", dimension="heat_transfer_coefficient",
-                                                  minimum=0.0, exclusive_minimum=True),
+                                                  minimum=0.0, exclusive_minimum=True,
+                                                  maximum=HEAT_TRANSFER_LIMIT[0], bound_reason=HEAT_TRANSFER_LIMIT[1]),
     "cool_shaft": Boolean("cooled_needle: the coolant also cools the insulated shaft wall (it runs down the "
                           "shaft to the tip and back); unset, the zone model decides: true under "
                           "cooled-shaft-2026.12, false under the earlier models", False),
@@ -253,7 +255,8 @@ CRYO_PROBE = Table("cryoprobe (modality 'cryo'): wall condition during freeze an
                                 dimension="temperature", nullable=True),
     "heat_transfer_coefficient": Quantity("gas-to-wall coefficient for wall = 'convection'", None,
                                           dimension="heat_transfer_coefficient", nullable=True,
-                                          minimum=0.0, exclusive_minimum=True),
+                                          minimum=0.0, exclusive_minimum=True,
+                                          maximum=HEAT_TRANSFER_LIMIT[0], bound_reason=HEAT_TRANSFER_LIMIT[1]),
     "max_extraction": Quantity("largest heat removed per metre of active length for wall = "
                                "'power_limited' (default: the catalogue's, e.g. '592 W/m')", None,
                                dimension="heat_per_length", nullable=True, minimum=0.0,

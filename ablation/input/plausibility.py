@@ -182,3 +182,8 @@ MAX_SWEEP_RUNS = 100_000
 # Field snapshots of one run (time.output_interval): each is a file of 0.2-5 MB and ends a time step;
 # a 12 min run every 0.5 s is 1440. More is a unit slip (0.001 s would write 600 000 files).
 MAX_SNAPSHOTS = 2000
+# Wall heat-transfer coefficients (W/(m^2 K)): blood on a vessel wall about 1e2-1e4, chilled saline in
+# a cooled electrode about 3e3 (MITA), boiling or condensing fluids up to about 1e5. 1e6 is beyond any
+# convection or phase change at a probe or vessel wall; larger is a unit slip.
+HEAT_TRANSFER_LIMIT = (1e6, "blood at a vessel wall 1e2-1e4, a cooled electrode's saline about 3e3, boiling or "
+                            "condensing fluids up to about 1e5 W/(m^2 K); over 1e6 is a unit slip")

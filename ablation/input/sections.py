@@ -3,7 +3,7 @@ outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyse
 :mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
 from __future__ import annotations
 
-from ablation.input.plausibility import MAX_DURATION_S, PROPERTY_MAXIMA
+from ablation.input.plausibility import HEAT_TRANSFER_LIMIT, MAX_DURATION_S, PROPERTY_MAXIMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Perfusion, Quantity, String, Table, Vector
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
@@ -82,7 +82,8 @@ VESSEL = Table("a straight vessel segment acting as a heat sink", fields={
                    "coefficient to the blood", "convection", options=("temperature", "convection")),
     "heat_transfer_coefficient": Quantity("wall heat-transfer coefficient (Go-Smart value for vessel walls)",
                                           "230 W/(m^2 K)", dimension="heat_transfer_coefficient",
-                                          minimum=0.0, exclusive_minimum=True),
+                                          minimum=0.0, exclusive_minimum=True,
+                                          maximum=HEAT_TRANSFER_LIMIT[0], bound_reason=HEAT_TRANSFER_LIMIT[1]),
 })
 
 DOMAIN = Table("the computational domain", {}, fields={
