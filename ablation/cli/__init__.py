@@ -150,15 +150,14 @@ def print_summary(summary: dict, out: Path) -> None:
     print(f"  results in {out}/")
 
 
-def _check_budget_quietly(scenario, args) -> list:
-    from ablation.run.estimate import check_budget
-    return check_budget(scenario, getattr(args, "max_memory", None))
-
-
-def _check_budget(scenario, args) -> None:
-    """Refuse, before anything is allocated, a run whose grid or Monte Carlo would not fit."""
+def _check_budget(scenario, args, renamed: dict | None = None) -> None:
+    """Refuse, before anything is allocated, a run whose grid or Monte Carlo would not fit;
+    ``renamed``: {scenario field: command-line option that set it} for the message."""
     from ablation.run.estimate import check_budget
     problems = check_budget(scenario, getattr(args, "max_memory", None))
+    for field, option_name in (renamed or {}).items():
+        problems = [(option_name if path == field else path, message.replace(f"fewer {field}", f"fewer {option_name}"))
+                    for path, message in problems]
     if problems:
         raise ScenarioError(problems, args.scenario)
 
@@ -287,15 +286,9 @@ def cmd_compare(args) -> int:
     if not scenario.probes or not scenario.tumors:
         raise ScenarioError([("probes" if not scenario.probes else "tumors",
                               "missing; a comparison needs at least one probe and one tumour")], args.scenario)
-    if args.samples is not None:
-        # the budget check sees the sample count the comparison will draw
-        problems = _check_budget_quietly(scenario.with_changes({"placement.samples": args.samples}), args)
-        if problems:
-            raise ScenarioError([("--samples" if path == "placement.samples" else path,
-                                  message.replace("fewer placement.samples", "fewer --samples"))
-                                 for path, message in problems], args.scenario)
-    else:
-        _check_budget(scenario, args)
+    # the budget check sees the sample count the comparison will draw, and names the option that set it
+    _check_budget(scenario if args.samples is None else scenario.with_changes({"placement.samples": args.samples}),
+                  args, {"placement.samples": "--samples"} if args.samples is not None else None)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-compare"))
     print(f"{scenario.name}: comparing {', '.join(approaches)}")
     with ResultFolder(out, force=args.force, expected_bytes=10**6), \

@@ -467,11 +467,8 @@ class AtomicOutput:
                 if not self.finished:
                     raise RuntimeError("AtomicOutput left without finish(): the result would have no summary")
                 _fault("written")
-                blocked = _block_signals()
-                try:
+                with signals_held():
                     self.staging = _swap(self.staging, self.directory)
-                finally:
-                    _unblock_signals(blocked)
                 _fault("swapped")
         finally:
             self._cleanup()
@@ -565,22 +562,10 @@ class AtomicFile:
             os.rename(self.staging, self.path)
 
 
-def _block_signals():
-    """Hold SIGINT/SIGTERM during the swap (delivered right after it); main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-
-
-def _unblock_signals(previous) -> None:
-    if previous is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 @contextlib.contextmanager
 def signals_held():
-    """Hold SIGINT/SIGTERM while the block runs and deliver them after it. For output that loads
-    VTK: pyvista imports VTK's compiled modules on first use, and a KeyboardInterrupt raised inside
+    """Hold SIGINT/SIGTERM while the block runs and deliver them after it: around the swap of a
+    finished result, and around output that loads VTK: pyvista imports VTK's compiled modules on first use, and a KeyboardInterrupt raised inside
     such an import crashed the process (segmentation fault, staging folder and lock left behind;
     s24 audit, 3 of 12 runs stopped while writing)."""
     # Python runs its signal handlers in the main thread whichever thread the OS delivered to, so
