@@ -308,6 +308,18 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
                                         "0,0,10,0,5,20,\n")
     t = scenario_table(centerlines="lines.csv")
     cases.append((t, "lines.csv: line 3: the segment has no radius"))
+    # centre-line values beyond any vessel: a 2 km radius, a point 1e9 m away, more than the cardiac output
+    for name, row, expected in (
+            ("radius", "0,0,0,0,0,10,1e6", "radius 1e+06 mm is out of range; expected 0.01 to 25 mm"),
+            ("far", "1e12,0,0,0,0,10,1.5", "start point [1e+12, 0, 0] mm is not a finite point within +-10000 mm"),
+            ("flow", "0,0,0,0,0,10,1.5,1e6", "column 'flow_ml_min': 1e6 mL/min is out of range")):
+        (tmp_path / f"{name}.csv").write_text("x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm,flow_ml_min\n" + row + "\n")
+        cases.append((scenario_table(centerlines=f"{name}.csv"), f"{name}.csv: line 2" + (": " if name != "flow" else ", ")
+                      + expected))
+    lines = pv.PolyData(np.array([[0.0, 0.0, 0.0], [np.inf, 0.0, 10.0]]), lines=[2, 0, 1])
+    lines.point_data["radius_mm"] = np.array([1.5, 1.5])
+    lines.save(tmp_path / "inf.vtp")
+    cases.append((scenario_table(centerlines="inf.vtp"), "end point [inf, 0, 10] mm is not a finite point"))
     # a corrupt file
     (tmp_path / "broken.nii.gz").write_bytes(b"\x1f\x8b\x08\x00not really gzip" * 10)
     t = scenario_table()
@@ -318,6 +330,13 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
         assert code == 2, (expected, out, err)
         assert expected in err, (expected, err)
         assert "Traceback" not in err
+
+
+def test_centre_line_limits_are_the_scenarios():
+    from ablation.anatomy import centerlines
+    from ablation.input import plausibility
+    assert centerlines.MAX_COORDINATE_M == plausibility.MAX_COORDINATE_M
+    assert centerlines.MIN_RADIUS_M == plausibility.MIN_LENGTH[0]
 
 
 def test_surface_liver_and_tumour_are_voxelised_to_their_volume(tmp_path):
@@ -344,8 +363,8 @@ def test_surfaces_beyond_the_voxel_limit_and_nrrd_without_three_axes_are_refused
     small_patient(tmp_path)
     pv.Sphere(radius=6, center=(5, 0, 0)).save(tmp_path / "tumour.stl")
     table = scenario_table()
-    table["anatomy"] = {**table["anatomy"], "tumor_surfaces": [{"file": "tumour.stl"}], "surface_voxel": "0.001 mm"}
-    with pytest.raises(ScenarioError, match=r"anatomy.tumor_surfaces\[0\].file: .* needs 1.\d+e\+12 voxels; "
+    table["anatomy"] = {**table["anatomy"], "tumor_surfaces": [{"file": "tumour.stl"}], "surface_voxel": "0.01 mm"}
+    with pytest.raises(ScenarioError, match=r"anatomy.tumor_surfaces\[0\].file: .* needs \d.\d+e\+09 voxels; "
                                             r"expected at most 4e\+08"):
         scenario_from_dict(table, source=str(tmp_path / "s.toml"))
     (tmp_path / "none.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 2 2 2\n"

@@ -44,6 +44,7 @@ def _cryo_curve(hot):
 
 
 T, R, C = "thermal_probe.toml", "rfa_cooltip_perfused.toml", "cryo_17g_perfused.toml"
+P, S = "plan_rfa_cooltip.toml", "sweep_thermal_sensitivity.toml"
 
 # case -> (scenario, mutation(data, tmp_dir), field path named, words in its message)
 CASES = {
@@ -184,6 +185,22 @@ CASES = {
     "cryo protocol without a freeze": (C, lambda d, _: d["cryo"].update(protocol=[
         {"phase": "active_thaw", "duration": "10 min"}, {"phase": "passive_thaw", "duration": "18 min"}]),
         "cryo.protocol", "no freeze phase"),
+    "a 1 nm tumour": (T, lambda d, _: d["tumors"][0].update(diameter="0.000001 mm"), "tumors[0].diameter",
+                      "expected at least 1e-05 m (no tumour, vessel, probe or cell"),
+    "a 10 nm needle": (T, lambda d, _: d["probes"][0].update(diameter="0.00001 mm"),
+                       "probes[0].diameter", "smaller than one liver cell"),
+    "sphere with ellipsoid diameters too": (T, lambda d, _: d["tumors"][0].update(diameters=["20 mm", "10 mm", "10 mm"]),
+                                            "tumors[0].diameters", "is given, but shape 'sphere' takes its size from "
+                                                                   "'diameter'"),
+    "plan durations of 1000 h": (P, lambda d, _: d["plan"].update(durations=["1000 h"]), "plan.durations[0]",
+                                 "expected at most 86400 s"),
+    "plan max_time shorter than every duration": (P, lambda d, _: d["plan"].update(durations=["12 min"], max_time="1 min"),
+                                                  "plan.max_time", "1 min is shorter than every candidate duration"),
+    "plan iterations 1e9": (P, lambda d, _: d["plan"].update(iterations=10**9), "plan.iterations",
+                            "expected at most 1000"),
+    "sweep normal with a negative sd": (S, lambda d, _: d["sweep"].update(parameters=[
+        {"path": "tissue.perfusion", "distribution": "normal", "mean": "0.01 1/s", "sd": "-0.001 1/s"}]),
+        "sweep.parameters[0].sd", "the standard deviation (-0.001 1/s) must be positive"),
     "solidus above liquidus, thermal probe": (T, lambda d, _: d["tissue"].update(
         solidus_temperature="-1 degC", liquidus_temperature="-8 degC"), "tissue.solidus_temperature",
         "-1 degC is not below the liquidus temperature (-8 degC)"),
@@ -334,10 +351,10 @@ def test_budget_default_is_80_percent_of_machine_memory():
 
 
 def test_estimate_of_huge_fine_grid_uses_the_bound_without_building_edges():
-    s = load_scenario(ROOT / "scenarios" / T).with_changes({"grid.kind": "3d", "domain.size": "8 m",
-                                                            "grid.spacing": "0.001 mm", "grid.max_spacing": "1 m"})
+    s = load_scenario(ROOT / "scenarios" / T).with_changes({"grid.kind": "3d", "domain.size": "20 m",
+                                                            "grid.spacing": "0.01 mm", "grid.max_spacing": "1 m"})
     e = est.estimate(s)
-    assert e.shape == (8_000_000,) * 3 and e.cells == 8_000_000 ** 3
+    assert e.shape == (2_000_000,) * 3 and e.cells == 2_000_000 ** 3
     assert est.check_budget(s, max_memory_bytes=1e12)[0][0] == "grid.spacing"
 
 

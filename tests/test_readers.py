@@ -8,13 +8,16 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import ablation
 from ablation.cli import main
+from ablation.geometry.shapes import Ellipsoid
+from ablation.outcome.coverage import clinical_context
 from ablation.output.reading import (MissingResultFile, ResultFolderError, load_result, read_snapshot_index,
-                                     read_summary, read_timeseries, verify_manifest)
+                                     read_summary, read_summary_data, read_timeseries, verify_manifest)
 
 FAST = settings(max_examples=400, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -97,6 +100,10 @@ def test_summary_that_is_not_a_summary(folder, text, expected):
     (("modality",), "laser", "modality 'laser'"),
     (("tumors",), {"a": 1}, "tumors is an object; expected a list"),
     (("manifest", "files"), [], "manifest.files is a list"),
+    (("tumors",), [{"x": 1}], "tumors[0].volume_ml is missing"),
+    (("placement",), {"x": 1}, "placement.approach is missing"),
+    (("grid", "shape"), [3, 3], "grid.shape [3, 3] does not fit"),
+    (("grid", "shape"), [7452], "expected 2 positive cell counts"),
 ])
 def test_summary_entries_of_the_wrong_type(folder, path, value, expected):
     data = json.loads((folder / "summary.json").read_text())
@@ -106,6 +113,16 @@ def test_summary_entries_of_the_wrong_type(folder, path, value, expected):
     target[path[-1]] = value
     (folder / "summary.json").write_text(json.dumps(data))
     assert expected in _refused(lambda: read_summary(folder / "summary.json"), "summary.json")
+
+
+def test_clinical_context_of_a_large_tumour_reads_back(folder):
+    """A tumour over 3 cm adds the clinical context notes (an object); the reader must take them
+    (the showcase's 35 mm metastasis was refused by view and report when the reader expected a list)."""
+    data = json.loads((folder / "summary.json").read_text())
+    data["clinical_context"] = clinical_context([Ellipsoid.sphere("metastasis", np.zeros(3), 17.5e-3)])
+    assert data["clinical_context"] is not None
+    (folder / "summary.json").write_text(json.dumps(data))
+    assert read_summary_data(folder / "summary.json")["clinical_context"]["notes"]
 
 
 def test_summary_missing_a_key(folder):
@@ -180,7 +197,7 @@ def test_fields_of_another_grid(folder):
     from ablation.run.setup import scenario_domain
     from ablation.run.transforms import apply_transforms
     domain = scenario_domain(apply_transforms(ablation.load_scenario(folder / "scenario.toml")))
-    data["grid"]["cells"] = domain.n_cells
+    data["grid"]["cells"], data["grid"]["shape"] = domain.n_cells, [int(n) for n in domain.shape]
     (folder / "summary.json").write_text(json.dumps(data))
     assert "cells, but the scenario's grid has" in _refused(lambda: load_result(folder), "fields.vtr")
 

@@ -165,6 +165,30 @@ def test_disk_full_while_writing_keeps_the_earlier_result_and_the_summary(tmp_pa
     assert leftovers(tmp_path, "out") == []
 
 
+def test_an_interrupted_run_leaves_no_folder_it_made(tmp_path, monkeypatch, capsys):
+    scenario = small_scenario(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(output_write, "write_fields", interrupted)
+    assert run(scenario, tmp_path / "a" / "b" / "out") == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["small.toml"]    # no a/, a/b/, staging folder or lock
+
+
+def test_a_read_only_folder_is_not_replaced(tmp_path, monkeypatch, capsys):
+    """A folder the user may not write (root may write anything, so the permission is simulated)."""
+    scenario = small_scenario(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(output_files.os, "access",
+                        lambda path, mode: False if Path(path) == locked else real_access(path, mode))
+    assert run(scenario, locked) == 2
+    assert "read-only" in capsys.readouterr().err
+    assert locked.is_dir() and os.listdir(locked) == [] and leftovers(tmp_path, "locked") == []
+
+
 def test_stale_partials_of_dead_runs_are_cleaned_and_nothing_else(tmp_path):
     scenario = small_scenario(tmp_path)
     out = tmp_path / "out"
@@ -245,6 +269,22 @@ def result_copy(earlier_result: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "res"
     shutil.copytree(earlier_result, copy)
     return copy
+
+
+def test_an_interrupted_report_keeps_the_earlier_plots_and_report(earlier_result, tmp_path, monkeypatch, capsys):
+    res = result_copy(earlier_result, tmp_path)
+    assert main(["report", str(res)]) == 0
+    before = tree(res)
+    assert any(name.startswith("plots/") for name in before)
+    from ablation.output import plots
+
+    def half_drawn(directory, result, comparison=None):
+        (Path(directory) / "plots").mkdir(exist_ok=True)
+        (Path(directory) / "plots" / "device.png").write_bytes(b"half drawn")   # one picture, then Ctrl-C
+        raise KeyboardInterrupt
+    monkeypatch.setattr(plots, "write_plots", half_drawn)
+    assert main(["report", str(res)]) == 130
+    assert tree(res) == before           # the earlier plots/ and report, byte for byte; no staging folder
 
 
 def hidden_leftovers(folder: Path) -> list:
@@ -417,6 +457,8 @@ def test_view_options_are_checked(earlier_result, tmp_path, monkeypatch, capsys,
     (["calibrate", "--check-spacing", "1 s", "--out", "{out}"], "--check-spacing", "positive length"),
     (["sweep", "{scenario}", "--scheduler", "not-an-address", "--out", "{out}"], "--scheduler", "tcp://host:port"),
     (["sweep", "{scenario}", "--scheduler", "tcp://host:99999", "--out", "{out}"], "--scheduler", "host:port"),
+    (["sweep", "{scenario}", "--workers", "100000", "--out", "{out}"], "--workers", "expected at most 256"),
+    (["run", "{scenario}", "--workers", "0", "--out", "{out}"], "--workers", "expected at least 1"),
 ])
 def test_bad_options_exit_2_before_any_work(tmp_path, monkeypatch, capsys, argv, option, expected):
     def no_work(*args, **kwargs):

@@ -23,6 +23,16 @@ from ablation.geometry.vessel_tree import VesselTree
 
 SUFFIXES = (".csv", ".vtp")
 MM = 1e-3
+# The scenario's own limits (ablation.input.plausibility, a layer above this reader; a test keeps them
+# equal): points within 10 m of the origin, no radius below one liver cell (10 um).
+MAX_COORDINATE_M = 10.0
+MIN_RADIUS_M = 1e-5
+# The widest vessel at the liver, the inferior vena cava, is 20-30 mm across (radius 10-15 mm); a
+# radius over 25 mm is a unit slip (cm or a diameter in um written as mm), not a vessel.
+MAX_VESSEL_RADIUS_M = 25e-3
+# Blood flow through one vessel: the whole cardiac output is about 5000 mL/min (the portal vein carries
+# about 1000-1200); more than twice the cardiac output is a unit slip.
+MAX_VESSEL_FLOW_ML_MIN = 10_000.0
 REQUIRED = ("x0_mm", "y0_mm", "z0_mm", "x1_mm", "y1_mm", "z1_mm")
 
 
@@ -49,8 +59,29 @@ def _number(text, path, line, column) -> float:
     except (TypeError, ValueError):
         raise AnatomyError(f"{path}: line {line}, column {column!r}: {text!r} is not a number") from None
     if not math.isfinite(value):
-        raise AnatomyError(f"{path}: line {line}, column {column!r}: {text!r} is not finite")
+        raise AnatomyError(f"{path}: line {line}, column {column!r}: {text!r} is not finite; "
+                           "expected a finite number")
     return value
+
+
+def _check_segment(where: str, start, end, radius: float) -> None:
+    """A segment the model can hold: finite points within the scenario's coordinate box, some length,
+    and a radius between one cell and the widest vessel at the liver (SI)."""
+    for name, point in (("start", start), ("end", end)):
+        if not np.all(np.isfinite(point)) or np.max(np.abs(point)) > MAX_COORDINATE_M:
+            raise AnatomyError(f"{where}: {name} point {_mm(point)} mm is not a finite point within "
+                               f"+-{MAX_COORDINATE_M / MM:g} mm of the origin; expected coordinates in mm, as "
+                               "in the scenario")
+    if not MIN_RADIUS_M <= radius <= MAX_VESSEL_RADIUS_M:
+        raise AnatomyError(f"{where}: radius {radius / MM:g} mm is out of range; expected "
+                           f"{MIN_RADIUS_M / MM:g} to {MAX_VESSEL_RADIUS_M / MM:g} mm (the inferior vena cava, "
+                           "the widest vessel at the liver, is 20-30 mm across)")
+    if np.allclose(start, end):
+        raise AnatomyError(f"{where}: start and end coincide; expected a segment of some length")
+
+
+def _mm(point) -> str:
+    return "[" + ", ".join(f"{v / MM:g}" for v in np.asarray(point, float)) + "]"
 
 
 def _read_csv(path):
@@ -77,15 +108,15 @@ def _read_csv(path):
         a = np.array([_number(row[c], path, line, c) for c in REQUIRED[:3]]) * MM
         b = np.array([_number(row[c], path, line, c) for c in REQUIRED[3:]]) * MM
         r = _number(row["radius_mm"], path, line, "radius_mm") * MM
-        if r <= 0.0:
-            raise AnatomyError(f"{path}: line {line}, column 'radius_mm': {row['radius_mm']} is not positive")
-        if np.allclose(a, b):
-            raise AnatomyError(f"{path}: line {line}: start and end coincide; expected a segment of some length")
+        _check_segment(f"{path}: line {line}", a, b, r)
         flow = math.nan
         if row.get("flow_ml_min") not in (None, ""):
-            flow = _number(row["flow_ml_min"], path, line, "flow_ml_min") * 1e-6 / 60.0
-            if flow < 0.0:
-                raise AnatomyError(f"{path}: line {line}, column 'flow_ml_min': negative flow")
+            flow_ml_min = _number(row["flow_ml_min"], path, line, "flow_ml_min")
+            if not 0.0 <= flow_ml_min <= MAX_VESSEL_FLOW_ML_MIN:
+                raise AnatomyError(f"{path}: line {line}, column 'flow_ml_min': {row['flow_ml_min']} mL/min is out of "
+                                   f"range; expected 0 to {MAX_VESSEL_FLOW_ML_MIN:g} mL/min (the whole cardiac output "
+                                   "is about 5000 mL/min)")
+            flow = flow_ml_min * 1e-6 / 60.0
         rows.append((row.get("tree") or "vessels", a, b, r, flow))
     return rows
 
@@ -108,12 +139,11 @@ def _read_vtp(path):
         n = int(lines[i])
         ids = lines[i + 1:i + 1 + n]
         for a, b in zip(ids[:-1], ids[1:]):
+            start, end = np.asarray(poly.points[a], float) * MM, np.asarray(poly.points[b], float) * MM
             r = 0.5 * (radius[a] + radius[b])
-            if not r > 0.0:
-                raise AnatomyError(f"{path}: line cell {cell}: radius {r / MM:g} mm is not positive")
+            _check_segment(f"{path}: line cell {cell} (points {a}, {b})", start, end, r)
             tree = f"tree {int(trees[cell])}" if trees is not None else "vessels"
-            rows.append((tree, np.asarray(poly.points[a], float) * MM, np.asarray(poly.points[b], float) * MM,
-                         r, math.nan))
+            rows.append((tree, start, end, r, math.nan))
         i += n + 1
         cell += 1
     return rows

@@ -415,7 +415,7 @@ def _view_arguments(parser) -> None:
 
 def cmd_view(args) -> int:
     from ablation.output import scene as viz
-    from ablation.output.files import IMAGE_SUFFIXES, AtomicFile, is_result_folder
+    from ablation.output.files import IMAGE_SUFFIXES, AtomicFile, is_result_folder, signals_held
     from ablation.output.reading import load_result, snapshot_fields
     directory = Path(args.directory)
     own_view = directory / "view.png"
@@ -436,11 +436,12 @@ def cmd_view(args) -> int:
         focus = None if args.tumor is None else args.tumor - 1
         if focus is not None and not 0 <= focus < len(result.domain.tumors):
             raise ValueError(f"--tumor {args.tumor}: the scenario has {len(result.domain.tumors)} tumour(s)")
-        parts = viz.scene_parts(result, args.criterion, fields, time_s, args.field)
+        with signals_held():     # VTK's compiled modules load here: a signal inside that import crashes
+            parts = viz.scene_parts(result, args.criterion, fields, time_s, args.field)
         if out is None:
             viz.show_scene(result, camera=args.camera, focus=focus, window_size=args.size, parts=parts)
             return 0
-        with picture as staging:
+        with picture as staging, signals_held():
             viz.render_scene(result, staging, parts=parts, camera=args.camera, focus=focus, window_size=args.size)
     except (FileNotFoundError, ValueError) as exc:
         log.error("ablation view: %s", exc)
@@ -470,7 +471,7 @@ def cmd_report(args) -> int:
     from ablation.output.plots import write_plots as plots
     from ablation.output.report import write_comparison_report
     from ablation.output.report import write_report as report
-    from ablation.output.files import is_result_folder
+    from ablation.output.files import is_result_folder, rewritten_parts, signals_held
     directory = Path(args.directory)
     if not is_result_folder(directory):
         # report writes plots/ and report.* into the folder: never into one the toolkit did not write
@@ -483,9 +484,12 @@ def cmd_report(args) -> int:
         log.error("ablation report: %s holds no comparison record (a JSON object with rows and ranking); "
                   "expected the comparison.json 'ablation compare' wrote", directory / "comparison.json")
         return 2
+    # plots/ is redrawn aside and put in place whole, then each report file: an interruption leaves
+    # the earlier pictures and report, never a half-drawn set
     if comparison is not None and not (directory / "summary.json").exists():
-        (directory / "plots").mkdir(exist_ok=True)
-        plot = plot_comparison(comparison, directory / "plots" / "comparison.png")
+        with rewritten_parts(directory) as staging:
+            (staging / "plots").mkdir()
+            plot = plot_comparison(comparison, staging / "plots" / "comparison.png")
         write_comparison_report(directory, comparison, plot)
         print(f"written {directory / 'report.html'} and report.md (approach comparison)")
         return 0
@@ -494,8 +498,10 @@ def cmd_report(args) -> int:
     except (FileNotFoundError, ValueError) as exc:
         log.error("ablation report: %s", exc)
         return 2
-    drawn = plots(args.directory, result)
-    report(args.directory, result, drawn, interactive=args.interactive)
+    with rewritten_parts(directory) as staging, signals_held():   # signals_held: as in cmd_view
+        drawn = plots(staging, result)
+    with signals_held():
+        report(args.directory, result, drawn, interactive=args.interactive)
     print(f"written {Path(args.directory) / 'report.html'} and report.md ({len(drawn)} plots)")
     return 0
 
@@ -573,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--progress", action="store_true", help="show the progress bar even without a terminal")
     p.add_argument("--no-scene", dest="scene", action="store_false", help="skip the 3-D picture")
-    p.add_argument("--workers", type=option.count(1), default=None,
+    p.add_argument("--workers", type=option.workers, default=None,
                    help="worker processes for parallel work (default: one per core)")
     p.set_defaults(handler=cmd_run)
     p = sub.add_parser("validate", help="check a scenario file")
@@ -615,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_converge)
     p = sub.add_parser("compare", help="compare placement approaches for one scenario")
     _compare_arguments(p)
-    p.add_argument("--workers", type=option.count(1), default=None, help="worker processes (default: one per core)")
+    p.add_argument("--workers", type=option.workers, default=None, help="worker processes (default: one per core)")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_compare)
     p = sub.add_parser("sweep", help="run or resume the scenario's [sweep] (parameter sweep, uncertainty, "
@@ -625,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sweep store (default results/<scenario stem>-sweep): new, empty or a sweep of the "
                         "same design, which is resumed (finished samples kept, failed ones retried)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=option.count(1), default=None,
+    where.add_argument("--workers", type=option.workers, default=None,
                        help="worker processes of a local Dask cluster (default: one per core)")
     where.add_argument("--scheduler", metavar="ADDRESS", type=option.scheduler_address,
                        help="join the Dask scheduler at ADDRESS, host:port or tcp://host:port (e.g. "
@@ -639,7 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario")
     p.add_argument("--out", type=option.output_path, help=OUT_HELP.format(default="results/<scenario stem>-plan"))
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
-    p.add_argument("--workers", type=option.count(1), default=None, help="worker processes (default: one per core)")
+    p.add_argument("--workers", type=option.workers, default=None, help="worker processes (default: one per core)")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(handler=cmd_plan)
     p = sub.add_parser("view", help="re-render a saved result")

@@ -8,6 +8,17 @@ import re
 from pathlib import Path
 
 
+#: worker processes on one machine: each holds its own solver and grid (0.1-0.5 GB); more than 256 is a
+#: typing error, not a machine (a larger cluster is joined with sweep --scheduler)
+MAX_WORKERS = 256
+
+
+def workers(text: str) -> int:
+    """argparse type of --workers: 1 to MAX_WORKERS processes."""
+    return count(1, MAX_WORKERS, "each worker process holds its own solver; a larger cluster is joined "
+                                 "with sweep --scheduler")(text)
+
+
 def count(minimum: int, maximum: int | None = None, why: str = ""):
     """argparse type: an integer of at least ``minimum`` and at most ``maximum`` (bad values exit 2
     naming the option; ``why`` says why the maximum)."""
@@ -17,9 +28,9 @@ def count(minimum: int, maximum: int | None = None, why: str = ""):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is out of range; expected at least {minimum}")
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range; expected at least {minimum}")
         if maximum is not None and value > maximum:
-            raise argparse.ArgumentTypeError(f"{value} is out of range; expected at most {maximum}"
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range; expected at most {maximum}"
                                              + (f" ({why})" if why else ""))
         return value
     parse.__name__ = "integer"

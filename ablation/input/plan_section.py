@@ -4,11 +4,18 @@ The device is the scenario's first probe (its [probes.rfa] or [probes.cryo] tabl
 protocol); the plan places copies of it. Every default names its source."""
 from __future__ import annotations
 
-from ablation.input.plausibility import MAX_PLACEMENT_SAMPLES, MAX_PLAN_SEARCH_SAMPLES
+from ablation.input.plausibility import MAX_DURATION_S, MAX_PLACEMENT_SAMPLES, MAX_PLAN_SEARCH_SAMPLES
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Table, Vector
 from ablation.outcome.placement import APPROACHES
 
 OBJECTIVES = ("p_margin", "p_technical_success", "margin_quantile")
+#: candidate protocol durations without plan.durations, as fractions of the scenario's [time] duration
+#: (assumption: the shipped protocol and two shorter ones; a longer one is not what the device's manual gives)
+DURATION_FRACTIONS = (0.5, 0.75, 1.0)
+#: differential evolution generations: the searches here (3-9 parameters) settle within about 40; a
+#: thousand is 25 times the default, each generation one objective evaluation per population member
+MAX_ITERATIONS = 1000
+DURATION_REASON = "a protocol as long as the scenario's time.duration may be, at most 24 h"
 
 ENTRY_WINDOW = Table("where the needles may enter: a disc on a plane (the skin, the liver surface or a "
                      "laparoscopic port's reach), given by its centre, outward normal and radius", None, fields={
@@ -55,16 +62,18 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
                           "diameters)", "3 mm", dimension="length", minimum=0.0),
     "durations": ListOf("candidate protocol durations (default: 0.5, 0.75 and 1 times the scenario's "
                         "[time] duration; a cryo protocol's phases scale with it)", None,
-                        item=Quantity(dimension="time", minimum=0.0, exclusive_minimum=True), min_items=1),
+                        item=Quantity(dimension="time", minimum=0.0, exclusive_minimum=True, maximum=MAX_DURATION_S,
+                                      bound_reason=DURATION_REASON), min_items=1),
     "max_time": Quantity("longest treatment time; durations above it are not considered", None, dimension="time",
-                         minimum=0.0, exclusive_minimum=True, nullable=True),
+                         minimum=0.0, exclusive_minimum=True, nullable=True, maximum=MAX_DURATION_S,
+                         bound_reason=DURATION_REASON),
     "samples": Integer("placement samples of the search objective (common random numbers) [count]", 400,
                        minimum=20, maximum=MAX_PLAN_SEARCH_SAMPLES),
     "verify_samples": Integer("placement samples of the verification Monte Carlo [count]", 2000, minimum=20,
                               maximum=MAX_PLACEMENT_SAMPLES),
     "seed": Integer("seed of the placement draws of search and verification [integer]", 12345, minimum=0),
     "iterations": Integer("differential evolution generations per probe count and duration [count]", 40,
-                          minimum=1),
+                          minimum=1, maximum=MAX_ITERATIONS),
     "verify": Choice("'all': solve every approach's plan and the naive plan (each a full solve); 'first': only "
                      "the first approach's plan and the naive plan (the other approaches keep their search values)",
                      "all", options=("all", "first")),
@@ -97,5 +106,17 @@ def check_plan(scenario, errors) -> None:
     if not scenario.probes:
         errors.append(("plan", "section given but the scenario has no probe; expected one [[probes]] entry "
                                "naming the device to place"))
+    if p.max_time is not None and scenario.get("time") is not None:
+        candidates = candidate_durations(p, float(scenario.time.duration))
+        if not any(d <= p.max_time * (1 + 1e-9) for d in candidates):
+            errors.append(("plan.max_time", f"{p.max_time / 60:g} min is shorter than every candidate duration "
+                                             f"({', '.join(f'{d / 60:g}' for d in candidates)} min); expected at "
+                                             "least the shortest, or shorter plan.durations"))
     if p.approaches is not None and len(set(p.approaches)) != len(p.approaches):
         errors.append(("plan.approaches", f"{list(p.approaches)} names an approach twice; expected each once"))
+
+
+def candidate_durations(plan, total: float) -> tuple[float, ...]:
+    """The protocol durations (s) a plan compares: plan.durations, or fractions of ``total`` (the
+    scenario's [time] duration)."""
+    return tuple(sorted(plan.durations)) if plan.durations else tuple(f * total for f in DURATION_FRACTIONS)

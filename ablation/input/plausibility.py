@@ -82,6 +82,12 @@ MAX_COORDINATE_M = 10.0
 # Every length (sizes, diameters, spacings, margins) at most the 20 m span of that coordinate box:
 # longer is a unit mistake, and would make validation itself sample kilometres of probe.
 MAX_LENGTH_M = 2.0 * MAX_COORDINATE_M
+# Every strictly positive length (a size, diameter, radius or spacing) at least 10 um, the size of one
+# liver cell: no tumour, vessel, probe or grid cell the model resolves is smaller, and a smaller value
+# is a unit slip (um or m written for mm) that would otherwise ask for billions of cells or silently
+# give an empty tumour.
+MIN_LENGTH = (1e-5, "no tumour, vessel, probe or cell of the model is smaller than one liver cell, about 10 um; "
+                    "smaller is a unit slip")
 
 
 def pattern(path: str) -> str:

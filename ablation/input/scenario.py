@@ -649,10 +649,24 @@ def _written_probe(raw, i: int) -> dict:
 MIN_X_AXIS_ANGLE_DEG = 1.0
 
 
+def _written_size(value) -> str:
+    """A tumour size for a message: '20 mm' or '[20, 10, 10] mm'."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(f"{v * 1e3:g}" for v in value) + "] mm"
+    return f"{value * 1e3:g} mm"
+
+
 def _check_tumor_shapes(s: Record, errors: list) -> None:
     """Each analytic tumour has the sizes its shape needs and a usable frame; before the geometry
     checks, which place the tumours (and would fail on a missing size)."""
     for i, t in enumerate(s.tumors):
+        # a size its shape does not use would be ignored silently: the user meant one of the two shapes
+        for field, value, used_by in (("diameter", t.diameter, "sphere"), ("diameters", t.diameters, "ellipsoid")):
+            if value is not None and t.shape != used_by:
+                uses = {"sphere": "'diameter'", "ellipsoid": "'diameters'", "label": "its label region"}[t.shape]
+                errors.append((f"tumors[{i}].{field}", f"{_written_size(value)} is given, but shape {t.shape!r} "
+                               f"takes its size from {uses}; expected only the size of the shape written "
+                               f"(shape = {used_by!r} for this one)"))
         if t.shape == "sphere" and t.diameter is None:
             errors.append((f"tumors[{i}].diameter", "missing; a sphere needs a diameter such as '30 mm'"))
         elif t.shape == "ellipsoid":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from ablation.input.plausibility import DIRECTION_NORM_RANGE, MAX_COORDINATE_M, MAX_LENGTH_M
+from ablation.input.plausibility import DIRECTION_NORM_RANGE, MAX_COORDINATE_M, MAX_LENGTH_M, MIN_LENGTH
 from ablation.input.units import EXAMPLES, UnitError, parse_perfusion, parse_quantity, si_unit
 
 MISSING = object()
@@ -114,11 +114,13 @@ class Quantity(Spec):
         except UnitError as exc:
             errors.append((path, str(exc)))
             return None
-        maximum = self.maximum
+        minimum, exclusive, maximum = self.minimum, self.exclusive_minimum, self.maximum
         if self.dimension == "length":   # plausibility: see ablation.input.plausibility.MAX_LENGTH_M
             maximum = MAX_LENGTH_M if maximum is None else min(maximum, MAX_LENGTH_M)
-        return _check_bounds(number, value, path, errors, self.minimum, maximum,
-                             self.exclusive_minimum, si_unit(self.dimension), self.bound_reason)
+            if minimum == 0.0 and exclusive and number < MIN_LENGTH[0]:   # a size: not below one cell
+                return _check_bounds(number, value, path, errors, MIN_LENGTH[0], None, False, "m", MIN_LENGTH[1])
+        return _check_bounds(number, value, path, errors, minimum, maximum,
+                             exclusive, si_unit(self.dimension), self.bound_reason)
 
     def json_schema(self):
         out = self._base_schema()

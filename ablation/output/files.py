@@ -200,6 +200,11 @@ def check_target(directory, *, force: bool = False, only_kind: str | None = None
         return "new"
     if directory.is_symlink():
         raise OutputError(f"{directory} is a symbolic link to a folder; give the folder itself")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        # the result replaces the folder as a whole, which its parent's permissions would allow: a
+        # folder the user made read-only must not come back writable and with new contents
+        raise OutputError(f"{directory} is a folder you may not write (read-only); the toolkit does not replace "
+                          "it: make it writable or choose another folder")
     entries = os.listdir(directory)
     if not entries:
         return "new"
@@ -348,17 +353,24 @@ class ResultFolder:
         self.force, self.expected_bytes, self.only_kind = force, int(expected_bytes), only_kind
         self.lock: ResultLock | None = None
         self.state = None
+        self.created: list[Path] = []    # parent folders made here, deepest first: removed if no result lands
 
     def __enter__(self) -> "ResultFolder":
         self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind)
         parent = self.directory.parent
+        self.created = [p for p in (parent, *parent.parents) if not p.exists()]
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            self._remove_created()
             raise OutputError(f"{self.directory}: cannot create {parent} ({exc.strerror})") from None
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"{self.directory}: the folder {parent} is not writable")
-        self.lock = ResultLock.acquire(self.directory)
+        try:
+            self.lock = ResultLock.acquire(self.directory)
+        except BaseException:
+            self._remove_created()
+            raise
         try:
             _clean_stale(self.directory)
             self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind)   # again, locked
@@ -370,6 +382,7 @@ class ResultFolder:
         except BaseException:
             self.lock.release()
             self.lock = None
+            self._remove_created()
             raise
         return self
 
@@ -381,7 +394,19 @@ class ResultFolder:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+        self._remove_created()
         return False
+
+    def _remove_created(self) -> None:
+        """A failed or interrupted run leaves no folder behind that it made for its result."""
+        if self.directory.exists():
+            return
+        for folder in self.created:
+            try:
+                folder.rmdir()          # only while empty: anything another process put there stays
+            except OSError:
+                break
+        self.created = []
 
 
 _libc = None
@@ -583,6 +608,37 @@ def signals_held():
             signal.signal(number, handler)
         for number in dict.fromkeys(arrived):
             signal.raise_signal(number)      # now handled as it would have been (KeyboardInterrupt, ...)
+
+
+def write_text(path, text: str) -> None:
+    """Write a whole text file or nothing: a hidden staging file (a name result folders allow) is
+    renamed over ``path``."""
+    path = Path(path)
+    staging = path.with_name(f".partial-{path.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        staging.write_text(text)
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def rewritten_parts(directory):
+    """``with rewritten_parts(result) as staging:`` write a new plots/ into ``staging``; leaving the
+    block without an exception puts it in place of the result's plots/ as a whole (``ablation
+    report`` redraws them). On an exception or signal the earlier plots/ stays and nothing is left."""
+    directory = Path(directory)
+    staging = directory / f".partial-report-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        yield staging
+        if (staging / "plots").is_dir():
+            with signals_held():
+                earlier = _swap(staging / "plots", directory / "plots")
+            if earlier is not None:
+                shutil.rmtree(earlier, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _clean(value):

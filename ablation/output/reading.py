@@ -71,7 +71,7 @@ def _text(path, limit: int, what: str) -> str:
 
 
 # ----------------------------------------------------------------------------------- summary.json
-_NUM, _INT, _STR, _OBJ, _LIST = "a number", "an integer", "a string", "an object", "a list"
+_NUM, _INT, _STR, _OBJ, _LIST, _BOOL = "a number", "an integer", "a string", "an object", "a list", "true or false"
 _LESION = {"criterion": _STR, "description": _STR, "volume_ml": _NUM, "long_axis_mm": _NUM,
            "short_axis_mm": _NUM, "short_axis_2_mm": _NUM, "sphericity": _NUM}
 SUMMARY_SCHEMA = {
@@ -87,8 +87,15 @@ SUMMARY_SCHEMA = {
     "lesion": _LESION, "lesion_by_criterion": ("each", _LESION),
     "device": _OBJ, "parameters": _OBJ, "provenance": _OBJ,
 }
+# what the readers use of each tumour (ablation.outcome.coverage.coverage_metrics) and of the placement
+# Monte Carlo (ablation.outcome.placement.analysis.placement_summary)
+_TUMOR = {"volume_ml": _NUM, "coverage": _NUM, "technical_success": _BOOL, "margin_coverage": _OBJ,
+          "min_margin_mm": _NUM, "min_margin_status": _STR}
+_PLACEMENT = {"approach": _STR, "samples": _INT, "criterion": _STR, "p_technical_success": _NUM,
+              "p_margin_5mm": _NUM, "p_margin_10mm": _NUM, "ci95": _OBJ, "error_model": _OBJ, "notes": _LIST}
 #: Entries that may be absent (or null): their type when present.
-OPTIONAL_ENTRIES = {"isotherms": _OBJ, "tumors": [_OBJ], "clinical_context": _LIST, "placement": _OBJ,
+OPTIONAL_ENTRIES = {"isotherms": _OBJ, "tumors": [_TUMOR], "placement": _PLACEMENT,
+                    "clinical_context": {"context_not_advice": _STR, "notes": [_STR]},   # coverage.clinical_context
                     "manifest": {"algorithm": _STR, "files": ("each", _STR)}}
 
 
@@ -123,7 +130,8 @@ def _type_problem(value, spec, where: str, optional_null: bool = False) -> str |
         return None
     ok = {_NUM: (value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))),
           _INT: isinstance(value, int) and not isinstance(value, bool),
-          _STR: isinstance(value, str), _OBJ: isinstance(value, dict), _LIST: isinstance(value, list)}[spec]
+          _STR: isinstance(value, str), _OBJ: isinstance(value, dict), _LIST: isinstance(value, list),
+          _BOOL: isinstance(value, bool)}[spec]
     return None if ok else f"{where} is {_json_type(value)}; expected {spec}"
 
 
@@ -164,6 +172,11 @@ def check_summary(data, path="summary.json") -> None:
     if data["grid"]["kind"] not in ("axisymmetric", "cartesian", "3d"):   # '3d': what the time loop writes
         raise ResultFolderError(path, f"grid.kind {data['grid']['kind'][:30]!r}; expected axisymmetric, 3d or "
                                       "cartesian")
+    shape, kind = data["grid"]["shape"], data["grid"]["kind"]
+    axes = 2 if kind == "axisymmetric" else 3
+    if len(shape) != axes or any(n < 1 for n in shape) or math.prod(shape) != data["grid"]["cells"]:
+        raise ResultFolderError(path, f"grid.shape {shape} does not fit a {kind} grid of {data['grid']['cells']} "
+                                      f"cells; expected {axes} positive cell counts whose product is the cell count")
 
 
 def read_summary_data(path) -> dict:

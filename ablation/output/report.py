@@ -17,6 +17,8 @@ import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ablation.output.files import write_text
+
 DISCLAIMER = ("Research use only. This report comes from a research model, not a medical device. Its "
               "numbers are model predictions with uncertain inputs (perfusion, electrical conductivity, "
               "device behaviour, placement accuracy); they must not be used to plan, guide or evaluate "
@@ -593,8 +595,8 @@ def write_report(directory, result, plots=(), interactive: bool = True) -> list[
         finally:
             tmp.unlink(missing_ok=True)
     page, md = build_report(directory, result, plots, interactive_html, note)
-    (directory / "report.html").write_text(page)
-    (directory / "report.md").write_text(md)
+    write_text(directory / "report.html", page)
+    write_text(directory / "report.md", md)
     return ["report.html", "report.md"]
 
 
@@ -628,6 +630,6 @@ def write_comparison_report(directory, comparison, plot=None) -> list[str]:
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Approach comparison</title><style>{CSS}</style></head><body>\n"
             + "\n".join(doc.html) + IMAGE_CHECK_JS + "\n</body></html>\n")
-    (directory / "report.html").write_text(page)
-    (directory / "report.md").write_text("\n".join(doc.md) + "\n")
+    write_text(directory / "report.html", page)
+    write_text(directory / "report.md", "\n".join(doc.md) + "\n")
     return ["report.html", "report.md"]

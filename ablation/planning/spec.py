@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.geometry.shapes import Segment, unit
+from ablation.input.plan_section import candidate_durations
 from ablation.input.scenario import ScenarioError
 from ablation.outcome.coverage import scenario_capsule
 from ablation.outcome.placement import APPROACHES
@@ -18,9 +19,6 @@ MM = 1e-3
 #: a needle is checked against vessels from its tip back this far along its shaft (assumption:
 #: 150 mm, longer than the path from the skin to any liver tumour in the shipped scenarios)
 NEEDLE_LENGTH = 150 * MM
-#: default candidate durations as fractions of the scenario's [time] duration (assumption: the
-#: shipped protocol and two shorter ones; a longer one is not what the device's manual gives)
-DURATION_FRACTIONS = (0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -114,14 +112,9 @@ def plan_spec(scenario) -> PlanSpec:
     else:
         direction = unit(first.direction)
     total = float(scenario.time.duration)
-    durations = tuple(sorted(p.durations)) if p.durations else tuple(f * total for f in DURATION_FRACTIONS)
-    if p.max_time is not None:
-        allowed = tuple(d for d in durations if d <= p.max_time * (1 + 1e-9))
-        if not allowed:
-            errors.append(("plan.max_time", f"{p.max_time / 60:g} min is shorter than every candidate duration "
-                                             f"({', '.join(f'{d / 60:g}' for d in durations)} min); expected at "
-                                             "least the shortest, or shorter plan.durations"))
-        durations = allowed
+    durations = candidate_durations(p, total)
+    if p.max_time is not None:   # at least one is left: checked when the scenario was validated (check_plan)
+        durations = tuple(d for d in durations if d <= p.max_time * (1 + 1e-9))
     vessels = ()
     if p.keep_clear:
         vessels = tuple(Segment(np.asarray(v.start), np.asarray(v.end), v.radius, v.name or f"vessel {i + 1}")
