@@ -92,11 +92,13 @@ def allowed_of(spec) -> str:
     bounds = []
     minimum = getattr(spec, "minimum", None)
     maximum = getattr(spec, "maximum", None)
+    exclusive = getattr(spec, "exclusive_minimum", False)
     unit = ""
     if isinstance(spec, Quantity):
         unit = f" {si_unit(spec.dimension)}" if si_unit(spec.dimension) != "1" else ""
+        minimum, exclusive, maximum = spec.checked_bounds()   # with the plausible range of lengths
     if minimum is not None:
-        bounds.append(f"{'>' if getattr(spec, 'exclusive_minimum', False) else '>='} {minimum:g}{unit}")
+        bounds.append(f"{'>' if exclusive else '>='} {minimum:g}{unit}")
     if maximum is not None:
         bounds.append(f"<= {maximum:g}{unit}")
     if isinstance(spec, ListOf) and spec.min_items:

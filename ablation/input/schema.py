@@ -114,13 +114,20 @@ class Quantity(Spec):
         except UnitError as exc:
             errors.append((path, str(exc)))
             return None
+        minimum, exclusive, maximum = self.checked_bounds()
+        reason = MIN_LENGTH[1] if minimum != self.minimum and number < minimum else self.bound_reason
+        return _check_bounds(number, value, path, errors, minimum, maximum, exclusive, si_unit(self.dimension),
+                             reason)
+
+    def checked_bounds(self) -> tuple[float | None, bool, float | None]:
+        """(minimum, exclusive minimum, maximum) as checked: a length is also held to the plausible
+        range of ablation.input.plausibility (at most MAX_LENGTH_M; a size at least MIN_LENGTH)."""
         minimum, exclusive, maximum = self.minimum, self.exclusive_minimum, self.maximum
-        if self.dimension == "length":   # plausibility: see ablation.input.plausibility.MAX_LENGTH_M
+        if self.dimension == "length":
             maximum = MAX_LENGTH_M if maximum is None else min(maximum, MAX_LENGTH_M)
-            if minimum == 0.0 and exclusive and number < MIN_LENGTH[0]:   # a size: not below one cell
-                return _check_bounds(number, value, path, errors, MIN_LENGTH[0], None, False, "m", MIN_LENGTH[1])
-        return _check_bounds(number, value, path, errors, minimum, maximum,
-                             exclusive, si_unit(self.dimension), self.bound_reason)
+            if minimum == 0.0 and exclusive:        # a size: not below one liver cell
+                minimum, exclusive = MIN_LENGTH[0], False
+        return minimum, exclusive, maximum
 
     def json_schema(self):
         out = self._base_schema()
