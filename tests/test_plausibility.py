@@ -54,6 +54,9 @@ CASES = {
                                  "tissue.initial_temperature", "below absolute zero"),
     "-20 degC initial tissue": (T, lambda d, _: d["tissue"].update(initial_temperature="-20 degC"),
                                 "tissue.initial_temperature", "plausible range 0..50 degC"),
+    "500 K initial tissue, shown as written": (T, lambda d, _: d["tissue"].update(initial_temperature="500 K"),
+                                                "tissue.initial_temperature", "'500 K' (226.85 degC) is out of the "
+                                                                              "plausible range 0..50 degC"),
     "boiling boundary": (T, lambda d, _: d["tissue"].update(boundary_temperature="90 degC"),
                          "tissue.boundary_temperature", "plausible range 0..50 degC"),
     "arterial in kelvin written as degC": (T, lambda d, _: d["tissue"].update(arterial_temperature="310 degC"),

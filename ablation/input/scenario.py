@@ -515,26 +515,44 @@ def _criterion_threshold(name) -> float | None:
     return None
 
 
+def _as_written(raw, path: str):
+    """The scalar at ``path`` ('tissue.initial_temperature', 'probes[0].rfa.coolant_temperature') in
+    the file as written, or None (not written there, or not a scalar)."""
+    node = raw
+    for step in parse_path(path):
+        if isinstance(step, int):
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node if isinstance(node, (str, int, float)) and not isinstance(node, bool) else None
+
+
 def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: list) -> None:
     """Every temperature within its field's plausible range (:mod:`ablation.input.plausibility`).
     A field already reported by another check is not reported twice."""
     found: list = []
+
+    def check(value, path: str, key: str | None = None) -> None:
+        # the value as the file wrote it ('500 K') beside its degC; None when set by the model
+        check_temperature(value, _as_written(raw, path), path, found, key)
     t = s.tissue
     for key in ("initial_temperature", "boundary_temperature", "arterial_temperature",
                 "solidus_temperature", "liquidus_temperature"):
-        check_temperature(t[key], None, f"tissue.{key}", found)
+        check(t[key], f"tissue.{key}")
     for i, tumor in enumerate(s.tumors):
         if tumor.material:
             for key in ("solidus_temperature", "liquidus_temperature"):
-                check_temperature(tumor.properties[key], None, f"tumors[{i}].properties.{key}", found)
+                check(tumor.properties[key], f"tumors[{i}].properties.{key}")
     for i, v in enumerate(s.vessels):
-        check_temperature(v.blood_temperature, None, f"vessels[{i}].blood_temperature", found)
+        check(v.blood_temperature, f"vessels[{i}].blood_temperature")
     # written, set by with_changes or supplied by the zone model: the same range
-    check_temperature(s.damage.get("edge_temperature"), None, "damage.edge_temperature", found)
+    check(s.damage.get("edge_temperature"), "damage.edge_temperature")
     for i, value in enumerate(s.damage.time_above or ()):
-        check_temperature(value, None, f"damage.time_above[{i}]", found)
+        check(value, f"damage.time_above[{i}]")
     for i, value in enumerate(s.damage.time_below or ()):
-        check_temperature(value, None, f"damage.time_below[{i}]", found)
+        check(value, f"damage.time_below[{i}]")
     named = [("damage.criterion", s.damage.criterion)]
     named += [(f"damage.report_criteria[{i}]", c) for i, c in enumerate(s.damage.report_criteria or ())]
     if s.get("coverage") is not None:
@@ -546,15 +564,15 @@ def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: lis
     for i, probe in enumerate(s.probes):
         if s.modality == "thermal" and probe.thermal.temperature_schedule is not None:
             for k, value in enumerate(probe.thermal.temperature_schedule.values):
-                check_temperature(value, None, f"probes[{i}].thermal.temperature_schedule[{k}][1]", found,
-                                  key="probes[i].thermal.temperature_schedule[i][1]")
+                check(value, f"probes[{i}].thermal.temperature_schedule[{k}][1]",
+                      key="probes[i].thermal.temperature_schedule[i][1]")
         if s.modality == "rfa":
-            check_temperature(probe.rfa.coolant_temperature, None, f"probes[{i}].rfa.coolant_temperature", found)
+            check(probe.rfa.coolant_temperature, f"probes[{i}].rfa.coolant_temperature")
         if s.modality == "cryo":
             resolved = cryo_probe_settings(probe.cryo)
             for key in ("freeze_temperature", "gas_temperature", "thaw_temperature"):
                 value = probe.cryo[key] if key == "gas_temperature" else resolved[key]
-                check_temperature(value, None, f"probes[{i}].cryo.{key}", found)
+                check(value, f"probes[{i}].cryo.{key}")
             curve = input_files.get(probe.cryo.curve_file) if probe.cryo.curve_file else None
             if curve is not None:
                 lo, hi, reason = TEMPERATURE_RANGES["probes[i].cryo.curve_file"]
@@ -567,10 +585,10 @@ def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: lis
                                   f"{reason}"))
     if s.modality == "rfa":
         if s.rfa.protocol == "temperature_control":
-            check_temperature(s.rfa.target_temperature, None, "rfa.target_temperature", found)
+            check(s.rfa.target_temperature, "rfa.target_temperature")
     if s.modality == "cryo":
         for i, value in enumerate(s.cryo.isotherms or ()):
-            check_temperature(value, None, f"cryo.isotherms[{i}]", found)
+            check(value, f"cryo.isotherms[{i}]")
     already = {path for path, _ in errors}
     errors.extend((path, message) for path, message in found if path not in already)
 

@@ -210,7 +210,8 @@ def Integer(description="", default=MISSING, minimum=None, maximum=None) -> Numb
 class Boolean(Spec):
     def load(self, value, path, errors):
         if not isinstance(value, bool):
-            errors.append((path, f"{describe(value)} is not true or false"))
+            errors.append((path, f"{describe(value)} is not true or false; expected true or false (TOML booleans, "
+                                 "unquoted)"))
             return None
         return value
 
@@ -266,7 +267,8 @@ class Vector(Spec):
                                  f"{'' if self.unit == '1' else ' in ' + self.unit}"))
             return None
         if not all(math.isfinite(v) for v in value):
-            errors.append((path, f"{describe(value)} contains a value that is not finite"))
+            errors.append((path, f"{describe(value)} contains a value that is not finite; expected {self.length} "
+                                 f"finite numbers{'' if self.unit == '1' else ' in ' + self.unit}"))
             return None
         if self.nonzero and all(v == 0 for v in value):
             errors.append((path, f"{describe(value)} is the zero vector; expected a direction"))
