@@ -287,6 +287,22 @@ def test_an_interrupted_report_keeps_the_earlier_plots_and_report(earlier_result
     assert tree(res) == before           # the earlier plots/ and report, byte for byte; no staging folder
 
 
+def test_ctrl_c_while_the_report_is_put_in_place_finishes_it_and_says_so(earlier_result, tmp_path, monkeypatch,
+                                                                        capsys):
+    import signal
+    res = result_copy(earlier_result, tmp_path)
+    from ablation.output import report as report_module
+    real = report_module.write_report
+
+    def with_ctrl_c(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)        # held until the plots and both files are in place
+        return real(*args, **kwargs)
+    monkeypatch.setattr(report_module, "write_report", with_ctrl_c)
+    assert main(["report", str(res)]) == 130
+    assert f"interrupted after {res} was complete" in capsys.readouterr().err
+    assert (res / "report.html").is_file() and not [p for p in os.listdir(res) if p.startswith(".partial-")]
+
+
 def hidden_leftovers(folder: Path) -> list:
     """Staging files of a single-file output (``.<name>.partial-...``) left in ``folder``."""
     return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name)

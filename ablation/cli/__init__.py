@@ -471,7 +471,7 @@ def cmd_report(args) -> int:
     from ablation.output.plots import write_plots as plots
     from ablation.output.report import write_comparison_report
     from ablation.output.report import write_report as report
-    from ablation.output.files import is_result_folder, rewritten_parts, signals_held
+    from ablation.output.files import COMPLETED, is_result_folder, publish_plots, rewritten_parts, signals_held
     directory = Path(args.directory)
     if not is_result_folder(directory):
         # report writes plots/ and report.* into the folder: never into one the toolkit did not write
@@ -490,7 +490,10 @@ def cmd_report(args) -> int:
         with rewritten_parts(directory) as staging:
             (staging / "plots").mkdir()
             plot = plot_comparison(comparison, staging / "plots" / "comparison.png")
-        write_comparison_report(directory, comparison, plot)
+            with signals_held():
+                publish_plots(staging, directory)
+                write_comparison_report(directory, comparison, plot)
+                COMPLETED.append(directory)
         print(f"written {directory / 'report.html'} and report.md (approach comparison)")
         return 0
     try:
@@ -498,10 +501,14 @@ def cmd_report(args) -> int:
     except (FileNotFoundError, ValueError) as exc:
         log.error("ablation report: %s", exc)
         return 2
-    with rewritten_parts(directory) as staging, signals_held():   # signals_held: as in cmd_view
+    with rewritten_parts(directory) as staging:
         drawn = plots(staging, result)
-    with signals_held():
-        report(args.directory, result, drawn, interactive=args.interactive)
+        # the plots and both report files change together; VTK's compiled modules load here for the
+        # interactive view, and a signal inside that import crashes (as in cmd_view)
+        with signals_held():
+            publish_plots(staging, directory)
+            report(args.directory, result, drawn, interactive=args.interactive)
+            COMPLETED.append(directory)
     print(f"written {Path(args.directory) / 'report.html'} and report.md ({len(drawn)} plots)")
     return 0
 
@@ -689,7 +696,8 @@ def main(argv=None) -> int:
     except SystemExit as exc:       # argparse: --help (0) or a bad option, named on stderr (2)
         return exc.code if isinstance(exc.code, int) else 2
     configure_logging(args.verbose)
-    from ablation.output.files import OutputError
+    from ablation.output.files import COMPLETED, OutputError
+    COMPLETED.clear()       # of this command only (tests call main repeatedly in one process)
     from ablation.runtime import limit_blas_threads
     limit_blas_threads()
     previous, previous_hook = None, sys.unraisablehook
@@ -709,7 +717,10 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        log.error("%s: no results were written for the unfinished run", what)
+        if COMPLETED:     # the signal was held while the output was put in place: it is complete
+            log.error("%s after %s was complete", what, ", ".join(map(str, dict.fromkeys(COMPLETED))))
+        else:
+            log.error("%s: no results were written for the unfinished run", what)
         return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:     # output piped into a reader that stopped (e.g. `| head`)
         sys.stderr.close()

@@ -494,6 +494,7 @@ class AtomicOutput:
                 _fault("written")
                 with signals_held():
                     self.staging = _swap(self.staging, self.directory)
+                    COMPLETED.append(self.directory)
                 _fault("swapped")
         finally:
             self._cleanup()
@@ -622,23 +623,31 @@ def write_text(path, text: str) -> None:
         staging.unlink(missing_ok=True)
 
 
+#: output this process completed (a result folder swapped in, a report rewritten): a signal held
+#: while it was put in place stops the command afterwards, which then says so instead of "nothing written"
+COMPLETED: list[Path] = []
+
+
 @contextlib.contextmanager
 def rewritten_parts(directory):
-    """``with rewritten_parts(result) as staging:`` write a new plots/ into ``staging``; leaving the
-    block without an exception puts it in place of the result's plots/ as a whole (``ablation
-    report`` redraws them). On an exception or signal the earlier plots/ stays and nothing is left."""
+    """``with rewritten_parts(result) as staging:`` draw a new plots/ into ``staging``, then call
+    :func:`publish_plots` (with the report's files, under :func:`signals_held`) to put it in place
+    of the result's plots/ as a whole (``ablation report`` redraws them). On an exception or signal
+    before that, the earlier plots/ stays; the staging folder is never left behind."""
     directory = Path(directory)
     staging = directory / f".partial-report-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
         yield staging
-        if (staging / "plots").is_dir():
-            with signals_held():
-                earlier = _swap(staging / "plots", directory / "plots")
-            if earlier is not None:
-                shutil.rmtree(earlier, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish_plots(staging: Path, directory: Path) -> None:
+    """Put ``staging/plots`` in place of ``directory/plots`` (the earlier one is removed)."""
+    earlier = _swap(Path(staging) / "plots", Path(directory) / "plots")
+    if earlier is not None:
+        shutil.rmtree(earlier, ignore_errors=True)
 
 
 def _clean(value):
