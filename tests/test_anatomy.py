@@ -303,6 +303,11 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     pv.Sphere(radius=5).clip(normal="z").save(tmp_path / "open.stl")
     t = scenario_table(tumor_surfaces=[{"file": "open.stl"}])
     cases.append((t, "open.stl: the surface is not closed"))
+    # a surface a kilometre away (metres written as mm): named, before the grid's memory estimate
+    pv.Sphere(radius=5, center=(1e6, 0, 0)).save(tmp_path / "far.stl")
+    cases.append((scenario_table(tumor_surfaces=[{"file": "far.stl"}]),
+                  "far.stl: a point lies 1e+06 mm from the origin along an axis; expected every point within "
+                  "+-10000 mm"))
     # a centre line without radius
     (tmp_path / "lines.csv").write_text("x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm\n0,0,0,0,0,10,1.5\n"
                                         "0,0,10,0,5,20,\n")
@@ -333,9 +338,9 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
 
 
 def test_centre_line_limits_are_the_scenarios():
-    from ablation.anatomy import centerlines
+    from ablation.anatomy import centerlines, files
     from ablation.input import plausibility
-    assert centerlines.MAX_COORDINATE_M == plausibility.MAX_COORDINATE_M
+    assert files.MAX_COORDINATE_M == plausibility.MAX_COORDINATE_M
     assert centerlines.MIN_RADIUS_M == plausibility.MIN_LENGTH[0]
 
 

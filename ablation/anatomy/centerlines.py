@@ -18,14 +18,13 @@ import math
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import cached_by_file, checked_file
+from ablation.anatomy.files import MAX_COORDINATE_M, cached_by_file, checked_file
 from ablation.geometry.vessel_tree import VesselTree
 
 SUFFIXES = (".csv", ".vtp")
 MM = 1e-3
-# The scenario's own limits (ablation.input.plausibility, a layer above this reader; a test keeps them
-# equal): points within 10 m of the origin, no radius below one liver cell (10 um).
-MAX_COORDINATE_M = 10.0
+# No radius below one liver cell, 10 um: the scenario's smallest size (ablation.input.plausibility,
+# a layer above this reader; a test keeps them equal).
 MIN_RADIUS_M = 1e-5
 # The widest vessel at the liver, the inferior vena cava, is 20-30 mm across (radius 10-15 mm); a
 # radius over 25 mm is a unit slip (cm or a diameter in um written as mm), not a vessel.

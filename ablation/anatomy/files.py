@@ -10,6 +10,9 @@ from ablation.anatomy.errors import AnatomyError
 
 #: Largest anatomy file read (bytes): a 512^3 uint16 label map uncompressed is 256 MiB.
 MAX_ANATOMY_BYTES = 512 * 1024 * 1024
+#: Every point of a surface or centre line within 10 m of the origin, the scenario's own coordinate
+#: box (ablation.input.plausibility, a layer above these readers; a test keeps the two equal).
+MAX_COORDINATE_M = 10.0
 
 
 def checked_file(path, what: str, suffixes: tuple) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import checked_file
+from ablation.anatomy.files import MAX_COORDINATE_M, checked_file
 from ablation.geometry.shapes import VoxelMask
 
 SUFFIXES = (".stl", ".vtp", ".obj")
@@ -29,7 +29,11 @@ def read_surface(path):
     if mesh.n_cells == 0 or mesh.n_points < 4:
         raise AnatomyError(f"{path}: holds no triangles; expected a closed surface")
     if not np.all(np.isfinite(mesh.points)):
-        raise AnatomyError(f"{path}: has coordinates that are not finite")
+        raise AnatomyError(f"{path}: has coordinates that are not finite; expected finite coordinates in mm")
+    farthest = float(np.max(np.abs(mesh.points)))
+    if farthest > MAX_COORDINATE_M / MM:
+        raise AnatomyError(f"{path}: a point lies {farthest:.4g} mm from the origin along an axis; expected every "
+                           f"point within +-{MAX_COORDINATE_M / MM:g} mm, in mm in the scenario's frame")
     open_edges = int(mesh.n_open_edges)
     if open_edges:
         raise AnatomyError(f"{path}: the surface is not closed ({open_edges} open edges); expected a closed "

@@ -182,11 +182,13 @@ def check_budget(scenario, max_memory_bytes: float | None = None, estimate_: Est
         cells_allowed = max(0.0, (budget - BASE_BYTES) / COSTS[(e.kind, _family(scenario.modality))]["bytes_per_cell"])
         errors.append(("grid.spacing", f"{scenario.grid.spacing * 1e3:g} mm gives about {e.cells:.3g} cells "
                        f"({e.kind} grid {' x '.join(map(str, e.shape))}) needing about {_gb(e.memory_bytes)}; "
-                       f"expected at most {_gb(budget)} (about {cells_allowed:.3g} cells): coarsen grid.spacing "
-                       "or grid.max_spacing, or shrink domain.size"))
+                       f"expected at most {_gb(budget)}, the memory budget (--max-memory; default 80 % of this "
+                       f"machine's), about {cells_allowed:.3g} cells: coarsen grid.spacing or grid.max_spacing, "
+                       "or shrink domain.size"))
     if e.mc_memory_bytes > budget:
         errors.append(("placement.samples", f"{scenario.placement.samples} samples need about "
-                       f"{_gb(e.mc_memory_bytes)}; expected at most {_gb(budget)}: fewer placement.samples "
+                       f"{_gb(e.mc_memory_bytes)}; expected at most {_gb(budget)}, the memory budget "
+                       "(--max-memory; default 80 % of this machine's): fewer placement.samples "
                        "(or coverage.points / placement.surface_points)"))
     return errors
 
