@@ -484,32 +484,31 @@ def cmd_report(args) -> int:
         log.error("ablation report: %s holds no comparison record (a JSON object with rows and ranking); "
                   "expected the comparison.json 'ablation compare' wrote", directory / "comparison.json")
         return 2
-    # plots/ is redrawn aside and put in place whole, then each report file: an interruption leaves
-    # the earlier pictures and report, never a half-drawn set
-    if comparison is not None and not (directory / "summary.json").exists():
-        with rewritten_parts(directory) as staging:
-            (staging / "plots").mkdir()
-            plot = plot_comparison(comparison, staging / "plots" / "comparison.png")
-            with signals_held():
-                publish_plots(staging, directory)
-                write_comparison_report(directory, comparison, plot)
-                COMPLETED.append(directory)
-        print(f"written {directory / 'report.html'} and report.md (approach comparison)")
-        return 0
-    try:
-        result = load_result(args.directory)
-    except (FileNotFoundError, ValueError) as exc:
-        log.error("ablation report: %s", exc)
-        return 2
+    comparison_only = comparison is not None and not (directory / "summary.json").exists()
+    if not comparison_only:
+        try:
+            result = load_result(args.directory)
+        except (FileNotFoundError, ValueError) as exc:
+            log.error("ablation report: %s", exc)
+            return 2
+    # plots/ is redrawn aside; it and both report files are then put in place together (an
+    # interruption before leaves the earlier set). VTK's compiled modules load in the interactive
+    # view, and a signal inside that import crashes: held there (as in cmd_view)
     with rewritten_parts(directory) as staging:
-        drawn = plots(staging, result)
-        # the plots and both report files change together; VTK's compiled modules load here for the
-        # interactive view, and a signal inside that import crashes (as in cmd_view)
+        if comparison_only:
+            (staging / "plots").mkdir()
+            drawn = [p for p in [plot_comparison(comparison, staging / "plots" / "comparison.png")] if p]
+        else:
+            drawn = plots(staging, result)
         with signals_held():
             publish_plots(staging, directory)
-            report(args.directory, result, drawn, interactive=args.interactive)
+            if comparison_only:
+                write_comparison_report(directory, comparison, drawn[0] if drawn else None)
+            else:
+                report(args.directory, result, drawn, interactive=args.interactive)
             COMPLETED.append(directory)
-    print(f"written {Path(args.directory) / 'report.html'} and report.md ({len(drawn)} plots)")
+    kind = "approach comparison" if comparison_only else f"{len(drawn)} plots"
+    print(f"written {directory / 'report.html'} and report.md ({kind})")
     return 0
 
 

@@ -672,10 +672,7 @@ def _clean(value):
 
 
 def write_json(path, data) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_clean(data), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(_clean(data), indent=2) + "\n")
 
 
 def write_timeseries(path, series: dict) -> None:
