@@ -166,3 +166,29 @@ def test_a_signal_during_held_output_is_raised_after_it():
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert steps[-1] == "finished"
+
+
+def test_import_alone_is_light_and_a_ctrl_c_while_the_command_line_loads_is_reported():
+    """`import ablation` loads only its version; the public names load on first use. The `ablation`
+    command (ablation.__main__.main) imports the command line inside main, so a Ctrl-C while the
+    solvers' modules load (about a second) exits 130 with one line, not a traceback (s24 audit)."""
+    code = ("import sys, ablation\n"
+            "print(sorted(m for m in sys.modules if m.startswith('ablation')))\n"
+            "from ablation.pipeline import simulate\n"
+            "print(ablation.simulate is simulate, 'load_result' in dir(ablation))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["['ablation', 'ablation.version']", "True True"]
+    # a Ctrl-C raised while ablation.cli imports: a finder on sys.meta_path raises it at that import
+    code = ("import sys\n"
+            "class Interrupting:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'ablation.cli':\n"
+            "            raise KeyboardInterrupt\n"
+            "sys.meta_path.insert(0, Interrupting())\n"
+            "from ablation.__main__ import main\n"
+            "sys.exit(main())\n")
+    out = subprocess.run([sys.executable, "-c", code, "validate", "x.toml"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 130
+    assert out.stderr.strip() == "interrupted while starting: nothing was run"

@@ -257,6 +257,18 @@ def test_view_rerenders_a_saved_result_at_a_time_point(run_dir, tmp_path):
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
 
 
+def test_view_says_when_its_criterion_selects_no_tissue(run_dir, tmp_path, capsys):
+    """A freezing criterion on a heating run draws no zone; the picture is made, and the command says
+    why it is empty, with the range of the field the criterion reads."""
+    assert cli.main(["view", str(run_dir), "--criterion", "min_temperature:-40",
+                     "--out", str(tmp_path / "v.png"), "--size", "300x150"]) == 0
+    message = capsys.readouterr().err
+    assert "'min_temperature:-40' selects no tissue" in message and "t_min_C over the tissue: 37" in message
+    assert (tmp_path / "v.png").exists()
+    assert cli.main(["view", str(run_dir), "--out", str(tmp_path / "w.png"), "--size", "300x150"]) == 0
+    assert "selects no tissue" not in capsys.readouterr().err
+
+
 def test_snapshot_lesion_grows_with_time(loaded):
     from ablation.physics.damage import parse_criterion
     from ablation.output.reading import snapshot_fields

@@ -438,6 +438,8 @@ def cmd_view(args) -> int:
             raise ValueError(f"--tumor {args.tumor}: the scenario has {len(result.domain.tumors)} tumour(s)")
         with signals_held():     # VTK's compiled modules load here: a signal inside that import crashes
             parts = viz.scene_parts(result, args.criterion, fields, time_s, args.field)
+        if parts.lesion.n_points == 0:
+            _warn_empty_zone(parts)
         if out is None:
             viz.show_scene(result, camera=args.camera, focus=focus, window_size=args.size, parts=parts)
             return 0
@@ -448,6 +450,20 @@ def cmd_view(args) -> int:
         return 2
     print(f"written {out}")
     return 0
+
+
+def _warn_empty_zone(parts) -> None:
+    """A criterion that selects no tissue draws a picture without a zone: say so, with the range of
+    its field (a freezing criterion on a heating run, say, where the minimum never falls below the start)."""
+    import numpy as np
+    from ablation.physics.damage import parse_criterion
+    field = parse_criterion(parts.criterion).field
+    values = np.asarray(parts.fields[field], float)[parts.domain.tissue]
+    when = "" if parts.time_s is None else f" at t = {parts.time_s:g} s"
+    unit = " degC" if field.endswith("_C") else ""
+    log.warning("ablation view: criterion %r selects no tissue%s (%s over the tissue: %.4g to %.4g%s); "
+                "the picture shows no lesion", parts.criterion, when, field,
+                np.nanmin(values), np.nanmax(values), unit)
 
 
 def _check_time_in_result(time_s: float, result) -> None:
