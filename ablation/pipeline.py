@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 
 from scipy import stats
 
 from ablation.anatomy.summary import anatomy_summary
 from ablation.input.models import calibrated_perfusion_limit, fitted_edge, liver_perfusion_source
 from ablation.input.models import zone_uncertainty as model_zone_uncertainty
-from ablation.input.scenario import model_supplied_paths
+from ablation.input.scenario import Scenario, model_supplied_paths
 from ablation.modalities.cryo import calibrated_capacity
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
@@ -104,6 +105,10 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
         Sweeps and plans switch it off: there the spread over the swept parameters is the uncertainty.
         ``summary["lesion"]["uncertainty"]`` then says it was left out and why.
     """
+    if not isinstance(scenario, Scenario):
+        hint = " (a file: ablation.load_scenario(path) first)" if isinstance(scenario, (str, os.PathLike)) else \
+            " (a table: ablation.scenario_from_dict(table) first)" if isinstance(scenario, dict) else ""
+        raise TypeError(f"simulate: expected a Scenario{hint}; got {type(scenario).__name__}")
     with single_blas_thread():   # the CG loops are faster on one BLAS thread (ablation.runtime)
         solved = apply_transforms(scenario)     # e.g. inflow occlusion (Pringle) before solving
         result = run(solved, progress=progress, parallel=True)

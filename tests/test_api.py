@@ -118,3 +118,18 @@ def test_moved_key_still_loads_and_says_where_it_went(caplog):
         scenario = ablation.scenario_from_dict(raw)
     assert scenario.solver.electric_preconditioner == "lu"
     assert "rfa.preconditioner moved to solver.electric_preconditioner" in caplog.text
+
+
+def test_the_api_names_the_type_it_expected(tmp_path):
+    """A wrong argument to the four calls is a TypeError saying what was expected, not an
+    AttributeError from deep inside (a path given to simulate, a list given to with_changes)."""
+    scenario = ablation.load_scenario(SCENARIOS / "thermal_probe.toml")
+    with pytest.raises(TypeError, match=r"expected a Scenario \(a file: ablation.load_scenario\(path\) first\); got str"):
+        ablation.simulate(str(SCENARIOS / "thermal_probe.toml"))
+    with pytest.raises(TypeError, match=r"ablation.scenario_from_dict\(table\) first\); got dict"):
+        ablation.simulate(dict(scenario.raw))
+    with pytest.raises(TypeError, match="with_changes: expected a mapping of dotted field paths.*got list"):
+        scenario.with_changes(["tissue.perfusion"])
+    with pytest.raises(TypeError, match="write: expected the Result of ablation.simulate; got Scenario"):
+        ablation.write(scenario, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -16,6 +16,7 @@ import itertools
 import logging
 import math
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,9 @@ class Scenario(Record):
         if self.raw is None:
             raise ScenarioError([("(scenario)", "this scenario was not loaded from a table; expected one "
                                                 "from load_scenario or scenario_from_dict")], self.source)
+        if not isinstance(changes, Mapping):
+            raise TypeError(f"with_changes: expected a mapping of dotted field paths to values, e.g. "
+                            f"{{'tissue.perfusion': '0.0036 1/s'}}; got {type(changes).__name__}")
         raw = copy_tree(self.raw)
         errors = []
         for path, value in changes.items():

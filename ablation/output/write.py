@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ablation.output.files import (AtomicOutput, OutputError, _clean, signals_held, write_fields,
                                    write_timeseries)
+from ablation.run.result import Result
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def write(result, out_dir, *, scene: bool = True, report: bool = True, progress=
     the root or home folder, a folder with other files, one another run is writing) or the disk
     fills up; in the last case summary.json is saved elsewhere and the message says where.
     """
+    if not isinstance(result, Result):
+        raise TypeError(f"write: expected the Result of ablation.simulate; got {type(result).__name__}")
     parts = [("data", lambda staging: _write_data(staging, result))]
     if scene and result.scenario.outputs.scene:
         parts.append(("scene", lambda staging: write_scene(staging, result)))
