@@ -305,6 +305,34 @@ def test_compare_unknown_approach_exits_2(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_comparison_says_when_the_planned_placement_misses():
+    """compare_rfa: with Pringle the planned placement misses a sliver (planned MAM -1.5 mm), and the
+    wider laparoscopic error gave a higher P(technical success) than the open one (0.213 vs 0.108).
+    The comparison says why, for the rows whose planned placement misses, and only then."""
+    from ablation.output.comparison import to_markdown
+
+    def row(approach, pringle, p, planned_mam):
+        r = {"approach": approach, "pringle": pringle, "insertions": 1, "method": "move_tumor",
+             "median_coverage": 1.0, "median_min_margin_mm": 0.5, "planned_min_margin_mm": planned_mam}
+        for key in ("p_technical_success", "p_margin_5mm", "p_margin_10mm"):
+            r[key], r[key + "_ci_low"], r[key + "_ci_high"] = p, p, p
+        return r
+    model = {"sigma_along_mm": {"value": 1.0, "source": "s"}, "sigma_across_mm": {"value": 1.0, "source": "s"},
+             "pringle_available": {"value": True}, "repositioning": {"value": "yes"}}
+    report = {"scenario": "x", "criterion": "arrhenius", "samples": 10, "seed": 1,
+              "approaches": {"open": model, "laparoscopic": model},
+              "rows": [row("open", False, 0.9, 2.0), row("laparoscopic", False, 0.8, 2.0),
+                       row("open", True, 0.108, -1.49), row("laparoscopic", True, 0.213, -1.49)]}
+    from ablation.outcome.compare import ranking
+    report["ranking"] = ranking(report["rows"])
+    text = to_markdown(report)
+    assert "misses part of the tumour (planned MAM with Pringle, 1 insertion(s): -1.49 mm)" in text
+    assert "without Pringle" not in text.split("misses part")[1].split(".")[0]
+    for r in report["rows"]:
+        r["planned_min_margin_mm"] = 2.0
+    assert "misses part of the tumour" not in to_markdown(report)
+
+
 # ------------------------------------------------------------------------------ solver hook, Pringle
 def test_continued_run_equals_one_long_run():
     from ablation.run.time_loop import run

@@ -192,3 +192,29 @@ def test_import_alone_is_light_and_a_ctrl_c_while_the_command_line_loads_is_repo
                          timeout=120)
     assert out.returncode == 130
     assert out.stderr.strip() == "interrupted while starting: nothing was run"
+
+
+def test_re_solved_placement_samples_survive_a_broken_worker_pool(monkeypatch, caplog):
+    """A local pool whose workers die (killed for memory; a script read from stdin, which spawned
+    workers cannot import) falls back to solving the samples here, as the step check does, with a
+    warning; the values are those of the jobs solved one by one."""
+    import logging
+    from concurrent.futures.process import BrokenProcessPool
+    from ablation.outcome.placement import resolve
+
+    class DeadPool:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, function, item):
+            raise BrokenProcessPool("a process in the process pool was terminated abruptly")
+    solved = []
+    monkeypatch.setattr(resolve, "local_pool", lambda *a, **k: DeadPool())
+    monkeypatch.setattr(resolve, "solve_job", lambda job: solved.append(job) or [job * 10])
+    caplog.set_level(logging.WARNING, logger="ablation")
+    assert resolve.solve_all([1, 2, 3]) == [[10], [20], [30]]
+    assert solved == [1, 2, 3]
+    assert "solving the 3 samples here" in caplog.text

@@ -46,8 +46,16 @@ def to_markdown(report: dict) -> str:
     verdict = "holds" if rk["holds"] else ("DOES NOT hold (intervals do not overlap)" if rk["significant_violation"]
                                            else "does not hold, within overlapping 95 % intervals (sampling noise)")
     sets = sorted({m.get("preset_set", "-") for m in report["approaches"].values()})
-    lines += ["", f"Ranking open >= laparoscopic >= percutaneous (no Pringle): {verdict}.", "",
-              f"Error models (preset set {', '.join(sets)}):", ""]
+    lines += ["", f"Ranking open >= laparoscopic >= percutaneous (no Pringle): {verdict}."]
+    missed = sorted({(r["pringle"], r["insertions"], r["planned_min_margin_mm"]) for r in report["rows"]
+                     if r["planned_min_margin_mm"] < 0})
+    if missed:
+        where = "; ".join(f"{'with' if pringle else 'without'} Pringle, {k} insertion(s): {mam:.2f} mm"
+                          for pringle, k, mam in missed)
+        lines += ["", f"The planned placement itself misses part of the tumour (planned MAM {where}). There a "
+                      "placement error can move the zone over the missed part, so a larger error can give a higher "
+                      "P(technical success); compare approaches on a placement that covers the tumour."]
+    lines += ["", f"Error models (preset set {', '.join(sets)}):", ""]
     for name, m in report["approaches"].items():
         lines.append(f"- **{name}**: sigma along {m['sigma_along_mm']['value']:.2f} mm, across "
                      f"{m['sigma_across_mm']['value']:.2f} mm ({m['sigma_along_mm']['source']}); Pringle "

@@ -3,6 +3,8 @@ sequence of ablations on one 3-D grid (``[[placement.insertions]]``), through an
 concurrent.futures Executor (a local process pool when none is given)."""
 from __future__ import annotations
 
+import logging
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -15,6 +17,8 @@ from ablation.run.parallel import local_pool, map_in_order
 from ablation.run.setup import domain_center, probe_shapes, scenario_domain
 from ablation.run.time_loop import run
 from ablation.run.transforms import apply_transforms
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,16 @@ def solve_all(jobs: list[ResolveJob], executor=None, progress=None) -> list[list
     if executor is None:
         if len(jobs) <= 1:
             return [solve_job(j) for j in jobs]
-        with local_pool(len(jobs)) as pool:
-            return solve_all(jobs, pool, progress)
+        try:
+            with local_pool(len(jobs)) as pool:
+                return solve_all(jobs, pool, progress)
+        except BrokenProcessPool as exc:
+            # as the step check does: a worker that died (killed for memory, or a script read from
+            # stdin that spawned workers cannot import) costs time, not the run
+            log.warning("the worker processes of the re-solved placement samples failed (%s); solving the %d "
+                        "samples here, one after the other (a script needs `if __name__ == \"__main__\":`, "
+                        "README, Python API)", exc, len(jobs))
+            return [solve_job(j) for j in jobs]
     return map_in_order(executor, solve_job, jobs, progress, "re-solved placement samples")
 
 
