@@ -86,6 +86,9 @@ class Domain:
     outside_organ: np.ndarray | None = None           # bool per cell: beyond the liver surface
     cell_labels: np.ndarray | None = None             # the label map resampled onto the cell centres
     anatomy_resample_s: float = 0.0                   # time taken by mark_anatomy (reported)
+    # tissue cells an applicator runs through without being held out of the tissue (RF tines):
+    # part of the applicator the connected lesion is grown from (physics/damage.py)
+    applicator_cells: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:

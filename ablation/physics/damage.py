@@ -181,12 +181,14 @@ def fill_held(domain, level: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- sizes
 def connected_lesion(domain, inside: np.ndarray) -> np.ndarray:
-    """The part of ``inside`` connected to a probe's active part (docs/physics.md 5: the connected lethal
-    region that contains the applicator tip). Probe cells count as inside for connectivity."""
+    """The part of ``inside`` connected to a probe's active part or its tines (docs/physics.md 5: the
+    connected lethal region that contains the applicator). Probe cells count as inside for connectivity."""
     active = np.zeros(domain.n_cells, bool)
     for region in domain.regions:
         if region.kind == "probe_active":
             active |= region.mask
+    if getattr(domain, "applicator_cells", None) is not None:
+        active |= domain.applicator_cells
     if not active.any():
         return inside.copy()
     grid = domain.index_grid(inside | active)

@@ -174,4 +174,5 @@ def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
                           tumor_shapes(scenario), vessels, names)
     if anatomy is not None:
         mark_anatomy(domain, anatomy)
+    rfa.mark_tines(domain, scenario)
     return domain
