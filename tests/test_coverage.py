@@ -331,6 +331,10 @@ def test_comparison_says_when_the_planned_placement_misses():
     for r in report["rows"]:
         r["planned_min_margin_mm"] = 2.0
     assert "misses part of the tumour" not in to_markdown(report)
+    # no zone reaches the tumour (compare_repositioning's short runs): no margin, not a crash
+    report["rows"][0].update(median_min_margin_mm=None, planned_min_margin_mm=float("-inf"))
+    text = to_markdown(report)
+    assert "| 100.0 % | none | move_tumor |" in text and "without Pringle, 1 insertion(s): no zone reaches it" in text
 
 
 # ------------------------------------------------------------------------------ solver hook, Pringle

@@ -87,11 +87,19 @@ def _row(approach, flag, block: pl.InsertionsBlock, mc: pl.MonteCarloResult, mod
         row[key + "_ci_low"], row[key + "_ci_high"] = o["ci95"][key]
     row["median_coverage"] = min(t["coverage_quantiles"]["q50"] for t in per)
     row["coverage_q05"] = min(t["coverage_quantiles"]["q05"] for t in per)
-    row["median_min_margin_mm"] = min(t["min_margin_mm_quantiles"]["q50"] for t in per)
+    row["median_min_margin_mm"] = _smallest_margin(t["min_margin_mm_quantiles"]["q50"] for t in per)
     row["planned_coverage"] = min(t["coverage"] for t in planned)
-    row["planned_min_margin_mm"] = min(t["min_margin_mm"] for t in planned)
+    row["planned_min_margin_mm"] = _smallest_margin(t["min_margin_mm"] for t in planned)
     row["lesion_volume_ml"] = result.summary.lesion.volume_ml   # the first ablation's
     return row
+
+
+def _smallest_margin(values):
+    """The worst tumour's margin (mm); None when a tumour has none (no zone reached it): that is worst."""
+    values = list(values)
+    if any(v is None or v != v for v in values):
+        return None
+    return min(values)
 
 
 def ranking(rows: list) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 from ablation.outcome.compare import COLUMNS
@@ -41,16 +42,18 @@ def to_markdown(report: dict) -> str:
             return f"{r[key]:.3f} [{r[key + '_ci_low']:.3f}, {r[key + '_ci_high']:.3f}]"
         lines.append(f"| {r['approach']} | {'yes' if r['pringle'] else 'no'} | {r['insertions']} | "
                      f"{p('p_technical_success')} | {p('p_margin_5mm')} | {p('p_margin_10mm')} | "
-                     f"{100 * r['median_coverage']:.1f} % | {r['median_min_margin_mm']:.2f} | {r['method']} |")
+                     f"{100 * r['median_coverage']:.1f} % | {_margin(r['median_min_margin_mm'])} | {r['method']} |")
     rk = report["ranking"]
     verdict = "holds" if rk["holds"] else ("DOES NOT hold (intervals do not overlap)" if rk["significant_violation"]
                                            else "does not hold, within overlapping 95 % intervals (sampling noise)")
     sets = sorted({m.get("preset_set", "-") for m in report["approaches"].values()})
     lines += ["", f"Ranking open >= laparoscopic >= percutaneous (no Pringle): {verdict}."]
     missed = sorted({(r["pringle"], r["insertions"], r["planned_min_margin_mm"]) for r in report["rows"]
-                     if r["planned_min_margin_mm"] < 0})
+                     if r["planned_min_margin_mm"] is None or r["planned_min_margin_mm"] < 0},
+                    key=lambda m: m[:2])
     if missed:
-        where = "; ".join(f"{'with' if pringle else 'without'} Pringle, {k} insertion(s): {mam:.2f} mm"
+        where = "; ".join(f"{'with' if pringle else 'without'} Pringle, {k} insertion(s): "
+                          + ("no zone reaches it" if _margin(mam) == "none" else f"{_margin(mam)} mm")
                           for pringle, k, mam in missed)
         lines += ["", f"The planned placement itself misses part of the tumour (planned MAM {where}). There a "
                       "placement error can move the zone over the missed part, so a larger error can give a higher "
@@ -62,6 +65,11 @@ def to_markdown(report: dict) -> str:
                      f"{'possible' if m['pringle_available']['value'] else 'not possible'}; repositioning "
                      f"{m['repositioning']['value']}")
     return "\n".join(lines) + "\n"
+
+
+def _margin(value) -> str:
+    """A margin in mm; none where no zone reached the tumour (no margin to measure)."""
+    return "none" if value is None or not math.isfinite(value) else f"{value:.2f}"
 
 
 def write_comparison(out: Path, report: dict, *, force: bool = False) -> Path:
