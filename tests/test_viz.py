@@ -620,3 +620,19 @@ def test_scenario_strings_are_escaped_in_report_md_and_html(loaded, tmp_path):
     page, md = report.build_report(tmp_path, fake)
     assert evil not in page and evil not in md
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "&lt;script&gt;" in page
+
+
+def test_a_multitine_arrays_tines_are_drawn():
+    """The tines are tissue cells the electrode runs through (not held regions): the scene draws them,
+    out to the deployed radius (10 mm here), beside the lesion they are part of."""
+    from conftest import coarse_rfa
+    from ablation.run.setup import scenario_domain
+    s = coarse_rfa(probes=[{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "2 mm",
+                            "rfa": {"electrode": "multitine", "tines": 6, "deployed_diameter": "20 mm"}}],
+                   grid={"spacing": "1 mm", "max_spacing": "5 mm", "fine_margin": "3 mm", "growth": 1.4},
+                   domain={"size": "50 mm", "center": [0, 0, 5]})
+    domain = scenario_domain(s)
+    ((name, kind, mesh),) = viz._other_regions(domain)
+    assert (name, kind) == ("tines", "tines") and mesh.n_cells > 0
+    xmin, xmax, ymin, ymax, _, zmax = mesh.bounds
+    assert max(xmax, -xmin, ymax, -ymin) == pytest.approx(10.0, abs=1.5) and zmax == pytest.approx(10.0, abs=1.5)

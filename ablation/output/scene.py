@@ -590,22 +590,23 @@ def _uncovered_area_fraction(surface, margin) -> float:
 
 
 def _other_regions(domain) -> list:
-    """Held regions that are neither a straight probe part nor a vessel (e.g. RF tines), drawn as
-    the boundary of their cells."""
+    """Held regions that are neither a straight probe part nor a vessel, and a multi-tine array's
+    tines (the domain's applicator cells), drawn as the boundary of their cells."""
     known = {"probe_active", "probe_shaft", "vessel"}
-    regions = [r for r in domain.regions if r.kind not in known and np.any(r.mask)]
+    regions = [(r.name, r.kind, r.mask) for r in domain.regions if r.kind not in known and np.any(r.mask)]
+    if getattr(domain, "applicator_cells", None) is not None and np.any(domain.applicator_cells):
+        regions.append(("tines", "tines", domain.applicator_cells))    # tissue cells, not held
     out = []
     if not regions:
         return out
     n_theta = 64
     grid = cell_grid(domain, n_theta=n_theta)
-    for region in regions:
-        mask = region.mask
+    for name, kind, mask in regions:
         if domain.kind == "axisymmetric":
             nr, nz = domain.shape
             mask = np.broadcast_to(domain.index_grid(mask)[:, None, :], (nz, n_theta, nr)).ravel()
         cells = grid.extract_cells(np.nonzero(mask)[0]).extract_surface(algorithm="dataset_surface").triangulate()
-        out.append((region.name, region.kind, cells))
+        out.append((name, kind, cells))
     return out
 
 
