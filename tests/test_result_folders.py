@@ -445,7 +445,8 @@ def test_view_out_never_overwrites_a_file_it_did_not_write(earlier_result, tmp_p
     ("--size", "100000x100000", "from 1 to 8192"), ("--size", "0x-5", "from 1 to 8192"),
     ("--size", "big", "WIDTHxHEIGHT"), ("--camera", "nan,inf", "finite"), ("--camera", "30", "AZIMUTH,ELEVATION"),
     ("--time", "nan", "finite"), ("--time", "-5", "0 or more"), ("--time", "1e9", "0 to 30 s"),
-    ("--out", "", "empty")])
+    ("--out", "", "empty"), ("--criterion", "min_temperature:-500", "plausible range -200..150 degC"),
+    ("--criterion", "max_temperature:nan", "plausible range"), ("--criterion", "vibes", "expected arrhenius")])
 def test_view_options_are_checked(earlier_result, tmp_path, monkeypatch, capsys, option, value, expected):
     from ablation.output import scene
 

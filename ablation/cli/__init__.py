@@ -402,7 +402,8 @@ def _view_arguments(parser) -> None:
     parser.add_argument("directory", help="results folder of a completed run")
     parser.add_argument("--camera", default="iso", type=option.camera,
                         help=f"{', '.join(CAMERAS)} or 'AZIMUTH,ELEVATION' in degrees from the side view")
-    parser.add_argument("--criterion", help="lesion criterion to draw (default: the run's), e.g. arrhenius_99, "
+    parser.add_argument("--criterion", type=option.criterion,
+                        help="lesion criterion to draw (default: the run's), e.g. arrhenius_99, "
                                             "max_temperature:60, min_temperature:-40")
     parser.add_argument("--time", type=option.time_point,
                         help="time point (s), 0 up to the run's duration: the nearest stored snapshot")
@@ -684,7 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("measured", help="the measured zone: a NIfTI or NRRD label map on the same grid")
     p.add_argument("--label", type=option.count(1), default=None, help="label of the zone in MEASURED (default: "
                                                                  "every non-zero voxel)")
-    p.add_argument("--criterion", default=None, help="with a result folder: compare lesion_<criterion>.nii.gz")
+    p.add_argument("--criterion", default=None, type=option.criterion, help="with a result folder: compare lesion_<criterion>.nii.gz")
     p.add_argument("--out", default=None, type=option.output_path,
                    help="also write the figures to this new JSON file (an existing file or folder is refused)")
     p.set_defaults(handler=cmd_compare_zone)

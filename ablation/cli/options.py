@@ -37,6 +37,22 @@ def count(minimum: int, maximum: int | None = None, why: str = ""):
     return parse
 
 
+def criterion(text: str) -> str:
+    """argparse type of --criterion: a lesion criterion, with a temperature threshold in the plausible
+    range the scenario's criteria have (a NaN or -500 degC threshold would draw an empty zone)."""
+    from ablation.input.plausibility import range_message
+    from ablation.physics.damage import parse_criterion
+    try:
+        parsed = parse_criterion(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if parsed.field in ("t_max_C", "t_min_C"):
+        message = range_message(parsed.threshold, text, "criterion")
+        if message is not None:
+            raise argparse.ArgumentTypeError(message)
+    return text
+
+
 def output_path(text: str) -> str:
     """argparse type of --out: an empty path would silently mean the default place."""
     if not text.strip():
