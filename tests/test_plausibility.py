@@ -157,6 +157,10 @@ CASES = {
     "vessel across the shaft": (T, lambda d, _: d.update(vessels=[{"start": [-30, 0, -25], "end": [30, 0, -25],
                                                                     "radius": "2 mm"}]),
                                 "vessels[0]", "overlaps probe 0's shaft (25 mm behind its tip"),
+    # s26: a second needle through the first one's insulated shaft validated (and ran)
+    "needle through another's shaft": (T, lambda d, _: d["probes"].append(
+        {**d["probes"][0], "tip": [10, 0, -30], "direction": [1, 0, 0]}),
+        "probes[1].tip", "probe 1's active part overlaps probe 0's shaft (at [0"),
     "insertion outside the domain": (T, lambda d, _: d.update(placement={"insertions": [{"tip": [0, 0, 200]}]}),
                                      "placement.insertions[0].tip", "[0, 0, 200] mm lies outside the domain"),
     "no probe": (T, lambda d, _: d.pop("probes"), "probes", "needs at least one probe"),
@@ -225,6 +229,14 @@ def test_implausible_value_names_field(kind, tmp_path):
     messages = {p: m for p, m in info.value.errors}
     assert field in messages, info.value.format()
     assert words in messages[field], messages[field]
+
+
+def test_a_needle_may_end_beside_another_needles_shaft():
+    """The shaft check refuses crossing, not closeness: an active part ending 3 mm from the first
+    needle's shaft (twice the 1.5 mm clearance) is valid."""
+    data = copy.deepcopy(load_raw(T))
+    data["probes"].append({**data["probes"][0], "tip": [-3, 0, -30], "direction": [1, 0, 0]})
+    assert len(scenario_from_dict(data).probes) == 2
 
 
 def test_validate_command_exit_2_without_traceback(tmp_path):

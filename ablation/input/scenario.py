@@ -742,7 +742,7 @@ def _check_geometry(s: Record, errors: list) -> None:
             errors.append((f"probes[{i}].{problem[0]}", problem[1]))
         if p.diameter > size / 4:
             errors.append((f"probes[{i}].diameter", f"{p.diameter * 1e3:g} mm is too large for the domain"))
-    _check_probe_overlaps(s, errors)
+    _check_probe_overlaps(s, center, size, errors)
     _check_insertions(s, errors)
     for i, v in enumerate(s.vessels):
         if np.allclose(v.start, v.end):
@@ -840,17 +840,44 @@ def _check_insertions(s: Record, errors: list) -> None:
                        "insertions closer to the first probe or a larger domain.size"))
 
 
-def _check_probe_overlaps(s: Record, errors: list) -> None:
+def _probe_line(p, center, size: float) -> tuple[Segment, np.ndarray, np.ndarray]:
+    """A probe's centre line from its tip back through its shaft to beyond the domain (the shaft runs
+    to the boundary), its points inside the domain (shaft first, tip last) and their distances
+    behind the tip."""
+    d = np.asarray(p.direction) / np.linalg.norm(p.direction)
+    reach = p.active_length + math.sqrt(3.0) * size          # to beyond any domain corner
+    line = Segment(np.asarray(p.tip) - d * reach, np.asarray(p.tip), 0.0)
+    pts = line.sample_points(max(0.2e-3, reach / 20000))
+    pts = pts[:, np.all(np.abs(pts - np.asarray(center)[:, None]) <= size / 2.0, axis=0)]
+    return line, pts, (np.asarray(p.tip) - pts.T) @ d
+
+
+def _check_probe_overlaps(s: Record, center, size: float, errors: list) -> None:
+    """Two needles cannot share cells: neither active part may come within the two radii of the
+    other probe's active part or of its shaft inside the domain (a shaft crossing an active part would
+    leave the grid to hold the same cells insulated and heating or freezing)."""
+    lines = [_probe_line(p, center, size) for p in s.probes]
     for i, a in enumerate(s.probes):
         for j in range(i):
             b = s.probes[j]
-            seg = Segment(np.asarray(b.tip) - np.asarray(b.direction) / np.linalg.norm(b.direction) * b.active_length,
-                          np.asarray(b.tip), 0.0)
-            pts = Segment(np.asarray(a.tip) - np.asarray(a.direction) / np.linalg.norm(a.direction) * a.active_length,
-                          np.asarray(a.tip), 0.0).sample_points(0.2e-3)
-            if float(np.min(seg.distance(pts))) < (a.diameter + b.diameter) / 2.0:
-                errors.append((f"probes[{i}].tip", f"probe {i} overlaps probe {j}; expected their active parts "
-                                                   "at least one diameter apart"))
+            clearance = (a.diameter + b.diameter) / 2.0
+            for first, second, (k, line_k), (m, line_m) in ((a, b, (i, lines[i]), (j, lines[j])),
+                                                          (b, a, (j, lines[j]), (i, lines[i]))):
+                _, pts, along = line_k
+                active = along <= first.active_length      # this probe's active part...
+                if not active.any():
+                    continue
+                gaps = line_m[0].distance(pts[:, active]) - clearance      # ...against all of the other
+                if gaps.size and float(gaps.min()) < 0.0:
+                    where = int(np.argmin(gaps))
+                    point = pts[:, active][:, where]
+                    d_other = np.asarray(second.direction) / np.linalg.norm(second.direction)
+                    part = "active part" if (np.asarray(second.tip) - point) @ d_other <= second.active_length \
+                        else "shaft"
+                    errors.append((f"probes[{i}].tip", f"probe {k}'s active part overlaps probe {m}'s {part} (at "
+                                                       f"{_mm(point)}); expected each probe's active part at least "
+                                                       "one diameter from every other probe, its shaft included"))
+                    break
 
 
 def _check_vessel_probe_overlap(s: Record, i: int, center, size: float, errors: list) -> None:
@@ -861,10 +888,7 @@ def _check_vessel_probe_overlap(s: Record, i: int, center, size: float, errors: 
     vessel = Segment(np.asarray(v.start), np.asarray(v.end), v.radius)
     for j, p in enumerate(s.probes):
         d = np.asarray(p.direction) / np.linalg.norm(p.direction)
-        reach = p.active_length + math.sqrt(3.0) * size          # the shaft: to beyond any domain corner
-        line = Segment(np.asarray(p.tip) - d * reach, np.asarray(p.tip), 0.0)
-        pts = line.sample_points(max(0.2e-3, reach / 20000))
-        pts = pts[:, np.all(np.abs(pts - np.asarray(center)[:, None]) <= size / 2.0, axis=0)]
+        _, pts, _ = _probe_line(p, center, size)
         if pts.shape[1] == 0:
             continue
         gaps = vessel.distance(pts) - v.radius - p.diameter / 2.0
