@@ -161,6 +161,12 @@ CASES = {
     "needle through another's shaft": (T, lambda d, _: d["probes"].append(
         {**d["probes"][0], "tip": [10, 0, -30], "direction": [1, 0, 0]}),
         "probes[1].tip", "probe 1's active part overlaps probe 0's shaft (at [0"),
+    "placement error of 1 m": (T, lambda d, _: d.update(placement={"sigma_along": "1 m"}), "placement.sigma_along",
+                               "'1 m' is out of range; expected at most 0.05 m (published freehand tip errors"),
+    "tines thicker than the probe": ("rfa_multitine.toml", lambda d, _: d["probes"][0]["rfa"].update(
+        tine_diameter="5 mm"), "probes[0].rfa.tine_diameter", "5 mm is not thinner than the probe (1.5 mm)"),
+    "a tumour inside the needle": (T, lambda d, _: d["tumors"][0].update(center=[0, 0, -10], diameter="0.5 mm"),
+                                   "tumors[0]", "lies inside probe 0 (1.5 mm across)"),
     "insertion outside the domain": (T, lambda d, _: d.update(placement={"insertions": [{"tip": [0, 0, 200]}]}),
                                      "placement.insertions[0].tip", "[0, 0, 200] mm lies outside the domain"),
     "no probe": (T, lambda d, _: d.pop("probes"), "probes", "needs at least one probe"),

@@ -2,7 +2,7 @@
 and [placement] (the approach's error model and the placement Monte Carlo), with their checks."""
 from __future__ import annotations
 
-from ablation.input.plausibility import MAX_ANGULAR_SIGMA, MAX_PLACEMENT_SAMPLES
+from ablation.input.plausibility import MAX_ANGULAR_SIGMA, MAX_PLACEMENT_SAMPLES, MAX_PLACEMENT_SIGMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Quantity, String, Table, Vector
 from ablation.outcome.coverage import DEFAULT_MARGINS
 from ablation.outcome.placement import APPROACHES, PRESETS
@@ -78,9 +78,11 @@ PLACEMENT_SECTION = Table("placement approach, its error model and the placement
                             "default) or 'literature-proxy-2026.12' (docs/physics.md 4)", DEFAULT_PRESET_SET,
                             options=tuple(PRESET_SETS)),
     "sigma_along": Quantity("standard deviation of the tip error along the probe axis (default: the "
-                            "approach preset)", None, dimension="length", minimum=0.0, nullable=True),
+                            "approach preset)", None, dimension="length", minimum=0.0, nullable=True,
+                            maximum=MAX_PLACEMENT_SIGMA[0], bound_reason=MAX_PLACEMENT_SIGMA[1]),
     "sigma_across": Quantity("standard deviation of the tip error per axis across the probe (default: the "
-                             "approach preset)", None, dimension="length", minimum=0.0, nullable=True),
+                             "approach preset)", None, dimension="length", minimum=0.0, nullable=True,
+                             maximum=MAX_PLACEMENT_SIGMA[0], bound_reason=MAX_PLACEMENT_SIGMA[1]),
     "angular_sigma": Quantity("standard deviation of the tilt about the displaced tip, per axis across the "
                               "probe (default: the preset, 0), at most 90 deg", None, dimension="angle", minimum=0.0,
                               nullable=True, maximum=MAX_ANGULAR_SIGMA[0], bound_reason=MAX_ANGULAR_SIGMA[1]),

@@ -206,6 +206,11 @@ def check_rfa(scenario, errors) -> None:
             if np.any(far > half):
                 errors.append((f"{where}.deployed_diameter", f"{p.deployed_diameter * 1e3:g} mm: the deployed "
                                "tines reach outside the domain; expected a smaller array or a larger domain.size"))
+            if p.tine_diameter >= probe.diameter:
+                # the tines are housed in the cannula until deployed
+                errors.append((f"{where}.tine_diameter", f"{p.tine_diameter * 1e3:g} mm is not thinner than the "
+                               f"probe ({probe.diameter * 1e3:g} mm), which holds the tines before they deploy; "
+                               "expected thin wires (about 0.4 mm)"))
             if p.tine_shape == "straight" and p.tine_angle >= math.pi - 1e-6:
                 errors.append((f"{where}.tine_angle", "180 deg: straight tines would run back along the shaft; "
                                                       "expected less than 180 deg"))

@@ -175,6 +175,12 @@ MAX_TIME_STEPS = 1e7
 MAX_ANGULAR_SIGMA = (math.pi / 2.0, "above 90 deg the tilt would point probes backwards, which is not an "
                                     "insertion error (the approach presets use 0 deg)")
 
+# Placement tip error (m, per-axis SD): the largest published freehand errors are about a centimetre
+# (US-CT fusion in patients 8.5 +/- 4.7 mm, Heerink 2019 out-of-plane 10.1 +/- 4.0 mm; docs/physics.md
+# 4); an SD of 50 mm misses any liver tumour at almost every draw, and more is a unit slip (m for mm).
+MAX_PLACEMENT_SIGMA = (0.05, "published freehand tip errors are about 1 cm at most (docs/physics.md 4); "
+                             "a larger standard deviation is a unit slip")
+
 # Placement Monte Carlo samples. 10 000 samples put a probability within +/-0.01 (binomial 95 %
 # half-width at most 1/sqrt(n)) and take about 2.4 s here (benchmarks/results/results.txt); ten
 # million take about 40 min and resolve 3e-4. More is a typing error (1e12 would need 1e5 GB).

@@ -736,6 +736,14 @@ def _check_geometry(s: Record, errors: list) -> None:
                            f"{np.max(tumor_radii(t)) * 1e3:g} mm reaches outside the domain (centre "
                            f"{_mm(center)}, size {size * 1e3:g} mm); expected it inside, "
                            "clear of the boundary"))
+        for j, p in enumerate(s.probes):
+            # a tumour within a needle's radius is inside the needle: no tissue of it is left to ablate
+            line = _probe_line(p, center, size)[0]
+            if float(line.distance(np.asarray(t.center, float)[:, None])[0]) + float(np.max(tumor_radii(t))) \
+                    <= p.diameter / 2.0:
+                errors.append((f"tumors[{i}]", f"{_mm(t.center)} with radius {np.max(tumor_radii(t)) * 1e3:g} mm "
+                               f"lies inside probe {j} ({p.diameter * 1e3:g} mm across); expected a tumour of "
+                               "tissue around or beside the probe"))
     for i, p in enumerate(s.probes):
         problem = _probe_outside(p, center, size, margin)
         if problem:
