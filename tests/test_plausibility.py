@@ -161,6 +161,7 @@ CASES = {
     "needle through another's shaft": (T, lambda d, _: d["probes"].append(
         {**d["probes"][0], "tip": [10, 0, -30], "direction": [1, 0, 0]}),
         "probes[1].tip", "probe 1's active part overlaps probe 0's shaft (at [0"),
+    "blank scenario name": (T, lambda d, _: d.update(name="  "), "name", "'  ' is blank; expected a name"),
     "placement error of 1 m": (T, lambda d, _: d.update(placement={"sigma_along": "1 m"}), "placement.sigma_along",
                                "'1 m' is out of range; expected at most 0.05 m (published freehand tip errors"),
     "tines thicker than the probe": ("rfa_multitine.toml", lambda d, _: d["probes"][0]["rfa"].update(

@@ -97,7 +97,7 @@ def probe_spec() -> Table:
 
 def scenario_spec() -> Table:
     fields = {
-        "name": String("scenario name"),
+        "name": String("scenario name", nonempty=True),
         "description": String("free text", ""),
         "modality": Choice("thermal (a generic probe with a wall schedule), rfa or cryo", "thermal",
                            options=tuple(DEVICE_SECTIONS)),

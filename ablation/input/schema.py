@@ -222,6 +222,7 @@ class Boolean(Spec):
 @dataclass
 class String(Spec):
     nullable: bool = False
+    nonempty: bool = False      # a name that reports and pictures show: blank says nothing
 
     def load(self, value, path, errors):
         if value is None and self.nullable:
@@ -229,10 +230,13 @@ class String(Spec):
         if not isinstance(value, str):
             errors.append((path, f"{describe(value)} is not a string"))
             return None
+        if self.nonempty and not value.strip():
+            errors.append((path, f"{value!r} is blank; expected a name such as 'showcase'"))
+            return None
         return value
 
     def json_schema(self):
-        return {**self._base_schema(), "type": "string"}
+        return {**self._base_schema(), "type": "string", **({"pattern": r"\S"} if self.nonempty else {})}
 
 
 @dataclass
