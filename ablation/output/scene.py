@@ -594,7 +594,7 @@ def _other_regions(domain) -> list:
     tines (the domain's applicator cells), drawn as the boundary of their cells."""
     known = {"probe_active", "probe_shaft", "vessel"}
     regions = [(r.name, r.kind, r.mask) for r in domain.regions if r.kind not in known and np.any(r.mask)]
-    if getattr(domain, "applicator_cells", None) is not None and np.any(domain.applicator_cells):
+    if domain.applicator_cells is not None and np.any(domain.applicator_cells):
         regions.append(("tines", "tines", domain.applicator_cells))    # tissue cells, not held
     out = []
     if not regions:

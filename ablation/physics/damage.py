@@ -187,7 +187,7 @@ def connected_lesion(domain, inside: np.ndarray) -> np.ndarray:
     for region in domain.regions:
         if region.kind == "probe_active":
             active |= region.mask
-    if getattr(domain, "applicator_cells", None) is not None:
+    if domain.applicator_cells is not None:
         active |= domain.applicator_cells
     if not active.any():
         return inside.copy()
