@@ -69,6 +69,11 @@ def test_distribution_outside_the_field_range_is_refused():
     errors = problems({"mode": "uncertainty", "samples": 8, "parameters": [
         {"path": "probes[0].active_length", "distribution": "uniform", "low": "-5 mm", "high": "20 mm"}]})
     assert errors[0][0] == "sweep.parameters[0].distribution" and "probes[0].active_length" in errors[0][1]
+    assert "move low inside that range" in errors[0][1]
+    # a uniform thermal conductivity from 0: its lowest samples conduct less than still air
+    errors = problems({"mode": "uncertainty", "samples": 8, "parameters": [
+        {"path": "tissue.conductivity", "distribution": "uniform", "low": "0 W/(m K)", "high": "0.57 W/(m K)"}]})
+    assert errors[0][0] == "sweep.parameters[0].distribution" and "at least 0.05 W/(m K)" in errors[0][1]
 
 
 def test_zero_samples_are_refused():

@@ -21,16 +21,16 @@ from ablation.physics.vessel_wall import HEATED_LENGTH, WALL_SHEAR_STRESS
 
 LABEL_TUMOR = Table("a tumour given by its label in the label map", fields={
     "label": Integer("its label value", minimum=1),
-    "name": String("label used in reports", None, nullable=True),
+    "name": String("label used in reports", None, nullable=True, nonempty=True),
     "material": Boolean("true: a material region with the 'tumor' preset's properties; false: passive", False),
 })
 LABEL_VESSEL = Table("a vessel given by its label in the label map", fields={
     "label": Integer("its label value", minimum=1),
-    "name": String("label used in reports", None, nullable=True),
+    "name": String("label used in reports", None, nullable=True, nonempty=True),
 })
 SURFACE_TUMOR = Table("a tumour given by a closed surface (STL, VTP or OBJ, mm, scenario frame)", fields={
     "file": String("surface file (relative to the scenario file)"),
-    "name": String("label used in reports", None, nullable=True),
+    "name": String("label used in reports", None, nullable=True, nonempty=True),
     "material": Boolean("true: a material region with the 'tumor' preset's properties; false: passive", False),
 })
 

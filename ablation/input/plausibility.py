@@ -149,6 +149,30 @@ PROPERTY_MAXIMA: dict[str, tuple[float, str]] = {
         "water"),
 }
 
+# The smallest plausible value of a tissue property (SI), with why. Zero is not the limit: a tissue
+# that stores or conducts (almost) no heat is not tissue, and values far below the lightest or least
+# conductive tissue are unit slips (g/cm^3 written as kg/m^3, kJ as J). Sweeps are held to these too.
+PROPERTY_MINIMA: dict[str, tuple[float, str]] = {
+    "density": (
+        100.0, "the lightest tissue, inflated lung, is about 390 kg/m^3 and fat about 910 kg/m^3 (IT'IS "
+        "database); below 100 kg/m^3 is a unit slip (e.g. g/cm^3 written as kg/m^3), not tissue"),
+    "specific_heat": (
+        300.0, "tissues hold 1300 (cortical bone) to 3800 J/(kg K) (IT'IS database), dry protein about 1200; "
+        "below 300 J/(kg K), a metal's, is a unit slip (e.g. kJ written as J)"),
+    "frozen_specific_heat": (
+        300.0, "ice holds about 2050 J/(kg K) at 0 degC and 1000 J/(kg K) near -150 degC; below 300 J/(kg K) "
+        "is a unit slip"),
+    "conductivity": (
+        0.05, "the least conductive tissue, fat, conducts about 0.2 W/(m K) (IT'IS database) and still air "
+        "0.026 W/(m K); below 0.05 W/(m K) is a unit slip, not tissue"),
+    "frozen_conductivity": (
+        0.05, "frozen tissue conducts 1-4 W/(m K) (ice 2.2 W/(m K) at 0 degC, Choi & Bischof 2010); below "
+        "0.05 W/(m K) is a unit slip"),
+    "electrical_conductivity": (
+        1e-3, "the least conductive tissues (fat, cortical bone) carry about 0.02-0.04 S/m at RF frequencies "
+        "(IT'IS database); below 1e-3 S/m is an insulator or a unit slip (e.g. mS/m written as S/m)"),
+}
+
 # Pennes perfusion w_b (1/s): the most perfused organs at rest (kidney, thyroid) receive about 4-5
 # mL/min per g, w_b about 0.07-0.08 1/s; a liver about 1 mL/min per g. 0.2 1/s (about 1200 mL/min/100 g)
 # is beyond any tissue; larger is a unit slip (e.g. mL/min/100 g written as 1/s).

@@ -79,7 +79,7 @@ MOVED_KEYS = {
 
 def probe_spec() -> Table:
     fields = {
-        "name": String("label", None, nullable=True),
+        "name": String("label", None, nullable=True, nonempty=True),
         "tip": Vector("tip position [x, y, z]"),
         "direction": Vector("direction from the handle to the tip", [0, 0, 1], unit="1", nonzero=True),
         "diameter": Quantity("needle outer diameter (17 G = 1.47 mm); a catalogue cryoprobe (cryo.type) "

@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from ablation.input.plausibility import DIRECTION_NORM_RANGE, MAX_COORDINATE_M, MAX_LENGTH_M, MIN_LENGTH
+from ablation.input.plausibility import (DIRECTION_NORM_RANGE, MAX_COORDINATE_M, MAX_DURATION_S, MAX_LENGTH_M,
+                                        MIN_LENGTH)
 from ablation.input.units import EXAMPLES, UnitError, parse_perfusion, parse_quantity, si_unit
 
 MISSING = object()
+
+# why no time in a scenario (a phase, a schedule point, an off time) exceeds the longest simulated time
+DURATION_REASON = (f"no time in a scenario exceeds the longest simulated time, {MAX_DURATION_S / 3600:g} h; "
+                   "ablation protocols last minutes to about an hour")
 
 
 class Record(Mapping):
@@ -105,6 +110,7 @@ class Quantity(Spec):
     exclusive_minimum: bool = False
     nullable: bool = False
     bound_reason: str = ""   # why the maximum: said with an out-of-range value (plausibility rule)
+    minimum_reason: str = ""   # why the minimum, when it is a plausibility rule rather than a sign
 
     def load(self, value, path, errors):
         if value is None and self.nullable:
@@ -115,18 +121,26 @@ class Quantity(Spec):
             errors.append((path, str(exc)))
             return None
         minimum, exclusive, maximum = self.checked_bounds()
-        reason = MIN_LENGTH[1] if minimum != self.minimum and number < minimum else self.bound_reason
+        if minimum is not None and (number < minimum or (exclusive and number <= minimum)):
+            reason = MIN_LENGTH[1] if minimum != self.minimum else (self.minimum_reason or self.bound_reason)
+        elif maximum is not None and number > maximum and maximum != self.maximum:
+            reason = DURATION_REASON if self.dimension == "time" else self.bound_reason
+        else:
+            reason = self.bound_reason
         return _check_bounds(number, value, path, errors, minimum, maximum, exclusive, si_unit(self.dimension),
                              reason)
 
     def checked_bounds(self) -> tuple[float | None, bool, float | None]:
         """(minimum, exclusive minimum, maximum) as checked: a length is also held to the plausible
-        range of ablation.input.plausibility (at most MAX_LENGTH_M; a size at least MIN_LENGTH)."""
+        range of ablation.input.plausibility (at most MAX_LENGTH_M; a size at least MIN_LENGTH), and
+        a time to at most MAX_DURATION_S, the longest simulated time."""
         minimum, exclusive, maximum = self.minimum, self.exclusive_minimum, self.maximum
         if self.dimension == "length":
             maximum = MAX_LENGTH_M if maximum is None else min(maximum, MAX_LENGTH_M)
             if minimum == 0.0 and exclusive:        # a size: not below one liver cell
                 minimum, exclusive = MIN_LENGTH[0], False
+        if self.dimension == "time":
+            maximum = MAX_DURATION_S if maximum is None else min(maximum, MAX_DURATION_S)
         return minimum, exclusive, maximum
 
     def json_schema(self):
@@ -231,7 +245,9 @@ class String(Spec):
             errors.append((path, f"{describe(value)} is not a string"))
             return None
         if self.nonempty and not value.strip():
-            errors.append((path, f"{value!r} is blank; expected a name such as 'showcase'"))
+            errors.append((path, f"{value!r} is blank; expected a name"
+                                 + (", or leave the field out for the default label" if self.nullable
+                                    else " such as 'showcase'")))
             return None
         return value
 

@@ -3,7 +3,7 @@ outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyse
 :mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
 from __future__ import annotations
 
-from ablation.input.plausibility import HEAT_TRANSFER_LIMIT, MAX_DURATION_S, PROPERTY_MAXIMA
+from ablation.input.plausibility import HEAT_TRANSFER_LIMIT, MAX_DURATION_S, PROPERTY_MAXIMA, PROPERTY_MINIMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Perfusion, Quantity, String, Table, Vector
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
@@ -23,12 +23,14 @@ def _property_overrides(description: str) -> Table:
                                      "(w_b = F rho / 6e6) (default: from the preset)", None, nullable=True)
             continue
         maximum, reason = PROPERTY_MAXIMA.get(name, (None, ""))
+        least, least_reason = PROPERTY_MINIMA.get(name, (None, ""))
         fields[name] = Quantity(f"{PROPERTY_DESCRIPTIONS[name]} (default: from the preset)"
+                                + ("" if least is None else f"; at least {least:g}")
                                 + ("" if maximum is None else f"; at most {maximum:g}: {reason}"), None,
                                 dimension=PROPERTY_DIMENSIONS[name], nullable=True,
-                                minimum=None if "temperature" in name else 0.0,
-                                exclusive_minimum=name in STRICTLY_POSITIVE, maximum=maximum,
-                                bound_reason=reason)
+                                minimum=least if least is not None else (None if "temperature" in name else 0.0),
+                                exclusive_minimum=least is None and name in STRICTLY_POSITIVE, maximum=maximum,
+                                bound_reason=reason, minimum_reason=least_reason)
     return Table(f"property overrides for {description}", {}, fields=fields)
 
 
@@ -53,7 +55,7 @@ POSITIVE_LENGTH = dict(dimension="length", minimum=0.0, exclusive_minimum=True)
 
 TUMOR = Table("a tumour: sphere (diameter), ellipsoid (diameters along its own axes) or a label region of "
               "[anatomy] (any shape)", fields={
-    "name": String("label used in reports", None, nullable=True),
+    "name": String("label used in reports", None, nullable=True, nonempty=True),
     "center": Vector("centre [x, y, z] (a label tumour: ignored, its centroid is used)"),
     "shape": Choice("sphere, ellipsoid or label (a region of the [anatomy] label map)", "sphere",
                     options=("sphere", "ellipsoid", "label")),
@@ -71,7 +73,7 @@ TUMOR = Table("a tumour: sphere (diameter), ellipsoid (diameters along its own a
 })
 
 VESSEL = Table("a straight vessel segment acting as a heat sink", fields={
-    "name": String("label", None, nullable=True),
+    "name": String("label", None, nullable=True, nonempty=True),
     "start": Vector("one end of the centre line [x, y, z]"),
     "end": Vector("other end of the centre line [x, y, z]"),
     "radius": Quantity("vessel radius (give radius or diameter)", None, nullable=True, **POSITIVE_LENGTH),

@@ -135,8 +135,9 @@ SWEEP_SECTION = Table("a parameter sweep, uncertainty propagation or global sens
     "seed": Number("seed of the design and of every sample's placement draws [integer]", 12345, minimum=0,
                    integer=True),
     "bootstrap": Number("bootstrap resamples for the confidence intervals of the indices [count] "
-                        "(assumption: 1000 makes the interval ends stable to about 2 digits)", 1000, minimum=10,
-                        integer=True),
+                        "(assumption: 1000 makes the interval ends stable to about 2 digits; at most 100000, "
+                        "a hundred times that, beyond which only time and memory grow)", 1000, minimum=10,
+                        maximum=100000, integer=True),
     "confidence": Number("confidence level of the intervals", 0.95, minimum=0.5, maximum=0.999),
     "metrics": ListOf(f"metrics in the table (default: every one the scenario yields): "
                       f"{', '.join(METRICS)}; per approach p_technical_success_<approach>, "
@@ -427,8 +428,11 @@ def _parse_parameter(p, field: SweptField, where: str, kind: str, errors: list) 
             errors.append((f"{where}.distribution", f"{name}: the {p.distribution} distribution reaches "
                                                     f"{value:.6g} {field.unit} at its {end} end (quantile "
                                                     f"{TAIL if end == 'lower' else 1 - TAIL:g}), outside the "
-                                                    f"field's valid range ({found[0][1]}); narrow it or use a "
-                                                    "bounded distribution (uniform, triangular)"))
+                                                    f"field's valid range ({found[0][1]}); "
+                                                    + (f"move {'low' if end == 'lower' else 'high'} inside that range"
+                                                       if p.distribution in ("uniform", "triangular") else
+                                                       "narrow it or use a bounded distribution (uniform, "
+                                                       "triangular)")))
             return None
     return parameter
 
