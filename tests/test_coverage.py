@@ -410,6 +410,10 @@ def test_move_tumor_exact_for_passive_tumour_against_resolve():
     assert err["samples"] == 2 and max(abs(x) for x in err["axial_displacements_mm"]) > 0.5
     assert err["max_abs_min_margin_difference_mm"] < 0.01
     assert err["max_abs_coverage_difference"] < 1e-3
+    # more checks asked for than samples drawn: only the drawn ones are re-solved (it raised IndexError)
+    err = pl.measure_move_error(result, model, pl.standard_draws(5, 1), s.placement.replaced(resolve_check=4),
+                                "arrhenius", 1024)
+    assert err["samples"] == 1
 
 
 def test_rigid_shift_matches_closed_form_on_3d_grid():

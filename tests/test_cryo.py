@@ -315,6 +315,12 @@ def _write_raw(tmp_path, raw) -> str:
     (lambda r: r["probes"][0].update(cryo={"wall": "convection", "gas_temperature": "-180 degC"}),
      "probes[0].cryo.heat_transfer_coefficient"),
     (lambda r: r["probes"][0].update(cryo={"wall": "power_limited"}), "probes[0].cryo.max_extraction"),
+    (lambda r: r["probes"][0].update(cryo={"wall": "power_limited", "max_extraction": "1e30 W/m"}),
+     "probes[0].cryo.max_extraction"),
+    (lambda r: r["tissue"].update(blood_density="1.05 kg/m^3"), "tissue.blood_density"),
+    (lambda r: r.update(tumors=[{"center": [0, 0, -5], "diameter": "10 mm",
+                                 "properties": {"solidus_temperature": "1e30 degC"}}]),
+     "tumors[0].properties.solidus_temperature"),
 ])
 def test_bad_input_exits_2_with_the_field_named(tmp_path, capsys, change, field):
     raw = _scenario()

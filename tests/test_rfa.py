@@ -283,6 +283,12 @@ BAD = {
     "unknown mode": ('protocol = "turbo"', "rfa.protocol"),
     "negative current limit": ('max_current = "-1 A"', "rfa.max_current"),
     "current limit in volts": ('max_current = "2 V"', "rfa.max_current"),
+    "current limit in mA written as A": ('max_current = "1400 A"', "rfa.max_current"),
+    "series resistance in kohm written as ohm": ('series_resistance = "30000 ohm"', "rfa.series_resistance"),
+    "roll-off rise in kohm written as ohm": ('rolloff_rise = "30000 ohm"', "rfa.rolloff_rise"),
+    "unused target temperature of 1e30 degC": ('target_temperature = "1e30 degC"', "rfa.target_temperature"),
+    "three-state Tk that overflows exp(T/Tk)": ('three_state_tk = "1e-30 K"', "rfa.three_state_tk"),
+    "dried tissue holding more heat than water": ("vaporised_heat_capacity = 10.0", "rfa.vaporised_heat_capacity"),
 }
 
 

@@ -99,6 +99,11 @@ def _mutations():
                                              "tissue.specific_heat", "unit slip (e.g. kJ written as J)"),
         "a phase longer than any simulation": (m(lambda d: d["time"].update(output_interval="1e30 min")),
                                                "time.output_interval", "expected at most 86400 s"),
+        "activation energy in J/mol written as kJ/mol": (
+            m(lambda d: d.setdefault("damage", {}).update(activation_energy="2.577e5 kJ/mol")),
+            "damage.activation_energy", "expected at most 2e+06 J/mol"),
+        "more coverage points than memory": (m(lambda d: d.setdefault("coverage", {}).update(margin_points=10**15)),
+                                             "coverage.margin_points", "the memory budget"),
         "blank tumour name": (m(lambda d: d["tumors"][0].update(name=" ")),
                               "tumors[0].name", "is blank; expected a name, or leave the field out"),
         "zero electrical conductivity": (m(lambda d: d["tissue"].update(electrical_conductivity="0 S/m")),

@@ -173,6 +173,42 @@ PROPERTY_MINIMA: dict[str, tuple[float, str]] = {
         "(IT'IS database); below 1e-3 S/m is an insulator or a unit slip (e.g. mS/m written as S/m)"),
 }
 
+# Device, circuit and kinetics parameters: (lowest or None, highest or None, why), in SI. Values beyond
+# these are unit slips (mA written as A, kohm as ohm, kJ/mol as J/mol) or make the model meaningless.
+DEVICE_LIMITS: dict[str, tuple[float | None, float | None, str]] = {
+    "max_current": (
+        None, 20.0, "RF generators drive at most about 2 A (Goldberg et al.'s clustered electrode runs peaked at "
+        "1.4-2.15 A); over 20 A, ten times that, is a unit slip (e.g. mA written as A)"),
+    "series_resistance": (
+        None, 1000.0, "pads, body and cables add about 10-40 ohm (benchmarks/results/validation-generator-energy.md "
+        "implies 14-32 ohm); over 1 kohm is a unit slip and no generator would deliver its power"),
+    "rolloff_impedance": (
+        None, 1e4, "tissue circuits measure 50-150 ohm and roll off at a few hundred ohm; over 10 kohm is a unit "
+        "slip (e.g. kohm written as ohm)"),
+    "rolloff_rise": (
+        None, 1e4, "roll-off is declared at a rise of 10-30 ohm over a 50-150 ohm baseline; over 10 kohm is a unit "
+        "slip (e.g. kohm written as ohm)"),
+    "max_extraction": (
+        None, 1e4, "the calibrated 2.4 mm argon probe removes 610 W/m (docs/physics.md 3); over 1e4 W/m, sixteen "
+        "times that, is a unit slip"),
+    "activation_energy": (
+        5e4, 2e6, "tissue-injury kinetics have Ea of about 1e5-7e5 J/mol (liver 2.577e5, vascular stasis 6.67e5); "
+        "below 5e4 J/mol tissue at body temperature would die nearly as fast as at 60 degC, above 2e6 J/mol is a "
+        "unit slip (e.g. J/mol written as kJ/mol)"),
+    "three_state_rate": (
+        None, 1.0, "O'Neill et al. 2011 give kf0 3.33e-3 and kb 7.77e-3 1/s; over 1 1/s, a few hundred times "
+        "those, cells would die within seconds at body temperature"),
+    "three_state_tk": (
+        5.0, 1000.0, "O'Neill et al. 2011 give 40.5 K; below 5 K exp(T/Tk) overflows the rate at ablation "
+        "temperatures, above 1000 K the rate no longer depends on temperature"),
+    "vaporisation_interval": (
+        None, 50.0, "water vaporises within 1 K (Berjano-group models) to 10 K (MITA) below 100 degC; over 50 K it "
+        "would boil at body temperature"),
+    "vaporised_heat_capacity": (
+        None, 4.2, "rho c of tissue after its water has boiled is about 0.6 MJ/(m^3 K) (0.44-0.8); water itself "
+        "holds 4.2, more than any dried tissue can"),
+}
+
 # Pennes perfusion w_b (1/s): the most perfused organs at rest (kidney, thyroid) receive about 4-5
 # mL/min per g, w_b about 0.07-0.08 1/s; a liver about 1 mL/min per g. 0.2 1/s (about 1200 mL/min/100 g)
 # is beyond any tissue; larger is a unit slip (e.g. mL/min/100 g written as 1/s).

@@ -546,9 +546,9 @@ def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: lis
                 "solidus_temperature", "liquidus_temperature"):
         check(t[key], f"tissue.{key}")
     for i, tumor in enumerate(s.tumors):
-        if tumor.material:
+        if tumor.get("properties") is not None:     # written, checked even on a tumour that is not material
             for key in ("solidus_temperature", "liquidus_temperature"):
-                check(tumor.properties[key], f"tumors[{i}].properties.{key}")
+                check(tumor.properties.get(key), f"tumors[{i}].properties.{key}")
     for i, v in enumerate(s.vessels):
         check(v.blood_temperature, f"vessels[{i}].blood_temperature")
     # written, set by with_changes or supplied by the zone model: the same range
@@ -587,9 +587,8 @@ def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: lis
                                   f"{probe.cryo.curve_file!r}: {v:g} degC at {tt:g} s is out of the plausible "
                                   f"range {lo:g}..{hi:g} degC for a cryoprobe wall ({len(bad)} value(s) outside); "
                                   f"{reason}"))
-    if s.modality == "rfa":
-        if s.rfa.protocol == "temperature_control":
-            check(s.rfa.target_temperature, "rfa.target_temperature")
+    if s.modality == "rfa":     # written, it is checked even where the protocol does not use it
+        check(s.rfa.target_temperature, "rfa.target_temperature")
     if s.modality == "cryo":
         for i, value in enumerate(s.cryo.isotherms or ()):
             check(value, f"cryo.isotherms[{i}]")

@@ -3,7 +3,8 @@ outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyse
 :mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
 from __future__ import annotations
 
-from ablation.input.plausibility import HEAT_TRANSFER_LIMIT, MAX_DURATION_S, PROPERTY_MAXIMA, PROPERTY_MINIMA
+from ablation.input.plausibility import (DEVICE_LIMITS, HEAT_TRANSFER_LIMIT, MAX_DURATION_S, PROPERTY_MAXIMA,
+                                        PROPERTY_MINIMA)
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Perfusion, Quantity, String, Table, Vector
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
@@ -34,6 +35,18 @@ def _property_overrides(description: str) -> Table:
     return Table(f"property overrides for {description}", {}, fields=fields)
 
 
+def _property_range(name: str) -> dict:
+    """Quantity keywords holding a blood property to the tissue property's plausible range."""
+    (least, least_reason), (most, reason) = PROPERTY_MINIMA[name], PROPERTY_MAXIMA[name]
+    return {"minimum": least, "minimum_reason": least_reason, "maximum": most, "bound_reason": reason}
+
+
+def _activation_energy(description: str, default: str) -> Quantity:
+    lowest, highest, reason = DEVICE_LIMITS["activation_energy"]
+    return Quantity(description, default, dimension="activation_energy", minimum=lowest, maximum=highest,
+                    bound_reason=reason, minimum_reason=reason)
+
+
 def tissue_spec() -> Table:
     table = _property_overrides("the background tissue")
     fields = dict(table.fields)
@@ -44,10 +57,10 @@ def tissue_spec() -> Table:
         dimension="temperature", nullable=True)
     fields["arterial_temperature"] = Quantity("arterial blood temperature T_a", "37 degC", dimension="temperature")
     fields["blood_density"] = Quantity(f"blood density rho_b ({BLOOD['blood_density'][1]})",
-                                       "1050 kg/m^3", dimension="density", minimum=0.0, exclusive_minimum=True)
+                                       "1050 kg/m^3", dimension="density", **_property_range("density"))
     fields["blood_specific_heat"] = Quantity(f"blood specific heat c_b ({BLOOD['blood_specific_heat'][1]})",
-                                             "3617 J/(kg K)", dimension="specific_heat", minimum=0.0,
-                                             exclusive_minimum=True)
+                                             "3617 J/(kg K)", dimension="specific_heat",
+                                             **_property_range("specific_heat"))
     return Table("background tissue (liver by default) with any property overridden", {}, fields=fields)
 
 
@@ -164,12 +177,10 @@ DAMAGE = Table("thermal damage and lethal-zone definition", {}, fields={
     "stasis_frequency_factor": Number("vascular stasis kinetics A [1/s] (Brown et al. 1992, as used by Schutt & "
                                       "Haemmerich 2008); used with perfusion_shutdown = 'vascular_stasis'", 1.98e106,
                                       minimum=0.0, exclusive_minimum=True),
-    "stasis_activation_energy": Quantity("vascular stasis kinetics Ea (Brown et al. 1992, as used by Schutt & "
-                                         "Haemmerich 2008)", "6.67e5 J/mol", dimension="activation_energy",
-                                         minimum=0.0, exclusive_minimum=True),
-    "activation_energy": Quantity("Arrhenius activation energy Ea (liver, COMSOL 'Liver (human)')",
-                                  "2.577e5 J/mol", dimension="activation_energy", minimum=0.0,
-                                  exclusive_minimum=True),
+    "stasis_activation_energy": _activation_energy("vascular stasis kinetics Ea (Brown et al. 1992, as used by "
+                                                   "Schutt & Haemmerich 2008)", "6.67e5 J/mol"),
+    "activation_energy": _activation_energy("Arrhenius activation energy Ea (liver, COMSOL 'Liver (human)')",
+                                            "2.577e5 J/mol"),
     "time_above": ListOf("thresholds for time spent above (cumulative, per cell)",
                          ["50 degC", "60 degC"], item=Quantity(dimension="temperature")),
     "time_below": ListOf("thresholds for time spent below (cumulative, per cell)",

@@ -66,6 +66,10 @@ MEMORY_FACTOR = 2.0
 MC_CHUNK = 128
 MC_BYTES_PER_POINT_SAMPLE = 4 * (3 + 3 + 8 + 8)
 MC_TABLE_BYTES = 2_000_000 * 8 * 4
+# The coverage metrics of the planned placement, per evaluation point (coverage.points, margin_points,
+# surface_points): its coordinates (3 float64), the interpolation corners and weights (8 + 8 float64)
+# and its value (float64), all tumours' points held at once.
+COVERAGE_BYTES_PER_POINT = 8 * (3 + 8 + 8 + 1)
 # above this many cells per axis (fine spacing alone) the edges are not built: 8 MB per axis
 MAX_EDGES_PER_AXIS = 1_000_000
 
@@ -130,6 +134,18 @@ def mc_memory(scenario) -> float:
                  + MC_TABLE_BYTES)
 
 
+def coverage_memory(scenario) -> tuple[float, str]:
+    """Peak bytes of the coverage metrics and the count field that dominates them (0 without a
+    [coverage] section that is enabled, or without tumours)."""
+    c = scenario.get("coverage")
+    if c is None or not c.enabled or not scenario.tumors:
+        return 0.0, ""
+    counts = {"coverage.points": c.points, "coverage.margin_points": c.margin_points,
+              "coverage.surface_points": c.surface_points}
+    largest = max(counts, key=counts.get)
+    return float(sum(counts.values()) * len(scenario.tumors) * COVERAGE_BYTES_PER_POINT), largest
+
+
 def estimate(scenario) -> Estimate:
     """The run's expected size and cost, computed without allocating the grid's arrays."""
     kind, bound = _grid_shape_bound(scenario)
@@ -190,6 +206,13 @@ def check_budget(scenario, max_memory_bytes: float | None = None, estimate_: Est
                        f"{_gb(e.mc_memory_bytes)}; expected at most {_gb(budget)}, the memory budget "
                        "(--max-memory; default 80 % of this machine's): fewer placement.samples "
                        "(or coverage.points / placement.surface_points)"))
+    needed, field = coverage_memory(scenario)
+    if needed > budget:
+        count = scenario.coverage[field.split(".")[1]]
+        errors.append((field, f"{count:g} points per tumour need about {_gb(needed)} for the coverage metrics; "
+                       f"expected at most {_gb(budget)}, the memory budget (--max-memory; default 80 % of this "
+                       "machine's): fewer points (the defaults, 8192 / 20480 / 20000, locate a margin to "
+                       "well under a cell)"))
     return errors
 
 

@@ -20,7 +20,7 @@ def measure_move_error(result, model: ErrorModel, z: np.ndarray, section, criter
     displacements. (Re-solving the full 3-D displacement on a 3-D grid was tried: at 1 mm cells
     the staircased probe alone changed the lesion volume by up to 40 % between sub-cell offsets,
     which swamped the quantity measured.) The across-axis part is not measured by this check."""
-    count = section.resolve_check if section is not None else 2
+    count = min(section.resolve_check if section is not None else 2, len(z))   # at most the samples drawn
     if count <= 0:
         return {"samples": 0, "note": "not measured (resolve_check = 0)"}
     if result.domain.kind != "axisymmetric":
