@@ -24,11 +24,12 @@ from scipy import stats
 from ablation.anatomy.summary import anatomy_summary
 from ablation.input.models import calibrated_perfusion_limit, fitted_edge, liver_perfusion_source
 from ablation.input.models import zone_uncertainty as model_zone_uncertainty
-from ablation.input.scenario import Scenario, model_supplied_paths
+from ablation.input.scenario import Scenario, ScenarioError, model_supplied_paths
 from ablation.modalities.cryo import calibrated_capacity
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
 from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty, outside_calibrated_range
+from ablation.run.estimate import check_budget
 from ablation.run.result import Result
 from ablation.run.setup import domain_center, domain_size, patient_anatomy, size_is_default
 from ablation.run.time_loop import run
@@ -109,6 +110,11 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
         hint = " (a file: ablation.load_scenario(path) first)" if isinstance(scenario, (str, os.PathLike)) else \
             " (a table: ablation.scenario_from_dict(table) first)" if isinstance(scenario, dict) else ""
         raise TypeError(f"simulate: expected a Scenario{hint}; got {type(scenario).__name__}")
+    # the command line checks this before it starts; a script gets the same refusal before the solve
+    # rather than a MemoryError after it
+    problems = check_budget(scenario)
+    if problems:
+        raise ScenarioError(problems, scenario.source)
     with single_blas_thread():   # the CG loops are faster on one BLAS thread (ablation.runtime)
         solved = apply_transforms(scenario)     # e.g. inflow occlusion (Pringle) before solving
         result = run(solved, progress=progress, parallel=True)

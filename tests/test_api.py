@@ -133,3 +133,14 @@ def test_the_api_names_the_type_it_expected(tmp_path):
     with pytest.raises(TypeError, match="write: expected the Result of ablation.simulate; got Scenario"):
         ablation.write(scenario, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_simulate_refuses_a_run_beyond_the_memory_budget_before_solving():
+    """The command line checks the memory budget before it starts; simulate() does too, so a
+    script is refused at once instead of meeting a MemoryError after the solve."""
+    scenario = ablation.load_scenario(SCENARIOS / "thermal_probe.toml").with_changes(
+        {"coverage.margin_points": 10**15})
+    with pytest.raises(ablation.ScenarioError) as info:
+        ablation.simulate(scenario)
+    assert [path for path, _ in info.value.errors] == ["coverage.margin_points"]
+    assert "the memory budget" in info.value.errors[0][1]
