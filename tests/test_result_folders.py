@@ -205,6 +205,7 @@ def test_stale_partials_of_dead_runs_are_cleaned_and_nothing_else(tmp_path):
     assert not dead.exists() and alive.exists() and other.exists() and mine.read_text() == "user"
 
 
+@pytest.mark.filterwarnings("error:Tight layout not applied")   # a long name in a legend broke the layout
 def test_long_names_and_bad_numbers(tmp_path, capsys):
     long_name = "hepatocellular carcinoma segment VIII " * 10
     scenario = small_scenario(tmp_path, **{"tumors": [{"name": long_name, "center": [0, 0, -10],

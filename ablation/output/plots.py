@@ -64,6 +64,12 @@ def _wrap(title: str, width: int = 60) -> str:
     return "\n".join(textwrap.fill(line, width) for line in title.split("\n"))
 
 
+def _short(name, width: int = 40) -> str:
+    """A name cut to ``width`` characters for a legend entry, which matplotlib does not wrap."""
+    text = str(name)
+    return text if len(text) <= width else text[:width - 3].rstrip() + "..."
+
+
 def complete_fraction(samples: PlacementSamples) -> float:
     """Fraction of samples counted complete: technical success, the definition behind the summary's
     p_technical_success (not coverage >= 100 %, which ignores the margin rule)."""
@@ -222,11 +228,11 @@ def plot_shells(summary: Summary, path) -> Plot | None:
         shells = sorted(((float(m), v) for m, v in (t.get("shell_coverage") or {}).items() if v is not None))
         if shells:
             ax.plot([m for m, _ in shells], [100 * v for _, v in shells], "o-", color=color,
-                    label=f"{t.get('name', k + 1)}: shell (m-1, m] mm")
+                    label=f"{_short(t.get('name', k + 1))}: shell (m-1, m] mm")
         dil = sorted(((float(m), v) for m, v in (t.get("margin_coverage") or {}).items() if v is not None))
         if dil:
             ax.plot([m for m, _ in dil], [100 * v for _, v in dil], "s--", color=color, ms=7,
-                    label=f"{t.get('name', k + 1)}: tumour + m mm")
+                    label=f"{_short(t.get('name', k + 1))}: tumour + m mm")
     ax.set_xlabel("distance from the tumour surface m (mm)")
     ax.set_ylabel("inside the lesion (%)")
     ax.set_ylim(-2, 102)
