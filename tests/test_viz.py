@@ -397,6 +397,13 @@ def test_cryo_isotherms_are_drawn_from_t_min(loaded, tmp_path):
         # linear interpolation of a cone-shaped field: a sphere of that radius to a fraction of a cell
         assert surf.volume == pytest.approx(4 / 3 * np.pi * radius ** 3, rel=0.03)
     assert parts.lesion.volume == pytest.approx(4 / 3 * np.pi * (20.0 / 6.0) ** 3, rel=0.06)
+    # the section's region holds the 0 degC iceball, which reaches 6.7 mm beyond the lethal zone here
+    # (the lesion's 6 mm padding alone cut it off)
+    from ablation.output.scene import _region_of_interest
+    iceball = np.asarray(parts.isotherms[0.0].bounds)
+    roi = _region_of_interest(domain, parts.lesion, [], [], parts.isotherms.values())
+    assert np.all(roi[0::2] <= iceball[0::2]) and np.all(roi[1::2] >= iceball[1::2])
+    assert not np.all(_region_of_interest(domain, parts.lesion, [], [])[1::2] >= iceball[1::2])
     image = viz.render_scene(fake, parts=parts, window_size=(1200, 600))
     hsv = _hsv(image)
     h, s = hsv[..., 0] * 360.0, hsv[..., 1]

@@ -486,7 +486,7 @@ def scene_parts(result, criterion: str | None = None, fields: dict | None = None
                 mesh.field_data["patient_vessel"] = [1]    # drawn translucent, outlined on sections
                 vessels.append((name, mesh))
     other = _other_regions(domain)
-    roi = _region_of_interest(domain, lesion, tumors, probes)
+    roi = _region_of_interest(domain, lesion, tumors, probes, isotherms.values())
     tissue = domain.tissue
     values = np.asarray(fields[slice_field], float)[tissue]
     liver = organ_surface(domain)       # the patient's liver of [anatomy], in the domain (mm)
@@ -610,11 +610,12 @@ def _other_regions(domain) -> list:
     return out
 
 
-def _region_of_interest(domain, lesion, tumors, probes) -> np.ndarray:
-    """Bounds (mm) around the lesion, tumours with their margin shells and the active probe parts,
-    padded by 6 mm and clipped to the domain."""
+def _region_of_interest(domain, lesion, tumors, probes, isotherms=()) -> np.ndarray:
+    """Bounds (mm) around the lesion, the drawn isotherms (a cryo iceball's 0 degC edge lies up to
+    about 1 cm beyond its lethal zone), tumours with their margin shells and the active probe
+    parts, padded by 6 mm and clipped to the domain."""
     boxes = []
-    for mesh in [lesion] + [t.surface for t in tumors] + [s for t in tumors for s in t.shells.values()] \
+    for mesh in [lesion, *isotherms] + [t.surface for t in tumors] + [s for t in tumors for s in t.shells.values()] \
             + [p[1] for p in probes if p[1] is not None]:
         if mesh is not None and mesh.n_points:
             boxes.append(np.asarray(mesh.bounds))
