@@ -518,3 +518,43 @@ def test_tines_thinner_than_the_cells_are_warned():
     (message,) = tine_warnings(s, 1.0)
     assert "probes[0]'s 0.4 mm tines" in message and "depend on the grid" in message
     assert tine_warnings(s, 0.4) == ()
+
+
+def test_tissue_heated_past_vaporisation_is_measured_and_warned():
+    """Tissue whose peak passed 150 degC has left the model's RF physics (no charring). Its volume
+    is summed from the cells' peaks, set here by hand: a few electrode-rim cells, as every run has,
+    stay silent; a third of the heated tissue, as a generator that never rolls off gives, is warned.
+    (Measured: a 4 min cooled-needle run at 200 W holds 0.023 mL above 150 degC with the default
+    30 ohm roll-off, 8.2 mL of 16.8 mL heated above 60 degC with roll-off out of reach.)"""
+    from ablation.run.time_loop import OVERHEAT_C, overheated_tissue
+    s = coarse()
+    domain = build_domain(s)
+    volumes, tissue = domain.geometry.volumes, np.flatnonzero(domain.tissue)
+    t_max = np.full(domain.n_cells, 37.0)
+    heated, rim = tissue[:300], tissue[:3]
+    t_max[heated] = 90.0
+    t_max[rim] = 400.0
+    quiet = overheated_tissue(s, domain, t_max)
+    assert quiet["volume_ml"] == pytest.approx(volumes[rim].sum() * 1e6, rel=1e-12)
+    assert quiet["heated_above_60C_ml"] == pytest.approx(volumes[heated].sum() * 1e6, rel=1e-12)
+    assert quiet["threshold_C"] == OVERHEAT_C and quiet["warning"] is None
+    t_max[heated[:100]] = 300.0
+    loud = overheated_tissue(s, domain, t_max)
+    assert loud["volume_ml"] > 0.05 * loud["heated_above_60C_ml"]
+    assert "passed 150 degC" in loud["warning"] and "no charring" in loud["warning"]
+
+
+def test_the_fine_region_covers_a_multitine_arrays_tines():
+    """The fine cells reach fine_margin beyond every active part, a multi-tine array's tines too:
+    with the trocar alone in them, the tines of a 20 mm array lay in cells up to 3.1 mm here (of
+    rfa_multitine.toml's 30 mm array, up to 4 mm, and its zone changed by a third with the margin).
+    The resource estimate builds the same grid."""
+    from ablation.run.estimate import estimate
+    s = coarse(probes=[{"tip": [0, 0, 0], "direction": [0, 0, 1], "diameter": "1.5 mm", "active_length": "2 mm",
+                        "rfa": {"electrode": "multitine", "tines": 6, "deployed_diameter": "20 mm"}}],
+               grid={"spacing": "1 mm", "max_spacing": "5 mm", "fine_margin": "3 mm", "growth": 1.4},
+               domain={"size": "50 mm", "center": [0, 0, 5]})
+    domain = build_domain(s)
+    widths = domain.cell_widths()[:, domain.applicator_cells]
+    assert widths.max() <= 1e-3 * (1 + 1e-9)
+    assert estimate(s).cells == domain.n_cells

@@ -162,12 +162,14 @@ class GridSpacing:
     fine_margin: float
 
 
-def grid_edges(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=()):
+def grid_edges(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=(), fine_boxes=()):
     """Cell edges per axis of the graded grid, and its frame: (edges, frame origin, frame matrix).
 
-    The fine region reaches ``fine_margin`` beyond the probes' active parts and each tumour's
+    The fine region reaches ``fine_margin`` beyond the probes' active parts, each tumour's
     ``bounds`` (3-D) or its surface mesh in the probe frame (axisymmetric: r and z of the first
-    probe, z = 0 at its tip). Cheap (no masks): resource estimates call it before building anything."""
+    probe, z = 0 at its tip), and (3-D) each ``fine_boxes`` entry, a (lower, upper) world box (m) of
+    further applicator parts such as a multi-tine array's tines. Cheap (no masks): resource
+    estimates call it before building anything."""
     h, h_max, growth, margin = spacing.fine, spacing.coarsest, spacing.growth, spacing.fine_margin
     half = size / 2.0
     center = np.asarray(center, float)
@@ -195,15 +197,14 @@ def grid_edges(kind: str, center, size: float, spacing: GridSpacing, probes=(), 
         for ax in range(3):
             a, b = sorted((p.active.start[ax], p.active.end[ax]))
             fine[ax].append((a - p.radius - margin, b + p.radius + margin))
-    for t in tumors:
-        t_lo, t_hi = t.bounds
+    for t_lo, t_hi in [t.bounds for t in tumors] + list(fine_boxes):
         for ax in range(3):
             fine[ax].append((float(t_lo[ax]) - margin, float(t_hi[ax]) + margin))
     return [graded_edges(lo[ax], hi[ax], fine[ax], h, h_max, growth) for ax in range(3)], np.zeros(3), np.eye(3)
 
 
 def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=(), tumors=(), vessels=(),
-                 vessel_names=()) -> Domain:
+                 vessel_names=(), fine_boxes=()) -> Domain:
     """The graded grid of ``kind`` ('axisymmetric' or '3d') around ``center`` (m) with edge length
     ``size`` (m), and the region masks of ``probes`` (:class:`Probe`), ``tumors`` (any
     :class:`ablation.geometry.shapes.Shape`) and ``vessels`` (:class:`Segment`) on it. The fine
@@ -211,7 +212,7 @@ def build_domain(kind: str, center, size: float, spacing: GridSpacing, probes=()
     in the probe frame (axisymmetric). Axisymmetric grids lie in the frame of the first probe (its
     axis and tip)."""
     probes, tumors, vessels = list(probes), list(tumors), list(vessels)
-    edges, origin, frame = grid_edges(kind, center, size, spacing, probes, tumors)
+    edges, origin, frame = grid_edges(kind, center, size, spacing, probes, tumors, fine_boxes)
     if kind == "axisymmetric":
         r_edges, z_edges = edges
         domain = Domain("axisymmetric", None, FVGeometry.rectilinear([r_edges, z_edges], axisymmetric=True),

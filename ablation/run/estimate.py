@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.geometry import grid
-from ablation.run.setup import choose_kind, domain_center, domain_size, probe_shapes, tumor_shapes
+from ablation.run.setup import choose_kind, domain_center, domain_size, probe_shapes, tine_boxes, tumor_shapes
 
 
 # Measured costs per (grid kind, modality family): bytes of peak resident memory per cell above the
@@ -100,7 +100,7 @@ def grid_edges(scenario, spacing_scale: float = 1.0) -> tuple[str, list]:
     spacing = grid.GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
     kind = choose_kind(scenario)
     edges, _, _ = grid.grid_edges(kind, domain_center(scenario), domain_size(scenario), spacing,
-                             probe_shapes(scenario), tumor_shapes(scenario))
+                                  probe_shapes(scenario), tumor_shapes(scenario), tine_boxes(scenario))
     return kind, edges
 
 

@@ -157,6 +157,21 @@ def label_shape(scenario, index: int):
     return anatomy.tumor_shapes.get(index) if anatomy is not None else None
 
 
+def tine_boxes(scenario) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(lower, upper) world boxes (m) of the multi-tine arrays' tines, which the fine region covers
+    as it covers every probe's active part (with only the trocar in it, the tines of a 30 mm array
+    lay in cells up to 4 mm and the zone changed by a third with grid.fine_margin)."""
+    boxes = []
+    for probe in scenario.probes if scenario.modality == "rfa" else ():
+        if probe.rfa.electrode != "multitine":
+            continue
+        direction = np.asarray(probe.direction, float) / np.linalg.norm(probe.direction)
+        points = np.hstack(rfa.tine_paths(np.asarray(probe.tip, float), direction, probe.rfa, 0.25e-3))
+        half = probe.rfa.tine_diameter / 2.0
+        boxes.append((points.min(axis=1) - half, points.max(axis=1) + half))
+    return boxes
+
+
 def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
     """Grid and region masks for ``scenario``; ``spacing_scale`` refines (< 1) or coarsens it."""
     g = scenario.grid
@@ -171,7 +186,7 @@ def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
         vessels += extra
         names += [v.name for v in extra]
     domain = build_domain(choose_kind(scenario), center, size, spacing, probe_shapes(scenario),
-                          tumor_shapes(scenario), vessels, names)
+                          tumor_shapes(scenario), vessels, names, tine_boxes(scenario))
     if anatomy is not None:
         mark_anatomy(domain, anatomy)
     rfa.mark_tines(domain, scenario)
