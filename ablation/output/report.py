@@ -317,12 +317,15 @@ def _results_section(doc: Doc, s: dict) -> None:
     doc.para(f"Tissue temperature range over the run: {fmt(s.get('min_temperature_C'))} to "
              f"{fmt(s.get('max_temperature_C'))} degC.")
     hot = (s.get("device") or {}).get("hottest_cell") or {}
+    overheated = (s.get("device") or {}).get("overheated_tissue") or {}
     distance, cell = hot.get("distance_to_electrode_edge_mm"), hot.get("cell_size_mm")
-    if distance is not None and cell and distance <= 2.0 * cell:
+    if distance is not None and cell and distance <= 2.0 * cell and not overheated.get("warning"):
         doc.para(f"The hottest cell ({fmt(hot.get('temperature_C'))} degC) lies {fmt(distance)} mm from an "
                  f"electrode's edge, within two cells ({fmt(cell)} mm): the current density of a sharp-edged "
                  "electrode is singular there, so this peak depends on the grid, while the lesion does not "
                  "(docs/physics.md 2).")
+    if overheated.get("warning"):
+        doc.para("Beyond the model's tissue physics: " + overheated["warning"].split(": ", 1)[-1], cls="warn")
     _uncertainty_section(doc, s)
     tumors = s.get("tumors") or []
     if tumors:

@@ -782,7 +782,38 @@ def _device(sim: _Simulation, series: dict) -> dict:
     device = dict(sim.model.device_summary(series))
     if sim.scenario.modality == "rfa":
         device["hottest_cell"] = hottest_cell(sim.domain, sim.damage.t_max)
+        device["overheated_tissue"] = overheated_tissue(sim.scenario, sim.domain, sim.damage.t_max)
     return device
+
+
+#: Tissue whose peak passed this has left the model's RF tissue physics: water boils off by 100 degC,
+#: sigma falls to 1e-2 by 105 degC, and a rim cell that dries within a step overshoots to 120-150 degC
+#: and falls back (docs/physics.md 2). Real tissue chars and the generator's impedance rolls off; the
+#: model has no charring, so heat keeps flowing into such cells.
+OVERHEAT_C = 150.0
+#: A warning when the overheated tissue is more than this fraction of the tissue heated above 60 degC:
+#: a few electrode-rim cells are a fraction of a percent (a 12 min cooled-needle run with a 30 ohm
+#: roll-off rise: 0.3 %), a generator that never rolls off about a half.
+OVERHEAT_FRACTION = 0.05
+
+
+def overheated_tissue(scenario, domain, t_max: np.ndarray) -> dict:
+    """The tissue volume whose peak temperature passed :data:`OVERHEAT_C` (mL), the volume heated
+    above 60 degC beside it, and a warning (logged and listed) when the first is more than
+    :data:`OVERHEAT_FRACTION` of the second."""
+    tissue = domain.tissue
+    volumes = domain.geometry.volumes
+    hot = float(np.sum(volumes[tissue & (t_max > OVERHEAT_C)])) * 1e6
+    heated = float(np.sum(volumes[tissue & (t_max > 60.0)])) * 1e6
+    out = {"threshold_C": OVERHEAT_C, "volume_ml": hot, "heated_above_60C_ml": heated, "warning": None}
+    if heated > 0.0 and hot > OVERHEAT_FRACTION * heated:
+        out["warning"] = (f"{scenario.name}: {hot:.3g} mL of tissue, {100 * hot / heated:.0f} % of the "
+                          f"{heated:.3g} mL heated above 60 degC, passed {OVERHEAT_C:g} degC: beyond vaporisation, "
+                          "where tissue chars and a generator's impedance rolls off; the model has no charring, so "
+                          "this zone comes from heating it cannot represent (check rfa.protocol and the roll-off "
+                          "settings: a generator that never rolls off keeps its power on dried tissue)")
+        logger.warning(out["warning"])
+    return out
 
 
 def hottest_cell(domain, t_max: np.ndarray) -> dict:
