@@ -178,7 +178,9 @@ def cmd_validate(args) -> int:
         raise ScenarioError(problems, args.scenario)
     print(f"{args.scenario}: valid ({scenario.modality}, grid kind {e.kind}); about {e.cells} cells x {e.steps} steps, "
           f"solver {e.memory_bytes / 1e9:.2f} GB, placement Monte Carlo {e.mc_memory_bytes / 1e9:.2f} GB, "
-          f"solve about {e.seconds:.0f} s on this kind of machine")
+          f"solve about {e.seconds:.0f} s on this kind of machine"
+          + ("" if scenario.time.get("adaptive") else " (at time.step; each halving the step check needs to meet "
+             "time.tolerance doubles it)"))
     return 0
 
 
