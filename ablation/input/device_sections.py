@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from ablation.input.plausibility import DEVICE_LIMITS, HEAT_FLUX_LIMIT, HEAT_TRANSFER_LIMIT, PROPERTY_MAXIMA
+from ablation.input.plausibility import (DEVICE_LIMITS, HEAT_FLUX_LIMIT, HEAT_TRANSFER_LIMIT, PROPERTY_MAXIMA,
+                                        device_limits)
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Schedule, String, Table
 from ablation.modalities.channels import ACTIVATIONS, probe_channels
 from ablation.modalities.cryo import CATALOGUE, GENERIC, PHASES, probe_settings
@@ -48,15 +49,6 @@ def check_thermal(scenario, errors) -> None:
 
 
 
-def _limited(name: str) -> dict:
-    """Quantity keywords for the plausible range of ``name`` (ablation.input.plausibility.DEVICE_LIMITS)."""
-    lowest, highest, reason = DEVICE_LIMITS[name]
-    out = {"maximum": highest, "bound_reason": reason}
-    if lowest is not None:
-        out.update(minimum=lowest, minimum_reason=reason)
-    return out
-
-
 # ----------------------------------------------------------------------------------------- rfa
 RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue model (modality 'rfa')", {}, fields={
     "protocol": Choice("generator control law: 'constant_power', 'impedance_control' (power off for off_time "
@@ -74,10 +66,10 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
     "rolloff_rise": Quantity("impedance rise over the baseline that counts as roll-off (assumption: the "
                              "modelled impedance rises far more than this at desiccation)", "30 ohm",
                              dimension="resistance", minimum=0.0, exclusive_minimum=True,
-                             **_limited("rolloff_rise")),
+                             **device_limits("rolloff_rise")),
     "rolloff_impedance": Quantity("absolute roll-off impedance (MITA model: 120 ohm)", "120 ohm",
                                   dimension="resistance", minimum=0.0, exclusive_minimum=True,
-                                  **_limited("rolloff_impedance")),
+                                  **device_limits("rolloff_impedance")),
     "off_time": Quantity("impedance_control: power off after a roll-off (MITA model, docs/physics.md: 15 s)", "15 s",
                          dimension="time", minimum=0.0),
     "target_temperature": Quantity("temperature_control: target of the hottest tip sensor (below the 100 degC "
@@ -113,10 +105,10 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                             "(default: none; generators are current-limited, e.g. Goldberg et al.'s clustered "
                             "electrode runs peaked at 1400-2150 mA, but no manufacturer figure was found)", None,
                             dimension="current", nullable=True, minimum=0.0, exclusive_minimum=True,
-                            **_limited("max_current")),
+                            **device_limits("max_current")),
     "series_resistance": Quantity("resistance of the rest of the circuit (pad, body, cables) in series with the "
                                   "modelled tissue; the generator sees Z_tissue + this", "0 ohm",
-                                  dimension="resistance", minimum=0.0, **_limited("series_resistance")),
+                                  dimension="resistance", minimum=0.0, **device_limits("series_resistance")),
     "ground": Choice("'outer_boundary': every outer face of the domain at 0 V (a distant ground); 'far_face': "
                      "only the domain face the first probe points at (a dispersive pad)", "outer_boundary",
                      options=("outer_boundary", "far_face")),
@@ -127,7 +119,7 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
     "vaporisation_interval": Quantity("temperature interval below 100 degC over which water vaporises "
                                       "(Berjano-group models 1 K; MITA 10 K)", "1 K",
                                       dimension="temperature_difference", minimum=0.0, exclusive_minimum=True,
-                                      **_limited("vaporisation_interval")),
+                                      **device_limits("vaporisation_interval")),
     "vaporised_heat_capacity": Number("rho c after vaporisation, in MJ/(m^3 K) (docs/physics.md 2: about 0.6, "
                                       "range 0.44-0.8)", 0.6, minimum=0.0, exclusive_minimum=True,
                                       maximum=DEVICE_LIMITS["vaporised_heat_capacity"][1]),
@@ -137,11 +129,11 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                                               maximum=PROPERTY_MAXIMA["electrical_conductivity"][0],
                                               bound_reason=PROPERTY_MAXIMA["electrical_conductivity"][1]),
     "three_state_kf": Quantity("three-state model kf0 (O'Neill et al. 2011)", "3.33e-3 1/s", dimension="rate",
-                               minimum=0.0, **_limited("three_state_rate")),
+                               minimum=0.0, **device_limits("three_state_rate")),
     "three_state_kb": Quantity("three-state model kb (O'Neill et al. 2011)", "7.77e-3 1/s", dimension="rate",
-                               minimum=0.0, **_limited("three_state_rate")),
+                               minimum=0.0, **device_limits("three_state_rate")),
     "three_state_tk": Quantity("three-state model Tk in kf = kf0 exp(T/Tk), T in degC (O'Neill et al. 2011)",
-                               "40.5 K", dimension="temperature_difference", **_limited("three_state_tk")),
+                               "40.5 K", dimension="temperature_difference", **device_limits("three_state_tk")),
     "three_state_alive": Number("three-state model initial alive fraction A0 [1] (O'Neill et al. 2011)", 0.99,
                                 minimum=0.0, maximum=1.0),
 })
@@ -279,7 +271,7 @@ CRYO_PROBE = Table("cryoprobe (modality 'cryo'): wall condition during freeze an
     "max_extraction": Quantity("largest heat removed per metre of active length for wall = "
                                "'power_limited' (default: the catalogue's, e.g. '592 W/m')", None,
                                dimension="heat_per_length", nullable=True, minimum=0.0,
-                               exclusive_minimum=True, **_limited("max_extraction")),
+                               exclusive_minimum=True, **device_limits("max_extraction")),
     "thaw_temperature": Quantity("wall temperature in an active (helium) thaw (default +15 degC, "
                                  "Go-Smart 288 K)", None, dimension="temperature", nullable=True),
     "protocol": ListOf("this probe's own phases (default: cryo.protocol)", None, item=PHASE, min_items=1),

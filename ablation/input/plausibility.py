@@ -209,6 +209,15 @@ DEVICE_LIMITS: dict[str, tuple[float | None, float | None, str]] = {
         "holds 4.2, more than any dried tissue can"),
 }
 
+def device_limits(name: str) -> dict:
+    """Keywords of a schema Quantity holding it to the plausible range of ``name`` in DEVICE_LIMITS."""
+    lowest, highest, reason = DEVICE_LIMITS[name]
+    out = {"maximum": highest, "bound_reason": reason}
+    if lowest is not None:
+        out.update(minimum=lowest, minimum_reason=reason)
+    return out
+
+
 # Pennes perfusion w_b (1/s): the most perfused organs at rest (kidney, thyroid) receive about 4-5
 # mL/min per g, w_b about 0.07-0.08 1/s; a liver about 1 mL/min per g. 0.2 1/s (about 1200 mL/min/100 g)
 # is beyond any tissue; larger is a unit slip (e.g. mL/min/100 g written as 1/s).

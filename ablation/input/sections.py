@@ -3,16 +3,14 @@ outputs. Device tables are in :mod:`ablation.input.device_sections`, the analyse
 :mod:`ablation.input.analysis_sections`; :mod:`ablation.input.scenario` assembles them."""
 from __future__ import annotations
 
-from ablation.input.plausibility import (DEVICE_LIMITS, HEAT_TRANSFER_LIMIT, MAX_DURATION_S, PROPERTY_MAXIMA,
-                                        PROPERTY_MINIMA)
+from ablation.input.plausibility import (HEAT_TRANSFER_LIMIT, MAX_DURATION_S, PROPERTY_MAXIMA, PROPERTY_MINIMA,
+                                        device_limits)
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Perfusion, Quantity, String, Table, Vector
 from ablation.physics.tissue import BLOOD, PRESETS, PROPERTY_DESCRIPTIONS, PROPERTY_DIMENSIONS, PROPERTY_NAMES
 
 
-#: properties no tissue has at zero: the heat equation (rho c, k) or the electric problem (sigma) would be
-#: singular. Perfusion, slopes, metabolic heat, water and latent heat may be 0 (ex vivo, gel, a model option).
-STRICTLY_POSITIVE = frozenset({"density", "specific_heat", "conductivity", "electrical_conductivity",
-                               "frozen_conductivity", "frozen_specific_heat"})
+# Perfusion, slopes, metabolic heat, water and latent heat may be 0 (ex vivo, gel, a model option); rho, c,
+# k and sigma have plausible minima (PROPERTY_MINIMA), which also keep the heat and electric problems regular.
 
 
 def _property_overrides(description: str) -> Table:
@@ -30,7 +28,7 @@ def _property_overrides(description: str) -> Table:
                                 + ("" if maximum is None else f"; at most {maximum:g}: {reason}"), None,
                                 dimension=PROPERTY_DIMENSIONS[name], nullable=True,
                                 minimum=least if least is not None else (None if "temperature" in name else 0.0),
-                                exclusive_minimum=least is None and name in STRICTLY_POSITIVE, maximum=maximum,
+                                maximum=maximum,
                                 bound_reason=reason, minimum_reason=least_reason)
     return Table(f"property overrides for {description}", {}, fields=fields)
 
@@ -39,12 +37,6 @@ def _property_range(name: str) -> dict:
     """Quantity keywords holding a blood property to the tissue property's plausible range."""
     (least, least_reason), (most, reason) = PROPERTY_MINIMA[name], PROPERTY_MAXIMA[name]
     return {"minimum": least, "minimum_reason": least_reason, "maximum": most, "bound_reason": reason}
-
-
-def _activation_energy(description: str, default: str) -> Quantity:
-    lowest, highest, reason = DEVICE_LIMITS["activation_energy"]
-    return Quantity(description, default, dimension="activation_energy", minimum=lowest, maximum=highest,
-                    bound_reason=reason, minimum_reason=reason)
 
 
 def tissue_spec() -> Table:
@@ -177,10 +169,11 @@ DAMAGE = Table("thermal damage and lethal-zone definition", {}, fields={
     "stasis_frequency_factor": Number("vascular stasis kinetics A [1/s] (Brown et al. 1992, as used by Schutt & "
                                       "Haemmerich 2008); used with perfusion_shutdown = 'vascular_stasis'", 1.98e106,
                                       minimum=0.0, exclusive_minimum=True),
-    "stasis_activation_energy": _activation_energy("vascular stasis kinetics Ea (Brown et al. 1992, as used by "
-                                                   "Schutt & Haemmerich 2008)", "6.67e5 J/mol"),
-    "activation_energy": _activation_energy("Arrhenius activation energy Ea (liver, COMSOL 'Liver (human)')",
-                                            "2.577e5 J/mol"),
+    "stasis_activation_energy": Quantity("vascular stasis kinetics Ea (Brown et al. 1992, as used by Schutt & "
+                                         "Haemmerich 2008)", "6.67e5 J/mol", dimension="activation_energy",
+                                         **device_limits("activation_energy")),
+    "activation_energy": Quantity("Arrhenius activation energy Ea (liver, COMSOL 'Liver (human)')",
+                                  "2.577e5 J/mol", dimension="activation_energy", **device_limits("activation_energy")),
     "time_above": ListOf("thresholds for time spent above (cumulative, per cell)",
                          ["50 degC", "60 degC"], item=Quantity(dimension="temperature")),
     "time_below": ListOf("thresholds for time spent below (cumulative, per cell)",

@@ -95,7 +95,7 @@ def estimate_output_bytes(scenario, *, scene: bool = True, report: bool = True) 
         extent = max(extent, max(float(d) for d in diameters))
     for probe in scenario.probes:
         extent = max(extent, float(getattr(probe, "active_length", 0.0) or 0.0), float(probe.diameter))
-        rf = probe.get("rfa") if hasattr(probe, "get") else None
+        rf = probe.get("rfa")
         if rf is not None and rf.get("electrode") == "multitine":     # its tines are in the fine region too
             extent = max(extent, float(rf.deployed_diameter))
     fine = min(size, extent + 2.0 * float(grid.fine_margin))
