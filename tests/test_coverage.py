@@ -485,3 +485,13 @@ def test_an_empty_lesion_gives_undefined_margins_without_warnings_and_quantiles_
     assert quantiles(np.array([np.nan, np.nan]))["q50"] is None
     mixed = quantiles(np.array([1.0, 2.0, 3.0, np.nan, 5.0]))
     assert mixed["q50"] == pytest.approx(2.5) and mixed["q05"] == pytest.approx(1.15)
+
+
+def test_one_margin_written_in_two_units_is_reported_once():
+    """Results are keyed by the margin in mm: 5 mm and 0.5 cm are one margin, not two keys that collide."""
+    from ablation.input.scenario import scenario_from_dict
+    from conftest import load_raw
+    raw = load_raw("thermal_probe.toml")
+    raw["coverage"] = {"margins": ["0.5 cm", "5 mm", "7 mm", "0.7 cm"]}
+    margins = cv.scenario_margins(scenario_from_dict(raw))
+    assert np.allclose(np.array(margins) * 1e3, [5.0, 7.0, 10.0], atol=1e-9)

@@ -161,7 +161,8 @@ def test_spacing_larger_than_the_tumour_allows_is_named():
 @pytest.mark.parametrize("table, field", [({"target": 1.5}, "plan.target"), ({"max_probes": 0}, "plan.max_probes"),
                                           ({"objective": "volume"}, "plan.objective"),
                                           ({"max_time": "1 min"}, "plan.max_time"),
-                                          ({"approaches": ["open", "open"]}, "plan.approaches")])
+                                          ({"approaches": ["open", "open"]}, "plan.approaches"),
+                                          ({"durations": ["12 min", "720 s"]}, "plan.durations")])
 def test_bad_plan_values_name_the_field(table, field):
     with pytest.raises(ScenarioError) as info:
         plan_spec(scenario(**table))

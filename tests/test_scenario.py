@@ -114,6 +114,14 @@ def _mutations():
                                              d["tumors"][0].update(center=[0, 0, 10]),
                                              d["probes"][0].update(tip=[0, 0, 30], active_length="75 mm"))),
                                 "probes[0].active_length", "outside the domain"),
+        "two tumours of one name": (m(lambda d: d["tumors"].append({**d["tumors"][0], "center": [0, 0, 10]})),
+                                    "tumors[1].name", "is also the name of tumors[0]"),
+        "a name the run gives an unnamed tumour": (
+            m(lambda d: d["tumors"].extend([{"center": [5, 0, 0], "diameter": "5 mm"},
+                                            {"name": "tumor 2", "center": [-5, 0, 0], "diameter": "5 mm"}])),
+            "tumors[2].name", "'tumor 2' is also the name of tumors[1]"),
+        "a coverage criterion twice": (m(lambda d: d.setdefault("coverage", {}).update(
+            criteria=["max_temperature>=60", "max_temperature>=60"])), "coverage.criteria[1]", "is given twice"),
         "decreasing schedule": (m(lambda d: d["probes"][0]["thermal"].update(
             temperature_schedule=[["10 s", "50 degC"], ["5 s", "60 degC"]])), "temperature_schedule[1][0]", "does not increase"),
     }

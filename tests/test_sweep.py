@@ -84,6 +84,8 @@ def test_zero_samples_are_refused():
     errors = problems({**ishigami_sweep(8), "metrics": ["lesion_volume", "summary.tumors[0]..x"]})
     assert [e[0] for e in errors] == ["sweep.metrics[0]", "sweep.metrics[1]"]
     assert "lesion_volume_ml" in errors[0][1]
+    errors = problems({**ishigami_sweep(8), "metrics": ["lesion_volume_ml", "lesion_volume_ml"]})
+    assert [e[0] for e in errors] == ["sweep.metrics[1]"] and "given twice" in errors[0][1]
     errors = problems({**ishigami_sweep(8), "samples": 12})      # not 2^k for Saltelli
     assert errors[0][0] == "sweep.samples" and "power of 2" in errors[0][1]
 

@@ -53,6 +53,8 @@ def check_coverage(scenario, errors) -> None:
             parse_criterion(name)
         except ValueError as exc:
             errors.append((f"coverage.criteria[{i}]", str(exc)))
+        if name in (section.criteria or ())[:i]:
+            errors.append((f"coverage.criteria[{i}]", f"{name!r} is given twice; expected each criterion once"))
     capsule = section.capsule
     if capsule.shape == "plane":
         for key in ("point", "normal"):

@@ -112,6 +112,10 @@ def check_plan(scenario, errors) -> None:
             errors.append(("plan.max_time", f"{p.max_time / 60:g} min is shorter than every candidate duration "
                                              f"({', '.join(f'{d / 60:g}' for d in candidates)} min); expected at "
                                              "least the shortest, or shorter plan.durations"))
+    rounded = [round(d, 6) for d in p.durations or ()]
+    if len(set(rounded)) != len(rounded):
+        errors.append(("plan.durations", f"{', '.join(f'{d / 60:g}' for d in p.durations)} min names a duration "
+                                         "twice; expected each once"))
     if p.approaches is not None and len(set(p.approaches)) != len(p.approaches):
         errors.append(("plan.approaches", f"{list(p.approaches)} names an approach twice; expected each once"))
 

@@ -288,6 +288,7 @@ def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = 
     input_files = {}
     if not errors:
         _check_sections(loaded, raw, errors)
+        _check_unique_names(loaded, raw, errors)
     if not errors:
         _check_tumor_shapes(loaded, errors)
     if not errors:
@@ -505,6 +506,30 @@ def _check_sections(s: Record, raw, errors: list) -> None:
     if "placement" in written and s.placement.enabled and not s.probes:
         errors.append(("placement", "section given but the scenario has no probe; expected [[probes]] (the "
                                     "placement error model moves the probes) or no [placement] section"))
+
+
+def _check_unique_names(s: Record, raw, errors: list) -> None:
+    """Tumours and vessels each need names of their own: results are keyed by them (the placement
+    samples per tumour, the picture's margin labels, the vessel regions), where two alike would
+    merge. An unnamed entry is checked under the name the run gives it (``tumor 2``). Probes may
+    share a name (a copied cluster): they are told apart by index."""
+    written = raw.get("tumors", []) if isinstance(raw, dict) else []
+    written = len(written) if isinstance(written, list) else 0
+    kinds = (("tumors", s.tumors, "tumor"), ("vessels", s.vessels, "vessel"))
+    for key, entries, word in kinds:
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            name = entry.name
+            if name is None:
+                label = getattr(entry, "label", None)
+                name = f"tumour label {label}" if getattr(entry, "shape", None) == "label" else f"{word} {i + 1}"
+            if name in seen:
+                where = (f"{key}[{i}].name" if key != "tumors" or i < written
+                         else "anatomy")   # a tumour the label map or a surface file added
+                errors.append((where, f"{name!r} is also the name of {key}[{seen[name]}]; expected a name of its "
+                                      f"own (results are reported and tabulated by name)"))
+            else:
+                seen[name] = i
 
 
 def _criterion_threshold(name) -> float | None:

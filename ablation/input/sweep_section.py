@@ -498,6 +498,9 @@ def check_sweep(scenario, root: Table, errors: list) -> None:
                                             "only for N = 2^k (e.g. 32, 64, 128)"))
     known = available_metrics(scenario, section.approaches)
     for i, name in enumerate(section.metrics or ()):
+        if name in (section.metrics or ())[:i]:   # one column per metric in the table
+            errors.append((f"sweep.metrics[{i}]", f"{name!r} is given twice; expected each metric once"))
+            continue
         if name.startswith(SUMMARY_PREFIX):
             try:
                 summary_path(name[len(SUMMARY_PREFIX):])

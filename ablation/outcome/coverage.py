@@ -586,7 +586,8 @@ def scenario_capsule(scenario):
 def scenario_margins(scenario) -> tuple:
     section = scenario.get("coverage")
     listed = tuple(section.margins) if section is not None and section.margins else ()
-    return tuple(sorted({5 * MM, 10 * MM, *listed}))
+    # rounded to 1 nm: '5 mm' and '0.5 cm' are one margin (results are keyed by the margin in mm)
+    return tuple(sorted({round(m, 9) for m in (5 * MM, 10 * MM, *listed)}))
 
 
 def build_points(scenario, domain, seed: int = 0, n_surface=None) -> list[TumorPoints]:
