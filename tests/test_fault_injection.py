@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,50 @@ def test_re_solved_placement_samples_survive_a_broken_worker_pool(monkeypatch, c
     assert resolve.solve_all([1, 2, 3]) == [[10], [20], [30]]
     assert solved == [1, 2, 3]
     assert "solving the 3 samples here" in caplog.text
+
+
+def _spawned_children(pid: int) -> set[int]:
+    """Worker processes (multiprocessing spawn) whose parent is ``pid``, read from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
+        if ppid == str(pid) and b"spawn_main" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_run_stopped_while_its_workers_solve_ends_them_at_once(tmp_path, sig):
+    """Re-solved insertion sequences run on worker processes for minutes each: a stopped run stops
+    them too and exits at once, leaving no folder, lock or process (a pool shutdown alone waited for
+    the running solves, 10 min in a measured case)."""
+    scenario = small_scenario(tmp_path, **{
+        "time.duration": "10 min", "placement.resolve_samples": 4, "placement.samples": 4,
+        "placement.insertions": [{"tip": [4, 0, 0]}, {"tip": [-4, 0, 0]}]})
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "ablation", "run", str(scenario), "--out", str(out), "--no-scene",
+                             "--quiet", "--workers", "2"], stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            preexec_fn=default_sigint)
+    seen, deadline = set(), time.monotonic() + 120
+    while len(seen) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        seen |= _spawned_children(proc.pid)
+        time.sleep(0.2)
+    assert len(seen) >= 2, "no worker processes started"
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    code = proc.wait(timeout=30)          # the solves left alone run for minutes
+    assert code == EXPECTED[sig], proc.stderr.read()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+              for p in seen if Path(f"/proc/{p}/cmdline").exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{p}/cmdline").exists() and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+                   for p in seen)
+    assert not out.exists() and leftovers(tmp_path, "out") == []

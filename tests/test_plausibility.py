@@ -364,6 +364,39 @@ def test_budget_refuses_placement_samples_beyond_memory_and_validation_beyond_th
         base.with_changes({"placement.samples": 10 ** 9})
 
 
+def test_re_solved_placement_samples_are_estimated_on_the_grid_they_solve_on():
+    """Insertion sequences re-solve placement.resolve_samples samples on one 3-D grid around every
+    insertion: the estimate counts that grid's cells as run_sequence builds it (a second path), and
+    a material tumour's moved-lesion check re-solves placement.resolve_check runs on the run's grid."""
+    from ablation.run.setup import planned_insertions, sequence_scenario
+    from ablation.run.transforms import apply_transforms
+    s = load_scenario(ROOT / "scenarios" / "compare_repositioning.toml")
+    e = est.estimate(s)
+    solves = est.placement_solves(s, e)
+    built = scenario_domain(sequence_scenario(apply_transforms(s), planned_insertions(s)))
+    assert (solves.kind, solves.cells) == ("3d", built.n_cells)
+    assert solves.ablations == 1 + len(s.placement.insertions)
+    assert solves.samples == min(s.placement.samples, s.placement.resolve_samples)
+    assert solves.seconds > solves.samples * solves.ablations * e.seconds * 0.99   # gaps add to each ablation
+    showcase = load_scenario(ROOT / "scenarios" / "showcase.toml")
+    e = est.estimate(showcase)
+    check = est.placement_solves(showcase, e)
+    assert (check.field, check.samples, check.cells) == ("placement.resolve_check", 2, e.cells)
+    assert check.seconds == pytest.approx(2 * e.seconds)
+    assert est.placement_solves(showcase.with_changes({"placement.resolve_check": 0}), e) is None
+
+
+def test_budget_refuses_insertions_whose_3d_grid_does_not_fit():
+    """The run's own grid is axisymmetric and small; a repositioning makes every re-solved sample 3-D."""
+    s = load_scenario(ROOT / "scenarios" / "showcase.toml").with_changes(
+        {"placement.insertions": [{"tip": [6, 0, 0]}], "grid.spacing": "0.4 mm"})
+    e = est.estimate(s)
+    assert e.kind == "axisymmetric" and e.memory_bytes < 0.5e9
+    problems = est.check_budget(s, max_memory_bytes=1e9)
+    assert [p for p, _ in problems] == ["placement.insertions"]
+    assert "re-solved placement samples need a 3d grid" in problems[0][1]
+
+
 def test_budget_default_is_80_percent_of_machine_memory():
     total = est.machine_memory()
     with open("/proc/meminfo") as fh:
@@ -423,3 +456,10 @@ def test_adaptive_cap_shorter_than_first_step_is_refused():
     with pytest.raises(ScenarioError) as info:
         s.with_changes({"time.step": "4 s", "time.max_step": "2 s"})
     assert info.value.errors[0][0] == "time.max_step" and "shorter than the first step" in info.value.errors[0][1]
+
+
+def test_validate_states_the_re_solved_placement_samples(capsys):
+    from ablation.cli import main
+    assert main(["validate", str(ROOT / "scenarios" / "compare_repositioning.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "then 12 re-solved placement samples (placement.resolve_samples), each 3 ablations in sequence" in out

@@ -101,15 +101,19 @@ def _show_progress(args) -> bool:
 @contextlib.contextmanager
 def _executor(args):
     """The process pool of --workers N (default: one per core), shut down afterwards."""
-    from ablation.run.parallel import local_pool
+    from ablation.run.parallel import local_pool, stop_pool
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
         raise ScenarioError([("--workers", f"{workers} is out of range; expected at least 1")])
     pool = local_pool(10**6, workers)
     try:
         yield pool
-    finally:
-        pool.shutdown(cancel_futures=True)
+    except BaseException:
+        # interrupted or failed: stop the running solves too (a shutdown would wait for them; a
+        # re-solved insertion sequence runs for minutes)
+        stop_pool(pool)
+        raise
+    pool.shutdown(cancel_futures=True)
 
 
 def cmd_run(args) -> int:
@@ -170,17 +174,24 @@ def _margin_text(tumor: dict) -> str:
 
 
 def cmd_validate(args) -> int:
-    from ablation.run.estimate import check_budget, estimate
+    from ablation.run.estimate import check_budget, estimate, placement_solves
     scenario = load_scenario(args.scenario)
     e = estimate(scenario)
     problems = check_budget(scenario, args.max_memory, e)
     if problems:
         raise ScenarioError(problems, args.scenario)
+    solves = placement_solves(scenario, e)
+    resolved = "" if solves is None else (
+        f"; then {solves.samples} re-solved placement samples ({solves.field}), each "
+        + (f"{solves.ablations} ablations in sequence" if solves.ablations > 1 else "one solve")
+        + (" on the run's grid" if (solves.kind, solves.cells) == (e.kind, e.cells) else
+           f" on a {'3-D' if solves.kind == '3d' else solves.kind} grid of about {solves.cells} cells")
+        + f": about {solves.seconds:.0f} s of solving, shared out over the worker processes")
     print(f"{args.scenario}: valid ({scenario.modality}, grid kind {e.kind}); about {e.cells} cells x {e.steps} steps, "
           f"solver {e.memory_bytes / 1e9:.2f} GB, placement Monte Carlo {e.mc_memory_bytes / 1e9:.2f} GB, "
           f"solve about {e.seconds:.0f} s on this kind of machine"
           + ("" if scenario.time.get("adaptive") else " (at time.step; each halving the step check needs to meet "
-             "time.tolerance doubles it)"))
+             "time.tolerance doubles it)") + resolved)
     return 0
 
 

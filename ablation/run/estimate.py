@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.geometry import grid
-from ablation.run.setup import choose_kind, domain_center, domain_size, probe_shapes, tine_boxes, tumor_shapes
+from ablation.run.setup import (axisymmetry_breaker, choose_kind, domain_center, domain_size, planned_insertions,
+                                probe_shapes, sequence_scenario, tine_boxes, tumor_shapes)
 
 
 # Measured costs per (grid kind, modality family): bytes of peak resident memory per cell above the
@@ -78,7 +79,7 @@ MAX_EDGES_PER_AXIS = 1_000_000
 class Estimate:
     """A run's expected size: ``cells`` of the grid (``shape`` per axis), time ``steps``, peak solver
     ``memory_bytes``, placement Monte Carlo ``mc_memory_bytes`` and wall-clock ``seconds`` of the
-    solve (one solve; re-solved placement samples multiply it)."""
+    solve (the run's own; re-solved placement samples: :func:`placement_solves`)."""
     kind: str
     shape: tuple
     cells: int
@@ -146,16 +147,68 @@ def coverage_memory(scenario) -> tuple[float, str]:
     return float(sum(counts.values()) * len(scenario.tumors) * COVERAGE_BYTES_PER_POINT), largest
 
 
-def estimate(scenario) -> Estimate:
-    """The run's expected size and cost, computed without allocating the grid's arrays."""
+def _grid_shape(scenario) -> tuple[str, tuple]:
+    """(kind, cells per axis) of the run's grid."""
     kind, bound = _grid_shape_bound(scenario)
     # graded_edges samples its axis at 20001 points and returns one float per edge: cheap up to
     # millions of edges per axis; beyond that the fine-spacing bound is returned as it is
     if max(bound) <= MAX_EDGES_PER_AXIS:
         kind, edges = grid_edges(scenario)
-        shape = tuple(e.size - 1 for e in edges)
-    else:
-        shape = bound
+        return kind, tuple(e.size - 1 for e in edges)
+    return kind, bound
+
+
+@dataclass(frozen=True)
+class PlacementSolves:
+    """Solves the placement Monte Carlo adds to the run's own (ablation/outcome/placement): ``samples``
+    re-solved, each ``ablations`` solves (an insertion sequence with its cooling gaps) on a ``kind``
+    grid of ``cells``; ``seconds`` of all of them one after another (the worker processes share them
+    out), ``memory_bytes`` of one solve (each worker holds one); ``field`` sets their count."""
+    samples: int
+    ablations: int
+    kind: str
+    cells: int
+    seconds: float
+    memory_bytes: float
+    field: str
+
+
+def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
+    """What re-solving placement samples will cost (None when the Monte Carlo only moves the solved
+    lesion): insertion sequences and the 'resolve' method re-solve placement.resolve_samples samples
+    on a 3-D grid; the moved-tumour check of a material tumour re-solves placement.resolve_check on
+    the run's grid (the same rules as ablation.outcome.placement.monte_carlo)."""
+    p = scenario.get("placement")
+    if p is None or not p.enabled or not scenario.tumors or not scenario.probes:
+        return None
+    insertions = tuple(p.insertions or ())
+    if insertions or p.method == "resolve":
+        probes = planned_insertions(scenario) if insertions else scenario.probes
+        mesh = sequence_scenario(scenario, probes) if insertions else \
+            scenario.replaced(grid=scenario.grid.replaced(kind="3d"))
+        kind, shape = _grid_shape(mesh)
+        cells = int(math.prod(shape))
+        ablations = len(probes) if insertions else 1
+        gap_steps = math.ceil(p.gap / min(scenario.time.step, p.gap)) if insertions and p.gap > 0 else 0
+        per_sample = ablations * cells * STEP_CHECK_FACTOR * (
+            run.steps * COSTS[(kind, _family(scenario.modality))]["seconds_per_cell_step"]
+            + gap_steps * COSTS[(kind, "thermal")]["seconds_per_cell_step"])
+        count = min(p.samples, p.resolve_samples)
+        memory = BASE_BYTES + COSTS[(kind, _family(scenario.modality))]["bytes_per_cell"] * cells
+        return PlacementSolves(count, ablations, kind, cells, count * per_sample, memory, "placement.resolve_samples")
+    moves_tumor = p.method == "move_tumor" or (p.method == "auto" and len(scenario.probes) == 1
+                                               and not axisymmetry_breaker(scenario))
+    if moves_tumor and run.kind == "axisymmetric" and any(t.material for t in scenario.tumors):
+        count = min(p.resolve_check, p.samples)
+        if count:
+            return PlacementSolves(count, 1, run.kind, run.cells, count * run.seconds, run.memory_bytes,
+                                   "placement.resolve_check")
+    return None
+
+
+def estimate(scenario) -> Estimate:
+    """The run's expected size and cost, computed without allocating the grid's arrays."""
+    kind, shape = _grid_shape(scenario)
     cells = int(math.prod(shape))
     steps = steps_of(scenario)
     cost = COSTS[(kind, _family(scenario.modality))]
@@ -206,6 +259,15 @@ def check_budget(scenario, max_memory_bytes: float | None = None, estimate_: Est
                        f"{_gb(e.mc_memory_bytes)}; expected at most {_gb(budget)}, the memory budget "
                        "(--max-memory; default 80 % of this machine's): fewer placement.samples "
                        "(or coverage.points / placement.surface_points)"))
+    solves = placement_solves(scenario, e)
+    if solves is not None:
+        workers = max(1, min(os.cpu_count() or 1, solves.samples))
+        if workers * solves.memory_bytes > budget:
+            cause = "placement.insertions" if solves.ablations > 1 else solves.field
+            errors.append((cause, f"the {solves.samples} re-solved placement samples need a {solves.kind} grid of about "
+                           f"{solves.cells:.3g} cells, {_gb(solves.memory_bytes)} per solve and {workers} solves at "
+                           f"once; expected at most {_gb(budget)}, the memory budget (--max-memory; default 80 % "
+                           "of this machine's): coarsen grid.spacing or grid.max_spacing, or fewer insertions"))
     needed, field = coverage_memory(scenario)
     if needed > budget:
         count = scenario.coverage[field.split(".")[1]]

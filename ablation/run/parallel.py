@@ -33,8 +33,10 @@ def local_pool(tasks: int, workers: int | None = None) -> ProcessPoolExecutor:
 def stop_pool(pool: ProcessPoolExecutor) -> None:
     """Stops a local pool at once, its running tasks too (a failed or interrupted caller): otherwise
     the interpreter waits for them at exit."""
+    # taken before the shutdown, which forgets them (Python 3.11 sets _processes to None)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
         process.terminate()
 
 

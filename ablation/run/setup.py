@@ -172,6 +172,23 @@ def tine_boxes(scenario) -> list[tuple[np.ndarray, np.ndarray]]:
     return boxes
 
 
+def planned_insertions(scenario) -> list:
+    """Probe records of every insertion as planned: the first probe, then [[placement.insertions]]."""
+    first = scenario.probes[0]
+    insertions = scenario.placement.insertions if scenario.get("placement") is not None else ()
+    return [first] + [first.replaced(tip=ins.tip, direction=ins.direction or first.direction,
+                                     name=f"insertion {k + 2}") for k, ins in enumerate(insertions or ())]
+
+
+def sequence_scenario(scenario, probes_per_insertion):
+    """The scenario whose grid holds a sequence of insertions: every insertion's probe, on a 3-D grid
+    placed around all of them and the tumours (ablation.outcome.placement.run_sequence)."""
+    probes = tuple(probes_per_insertion)
+    center = tuple(float(c) for c in domain_center(scenario.replaced(probes=probes)))
+    return scenario.replaced(probes=probes, grid=scenario.grid.replaced(kind="3d"),
+                             domain=scenario.domain.replaced(center=center))
+
+
 def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
     """Grid and region masks for ``scenario``; ``spacing_scale`` refines (< 1) or coarsens it."""
     g = scenario.grid

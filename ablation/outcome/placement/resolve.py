@@ -13,8 +13,8 @@ from ablation.geometry.grid import mark_regions
 from ablation.outcome import coverage as cov
 from ablation.outcome.placement.error_models import ErrorModel, displaced_probe, local_errors
 from ablation.outcome.placement.statistics import SampleTable
-from ablation.run.parallel import local_pool, map_in_order
-from ablation.run.setup import domain_center, probe_shapes, scenario_domain
+from ablation.run.parallel import local_pool, map_in_order, stop_pool
+from ablation.run.setup import planned_insertions, probe_shapes, scenario_domain, sequence_scenario
 from ablation.run.time_loop import run
 from ablation.run.transforms import apply_transforms
 
@@ -54,11 +54,7 @@ def run_sequence(scenario, probes_per_insertion: list, gap: float) -> list:
     Temperature and damage carry over (:func:`ablation.run.time_loop.run` with ``initial_state``);
     the gap runs the generic thermal model without probes (tissue cooling by conduction and
     perfusion; phase change is not modelled in the gap)."""
-    base = apply_transforms(scenario)
-    # one grid for every insertion: placed around all of them and the tumours
-    center = tuple(float(c) for c in domain_center(base.replaced(probes=tuple(probes_per_insertion))))
-    mesh_scenario = base.replaced(probes=tuple(probes_per_insertion), grid=base.grid.replaced(kind="3d"),
-                                  domain=base.domain.replaced(center=center))
+    mesh_scenario = sequence_scenario(apply_transforms(scenario), probes_per_insertion)
     grid = scenario_domain(mesh_scenario)
     state, out = None, []
     for probe in probes_per_insertion:
@@ -83,14 +79,6 @@ def sample_metrics(grid, fields, scenario, criterion, n_surface) -> SampleMetric
             for tp in points]
     return ([r["coverage"] for r in rows], [cov.margin_value_mm(r) for r in rows],
             [r["technical_success"] for r in rows])
-
-
-def planned_insertions(scenario) -> list:
-    """Probe records of every insertion as planned: the first probe, then [[placement.insertions]]."""
-    first = scenario.probes[0]
-    insertions = scenario.placement.insertions if scenario.get("placement") is not None else ()
-    return [first] + [first.replaced(tip=ins.tip, direction=ins.direction or first.direction,
-                                     name=f"insertion {k + 2}") for k, ins in enumerate(insertions or ())]
 
 
 def occlusion_scenario(scenario, model: ErrorModel):
@@ -135,16 +123,22 @@ def solve_all(jobs: list[ResolveJob], executor=None, progress=None) -> list[list
     if executor is None:
         if len(jobs) <= 1:
             return [solve_job(j) for j in jobs]
+        pool = local_pool(len(jobs))
         try:
-            with local_pool(len(jobs)) as pool:
-                return solve_all(jobs, pool, progress)
+            out = solve_all(jobs, pool, progress)
+            pool.shutdown()
+            return out
         except BrokenProcessPool as exc:
+            stop_pool(pool)
             # as the step check does: a worker that died (killed for memory, or a script read from
             # stdin that spawned workers cannot import) costs time, not the run
             log.warning("the worker processes of the re-solved placement samples failed (%s); solving the %d "
                         "samples here, one after the other (a script needs `if __name__ == \"__main__\":`, "
                         "README, Python API)", exc, len(jobs))
             return [solve_job(j) for j in jobs]
+        except BaseException:
+            stop_pool(pool)      # interrupted or failed: no solve keeps running behind it
+            raise
     return map_in_order(executor, solve_job, jobs, progress, "re-solved placement samples")
 
 
