@@ -204,11 +204,8 @@ def test_re_solved_placement_samples_survive_a_broken_worker_pool(monkeypatch, c
     from ablation.outcome.placement import resolve
 
     class DeadPool:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
 
         def submit(self, function, item):
             raise BrokenProcessPool("a process in the process pool was terminated abruptly")
