@@ -235,6 +235,16 @@ def _spawned_children(pid: int) -> set[int]:
     return found
 
 
+def _still_working(pids) -> bool:
+    """Whether any of ``pids`` is still a worker (a reaped or zombie process has no command line)."""
+    def cmdline(pid):
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+    return any(b"spawn_main" in cmdline(p) for p in pids)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_run_stopped_while_its_workers_solve_ends_them_at_once(tmp_path, sig):
     """Re-solved insertion sequences run on worker processes for minutes each: a stopped run stops
@@ -257,9 +267,7 @@ def test_a_run_stopped_while_its_workers_solve_ends_them_at_once(tmp_path, sig):
     code = proc.wait(timeout=30)          # the solves left alone run for minutes
     assert code == EXPECTED[sig], proc.stderr.read()
     deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{p}").exists() and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
-              for p in seen if Path(f"/proc/{p}/cmdline").exists()) and time.monotonic() < deadline:
+    while _still_working(seen) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(Path(f"/proc/{p}/cmdline").exists() and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
-                   for p in seen)
+    assert not _still_working(seen)
     assert not out.exists() and leftovers(tmp_path, "out") == []

@@ -377,7 +377,9 @@ def test_re_solved_placement_samples_are_estimated_on_the_grid_they_solve_on():
     assert (solves.kind, solves.cells) == ("3d", built.n_cells)
     assert solves.ablations == 1 + len(s.placement.insertions)
     assert solves.samples == min(s.placement.samples, s.placement.resolve_samples)
-    assert solves.seconds > solves.samples * solves.ablations * e.seconds * 0.99   # gaps add to each ablation
+    # same grid and family as the run's: each ablation costs the run's steps plus the gap's (thermal) steps
+    gap_steps = s.placement.gap / min(s.time.step, s.placement.gap)
+    assert solves.seconds == pytest.approx(solves.samples * solves.ablations * e.seconds * (e.steps + gap_steps) / e.steps)
     showcase = load_scenario(ROOT / "scenarios" / "showcase.toml")
     e = est.estimate(showcase)
     check = est.placement_solves(showcase, e)

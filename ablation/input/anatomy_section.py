@@ -18,6 +18,7 @@ from ablation.input.probe_curves import InputFileError, resolve_input
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, String, Table
 from ablation.physics.tissue import PRESETS
 from ablation.physics.vessel_wall import HEATED_LENGTH, WALL_SHEAR_STRESS
+from ablation.run.setup import tumor_name
 
 LABEL_TUMOR = Table("a tumour given by its label in the label map", fields={
     "label": Integer("its label value", minimum=1),
@@ -106,7 +107,7 @@ def apply_anatomy(scenario, errors: list, source: str | None):
             errors.append((f"tumors[{i}].label", f"label {t.label} holds no voxel in anatomy.label_map "
                                                   f"{section.label_map}; an empty label cannot be a tumour"))
         else:
-            shapes[i] = anatomy.labels.region([t.label], t.name or f"tumour label {t.label}")
+            shapes[i] = anatomy.labels.region([t.label], tumor_name(t, i))
             tumors[i] = t.replaced(center=tuple(float(c) for c in shapes[i].center))
     template = _label_tumor_template()
     for name, shape, material in new_tumors:

@@ -39,7 +39,7 @@ from ablation.input.sections import (DAMAGE, DOMAIN, GRID, OUTPUTS, POSITIVE_LEN
 from ablation.physics.damage import parse_criterion
 from ablation.physics.tissue import preset_values
 from ablation.run.estimate import domain_size as grid_domain_size
-from ablation.run.setup import axisymmetry_breaker, domain_center, tumor_radii
+from ablation.run.setup import axisymmetry_breaker, domain_center, tumor_name, tumor_radii
 from ablation.geometry.shapes import Segment
 
 log = logging.getLogger(__name__)
@@ -515,14 +515,11 @@ def _check_unique_names(s: Record, raw, errors: list) -> None:
     share a name (a copied cluster): they are told apart by index."""
     written = raw.get("tumors", []) if isinstance(raw, dict) else []
     written = len(written) if isinstance(written, list) else 0
-    kinds = (("tumors", s.tumors, "tumor"), ("vessels", s.vessels, "vessel"))
-    for key, entries, word in kinds:
+    kinds = (("tumors", [tumor_name(t, i) for i, t in enumerate(s.tumors)]),
+             ("vessels", [v.name or f"vessel {i + 1}" for i, v in enumerate(s.vessels)]))
+    for key, names in kinds:
         seen: dict[str, int] = {}
-        for i, entry in enumerate(entries):
-            name = entry.name
-            if name is None:
-                label = getattr(entry, "label", None)
-                name = f"tumour label {label}" if getattr(entry, "shape", None) == "label" else f"{word} {i + 1}"
+        for i, name in enumerate(names):
             if name in seen:
                 where = (f"{key}[{i}].name" if key != "tumors" or i < written
                          else "anatomy")   # a tumour the label map or a surface file added

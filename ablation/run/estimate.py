@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.geometry import grid
-from ablation.run.setup import (axisymmetry_breaker, choose_kind, domain_center, domain_size, planned_insertions,
+from ablation.run.setup import (choose_kind, domain_center, domain_size, placement_method, planned_insertions,
                                 probe_shapes, sequence_scenario, tine_boxes, tumor_shapes)
 
 
@@ -196,9 +196,7 @@ def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
         count = min(p.samples, p.resolve_samples)
         memory = BASE_BYTES + COSTS[(kind, _family(scenario.modality))]["bytes_per_cell"] * cells
         return PlacementSolves(count, ablations, kind, cells, count * per_sample, memory, "placement.resolve_samples")
-    moves_tumor = p.method == "move_tumor" or (p.method == "auto" and len(scenario.probes) == 1
-                                               and not axisymmetry_breaker(scenario))
-    if moves_tumor and run.kind == "axisymmetric" and any(t.material for t in scenario.tumors):
+    if placement_method(scenario, p) == "move_tumor" and run.kind == "axisymmetric" and any(t.material for t in scenario.tumors):
         count = min(p.resolve_check, p.samples)
         if count:
             return PlacementSolves(count, 1, run.kind, run.cells, count * run.seconds, run.memory_bytes,

@@ -130,6 +130,26 @@ def choose_kind(scenario) -> str:
     return "3d" if axisymmetry_breaker(scenario) else "axisymmetric"
 
 
+def placement_method(scenario, section) -> str:
+    """The placement Monte Carlo's method for ``section`` (a [placement] table or None): as written,
+    else 'resolve' with insertions, 'move_tumor' for an axisymmetric single probe, else 'rigid_shift'."""
+    if section is not None and section.method != "auto":
+        return section.method
+    if section is not None and section.insertions:
+        return "resolve"
+    if len(scenario.probes) == 1 and not axisymmetry_breaker(scenario):
+        return "move_tumor"
+    return "rigid_shift"
+
+
+def tumor_name(tumor, index: int) -> str:
+    """The name a tumour is reported under: its own, else 'tumour label N' for a label-map tumour
+    and 'tumor <index + 1>' for a sphere or ellipsoid."""
+    if tumor.name:
+        return tumor.name
+    return f"tumour label {tumor.label}" if tumor.shape == "label" else f"tumor {index + 1}"
+
+
 def probe_shapes(scenario) -> list[Probe]:
     return [Probe(p.name or f"probe {i + 1}", np.asarray(p.tip), unit(p.direction), p.diameter / 2.0,
                   p.active_length, shaft_length=2.0 * domain_size(scenario))
@@ -141,7 +161,7 @@ def tumor_shapes(scenario) -> list[Shape]:
     metrics and the pictures use nothing else, so a label-map tumour is a
     :class:`ablation.geometry.shapes.VoxelMask` here and nowhere else. Spheres and ellipsoids today."""
     return [label_shape(scenario, i) if t.shape == "label" else
-            Ellipsoid(t.name or f"tumor {i + 1}", np.asarray(t.center), tumor_radii(t), orthonormal_frame(t.axis, t.x_axis))
+            Ellipsoid(tumor_name(t, i), np.asarray(t.center), tumor_radii(t), orthonormal_frame(t.axis, t.x_axis))
             for i, t in enumerate(scenario.tumors)]
 
 

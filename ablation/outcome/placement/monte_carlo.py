@@ -25,7 +25,7 @@ from ablation.outcome.placement.resolve import collect, resolve_jobs, solve_all
 from ablation.outcome.placement.statistics import SampleTable, summarize
 from ablation.outcome.zone_band import ZoneParameter, strata, variant_fields
 from ablation.physics.damage import connected_lesion, fill_held, parse_criterion
-from ablation.run.setup import axisymmetry_breaker
+from ablation.run.setup import placement_method
 
 @dataclass(frozen=True)
 class InsertionsBlock:
@@ -71,14 +71,7 @@ class MonteCarloResult:
         return self.per_insertions or (InsertionsBlock(1, self.per_tumor, self.overall),)
 
 
-def choose_method(scenario, section) -> str:
-    if section is not None and section.method != "auto":
-        return section.method
-    if section is not None and section.insertions:
-        return "resolve"
-    if len(scenario.probes) == 1 and not axisymmetry_breaker(scenario):
-        return "move_tumor"
-    return "rigid_shift"
+choose_method = placement_method      # the rule lives with the grid's (ablation.run.setup)
 
 
 def monte_carlo(result, model: ErrorModel, samples: int, seed: int, method: str | None = None,
