@@ -245,6 +245,25 @@ def _still_working(pids) -> bool:
     return any(b"spawn_main" in cmdline(p) for p in pids)
 
 
+def test_a_stopped_pool_ends_its_running_tasks():
+    """An interrupted run stops its worker processes at once (stop_pool); a shutdown alone waits for
+    the running tasks (a re-solved insertion sequence runs for minutes). The shutdown forgets the
+    processes, so they must be taken before it. Checked in /proc: the pool's own thread reaps the
+    workers, so a second join here could see them as alive (s29: failed once in CI that way)."""
+    from ablation.run.parallel import local_pool, stop_pool
+    pool = local_pool(2, 2)
+    futures = [pool.submit(time.sleep, 120) for _ in range(2)]
+    while not all(f.running() for f in futures):
+        time.sleep(0.05)
+    workers = list(pool._processes)
+    assert len(workers) == 2
+    stop_pool(pool)
+    deadline = time.monotonic() + 20          # the tasks alone would run for 120 s
+    while _still_working(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _still_working(workers)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_run_stopped_while_its_workers_solve_ends_them_at_once(tmp_path, sig):
     """Re-solved insertion sequences run on worker processes for minutes each: a stopped run stops

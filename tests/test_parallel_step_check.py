@@ -53,20 +53,3 @@ def test_work_not_cells_decides_the_worker():
     assert time_loop._expected_work(shipped) >= time_loop.PARALLEL_COMPARISON_WORK
     small = time_loop._set_up(coarse(time={"duration": "20 s", "step": "2 s"}), 1.0, 1.0, None, None)
     assert time_loop._expected_work(small) < time_loop.PARALLEL_COMPARISON_WORK
-
-
-def test_a_stopped_pool_ends_its_running_tasks():
-    """An interrupted run stops its worker processes at once (stop_pool); a shutdown alone waits for
-    the running tasks (a re-solved insertion sequence runs for minutes). The shutdown forgets the
-    processes, so they must be taken before it."""
-    import time
-    from ablation.run.parallel import local_pool, stop_pool
-    pool = local_pool(2, 2)
-    futures = [pool.submit(time.sleep, 120) for _ in range(2)]
-    while not all(f.running() for f in futures):
-        time.sleep(0.05)
-    processes = list(pool._processes.values())
-    stop_pool(pool)
-    for process in processes:
-        process.join(timeout=20)          # the tasks alone would run for 120 s
-    assert all(not p.is_alive() for p in processes)
