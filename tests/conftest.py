@@ -27,6 +27,27 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def still_working(pids) -> bool:
+    """Whether any of ``pids`` is still a multiprocessing worker, read from /proc: a reaped or zombie
+    process has no command line. (Process.is_alive() is not a safe check when the pool's own thread
+    reaps its workers: a join racing it takes a reaped worker for a live one.)"""
+    def cmdline(pid):
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+    return any(b"spawn_main" in cmdline(p) for p in pids)
+
+
+def wait_until_stopped(pids, seconds: float = 20.0) -> bool:
+    """Waits up to ``seconds`` for ``pids`` to stop working; whether they did."""
+    import time
+    deadline = time.monotonic() + seconds
+    while still_working(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not still_working(pids)
+
+
 def write_toml(path: Path, data: dict) -> Path:
     """Minimal TOML writer for test scenarios (tables, arrays of tables, scalars, lists)."""
     def value(v):

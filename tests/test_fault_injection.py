@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import default_sigint
+from conftest import default_sigint, still_working, wait_until_stopped
 
 
 def _sibling(name: str):
@@ -235,16 +235,6 @@ def _spawned_children(pid: int) -> set[int]:
     return found
 
 
-def _still_working(pids) -> bool:
-    """Whether any of ``pids`` is still a worker (a reaped or zombie process has no command line)."""
-    def cmdline(pid):
-        try:
-            return Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return b""
-    return any(b"spawn_main" in cmdline(p) for p in pids)
-
-
 def test_a_stopped_pool_ends_its_running_tasks():
     """An interrupted run stops its worker processes at once (stop_pool); a shutdown alone waits for
     the running tasks (a re-solved insertion sequence runs for minutes). The shutdown forgets the
@@ -258,10 +248,7 @@ def test_a_stopped_pool_ends_its_running_tasks():
     workers = list(pool._processes)
     assert len(workers) == 2
     stop_pool(pool)
-    deadline = time.monotonic() + 20          # the tasks alone would run for 120 s
-    while _still_working(workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _still_working(workers)
+    assert wait_until_stopped(workers, 20)    # the tasks alone would run for 120 s
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -286,7 +273,7 @@ def test_a_run_stopped_while_its_workers_solve_ends_them_at_once(tmp_path, sig):
     code = proc.wait(timeout=30)          # the solves left alone run for minutes
     assert code == EXPECTED[sig], proc.stderr.read()
     deadline = time.monotonic() + 10
-    while _still_working(seen) and time.monotonic() < deadline:
+    while still_working(seen) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _still_working(seen)
+    assert not still_working(seen)
     assert not out.exists() and leftovers(tmp_path, "out") == []

@@ -1,9 +1,11 @@
 """The step check's comparison runs in a worker process (run(parallel=True)) give the same error
 estimate as in sequence."""
+import time
+
 import pytest
 
 from ablation.run import time_loop
-from conftest import coarse_rfa as coarse
+from conftest import coarse_rfa as coarse, wait_until_stopped
 
 
 def test_comparison_runs_in_a_worker_give_the_same_estimate(monkeypatch):
@@ -24,22 +26,35 @@ def test_comparison_runs_in_a_worker_give_the_same_estimate(monkeypatch):
 
 
 def test_a_failed_kept_run_stops_the_worker(monkeypatch):
-    scenario = coarse(time={"duration": "20 s", "step": "2 s", "refine": True})
+    """The worker's comparison runs (here about 15 s) are stopped at once when the kept run fails.
+    s29: the pool was shut down as it started, which forgot the worker, so nothing stopped it."""
+    scenario = coarse(time={"duration": "30 min", "step": "1 s", "refine": True})
     monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_WORK", 0)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    remote = []
-    original = time_loop._parallel_comparisons
-    monkeypatch.setattr(time_loop, "_parallel_comparisons", lambda *a: remote.append(original(*a)) or remote[-1])
+    from ablation.run import parallel
+    workers = set()
+    original = parallel.local_pool
+
+    def recorded_pool(*args):
+        pool = original(*args)
+        submit = pool.submit
+
+        def recorded_submit(*a, **k):
+            future = submit(*a, **k)
+            workers.update(pool._processes)      # the worker's pid, spawned by the submit
+            return future
+        pool.submit = recorded_submit
+        return pool
+    monkeypatch.setattr(parallel, "local_pool", recorded_pool)
 
     def failing(sim, progress, local_tolerance=None):
+        time.sleep(1.0)                          # the worker is solving when the kept run fails
         raise RuntimeError("kept run failed")
     monkeypatch.setattr(time_loop._Attempt, "integrate", classmethod(lambda cls, *a, **k: failing(*a, **k)))
     with pytest.raises(RuntimeError, match="kept run failed"):
         time_loop.run(scenario, parallel=True)
-    pool = remote[0][2]
-    for process in list((pool._processes or {}).values()):
-        process.join(timeout=10)
-        assert not process.is_alive()
+    assert len(workers) == 1
+    assert wait_until_stopped(workers, 5)
 
 
 def test_work_not_cells_decides_the_worker():

@@ -136,16 +136,22 @@ def _parallel_comparisons(scenario, spacing_scale, step_scale, domain, initial_s
     pool = local_pool(1, 1)
     futures = [pool.submit(_comparison_run, scenario, spacing_scale, factor * step_scale, step_scale, initial_state)
                for factor in (2.0, 4.0)]
-    pool.shutdown(wait=False)     # the worker ends once both are done
     return [*futures, pool]
 
 
 def _abandon(remote) -> None:
-    """Stops the worker of :func:`_parallel_comparisons` when the kept run failed (or was
+    """Stops the worker of :func:`_parallel_comparisons` when the step check failed (or was
     interrupted): otherwise the interpreter would wait for its runs at exit."""
     from ablation.run.parallel import stop_pool
     if remote:
         stop_pool(remote[2])
+
+
+def _release(remote) -> None:
+    """Lets the worker of :func:`_parallel_comparisons` end once its runs are done. Not at its
+    start: the shutdown forgets the worker, which :func:`_abandon` must still be able to stop."""
+    if remote:
+        remote[2].shutdown(wait=False, cancel_futures=True)
 
 
 def _collected(remote, index: int) -> _Comparison | None:
@@ -197,29 +203,30 @@ def _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain, in
         if parallel else None
     try:
         current = attempt(scale, "simulated s", first)
+        tolerance = current.sim.tolerance
+        coarse = _collected(remote, 0) or attempt(2.0 * scale, "simulated s (error estimate, step x2)")
+        halvings = 0
+        if coarse.control.steps == current.control.steps:   # bounded steps: 2h is the same run
+            _abandon(remote)            # its run at 4h is not needed either
+            finer = attempt(0.5 * scale, "simulated s (error estimate, step /2)")
+            estimate = _difference(current, finer, factor=2.0)
+            if not refine or estimate["relative"] <= tolerance:
+                return _note_refinement(current, halvings, scale / step_scale), estimate
+            coarsest, coarse, current, scale, halvings = None, current, finer, 0.5 * scale, 1
+        else:
+            coarsest = _collected(remote, 1) or attempt(4.0 * scale, "simulated s (error estimate, step x4)")
+        while True:
+            estimate = _difference(current, coarse, coarsest)
+            if not refine or estimate["relative"] <= tolerance or halvings == MAX_HALVINGS:
+                return _note_refinement(current, halvings, scale / step_scale), estimate
+            halvings += 1
+            scale *= 0.5
+            coarsest, coarse, current = coarse, current, attempt(scale, f"simulated s (step /{2 ** halvings})")
     except BaseException:
         _abandon(remote)
         raise
-    tolerance = current.sim.tolerance
-    coarse = _collected(remote, 0) or attempt(2.0 * scale, "simulated s (error estimate, step x2)")
-    halvings = 0
-    if coarse.control.steps == current.control.steps:   # bounded steps: 2h is the same run
-        if remote:
-            remote[1].cancel()      # queued behind the run at 2h on the one worker: not started
-        finer = attempt(0.5 * scale, "simulated s (error estimate, step /2)")
-        estimate = _difference(current, finer, factor=2.0)
-        if not refine or estimate["relative"] <= tolerance:
-            return _note_refinement(current, halvings, scale / step_scale), estimate
-        coarsest, coarse, current, scale, halvings = None, current, finer, 0.5 * scale, 1
-    else:
-        coarsest = _collected(remote, 1) or attempt(4.0 * scale, "simulated s (error estimate, step x4)")
-    while True:
-        estimate = _difference(current, coarse, coarsest)
-        if not refine or estimate["relative"] <= tolerance or halvings == MAX_HALVINGS:
-            return _note_refinement(current, halvings, scale / step_scale), estimate
-        halvings += 1
-        scale *= 0.5
-        coarsest, coarse, current = coarse, current, attempt(scale, f"simulated s (step /{2 ** halvings})")
+    finally:
+        _release(remote)
 
 
 def _note_refinement(attempt: _Attempt, halvings: int, ratio: float) -> _Attempt:
