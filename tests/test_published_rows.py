@@ -116,10 +116,22 @@ def test_every_row_is_in_one_experiment_or_unsupported_with_a_reason(rows):
 def test_unsupported_reasons_are_precise(rows):
     why = dict((row.id, reason) for row, reason in unsupported(rows))
     assert why["place_ct_inplane_phantom"].startswith("placement/outcome row")
-    assert "duration_min" in why["rfa_cooled_1cm_area_ratio_both"]
+    assert "duration_min" in why["rfa_cvo_none_vol"]
     assert "occlusion 'portal'" in why["rfa_cooled_1cm_area_ratio_portal"]
     assert "multi_channel.py" in why["rfa_octo_sm_vol"]
     assert "a bound" in why["cryo_m30_inset_upper_bound"]
+
+
+def test_the_denys_occlusion_rows_compare_no_perfusion_with_the_library_perfusion(by_name):
+    """Denys 2001 (held out): portal + arterial occlusion against none, 1 cm cooled tip, 12 min as
+    split.csv assumes since 2026-12-06; partial occlusions stay unsupported."""
+    experiment = by_name["rfa_cooled_1cm_area"]
+    assert [r.id for r in experiment.rows] == ["rfa_cooled_1cm_area_ratio_both", "rfa_cooled_1cm_area_incr_mm2_both"]
+    occluded, open_ = (experiment.settings[k].as_dict() for k in ("occluded", "open"))
+    assert occluded["tissue.perfusion"] == "0 1/s" and "tissue.perfusion" not in open_
+    for changes in (occluded, open_):
+        assert changes["time.duration"] == "12 min"
+        assert changes["probes[0].active_length"] == "10 mm"
 
 
 def test_rows_of_one_setting_share_an_experiment(by_name):
