@@ -39,7 +39,7 @@ from ablation.input.sections import (DAMAGE, DOMAIN, GRID, OUTPUTS, POSITIVE_LEN
 from ablation.physics.damage import parse_criterion
 from ablation.physics.tissue import preset_values
 from ablation.run.estimate import domain_size as grid_domain_size
-from ablation.run.setup import axisymmetry_breaker, domain_center, tumor_name, tumor_radii
+from ablation.run.setup import axisymmetry_breaker, domain_center, tumor_name, tumor_radii, vessel_name
 from ablation.geometry.shapes import Segment
 
 log = logging.getLogger(__name__)
@@ -516,7 +516,7 @@ def _check_unique_names(s: Record, raw, errors: list) -> None:
     written = raw.get("tumors", []) if isinstance(raw, dict) else []
     written = len(written) if isinstance(written, list) else 0
     kinds = (("tumors", [tumor_name(t, i) for i, t in enumerate(s.tumors)]),
-             ("vessels", [v.name or f"vessel {i + 1}" for i, v in enumerate(s.vessels)]))
+             ("vessels", [vessel_name(v, i) for i, v in enumerate(s.vessels)]))
     for key, names in kinds:
         seen: dict[str, int] = {}
         for i, name in enumerate(names):

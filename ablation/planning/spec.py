@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ablation.geometry.shapes import Segment, unit
+from ablation.geometry.shapes import unit
 from ablation.input.plan_section import candidate_durations
 from ablation.input.scenario import ScenarioError
 from ablation.outcome.coverage import scenario_capsule
 from ablation.outcome.placement import APPROACHES
-from ablation.run.setup import tumor_shapes
+from ablation.run.setup import tumor_shapes, vessel_segments
 
 MM = 1e-3
 #: a needle is checked against vessels from its tip back this far along its shaft (assumption:
@@ -117,8 +117,7 @@ def plan_spec(scenario) -> PlanSpec:
         durations = tuple(d for d in durations if d <= p.max_time * (1 + 1e-9))
     vessels = ()
     if p.keep_clear:
-        vessels = tuple(Segment(np.asarray(v.start), np.asarray(v.end), v.radius, v.name or f"vessel {i + 1}")
-                        for i, v in enumerate(scenario.vessels))
+        vessels = tuple(vessel_segments(scenario))
     spec = PlanSpec(p.objective, float(p.margin), float(p.quantile), float(p.target), approaches, int(p.max_probes),
                     float(p.min_spacing), p.trajectories, direction, float(p.max_tilt), window, vessels,
                     float(p.clearance), durations, int(p.samples), int(p.verify_samples), int(p.seed),

@@ -150,6 +150,17 @@ def tumor_name(tumor, index: int) -> str:
     return f"tumour label {tumor.label}" if tumor.shape == "label" else f"tumor {index + 1}"
 
 
+def vessel_name(vessel, index: int) -> str:
+    """The name a scenario vessel is reported under: its own, else 'vessel <index + 1>'."""
+    return vessel.name or f"vessel {index + 1}"
+
+
+def vessel_segments(scenario) -> list[Segment]:
+    """The scenario's own vessels as shapes, each under its reported name."""
+    return [Segment(np.asarray(v.start), np.asarray(v.end), v.radius, vessel_name(v, i))
+            for i, v in enumerate(scenario.vessels)]
+
+
 def probe_shapes(scenario) -> list[Probe]:
     return [Probe(p.name or f"probe {i + 1}", np.asarray(p.tip), unit(p.direction), p.diameter / 2.0,
                   p.active_length, shaft_length=2.0 * domain_size(scenario))
@@ -213,9 +224,8 @@ def scenario_domain(scenario, spacing_scale: float = 1.0) -> Domain:
     """Grid and region masks for ``scenario``; ``spacing_scale`` refines (< 1) or coarsens it."""
     g = scenario.grid
     spacing = GridSpacing(g.spacing * spacing_scale, g.max_spacing * spacing_scale, g.growth, g.fine_margin)
-    vessels = [Segment(np.asarray(v.start), np.asarray(v.end), v.radius, v.name or f"vessel {i + 1}")
-               for i, v in enumerate(scenario.vessels)]
-    names = [v.name for v in scenario.vessels]
+    vessels = vessel_segments(scenario)
+    names = [v.name for v in vessels]
     center, size = domain_center(scenario), domain_size(scenario)
     anatomy = patient_anatomy(scenario)
     if anatomy is not None:      # the patient's vessels in the domain, after the scenario's own
