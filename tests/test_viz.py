@@ -643,3 +643,17 @@ def test_a_multitine_arrays_tines_are_drawn():
     assert (name, kind) == ("tines", "tines") and mesh.n_cells > 0
     xmin, xmax, ymin, ymax, _, zmax = mesh.bounds
     assert max(xmax, -xmin, ymax, -ymin) == pytest.approx(10.0, abs=1.5) and zmax == pytest.approx(10.0, abs=1.5)
+
+
+def test_a_segment_that_only_touches_the_domain_has_no_tube():
+    """s29 run fuzz: a patient vessel ending on the domain's face (the liver phantom's cryo scenario
+    with a 15 mm freezing length, whose smaller domain a vessel then grazed) was clipped to a segment
+    of no length, whose tube pyvista could not orient: the run failed while writing its surfaces."""
+    from types import SimpleNamespace
+    domain = SimpleNamespace(kind="3d", edges=[np.array([-0.01, 0.01])] * 3, to_frame=lambda points: points)
+    on_face = np.array([0.01, 0.0, 0.0])
+    assert viz.clip_segment(domain, np.array([0.03, 0.0, 0.0]), on_face) is None      # touches at one point
+    assert viz.clip_segment(domain, on_face * 0.5, on_face * 0.5) is None              # no length
+    assert viz.clip_segment(domain, np.array([0.03, 0.0, 0.0]), np.array([0.04, 0.0, 0.0])) is None
+    inside = viz.clip_segment(domain, np.array([0.03, 0.0, 0.0]), np.array([-0.03, 0.0, 0.0]))
+    np.testing.assert_allclose([inside[0][0], inside[1][0]], [0.01, -0.01], atol=1e-4)

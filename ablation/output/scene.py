@@ -294,14 +294,19 @@ def _unit_gradient(shape, points: np.ndarray) -> np.ndarray:
 
 
 def clip_segment(domain, start: np.ndarray, end: np.ndarray, samples: int = 2001):
-    """The part of a straight segment (world, m) inside the computational domain, or None."""
+    """The part of a straight segment (world, m) inside the computational domain, or None: also when
+    that part has no length (a segment of no length, or one that only touches the domain's edge),
+    which has no tube to draw."""
     s = np.linspace(0.0, 1.0, samples)
     pts = start[:, None] + (end - start)[:, None] * s
     inside = _inside_domain(domain, pts)
     if not inside.any():
         return None
     idx = np.nonzero(inside)[0]
-    return pts[:, idx[0]], pts[:, idx[-1]]
+    first, last = pts[:, idx[0]], pts[:, idx[-1]]
+    if not np.linalg.norm(last - first) > 0.0:
+        return None
+    return first, last
 
 
 def _inside_domain(domain, points_m):
