@@ -251,6 +251,27 @@ def test_a_stopped_pool_ends_its_running_tasks():
     assert wait_until_stopped(workers, 20)    # the tasks alone would run for 120 s
 
 
+def test_workers_exit_when_their_parent_is_killed_outright():
+    """SIGKILL (or the out-of-memory killer) gives a run no chance to stop its workers; each worker
+    exits by itself once its parent is gone, instead of solving on as an orphan (s29: a comparison
+    worker of a killed run was still solving 43 min later)."""
+    code = ("import sys, time\n"
+            "from ablation.run.parallel import local_pool\n"
+            "if __name__ == '__main__':\n"
+            "    pool = local_pool(2, 2)\n"
+            "    futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
+            "    while not all(f.running() for f in futures):\n"
+            "        time.sleep(0.05)\n"
+            "    print(' '.join(map(str, pool._processes)), flush=True)\n"
+            "    time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(workers) == 2 and still_working(workers)
+    parent.kill()
+    parent.wait(timeout=30)
+    assert wait_until_stopped(workers, 15)    # their tasks alone would run for 120 s
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_run_stopped_while_its_workers_solve_ends_them_at_once(tmp_path, sig):
     """Re-solved insertion sequences run on worker processes for minutes each: a stopped run stops

@@ -8,12 +8,28 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
+#: s between a worker's checks that the process that started it is still alive
+PARENT_CHECK_INTERVAL = 1.0
 
-def _single_blas_thread() -> None:
+
+def _worker_setup(parent: int) -> None:
+    """Each worker of :func:`local_pool`: one BLAS thread, and an exit as soon as its parent (pid
+    ``parent``, given by the pool: a worker may start after its parent died) is gone. A parent
+    killed outright (SIGKILL, the kernel's out-of-memory killer) cannot stop its workers, which
+    would otherwise finish their task as orphans: measured, a 3-D comparison run still solving,
+    with 6.8 GB resident, 43 min after its run was killed."""
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
+
+    def exit_with_parent():
+        while os.getppid() == parent:       # an orphan is handed to another process
+            time.sleep(PARENT_CHECK_INTERVAL)
+        os._exit(1)
+    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
 
 
 def may_use_every_core() -> bool:
@@ -27,7 +43,7 @@ def local_pool(tasks: int, workers: int | None = None) -> ProcessPoolExecutor:
     """A process pool of ``workers`` (default: one per core, at most ``tasks``) spawned workers."""
     count = max(1, min(workers or os.cpu_count() or 1, tasks))
     return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_single_blas_thread)
+                               initializer=_worker_setup, initargs=(os.getpid(),))
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
