@@ -1,6 +1,7 @@
 import json
 import os
 import signal
+import time
 import tomllib
 from pathlib import Path
 
@@ -41,7 +42,6 @@ def still_working(pids) -> bool:
 
 def wait_until_stopped(pids, seconds: float = 20.0) -> bool:
     """Waits up to ``seconds`` for ``pids`` to stop working; whether they did."""
-    import time
     deadline = time.monotonic() + seconds
     while still_working(pids) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -293,8 +293,5 @@ def test_a_run_stopped_while_its_workers_solve_ends_them_at_once(tmp_path, sig):
     proc.send_signal(sig)
     code = proc.wait(timeout=30)          # the solves left alone run for minutes
     assert code == EXPECTED[sig], proc.stderr.read()
-    deadline = time.monotonic() + 10
-    while still_working(seen) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not still_working(seen)
+    assert wait_until_stopped(seen, 10)
     assert not out.exists() and leftovers(tmp_path, "out") == []
