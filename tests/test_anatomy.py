@@ -288,6 +288,12 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     t = scenario_table()
     t["anatomy"]["tumors"] = [{"label": 15}]
     cases.append((t, "label(s) 15 hold no voxel in patient.nii.gz"))
+    # one label in two roles, or twice; a tumour outside the liver's labels (it would be surroundings)
+    cases.append((scenario_table(vessels=[{"label": 11}]),
+                  "anatomy.vessels[0].label: label 11 is already anatomy.tumors[0].label; expected each label once"))
+    cases.append((scenario_table(vessels=[{"label": 2}, {"label": 2}]),
+                  "anatomy.vessels[1].label: label 2 is already anatomy.vessels[0].label"))
+    cases.append((scenario_table(liver=[1, 2]), "anatomy.tumors[0].label: label 11 is not among anatomy.liver [1, 2]"))
     # mismatched spacing: a tumour map at 2 mm on a 1 mm label map
     write_nifti(tmp_path / "tumours_2mm.nii.gz", np.zeros((30, 30, 30)), spacing=(2, 2, 2))
     t = scenario_table(tumor_label_map="tumours_2mm.nii.gz")

@@ -79,6 +79,7 @@ def load_anatomy(section, resolve, errors: list):
         if mesh is not None:
             organ = _voxelised(mesh, section.surface_voxel, "liver", "liver_surface", errors)
 
+    _check_label_roles(section, errors)
     tumors = []
     for i, entry in enumerate(section.tumors or ()):
         if labels is None:
@@ -115,6 +116,28 @@ def load_anatomy(section, resolve, errors: list):
                              heated_length=section.heated_length, wall_shear_stress=section.wall_shear_stress,
                              sources=sources)
     return anatomy, tumors
+
+
+def _check_label_roles(section, errors: list):
+    """Each label has one role: a voxel cannot be both tumour and blood-temperature vessel, a label
+    listed twice would count its voxels twice, and a tumour outside the liver's labels would take
+    the surroundings' properties and lie outside the capsule its margins are measured to."""
+    first = {}
+    for role in ("tumors", "vessels"):
+        for i, entry in enumerate(getattr(section, role) or ()):
+            field = f"anatomy.{role}[{i}].label"
+            if entry.label in first:
+                errors.append((field, f"label {entry.label} is already {first[entry.label]}; expected each label "
+                                      "once, as either a tumour or a vessel"))
+            else:
+                first[entry.label] = field
+    if section.liver is not None:
+        for i, entry in enumerate(section.tumors or ()):
+            if entry.label not in section.liver:
+                errors.append((f"anatomy.tumors[{i}].label",
+                               f"label {entry.label} is not among anatomy.liver {list(section.liver)}; expected "
+                               "a tumour inside the liver: add its label to anatomy.liver (every label inside "
+                               "the organ: parenchyma, vessels, tumours)"))
 
 
 def _voxelised(mesh, spacing, name, field, errors):
