@@ -89,6 +89,13 @@ MAX_LENGTH_M = 2.0 * MAX_COORDINATE_M
 MIN_LENGTH = (1e-5, "no tumour, vessel, probe or cell of the model is smaller than one liver cell, about 10 um; "
                     "smaller is a unit slip")
 
+# A probe at least 0.3 mm across: the thinnest thermal ablation devices are bare laser fibres of
+# about 0.4-0.6 mm and 21 G (0.82 mm) RF needles; a thinner "probe" cannot carry an ablation's
+# current, coolant or gas, and on the model's cells it would be represented by a cell-sized one.
+MIN_PROBE_DIAMETER_M = 0.3e-3
+MIN_PROBE_DIAMETER_REASON = ("no ablation probe is thinner: bare laser fibres are about 0.4 mm and the thinnest RF "
+                             "needles 21 G (0.82 mm); a smaller value is usually a unit slip")
+
 
 def pattern(path: str) -> str:
     """'probes[2].rfa.coolant_temperature' -> 'probes[i].rfa.coolant_temperature'."""

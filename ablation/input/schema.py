@@ -443,15 +443,27 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+_WRITTEN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)\s*$")
+
+
+def _in_written_unit(number, raw, unit):
+    """(scale, unit text) to state a bound in the unit the value was written in ('0.015 mm' -> a bound
+    in mm), else (1, the SI unit). Temperatures keep theirs: degC and K differ by an offset."""
+    match = _WRITTEN.match(raw) if isinstance(raw, str) else None
+    if match and unit not in ("K", "1", "") and float(match.group(1)) != 0.0 and number != 0.0:
+        return number / float(match.group(1)), f" {match.group(2)}"
+    return 1.0, f" {unit}" if unit and unit != "1" else ""
+
+
 def _check_bounds(number, raw, path, errors, minimum, maximum, exclusive, unit, reason=""):
-    unit = f" {unit}" if unit and unit != "1" else ""
+    scale, unit = _in_written_unit(number, raw, unit)
     if minimum is not None and (number < minimum or (exclusive and number <= minimum)):
         relation = "greater than" if exclusive else "at least"
-        errors.append((path, f"{describe(raw)} is out of range; expected {relation} {minimum:g}{unit}"
+        errors.append((path, f"{describe(raw)} is out of range; expected {relation} {minimum / scale:g}{unit}"
                              + (f" ({reason})" if reason else "")))
         return None
     if maximum is not None and number > maximum:
-        errors.append((path, f"{describe(raw)} is out of range; expected at most {maximum:g}{unit}"
+        errors.append((path, f"{describe(raw)} is out of range; expected at most {maximum / scale:g}{unit}"
                              + (f" ({reason})" if reason else "")))
         return None
     return number

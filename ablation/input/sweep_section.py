@@ -401,21 +401,19 @@ def _parse_parameter(p, field: SweptField, where: str, kind: str, errors: list) 
     if len(errors) > before:
         return None
     parameter = SweepParameter(name, field, "distribution", distribution=p.distribution, shape=tuple(shape))
-    unit = "" if field.unit == "1" else f" {field.unit}"
+    # the values as written ('2.5 mm'), not in SI: the message should read like the file
     if p.distribution in ("uniform", "triangular") and not shape[0] < shape[-1]:
-        errors.append((f"{where}.high", f"{name}: high ({shape[-1]:.6g}{unit}) must be greater than low "
-                                        f"({shape[0]:.6g}{unit})"))
+        errors.append((f"{where}.high", f"{name}: high ({p['high']!r}) must be greater than low ({p['low']!r})"))
         return None
     if p.distribution == "triangular" and not shape[0] <= shape[1] <= shape[2]:
-        errors.append((f"{where}.mode", f"{name}: the mode ({shape[1]:.6g}{unit}) must lie between low "
-                                        f"({shape[0]:.6g}{unit}) and high ({shape[2]:.6g}{unit})"))
+        errors.append((f"{where}.mode", f"{name}: the mode ({p['mode']!r}) must lie between low ({p['low']!r}) "
+                                        f"and high ({p['high']!r})"))
         return None
     if p.distribution == "normal" and not shape[1] > 0:
-        errors.append((f"{where}.sd", f"{name}: the standard deviation ({shape[1]:.6g}{unit}) must be positive"))
+        errors.append((f"{where}.sd", f"{name}: the standard deviation ({p['sd']!r}) must be positive"))
         return None
     if p.distribution == "lognormal" and not shape[0] > 0:
-        errors.append((f"{where}.median", f"{name}: the median of a lognormal ({shape[0]:.6g}{unit}) must be "
-                                          "positive"))
+        errors.append((f"{where}.median", f"{name}: the median of a lognormal ({p['median']!r}) must be positive"))
         return None
     # both ends of the sampled interval must be valid values of the field
     lo, hi = (float(v) for v in parameter.quantile([TAIL, 1.0 - TAIL]))
