@@ -329,8 +329,28 @@ def test_estimated_cells_equal_built_grid(name, changes):
     e = est.estimate(s)
     d = scenario_domain(s)
     assert e.kind == d.kind and e.shape == tuple(d.shape) and e.cells == d.n_cells
-    assert e.steps == math.ceil(s.time.duration / s.time.step - 1e-9)
+    nominal = math.ceil(s.time.duration / s.time.step - 1e-9)
+    if s.modality == "rfa":      # 0.25 s steps while the generator delivers, longer in its pauses
+        assert nominal < e.steps <= math.ceil(s.time.duration / 0.25), (nominal, e.steps)
+    else:
+        assert e.steps == nominal
     assert e.memory_bytes > est.BASE_BYTES and e.seconds > 0.0
+
+
+def test_rf_steps_estimated_as_the_solver_takes_them():
+    """A second path: constant power never pauses, so its solver takes exactly the estimated steps,
+    four per second of 1 s steps (the generator's 0.25 s control interval); under impedance control
+    the estimate takes the measured duty, between the pause-free and the all-pause counts."""
+    s = load_scenario(ROOT / "scenarios" / R).with_changes(
+        {"rfa.protocol": "constant_power", "rfa.power": "5 W", "time.duration": "20 s", "time.step": "1 s",
+         "time.output_interval": "20 s", "time.refine": False, "grid.spacing": "2 mm", "grid.max_spacing": "4 mm"})
+    e = est.estimate(s)
+    from ablation.run.time_loop import run
+    assert run(s).summary["time"]["solver_steps"] == e.steps == 80
+    controlled = s.with_changes({"rfa.protocol": "impedance_control", "time.duration": "12 min", "time.step": "2 s"})
+    on, off = est.rf_step_lengths(controlled)
+    assert (on, off) == (0.25, 2.0)
+    assert est.steps_of(controlled) == math.ceil(0.3 * 720 / 0.25 + 0.7 * 720 / 2.0)
 
 
 def test_memory_estimate_within_stated_factor_of_measured_peak():

@@ -174,7 +174,7 @@ def _margin_text(tumor: dict) -> str:
 
 
 def cmd_validate(args) -> int:
-    from ablation.run.estimate import check_budget, estimate, placement_solves
+    from ablation.run.estimate import IMPEDANCE_CONTROL_DUTY, check_budget, estimate, placement_solves
     scenario = load_scenario(args.scenario)
     e = estimate(scenario)
     problems = check_budget(scenario, args.max_memory, e)
@@ -187,10 +187,16 @@ def cmd_validate(args) -> int:
         + (" on the run's grid" if (solves.kind, solves.cells) == (e.kind, e.cells) else
            f" on a {'3-D' if solves.kind == '3d' else solves.kind} grid of about {solves.cells} cells")
         + f": about {solves.seconds:.0f} s of solving, shared out over the worker processes")
-    print(f"{args.scenario}: valid ({scenario.modality}, grid kind {e.kind}); about {e.cells} cells x {e.steps} steps, "
+    steps = f"{e.steps} steps"
+    if scenario.modality == "rfa":
+        steps += (" (steps of at most the generator's 0.25 s control interval while it delivers"
+                  + (f", taken as {100 * IMPEDANCE_CONTROL_DUTY:.0f} % of an impedance-controlled run"
+                     if scenario.rfa.protocol == "impedance_control" else "") + ")")
+    print(f"{args.scenario}: valid ({scenario.modality}, grid kind {e.kind}); about {e.cells} cells x {steps}, "
           f"solver {e.memory_bytes / 1e9:.2f} GB, placement Monte Carlo {e.mc_memory_bytes / 1e9:.2f} GB, "
-          f"solve about {e.seconds:.0f} s on this kind of machine"
-          + ("" if scenario.time.get("adaptive") else " (at time.step; each halving the step check needs to meet "
+          f"solve about {e.seconds:.0f} s of one core on this kind of machine"
+          + ("" if scenario.time.get("adaptive") else " (at time.step, with the step check's two comparison runs, "
+             "which run gives to a second core when there is one; each halving the check needs to meet "
              "time.tolerance doubles it)") + resolved)
     return 0
 

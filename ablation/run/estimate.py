@@ -16,42 +16,50 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.geometry import grid
+from ablation.modalities.protocols import Controller
+from ablation.modalities.rfa import Model as RFModel
 from ablation.run.setup import (choose_kind, domain_center, domain_size, placement_method, planned_insertions,
                                 probe_shapes, sequence_scenario, tine_boxes, tumor_shapes)
 
 
 # Measured costs per (grid kind, modality family): bytes of peak resident memory per cell above the
-# interpreter with numpy/scipy/FiPy and the toolkit imported (BASE_BYTES), and seconds of wall clock
-# per cell and time step. Measurement (measure_costs, 2026-12-02, on the 2-core build machine while
-# other jobs kept its load average at 8-10, so the times are pessimistic by up to several times;
-# FiPy 4.0.3 / scipy 1.17, solver defaults cg_jacobi and the auto electric preconditioner; 10 fixed
-# steps of 1 s, each case a small and a larger grid of a shipped scenario in a fresh spawned process,
-# peak RSS from resource.getrusage): bytes per cell = slope of the peak RSS between the two grids,
-# The seconds per cell and step come from the full runs of the shipped scenarios (solve time in
-# summary.json, runtime_s, over cells x steps) on the same 2-core machine, taken from the quietest
-# runs recorded: showcase 12 s (14,550 cells x 720 steps: 1.2e-6 s), cryo_3probe 121 s (273,861 x 336:
-# 1.3e-6 s), rfa_cluster3 72 s (70,560 x 360: 2.8e-6 s), thermal_probe about 1 s (7,383 x 300: 5e-7 s).
-# (A first measurement of 10 one-second steps including set-up overstated them 40-200x: set-up, not
-# stepping, dominates so short a run.) Under load a run takes 2-5x longer. Bytes per cell (slope of
-# the peak RSS between a small and a larger grid of the same scenario, in fresh processes):
+# interpreter with numpy/scipy/FiPy and the toolkit imported (BASE_BYTES), and seconds of one run's
+# solve per cell and solver step at REFERENCE_CELLS cells, growing as cells ** cells_exponent.
+# Bytes per cell (measure_costs, 2026-12-02, FiPy 4.0.3 / scipy 1.17, solver defaults cg_jacobi and
+# the auto electric preconditioner; the slope of the peak RSS between a small and a larger grid of
+# the same scenario, in fresh spawned processes):
 #   axisymmetric thermal (thermal_probe):        7452 -> 31752 cells,   599 B/cell
 #   3-D thermal (thermal_probe, kind 3d):        35937 -> 254016 cells, 1353 B/cell
 #   3-D cryo (cryo_vessel):                      32400 -> 136857 cells, 1533 B/cell
 #   axisymmetric RF (rfa_cooltip_perfused):      10608 -> 30420 cells,  2438 B/cell
 #   3-D RF (rfa_cluster3):                       18432 -> 89093 cells,  2462 B/cell
+# Seconds per cell and solver step, RF (2026-12-06, benchmarks/performance/estimate.py on the quiet
+# 2-core machine; each run with its two comparison runs, STEP_CHECK_RUNS): axisymmetric 1.9e-6
+# (rfa_cooltip_perfused, 10 608 cells) and 2.1e-6 (showcase, 14 550); 3-D 1.65e-6 / 1.88e-6 /
+# 2.29e-6 at 47 952 / 122 451 / 323 680 cells (the liver phantom RF run at three cell sizes, 2 min),
+# 1.58e-6 (rfa_cluster3, 70 560): the electric and heat CG iterations per step grow with the grid,
+# about as cells ** 0.17. Thermal and cryo: the earlier measurement (2026-12-02, full shipped runs
+# with one comparison run, 1.5 runs: cryo_3probe 121 s for 273 861 cells x 336 steps; thermal_probe
+# about 1 s for 7 383 x 300) divided by 1.5. Under load a run takes 2-5x longer.
 # 'thermal' covers thermal and cryo (the same heat solve; cryo's enthalpy tables add little: the 3-D
 # entry takes the larger cryo figures), 'rfa' adds the electric solve and its preconditioner.
+REFERENCE_CELLS = 1e5
 COSTS = {
-    ("axisymmetric", "thermal"): {"bytes_per_cell": 600.0, "seconds_per_cell_step": 1.2e-6},
-    ("axisymmetric", "rfa"): {"bytes_per_cell": 2450.0, "seconds_per_cell_step": 1.2e-6},
-    ("3d", "thermal"): {"bytes_per_cell": 1550.0, "seconds_per_cell_step": 1.3e-6},
-    ("3d", "rfa"): {"bytes_per_cell": 2460.0, "seconds_per_cell_step": 2.8e-6},
+    ("axisymmetric", "thermal"): {"bytes_per_cell": 600.0, "seconds_per_cell_step": 0.8e-6, "cells_exponent": 0.0},
+    ("axisymmetric", "rfa"): {"bytes_per_cell": 2450.0, "seconds_per_cell_step": 2.0e-6, "cells_exponent": 0.0},
+    ("3d", "thermal"): {"bytes_per_cell": 1550.0, "seconds_per_cell_step": 0.87e-6, "cells_exponent": 0.0},
+    ("3d", "rfa"): {"bytes_per_cell": 2460.0, "seconds_per_cell_step": 1.85e-6, "cells_exponent": 0.17},
 }
-# The runtimes above included the run's comparison run at twice the step (1.5 solves of the run's
-# length); the default step check now also runs at four times the step (ablation.run.time_loop:
-# 1.75), so the expected time scales by 1.75 / 1.5. A run whose step is halved to meet the
-# tolerance takes up to about twice as long again per halving.
-STEP_CHECK_FACTOR = 1.75 / 1.5
+# The time-step check runs the kept run and comparison runs at 2 and 4 times its step
+# (ablation.run.time_loop): 1.75 runs of work. `ablation run` gives the comparison runs to the
+# second core when the work is large, so its wall clock can be shorter. A run whose step is halved
+# to meet the tolerance takes up to about twice as long again per halving.
+STEP_CHECK_RUNS = 1.75
+# The fraction of an impedance-controlled RF run the generator delivers, when its steps are at most
+# the 0.25 s control interval (the rest are the roll-off pauses' longer steps): 0.24-0.41 in the
+# runs above (showcase 0.27, rfa_cooltip_perfused 0.26, the liver phantom 0.35-0.38 over 2 min and
+# 0.24 over 12 min, rfa_cluster3 0.41), from their solver steps.
+IMPEDANCE_CONTROL_DUTY = 0.3
 # resident memory of a run besides its grid: the small runs' peaks minus bytes per cell x cells
 # (119-143 MB above), rounded up
 BASE_BYTES = 150e6
@@ -89,6 +97,12 @@ class Estimate:
     seconds: float
 
 
+def seconds_per_cell_step(kind: str, family: str, cells: int) -> float:
+    """Seconds of one run's solve per cell and solver step on a grid of ``cells`` (:data:`COSTS`)."""
+    cost = COSTS[(kind, family)]
+    return cost["seconds_per_cell_step"] * (max(cells, 1) / REFERENCE_CELLS) ** cost["cells_exponent"]
+
+
 def _family(modality: str) -> str:
     return "rfa" if modality == "rfa" else "thermal"
 
@@ -115,10 +129,29 @@ def _grid_shape_bound(scenario) -> tuple[str, tuple]:
     return kind, (n, n, n)
 
 
+def rf_step_lengths(scenario) -> tuple[float, float]:
+    """(while the generator delivers, while it is off) longest steps of an RF run: the control
+    interval and time.step, the latter at most a quarter of an impedance-controlled generator's off
+    time (ablation.modalities.rfa, step_limit)."""
+    step = scenario.time.step
+    on = min(step, Controller.control_interval)
+    if scenario.rfa.protocol == "impedance_control" and scenario.rfa.off_time > 0:
+        return on, min(step, scenario.rfa.off_time / RFModel.OFF_PERIOD_STEPS)
+    return on, on
+
+
 def steps_of(scenario) -> int:
-    """Time steps of the run: the duration divided into steps of time.step (before any halving by the
-    step check; adaptive steps only lengthen it)."""
-    return max(1, math.ceil(scenario.time.duration / scenario.time.step - 1e-9))
+    """Time steps the run is expected to take (before any halving by the step check; adaptive steps
+    only lengthen them): the duration in steps of time.step; for RF, in steps of at most the
+    generator's control interval while it delivers (exact for constant power and temperature
+    control) and, under impedance control, for the IMPEDANCE_CONTROL_DUTY of the run measured on the
+    shipped runs, the rest in the longer steps of its roll-off pauses."""
+    duration = scenario.time.duration
+    if scenario.modality != "rfa":
+        return max(1, math.ceil(duration / scenario.time.step - 1e-9))
+    on, off = rf_step_lengths(scenario)
+    duty = IMPEDANCE_CONTROL_DUTY if off > on else 1.0
+    return max(1, math.ceil(duty * duration / on + (1.0 - duty) * duration / off - 1e-9))
 
 
 def mc_memory(scenario) -> float:
@@ -190,9 +223,9 @@ def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
         cells = int(math.prod(shape))
         ablations = len(probes) if insertions else 1
         gap_steps = math.ceil(p.gap / min(scenario.time.step, p.gap)) if insertions and p.gap > 0 else 0
-        per_sample = ablations * cells * STEP_CHECK_FACTOR * (
-            run.steps * COSTS[(kind, _family(scenario.modality))]["seconds_per_cell_step"]
-            + gap_steps * COSTS[(kind, "thermal")]["seconds_per_cell_step"])
+        per_sample = ablations * cells * STEP_CHECK_RUNS * (
+            run.steps * seconds_per_cell_step(kind, _family(scenario.modality), cells)
+            + gap_steps * seconds_per_cell_step(kind, "thermal", cells))
         count = min(p.samples, p.resolve_samples)
         memory = BASE_BYTES + COSTS[(kind, _family(scenario.modality))]["bytes_per_cell"] * cells
         return PlacementSolves(count, ablations, kind, cells, count * per_sample, memory, "placement.resolve_samples")
@@ -209,9 +242,9 @@ def estimate(scenario) -> Estimate:
     kind, shape = _grid_shape(scenario)
     cells = int(math.prod(shape))
     steps = steps_of(scenario)
-    cost = COSTS[(kind, _family(scenario.modality))]
-    return Estimate(kind, shape, cells, steps, BASE_BYTES + cost["bytes_per_cell"] * cells, mc_memory(scenario),
-                    cost["seconds_per_cell_step"] * cells * steps * STEP_CHECK_FACTOR)
+    family = _family(scenario.modality)
+    return Estimate(kind, shape, cells, steps, BASE_BYTES + COSTS[(kind, family)]["bytes_per_cell"] * cells,
+                    mc_memory(scenario), seconds_per_cell_step(kind, family, cells) * cells * steps * STEP_CHECK_RUNS)
 
 
 def machine_memory() -> float:
