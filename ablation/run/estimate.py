@@ -33,21 +33,26 @@ from ablation.run.setup import (choose_kind, domain_center, domain_size, placeme
 #   3-D cryo (cryo_vessel):                      32400 -> 136857 cells, 1533 B/cell
 #   axisymmetric RF (rfa_cooltip_perfused):      10608 -> 30420 cells,  2438 B/cell
 #   3-D RF (rfa_cluster3):                       18432 -> 89093 cells,  2462 B/cell
-# Seconds per cell and solver step, RF (2026-12-06, benchmarks/performance/estimate.py on the quiet
-# 2-core machine; each run with its two comparison runs, STEP_CHECK_RUNS): axisymmetric 1.9e-6
-# (rfa_cooltip_perfused, 10 608 cells) and 2.1e-6 (showcase, 14 550); 3-D 1.65e-6 / 1.88e-6 /
-# 2.29e-6 at 47 952 / 122 451 / 323 680 cells (the liver phantom RF run at three cell sizes, 2 min),
-# 1.58e-6 (rfa_cluster3, 70 560): the electric and heat CG iterations per step grow with the grid,
-# about as cells ** 0.17. Thermal and cryo: the earlier measurement (2026-12-02, full shipped runs
-# with one comparison run, 1.5 runs: cryo_3probe 121 s for 273 861 cells x 336 steps; thermal_probe
-# about 1 s for 7 383 x 300) divided by 1.5. Under load a run takes 2-5x longer.
-# 'thermal' covers thermal and cryo (the same heat solve; cryo's enthalpy tables add little: the 3-D
-# entry takes the larger cryo figures), 'rfa' adds the electric solve and its preconditioner.
+# Seconds per cell and solver step (2026-12-06, benchmarks/performance/estimate.py on the quiet
+# 2-core machine; each run with its two comparison runs, STEP_CHECK_RUNS):
+#   RF, axisymmetric: 1.9e-6 (rfa_cooltip_perfused, 10 608 cells), 2.1e-6 (showcase, 14 550);
+#   RF, 3-D: 1.65e-6 / 1.88e-6 / 2.29e-6 at 47 952 / 122 451 / 323 680 cells (the liver phantom RF
+#     run at three cell sizes, 2 min), 1.5e-6 (rfa_cluster3, 70 560): the electric and heat CG
+#     iterations per step grow with the grid, about as cells ** 0.17;
+#   cryo (the heat solve with its enthalpy iterations): axisymmetric 1.07e-6 / 1.15e-6
+#     (cryo_17g_perfused, cryo_17g_pringle), 3-D 1.5e-6 (cryo_vessel, 169 065 cells);
+#   thermal: 3.0e-7 axisymmetric (thermal_probe, 7 452 cells), 3.1e-7 in 3-D (the same on a 1 mm
+#     3-D grid, 208 860 cells).
+# Under load a run takes 2-5x longer. 'rfa' adds the electric solve and its preconditioner to the
+# heat solve. The axisymmetric cryo bytes per cell were not measured: the thermal figure scaled by
+# the 3-D cryo / thermal ratio (1533 / 1353).
 REFERENCE_CELLS = 1e5
 COSTS = {
-    ("axisymmetric", "thermal"): {"bytes_per_cell": 600.0, "seconds_per_cell_step": 0.8e-6, "cells_exponent": 0.0},
+    ("axisymmetric", "thermal"): {"bytes_per_cell": 600.0, "seconds_per_cell_step": 3.0e-7, "cells_exponent": 0.0},
+    ("3d", "thermal"): {"bytes_per_cell": 1353.0, "seconds_per_cell_step": 3.1e-7, "cells_exponent": 0.0},
+    ("axisymmetric", "cryo"): {"bytes_per_cell": 680.0, "seconds_per_cell_step": 1.1e-6, "cells_exponent": 0.0},
+    ("3d", "cryo"): {"bytes_per_cell": 1533.0, "seconds_per_cell_step": 1.5e-6, "cells_exponent": 0.0},
     ("axisymmetric", "rfa"): {"bytes_per_cell": 2450.0, "seconds_per_cell_step": 2.0e-6, "cells_exponent": 0.0},
-    ("3d", "thermal"): {"bytes_per_cell": 1550.0, "seconds_per_cell_step": 0.87e-6, "cells_exponent": 0.0},
     ("3d", "rfa"): {"bytes_per_cell": 2460.0, "seconds_per_cell_step": 1.85e-6, "cells_exponent": 0.17},
 }
 # The time-step check runs the kept run and comparison runs at 2 and 4 times its step
@@ -104,7 +109,7 @@ def seconds_per_cell_step(kind: str, family: str, cells: int) -> float:
 
 
 def _family(modality: str) -> str:
-    return "rfa" if modality == "rfa" else "thermal"
+    return modality if modality in ("rfa", "cryo") else "thermal"
 
 
 def grid_edges(scenario, spacing_scale: float = 1.0) -> tuple[str, list]:
@@ -225,7 +230,7 @@ def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
         gap_steps = math.ceil(p.gap / min(scenario.time.step, p.gap)) if insertions and p.gap > 0 else 0
         per_sample = ablations * cells * STEP_CHECK_RUNS * (
             run.steps * seconds_per_cell_step(kind, _family(scenario.modality), cells)
-            + gap_steps * seconds_per_cell_step(kind, "thermal", cells))
+            + gap_steps * seconds_per_cell_step(kind, "cryo" if scenario.modality == "cryo" else "thermal", cells))
         count = min(p.samples, p.resolve_samples)
         memory = BASE_BYTES + COSTS[(kind, _family(scenario.modality))]["bytes_per_cell"] * cells
         return PlacementSolves(count, ablations, kind, cells, count * per_sample, memory, "placement.resolve_samples")

@@ -15,7 +15,7 @@ on coarser or finer cells and some cut to 2 minutes:
     python benchmarks/performance/estimate.py [--only NAME ...]
 
 writes benchmarks/results/performance-estimate.md and .json (with the commit and date). Not a
-bench suite case: it takes about 10 minutes on the 2-core build machine.
+bench suite case: it takes about 12 minutes on the 2-core build machine.
 """
 from __future__ import annotations
 
@@ -33,19 +33,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-# name -> (scenario, grid spacing scale, duration or None for the scenario's own)
+# name -> (scenario, grid spacing scale, duration or None for the scenario's own, other changes)
 CASES = {
-    "showcase": ("showcase.toml", 1.0, None),
-    "rfa_cooltip_perfused": ("rfa_cooltip_perfused.toml", 1.0, None),
-    "liver_phantom_rfa, 1.4 mm, 2 min": ("liver_phantom_rfa.toml", 1.4, "2 min"),
-    "liver_phantom_rfa, 2 min": ("liver_phantom_rfa.toml", 1.0, "2 min"),
-    "rfa_cluster3": ("rfa_cluster3.toml", 1.0, None),
-    "cryo_vessel": ("cryo_vessel.toml", 1.0, None),
-    "thermal_probe": ("thermal_probe.toml", 1.0, None),
+    "showcase": ("showcase.toml", 1.0, None, {}),
+    "rfa_cooltip_perfused": ("rfa_cooltip_perfused.toml", 1.0, None, {}),
+    "liver_phantom_rfa, 1.4 mm, 2 min": ("liver_phantom_rfa.toml", 1.4, "2 min", {}),
+    "liver_phantom_rfa, 2 min": ("liver_phantom_rfa.toml", 1.0, "2 min", {}),
+    "rfa_cluster3": ("rfa_cluster3.toml", 1.0, None, {}),
+    "cryo_17g_perfused": ("cryo_17g_perfused.toml", 1.0, None, {}),
+    "cryo_vessel": ("cryo_vessel.toml", 1.0, None, {}),
+    "thermal_probe": ("thermal_probe.toml", 1.0, None, {}),
+    "thermal_probe, 3-D": ("thermal_probe.toml", 1.0, None, {"grid.kind": "3d", "grid.spacing": "1 mm",
+                                                             "grid.max_spacing": "4 mm"}),
 }
 
 
-def scenario_of(file: str, scale: float, duration: str | None):
+def scenario_of(file: str, scale: float, duration: str | None, extra: dict):
     """The shipped scenario with its cells scaled, without its placement Monte Carlo (not part of
     the solve estimate)."""
     from ablation.input.scenario import load_scenario
@@ -54,7 +57,7 @@ def scenario_of(file: str, scale: float, duration: str | None):
                "grid.max_spacing": f"{s.grid.max_spacing * scale * 1e3:g} mm"}
     if duration is not None:
         changes.update({"time.duration": duration, "time.output_interval": duration})
-    s = s.with_changes(changes)
+    s = s.with_changes({**changes, **extra})
     return s.replaced(placement=None) if s.get("placement") is not None else s
 
 
@@ -94,15 +97,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from ablation.run.estimate import STEP_CHECK_RUNS, estimate
     records = {}
-    for name, (file, scale, duration) in CASES.items():
+    for name, (file, scale, duration, extra) in CASES.items():
         if args.only and name not in args.only:
             continue
-        scenario = scenario_of(file, scale, duration)
+        scenario = scenario_of(file, scale, duration, extra)
         e = estimate(scenario)
         load = os.getloadavg()[0]
         m = measure(scenario)
         per_step = m["seconds"] / (STEP_CHECK_RUNS * m["cells"] * m["solver_steps"])
         records[name] = {"scenario": f"scenarios/{file}", "spacing_scale": scale, "duration": duration,
+                         "changes": extra,
                          "modality": scenario.modality, "kind": e.kind, "cells": m["cells"],
                          "estimated_cells": e.cells, "estimated_steps": e.steps, "solver_steps": m["solver_steps"],
                          "event_cuts": m["event_cuts"], "estimated_s": e.seconds, "measured_s": m["seconds"],
