@@ -342,12 +342,15 @@ def _measure_child(scenario, queue) -> None:
     seconds = time.perf_counter() - started
     peak = _peak_rss_bytes()
     queue.put({"cells": result.domain.n_cells, "estimated_cells": e.cells, "steps": e.steps, "seconds": seconds,
+               "solver_steps": result.summary["time"]["solver_steps"],
+               "event_cuts": result.summary["time"]["event_cuts"],
                "peak_bytes": peak, "base_bytes": base, "estimated_bytes": e.memory_bytes})
 
 
 def measure(scenario) -> dict:
     """Run ``scenario`` (a loaded Scenario) in a spawned process; returns cells, estimated cells,
-    steps, seconds of the solve, peak RSS, RSS before the solve and the estimated peak."""
+    estimated steps, seconds of the solve (with the step check's comparison runs), the kept run's
+    solver steps and roll-off cuts, peak RSS, RSS before the solve and the estimated peak."""
     import multiprocessing
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -359,14 +362,15 @@ def measure(scenario) -> dict:
 
 
 def measure_costs(cases: dict) -> dict:
-    """Per case name -> (small scenario, large scenario): bytes per cell and seconds per
-    cell-step as the slopes between the two runs (how :data:`COSTS` was measured)."""
+    """Per case name -> (small scenario, large scenario): bytes per cell as the slope between the
+    two runs, and seconds per cell and solver step of one run on the larger grid (how :data:`COSTS`
+    was measured; benchmarks/performance/estimate.py compares the estimate with such solves)."""
     out = {}
     for name, (small, large) in cases.items():
         a, b = measure(small), measure(large)
         out[name] = {
             "small": a, "large": b,
             "bytes_per_cell": (b["peak_bytes"] - a["peak_bytes"]) / max(1, b["cells"] - a["cells"]),
-            "seconds_per_cell_step": b["seconds"] / (b["cells"] * b["steps"]),
+            "seconds_per_cell_step": b["seconds"] / (STEP_CHECK_RUNS * b["cells"] * b["solver_steps"]),
         }
     return out

@@ -1,8 +1,8 @@
 """The solve-time estimate that ``ablation validate`` prints, against measured solves
 (``ablation.run.estimate``): per case the estimated and the measured time steps and seconds.
 
-Each case runs in a fresh spawned process (``ablation.run.time_loop.run`` as ``ablation run`` calls
-it, with the time-step check's comparison runs in the same process, one after the other, as the
+Each case runs in a fresh spawned process (``ablation.run.estimate.measure``: the solve as ``ablation
+run`` calls it, with the time-step check's comparison runs in the same process, one after the other, as the
 estimate counts them; no placement Monte Carlo, no files). The cases are shipped scenarios, some
 on coarser or finer cells and some cut to 2 minutes:
 
@@ -14,7 +14,8 @@ on coarser or finer cells and some cut to 2 minutes:
 
     python benchmarks/performance/estimate.py [--only NAME ...]
 
-writes benchmarks/results/performance-estimate.md and .json (with the commit and date). Not a
+writes benchmarks/results/performance-estimate.md and .json (with the commit and date; not with
+--only, which prints). Not a
 bench suite case: it takes about 12 minutes on the 2-core build machine.
 """
 from __future__ import annotations
@@ -22,12 +23,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
-import multiprocessing
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,25 +59,6 @@ def scenario_of(file: str, scale: float, duration: str | None, extra: dict):
     return s.replaced(placement=None) if s.get("placement") is not None else s
 
 
-def _solve(scenario, queue) -> None:
-    from ablation.run.time_loop import run
-    started = time.perf_counter()
-    result = run(scenario)
-    queue.put({"cells": result.domain.n_cells, "seconds": time.perf_counter() - started,
-               "solver_steps": result.summary["time"]["solver_steps"],
-               "event_cuts": result.summary["time"]["event_cuts"]})
-
-
-def measure(scenario) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_solve, args=(scenario, queue))
-    process.start()
-    out = queue.get()
-    process.join()
-    return out
-
-
 def powered_fraction(scenario, solver_steps: int) -> float | None:
     """The fraction of an RF run the generator delivered, from its solver steps: steps of at most
     the control interval while on, of time.step (at most a quarter of the off time) while off."""
@@ -93,9 +72,10 @@ def powered_fraction(scenario, solver_steps: int) -> float | None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", default=None, help="case names (default: all)")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="case names (default: all); printed only, the stored results are left as they are")
     args = parser.parse_args(argv)
-    from ablation.run.estimate import STEP_CHECK_RUNS, estimate
+    from ablation.run.estimate import STEP_CHECK_RUNS, estimate, measure
     records = {}
     for name, (file, scale, duration, extra) in CASES.items():
         if args.only and name not in args.only:
@@ -116,6 +96,8 @@ def main(argv=None) -> int:
                          if scenario.modality == "rfa" else None,
                          "load_average_at_start": load}
         print(name, json.dumps(records[name]), flush=True)
+    if args.only:       # a partial run does not replace the stored table
+        return 0
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     data = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
             "cpu_count": os.cpu_count(), "runs": records}
