@@ -91,7 +91,7 @@ MIN_LENGTH = (1e-5, "no tumour, vessel, probe or cell of the model is smaller th
 
 # A probe at least 0.3 mm across: the thinnest thermal ablation devices are bare laser fibres of
 # about 0.4-0.6 mm and 21 G (0.82 mm) RF needles; a thinner "probe" cannot carry an ablation's
-# current, coolant or gas, and on the model's cells it would be represented by a cell-sized one.
+# current, coolant or gas (and an axisymmetric grid would refine its wall to half its radius).
 MIN_PROBE_DIAMETER_M = 0.3e-3
 MIN_PROBE_DIAMETER_REASON = ("no ablation probe is thinner: bare laser fibres are about 0.4 mm and the thinnest RF "
                              "needles 21 G (0.82 mm); a smaller value is usually a unit slip")
