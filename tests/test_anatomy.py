@@ -294,6 +294,13 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     cases.append((scenario_table(vessels=[{"label": 2}, {"label": 2}]),
                   "anatomy.vessels[1].label: label 2 is already anatomy.vessels[0].label"))
     cases.append((scenario_table(liver=[1, 2]), "anatomy.tumors[0].label: label 11 is not among anatomy.liver [1, 2]"))
+    label_tumour = {"shape": "label", "label": 11, "center": [0, 0, 0]}
+    t = scenario_table()
+    t["tumors"] = [dict(label_tumour, name="again")]
+    cases.append((t, "tumors[0].label: label 11 is already anatomy.tumors[0].label"))
+    t = scenario_table(tumors=[])
+    t["tumors"] = [dict(label_tumour, name="a"), dict(label_tumour, name="b")]
+    cases.append((t, "tumors[1].label: label 11 is already tumors[0].label"))
     # mismatched spacing: a tumour map at 2 mm on a 1 mm label map
     write_nifti(tmp_path / "tumours_2mm.nii.gz", np.zeros((30, 30, 30)), spacing=(2, 2, 2))
     t = scenario_table(tumor_label_map="tumours_2mm.nii.gz")

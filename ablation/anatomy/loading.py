@@ -118,10 +118,11 @@ def load_anatomy(section, resolve, errors: list):
     return anatomy, tumors
 
 
-def _check_label_roles(section, errors: list):
+def _check_label_roles(section, errors: list) -> dict:
     """Each label has one role: a voxel cannot be both tumour and blood-temperature vessel, a label
     listed twice would count its voxels twice, and a tumour outside the liver's labels would take
-    the surroundings' properties and lie outside the capsule its margins are measured to."""
+    the surroundings' properties and lie outside the capsule its margins are measured to. Returns
+    {label: the field that names it} (:func:`label_role_problem` checks further tumours with it)."""
     first = {}
     for role in ("tumors", "vessels"):
         for i, entry in enumerate(getattr(section, role) or ()):
@@ -131,13 +132,26 @@ def _check_label_roles(section, errors: list):
                                       "once, as either a tumour or a vessel"))
             else:
                 first[entry.label] = field
-    if section.liver is not None:
-        for i, entry in enumerate(section.tumors or ()):
-            if entry.label not in section.liver:
-                errors.append((f"anatomy.tumors[{i}].label",
-                               f"label {entry.label} is not among anatomy.liver {list(section.liver)}; expected "
-                               "a tumour inside the liver: add its label to anatomy.liver (every label inside "
-                               "the organ: parenchyma, vessels, tumours)"))
+    for i, entry in enumerate(section.tumors or ()):
+        problem = _outside_liver(section, entry.label)
+        if problem:
+            errors.append((f"anatomy.tumors[{i}].label", problem))
+    return first
+
+
+def _outside_liver(section, label) -> str | None:
+    if section.liver is None or label in section.liver:
+        return None
+    return (f"label {label} is not among anatomy.liver {list(section.liver)}; expected a tumour inside the liver: "
+            "add its label to anatomy.liver (every label inside the organ: parenchyma, vessels, tumours)")
+
+
+def label_role_problem(section, label) -> str | None:
+    """Why a further tumour label (a [[tumors]] entry of shape 'label') cannot be one, or None."""
+    roles = _check_label_roles(section, [])
+    if label in roles:
+        return f"label {label} is already {roles[label]}; expected each label once, as either a tumour or a vessel"
+    return _outside_liver(section, label)
 
 
 def _voxelised(mesh, spacing, name, field, errors):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.loading import load_anatomy
+from ablation.anatomy.loading import label_role_problem, load_anatomy
 from ablation.anatomy.trajectory import check_trajectory
 from ablation.input.probe_curves import InputFileError, resolve_input
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, String, Table
@@ -98,14 +98,22 @@ def apply_anatomy(scenario, errors: list, source: str | None):
         return scenario
     tumors = list(scenario.tumors)
     shapes = {}
+    written = {}        # label -> the [[tumors]] entry that names it
     for i, t in enumerate(tumors):           # [[tumors]] shape = "label" written in the file
         if t.shape != "label":
             continue
+        if t.label is not None and t.label in written:
+            errors.append((f"tumors[{i}].label", f"label {t.label} is already tumors[{written[t.label]}].label; "
+                                                  "expected each label once"))
+            continue
+        written.setdefault(t.label, i)
         if t.label is None:
             errors.append((f"tumors[{i}].label", "missing; shape 'label' needs the tumour's label value"))
         elif anatomy.labels is None or t.label not in anatomy.labels.present():
             errors.append((f"tumors[{i}].label", f"label {t.label} holds no voxel in anatomy.label_map "
                                                   f"{section.label_map}; an empty label cannot be a tumour"))
+        elif (problem := label_role_problem(section, t.label)) is not None:
+            errors.append((f"tumors[{i}].label", problem))
         else:
             shapes[i] = anatomy.labels.region([t.label], tumor_name(t, i))
             tumors[i] = t.replaced(center=tuple(float(c) for c in shapes[i].center))
