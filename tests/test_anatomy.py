@@ -301,6 +301,15 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     t = scenario_table(tumors=[])
     t["tumors"] = [dict(label_tumour, name="a"), dict(label_tumour, name="b")]
     cases.append((t, "tumors[1].label: label 11 is already tumors[0].label"))
+    # the vessel's label listed as a tumour while the vessels come from centre lines (the label map
+    # alone does not say which label is a vessel): refused, as [anatomy] tumour and as [[tumors]] entry
+    (tmp_path / "tube.csv").write_text("x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm\n-12,-30,0,-12,30,0,2\n")
+    cases.append((scenario_table(tumors=[{"label": 2}], centerlines="tube.csv"),
+                  "anatomy.tumors[0].label: label 2: 100 % of its voxels lie inside the vessels of "
+                  "anatomy.centerlines tube.csv"))
+    t = scenario_table(tumors=[], centerlines="tube.csv")
+    t["tumors"] = [dict(label_tumour, label=2, name="vein")]
+    cases.append((t, "tumors[0].label: label 2: 100 % of its voxels lie inside the vessels"))
     # mismatched spacing: a tumour map at 2 mm on a 1 mm label map
     write_nifti(tmp_path / "tumours_2mm.nii.gz", np.zeros((30, 30, 30)), spacing=(2, 2, 2))
     t = scenario_table(tumor_label_map="tumours_2mm.nii.gz")
@@ -348,6 +357,19 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
         assert code == 2, (expected, out, err)
         assert expected in err, (expected, err)
         assert "Traceback" not in err
+
+
+def test_phantom_vessel_labels_are_not_tumours_beside_its_centre_lines():
+    """The phantom's vein labels lie wholly inside its centre-line vessels, its tumours mostly not
+    (thin branches cross them), so a vein label listed as a tumour is refused and T1-T4 are not."""
+    from ablation.anatomy.loading import centerline_lumen_problem
+    labels = read_label_map(MESHES / "liver_phantom.nii.gz")
+    trees = read_centerlines(MESHES / "vessel_centerlines.csv")
+    for vein in (2, 3):
+        assert "100 % of its voxels lie inside the vessels" in centerline_lumen_problem(labels, vein, trees, "c.csv")
+    for tumour in (11, 12, 13, 14):
+        assert centerline_lumen_problem(labels, tumour, trees, "c.csv") is None
+    assert centerline_lumen_problem(labels, 3, (), None) is None       # no centre lines: nothing to compare
 
 
 def test_centre_line_limits_are_the_scenarios():

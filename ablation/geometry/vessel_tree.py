@@ -72,9 +72,10 @@ class VesselTree:
         best, _ = self._distances(points, self.reach)
         return np.minimum(best, self.reach)
 
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        best, _ = self._distances(points, 0.0)
-        return best <= 0.0
+    def contains(self, points: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+        """Points inside a capsule, or within ``tolerance`` (m) of one."""
+        best, _ = self._distances(points, tolerance)
+        return best <= tolerance
 
     def nearest(self, points: np.ndarray) -> np.ndarray:
         """Index of the segment whose wall is nearest to each point (within ``reach``; else the

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.loading import label_role_problem, load_anatomy
+from ablation.anatomy.loading import centerline_lumen_problem, label_role_problem, load_anatomy
 from ablation.anatomy.trajectory import check_trajectory
 from ablation.input.probe_curves import InputFileError, resolve_input
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, String, Table
@@ -112,7 +112,8 @@ def apply_anatomy(scenario, errors: list, source: str | None):
         elif anatomy.labels is None or t.label not in anatomy.labels.present():
             errors.append((f"tumors[{i}].label", f"label {t.label} holds no voxel in anatomy.label_map "
                                                   f"{section.label_map}; an empty label cannot be a tumour"))
-        elif (problem := label_role_problem(section, t.label)) is not None:
+        elif (problem := label_role_problem(section, t.label)
+              or centerline_lumen_problem(anatomy.labels, t.label, anatomy.trees, section.centerlines)):
             errors.append((f"tumors[{i}].label", problem))
         else:
             shapes[i] = anatomy.labels.region([t.label], tumor_name(t, i))
