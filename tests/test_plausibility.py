@@ -488,3 +488,69 @@ def test_validate_states_the_re_solved_placement_samples(capsys):
     assert main(["validate", str(ROOT / "scenarios" / "compare_repositioning.toml")]) == 0
     out = capsys.readouterr().out
     assert "then 12 re-solved placement samples (placement.resolve_samples), each 3 ablations in sequence" in out
+
+
+# ------------------------------------------------------------------------------ runs of sweep, plan, compare
+def test_sweep_runs_are_counted_from_its_design_and_estimated_with_each_samples_values(tmp_path):
+    """A Saltelli design of D parameters and base count N makes N (D + 2) runs; a sample's run is
+    estimated with its own values: a sweep of the duration over 60 and 120 s costs 1.5 runs of 60 s
+    per sample (estimating the base scenario for every sample would give 1 or 2)."""
+    from ablation.sweep.cost import sweep_solves
+    sweep = load_scenario(ROOT / "scenarios" / "sweep_thermal_sensitivity.toml")
+    runs = sweep_solves(sweep)
+    assert runs.runs == sweep.sweep.samples * (len(sweep.sweep.parameters) + 2) == 192
+    raw = load_raw("sweep_thermal_sensitivity.toml")
+    raw["sweep"] = {"mode": "design", "parameters": [{"path": "time.duration", "values": ["60 s", "120 s"]}]}
+    raw["time"].update(duration="60 s", output_interval="60 s")
+    design = scenario_from_dict(raw, source=str(ROOT / "scenarios" / "s.toml"))
+    (what, count, each), = sweep_solves(design).parts
+    assert count == 2
+    assert each == pytest.approx(1.5 * est.run_seconds(design), rel=0.02)
+    assert sweep_solves(load_scenario(ROOT / "scenarios" / T)) is None
+
+
+def test_plan_runs_are_its_library_naive_and_verified_solves():
+    """plan_rfa_cooltip: one duration, one probe, verify 'first': a library solve, the naive plan and
+    the first approach's plan; verify 'all' solves each of the three approaches' plans; two probes
+    add plan.interaction_solves 3-D solves and make the count an upper bound."""
+    from ablation.planning.cost import plan_solves
+    s = load_scenario(ROOT / "scenarios" / "plan_rfa_cooltip.toml")
+    runs = plan_solves(s)
+    assert (runs.runs, runs.upper_bound) == (3, False)
+    assert plan_solves(s.with_changes({"plan.verify": "all"})).runs == 5
+    two = plan_solves(s.with_changes({"plan.max_probes": 2, "plan.interaction_solves": 3}))
+    assert two.upper_bound and two.runs == 1 + 1 + 1 + 3
+    single, several = two.parts[1][2], two.parts[2][2]
+    assert several > single        # two probes: a 3-D solve, not the axisymmetric one
+    assert plan_solves(load_scenario(ROOT / "scenarios" / T)) is None
+
+
+def test_compare_runs_counted_as_compare_solves_them(monkeypatch):
+    """The comparison's runs as compare_solves counts them against the runs compare() makes (a second
+    path: the run function counted), with and without the occlusion state; the re-solves of an
+    insertion sequence come per approach and state."""
+    from ablation.outcome import compare as cmp
+    s = load_scenario(ROOT / "scenarios" / "compare_approaches.toml")
+    approaches = ["open", "laparoscopic", "percutaneous"]
+    made = []
+    real_run = cmp.run
+    monkeypatch.setattr(cmp, "run", lambda scenario: made.append(scenario) or real_run(scenario))
+    for occlusion in (True, False):
+        made.clear()
+        cmp.compare(s, approaches, samples=200, pringle_options=occlusion)
+        assert cmp.compare_solves(s, approaches, occlusion).runs == len(made) == (2 if occlusion else 1)
+    sequence = load_scenario(ROOT / "scenarios" / "compare_repositioning.toml")
+    counted = cmp.compare_solves(sequence, approaches)
+    resolved = min(sequence.placement.samples, sequence.placement.resolve_samples)
+    # per state: its run, the planned sequence, and the re-solved samples of each approach it applies to
+    # (occlusion: open and laparoscopic)
+    assert counted.runs == (1 + 1 + 3 * resolved) + (1 + 1 + 2 * resolved) == 64
+
+
+def test_validate_states_the_runs_of_a_sweep_plan_or_comparison(capsys):
+    from ablation.cli import main
+    for name, expected in (("sweep_thermal_sensitivity.toml", "  ablation sweep: 192 runs, solving about"),
+                           ("plan_rfa_cooltip.toml", "  ablation plan: 3 runs, solving about"),
+                           ("compare_repositioning.toml", "  ablation compare: 64 runs, solving about")):
+        assert main(["validate", str(ROOT / "scenarios" / name)]) == 0
+        assert expected in capsys.readouterr().out

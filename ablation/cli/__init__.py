@@ -198,7 +198,30 @@ def cmd_validate(args) -> int:
           + ("" if scenario.time.get("adaptive") else " (at time.step, with the step check's two comparison runs, "
              "which run gives to a second core when there is one; each halving the check needs to meet "
              "time.tolerance doubles it)") + resolved)
+    for command in _command_solves(scenario):
+        parts = "; ".join(f"{count} {what}, about {_seconds(each)} each" for what, count, each in command.parts
+                          if count)
+        print(f"  ablation {command.command}: {'up to ' if command.upper_bound else ''}{command.runs} runs, solving "
+              f"about {_seconds(command.seconds)} of one core in all ({parts}; the placement Monte Carlo, "
+              "coverage and files come on top)")
     return 0
+
+
+def _command_solves(scenario) -> list:
+    """The runs `ablation sweep`, `plan` and `compare` would make of this file: sweep and plan
+    where it has their section, else compare (its default approaches, with occlusion) where it has
+    a [placement] section."""
+    from ablation.outcome.compare import compare_solves
+    from ablation.planning.cost import plan_solves
+    from ablation.sweep.cost import sweep_solves
+    found = [c for c in (sweep_solves(scenario), plan_solves(scenario)) if c is not None]
+    if not found and scenario.get("placement") is not None and scenario.probes and scenario.tumors:
+        found.append(compare_solves(scenario, list(DEFAULT_COMPARE_APPROACHES)))
+    return found
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"
 
 
 def cmd_schema(args) -> int:
@@ -272,6 +295,9 @@ def cmd_converge(args) -> int:
     return 0
 
 
+DEFAULT_COMPARE_APPROACHES = ("open", "laparoscopic", "percutaneous")
+
+
 def parse_approaches(text: str) -> list:
     names = [a.strip() for a in text.split(",") if a.strip()]
     unknown = [a for a in names if a not in APPROACHES]
@@ -284,7 +310,7 @@ def parse_approaches(text: str) -> list:
 def _compare_arguments(parser) -> None:
     parser.description = "the same tumour(s) and device under each placement approach, side by side"
     parser.add_argument("scenario")
-    parser.add_argument("--approaches", default=",".join(("open", "laparoscopic", "percutaneous")),
+    parser.add_argument("--approaches", default=",".join(DEFAULT_COMPARE_APPROACHES),
                         help="comma-separated approaches (open, laparoscopic, percutaneous)")
     parser.add_argument("--samples", type=option.count(1, MAX_PLACEMENT_SAMPLES, "placement.samples' limit: "
                                                        "about 40 min of Monte Carlo"), default=None,

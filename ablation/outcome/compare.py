@@ -17,6 +17,7 @@ import logging
 
 from ablation.outcome import coverage as cov
 from ablation.outcome import placement as pl
+from ablation.run.estimate import CommandSolves, estimate, placement_solves
 from ablation.run.time_loop import run
 from ablation.run.transforms import apply_transforms
 
@@ -74,6 +75,29 @@ def compare(scenario, approaches: list, samples: int | None = None, seed: int | 
             "approaches": {a: pl.error_model(section, a, pringle=False).describe() for a in approaches},
             "rows": rows, "ranking": ranking(rows),
             "note": "model predictions for research, not clinical advice"}
+
+
+def compare_solves(scenario, approaches: list, pringle_options: bool = True) -> CommandSolves:
+    """What :func:`compare` will solve, before it starts: one run per occlusion state, and per
+    approach and state the placement re-solves its Monte Carlo makes (with insertions or the
+    'resolve' method; :func:`ablation.run.estimate.placement_solves`), plus with insertions the
+    planned sequence once per state."""
+    states = [False] + ([True] if pringle_options and any(pl.PRESETS[a]["pringle_available"][0]
+                                                           for a in approaches) else [])
+    parts = []
+    for flag in states:
+        variant = pl.with_pringle(scenario, flag)
+        run_ = estimate(variant)
+        occlusion = "with inflow occlusion" if flag else "without inflow occlusion"
+        parts.append((f"run {occlusion}", 1, run_.seconds))
+        resolves = placement_solves(variant, run_)
+        if resolves is not None:
+            runs = sum(1 for a in approaches if not flag or pl.PRESETS[a]["pringle_available"][0])
+            parts.append((f"re-solved placement samples {occlusion} ({resolves.field} per approach)",
+                          runs * resolves.samples, resolves.seconds / resolves.samples))
+            if resolves.ablations > 1:
+                parts.append((f"planned insertion sequence {occlusion}", 1, resolves.seconds / resolves.samples))
+    return CommandSolves("compare", tuple(parts))
 
 
 def _row(approach, flag, block: pl.InsertionsBlock, mc: pl.MonteCarloResult, model, planned, result) -> dict:

@@ -252,6 +252,32 @@ def estimate(scenario) -> Estimate:
                     mc_memory(scenario), seconds_per_cell_step(kind, family, cells) * cells * steps * STEP_CHECK_RUNS)
 
 
+def run_seconds(scenario) -> float:
+    """Seconds of one core for a run of ``scenario``: its solve with the step check's comparison
+    runs and its placement re-solves (:func:`estimate`, :func:`placement_solves`)."""
+    run = estimate(scenario)
+    resolves = placement_solves(scenario, run)
+    return run.seconds + (resolves.seconds if resolves is not None else 0.0)
+
+
+@dataclass(frozen=True)
+class CommandSolves:
+    """The runs a command makes of one scenario file (``ablation sweep``, ``plan``, ``compare``):
+    ``parts`` as (what, how many, seconds of one core for one, :func:`run_seconds`); ``upper_bound``
+    when a search decides how many are made, and the count is the most it can make."""
+    command: str
+    parts: tuple
+    upper_bound: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(count * each for _, count, each in self.parts))
+
+    @property
+    def runs(self) -> int:
+        return int(sum(count for _, count, _ in self.parts))
+
+
 def machine_memory() -> float:
     """Total physical memory of this machine in bytes (os.sysconf, else /proc/meminfo)."""
     try:
