@@ -10,7 +10,8 @@ on coarser or finer cells and some cut to 2 minutes:
   solver steps depend on how long the generator is on. The measured duty (the fraction of the
   run it delivered, from the solver steps) is what ``IMPEDANCE_CONTROL_DUTY`` takes;
 * the cost per cell and solver step, against the cell count (a single constant per grid kind and
-  modality family in ``COSTS``).
+  modality family in ``COSTS``);
+* the estimated solver memory against the run's peak resident memory (the budget check's figure).
 
     python benchmarks/performance/estimate.py [--only NAME ...]
 
@@ -94,6 +95,7 @@ def main(argv=None) -> int:
                          "seconds_per_cell_solver_step": per_step,
                          "powered_fraction": powered_fraction(scenario, m["solver_steps"])
                          if scenario.modality == "rfa" else None,
+                         "estimated_memory_bytes": e.memory_bytes, "peak_memory_bytes": m["peak_bytes"],
                          "load_average_at_start": load}
         print(name, json.dumps(records[name]), flush=True)
     if args.only:       # a partial run does not replace the stored table
@@ -108,12 +110,13 @@ def main(argv=None) -> int:
              "`python benchmarks/performance/estimate.py`. Each solve in a fresh process, the time-step "
              f"check's comparison runs included ({STEP_CHECK_RUNS:g} runs), no placement Monte Carlo.", "",
              "| case | kind | cells | steps estimated / taken | RF powered fraction | s estimated / measured "
-             "| ratio | s per cell and step |", "|---|---|---|---|---|---|---|---|"]
+             "| ratio | s per cell and step | memory GB estimated / peak |", "|---|---|---|---|---|---|---|---|---|"]
     for name, r in records.items():
         duty = "" if r["powered_fraction"] is None else f"{r['powered_fraction']:.2f}"
         lines.append(f"| {name} | {r['kind']} | {r['cells']} | {r['estimated_steps']} / {r['solver_steps']} | {duty} "
                      f"| {r['estimated_s']:.0f} / {r['measured_s']:.0f} | {r['ratio_estimated_to_measured']:.2f} "
-                     f"| {r['seconds_per_cell_solver_step']:.3g} |")
+                     f"| {r['seconds_per_cell_solver_step']:.3g} "
+                     f"| {r['estimated_memory_bytes'] / 1e9:.2f} / {r['peak_memory_bytes'] / 1e9:.2f} |")
     (results / "performance-estimate.md").write_text("\n".join(lines) + "\n")
     return 0
 
