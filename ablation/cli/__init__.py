@@ -210,12 +210,12 @@ def cmd_validate(args) -> int:
 def _command_solves(scenario) -> list:
     """The runs `ablation sweep`, `plan` and `compare` would make of this file: sweep and plan
     where it has their section, else compare (its default approaches, with occlusion) where it has
-    a [placement] section."""
+    tumours and probes."""
     from ablation.outcome.compare import compare_solves
     from ablation.planning.cost import plan_solves
     from ablation.sweep.cost import sweep_solves
     found = [c for c in (sweep_solves(scenario), plan_solves(scenario)) if c is not None]
-    if not found and scenario.get("placement") is not None and scenario.probes and scenario.tumors:
+    if not found and scenario.probes and scenario.tumors:
         found.append(compare_solves(scenario, list(DEFAULT_COMPARE_APPROACHES)))
     return found
 

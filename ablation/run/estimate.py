@@ -20,6 +20,7 @@ from ablation.modalities.protocols import Controller
 from ablation.modalities.rfa import Model as RFModel
 from ablation.run.setup import (choose_kind, domain_center, domain_size, placement_method, planned_insertions,
                                 probe_shapes, sequence_scenario, tine_boxes, tumor_shapes)
+from ablation.run.time_loop import PARALLEL_COMPARISON_WORK
 
 
 # Measured costs per (grid kind, modality family): bytes of peak resident memory per cell above the
@@ -68,8 +69,20 @@ IMPEDANCE_CONTROL_DUTY = 0.3
 # resident memory of a run besides its grid: the small runs' peaks minus bytes per cell x cells
 # (119-143 MB above), rounded up
 BASE_BYTES = 150e6
-# The memory estimate is within this factor of the measured peak (tests/test_plausibility.py checks it);
-# on the ten measured runs above it was 1.04-1.22 times the peak (never below it).
+# A run holds two grids' worth at once: the step check solves a comparison run while the kept run's
+# state is kept (one after the other in the same process, or at the same time in the step check's
+# worker, a second interpreter of STEP_CHECK_WORKER_BYTES: the 109 MB a spawned process holds
+# before its run, rounded up). Counting one grid, the estimate was 0.57-1.0 of the peak on the nine
+# cases of benchmarks/results/performance-estimate.md (2026-12-06), and `ablation run` of the liver
+# phantom's 2 min RF run (122 451 cells, comparisons in the worker) peaked at 0.865 GB for its
+# process tree against 0.45 GB estimated (at 0.75 mm, 261 954 cells: 1.30 GB against 0.79 GB).
+# Counting both: 1.01 and 1.20 times those process trees and 1.29 times a 2-probe 3-D RF layout
+# of 264 556 cells run in one process (1.22 GB); 1.09-1.79 times the
+# nine peaks, measured in one process (estimate.measure), which the second interpreter over-counts
+# where the work sends the comparisons to the worker.
+RUNS_HELD = 2
+STEP_CHECK_WORKER_BYTES = 120e6
+# The memory estimate is within this factor of the measured peak (tests/test_plausibility.py checks it).
 MEMORY_FACTOR = 2.0
 
 # placement Monte Carlo (ablation/outcome/placement/moved_lesion.py): per sample the seeded draws
@@ -232,7 +245,8 @@ def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
             run.steps * seconds_per_cell_step(kind, _family(scenario.modality), cells)
             + gap_steps * seconds_per_cell_step(kind, "cryo" if scenario.modality == "cryo" else "thermal", cells))
         count = min(p.samples, p.resolve_samples)
-        memory = BASE_BYTES + COSTS[(kind, _family(scenario.modality))]["bytes_per_cell"] * cells
+        # each worker's re-solve keeps its step check in its own process: two grids, one interpreter
+        memory = BASE_BYTES + RUNS_HELD * COSTS[(kind, _family(scenario.modality))]["bytes_per_cell"] * cells
         return PlacementSolves(count, ablations, kind, cells, count * per_sample, memory, "placement.resolve_samples")
     if placement_method(scenario, p) == "move_tumor" and run.kind == "axisymmetric" and any(t.material for t in scenario.tumors):
         count = min(p.resolve_check, p.samples)
@@ -248,8 +262,24 @@ def estimate(scenario) -> Estimate:
     cells = int(math.prod(shape))
     steps = steps_of(scenario)
     family = _family(scenario.modality)
-    return Estimate(kind, shape, cells, steps, BASE_BYTES + COSTS[(kind, family)]["bytes_per_cell"] * cells,
+    return Estimate(kind, shape, cells, steps, run_memory(kind, family, cells, comparisons_in_worker(scenario, cells)),
                     mc_memory(scenario), seconds_per_cell_step(kind, family, cells) * cells * steps * STEP_CHECK_RUNS)
+
+
+def comparisons_in_worker(scenario, cells: int) -> bool:
+    """Whether `ablation run` gives the step check's comparison runs to a worker process: at least
+    two cores and work (cells x steps at the first step) from ablation.run.time_loop's
+    PARALLEL_COMPARISON_WORK."""
+    first_step = rf_step_lengths(scenario)[0] if scenario.modality == "rfa" else scenario.time.step
+    work = cells * math.ceil(scenario.time.duration / first_step - 1e-9)
+    return (os.cpu_count() or 1) >= 2 and work >= PARALLEL_COMPARISON_WORK
+
+
+def run_memory(kind: str, family: str, cells: int, worker: bool = True) -> float:
+    """Peak bytes of a run with its step check (:data:`RUNS_HELD`), its processes together
+    (``worker``: the comparison runs in the step check's worker process)."""
+    return (BASE_BYTES + (STEP_CHECK_WORKER_BYTES if worker else 0.0)
+            + RUNS_HELD * COSTS[(kind, family)]["bytes_per_cell"] * cells)
 
 
 def run_seconds(scenario) -> float:
@@ -310,7 +340,8 @@ def check_budget(scenario, max_memory_bytes: float | None = None, estimate_: Est
     e = estimate_ if estimate_ is not None else estimate(scenario)
     errors = []
     if e.memory_bytes > budget:
-        cells_allowed = max(0.0, (budget - BASE_BYTES) / COSTS[(e.kind, _family(scenario.modality))]["bytes_per_cell"])
+        cells_allowed = max(0.0, (budget - run_memory(e.kind, _family(scenario.modality), 0))
+                            / (RUNS_HELD * COSTS[(e.kind, _family(scenario.modality))]["bytes_per_cell"]))
         errors.append(("grid.spacing", f"{scenario.grid.spacing * 1e3:g} mm gives about {e.cells:.3g} cells "
                        f"({e.kind} grid {' x '.join(map(str, e.shape))}) needing about {_gb(e.memory_bytes)}; "
                        f"expected at most {_gb(budget)}, the memory budget (--max-memory; default 80 % of this "
