@@ -554,3 +554,48 @@ def test_validate_states_the_runs_of_a_sweep_plan_or_comparison(capsys):
                            ("compare_repositioning.toml", "  ablation compare: 64 runs, solving about")):
         assert main(["validate", str(ROOT / "scenarios" / name)]) == 0
         assert expected in capsys.readouterr().out
+
+
+def _process_tree_peak_rss(command: list, cwd) -> tuple[int, float]:
+    """Run ``command``; (exit code, the largest summed RSS of it and its descendants, sampled every
+    0.1 s from /proc)."""
+    import time
+
+    def tree(pid):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return [pid]
+        return [pid] + [p for child in children for p in tree(int(child))]
+
+    def rss(pid):
+        try:
+            line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmRSS:"))
+            return int(line.split()[1]) * 1024
+        except (OSError, StopIteration):
+            return 0
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, sum(rss(p) for p in tree(process.pid)))
+        time.sleep(0.1)
+    return process.returncode, float(peak)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_memory_estimate_covers_a_run_whose_step_check_uses_a_worker(tmp_path):
+    """`ablation run` of a 3-D thermal run with enough work to give the step check's comparison
+    runs to a worker: its process tree's peak RSS is at most the estimate (two grids and the
+    worker's interpreter), and the estimate at most twice it. Counting one grid and one
+    interpreter, as before, the estimate was 0.64 of this peak."""
+    raw = load_raw(T)
+    raw.setdefault("grid", {}).update({"kind": "3d", "spacing": "1.5 mm", "max_spacing": "4 mm"})
+    path = write_toml(tmp_path / "s.toml", raw)
+    scenario = load_scenario(path)
+    e = est.estimate(scenario)
+    if not est.comparisons_in_worker(scenario, e.cells):
+        pytest.skip("one core: the comparison runs stay in the run's process")
+    code, peak = _process_tree_peak_rss([sys.executable, "-m", "ablation", "run", str(path), "--out",
+                                         str(tmp_path / "out"), "--no-scene", "--quiet"], tmp_path)
+    assert code == 0
+    assert peak <= e.memory_bytes <= 2.0 * peak, (peak, e)
