@@ -310,6 +310,11 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     t = scenario_table(tumors=[], centerlines="tube.csv")
     t["tumors"] = [dict(label_tumour, label=2, name="vein")]
     cases.append((t, "tumors[0].label: label 2: 100 % of its voxels lie inside the vessels"))
+    import pyvista as pv
+    pv.Cylinder(center=(-12, 0, 0), direction=(0, 1, 0), radius=2, height=50).triangulate().save(tmp_path / "tube.stl")
+    cases.append((scenario_table(tumors=[], tumor_surfaces=[{"file": "tube.stl"}], centerlines="tube.csv"),
+                  "anatomy.tumor_surfaces[0].file: tube.stl: 100 % of the volume inside this surface lies inside "
+                  "the vessels of anatomy.centerlines tube.csv"))
     # mismatched spacing: a tumour map at 2 mm on a 1 mm label map
     write_nifti(tmp_path / "tumours_2mm.nii.gz", np.zeros((30, 30, 30)), spacing=(2, 2, 2))
     t = scenario_table(tumor_label_map="tumours_2mm.nii.gz")
@@ -321,7 +326,6 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     t = scenario_table(tumor_label_map="flipped.nii.gz")
     cases.append((t, "orientation"))
     # a non-closed surface
-    import pyvista as pv
     pv.Sphere(radius=5).clip(normal="z").save(tmp_path / "open.stl")
     t = scenario_table(tumor_surfaces=[{"file": "open.stl"}])
     cases.append((t, "open.stl: the surface is not closed"))
@@ -370,6 +374,13 @@ def test_phantom_vessel_labels_are_not_tumours_beside_its_centre_lines():
     for tumour in (11, 12, 13, 14):
         assert centerline_lumen_problem(labels, tumour, trees, "c.csv") is None
     assert centerline_lumen_problem(labels, 3, (), None) is None       # no centre lines: nothing to compare
+    # the k-d tree search gives what testing every voxel against every capsule gives
+    from ablation.anatomy.loading import _lumen_fraction
+    points = labels.voxel_centres(np.argwhere(labels.labels == 13).T)
+    tolerance = 0.5 * float(np.linalg.norm(labels.spacing))
+    brute = np.any([tree.contains(points, tolerance) for tree in trees], axis=0).mean()
+    assert _lumen_fraction(points, tolerance, trees) == pytest.approx(brute, abs=1e-12)
+    assert 0.2 < brute < 0.3
 
 
 def test_centre_line_limits_are_the_scenarios():
