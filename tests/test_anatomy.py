@@ -305,16 +305,16 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     # alone does not say which label is a vessel): refused, as [anatomy] tumour and as [[tumors]] entry
     (tmp_path / "tube.csv").write_text("x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm\n-12,-30,0,-12,30,0,2\n")
     cases.append((scenario_table(tumors=[{"label": 2}], centerlines="tube.csv"),
-                  "anatomy.tumors[0].label: label 2: 100 % of its voxels lie inside the vessels of "
+                  "anatomy.tumors[0].label: label 2: 100 % of its volume lies inside the vessels of "
                   "anatomy.centerlines tube.csv"))
     t = scenario_table(tumors=[], centerlines="tube.csv")
     t["tumors"] = [dict(label_tumour, label=2, name="vein")]
-    cases.append((t, "tumors[0].label: label 2: 100 % of its voxels lie inside the vessels"))
+    cases.append((t, "tumors[0].label: label 2: 100 % of its volume lies inside the vessels"))
     import pyvista as pv
     pv.Cylinder(center=(-12, 0, 0), direction=(0, 1, 0), radius=2, height=50).triangulate().save(tmp_path / "tube.stl")
     cases.append((scenario_table(tumors=[], tumor_surfaces=[{"file": "tube.stl"}], centerlines="tube.csv"),
-                  "anatomy.tumor_surfaces[0].file: tube.stl: 100 % of the volume inside this surface lies inside "
-                  "the vessels of anatomy.centerlines tube.csv"))
+                  "anatomy.tumor_surfaces[0].file: tube.stl: 100 % of its volume lies inside the vessels of "
+                  "anatomy.centerlines tube.csv"))
     # mismatched spacing: a tumour map at 2 mm on a 1 mm label map
     write_nifti(tmp_path / "tumours_2mm.nii.gz", np.zeros((30, 30, 30)), spacing=(2, 2, 2))
     t = scenario_table(tumor_label_map="tumours_2mm.nii.gz")
@@ -366,20 +366,23 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
 def test_phantom_vessel_labels_are_not_tumours_beside_its_centre_lines():
     """The phantom's vein labels lie wholly inside its centre-line vessels, its tumours mostly not
     (thin branches cross them), so a vein label listed as a tumour is refused and T1-T4 are not."""
-    from ablation.anatomy.loading import centerline_lumen_problem
+    from ablation.anatomy.loading import lumen_problem
     labels = read_label_map(MESHES / "liver_phantom.nii.gz")
     trees = read_centerlines(MESHES / "vessel_centerlines.csv")
     for vein in (2, 3):
-        assert "100 % of its voxels lie inside the vessels" in centerline_lumen_problem(labels, vein, trees, "c.csv")
+        problem = lumen_problem(labels.region([vein], "vein"), f"label {vein}", trees, "c.csv")
+        assert f"label {vein}: 100 % of its volume lies inside the vessels" in problem
     for tumour in (11, 12, 13, 14):
-        assert centerline_lumen_problem(labels, tumour, trees, "c.csv") is None
-    assert centerline_lumen_problem(labels, 3, (), None) is None       # no centre lines: nothing to compare
+        assert lumen_problem(labels.region([tumour], "T"), f"label {tumour}", trees, "c.csv") is None
+    assert lumen_problem(labels.region([3], "vein"), "label 3", (), None) is None   # no centre lines: nothing to compare
     # the k-d tree search gives what testing every voxel against every capsule gives
     from ablation.anatomy.loading import _lumen_fraction
     points = labels.voxel_centres(np.argwhere(labels.labels == 13).T)
     tolerance = 0.5 * float(np.linalg.norm(labels.spacing))
     brute = np.any([tree.contains(points, tolerance) for tree in trees], axis=0).mean()
     assert _lumen_fraction(points, tolerance, trees) == pytest.approx(brute, abs=1e-12)
+    region = labels.region([13], "T3")      # the tumour's shape, as lumen_problem reads it
+    assert _lumen_fraction(region.to_world(np.argwhere(region.mask).T), tolerance, trees) == pytest.approx(brute)
     assert 0.2 < brute < 0.3
 
 

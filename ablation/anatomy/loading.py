@@ -81,6 +81,7 @@ def load_anatomy(section, resolve, errors: list):
 
     _check_label_roles(section, errors)
     tumors = []
+    named = []          # (field, how a message names it) of each tumour in ``tumors``
     for i, entry in enumerate(section.tumors or ()):
         if labels is None:
             errors.append((f"anatomy.tumors[{i}].label", "a tumour label needs anatomy.label_map"))
@@ -88,7 +89,7 @@ def load_anatomy(section, resolve, errors: list):
         if check_labels(f"tumors[{i}].label", [entry.label]):
             name = entry.name or f"tumour label {entry.label}"
             tumors.append((name, labels.region([entry.label], name), entry.material))
-    surface_tumors = []
+            named.append((f"anatomy.tumors[{i}].label", f"label {entry.label}"))
     for i, entry in enumerate(section.tumor_surfaces or ()):
         mesh = read(f"tumor_surfaces[{i}].file", read_surface, entry.file)
         if mesh is not None:
@@ -96,7 +97,7 @@ def load_anatomy(section, resolve, errors: list):
             shape = _voxelised(mesh, section.surface_voxel, name, f"tumor_surfaces[{i}].file", errors)
             if shape is not None:
                 tumors.append((name, shape, entry.material))
-                surface_tumors.append((entry, shape))
+                named.append((f"anatomy.tumor_surfaces[{i}].file", str(entry.file)))
 
     vessel_labels = []
     for i, entry in enumerate(section.vessels or ()):
@@ -108,15 +109,9 @@ def load_anatomy(section, resolve, errors: list):
     if section.centerlines is not None:
         trees = read("centerlines", read_centerlines, section.centerlines) or ()
         trees = tuple(_with_flow(t, section.wall_shear_stress) for t in trees)
-    for i, entry in enumerate(section.tumors or ()):
-        if labels is not None and entry.label in present:
-            problem = centerline_lumen_problem(labels, entry.label, trees, section.centerlines)
-            if problem:
-                errors.append((f"anatomy.tumors[{i}].label", problem))
-    for i, (entry, shape) in enumerate(surface_tumors):
-        problem = surface_lumen_problem(shape, entry.file, trees, section.centerlines)
-        if problem:
-            errors.append((f"anatomy.tumor_surfaces[{i}].file", problem))
+    for (field, subject), (_, shape, _) in zip(named, tumors):
+        if (problem := lumen_problem(shape, subject, trees, section.centerlines)) is not None:
+            errors.append((field, problem))
     if organ is None and not tumors and not errors:
         errors.append(("anatomy", "names neither a liver nor a tumour; expected label_map with liver = [...] "
                                   "(or liver_surface) and tumours"))
@@ -176,34 +171,20 @@ MAX_TUMOUR_LUMEN_FRACTION = 0.5
 MAX_LUMEN_POINTS = 100_000
 
 
-def centerline_lumen_problem(labels, label, trees, centerlines_file) -> str | None:
-    """Why ``label`` cannot be a tumour because the centre-line vessels fill most of it, or None.
-    Needed because a label map alone does not say which label is a vessel when the vessels come
-    from centre lines, not from anatomy.vessels."""
+def lumen_problem(shape, subject: str, trees, centerlines_file) -> str | None:
+    """Why a tumour ``shape`` (a VoxelMask: a label's region or a voxelised surface, named by
+    ``subject``) cannot be one because the centre-line vessels fill most of it, or None. Needed
+    because with the vessels given as centre lines nothing else says that a label or a surface is
+    a vessel's."""
     if not trees:
         return None
-    points = labels.voxel_centres(np.argwhere(labels.labels == label).T)
-    fraction = _lumen_fraction(points, 0.5 * float(np.linalg.norm(labels.spacing)), trees)
-    if fraction <= MAX_TUMOUR_LUMEN_FRACTION:
-        return None
-    return (f"label {label}: {100 * fraction:.0f} % of its voxels lie inside the vessels of anatomy.centerlines "
-            f"{centerlines_file}; expected a tumour label, whose voxels are mostly tissue (at most "
-            f"{100 * MAX_TUMOUR_LUMEN_FRACTION:.0f} % lumen): is label {label} a vessel's?")
-
-
-def surface_lumen_problem(shape, surface_file, trees, centerlines_file) -> str | None:
-    """The same for a tumour surface (its voxelised ``shape``, a VoxelMask): a vessel's surface given
-    as a tumour."""
-    if not trees:
-        return None
-    index = np.argwhere(shape.mask)
-    points = (shape.origin[None, :] + index * shape.spacing[None, :]).T
+    points = shape.to_world(np.argwhere(shape.mask).T)
     fraction = _lumen_fraction(points, 0.5 * float(np.linalg.norm(shape.spacing)), trees)
     if fraction <= MAX_TUMOUR_LUMEN_FRACTION:
         return None
-    return (f"{surface_file}: {100 * fraction:.0f} % of the volume inside this surface lies inside the vessels of "
-            f"anatomy.centerlines {centerlines_file}; expected a tumour's surface, enclosing mostly tissue (at most "
-            f"{100 * MAX_TUMOUR_LUMEN_FRACTION:.0f} % lumen): is it a vessel's surface?")
+    return (f"{subject}: {100 * fraction:.0f} % of its volume lies inside the vessels of anatomy.centerlines "
+            f"{centerlines_file}; expected a tumour, mostly tissue (at most {100 * MAX_TUMOUR_LUMEN_FRACTION:.0f} % "
+            "lumen): is it a vessel's?")
 
 
 def _lumen_fraction(points: np.ndarray, tolerance: float, trees) -> float:

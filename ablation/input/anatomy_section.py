@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.loading import centerline_lumen_problem, label_role_problem, load_anatomy
+from ablation.anatomy.loading import label_role_problem, load_anatomy, lumen_problem
 from ablation.anatomy.trajectory import check_trajectory
 from ablation.input.probe_curves import InputFileError, resolve_input
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, String, Table
@@ -112,12 +112,15 @@ def apply_anatomy(scenario, errors: list, source: str | None):
         elif anatomy.labels is None or t.label not in anatomy.labels.present():
             errors.append((f"tumors[{i}].label", f"label {t.label} holds no voxel in anatomy.label_map "
                                                   f"{section.label_map}; an empty label cannot be a tumour"))
-        elif (problem := label_role_problem(section, t.label)
-              or centerline_lumen_problem(anatomy.labels, t.label, anatomy.trees, section.centerlines)):
+        elif (problem := label_role_problem(section, t.label)) is not None:
             errors.append((f"tumors[{i}].label", problem))
         else:
-            shapes[i] = anatomy.labels.region([t.label], tumor_name(t, i))
-            tumors[i] = t.replaced(center=tuple(float(c) for c in shapes[i].center))
+            shape = anatomy.labels.region([t.label], tumor_name(t, i))
+            if (problem := lumen_problem(shape, f"label {t.label}", anatomy.trees, section.centerlines)) is not None:
+                errors.append((f"tumors[{i}].label", problem))
+                continue
+            shapes[i] = shape
+            tumors[i] = t.replaced(center=tuple(float(c) for c in shape.center))
     template = _label_tumor_template()
     for name, shape, material in new_tumors:
         shapes[len(tumors)] = shape

@@ -77,9 +77,9 @@ BASE_BYTES = 150e6
 # phantom's 2 min RF run (122 451 cells, comparisons in the worker) peaked at 0.865 GB for its
 # process tree against 0.45 GB estimated (at 0.75 mm, 261 954 cells: 1.30 GB against 0.79 GB).
 # Counting both: 1.01 and 1.20 times those process trees and 1.29 times a 2-probe 3-D RF layout
-# of 264 556 cells run in one process (1.22 GB); 1.09-1.79 times the
-# nine peaks, measured in one process (estimate.measure), which the second interpreter over-counts
-# where the work sends the comparisons to the worker.
+# of 264 556 cells run in one process (1.22 GB); 1.09-1.80 times the nine peaks (the benchmark
+# again), which were measured in one process (estimate.measure), so the second interpreter is
+# over-counted where the work sends the comparisons to the worker.
 RUNS_HELD = 2
 STEP_CHECK_WORKER_BYTES = 120e6
 # The memory estimate is within this factor of the measured peak (tests/test_plausibility.py checks it).
