@@ -276,3 +276,39 @@ def test_bench_out_may_be_the_current_folder(tmp_path, monkeypatch):
     here.mkdir()
     monkeypatch.chdir(here)
     assert _bench(cases, ".") == 0 and (here / "results.json").is_file()
+
+
+def test_every_benchmark_script_imports():
+    """The measurement scripts take minutes to hours, so nothing else runs them: a broken import would
+    only show when someone next needs the numbers. Each folder's scripts are imported in their own
+    process (siblings import each other by name), as `python script.py` would, without running main."""
+    import subprocess
+    import sys
+    import ablation.benchmarks as shipped
+    folder = Path(shipped.__file__).parent
+    groups = [sorted(folder.glob("*.py"))] + [sorted(d.glob("*.py")) for d in sorted(folder.iterdir()) if d.is_dir()]
+    code = ("import runpy, sys\n"
+            "for path in sys.argv[1:]:\n"
+            "    sys.path.insert(0, path.rsplit('/', 1)[0])\n"
+            "    runpy.run_path(path, run_name='imported_by_test')\n")
+    scripts = 0
+    for group in (g for g in groups if g):
+        done = subprocess.run([sys.executable, "-c", code, *map(str, group)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{group[0].parent}: {done.stderr[-1500:]}"
+        scripts += len(group)
+    assert scripts >= 30
+
+
+def test_benchmark_results_are_replaced_whole_or_not_at_all(tmp_path):
+    """Both result files are staged and moved into place together: a failure while writing (here the .md's
+    folder is a file) leaves the stored pair as it was and no staged file behind."""
+    from ablation.benchmarks import _recording as recording
+    recording.write(tmp_path, "demo", {"value": 1.5}, "# old\n", echo=False)
+    assert json.loads((tmp_path / "demo.json").read_text()) == {"value": 1.5}
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    with pytest.raises(OSError):
+        recording.write_files({tmp_path / "demo.json": recording.to_json({"value": 2.5}),
+                               tmp_path / "blocked" / "demo.md": "# new\n"})
+    assert json.loads((tmp_path / "demo.json").read_text()) == {"value": 1.5}
+    assert (tmp_path / "demo.md").read_text() == "# old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked", "demo.json", "demo.md"]

@@ -20,7 +20,6 @@ suite case (no @case): a single run takes minutes and is run by hand.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import resource
@@ -28,6 +27,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from ablation.benchmarks import _recording as recording
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = {"rfa": "scenarios/liver_phantom_rfa.toml", "cryo": "scenarios/liver_phantom_cryo.toml"}
@@ -90,19 +91,18 @@ def main(argv=None):
     parser.add_argument("--note", action="append", default=[],
                         help="a sentence for the results file (e.g. why a target is missed); repeatable")
     args = parser.parse_args(argv)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = recording.commit()
     runs = {}
     for name, scenario in RUNS.items():
         if args.only and name != args.only:
             continue
         runs[name] = measure(name, scenario, Path(args.out_root))
         print(json.dumps({name: {k: v for k, v in runs[name].items() if k != "stderr_tail"}}, indent=1), flush=True)
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+    record = {"date": recording.utc_now(), "commit": commit,
               "cpu_count": os.cpu_count(), "targets": {"wall_s": TARGET_S, "peak_GiB": TARGET_GIB}, "runs": runs,
               "notes": args.note}
     results = ROOT / "benchmarks" / "results"
     suffix = f"-{args.only}" if args.only else ""
-    (results / f"performance-anatomy{suffix}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"# Liver phantom runs: wall time and peak memory", "",
              f"{record['date']}, commit {commit[:12]}, {os.cpu_count()} cores shared with other jobs. "
              f"Target: <= {TARGET_S:.0f} s and <= {TARGET_GIB:g} GiB per run.", "",
@@ -135,7 +135,7 @@ def main(argv=None):
                          f"energy {r['device'].get('energy_J', float('nan')) / 1e3:.2f} kJ, {r.get('rolloffs')} roll-offs.")
     lines += ["", f"Target missed by: {', '.join(missed)}." if missed else "Both targets met by every run."]
     lines += [""] + [f"- {note}" for note in args.note] if args.note else []
-    (results / f"performance-anatomy{suffix}.md").write_text("\n".join(lines) + "\n")
+    recording.write(results, f"performance-anatomy{suffix}", record, "\n".join(lines) + "\n", echo=False)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ with --only, which prints). Not a bench suite case: about 10 minutes on the 2-co
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from ablation.benchmarks import _recording as recording  # noqa: E402
 
 # name -> (command, shipped scenario, changes to it written into a copy, extra command-line options)
 CASES = {
@@ -96,11 +96,10 @@ def main(argv=None) -> int:
         print(name, json.dumps(records[name]), flush=True)
     if args.only:       # a partial run does not replace the stored table
         return 0
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    data = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+    commit = recording.commit()
+    data = {"date": recording.utc_now(), "commit": commit,
             "cpu_count": os.cpu_count(), "cases": records}
     results = ROOT / "benchmarks" / "results"
-    (results / "performance-command-estimate.json").write_text(json.dumps(data, indent=1) + "\n")
     lines = ["# Runs of a plan, comparison or sweep: estimate against the command", "",
              f"{data['date']}, commit {commit[:10]}, {data['cpu_count']} cores; "
              "`python benchmarks/performance/command_estimate.py`. Each command pinned to one core "
@@ -113,7 +112,7 @@ def main(argv=None) -> int:
         runs = ("up to " if r["upper_bound"] else "") + str(r["estimated_runs"])
         lines.append(f"| {name} | {r['command']} | {runs} | {r['estimated_s']:.0f} | {r['measured_wall_s']:.0f} "
                      f"| {r['ratio_estimated_to_measured']:.2f} | {r['load_average_at_start']:.1f} |")
-    (results / "performance-command-estimate.md").write_text("\n".join(lines) + "\n")
+    recording.write(results, "performance-command-estimate", data, "\n".join(lines) + "\n", echo=False)
     return 0
 
 

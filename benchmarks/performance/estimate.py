@@ -22,15 +22,14 @@ bench suite case: it takes about 12 minutes on the 2-core build machine.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from ablation.benchmarks import _recording as recording  # noqa: E402
 
 # name -> (scenario, grid spacing scale, duration or None for the scenario's own, other changes)
 CASES = {
@@ -100,11 +99,10 @@ def main(argv=None) -> int:
         print(name, json.dumps(records[name]), flush=True)
     if args.only:       # a partial run does not replace the stored table
         return 0
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    data = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+    commit = recording.commit()
+    data = {"date": recording.utc_now(), "commit": commit,
             "cpu_count": os.cpu_count(), "runs": records}
     results = ROOT / "benchmarks" / "results"
-    (results / "performance-estimate.json").write_text(json.dumps(data, indent=1) + "\n")
     lines = ["# Solve-time estimate against measured solves", "",
              f"{data['date']}, commit {commit[:10]}, {data['cpu_count']} cores; "
              "`python benchmarks/performance/estimate.py`. Each solve in a fresh process, the time-step "
@@ -117,7 +115,7 @@ def main(argv=None) -> int:
                      f"| {r['estimated_s']:.0f} / {r['measured_s']:.0f} | {r['ratio_estimated_to_measured']:.2f} "
                      f"| {r['seconds_per_cell_solver_step']:.3g} "
                      f"| {r['estimated_memory_bytes'] / 1e9:.2f} / {r['peak_memory_bytes'] / 1e9:.2f} |")
-    (results / "performance-estimate.md").write_text("\n".join(lines) + "\n")
+    recording.write(results, "performance-estimate", data, "\n".join(lines) + "\n", echo=False)
     return 0
 
 

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from plan_benchmark import RESULTS, case_scenario, commit, load_average  # noqa: E402
+from ablation.benchmarks import _recording as recording  # noqa: E402
+from plan_benchmark import RESULTS, case_scenario  # noqa: E402
 
 from ablation.planning import plan_spec  # noqa: E402
 from ablation.planning.objective import Layout  # noqa: E402
@@ -56,7 +57,7 @@ def run_case(device: str, size_mm: float, approach: str, samples: int, workers: 
     spec = plan_spec(scenario)
     layout = Layout(np.array([pr["tip_mm"] for pr in p["probes"]]) * MM,
                     np.array([pr["direction"] for pr in p["probes"]], float), p["duration_min"] * 60.0)
-    load_before, started = load_average(), time.perf_counter()
+    load_before, started = recording.load_average(), time.perf_counter()
     verification = verify(scenario, layout, [approach], spec, spec.objective, spec.margin, spec.quantile)
     rigid = verification.per_approach[approach]
     with local_pool(samples, workers) as pool:
@@ -70,7 +71,7 @@ def run_case(device: str, size_mm: float, approach: str, samples: int, workers: 
             "resolved": {k: v for k, v in check.items() if k != "mam_mm"},
             "resolved_mam_mm": [float(v) for v in check["mam_mm"]],
             "wall_s": time.perf_counter() - started, "workers": workers,
-            "load_before": load_before, "load_after": load_average()}
+            "load_before": load_before, "load_after": recording.load_average()}
 
 
 def report_progress(done: int, total: int, label: str) -> None:
@@ -104,8 +105,7 @@ def to_markdown(data: dict) -> str:
 
 
 def write(data: dict) -> None:
-    (RESULTS / f"{STEM}.json").write_text(json.dumps(data, indent=1, default=float))
-    (RESULTS / f"{STEM}.md").write_text(to_markdown(data))
+    recording.write(RESULTS, STEM, data, to_markdown(data), echo=False)
 
 
 def main() -> None:
@@ -117,7 +117,7 @@ def main() -> None:
     ap.add_argument("--plans", type=Path, help="a planning-<device>.json to take the plans from (e.g. one written "
                                                "by `git show <commit>:benchmarks/results/planning-cryo_17g.json`)")
     args = ap.parse_args()
-    data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    data = {"commit": recording.commit(), "date": recording.utc_now(),
             "machine": {"cores": os.cpu_count()}, "rows": []}
     cases = [(c.split(":")[0], float(c.split(":")[1])) for c in args.cases.split(",")]
     earlier = RESULTS / f"{STEM}.json"

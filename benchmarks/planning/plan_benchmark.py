@@ -15,16 +15,15 @@ import copy
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
 import tomllib
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from ablation.benchmarks import _recording as recording  # noqa: E402
 from ablation.input.scenario import scenario_from_dict  # noqa: E402
 from ablation.planning import PlanInfeasible, ZoneLibrary, plan  # noqa: E402
 
@@ -81,18 +80,6 @@ def case_scenario(device: str, size_mm: float, settings: dict, quick: bool, acti
     return scenario_from_dict(raw, source=str(ROOT / "scenarios" / DEVICES[device][0]))
 
 
-def load_average() -> list:
-    return [round(v, 2) for v in os.getloadavg()]
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def cached_solver(scenario, cache: dict):
     """The real layout solver of the plan's interaction corrections, keeping its solves in ``cache``
     (the reproducibility re-plans reuse them instead of solving again)."""
@@ -111,7 +98,7 @@ def cached_solver(scenario, cache: dict):
 
 def run_case(device, size, library, quick, solves, activation=RF_ACTIVATION):
     s = case_scenario(device, size, {}, quick, activation)
-    load_before = load_average()
+    load_before = recording.load_average()
     started = time.perf_counter()
     zone_s_before = sum(library.timings_s.values())
     try:
@@ -126,7 +113,7 @@ def run_case(device, size, library, quick, solves, activation=RF_ACTIVATION):
     row = {"device": device, "size_mm": size, "wall_s": wall,
            **({"activation": activation} if device == "rfa_cooltip" else {}),
            "zone_library_s": sum(library.timings_s.values()) - zone_s_before,
-           "search_s": r["timing_s"]["search"], "load_before": load_before, "load_after": load_average(),
+           "search_s": r["timing_s"]["search"], "load_before": load_before, "load_after": recording.load_average(),
            "plan": {"approach": p["approach"], "count": p["count"], "duration_min": p["protocol"]["duration_min"],
                     "objective": p["objective"], "ci95": p["objective_ci95"], "method": p.get("method"),
                     "surrogate": p["surrogate"]["objective"], "surrogate_nominal_mam_mm": p["surrogate"]["nominal_mam_mm"],
@@ -265,10 +252,8 @@ def to_markdown(data: dict) -> str:
 
 
 def write(data, stem="planning"):
-    RESULTS.mkdir(parents=True, exist_ok=True)
     data["checks"] = checks(data["rows"])
-    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1, default=float))
-    (RESULTS / f"{stem}.md").write_text(to_markdown(data))
+    recording.write(RESULTS, stem, data, to_markdown(data), echo=False)
 
 
 def merge(parts: list) -> None:
@@ -293,16 +278,16 @@ def single_probe_timing() -> None:
     scenario as `ablation plan` runs it (search, verification solves and Monte Carlo), timed."""
     from ablation.input.scenario import load_scenario
     scenario = load_scenario(ROOT / "scenarios" / "plan_rfa_cooltip.toml")
-    load_before = load_average()
+    load_before = recording.load_average()
     started = time.perf_counter()
     outcome = plan(scenario)
     wall = time.perf_counter() - started
     p = outcome.report["plan"]
-    data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    data = {"commit": recording.commit(), "date": recording.utc_now(),
             "scenario": "scenarios/plan_rfa_cooltip.toml", "wall_s": wall, "count": p["count"],
             "objective": p["objective"], "naive_objective": outcome.report["naive"]["objective"],
-            "load_before": load_before, "load_after": load_average(), "cores": os.cpu_count()}
-    (RESULTS / "planning-single-probe.json").write_text(json.dumps(data, indent=1, default=float))
+            "load_before": load_before, "load_after": recording.load_average(), "cores": os.cpu_count()}
+    recording.write_files({RESULTS / "planning-single-probe.json": recording.to_json(data)})
     print(json.dumps(data, indent=1, default=float))
 
 
@@ -327,8 +312,8 @@ def main() -> None:
         single_probe_timing()
         return
     stem = "planning" if args.devices == ",".join(DEVICES) else f"planning-{args.devices.replace(',', '+')}"
-    data = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": {"cores": os.cpu_count(), "load_at_start": load_average()}, "quick": args.quick,
+    data = {"commit": recording.commit(), "date": recording.utc_now(),
+            "machine": {"cores": os.cpu_count(), "load_at_start": recording.load_average()}, "quick": args.quick,
             "rows": [], "timings": []}
     sizes = [float(s) for s in args.sizes.split(",")]
     earlier = RESULTS / f"{stem}.json"

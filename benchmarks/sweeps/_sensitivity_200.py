@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,13 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ablation.benchmarks import _recording as recording
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "sweep_thermal_sensitivity.toml"
 CHANGES = {"sweep.method": "morris", "sweep.samples": 40, "sweep.levels": 4}   # 40 (4 + 1) = 200 runs
-
-
-def load_average() -> list[float]:
-    return [round(v, 2) for v in os.getloadavg()]
 
 
 def one(workers: int, out: Path) -> dict:
@@ -37,7 +34,7 @@ def one(workers: int, out: Path) -> dict:
     from ablation.sweep.store import read_parquet_columns
     from ablation.sweep.study import run_sweep
     scenario = ablation.load_scenario(SCENARIO).with_changes(CHANGES)
-    load_before = load_average()
+    load_before = recording.load_average()
     started = time.perf_counter()
     with local_cluster(workers, dashboard=False) as cluster, Client(cluster) as client:
         ready = time.perf_counter() - started
@@ -56,7 +53,7 @@ def one(workers: int, out: Path) -> dict:
             "timing_file_bytes": int(np.mean([p.stat().st_size for p in (out / "timings").glob("*.json")])),
             "results_parquet_bytes": (out / "results.parquet").stat().st_size,
             "task_pickle_bytes": task_pickle_bytes(scenario),
-            "load_before": load_before, "load_after": load_average()}
+            "load_before": load_before, "load_after": recording.load_average()}
 
 
 def task_pickle_bytes(scenario) -> int:
@@ -75,8 +72,7 @@ def task_pickle_bytes(scenario) -> int:
 
 
 def main() -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = recording.commit()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (1, 2):
@@ -85,15 +81,13 @@ def main() -> None:
         identical = (Path(tmp) / "w1" / "results.parquet").read_bytes() == \
             (Path(tmp) / "w2" / "results.parquet").read_bytes()
     speedup = runs[0]["wall_s"] / runs[1]["wall_s"]
-    data = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
+    data = {"date": recording.utc_now(), "commit": commit,
             "scenario": str(SCENARIO.relative_to(ROOT)), "changes": CHANGES, "cpu_count": os.cpu_count(),
             "runs": runs, "speedup_2_over_1": speedup, "identical_results_1_vs_2_workers": identical}
-    out = ROOT / "benchmarks" / "results"
-    (out / "sweeps.json").write_text(json.dumps(data, indent=2) + "\n")
-    render(data, out / "sweeps.md")
+    recording.write(recording.RESULTS, "sweeps", data, render(data))
 
 
-def render(data: dict, path: Path) -> None:
+def render(data: dict) -> str:
     """sweeps.md from the measurements (``--render`` redoes it from sweeps.json)."""
     runs, speedup = data["runs"], data["speedup_2_over_1"]
     one, two = runs
@@ -123,13 +117,13 @@ def render(data: dict, path: Path) -> None:
               "in-task overhead = mean(task - solve) / mean(solve); total overhead = (wall x workers - sum solve) / "
               "sum solve (includes Dask dispatch, the first tasks' imports and idle workers at the end). The machine "
               "is shared: a load average above 2 means other work competed for the 2 cores."]
-    path.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--render"]:
-        results = ROOT / "benchmarks" / "results"
-        render(json.loads((results / "sweeps.json").read_text()), results / "sweeps.md")
+        text = render(json.loads((recording.RESULTS / "sweeps.json").read_text()))
+        recording.write_files({recording.RESULTS / "sweeps.md": text})
+        print(text)
     else:
         main()

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import measured  # noqa: E402  (same folder: provenance and result files)
+from ablation.benchmarks import _recording as recording  # noqa: E402
 from ablation.calibration.experiments import experiments  # noqa: E402
 from ablation.calibration.published import load_rows  # noqa: E402
 
@@ -144,15 +144,15 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = measured.parser(__doc__)
+    parser = recording.parser(__doc__)
     parser.add_argument("--resistances", default=",".join(f"{r:g}" for r in DEFAULT_RESISTANCES),
                         help="series resistances to solve, ohm (comma-separated; the first is the reference)")
     args = parser.parse_args(argv)
     resistances = [float(x) for x in args.resistances.split(",")]
     started = time.perf_counter()
     items = study(resistances)
-    data = {**measured.provenance(started), "runs": sum(len(i["runs"]) for i in items), "experiments": items}
-    measured.write(args.out, "validation-generator-energy", data, render(data))
+    data = {**recording.provenance(started), "runs": sum(len(i["runs"]) for i in items), "experiments": items}
+    recording.write(args.out, "validation-generator-energy", data, render(data))
     return 0
 
 

@@ -22,12 +22,12 @@ writes benchmarks/results/validation-heat-sink.md and .json (commit and date).
 """
 from __future__ import annotations
 
-import datetime
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
+
+from ablation.benchmarks import _recording as recording
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAMETERS_MM = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
@@ -104,14 +104,13 @@ def main():
         "onset within the published 2-4 mm transition": onset is not None and 2.0 < onset <= 4.0,
         "no heat sink with Pringle (vessels removed)": all(not r["heat_sink"] for r in rows if r["pringle"]),
     }
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+    commit = recording.commit()
+    record = {"date": recording.utc_now(), "commit": commit,
               "source": "Lu DS et al., AJR 178:47-51, 2002 (in vivo porcine liver, RF)", "published": published,
               "wall_gap_mm": gap, "rim_threshold_mm": RIM_THRESHOLD_MM,
               "zone_radius_without_vessel_mm": {"perfused": baseline[False], "pringle": baseline[True]},
               "model_onset_diameter_mm": onset, "agreement": agreement, "rows": rows}
     out = ROOT / "benchmarks" / "results"
-    (out / "validation-heat-sink.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = ["# Heat sink next to a vessel: model against Lu et al. 2002", "",
              f"{record['date']}, commit {commit[:12]}. Probe axis to near vessel wall {gap:g} mm; zone radius "
              f"without a vessel {baseline[False]:.2f} mm (perfused), {baseline[True]:.2f} mm (Pringle). Heat sink: "
@@ -125,7 +124,7 @@ def main():
     lines += ["", "Published (Lu et al. 2002, viable perivascular tissue): " +
               ", ".join(f"{k}: {v}" for k, v in published.items()), "",
               "Agreement:", ""] + [f"- {k}: {'yes' if v else 'NO'}" for k, v in agreement.items()]
-    (out / "validation-heat-sink.md").write_text("\n".join(lines) + "\n")
+    recording.write(out, "validation-heat-sink", record, "\n".join(lines) + "\n", echo=False)
 
 
 if __name__ == "__main__":

@@ -45,13 +45,12 @@ import json
 import math
 import sys
 import time
-from pathlib import Path
 
-from measured import ROOT, parser, provenance, write
+from ablation.benchmarks._recording import ROOT, parser, provenance, write  # noqa: E402
 
-from ablation.calibration.fit import discrepancy_sd
-from ablation.calibration.published import load_rows
-from ablation.input.models import COOLED_SHAFT, calibration
+from ablation.calibration.fit import discrepancy_sd  # noqa: E402
+from ablation.calibration.published import load_rows  # noqa: E402
+from ablation.input.models import COOLED_SHAFT, calibration  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SENSITIVITY = RESULTS / "validation-sensitivity.json"

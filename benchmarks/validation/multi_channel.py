@@ -28,16 +28,15 @@ about 40 min on one core).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
-import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from ablation.benchmarks import _recording as recording
 from ablation.bench import Metric, case
 from ablation.input.models import DEFAULT_MODEL
 
@@ -160,14 +159,13 @@ def main(argv=None):
     table = _compare(rows)
     order = [t["method"] for t in sorted(table, key=lambda t: -t["volume_ml"])]
     published_order = [m for m in sorted(PUBLISHED, key=lambda m: -PUBLISHED[m][0]) if m in rows]
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+    commit = recording.commit()
+    record = {"date": recording.utc_now(), "commit": commit,
               "source": SOURCE, "spacing_mm": args.spacing, "rows": table, "model_volume_order": order,
               "published_volume_order": published_order, "order_agrees": order == published_order,
               "max_current_A": args.max_current, "zone_model": DEFAULT_MODEL}
     out = ROOT / "benchmarks" / "results"
     stem = "validation-multi-channel" + (f"-max-current-{args.max_current:g}A" if args.max_current else "")
-    json_text = json.dumps(record, indent=2) + "\n"
     title = "# Three cluster electrodes on one generator: model against Lee et al. 2005"
     if args.max_current:
         title += (f" (DIAGNOSTIC, post hoc: generator limited to {args.max_current:g} A, an assumption split.csv "
@@ -190,8 +188,7 @@ def main(argv=None):
     if warnings:
         lines += ["", "Domain warnings:", ""] + [f"- {w}" for w in warnings]
     # both files written after every run finished: an interrupted benchmark leaves the old ones whole
-    (out / f"{stem}.json").write_text(json_text)
-    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    recording.write(out, stem, record, "\n".join(lines) + "\n", echo=False)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import measured  # noqa: E402  (same folder: provenance and result files)
+from ablation.benchmarks import _recording as recording  # noqa: E402
 from perfusion_slope import PUBLISHED, flow_experiment  # noqa: E402  (same folder: the perfbov experiment)
 
 #: mL/min/100 g: none, the study's range, and up to the default model's physiological liver flow
@@ -108,14 +108,14 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = measured.parser(__doc__)
+    parser = recording.parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     runs = solve()
-    data = {**measured.provenance(started),
+    data = {**recording.provenance(started),
             "published_lines": {"short_axis_cm": SHORT_AXIS_LINE_CM, "volume_ml": VOLUME_LINE_ML},
             "song2015_in_vivo_ml": list(SONG_IN_VIVO_ML), "runs": runs}
-    measured.write(args.out, "validation-perfusion-curve", data, render(data))
+    recording.write(args.out, "validation-perfusion-curve", data, render(data))
     return 0
 
 

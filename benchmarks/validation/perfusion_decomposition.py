@@ -37,9 +37,6 @@ About 12 runs of 20-40 s each at 1 mm.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -47,6 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sensitivity  # noqa: E402  (same folder: its base cases and one-run measurement)
+from ablation.benchmarks import _recording as recording  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED_RATIO = 5.76 / 11.08          # CVIR 2009 2 cm cooled electrode, in vivo / ex vivo volume
@@ -118,7 +116,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
-    from ablation.input.models import DEFAULT_MODEL, calibration
     started = time.perf_counter()
     runs = plan()
     if args.jobs > 1:
@@ -126,17 +123,8 @@ def main(argv=None) -> int:
             rows = list(pool.map(_job, runs))
     else:
         rows = [_job(r) for r in runs]
-    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()
-    data = {"commit": commit, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "jobs": args.jobs, "wall_s": time.perf_counter() - started,
-            "zone_model": f"{DEFAULT_MODEL} (calibration {calibration(DEFAULT_MODEL).get('version', '?')})", "runs": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / "validation-perfusion-decomposition"
-    text = render(data)
-    stem.with_suffix(".json").write_text(json.dumps(data, indent=1, default=float) + "\n")
-    stem.with_suffix(".md").write_text(text)
-    print(text)
+    data = {**recording.provenance(started), "jobs": args.jobs, "runs": rows}
+    recording.write(args.out, "validation-perfusion-decomposition", data, render(data))
     return 0 if all(r["ok"] for r in rows) else 1
 
 

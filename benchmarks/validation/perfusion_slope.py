@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import measured  # noqa: E402  (same folder: provenance and result files)
+from ablation.benchmarks import _recording as recording  # noqa: E402
 import perfusion_decomposition  # noqa: E402  (same folder: the shutdown laws)
 from ablation.calibration.experiments import experiments  # noqa: E402
 from ablation.calibration.published import load_rows  # noqa: E402
@@ -118,7 +118,7 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = measured.parser(__doc__)
+    parser = recording.parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     experiment = flow_experiment()
@@ -137,9 +137,9 @@ def main(argv=None) -> int:
         law = {**perfusion_decomposition.LAWS[DEFAULT_LAW], "time.duration": f"{minutes} min",
                "time.output_interval": f"{minutes} min"}
         items.append(_fitted(f"{DEFAULT_LAW}, {minutes} min", law, solve_law(experiment, law)))
-    data = {**measured.provenance(started), "runs": sum(len(i["runs"]) for i in items), "published": PUBLISHED,
+    data = {**recording.provenance(started), "runs": sum(len(i["runs"]) for i in items), "published": PUBLISHED,
             "laws": items}
-    measured.write(args.out, "validation-perfusion-slope", data, render(data))
+    recording.write(args.out, "validation-perfusion-slope", data, render(data))
     return 0
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cryo as littrup  # noqa: E402  (same folder: the Littrup phantom runs)
-import measured  # noqa: E402  (same folder: provenance and result files)
+from ablation.benchmarks import _recording as recording  # noqa: E402
 
 #: published -30 degC diameter ratio, 1.7 mm over 2.4 mm (Littrup 2009), and its assumed SD (10 %)
 PUBLISHED_RATIO = 0.84
@@ -57,7 +57,7 @@ def render(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = measured.parser(__doc__)
+    parser = recording.parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     big_capacity = littrup.CAPACITY_24
@@ -79,10 +79,10 @@ def main(argv=None) -> int:
     runs += 2
     rows.append({"label": "unlimited -145 degC walls (both probes)", "capacity_W_per_m": None,
                  "diameter_mm": fixed_small, "ratio": fixed_small / fixed_big, "diameter_2.4mm_mm": fixed_big})
-    data = {**measured.provenance(started), "runs": runs, "capacity_2.4mm_W_per_m": big_capacity,
+    data = {**recording.provenance(started), "runs": runs, "capacity_2.4mm_W_per_m": big_capacity,
             "diameter_2.4mm_mm": big, "published_ratio": PUBLISHED_RATIO, "published_sd_assumed": PUBLISHED_SD,
             "rows": rows}
-    measured.write(args.out, "validation-probe-capacity", data, render(data))
+    recording.write(args.out, "validation-probe-capacity", data, render(data))
     return 0
 
 

@@ -53,6 +53,7 @@ import time
 
 from scipy import stats
 
+from ablation.benchmarks import _recording as recording
 from ablation.bench import Metric, case, shipped_folder
 from ablation.calibration.experiments import (CONVERGED_BOUNDARY_K, CONVERGED_TIME_ERROR, DEFAULT_SPACING,
                                               MAX_SPACING, experiments, published_sd, run_checks, scenario_key,
@@ -313,7 +314,6 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
               "occlusion_volume_enlargement": _EXTRA.get("occlusion_ratio"),
               "experiment_notes": {e.name: list(e.notes) for e in all_experiments if e.notes},
               "reused_rows": dict(_REUSED)}
-    (folder / f"{RESULTS_NAME}.json").write_text(json.dumps({**header, "rows": entries}, indent=1) + "\n")
     lines = [f"# Published rows against the model (zone model {DEFAULT_MODEL}, nothing fitted here)", "",
              f"Generated {header['generated']} by benchmarks/validation/published_rows.py, ablation "
              f"{__version__}; grid {header['grid']}; {len(_MEASURED)} of {len(rows)} rows simulated in "
@@ -351,7 +351,7 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
             lines.append(f"| {e['id']} | {e['role']} | {e['model']:.4g} | {e['model_p5']:.4g}-{e['model_p95']:.4g} | "
                          f"{published} | {e['unit']} | {e['z']:+.2f} | {verdict} | "
                          f"{'yes' if e['in_band_90'] else 'no'} | {_checks_text(e['run_checks'])} |")
-    (folder / f"{RESULTS_NAME}.md").write_text("\n".join(lines) + "\n")
+    recording.write(folder, RESULTS_NAME, {**header, "rows": entries}, "\n".join(lines) + "\n", echo=False)
 
 
 def _checks_text(checks) -> str:

@@ -58,6 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ablation.benchmarks import _recording as recording
 from ablation.bench import Metric, case, shipped_folder
 from ablation.input.models import DEFAULT_MODEL, LIBRARY, calibration
 
@@ -866,9 +867,7 @@ def main(argv=None) -> int:
     table = _clean(sweep(args.quick, args.jobs, log, args.cache, only))
     if only:
         table = merge_cases(json.loads(stored.read_text()), table, only)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stem}.json").write_text(json.dumps(table, indent=1) + "\n")
-    (args.out / f"{stem}.md").write_text(markdown(table) + "\n")
+    recording.write(args.out, stem, table, markdown(table) + "\n", echo=False)
     print(f"{len(table['runs'])} runs in {table['runtime_s'] / 60:.1f} min, {len(table['failed'])} failed; "
           f"wrote {args.out / stem}.json and .md", file=sys.stderr)
     return 1 if table["failed"] else 0

@@ -31,14 +31,13 @@ validation-size-vs-time-max-current-<I>A.*.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
-import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from ablation.benchmarks import _recording as recording
 from ablation.bench import Metric, case
 from ablation.input.models import DEFAULT_MODEL
 
@@ -179,13 +178,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.max_current is not None and not 0.0 < args.max_current <= 10.0:
         parser.error(f"--max-current {args.max_current:g}: expected a current in A, above 0 and at most 10")
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = recording.commit()
     ex_vivo, in_vivo = _runs(args.workers, args.max_current)
     print(json.dumps(ex_vivo), flush=True)
     print(json.dumps(in_vivo), flush=True)
     result = compare(ex_vivo, in_vivo)
     generator = "200 W impedance control" + ("" if args.max_current is None else f", current at most {args.max_current:g} A")
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+    record = {"date": recording.utc_now(), "commit": commit,
               "source": SOURCE, "generator": generator, "max_current_A": args.max_current,
               "ex_vivo_run": ex_vivo, "in_vivo_run": in_vivo, "zone_model": DEFAULT_MODEL, **result}
     out = ROOT / "benchmarks" / "results"
@@ -213,8 +212,7 @@ def main(argv=None):
               "", f"![diameter against time]({stem}.png)"]
     # written after both runs: an interrupted benchmark leaves the old files whole
     plot(ex_vivo, out / f"{stem}.png", generator)
-    (out / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    recording.write(out, stem, record, "\n".join(lines) + "\n", echo=False)
 
 
 if __name__ == "__main__":
