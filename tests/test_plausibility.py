@@ -387,6 +387,20 @@ def test_budget_refuses_placement_samples_beyond_memory_and_validation_beyond_th
         base.with_changes({"placement.samples": 10 ** 9})
 
 
+def test_budget_counts_the_monte_carlo_beside_the_solved_runs_fields():
+    """Samples that fit the budget alone, and a solve that fits it, are still refused when the Monte
+    Carlo and the solved run's fields, which it runs beside, do not fit together."""
+    s = load_scenario(ROOT / "scenarios" / "compare_approaches.toml").with_changes({"placement.samples": 10 ** 7})
+    e = est.estimate(s)
+    one_grid = est.BASE_BYTES + est.COSTS[(e.kind, "thermal")]["bytes_per_cell"] * e.cells
+    budget = e.mc_memory_bytes + 0.5 * one_grid
+    assert e.memory_bytes <= budget and e.mc_memory_bytes <= budget      # each part alone fits
+    problems = est.check_budget(s, max_memory_bytes=budget)
+    assert [p for p, _ in problems] == ["placement.samples"]
+    assert "with the solved run's fields" in problems[0][1]
+    assert est.check_budget(s, max_memory_bytes=e.mc_memory_bytes + 1.01 * one_grid) == []
+
+
 def test_re_solved_placement_samples_are_estimated_on_the_grid_they_solve_on():
     """Insertion sequences re-solve placement.resolve_samples samples on one 3-D grid around every
     insertion: the estimate counts that grid's cells as run_sequence builds it (a second path), and
