@@ -204,6 +204,12 @@ def test_freeze_passive_and_active_thaw():
     device = result.summary["device"]
     assert device["freeze_time_s"] == 180.0
     assert device["min_probe_temperature_C"] == pytest.approx(np.min(ts["probe1_wall_C"]))
+    # the freeze's heat and the active thaw's, each from the power log: apart, not netted
+    steps = ts["probe1_power_W"][1:] * np.diff(t)
+    assert device["extracted_energy_J"] - device["thaw_energy_J"] == pytest.approx(np.sum(steps), rel=1e-12)
+    assert np.all(steps[t[1:] <= 240.0] >= 0.0)         # heat goes in only in the active thaw ...
+    assert device["thaw_energy_J"] >= -np.sum(steps[t[1:] > 240.0]) > 0.0   # ... which also takes some out
+    assert device["extracted_energy_J"] >= np.sum(steps[t[1:] <= 180.0]) > 0.0
     iso = result.summary["isotherms"]
     assert set(iso) == {"0", "-20", "-40"}
     assert iso["0"]["reached"]["volume_ml"] > iso["-40"]["reached"]["volume_ml"] > 0

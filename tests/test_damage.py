@@ -114,3 +114,51 @@ def test_stasis_integral_accumulates_with_its_own_kinetics():
     acc.update(np.full(2, 50.0), np.full(2, 50.0), 60.0)
     expected = STASIS_FREQUENCY_FACTOR * np.exp(-STASIS_ACTIVATION_ENERGY / (GAS_CONSTANT * 323.15)) * 60.0
     assert np.allclose(acc.fields()["vascular_stasis"], expected, rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------ body temperature
+LIBRARY_A, LIBRARY_EA = 7.39e39, 2.577e5    # the library liver kinetics, Omega = 1 after 58 min at 37 degC
+
+
+def test_tissue_at_body_temperature_takes_no_damage_however_long():
+    """Without the baseline the library kinetics kill tissue held at 37 degC within the hour (a 65 min
+    run's zone filled its whole 80 mm domain); with it, a day at body temperature leaves Omega and the
+    stasis integral at 0, and tissue below it (an ex vivo start) takes none either."""
+    T = np.array([37.0, 20.0])
+    plain = DamageAccumulator(2, 37.0, LIBRARY_A, LIBRARY_EA)
+    with_body = DamageAccumulator(2, 37.0, LIBRARY_A, LIBRARY_EA, stasis_kinetics=(1.98e106, 6.67e5),
+                                  baseline_temperature=37.0)
+    for _ in range(65):
+        plain.update(T, T, 60.0)
+    assert plain.omega[0] > 1.0
+    for _ in range(24 * 60):
+        with_body.update(T, T, 60.0)
+    assert with_body.omega.tolist() == [0.0, 0.0] and with_body.stasis.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("temperature, at_most", [(50.0, 0.02), (60.0, 1.1e-3), (80.0, 6e-6)])
+def test_the_baseline_leaves_ablation_temperatures_unchanged(temperature, at_most):
+    """Only the body temperature's own rate is taken off: exp(-Ea/R (1/T_b - 1/T)) of the rate."""
+    from ablation.physics.damage import arrhenius, rate_above_baseline
+    plain = arrhenius(LIBRARY_A, LIBRARY_EA, temperature)
+    less = rate_above_baseline(LIBRARY_A, LIBRARY_EA, temperature, 37.0)
+    expected = np.exp(-LIBRARY_EA / 8.314462618 * (1 / 310.15 - 1 / (temperature + 273.15)))
+    assert 1.0 - less / plain == pytest.approx(expected, rel=1e-9)
+    assert 1.0 - less / plain < at_most
+
+
+def test_three_state_cells_at_body_temperature_stay_alive():
+    """O'Neill et al.'s constants make the alive state unstable above 34 degC (kf0 exp(T/Tk) > kb):
+    held at 37 degC, D passed 0.8 within 75 min. At the baseline the forward rate is 0, so the
+    vulnerable fraction recovers; above it the published rates apply unchanged."""
+    from ablation.physics.cell_death import ThreeStateCellDeath
+    T = np.array([37.0])
+    published = ThreeStateCellDeath(1)
+    with_body = ThreeStateCellDeath(1, baseline_temperature=37.0)
+    for _ in range(75):
+        published.advance(T, T, 60.0)
+        with_body.advance(T, T, 60.0)
+    assert published.dead[0] > 0.8
+    assert with_body.dead[0] < 1e-4 and with_body.alive[0] > 0.999
+    hot = np.array([70.0])
+    assert with_body.forward_rate(hot) == published.forward_rate(hot)

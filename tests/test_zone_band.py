@@ -102,6 +102,21 @@ def test_every_run_reports_a_band_and_the_joined_probabilities(tmp_path):
     assert off.summary["placement"]["p_technical_success"] == pytest.approx(placement["p_technical_success"], abs=1e-12)
 
 
+def test_quantiles_are_the_zones_own_without_a_discrepancy():
+    """A model without a discrepancy (the library's) lists the parameter band as it is: the edge
+    temperature's 5 % quantile gives the largest zone. `quantiles` holds the zone's quantiles
+    (rising with the label, as range_5_95 reads them); `parameter_quantiles` keeps the parameter's."""
+    result = ablation.simulate(_thermal().with_changes({"model": LIBRARY}))
+    u = result.summary["lesion"]["uncertainty"]
+    by_parameter = [row["volume_ml"] for row in u["parameter_quantiles"]]
+    assert by_parameter[0] > by_parameter[-1] > 0.0          # a higher edge, a smaller zone
+    for key in ("volume_ml", "long_axis_mm", "short_axis_mm"):
+        values = [row[key] for row in u["quantiles"]]
+        assert values == sorted(row[key] for row in u["parameter_quantiles"])
+        assert (values[0], values[-1]) == (u["range_5_95"][key]["p5"], u["range_5_95"][key]["p95"])
+    assert [row["quantile"] for row in u["quantiles"]] == [0.05, 0.5, 0.95]
+
+
 def test_library_model_keeps_the_first_versions_defaults_and_the_file_wins():
     s = ablation.load_scenario(ROOT / "scenarios/thermal_probe.toml").with_changes({"model": LIBRARY})
     assert s.damage.perfusion_shutdown == "arrhenius" and s.damage.edge_temperature is None

@@ -206,7 +206,8 @@ class Model(BaseModel):
         self.electric = self.electric_channels[0]
         n = domain.n_cells
         self.cell_death = ThreeStateCellDeath(n, self.spec.three_state_kf, self.spec.three_state_kb,
-                                              self.spec.three_state_tk, self.spec.three_state_alive)
+                                              self.spec.three_state_tk, self.spec.three_state_alive,
+                                              baseline_temperature=scenario.tissue.arterial_temperature)
         self.potential = np.zeros(n)
         self.joule = np.zeros(n)
         self.sigma_cell = np.zeros(n)

@@ -107,6 +107,18 @@ def with_log_sds(rows: list[dict], extra: dict, quantiles=QUANTILES) -> list[dic
     return out
 
 
+def zone_quantiles(rows: list[dict]) -> list[dict]:
+    """The parameter band's zones (``rows`` at the 5/50/95 % quantiles of the parameter) as quantiles
+    of the zone itself: a higher edge temperature gives a smaller zone, so the parameter's 5 % row
+    holds the zone's 95 % values. The zone is monotone in the parameter and the quantiles symmetric,
+    so each quantity's values sorted are its own quantiles."""
+    out = [{"quantile": r["quantile"]} for r in rows]
+    for key in DISCREPANCY_EXPONENT:
+        for row, value in zip(out, sorted(r[key] for r in rows)):
+            row[key] = value
+    return out
+
+
 def resolved_log_sds(resolved: dict, criterion_name: str) -> dict:
     """{quantity: log-SD} of the zone under an input re-solved at a low and a high quantile
     (``resolved``: quantile -> Result), read with the run's criterion: ln(x_high / x_low) over the
@@ -215,7 +227,7 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str, resolv
         left_out = "the tissue's perfusion" + ("" if resolved_input else " and the cryoprobes' cooling capacity")
         notes.append(f"not included: {left_out} (benchmarks/results/validation-sensitivity.md); no model discrepancy "
                      "is estimated for cold (one training row)")
-    joined = with_log_sds(rows, extra) if any(v > 0.0 for v in extra.values()) else rows
+    joined = with_log_sds(rows, extra) if any(v > 0.0 for v in extra.values()) else zone_quantiles(rows)
     position = parameter.cdf(value)
     if not QUANTILES[0] <= position <= QUANTILES[-1]:
         # e.g. the default cold criterion, -40 degC, is the conservative end of the -40 to -20 degC

@@ -6,6 +6,12 @@
 Integrated per cell with the explicit midpoint rule (RK2), each cell sub-stepped so that
 (kf + kb) h <= 0.1, at the mean temperature of each time step. Parameters (O'Neill et al. 2011): kf0 = 3.33e-3 1/s,
 kb = 7.77e-3 1/s, Tk = 40.5 K, initial alive fraction A0 = 0.99.
+
+At or below the body temperature T_b the forward rate is 0. With the published constants
+kf(37 degC) = 8.3e-3 1/s exceeds kb, so A = 1 is unstable there and unheated tissue was dead
+(D > 0.8) after about 65 min; tissue at the temperature it lives at does not die. Above T_b the
+published rates apply unchanged, which still kills tissue held a few kelvin above it for an hour
+(docs/physics.md 2): the constants were fitted to ablation-length heating.
 """
 from __future__ import annotations
 
@@ -28,14 +34,19 @@ SATURATED_RATE_STEP = 50.0
 class ThreeStateCellDeath:
     """Alive and dead fractions per cell, advanced step by step with the tissue temperature."""
 
-    def __init__(self, n_cells: int, kf0: float = KF0, kb: float = KB, tk: float = TK, alive: float = ALIVE0):
+    def __init__(self, n_cells: int, kf0: float = KF0, kb: float = KB, tk: float = TK, alive: float = ALIVE0,
+                 baseline_temperature: float | None = None):
         self.kf0, self.kb, self.tk = float(kf0), float(kb), float(tk)
+        # body temperature (degC) at and below which no cell is driven towards death; None: none
+        self.baseline = None if baseline_temperature is None else float(baseline_temperature)
         self.alive = np.full(n_cells, float(alive))
         self.dead = np.zeros(n_cells)
 
     def forward_rate(self, temperature) -> np.ndarray:
-        """kf = kf0 exp(T / Tk) (1/s), T in degC."""
-        return self.kf0 * np.exp(np.asarray(temperature, float) / self.tk)
+        """kf = kf0 exp(T / Tk) (1/s), T in degC; 0 at or below the baseline temperature."""
+        t = np.asarray(temperature, float)
+        kf = self.kf0 * np.exp(t / self.tk)
+        return kf if self.baseline is None else np.where(t > self.baseline, kf, 0.0)
 
     def advance(self, t_old, t_new, dt: float) -> None:
         """Advance A and D over ``dt`` (s) at the step's mean temperature (degC).

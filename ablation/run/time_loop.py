@@ -430,7 +430,8 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     damage = DamageAccumulator(domain.n_cells, t_cfg.initial_temperature, cell_death_frequency_factor(d),
                                d.activation_energy, d.time_above, d.time_below,
                                stasis_kinetics=((d.stasis_frequency_factor, d.stasis_activation_energy)
-                                                if d.perfusion_shutdown == "vascular_stasis" else None))
+                                                if d.perfusion_shutdown == "vascular_stasis" else None),
+                               baseline_temperature=t_cfg.arterial_temperature)
     if initial_state is not None:
         heat.T = np.asarray(initial_state["temperature_C"], float).copy()
         for name, array in damage.fields().items():   # the accumulators' own arrays
@@ -867,7 +868,8 @@ def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, contr
         scenario=ScenarioLabel(scenario.name, scenario.description),
         modality=scenario.modality,
         grid=grid_summary(domain, edge_warnings(scenario, sim.fine_spacing * 1e3, lesion, isotherms)
-                          + tine_warnings(scenario, sim.fine_spacing * 1e3)),
+                          + tine_warnings(scenario, sim.fine_spacing * 1e3)
+                          + cell_death_warnings(scenario, domain, fields, by_criterion)),
         time=_time_summary(sim, control, estimate),
         runtime_s=None,
         cg_iterations=stats.cg_iterations,
@@ -974,6 +976,29 @@ def tine_warnings(scenario, fine: float) -> tuple[str, ...]:
             logger.warning(message)
             out.append(message)
     return tuple(out)
+
+
+#: Peak temperature below which a cell counted dead is not credible: thermal death there takes hours
+#: (CEM43: 240 min at 43 degC, 16 h at 41 degC; Sapareto & Dewey 1984).
+MILD_HEATING_C = 43.0
+
+
+def cell_death_warnings(scenario, domain, fields: dict, criteria) -> tuple[str, ...]:
+    """A warning (logged and listed) when the three-state zone holds tissue that never reached
+    :data:`MILD_HEATING_C`: with O'Neill et al.'s constants the alive state is unstable above 34 degC
+    (kf > kb), so over an hour mildly warm tissue dies in that model but not in tissue."""
+    if "three_state" not in criteria or "dead_fraction" not in fields:
+        return ()
+    dead = parse_criterion("three_state").mask(fields) & domain.tissue & (fields["t_max_C"] < MILD_HEATING_C)
+    volume_ml = float(np.sum(domain.geometry.volumes[dead])) * 1e6
+    if volume_ml <= 0.0:
+        return ()
+    message = (f"{scenario.name}: the three-state zone holds {volume_ml:.3g} mL of tissue that never reached "
+               f"{MILD_HEATING_C:g} degC, where thermal death takes hours (CEM43); with O'Neill et al.'s constants "
+               "the alive state is unstable above 34 degC, so over a run this long (time.duration "
+               f"{scenario.time.duration / 60:g} min) that model kills mildly warm tissue: use the arrhenius zone")
+    logger.warning(message)
+    return (message,)
 
 
 def grid_summary(domain, warnings: tuple = ()) -> GridSummary:
