@@ -339,6 +339,10 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
                                         "0,0,10,0,5,20,\n")
     t = scenario_table(centerlines="lines.csv")
     cases.append((t, "lines.csv: line 3: the segment has no radius"))
+    # a column appended to a CRLF file by a Unix tool leaves a bare CR inside the header (was a traceback)
+    (tmp_path / "crlf.csv").write_bytes(b"x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm\r,flow_ml_min\n"
+                                        b"0,0,0,0,0,10,1.5\r,20\n")
+    cases.append((scenario_table(centerlines="crlf.csv"), "crlf.csv: line 2: the segment has no radius"))
     # centre-line values beyond any vessel: a 2 km radius, a point 1e9 m away, more than the cardiac output
     for name, row, expected in (
             ("radius", "0,0,0,0,0,10,1e6", "radius 1e+06 mm is out of range; expected 0.01 to 25 mm"),

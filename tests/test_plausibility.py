@@ -94,6 +94,15 @@ CASES = {
         report_criteria=["max_temperature:inf"]), "damage.report_criteria[0]", "plausible range"),
     "coverage criterion": (T, lambda d, _: d.setdefault("coverage", {}).update(criteria=["max_temperature:1e9"]),
                            "coverage.criteria[0]", "plausible range"),
+    "roll-off impedance under any tissue's": (
+        R, lambda d, _: d["rfa"].update(rolloff_criterion="absolute", rolloff_impedance="1 ohm"),
+        "rfa.rolloff_impedance", "expected at least 20 ohm"),
+    "lethal threshold at body temperature": (
+        T, lambda d, _: d.setdefault("damage", {}).update(criterion="max_temperature:37"), "damage.criterion",
+        "37 degC is not above the tissue's own temperature"),
+    "cold threshold above the start": (
+        C, lambda d, _: d.setdefault("damage", {}).update(criterion="min_temperature:40"), "damage.criterion",
+        "40 degC is not below the tissue's own temperature"),
     "time_above 1000 degC": (T, lambda d, _: d.setdefault("damage", {}).update(time_above=["1000 degC"]),
                              "damage.time_above[0]", "plausible range -200..150 degC"),
     "tiny direction": (T, lambda d, _: d["probes"][0].update(direction=[1e-12, 0, 0]), "probes[0].direction",

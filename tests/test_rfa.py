@@ -558,3 +558,24 @@ def test_the_fine_region_covers_a_multitine_arrays_tines():
     widths = domain.cell_widths()[:, domain.applicator_cells]
     assert widths.max() <= 1e-3 * (1 + 1e-9)
     assert estimate(s).cells == domain.n_cells
+
+
+def test_far_field_ground_makes_a_constant_power_zone_independent_of_the_domain():
+    """At constant power the share of the power spent far from the electrode sets the zone. With the
+    ground on the outer faces that share grows with the domain, so a 60 and a 120 mm domain gave
+    different zones; with the far-field ground (the tissue continued to infinity, its far part outside
+    the grid) they agree, and the generator sees the larger, unbounded-medium impedance."""
+    zones, impedance = {}, {}
+    for ground in ("outer_boundary", "far_field"):
+        for size in ("60 mm", "120 mm"):
+            s = coarse(rfa={"protocol": "constant_power", "power": "25 W", "ground": ground},
+                       domain={"size": size}, time={"duration": "120 s", "step": "2 s", "refine": False})
+            r = run(s)
+            zones[(ground, size)] = r.summary.lesion.volume_ml
+            impedance[(ground, size)] = float(r.timeseries["impedance_ohm"][1])
+    def change(ground):
+        return zones[(ground, "120 mm")] / zones[(ground, "60 mm")] - 1
+    assert zones[("far_field", "60 mm")] > 0.5
+    assert abs(change("far_field")) < 0.02 < 0.05 < abs(change("outer_boundary"))
+    assert abs(impedance[("far_field", "120 mm")] / impedance[("far_field", "60 mm")] - 1) < 0.01
+    assert impedance[("far_field", "60 mm")] > impedance[("outer_boundary", "120 mm")] > impedance[("outer_boundary", "60 mm")]

@@ -88,7 +88,16 @@ def _read_csv(path):
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise AnatomyError(f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV file") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _csv_rows(path, reader)
+    except csv.Error as exc:
+        # e.g. a bare carriage return inside a line: a column appended to a CRLF file by a Unix tool
+        raise AnatomyError(f"{path}: line {reader.line_num}: {exc}; expected comma-separated rows, each ending "
+                           "with one line break (LF or CRLF), and no carriage return inside a line") from None
+
+
+def _csv_rows(path, reader):
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:

@@ -68,8 +68,7 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                              dimension="resistance", minimum=0.0, exclusive_minimum=True,
                              **device_limits("rolloff_rise")),
     "rolloff_impedance": Quantity("absolute roll-off impedance (MITA model: 120 ohm)", "120 ohm",
-                                  dimension="resistance", minimum=0.0, exclusive_minimum=True,
-                                  **device_limits("rolloff_impedance")),
+                                  dimension="resistance", **device_limits("rolloff_impedance")),
     "off_time": Quantity("impedance_control: power off after a roll-off (MITA model, docs/physics.md: 15 s)", "15 s",
                          dimension="time", minimum=0.0),
     "target_temperature": Quantity("temperature_control: target of the hottest tip sensor (below the 100 degC "
@@ -109,9 +108,10 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
     "series_resistance": Quantity("resistance of the rest of the circuit (pad, body, cables) in series with the "
                                   "modelled tissue; the generator sees Z_tissue + this", "0 ohm",
                                   dimension="resistance", minimum=0.0, **device_limits("series_resistance")),
-    "ground": Choice("'outer_boundary': every outer face of the domain at 0 V (a distant ground); 'far_face': "
-                     "only the domain face the first probe points at (a dispersive pad)", "outer_boundary",
-                     options=("outer_boundary", "far_face")),
+    "ground": Choice("'outer_boundary': every outer face of the domain at 0 V (a distant ground); 'far_field': "
+                     "the tissue continued beyond every outer face to a ground at infinity (the zone does not "
+                     "depend on the domain size); 'far_face': only the domain face the first probe points at "
+                     "(a dispersive pad)", "outer_boundary", options=("outer_boundary", "far_field", "far_face")),
     "conductivity_drop": Number("sigma at 105 degC as a fraction of its 100 degC value [1] (docs/physics.md: 1e-2, "
                                 "range 1e-2 to 1e-4)", 1e-2, minimum=1e-6, maximum=1.0),
     "vaporisation": Boolean("release the latent heat of tissue water (2260 kJ/kg x water_content x rho) over "

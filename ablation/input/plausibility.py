@@ -190,7 +190,8 @@ DEVICE_LIMITS: dict[str, tuple[float | None, float | None, str]] = {
         None, 1000.0, "pads, body and cables add about 10-40 ohm (benchmarks/results/validation-generator-energy.md "
         "implies 14-32 ohm); over 1 kohm is a unit slip and no generator would deliver its power"),
     "rolloff_impedance": (
-        None, 1e4, "tissue circuits measure 50-150 ohm and roll off at a few hundred ohm; over 10 kohm is a unit "
+        20.0, 1e4, "tissue circuits measure 50-150 ohm and roll off at a few hundred ohm: a roll-off impedance "
+        "below 20 ohm lies under any tissue's and stops the generator before it delivers; over 10 kohm is a unit "
         "slip (e.g. kohm written as ohm)"),
     "rolloff_rise": (
         None, 1e4, "roll-off is declared at a rise of 10-30 ohm over a 50-150 ohm baseline; over 10 kohm is a unit "

@@ -585,10 +585,27 @@ def _check_plausible_temperatures(s: Record, raw, input_files: dict, errors: lis
     named += [(f"damage.report_criteria[{i}]", c) for i, c in enumerate(s.damage.report_criteria or ())]
     if s.get("coverage") is not None:
         named += [(f"coverage.criteria[{i}]", c) for i, c in enumerate(s.coverage.criteria or ())]
+    start = (t.initial_temperature, t.arterial_temperature)
     for where, name in named:
         value = _criterion_threshold(name)
         if value is not None:
             check_temperature(value, name, where, found, key="criterion")
+            # a threshold the untreated tissue already meets marks the whole domain as lethal
+            heat = name.startswith("max_temperature:")
+            if any(p == where for p, _ in found):
+                continue
+            if heat and value <= max(start):
+                found.append((where, f"'{name}': {value:g} degC is not above the tissue's own temperature "
+                                     f"(tissue.initial_temperature {t.initial_temperature:g} degC, "
+                                     f"tissue.arterial_temperature {t.arterial_temperature:g} degC); expected a "
+                                     "lethal threshold above it, which untreated tissue does not reach "
+                                     "(e.g. max_temperature:50)"))
+            elif not heat and value >= min(start):
+                found.append((where, f"'{name}': {value:g} degC is not below the tissue's own temperature "
+                                     f"(tissue.initial_temperature {t.initial_temperature:g} degC, "
+                                     f"tissue.arterial_temperature {t.arterial_temperature:g} degC); expected a "
+                                     "lethal threshold below it, which untreated tissue does not reach "
+                                     "(e.g. min_temperature:-40)"))
     for i, probe in enumerate(s.probes):
         if s.modality == "thermal" and probe.thermal.temperature_schedule is not None:
             for k, value in enumerate(probe.thermal.temperature_schedule.values):

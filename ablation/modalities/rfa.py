@@ -52,7 +52,7 @@ from ablation.modalities.channels import FLOATING_ELECTRODE_CONDUCTIVITY, build_
 from ablation.modalities.protocols import build_controller
 from ablation.physics.bioheat import TabulatedEnthalpy
 from ablation.physics.cell_death import ThreeStateCellDeath
-from ablation.physics.electric import ElectricSolver
+from ablation.physics.electric import ElectricSolver, far_field_lengths
 from ablation.physics.enthalpy import vaporisation_table
 from ablation.physics.tissue import electrical_conductivity
 
@@ -201,7 +201,9 @@ class Model(BaseModel):
                            preconditioner=preconditioner,
                            tolerance=max(scenario.solver.tolerance, self.DIRECT_ELECTRIC_TOLERANCE
                                          if direct else self.ELECTRIC_TOLERANCE),
-                           max_iterations=scenario.solver.max_iterations, current_from_power=not direct)
+                           max_iterations=scenario.solver.max_iterations, current_from_power=not direct,
+                           ground_extra=(far_field_lengths(domain.geometry, self.channel_electrode[c])
+                                         if self.spec.ground == "far_field" else None))
             for c in range(self.channels)]
         self.electric = self.electric_channels[0]
         n = domain.n_cells
@@ -252,7 +254,7 @@ class Model(BaseModel):
 
     def _ground_faces(self):
         g = self.domain.geometry
-        if self.spec.ground == "outer_boundary":
+        if self.spec.ground in ("outer_boundary", "far_field"):
             return np.ones(g.boundary_cell.size, bool)
         if self.domain.kind == "axisymmetric":
             z = g.boundary_center[1]

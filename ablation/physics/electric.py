@@ -79,6 +79,10 @@ class ElectricSolver:
     insulator : bool per cell, no current (needle shafts); may be None
     ground_faces : bool per boundary face of ``geometry`` (V = 0 there); faces without area
         (the r = 0 axis) are ignored
+    ground_extra : per boundary face, a length (m) of the same tissue beyond the face, in series with
+        the half cell before the ground: 0 (default) puts the ground on the face; r / cos(theta)
+        (:func:`far_field_lengths`) is the rest of an unbounded medium, whose resistance then lies
+        outside the grid and heats no cell
     preconditioner : 'lu' (CG preconditioned by the sparse LU of a recent matrix), 'amg' (CG with pyamg
         Ruge-Stueben AMG) - both reused across solves until the iteration count grows -, 'jacobi'
         (CG), 'direct' (a sparse LU of every matrix), or a :class:`LinearSolver`
@@ -92,7 +96,8 @@ class ElectricSolver:
 
     def __init__(self, geometry: FVGeometry, electrode: np.ndarray, insulator=None, ground_faces=None,
                  preconditioner: str | LinearSolver = "amg", tolerance: float = 1e-10, max_iterations: int = 2000,
-                 rebuild_factor: float = 2.0, lu_rebuild: int = 30, current_from_power: bool = True):
+                 rebuild_factor: float = 2.0, lu_rebuild: int = 30, current_from_power: bool = True,
+                 ground_extra=None):
         self.geometry = g = geometry
         self.current_from_power = current_from_power
         n = g.n_cells
@@ -126,7 +131,11 @@ class ElectricSolver:
         if not ground.any():
             raise ValueError("the electric problem needs ground faces with area")
         self._gcell = g.boundary_cell[ground]
-        self._g_geom = g.boundary_area[ground] / g.boundary_distance[ground]
+        extra = np.zeros(g.boundary_cell.size) if ground_extra is None else np.asarray(ground_extra, float)
+        d = g.boundary_distance[ground]
+        self._g_geom = g.boundary_area[ground] / (d + extra[ground])
+        # the share of a ground face's power dissipated in its half cell (the rest lies beyond the grid)
+        self._g_inside = d / (d + extra[ground])
         self.matrix = FixedPatternMatrix(g)
         self.tolerance, self.max_iterations = tolerance, max_iterations
         self.rebuild_factor, self.lu_rebuild = rebuild_factor, lu_rebuild
@@ -197,11 +206,13 @@ class ElectricSolver:
         half = 0.5 * face * d * d
         heating = np.bincount(p, half, n) + np.bincount(q, half, n)
         heating += np.bincount(ecell, elec * drop ** 2, n)
-        heating += np.bincount(self._gcell, ground * phi[self._gcell] ** 2, n)
+        ground_power = ground * phi[self._gcell] ** 2
+        heating += np.bincount(self._gcell, ground_power * self._g_inside, n)
+        beyond = float(np.sum(ground_power * (1.0 - self._g_inside)))
         # I1 as the power phi^T K phi rather than the electrode faces' current: equal for the exact
         # potential, but the power's error is of second order in the potential's (Thomson's
         # principle: phi minimises it), the current's of first order, and the heating sums to it
-        current = float(np.sum(heating)) if self.current_from_power else float(np.sum(elec * drop))
+        current = float(np.sum(heating)) + beyond if self.current_from_power else float(np.sum(elec * drop))
         self._phi = phi
         return UnitSolution(phi, current, heating, iterations)
 
@@ -214,6 +225,29 @@ class ElectricSolver:
             return self.linear_solver.solve(A, b, x0, diagonal=self.matrix.diagonal())
         except LinearSolverError as exc:
             raise ElectricSolverError(f"electric solve: {exc}") from exc
+
+
+def far_field_lengths(geometry: FVGeometry, electrode: np.ndarray) -> np.ndarray:
+    """Per boundary face, the length r / cos(theta) (m) that continues the grid's tissue to infinity
+    for a current leaving the electrode as from a point at its centroid: the potential of a point
+    source falls as 1/r, so dV/dn = -V cos(theta) / r on the face (r from the centroid, theta between
+    r and the outward normal), a face resistance r / (sigma A cos(theta)) to a ground at infinity.
+    With it the far field of a compact electrode no longer depends on where the grid ends: for a
+    sphere in a sphere the impedance is that of the unbounded medium, 1 / (4 pi sigma a)."""
+    g = geometry
+    weights = g.volumes[electrode]
+    centre = (g.centers[:, electrode] * weights).sum(axis=1) / weights.sum()
+    if g.axisymmetric:
+        centre[0] = 0.0                  # (r, z): an electrode on the axis, a ring's centroid on it
+    cells = g.boundary_cell
+    outward = g.boundary_center - g.centers[:, cells]
+    outward /= np.maximum(np.linalg.norm(outward, axis=0), 1e-300)
+    ray = g.boundary_center - centre[:, None]
+    r = np.linalg.norm(ray, axis=0)
+    # a face seen edge-on from the centre (a corner of a box around an off-centre electrode) would take
+    # an unbounded length; 0.1 caps it at ten times r
+    cos = np.clip(np.sum(ray * outward, axis=0) / np.maximum(r, 1e-300), 0.1, 1.0)
+    return r / cos
 
 
 def radial_geometry(edges, shape: str) -> FVGeometry:

@@ -8,6 +8,9 @@
 * Cylindrical electrode: V = V0 ln(R/r)/ln(R/a) and the impedance per length.
 * The same spherical electrode staircased in the axisymmetric production grid (CylindricalGrid2D):
   impedance within 5 % (first order, docs/physics.md 6 case 7).
+* The far-field ground (``rfa.ground = "far_field"``): the sphere's impedance is that of the unbounded
+  medium, 1/(4 pi sigma a), whatever the radius R where the grid ends, and the grid holds the share
+  1 - a/R of the power; in the production grid the impedance no longer moves with the domain.
 """
 from types import SimpleNamespace
 
@@ -16,7 +19,7 @@ import numpy as np
 from ablation.verification import analytic as an
 from ablation.bench import Metric, case
 from ablation.physics.bioheat import BioheatSolver, LinearStorage
-from ablation.physics.electric import ElectricSolver, radial_geometry
+from ablation.physics.electric import ElectricSolver, far_field_lengths, radial_geometry
 from ablation.geometry.grid import Region
 
 A, R, SIGMA, K = 1e-3, 20e-3, 0.2, 0.5
@@ -112,3 +115,43 @@ def spherical_electrode_axisymmetric_grid(ctx):
     return [Metric("impedance_rel_error_vs_closed_form", err, 0.0, 0.05, "1", "at_most",
                    note=f"staircased sphere a_eq {a_eq * 1e3:.3f} mm, h {h * 1e3:g} mm; ground box between "
                         f"R = 30 and 42 mm gives Z in [{z_lo:.1f}, {z_hi:.1f}] ohm, model {unit.impedance:.1f}")]
+
+
+@case(quick=True)
+def far_field_ground(ctx):
+    """Ground at infinity through the outer faces (each face continued by r / cos(theta) of the same
+    medium). Body-fitted sphere, grid ending at R = 10, 20 and 40 mm: Z against 1/(4 pi sigma a) and
+    the power inside the grid against the closed-form share 1 - a/R. Staircased sphere in the
+    production axisymmetric grid, domain half-widths 15 and 60 mm: Z with the far field changes by
+    less than 0.5 % (with the ground on the faces: 11 %)."""
+    import fipy as fp
+    from ablation.geometry.finite_volume import FVGeometry
+    n = 80 if ctx.quick else 160
+    z_errors, share_errors = [], []
+    for radius in (10e-3, 20e-3, 40e-3):
+        edges = np.concatenate([np.linspace(0.0, A, 5)[:-1], A * (radius / A) ** np.linspace(0, 1, n + 1)])
+        g = radial_geometry(edges, "sphere")
+        electrode = edges[1:] <= A * (1 + 1e-12)
+        unit = ElectricSolver(g, electrode, ground_faces=np.array([False, True]), preconditioner="lu",
+                              ground_extra=np.array([0.0, radius])).solve_unit(np.full(g.n_cells, SIGMA))
+        z_errors.append(abs(unit.impedance / an.spherical_electrode_impedance(A, np.inf, SIGMA) - 1))
+        share_errors.append(abs(unit.heating.sum() / unit.current / (1 - A / radius) - 1))
+    a, h = 2e-3, 0.25e-3
+    impedances = {}
+    for half in (15e-3, 60e-3):
+        fine = np.arange(0, 4e-3 + 1e-12, h)
+        r_edges = np.concatenate([fine, fine[-1] * (half / fine[-1]) ** np.linspace(0, 1, 30)[1:]])
+        z_edges = np.concatenate([-r_edges[::-1], r_edges[1:]])
+        g = FVGeometry.from_fipy(fp.CylindricalGrid2D(dx=np.diff(r_edges), dy=np.diff(z_edges)), axisymmetric=True)
+        electrode = np.hypot(g.centers[0], g.centers[1] + z_edges[0]) < a
+        for ground, extra in (("faces", None), ("far field", far_field_lengths(g, electrode))):
+            impedances[(ground, half)] = ElectricSolver(g, electrode, preconditioner="lu", ground_extra=extra) \
+                .solve_unit(np.full(g.n_cells, SIGMA)).impedance
+    moved = {ground: abs(impedances[(ground, 60e-3)] / impedances[(ground, 15e-3)] - 1)
+             for ground in ("faces", "far field")}
+    return [Metric("impedance_rel_error", max(z_errors), 0.0, 0.005, "1", "at_most",
+                   note=f"R = 10, 20, 40 mm, {n} radial cells outside the electrode"),
+            Metric("power_share_in_grid_rel_error", max(share_errors), 0.0, 0.005, "1", "at_most",
+                   note="against 1 - a/R"),
+            Metric("axisymmetric_impedance_change_15_to_60mm", moved["far field"], 0.0, 0.005, "1", "at_most",
+                   note=f"ground on the faces: {100 * moved['faces']:.1f} %")]
