@@ -626,3 +626,20 @@ def test_memory_estimate_covers_a_run_whose_step_check_uses_a_worker(tmp_path):
                                          str(tmp_path / "out"), "--no-scene", "--quiet"], tmp_path)
     assert code == 0
     assert peak <= e.memory_bytes <= 2.0 * peak, (peak, e)
+
+
+def test_converge_refuses_a_finest_level_over_the_budget_before_solving(tmp_path, capsys):
+    """`converge` runs the scenario again at half the spacing: a study whose finest grid does not fit
+    is refused with exit 2 before the first level (it was allocated, then a traceback)."""
+    from ablation.cli import main
+    s = load_scenario(ROOT / "scenarios" / T)
+    base = est.estimate(s).memory_bytes
+    finest = est.estimate(s.with_changes({"grid.spacing": f"{s.grid.spacing * 0.5e3:g} mm",
+                                          "grid.max_spacing": f"{s.grid.max_spacing * 0.5e3:g} mm"})).memory_bytes
+    assert finest > 1.5 * base
+    budget = 0.5 * (base + finest)
+    code = main(["converge", str(ROOT / "scenarios" / T), "--out", str(tmp_path / "study"),
+                 "--max-memory", f"{budget:.0f}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "grid.spacing: at the study's finest level (spacing x0.5)" in err
+    assert not (tmp_path / "study").exists()

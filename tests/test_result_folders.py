@@ -288,6 +288,27 @@ def test_an_interrupted_report_keeps_the_earlier_plots_and_report(earlier_result
     assert tree(res) == before           # the earlier plots/ and report, byte for byte; no staging folder
 
 
+@pytest.mark.parametrize("key, value", [("boundary_conducted_deviation_C", "x"),
+                                        ("domain", {"boundary_tolerance_C": "x"})])
+def test_a_summary_the_report_cannot_read_is_exit_2_and_changes_nothing(earlier_result, tmp_path, capsys, key, value):
+    """A hand-edited summary.json whose values the report reads with the wrong type: exit 2 naming the
+    file, no traceback, and the earlier plots and report stay byte for byte (the plots were put in
+    place before the report failed)."""
+    import json
+    res = result_copy(earlier_result, tmp_path)
+    assert main(["report", str(res)]) == 0
+    summary = json.loads((res / "summary.json").read_text())
+    summary[key] = value
+    (res / "summary.json").write_text(json.dumps(summary))
+    before = tree(res)
+    capsys.readouterr()
+    assert main(["report", str(res)]) == 2
+    err = capsys.readouterr().err
+    assert "summary.json: a value the report reads is missing or of the wrong kind" in err
+    assert "Traceback" not in err
+    assert tree(res) == before
+
+
 def test_ctrl_c_while_the_report_is_put_in_place_finishes_it_and_says_so(earlier_result, tmp_path, monkeypatch,
                                                                         capsys):
     import signal

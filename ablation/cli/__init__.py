@@ -273,8 +273,18 @@ CONVERGENCE = "converge"     # the marker's kind of a convergence study's folder
 
 def cmd_converge(args) -> int:
     from ablation.output.files import AtomicOutput, OutputError, ResultFolder
-    from ablation.run.convergence import convergence_study
+    from ablation.run.convergence import SCALES, convergence_study
+    from ablation.run.estimate import check_budget
     scenario = load_scenario(args.scenario)
+    # the finest level holds the most cells: refused before the first level runs, not hours in
+    scale = min(SCALES[args.levels])
+    g = scenario.grid
+    finest = scenario.with_changes({"grid.spacing": f"{g.spacing * scale * 1e3:.12g} mm",
+                                    "grid.max_spacing": f"{g.max_spacing * scale * 1e3:.12g} mm"})
+    problems = check_budget(finest, args.max_memory)
+    if problems:
+        raise ScenarioError([(path, f"at the study's finest level (spacing x{scale:g}): {message}")
+                             for path, message in problems], args.scenario)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-convergence"))
     # checked and locked before the solves; it replaces only an earlier convergence study, as a whole
     with ResultFolder(out, only_kind=CONVERGENCE, expected_bytes=10**6):
@@ -534,7 +544,7 @@ def cmd_report(args) -> int:
     from ablation.output.plots import load_comparison, plot_comparison
     from ablation.output.plots import write_plots as plots
     from ablation.output.report import write_comparison_report
-    from ablation.output.report import write_report as report
+    from ablation.output.report import build_report, write_report as report
     from ablation.output.files import COMPLETED, is_result_folder, publish_plots, rewritten_parts, signals_held
     directory = Path(args.directory)
     if not is_result_folder(directory):
@@ -564,6 +574,16 @@ def cmd_report(args) -> int:
             drawn = [p for p in [plot_comparison(comparison, staging / "plots" / "comparison.png")] if p]
         else:
             drawn = plots(staging, result)
+            try:
+                # built once beside the new plots before anything is replaced: a summary.json the
+                # report cannot read leaves the folder as it was
+                build_report(staging, result, drawn)
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+                log.error("ablation report: %s: a value the report reads is missing or of the wrong kind (%s: %s); "
+                          "expected the summary.json 'ablation run' wrote (edited by hand, or from another "
+                          "version?); nothing was changed in %s", directory / "summary.json", type(exc).__name__,
+                          exc, directory)
+                return 2
         with signals_held():
             publish_plots(staging, directory)
             if comparison_only:
@@ -736,7 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_compare_zone)
     for name in ("run", "validate", "converge", "compare", "sweep", "plan"):
         _input_path_arguments(sub.choices[name])
-    for name in ("run", "validate"):
+    for name in ("run", "validate", "converge"):
         sub.choices[name].add_argument(
             "--max-memory", type=option.memory, default=None, metavar="BYTES",
             help="memory budget for the solve and the placement Monte Carlo, e.g. 4e9 or 4GB (default: "

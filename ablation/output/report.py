@@ -464,7 +464,8 @@ def _verification_section(doc: Doc, s: dict, bench) -> None:
                          f"{fmt(grid.get('min_spacing_mm'), 3)}-{fmt(grid.get('max_spacing_mm'), 3)} mm", ""))
     edge = (s.get("lesion") or {}).get("edge_cell_mm")
     if edge is not None:     # absent in summaries written before 2026-12-05
-        edge_warnings = grid.get("warnings") or []
+        # the grid's warnings also hold tine and cell-death ones (listed with the results)
+        edge_warnings = [w for w in grid.get("warnings") or [] if "edge lies in cells" in str(w)]
         rows.append(("largest cell on a zone's edge (lethal zone, mm)", fmt(edge, 3),
                      status(not edge_warnings, "ok" if not edge_warnings
                             else f"{len(edge_warnings)} zone edge(s) beyond the fine cells: see the notes")))
