@@ -259,6 +259,11 @@ def test_curve_loaded_relative_to_the_scenario_file(tmp_path, monkeypatch):
     ("0,20\n20\n", "line 2: 1 column(s); expected 2"),
     ("0,20\n20,-100\n10,-120\n", "line 3, column 1: time 10 s does not increase"),
     ("time_s,temperature_C\n", "no data rows"),
+    # a header is read: a curve logged in minutes or kelvin was taken as seconds and degC
+    ("time_min,temperature_C\n0,20\n0.5,-80\n", "line 1, column 1: header 'time_min' gives the time in min"),
+    ("time (s),wall temperature [K]\n0,293\n30,150\n", "column 2: header 'wall temperature [K]' gives the "
+                                                         "temperature in K"),
+    ("foo,bar\n0,20\n", "header 'foo,bar' does not name a time and a temperature"),
 ])
 def test_malformed_curve_rows_are_rejected_clearly(tmp_path, capsys, text, where):
     path = _write_scenario(tmp_path, text)
@@ -269,6 +274,12 @@ def test_malformed_curve_rows_are_rejected_clearly(tmp_path, capsys, text, where
     assert "curve.csv" in message and where in message
     assert main(["validate", str(path)]) == 2
     assert "probes[0].cryo.curve_file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("header", ["time_s,temperature_C", "t [s],T (degC)", "Time s,Temperature C", "time,temperature"])
+def test_curve_headers_in_seconds_and_degc_are_read(tmp_path, header):
+    path = _write_scenario(tmp_path, header + "\n0,20\n20,-100\n60,-140\n")
+    assert load_scenario(path).probes[0].cryo.curve_file
 
 
 def test_missing_curve_file_names_the_field(tmp_path):
@@ -450,3 +461,16 @@ def test_steady_frozen_annulus_matches_kirchhoff_closed_form(law):
     assert front_position(domain, heat.T, -40.0) == pytest.approx(exact40, rel=1e-2)
     # the law moves the -40 degC isotherm outwards by a third (closed forms: 12.18 vs 9.18 mm)
     assert exact40 == pytest.approx({"ice": 12.177e-3, "constant": 9.179e-3}[law], rel=1e-3)
+
+
+def test_a_protocol_longer_than_the_run_is_named_in_the_warnings():
+    """Phases past time.duration are not simulated: the summary says so (it said nothing, and the
+    report listed the whole protocol)."""
+    from ablation.run.time_loop import run
+    protocol = [{"phase": "freeze", "duration": "1 min"}, {"phase": "passive_thaw", "duration": "1 min"},
+                {"phase": "freeze", "duration": "1 min"}]
+    probe = {"wall": "power_limited", "max_extraction": "1000 W/m"}
+    cut = run(scenario_from_dict(_scenario(protocol, probe=probe, duration="90 s")))
+    assert any("protocol lasts 3 min, longer than time.duration (1.5 min)" in w for w in cut.summary["time"]["warnings"])
+    whole = run(scenario_from_dict(_scenario(protocol, probe=probe, duration="3 min")))
+    assert not any("protocol lasts" in w for w in whole.summary["time"]["warnings"])

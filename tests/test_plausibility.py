@@ -97,6 +97,9 @@ CASES = {
     "roll-off impedance under any tissue's": (
         R, lambda d, _: d["rfa"].update(rolloff_criterion="absolute", rolloff_impedance="1 ohm"),
         "rfa.rolloff_impedance", "expected at least 20 ohm"),
+    "adaptive time tolerance beyond reach": (
+        T, lambda d, _: d.setdefault("time", {}).update(adaptive=True, tolerance=1e-5), "time.tolerance",
+        "1e-05 is out of range; expected at least 0.001"),
     "lethal threshold at body temperature": (
         T, lambda d, _: d.setdefault("damage", {}).update(criterion="max_temperature:37"), "damage.criterion",
         "37 degC is not above the tissue's own temperature"),

@@ -216,6 +216,7 @@ def load_curve(path, max_bytes: int = MAX_CURVE_BYTES) -> tuple[tuple, tuple]:
         if not cells or all(c == "" for c in cells) or cells[0].startswith("#"):
             continue
         if not times and line_no == first and not _is_number(cells[0]):
+            _check_header(path, line_no, cells)
             continue   # the header row
         if len(cells) != 2:
             raise CurveError(f"{path}: line {line_no}: {len(cells)} column(s); expected 2 (time_s, temperature_C)")
@@ -237,6 +238,33 @@ def load_curve(path, max_bytes: int = MAX_CURVE_BYTES) -> tuple[tuple, tuple]:
     if not times:
         raise CurveError(f"{path}: no data rows; expected lines 'time_s,temperature_C'")
     return tuple(times), tuple(temps)
+
+
+#: header units a curve may not be in: the columns are read as seconds and degC whatever they say
+_OTHER_TIME_UNITS = ("ms", "min", "minute", "minutes", "h", "hr", "hour", "hours")
+_OTHER_TEMPERATURE_UNITS = ("k", "kelvin", "f", "degf", "fahrenheit")
+
+
+def _check_header(path, line_no: int, cells: list) -> None:
+    """A header row must name a time in seconds and a temperature in degC (e.g. time_s,
+    temperature_C): a curve logged in minutes or kelvin would otherwise be read 60x too fast or
+    273 K too warm. Its unit is the last word of each name (after '_', ' ', '(' or '[')."""
+    import re
+    words = [re.split(r"[_\s(\[]+", c.strip().lower().rstrip(")]").strip()) if c else [""] for c in cells]
+    expected = "expected a header 'time_s,temperature_C' (or no header): the columns are read as seconds and degC"
+    if len(cells) != 2:
+        raise CurveError(f"{path}: line {line_no}: header {','.join(cells)!r} has {len(cells)} column(s); {expected}")
+    time_words, temperature_words = words
+    if not time_words[0].startswith("t") or not (temperature_words[0].startswith("t")
+                                                   or temperature_words[0].startswith("wall")):
+        raise CurveError(f"{path}: line {line_no}: header {','.join(cells)!r} does not name a time and a "
+                         f"temperature; {expected}")
+    if time_words[-1] in _OTHER_TIME_UNITS:
+        raise CurveError(f"{path}: line {line_no}, column 1: header {cells[0]!r} gives the time in "
+                         f"{time_words[-1]}; {expected}")
+    if temperature_words[-1] in _OTHER_TEMPERATURE_UNITS:
+        raise CurveError(f"{path}: line {line_no}, column 2: header {cells[1]!r} gives the temperature in "
+                         f"{temperature_words[-1].upper()}; {expected}")
 
 
 def _show(cell: str) -> str:

@@ -769,6 +769,15 @@ def _time_summary(sim: _Simulation, control: _Control, estimate: dict) -> TimeSu
                    f"tolerance of {100 * sim.tolerance:.3g} %; {advice}")
         logger.warning(message)
         warnings.append(message)
+    for i, protocol in enumerate(getattr(sim.model, "protocols", None) or ()):
+        # phases past the run's end are not simulated: a 10-8-10 protocol in a 10 min run is one freeze
+        length = sum(phase.duration for phase in protocol)
+        if length > sim.duration * (1 + 1e-9):
+            message = (f"{sim.scenario.name}: probes[{i}]'s protocol lasts {length / 60:g} min, longer than "
+                       f"time.duration ({sim.duration / 60:g} min): its phases after {sim.duration / 60:g} min were "
+                       "not simulated; lengthen time.duration to run the whole protocol")
+            logger.warning(message)
+            warnings.append(message)
     return TimeSummary(sim.duration, sim.dt, control.steps, adaptive=sim.adaptive, tolerance=sim.tolerance,
                        requested_step_s=(sim.dt if sim.adaptive else control.requested_step),
                        refine=(None if sim.adaptive else refine), halvings=(None if sim.adaptive else control.halvings),
