@@ -315,6 +315,16 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     cases.append((scenario_table(tumors=[], tumor_surfaces=[{"file": "tube.stl"}], centerlines="tube.csv"),
                   "anatomy.tumor_surfaces[0].file: tube.stl: 100 % of its volume lies inside the vessels of "
                   "anatomy.centerlines tube.csv"))
+    # the parenchyma's label as a tumour (refused only for the memory it needed, naming grid.spacing),
+    # and one surface listed as two tumours (it counted twice in every probability)
+    cases.append((scenario_table(tumors=[{"label": 1, "name": "whole"}]),
+                  "anatomy.tumors[0].label: label 1: "))
+    cases.append((scenario_table(tumors=[{"label": 1, "name": "whole"}]), "of the liver's"))
+    pv.Sphere(radius=4, center=(5, 0, 0)).save(tmp_path / "ball.stl")
+    cases.append((scenario_table(tumors=[], tumor_surfaces=[{"file": "ball.stl", "name": "A"},
+                                                            {"file": "ball.stl", "name": "B"}]),
+                  "anatomy.tumor_surfaces[1].file: ball.stl: 100 % of it lies inside ball.stl "
+                  "(anatomy.tumor_surfaces[0].file)"))
     # mismatched spacing: a tumour map at 2 mm on a 1 mm label map
     write_nifti(tmp_path / "tumours_2mm.nii.gz", np.zeros((30, 30, 30)), spacing=(2, 2, 2))
     t = scenario_table(tumor_label_map="tumours_2mm.nii.gz")

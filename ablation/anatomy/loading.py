@@ -112,6 +112,9 @@ def load_anatomy(section, resolve, errors: list):
     for (field, subject), (_, shape, _) in zip(named, tumors):
         if (problem := lumen_problem(shape, subject, trees, section.centerlines)) is not None:
             errors.append((field, problem))
+        elif organ is not None and (problem := organ_problem(shape, subject, organ)) is not None:
+            errors.append((field, problem))
+    errors.extend(overlap_problems(named, [shape for _, shape, _ in tumors]))
     if organ is None and not tumors and not errors:
         errors.append(("anatomy", "names neither a liver nor a tumour; expected label_map with liver = [...] "
                                   "(or liver_surface) and tumours"))
@@ -185,6 +188,41 @@ def lumen_problem(shape, subject: str, trees, centerlines_file) -> str | None:
     return (f"{subject}: {100 * fraction:.0f} % of its volume lies inside the vessels of anatomy.centerlines "
             f"{centerlines_file}; expected a tumour, mostly tissue (at most {100 * MAX_TUMOUR_LUMEN_FRACTION:.0f} % "
             "lumen): is it a vessel's?")
+
+
+#: A tumour holding more than this share of the liver's volume is not one an ablation treats (the
+#: largest ablated metastases are about 5 cm, 65 mL, against a liver of 1.2-1.8 L): it is the
+#: parenchyma's label, or the liver's surface, given as a tumour.
+MAX_TUMOUR_LIVER_FRACTION = 0.5
+#: Two tumours sharing more than this share of the smaller one are one tumour listed twice.
+MAX_TUMOUR_OVERLAP = 0.5
+
+
+def organ_problem(shape, subject: str, organ) -> str | None:
+    """Why a tumour ``shape`` (VoxelMask) cannot be one because it fills most of the liver ``organ``
+    (VoxelMask), or None."""
+    fraction = shape.volume / organ.volume if organ.volume > 0 else 0.0
+    if fraction <= MAX_TUMOUR_LIVER_FRACTION:
+        return None
+    return (f"{subject}: {shape.volume * 1e6:.4g} mL, {100 * fraction:.0f} % of the liver's {organ.volume * 1e6:.4g} "
+            f"mL; expected a tumour of at most {100 * MAX_TUMOUR_LIVER_FRACTION:.0f} % of it: is it the liver's "
+            "own label or surface?")
+
+
+def overlap_problems(named: list, shapes: list) -> list:
+    """(field, message) for each tumour that mostly lies inside an earlier one: the same region
+    listed twice (two names, or a label and its surface) would count twice in every probability."""
+    out = []
+    for j in range(len(shapes)):
+        inside = shapes[j].to_world(np.argwhere(shapes[j].mask).T)
+        for i in range(j):
+            share = float(np.mean(shapes[i].contains(inside))) if inside.size else 0.0
+            if share > MAX_TUMOUR_OVERLAP:
+                out.append((named[j][0], f"{named[j][1]}: {100 * share:.0f} % of it lies inside {named[i][1]} "
+                                         f"({named[i][0]}); expected separate tumours (at most "
+                                         f"{100 * MAX_TUMOUR_OVERLAP:.0f} % shared): is it the same tumour listed twice?"))
+                break
+    return out
 
 
 def _lumen_fraction(points: np.ndarray, tolerance: float, trees) -> float:
