@@ -573,6 +573,8 @@ def test_far_field_ground_makes_a_constant_power_zone_independent_of_the_domain(
             r = run(s)
             zones[(ground, size)] = r.summary.lesion.volume_ml
             impedance[(ground, size)] = float(r.timeseries["impedance_ohm"][1])
+            warned = [w for w in r.summary.grid.warnings if "leaves out" in w]
+            assert bool(warned) == (ground == "outer_boundary"), warned   # the truncation is named
     def change(ground):
         return zones[(ground, "120 mm")] / zones[(ground, "60 mm")] - 1
     assert zones[("far_field", "60 mm")] > 0.5

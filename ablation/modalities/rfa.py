@@ -287,6 +287,22 @@ class Model(BaseModel):
             sigma = np.where(self._floating[channel], FLOATING_ELECTRODE_CONDUCTIVITY, sigma)
         return sigma
 
+    def ground_truncation(self) -> float | None:
+        """With the ground on the outer faces, the share of the unbounded medium's impedance the grid
+        leaves out, 1 - Z(faces) / Z(far field), at the starting temperature (channel 1's electrodes);
+        None with another ground. At constant power the grid then puts that much more power next to
+        the electrode than an unbounded tissue would (docs/physics.md 2, far-field ground)."""
+        if self.spec.ground != "outer_boundary":
+            return None
+        sigma = self.electrical_conductivity(np.full(self.domain.n_cells, self.scenario.tissue.initial_temperature))
+        electrode = self.channel_electrode[0]
+        faces = ElectricSolver(self.domain.geometry, electrode, self.insulator, preconditioner="direct"
+                               if self.domain.kind == "axisymmetric" else "amg")
+        far = ElectricSolver(self.domain.geometry, electrode, self.insulator, preconditioner="direct"
+                             if self.domain.kind == "axisymmetric" else "amg",
+                             ground_extra=far_field_lengths(self.domain.geometry, electrode))
+        return 1.0 - faces.solve_unit(sigma).impedance / far.solve_unit(sigma).impedance
+
     # ----------------------------------------------------------------- hooks
     def setup(self, heat) -> None:
         for i, probe in enumerate(self.scenario.probes):
