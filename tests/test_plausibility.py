@@ -549,6 +549,24 @@ def test_plan_runs_are_its_library_naive_and_verified_solves():
     single, several = two.parts[1][2], two.parts[2][2]
     assert several > single        # two probes: a 3-D solve, not the axisymmetric one
     assert plan_solves(load_scenario(ROOT / "scenarios" / T)) is None
+    # a plan.min_spacing that leaves no room for a second probe: counted as one probe (the layouts of
+    # more raised errors naming tips and a domain centre the file never wrote)
+    apart = s.with_changes({"plan.max_probes": 3, "plan.min_spacing": "500 mm"})
+    assert plan_solves(apart).runs == 3
+
+
+def test_plan_solves_over_the_memory_budget_name_the_plan_field(tmp_path, capsys):
+    """plan.spacing sets the plan's grids: a value too fine for the budget is refused by validate (it
+    said 'valid') and by plan naming plan.spacing (it named grid.spacing, which the file set to 1 mm)."""
+    from ablation.cli import main
+    raw = load_raw("plan_rfa_cooltip.toml")
+    raw["plan"]["spacing"] = "0.01 mm"
+    path = write_toml(tmp_path / "fine.toml", raw)
+    for command in (["validate", str(path)], ["plan", str(path), "--out", str(tmp_path / "out")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "plan.spacing: the zone library's solves: 0.01 mm gives about" in err and "grid.spacing" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_compare_runs_counted_as_compare_solves_them(monkeypatch):

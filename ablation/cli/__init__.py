@@ -177,9 +177,11 @@ def cmd_validate(args) -> int:
     from ablation.run.estimate import IMPEDANCE_CONTROL_DUTY, check_budget, estimate, placement_solves
     scenario = load_scenario(args.scenario)
     e = estimate(scenario)
-    problems = check_budget(scenario, args.max_memory, e)
+    from ablation.planning.cost import plan_budget_problems
+    problems = check_budget(scenario, args.max_memory, e) + plan_budget_problems(scenario, args.max_memory)
     if problems:
         raise ScenarioError(problems, args.scenario)
+    commands = _command_solves(scenario)     # before "valid" is printed: it builds the plan's layouts
     solves = placement_solves(scenario, e)
     resolved = "" if solves is None else (
         f"; then {solves.samples} re-solved placement samples ({solves.field}), each "
@@ -198,7 +200,7 @@ def cmd_validate(args) -> int:
           + ("" if scenario.time.get("adaptive") else " (at time.step, with the step check's two comparison runs, "
              "which run gives to a second core when there is one; each halving the check needs to meet "
              "time.tolerance doubles it)") + resolved)
-    for command in _command_solves(scenario):
+    for command in commands:
         parts = "; ".join(f"{count} {what}, about {_seconds(each)} each" for what, count, each in command.parts
                           if count)
         print(f"  ablation {command.command}: {'up to ' if command.upper_bound else ''}{command.runs} runs, solving "
@@ -433,6 +435,10 @@ def cmd_plan(args) -> int:
     scenario = load_scenario(args.scenario)
     if scenario.get("plan") is None:
         raise ScenarioError([("plan", "missing; expected a [plan] section (docs/planning.md)")], args.scenario)
+    from ablation.planning.cost import plan_budget_problems
+    problems = plan_budget_problems(scenario)
+    if problems:
+        raise ScenarioError(problems, args.scenario)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-plan"))
     with ResultFolder(out, force=args.force, expected_bytes=10**7), \
             ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:

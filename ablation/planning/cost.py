@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ablation.input.scenario import scenario_from_dict
+from ablation.input.scenario import ScenarioError, scenario_from_dict
 from ablation.planning.objective import Layout
 from ablation.planning.spec import plan_spec
 from ablation.planning.verify import plan_raw
@@ -32,30 +32,72 @@ def plan_solves(scenario) -> CommandSolves | None:
     parts = [("zone-library solves (the first probe alone, one per plan duration)", len(library),
               float(np.mean(library))),
              ("verification solve of the naive plan", 1, single)]
-    if spec.max_probes == 1:
+    count, several = _largest_layout(scenario, spec, longest)
+    if count == 1:
         parts.append(("verification solves of the approaches' plans", plans, single))
     else:
-        several = _layout_seconds(scenario, spec, spec.max_probes, longest)
-        parts.append((f"verification solves of the approaches' plans ({spec.max_probes} probes)", plans, several))
+        parts.append((f"verification solves of the approaches' plans ({count} probes)", plans, several))
         if spec.interaction_solves:
             parts.append(("interaction solves (plan.interaction_solves per count of two or more probes)",
-                          (spec.max_probes - 1) * spec.interaction_solves, several))
+                          (count - 1) * spec.interaction_solves, several))
         if spec.resolved_samples:
             parts.append(("re-solved placement samples (plan.resolved_samples per approach)",
                           plans * spec.resolved_samples, several))
     return CommandSolves("plan", tuple(parts), upper_bound=spec.max_probes > 1 or len(spec.durations) > 1)
 
 
+def _largest_layout(scenario, spec, duration: float) -> tuple[int, float | None]:
+    """(the most probes whose ring layout fits the scenario, one solve's seconds): plan.min_spacing
+    may leave room for fewer than plan.max_probes (the search then never places more)."""
+    for count in range(spec.max_probes, 1, -1):
+        try:
+            return count, _layout_seconds(scenario, spec, count, duration)
+        except ScenarioError:
+            continue
+    return 1, None
+
+
+def plan_budget_problems(scenario, max_memory_bytes=None) -> list:
+    """(field, message) for plan solves that would not fit the memory budget, named by the [plan]
+    field that sets their grid: the zone library's at plan.spacing, a several-probe verification at
+    plan.spacing_3d (checked on the largest ring layout that fits)."""
+    from ablation.run.estimate import check_budget
+    if scenario.get("plan") is None:
+        return []
+    spec = plan_spec(scenario)
+    out = []
+    library = scenario_from_dict(template_raw(scenario, max(spec.durations), spec.spacing), source=scenario.source)
+    for path, message in check_budget(library, max_memory_bytes):
+        out.append(("plan.spacing" if path == "grid.spacing" else path,
+                    f"the zone library's solves: {message}".replace("coarsen grid.spacing", "coarsen plan.spacing")))
+    for count in range(spec.max_probes, 1, -1):
+        try:
+            layout = _layout_scenario(scenario, spec, count, max(spec.durations))
+        except ScenarioError:
+            continue
+        for path, message in check_budget(layout, max_memory_bytes):
+            out.append(("plan.spacing_3d" if path == "grid.spacing" else path,
+                        f"a {count}-probe verification solve: {message}".replace("coarsen grid.spacing",
+                                                                                  "coarsen plan.spacing_3d")))
+        break
+    return out
+
+
 def _layout_seconds(scenario, spec, count: int, duration: float) -> float:
     """One verification solve of ``count`` probes with their active parts centred in the tumours."""
+    return run_seconds(_layout_scenario(scenario, spec, count, duration))
+
+
+def _layout_scenario(scenario, spec, count: int, duration: float):
+    """The scenario of one verification solve of ``count`` probes, their active parts centred in the
+    tumours, on a ring plan.min_spacing apart (at least half the tumours' radius from their centre)."""
     centre = np.mean([t.center for t in spec.tumors], axis=0)
-    direction = spec.direction
-    tips = np.repeat((centre + direction * 0.5 * scenario.probes[0].active_length)[None, :], count, axis=0)
+    tips = np.repeat((centre + spec.direction * 0.5 * scenario.probes[0].active_length)[None, :], count, axis=0)
     if count > 1:
         radius = max(spec.min_spacing / (2.0 * math.sin(math.pi / count)), 0.5 * spec.tumour_radius)
-        across = probe_frame(direction)[:, :2]
+        across = probe_frame(spec.direction)[:, :2]
         angles = 2.0 * math.pi * np.arange(count) / count
         tips = tips + radius * (np.cos(angles)[:, None] * across[:, 0] + np.sin(angles)[:, None] * across[:, 1])
-    layout = Layout(tips, np.repeat(direction[None, :], count, axis=0), duration)
+    layout = Layout(tips, np.repeat(spec.direction[None, :], count, axis=0), duration)
     raw = plan_raw(scenario, layout, spec.approaches[0], spec.verify_samples, spec.seed, spec.spacing, spec.spacing_3d)
-    return run_seconds(scenario_from_dict(raw, source=scenario.source))
+    return scenario_from_dict(raw, source=scenario.source)
