@@ -238,7 +238,7 @@ def test_trajectory_without_entry_is_refused_and_vessel_crossing_warned(tmp_path
 
 
 # ----------------------------------------------------------------------------------- end to end
-def test_small_patient_runs_and_exports_lesion_in_the_input_frame(tmp_path):
+def test_small_patient_runs_and_exports_lesion_in_the_input_frame(tmp_path, capsys):
     import ablation
     small_patient(tmp_path, spacing=1.0)
     table = scenario_table(vessels=[{"label": 2, "name": "vein"}])
@@ -267,6 +267,13 @@ def test_small_patient_runs_and_exports_lesion_in_the_input_frame(tmp_path):
     # the folder reloads on its own: the anatomy files are copied next to scenario.toml
     assert (out / "anatomy" / "patient.nii.gz").exists()
     assert ablation.load_result(out).domain.n_cells == result.domain.n_cells
+    # compare-zone reads the folder's lesion map only while the folder is one run's (as view and report)
+    measured = tmp_path / "measured.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(lesion.dataobj).astype(np.int16), lesion.affine), str(measured))
+    assert main(["compare-zone", str(out), str(measured)]) == 0
+    nib.save(nib.Nifti1Image(np.zeros(lesion.shape, np.int16) + 1, lesion.affine), str(out / "lesion.nii.gz"))
+    assert main(["compare-zone", str(out), str(measured)]) == 2
+    assert "lesion.nii.gz: differs from the manifest of summary.json" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------------- bad input
