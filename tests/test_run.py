@@ -145,3 +145,18 @@ def test_result_survives_pickle_and_summary_round_trips(tmp_path):
     loaded = load_result(out)
     assert loaded.summary.lesion.criterion == summary.lesion.criterion
     assert loaded.summary.placement["p_technical_success"] == pytest.approx(summary.placement["p_technical_success"])
+
+
+def test_a_probe_thinner_than_the_3d_cells_is_named_in_the_warnings():
+    """On a 3-D grid a probe is the cells its axis crosses: thinner than them, its wall is not
+    resolved (a 1.5 mm probe in 2 mm cells made no zone where its axisymmetric grid made one)."""
+    import ablation
+    from ablation.run.time_loop import run
+    from conftest import ROOT
+    base = ablation.load_scenario(ROOT / "scenarios" / "thermal_probe.toml")
+    small = {"grid.kind": "3d", "domain.size": "40 mm", "time.duration": "20 s", "time.refine": False,
+             "placement.enabled": False, "coverage.enabled": False}
+    coarse = run(base.with_changes({**small, "grid.spacing": "2 mm", "grid.max_spacing": "4 mm"}))
+    assert any("probes[0] (1.5 mm across) is thinner than the 2 mm fine cells" in w for w in coarse.summary.grid.warnings)
+    fine = run(base.with_changes({**small, "grid.spacing": "1.5 mm", "grid.max_spacing": "4 mm"}))
+    assert not any("thinner than" in w for w in fine.summary.grid.warnings)
