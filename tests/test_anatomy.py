@@ -462,3 +462,16 @@ def test_empty_liver_labels_and_a_probe_outside_the_image_are_refused(tmp_path, 
     code, out, err = _validate(tmp_path, capsys, t)
     assert code == 2 and "probes[0].tip: [400.0, 400.0, 400.0] mm lies outside the anatomy's image" in err
     assert "[-30.0, -30.0, -30.0] mm to [30.0, 30.0, 30.0] mm" in err
+
+
+def test_a_corrupt_surface_gives_one_message_without_vtks_own_output(tmp_path):
+    """VTK's reader printed an object dump, a logged error and a Python warning before the message
+    naming the file (a process of its own: pytest would capture the logging and the warning)."""
+    import subprocess
+    import sys
+    (tmp_path / "garbage.stl").write_text("garbage")
+    code = ("import sys\nfrom ablation.anatomy.errors import AnatomyError\nfrom ablation.anatomy.surfaces import "
+            "read_surface\ntry:\n    read_surface(sys.argv[1])\nexcept AnatomyError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "garbage.stl")], capture_output=True, text=True)
+    assert "garbage.stl: holds no triangles" in done.stdout
+    assert done.stderr == ""

@@ -3,6 +3,8 @@ frame) and voxelising them into :class:`ablation.geometry.shapes.VoxelMask` regi
 tumour or liver goes through the same coverage, margin and grid code as a label region."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
@@ -13,13 +15,35 @@ SUFFIXES = (".stl", ".vtp", ".obj")
 MM = 1e-3
 
 
+@contextlib.contextmanager
+def _vtk_quiet():
+    """VTK's readers print their own errors on a damaged file (an object dump and a Python warning)
+    before the one-paragraph message that names the file: silenced while reading."""
+    import logging
+    import warnings
+    from vtkmodules.vtkCommonCore import vtkObject
+    shown = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.CRITICAL)       # pyvista relays VTK's errors through the root logger
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+        vtkObject.SetGlobalWarningDisplay(shown)
+
+
 def read_surface(path):
     """A closed triangulated surface (pyvista.PolyData, mm). Raises :class:`AnatomyError` naming
     the file when it cannot be read, holds no triangles or is not closed (open edges)."""
     path = checked_file(path, "surface (STL, VTP or OBJ)", SUFFIXES)
     try:
         import pyvista as pv
-        mesh = pv.read(str(path))
+        with _vtk_quiet():
+            mesh = pv.read(str(path))
         if not isinstance(mesh, pv.PolyData):
             mesh = mesh.extract_surface()
         mesh = mesh.triangulate().clean()
