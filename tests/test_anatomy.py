@@ -462,6 +462,13 @@ def test_empty_liver_labels_and_a_probe_outside_the_image_are_refused(tmp_path, 
     code, out, err = _validate(tmp_path, capsys, t)
     assert code == 2 and "probes[0].tip: [400.0, 400.0, 400.0] mm lies outside the anatomy's image" in err
     assert "[-30.0, -30.0, -30.0] mm to [30.0, 30.0, 30.0] mm" in err
+    # inside the image but 24 mm outside the liver (a corner of the cube): refused; 2 mm outside it warns
+    for tip, refused in (([29, 29, 29], True), ([0, 0, 28], False)):
+        t = scenario_table()
+        t["probes"][0]["tip"] = tip
+        del t["domain"]
+        code, out, err = _validate(tmp_path, capsys, t)
+        assert (code == 2 and "lies more than 20 mm outside the liver" in err) == refused, err
 
 
 def test_a_corrupt_surface_gives_one_message_without_vtks_own_output(tmp_path):

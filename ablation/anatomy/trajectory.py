@@ -18,6 +18,9 @@ import numpy as np
 from ablation.geometry.patient import LabelVessel, PatientAnatomy
 
 STEP = 0.5e-3          # sampling step along the needle (m)
+#: A tip farther than this outside the liver is refused: its zone would treat no liver (a coordinate
+#: or frame slip); closer, a tip outside the organ gets a warning (a subcapsular tumour's needle can).
+MAX_TIP_OUTSIDE_LIVER = 0.02
 MAX_PATH = 0.4         # how far back a needle is followed (m), beyond any abdomen
 
 
@@ -69,6 +72,12 @@ def check_trajectory(anatomy: PatientAnatomy, index: int, tip, direction, radius
     entry_s = None
     if anatomy.organ is not None and points.shape[1]:
         inside = anatomy.organ.contains(points)
+        if not inside[0] and _near(anatomy.organ, tip, MAX_TIP_OUTSIDE_LIVER) is None:
+            errors.append((f"{where}.tip", f"{_mm(tip)} lies more than {MAX_TIP_OUTSIDE_LIVER * 1e3:g} mm outside "
+                                           "the liver; expected a tip in the liver or within "
+                                           f"{MAX_TIP_OUTSIDE_LIVER * 1e3:g} mm of it (coordinates in mm, in the "
+                                           "label map's world frame)"))
+            return errors, warnings
         if not inside[0]:
             warnings.append(f"{where}.tip {_mm(tip)} lies outside the liver: the zone then lies partly in the "
                             "surroundings")
@@ -91,6 +100,22 @@ def check_trajectory(anatomy: PatientAnatomy, index: int, tip, direction, radius
         path = points[:, s <= span + 1e-12] if s.size else points
         warnings += _crossings(anatomy, where, path, radius, warn_diameter)
     return errors, warnings
+
+
+def _near(organ, point, limit: float) -> float | None:
+    """Distance (m) from ``point`` to the nearest voxel centre of ``organ`` (a VoxelMask), when at
+    most ``limit``; None beyond it. Only the voxels in a box of that reach are looked at."""
+    centre = np.rint(organ.to_index(np.asarray(point, float)[:, None])[:, 0]).astype(int)
+    reach = np.ceil(limit / np.min(organ.spacing)).astype(int) + 1
+    lo = np.maximum(centre - reach, 0)
+    hi = np.minimum(centre + reach + 1, np.array(organ.mask.shape))
+    if np.any(hi <= lo):
+        return None
+    found = np.argwhere(organ.mask[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]])
+    if found.size == 0:
+        return None
+    distance = float(np.min(np.linalg.norm(organ.to_world((found + lo).T) - np.asarray(point, float)[:, None], axis=0)))
+    return distance if distance <= limit else None
 
 
 def _crossings(anatomy: PatientAnatomy, where: str, path: np.ndarray, radius: float, warn_diameter: float) -> list:
