@@ -100,6 +100,13 @@ CASES = {
     "adaptive time tolerance beyond reach": (
         T, lambda d, _: d.setdefault("time", {}).update(adaptive=True, tolerance=1e-5), "time.tolerance",
         "1e-05 is out of range; expected at least 0.001"),
+    "report criterion twice": (T, lambda d, _: d.setdefault("damage", {}).update(
+        report_criteria=["arrhenius", "arrhenius"]), "damage.report_criteria[1]",
+        "the same criterion as damage.report_criteria[0]"),
+    "isotherm twice, once in kelvin": (C, lambda d, _: d.setdefault("cryo", {}).update(
+        isotherms=["-40 degC", "233.15 K"]), "cryo.isotherms[1]", "the same isotherm as cryo.isotherms[0]"),
+    "margin twice": (T, lambda d, _: d.setdefault("coverage", {}).update(margins=["5 mm", "5 mm"]),
+                     "coverage.margins[1]", "the same margin as coverage.margins[0]"),
     "lethal threshold at body temperature": (
         T, lambda d, _: d.setdefault("damage", {}).update(criterion="max_temperature:37"), "damage.criterion",
         "37 degC is not above the tissue's own temperature"),
@@ -664,3 +671,14 @@ def test_converge_refuses_a_finest_level_over_the_budget_before_solving(tmp_path
     err = capsys.readouterr().err
     assert code == 2 and "grid.spacing: at the study's finest level (spacing x0.5)" in err
     assert not (tmp_path / "study").exists()
+
+
+def test_a_bound_is_stated_in_the_unit_written_also_for_a_zero_value():
+    """'0 deg' gave 'expected greater than 0 rad': a zero value has no ratio to its SI value."""
+    from ablation.input.schema import Quantity
+    errors = []
+    Quantity("an angle", "10 deg", dimension="angle", minimum=0.0, exclusive_minimum=True).load("0 deg", "a", errors)
+    assert errors == [("a", "'0 deg' is out of range; expected greater than 0 deg")]
+    errors = []
+    Quantity("a length", "1 mm", dimension="length", minimum=1e-3).load("0 cm", "b", errors)
+    assert errors and errors[0][1].endswith("expected at least 0.1 cm")

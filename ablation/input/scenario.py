@@ -835,6 +835,17 @@ def _check_geometry(s: Record, errors: list) -> None:
             except ValueError as exc:
                 where = "damage.criterion" if i == len(s.damage.report_criteria or ()) else f"damage.report_criteria[{i}]"
                 errors.append((where, str(exc)))
+    # a list entry given twice is reported twice (and in summary.json once, overwritten): a slip
+    lists = [("damage.report_criteria", list(s.damage.report_criteria or ()), "criterion")]
+    if s.get("coverage") is not None:
+        lists.append(("coverage.margins", [round(m * 1e6) for m in s.coverage.margins or ()], "margin"))
+    if s.modality == "cryo" and s.get("cryo") is not None:
+        lists.append(("cryo.isotherms", [round(t * 1e6) for t in s.cryo.isotherms or ()], "isotherm"))
+    for path, values, what in lists:
+        for i, value in enumerate(values):
+            if value in values[:i]:
+                errors.append((f"{path}[{i}]", f"the same {what} as {path}[{values.index(value)}]; expected each "
+                                               f"{what} once"))
 
 
 def _probe_outside(p, center, size: float, margin: float) -> tuple[str, str] | None:

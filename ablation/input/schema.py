@@ -128,7 +128,7 @@ class Quantity(Spec):
         else:
             reason = self.bound_reason
         return _check_bounds(number, value, path, errors, minimum, maximum, exclusive, si_unit(self.dimension),
-                             reason)
+                             reason, self.dimension)
 
     def checked_bounds(self) -> tuple[float | None, bool, float | None]:
         """(minimum, exclusive minimum, maximum) as checked: a length is also held to the plausible
@@ -446,17 +446,25 @@ def _join(path: str, key: str) -> str:
 _WRITTEN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)\s*$")
 
 
-def _in_written_unit(number, raw, unit):
+def _in_written_unit(number, raw, unit, dimension=None):
     """(scale, unit text) to state a bound in the unit the value was written in ('0.015 mm' -> a bound
-    in mm), else (1, the SI unit). Temperatures keep theirs: degC and K differ by an offset."""
+    in mm), else (1, the SI unit). Temperatures keep theirs: degC and K differ by an offset. A value
+    of 0 ('0 deg') gives no ratio: the unit's own size is parsed then."""
     match = _WRITTEN.match(raw) if isinstance(raw, str) else None
-    if match and unit not in ("K", "1", "") and float(match.group(1)) != 0.0 and number != 0.0:
-        return number / float(match.group(1)), f" {match.group(2)}"
+    if match and unit not in ("K", "1", ""):
+        if float(match.group(1)) != 0.0 and number != 0.0:
+            return number / float(match.group(1)), f" {match.group(2)}"
+        if dimension is not None:
+            from ablation.input.units import UnitError, parse_quantity
+            try:
+                return parse_quantity(f"1 {match.group(2)}", dimension), f" {match.group(2)}"
+            except (UnitError, KeyError, ValueError):
+                pass
     return 1.0, f" {unit}" if unit and unit != "1" else ""
 
 
-def _check_bounds(number, raw, path, errors, minimum, maximum, exclusive, unit, reason=""):
-    scale, unit = _in_written_unit(number, raw, unit)
+def _check_bounds(number, raw, path, errors, minimum, maximum, exclusive, unit, reason="", dimension=None):
+    scale, unit = _in_written_unit(number, raw, unit, dimension)
     if minimum is not None and (number < minimum or (exclusive and number <= minimum)):
         relation = "greater than" if exclusive else "at least"
         errors.append((path, f"{describe(raw)} is out of range; expected {relation} {minimum / scale:g}{unit}"
