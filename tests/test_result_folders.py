@@ -518,6 +518,17 @@ def test_bad_options_exit_2_before_any_work(tmp_path, monkeypatch, capsys, argv,
     assert tree(tmp_path) == before
 
 
+def test_calibrate_refuses_a_grid_check_finer_than_the_fit_before_any_work(tmp_path, monkeypatch, capsys):
+    """The grid check compares the fitted zones with a coarser grid: a finer one started the fit."""
+    def no_work(*args, **kwargs):
+        raise AssertionError("the fit started")
+    monkeypatch.setattr("ablation.calibration.fit.calibrate", no_work)
+    assert main(["calibrate", "--spacing", "1 mm", "--check-spacing", "0.5 mm", "--out", str(tmp_path / "c.json")]) == 2
+    err = capsys.readouterr().err
+    assert "--check-spacing: '0.5 mm' is not coarser than --spacing '1 mm'" in err and "Traceback" not in err
+    assert not (tmp_path / "c.json").exists()
+
+
 def test_every_plot_the_toolkit_draws_counts_as_its_own_in_a_result_folder():
     """files._DERIVED_NAMES lists the plots/ names a rerun may replace; a plot added to
     plots.write_plots without it would make every rerun refuse its own earlier result."""

@@ -254,6 +254,13 @@ def cmd_calibrate(args) -> int:
     and write the calibration file the calibrated model reads."""
     from ablation.calibration.fit import RECORD_KEYS, calibrate, default_output
     from ablation.output.files import AtomicFile, is_json_record, write_json
+    from ablation.input.units import parse_quantity
+    if parse_quantity(args.check_spacing, "length") <= parse_quantity(args.spacing, "length"):
+        # the grid check compares the fitted runs with coarser ones: a finer 'check' inverts the rule
+        raise ScenarioError([("--check-spacing", f"{args.check_spacing!r} is not coarser than --spacing "
+                                                 f"{args.spacing!r}; expected a coarser grid (default 1 mm against "
+                                                 "0.5 mm): the check measures how much the fitted zones move on "
+                                                 "a coarser one")], "ablation calibrate")
     out = Path(args.out) if args.out else default_output(args.model)
     # checked before the fit (minutes of solves); only a calibration file is ever replaced
     with AtomicFile(out, suffixes=(".json",), replaceable=is_json_record(out, RECORD_KEYS)) as staging:
