@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import MAX_COORDINATE_M, cached_by_file, checked_file
+from ablation.anatomy.files import MAX_COORDINATE_M, cached_by_file, checked_file, vtk_quiet
 from ablation.geometry.vessel_tree import VesselTree
 
 SUFFIXES = (".csv", ".vtp")
@@ -132,7 +132,8 @@ def _csv_rows(path, reader):
 def _read_vtp(path):
     try:
         import pyvista as pv
-        poly = pv.read(str(path))
+        with vtk_quiet():
+            poly = pv.read(str(path))
         lines = poly.lines
     except Exception as exc:
         raise AnatomyError(f"{path}: cannot be read as VTP centre lines ({type(exc).__name__}: {exc})") from None

@@ -3,37 +3,14 @@ frame) and voxelising them into :class:`ablation.geometry.shapes.VoxelMask` regi
 tumour or liver goes through the same coverage, margin and grid code as a label region."""
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import MAX_COORDINATE_M, checked_file
+from ablation.anatomy.files import MAX_COORDINATE_M, checked_file, vtk_quiet
 from ablation.geometry.shapes import VoxelMask
 
 SUFFIXES = (".stl", ".vtp", ".obj")
 MM = 1e-3
-
-
-@contextlib.contextmanager
-def _vtk_quiet():
-    """VTK's readers print their own errors on a damaged file (an object dump and a Python warning)
-    before the one-paragraph message that names the file: silenced while reading."""
-    import logging
-    import warnings
-    from vtkmodules.vtkCommonCore import vtkObject
-    shown = vtkObject.GetGlobalWarningDisplay()
-    vtkObject.GlobalWarningDisplayOff()
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.CRITICAL)       # pyvista relays VTK's errors through the root logger
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        root.setLevel(level)
-        vtkObject.SetGlobalWarningDisplay(shown)
 
 
 def read_surface(path):
@@ -42,7 +19,7 @@ def read_surface(path):
     path = checked_file(path, "surface (STL, VTP or OBJ)", SUFFIXES)
     try:
         import pyvista as pv
-        with _vtk_quiet():
+        with vtk_quiet():
             mesh = pv.read(str(path))
         if not isinstance(mesh, pv.PolyData):
             mesh = mesh.extract_surface()
