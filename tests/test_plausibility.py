@@ -105,8 +105,6 @@ CASES = {
         "the same criterion as damage.report_criteria[0]"),
     "isotherm twice, once in kelvin": (C, lambda d, _: d.setdefault("cryo", {}).update(
         isotherms=["-40 degC", "233.15 K"]), "cryo.isotherms[1]", "the same isotherm as cryo.isotherms[0]"),
-    "margin twice": (T, lambda d, _: d.setdefault("coverage", {}).update(margins=["5 mm", "5 mm"]),
-                     "coverage.margins[1]", "the same margin as coverage.margins[0]"),
     "lethal threshold at body temperature": (
         T, lambda d, _: d.setdefault("damage", {}).update(criterion="max_temperature:37"), "damage.criterion",
         "37 degC is not above the tissue's own temperature"),

@@ -835,10 +835,9 @@ def _check_geometry(s: Record, errors: list) -> None:
             except ValueError as exc:
                 where = "damage.criterion" if i == len(s.damage.report_criteria or ()) else f"damage.report_criteria[{i}]"
                 errors.append((where, str(exc)))
-    # a list entry given twice is reported twice (and in summary.json once, overwritten): a slip
+    # a criterion or isotherm given twice is a slip (as coverage.criteria); coverage.margins in two
+    # units ('5 mm', '0.5 cm') are merged into one margin instead (tests/test_coverage.py)
     lists = [("damage.report_criteria", list(s.damage.report_criteria or ()), "criterion")]
-    if s.get("coverage") is not None:
-        lists.append(("coverage.margins", [round(m * 1e6) for m in s.coverage.margins or ()], "margin"))
     if s.modality == "cryo" and s.get("cryo") is not None:
         lists.append(("cryo.isotherms", [round(t * 1e6) for t in s.cryo.isotherms or ()], "isotherm"))
     for path, values, what in lists:
