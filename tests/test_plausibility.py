@@ -105,6 +105,14 @@ CASES = {
         "the same criterion as damage.report_criteria[0]"),
     "isotherm twice, once in kelvin": (C, lambda d, _: d.setdefault("cryo", {}).update(
         isotherms=["-40 degC", "233.15 K"]), "cryo.isotherms[1]", "the same isotherm as cryo.isotherms[0]"),
+    "properties on a passive tumour": (T, lambda d, _: d["tumors"][0].update(
+        material=False, properties={"perfusion": "0.001 1/s"}), "tumors[0].properties",
+        "given for a tumour with material = false"),
+    "plan margin 500 mm": (T, lambda d, _: d.setdefault("coverage", {}).update(margins=["500 mm"]),
+                           "coverage.margins[0]", "expected at most 50 mm"),
+    "vessel wholly outside the domain": (C, lambda d, _: d.update(vessels=[{"start": [1000, 0, -40],
+                                                                             "end": [1000, 0, 40], "radius": "2 mm"}]),
+                                         "vessels[0]", "lies wholly outside the domain"),
     "lethal threshold at body temperature": (
         T, lambda d, _: d.setdefault("damage", {}).update(criterion="max_temperature:37"), "damage.criterion",
         "37 degC is not above the tissue's own temperature"),

@@ -29,7 +29,9 @@ COVERAGE_SECTION = Table("coverage and margin metrics of every tumour (docs/phys
     "criteria": ListOf("lesion criteria to evaluate (default: the run's lesion criterion); the first is "
                        "reported at tumors[i], all under tumors[i].by_criterion", None, item=String()),
     "margins": ListOf("margins for margin coverage, besides the 5 and 10 mm always reported", list(DEFAULT_MARGINS),
-                      item=Quantity(dimension="length", minimum=0.0, exclusive_minimum=True)),
+                      item=Quantity(dimension="length", minimum=0.0, exclusive_minimum=True, maximum=0.05,
+                                    bound_reason="margins reported are 5-10 mm; no ablation reaches 50 mm around "
+                                    "a tumour, so more is a unit slip")),
     "points": Integer("evaluation points inside each tumour (scrambled Halton, uniform by volume) [count]",
                       8192, minimum=1000),
     "margin_points": Integer("evaluation points in the region up to the largest margin around each tumour, "

@@ -35,7 +35,9 @@ PLAN_SECTION = Table("inverse planning: probe count, positions, directions and p
                         "tumour fully covered); 'margin_quantile': the quantile-th quantile of the MAM",
                         "p_margin", options=OBJECTIVES),
     "margin": Quantity("the margin of the objective and of the secondary cost (Ahmed et al. 2014 report >= 5 mm "
-                       "as the minimal ablative margin to aim for)", "5 mm", dimension="length", minimum=0.0),
+                       "as the minimal ablative margin to aim for)", "5 mm", dimension="length", minimum=0.0,
+                       maximum=0.05, bound_reason="margins aimed for are 5-10 mm; no ablation reaches 50 mm "
+                       "around a tumour, so more is a unit slip"),
     "quantile": Number("quantile of the MAM for objective 'margin_quantile' (assumption: 0.1, a plan whose MAM "
                        "reaches the margin in 9 of 10 placements)", 0.1, minimum=0.0, maximum=1.0,
                        exclusive_minimum=True),

@@ -508,6 +508,13 @@ def _check_sections(s: Record, raw, errors: list) -> None:
     if "placement" in written and s.placement.enabled and not s.probes:
         errors.append(("placement", "section given but the scenario has no probe; expected [[probes]] (the "
                                     "placement error model moves the probes) or no [placement] section"))
+    # properties written for a tumour that is only a coverage target would silently do nothing
+    for i, entry in enumerate(written.get("tumors") or []):
+        if isinstance(entry, dict) and "properties" in entry and i < len(s.tumors) and not s.tumors[i].material:
+            errors.append((f"tumors[{i}].properties", "given for a tumour with material = false, whose cells keep "
+                                                      "the surrounding tissue's properties (it is a coverage target "
+                                                      "only); expected material = true to use them, or no "
+                                                      "properties"))
 
 
 def _check_unique_names(s: Record, raw, errors: list) -> None:
@@ -795,8 +802,14 @@ def _check_geometry(s: Record, errors: list) -> None:
     for i, v in enumerate(s.vessels):
         if np.allclose(v.start, v.end):
             errors.append((f"vessels[{i}].end", "equals start; expected a segment of non-zero length"))
-        else:
-            _check_vessel_probe_overlap(s, i, center, size, errors)
+            continue
+        # a vessel with no part in the domain cools nothing (it only forced a 3-D grid): a slip
+        if not _segment_meets_box(np.asarray(v.start), np.asarray(v.end), np.asarray(center), half + v.radius):
+            errors.append((f"vessels[{i}]", f"the vessel from {_mm(v.start)} to {_mm(v.end)} lies wholly outside "
+                                            f"the domain (centre {_mm(center)}, size {size * 1e3:g} mm); expected a "
+                                            "vessel in or through it (coordinates in mm, in the scenario's frame)"))
+            continue
+        _check_vessel_probe_overlap(s, i, center, size, errors)
     g = s.grid
     if g.spacing > g.max_spacing:
         errors.append(("grid.spacing", f"{g.spacing * 1e3:g} mm is larger than grid.max_spacing "
@@ -960,6 +973,23 @@ def _check_vessel_probe_overlap(s: Record, i: int, center, size: float, errors: 
                            f"{v.radius * 1e3:g} mm) overlaps probe {j}'s {part} ({along * 1e3:.3g} mm behind its tip "
                            f"{_mm(p.tip)}); expected vessels clear of every probe (a needle cannot run "
                            "inside a vessel)"))
+
+
+def _segment_meets_box(a, b, center, half: float) -> bool:
+    """Whether the segment a-b meets the cube of half-width ``half`` about ``center`` (slab test)."""
+    low, high = 0.0, 1.0
+    d = b - a
+    for k in range(3):
+        lo, hi = center[k] - half, center[k] + half
+        if d[k] == 0.0:
+            if not lo <= a[k] <= hi:
+                return False
+            continue
+        t1, t2 = (lo - a[k]) / d[k], (hi - a[k]) / d[k]
+        low, high = max(low, min(t1, t2)), min(high, max(t1, t2))
+        if low > high:
+            return False
+    return True
 
 
 def _numbers(vector) -> str:
