@@ -335,9 +335,13 @@ def _write_raw(tmp_path, raw) -> str:
     (lambda r: r["probes"][0].update(cryo={"wall": "power_limited", "max_extraction": "1e30 W/m"}),
      "probes[0].cryo.max_extraction"),
     (lambda r: r["tissue"].update(blood_density="1.05 kg/m^3"), "tissue.blood_density"),
-    (lambda r: r.update(tumors=[{"center": [0, 0, -5], "diameter": "10 mm",
+    (lambda r: r.update(tumors=[{"center": [0, 0, -5], "diameter": "10 mm", "material": True,
                                  "properties": {"solidus_temperature": "1e30 degC"}}]),
      "tumors[0].properties.solidus_temperature"),
+    # properties on a tumour that is only a coverage target did nothing
+    (lambda r: r.update(tumors=[{"center": [0, 0, -5], "diameter": "10 mm",
+                                 "properties": {"solidus_temperature": "-2 degC"}}]),
+     "tumors[0].properties"),
 ])
 def test_bad_input_exits_2_with_the_field_named(tmp_path, capsys, change, field):
     raw = _scenario()
