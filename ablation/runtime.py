@@ -6,6 +6,8 @@
   is loaded (a notebook), unlike environment variables.
 * FiPy's solver suite: petsc4py, if installed, makes FiPy pick PETSc, whose serial pip build fails
   here (docs/design.md); :func:`import_fipy` pins the scipy suite unless the user chose one.
+* VTK's own error output: its readers print an object dump, a logged error and a Python warning on
+  a damaged file; :func:`quiet_vtk` silences them while the reader's exception names the file.
 """
 from __future__ import annotations
 
@@ -31,3 +33,24 @@ def import_fipy():
     os.environ.setdefault("FIPY_SOLVERS", "scipy")
     import fipy
     return fipy
+
+
+@contextlib.contextmanager
+def quiet_vtk():
+    """VTK's error display, the root logger (pyvista relays VTK's errors through it) and Python
+    warnings off inside the block; restored after."""
+    import logging
+    import warnings
+    from vtkmodules.vtkCommonCore import vtkObject
+    shown = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+        vtkObject.SetGlobalWarningDisplay(shown)

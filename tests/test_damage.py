@@ -138,13 +138,16 @@ def test_tissue_at_body_temperature_takes_no_damage_however_long():
 
 @pytest.mark.parametrize("temperature, at_most", [(50.0, 0.02), (60.0, 1.1e-3), (80.0, 6e-6)])
 def test_the_baseline_leaves_ablation_temperatures_unchanged(temperature, at_most):
-    """Only the body temperature's own rate is taken off: exp(-Ea/R (1/T_b - 1/T)) of the rate."""
-    from ablation.physics.damage import arrhenius, rate_above_baseline
-    plain = arrhenius(LIBRARY_A, LIBRARY_EA, temperature)
-    less = rate_above_baseline(LIBRARY_A, LIBRARY_EA, temperature, 37.0)
+    """Only the body temperature's own rate is taken off: exp(-Ea/R (1/T_b - 1/T)) of the rate, one
+    step at a constant temperature against the accumulator without the baseline."""
+    T = np.array([temperature])
+    plain = DamageAccumulator(1, 37.0, LIBRARY_A, LIBRARY_EA)
+    less = DamageAccumulator(1, 37.0, LIBRARY_A, LIBRARY_EA, baseline_temperature=37.0)
+    plain.update(T, T, 1.0)
+    less.update(T, T, 1.0)
     expected = np.exp(-LIBRARY_EA / 8.314462618 * (1 / 310.15 - 1 / (temperature + 273.15)))
-    assert 1.0 - less / plain == pytest.approx(expected, rel=1e-9)
-    assert 1.0 - less / plain < at_most
+    assert 1.0 - less.omega[0] / plain.omega[0] == pytest.approx(expected, rel=1e-9)
+    assert 1.0 - less.omega[0] / plain.omega[0] < at_most
 
 
 def test_three_state_cells_at_body_temperature_stay_alive():

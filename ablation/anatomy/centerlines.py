@@ -18,8 +18,9 @@ import math
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import MAX_COORDINATE_M, cached_by_file, checked_file, vtk_quiet
+from ablation.anatomy.files import MAX_COORDINATE_M, cached_by_file, checked_file
 from ablation.geometry.vessel_tree import VesselTree
+from ablation.runtime import quiet_vtk
 
 SUFFIXES = (".csv", ".vtp")
 MM = 1e-3
@@ -132,7 +133,7 @@ def _csv_rows(path, reader):
 def _read_vtp(path):
     try:
         import pyvista as pv
-        with vtk_quiet():
+        with quiet_vtk():
             poly = pv.read(str(path))
         lines = poly.lines
     except Exception as exc:

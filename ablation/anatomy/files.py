@@ -1,7 +1,6 @@
 """Checks shared by the anatomy readers before a file is opened."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import stat
@@ -53,23 +52,3 @@ def cached_by_file(reader):
         return cached((path.resolve(), info.st_size, info.st_mtime_ns))
     return read
 
-
-@contextlib.contextmanager
-def vtk_quiet():
-    """VTK's readers print their own errors on a damaged file (an object dump and a Python warning)
-    before the one-paragraph message that names the file: silenced while reading."""
-    import logging
-    import warnings
-    from vtkmodules.vtkCommonCore import vtkObject
-    shown = vtkObject.GetGlobalWarningDisplay()
-    vtkObject.GlobalWarningDisplayOff()
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.CRITICAL)       # pyvista relays VTK's errors through the root logger
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        root.setLevel(level)
-        vtkObject.SetGlobalWarningDisplay(shown)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ablation.anatomy.errors import AnatomyError
-from ablation.anatomy.files import MAX_COORDINATE_M, checked_file, vtk_quiet
+from ablation.anatomy.files import MAX_COORDINATE_M, checked_file
 from ablation.geometry.shapes import VoxelMask
+from ablation.runtime import quiet_vtk
 
 SUFFIXES = (".stl", ".vtp", ".obj")
 MM = 1e-3
@@ -19,7 +20,7 @@ def read_surface(path):
     path = checked_file(path, "surface (STL, VTP or OBJ)", SUFFIXES)
     try:
         import pyvista as pv
-        with vtk_quiet():
+        with quiet_vtk():
             mesh = pv.read(str(path))
         if not isinstance(mesh, pv.PolyData):
             mesh = mesh.extract_surface()

@@ -622,16 +622,14 @@ def cmd_compare_zone(args) -> int:
         record_file.check()     # before the label maps are read and compared (seconds of work)
     predicted_path = Path(args.predicted)
     if predicted_path.is_dir():
-        from ablation.output.reading import ResultFolderError, verify_manifest
+        from ablation.output.reading import ResultFolderError, read_summary_data, verify_manifest
         folder = predicted_path
         predicted_path = predicted_path / ("lesion.nii.gz" if args.criterion is None
                                            else criterion_file_name(args.criterion))
         # the folder's files must come from one run, as view and report require
         try:
-            summary_data = json.loads((folder / "summary.json").read_text())
-            if isinstance(summary_data, dict):
-                verify_manifest(folder, summary_data)
-        except (ResultFolderError, OSError, ValueError) as exc:
+            verify_manifest(folder, read_summary_data(folder / "summary.json"))
+        except (ResultFolderError, OSError) as exc:
             log.error("ablation compare-zone: %s: %s; expected a result folder as 'ablation run' wrote it", folder, exc)
             return 2
         if not predicted_path.exists():

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ablation.input.probe_curves import InputFileError, decode_text, read_input_bytes
+from ablation.runtime import quiet_vtk
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ def read_fields(path, domain) -> dict:
         raise MissingResultFile(path, "missing")
     _read_check_regular(path)
     try:
-        with pv.vtk_verbosity("off"), _quiet_vtk():
+        with pv.vtk_verbosity("off"), quiet_vtk():
             grid = pv.read(path)
     except Exception as exc:    # the VTK readers raise many kinds for a damaged file
         raise ResultFolderError(path, f"not a readable VTK file ({type(exc).__name__}: {str(exc)[:120]})") from None
@@ -291,20 +292,6 @@ def _read_check_regular(path: Path) -> None:
         raise ResultFolderError(path, f"cannot read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise ResultFolderError(path, "not a regular file")
-
-
-class _quiet_vtk:
-    """VTK's own error printing off while a damaged file is read (the error is raised instead)."""
-
-    def __enter__(self):
-        from vtkmodules.vtkCommonCore import vtkObject
-        self._was = vtkObject.GetGlobalWarningDisplay()
-        vtkObject.GlobalWarningDisplayOff()
-
-    def __exit__(self, *exc):
-        from vtkmodules.vtkCommonCore import vtkObject
-        vtkObject.SetGlobalWarningDisplay(self._was)
-        return False
 
 
 def _inside(directory: Path, name: str, where: Path, what: str) -> Path:

@@ -32,21 +32,6 @@ def arrhenius(frequency_factor: float, activation_energy: float, temperature):
     return frequency_factor * np.exp(-activation_energy / (GAS_CONSTANT * (np.asarray(temperature) + 273.15)))
 
 
-def rate_above_baseline(frequency_factor: float, activation_energy: float, temperature, baseline_C: float | None):
-    """The Arrhenius rate (1/s) less its value at the body temperature ``baseline_C`` (degC), never
-    below 0; the plain rate when ``baseline_C`` is None.
-
-    Kinetics fitted to heated tissue extrapolate to a small but non-zero rate at 37 degC: the library's
-    liver kinetics (A 7.39e39 1/s, Ea 257.7 kJ/mol) reach Omega = 1 after 58 min at 37 degC, the
-    default model's after 16 h, so a long enough run killed unheated tissue. Living tissue at its own
-    temperature is in steady state, so only the excess over it counts. The part taken off is
-    exp(-Ea/R (1/T_b - 1/T)) of the rate: for the library's Ea 2 % at 50 degC, 0.1 % at 60 degC."""
-    rate = arrhenius(frequency_factor, activation_energy, temperature)
-    if baseline_C is None:
-        return rate
-    return np.maximum(rate - arrhenius(frequency_factor, activation_energy, baseline_C), 0.0)
-
-
 def frequency_factor_for_edge(edge_temperature_C: float, activation_energy: float, exposure_s: float = 60.0) -> float:
     """The Arrhenius A (1/s) for which Omega reaches 1 after ``exposure_s`` at ``edge_temperature_C``.
 
@@ -90,8 +75,17 @@ class DamageAccumulator:
                  baseline_temperature=None):
         t0 = np.broadcast_to(np.asarray(initial_temperature, float), (n_cells,))
         self.A, self.Ea = frequency_factor, activation_energy
-        # body temperature (degC) whose rate the damage and stasis integrals leave out; None: none left out
+        # Body temperature (degC) whose rate the damage and stasis integrals leave out (None: none).
+        # Kinetics fitted to heated tissue extrapolate to a small but non-zero rate at 37 degC: the
+        # library's liver kinetics reach Omega = 1 after 58 min there, the default model's after 16 h,
+        # so a long enough run killed unheated tissue. Living tissue at its own temperature is in
+        # steady state, so only the excess counts, [A exp(-Ea/RT) - A exp(-Ea/RT_b)]+. The part taken
+        # off is exp(-Ea/R (1/T_b - 1/T)) of the rate: for the library's Ea 2 % at 50 degC, 0.1 % at
+        # 60 degC. The rates at T_b are constants of the run, computed once here.
         self.baseline = None if baseline_temperature is None else float(baseline_temperature)
+        self._omega_floor = 0.0 if self.baseline is None else float(arrhenius(self.A, self.Ea, self.baseline))
+        self._stasis_floor = 0.0 if self.baseline is None or stasis_kinetics is None else \
+            float(arrhenius(*stasis_kinetics, self.baseline))
         self.omega = np.zeros(n_cells)
         # vascular stasis integral, when perfusion follows it: (A, Ea) of its own kinetics
         self.stasis_kinetics = stasis_kinetics
@@ -103,8 +97,9 @@ class DamageAccumulator:
         self.time_below = {float(t): np.zeros(n_cells) for t in time_below}
 
     def arrhenius_rate(self, temperature):
-        """A exp(-Ea / (R T)) in 1/s, T in degC, less its value at the baseline (body) temperature."""
-        return rate_above_baseline(self.A, self.Ea, temperature, self.baseline)
+        """A exp(-Ea / (R T)) in 1/s, T in degC, less its value at the baseline (body) temperature,
+        never below 0."""
+        return np.maximum(arrhenius(self.A, self.Ea, temperature) - self._omega_floor, 0.0)
 
     @staticmethod
     def cem43_rate(temperature):
@@ -116,8 +111,8 @@ class DamageAccumulator:
         self.omega += 0.5 * dt * (self.arrhenius_rate(t_old) + self.arrhenius_rate(t_new))
         if self.stasis is not None:
             a, ea = self.stasis_kinetics
-            self.stasis += 0.5 * dt * (rate_above_baseline(a, ea, t_old, self.baseline)
-                                       + rate_above_baseline(a, ea, t_new, self.baseline))
+            self.stasis += 0.5 * dt * (np.maximum(arrhenius(a, ea, t_old) - self._stasis_floor, 0.0)
+                                       + np.maximum(arrhenius(a, ea, t_new) - self._stasis_floor, 0.0))
         # midpoint temperature: R^(43-T) grows by 2x per kelvin, so a trapezoid would overweight spikes
         self.cem43 += (dt / 60.0) * self.cem43_rate(0.5 * (t_old + t_new))
         np.maximum(self.t_max, t_new, out=self.t_max)

@@ -27,15 +27,16 @@ def plan_solves(scenario) -> CommandSolves | None:
     library = [run_seconds(scenario_from_dict(template_raw(scenario, d, spec.spacing), source=scenario.source))
                for d in spec.durations]
     longest = max(spec.durations)
-    single = _layout_seconds(scenario, spec, 1, longest)
+    single = run_seconds(_layout_scenario(scenario, spec, 1, longest))
     plans = len(spec.approaches) if scenario.plan.verify == "all" else 1
     parts = [("zone-library solves (the first probe alone, one per plan duration)", len(library),
               float(np.mean(library))),
              ("verification solve of the naive plan", 1, single)]
-    count, several = _largest_layout(scenario, spec, longest)
+    count, layout = _largest_layout(scenario, spec, longest)
     if count == 1:
         parts.append(("verification solves of the approaches' plans", plans, single))
     else:
+        several = run_seconds(layout)
         parts.append((f"verification solves of the approaches' plans ({count} probes)", plans, several))
         if spec.interaction_solves:
             parts.append(("interaction solves (plan.interaction_solves per count of two or more probes)",
@@ -46,12 +47,13 @@ def plan_solves(scenario) -> CommandSolves | None:
     return CommandSolves("plan", tuple(parts), upper_bound=spec.max_probes > 1 or len(spec.durations) > 1)
 
 
-def _largest_layout(scenario, spec, duration: float) -> tuple[int, float | None]:
-    """(the most probes whose ring layout fits the scenario, one solve's seconds): plan.min_spacing
-    may leave room for fewer than plan.max_probes (the search then never places more)."""
+def _largest_layout(scenario, spec, duration: float):
+    """(the most probes, at least two, whose ring layout fits the scenario, and that layout's
+    scenario), or (1, None): plan.min_spacing may leave room for fewer than plan.max_probes (the
+    search then never places more)."""
     for count in range(spec.max_probes, 1, -1):
         try:
-            return count, _layout_seconds(scenario, spec, count, duration)
+            return count, _layout_scenario(scenario, spec, count, duration)
         except ScenarioError:
             continue
     return 1, None
@@ -65,27 +67,18 @@ def plan_budget_problems(scenario, max_memory_bytes=None) -> list:
     if scenario.get("plan") is None:
         return []
     spec = plan_spec(scenario)
+    longest = max(spec.durations)
+    grids = [("plan.spacing", "the zone library's solves",
+              scenario_from_dict(template_raw(scenario, longest, spec.spacing), source=scenario.source))]
+    count, layout = _largest_layout(scenario, spec, longest)
+    if layout is not None:
+        grids.append(("plan.spacing_3d", f"a {count}-probe verification solve", layout))
     out = []
-    library = scenario_from_dict(template_raw(scenario, max(spec.durations), spec.spacing), source=scenario.source)
-    for path, message in check_budget(library, max_memory_bytes):
-        out.append(("plan.spacing" if path == "grid.spacing" else path,
-                    f"the zone library's solves: {message}".replace("coarsen grid.spacing", "coarsen plan.spacing")))
-    for count in range(spec.max_probes, 1, -1):
-        try:
-            layout = _layout_scenario(scenario, spec, count, max(spec.durations))
-        except ScenarioError:
-            continue
-        for path, message in check_budget(layout, max_memory_bytes):
-            out.append(("plan.spacing_3d" if path == "grid.spacing" else path,
-                        f"a {count}-probe verification solve: {message}".replace("coarsen grid.spacing",
-                                                                                  "coarsen plan.spacing_3d")))
-        break
+    for field, what, solve in grids:
+        for path, message in check_budget(solve, max_memory_bytes):
+            out.append((field if path == "grid.spacing" else path,
+                        f"{what}: {message}".replace("coarsen grid.spacing", f"coarsen {field}")))
     return out
-
-
-def _layout_seconds(scenario, spec, count: int, duration: float) -> float:
-    """One verification solve of ``count`` probes with their active parts centred in the tumours."""
-    return run_seconds(_layout_scenario(scenario, spec, count, duration))
 
 
 def _layout_scenario(scenario, spec, count: int, duration: float):
