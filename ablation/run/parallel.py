@@ -46,14 +46,18 @@ def local_pool(tasks: int, workers: int | None = None) -> ProcessPoolExecutor:
                                initializer=_worker_setup, initargs=(os.getpid(),))
 
 
-def stop_pool(pool: ProcessPoolExecutor) -> None:
+def stop_pool(pool: ProcessPoolExecutor, wait: bool = False) -> None:
     """Stops a local pool at once, its running tasks too (a failed or interrupted caller): otherwise
-    the interpreter waits for them at exit."""
+    the interpreter waits for them at exit. ``wait``: returns only once its processes have exited
+    (their memory freed)."""
     # taken before the shutdown, which forgets them (Python 3.11 sets _processes to None)
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    if wait:
+        for process in processes:
+            process.join()
 
 
 def map_in_order(executor, function, items: list, progress=None, label: str = "tasks") -> list:
