@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
-from ablation.physics.damage import DamageAccumulator, lesion_size, parse_criterion
+from types import SimpleNamespace
+
+from ablation.physics.damage import (DamageAccumulator, interpolated_volume, lesion_size, nearest_tissue,
+                                     parse_criterion, zone_volume)
 from ablation.run.setup import scenario_domain as build_domain
 from ablation.input.scenario import scenario_from_dict
 from conftest import load_raw
@@ -75,6 +78,76 @@ def test_lesion_keeps_only_region_connected_to_probe():
     size = lesion_size(domain, level)
     volume_near = float(np.sum(domain.geometry.volumes[near & domain.tissue])) * 1e6
     assert size["volume_ml"] == pytest.approx(volume_near, rel=1e-12)
+
+
+def _box(kind: str, edges: list):
+    """A bare grid of ``edges`` per frame axis: what interpolated_volume reads of a domain."""
+    shape = tuple(e.size - 1 for e in edges)
+    return SimpleNamespace(kind=kind, edges=edges, index_grid=lambda values: np.asarray(values).reshape(shape[::-1]))
+
+
+def _centres(edges):
+    """Cell centres per frame axis, flattened in the cell order ([z, y, x] or [z, r], x fastest)."""
+    centres = [0.5 * (e[1:] + e[:-1]) for e in edges]
+    return [g.ravel() for g in np.meshgrid(*centres[::-1], indexing="ij")][::-1]
+
+
+@pytest.mark.parametrize("spacing_mm", [2.0, 1.0])
+def test_zone_volume_does_not_depend_on_the_grid_axis_it_lies_along(spacing_mm):
+    """An ellipsoid (semi-axes 6, 6, 10 mm, off the grid's centres) along z and the same ellipsoid
+    along x, on a uniform cube grid that maps one onto the other: equal volumes, within 1 % of the
+    closed form. Interpolating across x alone, as before, their volumes differed (by 1.2 % at 2 mm,
+    0.24 % at 1 mm)."""
+    h = spacing_mm * 1e-3
+    e = np.arange(-20e-3, 20e-3 + h / 2, h)
+    grid = _box("3d", [e, e, e])
+    x, y, z = _centres(grid.edges)
+    c = (0.3e-3, -0.17e-3, 0.41e-3)
+
+    def ellipsoid(along, across_1, across_2):
+        return 1.0 - np.sqrt(((across_1 - c[0]) / 6e-3) ** 2 + ((across_2 - c[1]) / 6e-3) ** 2
+                             + ((along - c[2]) / 10e-3) ** 2)
+    along_z, along_x = ellipsoid(z, x, y), ellipsoid(x, z, y)
+    v_z = interpolated_volume(grid, along_z, along_z >= 0)
+    v_x = interpolated_volume(grid, along_x, along_x >= 0)
+    assert v_z == pytest.approx(v_x, rel=1e-12)
+    assert v_z == pytest.approx(4 / 3 * np.pi * 6e-3 * 6e-3 * 10e-3, rel=0.01)
+    from ablation.physics.damage import _row_volume
+    across_x_only = [_row_volume("3d", grid.edges, grid.index_grid(f), grid.index_grid(f >= 0), 0) for f in (along_z, along_x)]
+    assert abs(across_x_only[0] / across_x_only[1] - 1.0) > 0.002
+
+
+def test_axisymmetric_zone_volume_converges_to_the_closed_form():
+    """An ellipsoid (6 mm across, 10 mm along the axis) on uniform (r, z) grids: the r-interpolated
+    volume's error falls from at most 0.3 % at 1 mm to at most 0.01 % at 0.125 mm (measured -0.29 %,
+    -0.054 %, -0.026 %, -0.0018 %)."""
+    errors = []
+    for h in (1e-3, 0.5e-3, 0.25e-3, 0.125e-3):
+        grid = _box("axisymmetric", [np.arange(0.0, 20e-3 + h / 2, h), np.arange(-20e-3, 20e-3 + h / 2, h)])
+        r, z = _centres(grid.edges)
+        level = 1.0 - np.sqrt((r / 6e-3) ** 2 + ((z - 0.37e-3) / 10e-3) ** 2)
+        errors.append(interpolated_volume(grid, level, level >= 0) / (4 / 3 * np.pi * 36e-6 * 10e-3) - 1.0)
+    assert abs(errors[0]) <= 3e-3 and abs(errors[-1]) <= 1e-4
+    assert all(abs(b) < abs(a) for a, b in zip(errors, errors[1:]))
+
+
+@pytest.mark.parametrize("kind", ["axisymmetric", "3d"])
+def test_time_series_zone_volume_is_the_summary_lesion_volume_of_a_connected_zone(kind):
+    """zone_volume (each time-series row) and lesion_size (the summary) measure a zone that is all
+    connected to the probe identically: held probe cells filled, the edge interpolated."""
+    raw = load_raw("thermal_probe.toml")
+    raw["grid"] = {"spacing": "1 mm", "max_spacing": "3 mm", "kind": kind, "fine_margin": "6 mm"}
+    raw["domain"] = {"size": "50 mm"}
+    domain = build_domain(scenario_from_dict(raw))
+    assert domain.held.any()
+    distance = np.linalg.norm(domain.world_points() - np.array([[0.0], [0.0], [-4.7e-3]]), axis=0)
+    level = 9e-3 - distance
+    level[domain.held] = -1.0      # a cold probe inside the zone: filled from the tissue around it
+    expected = lesion_size(domain, level)["volume_ml"]
+    assert zone_volume(domain, level, nearest_tissue(domain)) * 1e6 == pytest.approx(expected, rel=1e-12)
+    assert zone_volume(domain, level) * 1e6 == pytest.approx(expected, rel=1e-12)
+    probe_in_sphere = float(np.sum(domain.geometry.volumes[domain.held & (distance < 9e-3)])) * 1e6
+    assert expected == pytest.approx(4 / 3 * np.pi * 9 ** 3 * 1e-3 - probe_in_sphere, rel=0.01)
 
 
 # ------------------------------------------------------------------ edge temperature, vascular stasis

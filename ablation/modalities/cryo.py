@@ -57,6 +57,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ablation.physics.bioheat import TabulatedEnthalpy
+from ablation.physics.damage import lesion_size, nearest_tissue, zone_volume
 from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.modalities.base import Model as BaseModel
 from ablation.physics.tissue import preset_values, thermal_conductivity
@@ -235,6 +236,7 @@ class Model(BaseModel):
         self._phase_state = [(None, -1, math.nan) for _ in scenario.probes]   # (phase, index, start wall T)
         self._points = domain.frame_points() if domain.kind == "axisymmetric" else domain.world_points()
         self._widths = domain.cell_widths()
+        self._nearest_tissue = None      # the isotherm volumes' held-cell filling, found on first use
 
     @property
     def lethal_temperature(self) -> float:
@@ -333,11 +335,14 @@ class Model(BaseModel):
     def _isotherm_row(self, T):
         row = {}
         tissue = self.domain.tissue
-        V = self.domain.geometry.volumes
+        if self._nearest_tissue is None:
+            self._nearest_tissue = nearest_tissue(self.domain)
         for iso in self.isotherms:
             inside = (T <= iso) & tissue
             tag = _tag(iso)
-            row[f"below_{tag}C_volume_ml"] = float(V[inside].sum()) * 1e6
+            # measured as the summary's isotherm sizes are: a region that only grew ends at most at
+            # the size it reached
+            row[f"below_{tag}C_volume_ml"] = zone_volume(self.domain, iso - T, self._nearest_tissue) * 1e6
             diameter, length = self._extent(inside)
             row[f"below_{tag}C_diameter_mm"] = diameter * 1e3
             row[f"below_{tag}C_length_mm"] = length * 1e3
@@ -450,7 +455,6 @@ def isotherm_summary(model, domain, fields: dict, timeseries: dict) -> dict:
     """``isotherms`` block of summary.json, keyed by temperature ("-40"): the connected region around
     the probes that reached the isotherm at any time (volume, axes), its largest instantaneous volume
     and when that occurred, and the volume below it at the end."""
-    from ablation.physics.damage import lesion_size
     ts = timeseries
     time = np.asarray(ts["time_s"])
     out = {}

@@ -15,7 +15,7 @@ import numpy as np
 
 from ablation.physics.bioheat import BioheatSolver, perfusion_coefficient
 from ablation.physics.damage import (DamageAccumulator, frequency_factor_for_edge, lesion_size,
-                                     parse_criterion, perfusion_multiplier)
+                                     nearest_tissue, parse_criterion, perfusion_multiplier, zone_volume)
 from ablation.modalities import cryo, rfa, thermal
 from ablation.modalities.base import cell_properties
 from ablation.run.boundary import BoundaryTruncation
@@ -408,6 +408,7 @@ class _Simulation:
     limit_scale: float = 1.0   # the model's step limit scales with the run's step relative to the asked one
     truncation: BoundaryTruncation | None = None   # the held outer boundary's deviation, raw and conducted
     fine_spacing: float = math.nan   # m, the grid's fine cells ([grid] spacing times the run's scale)
+    nearest_tissue: np.ndarray | None = None   # the time series' zone volume: damage.nearest_tissue, once
 
     def step_limit(self, t: float) -> float:
         return self.model.step_limit(t) * self.limit_scale
@@ -727,10 +728,15 @@ def _series_row(sim: _Simulation, report, device: dict) -> dict:
 
 
 def _state_row(sim: _Simulation) -> dict:
+    """Tissue temperature range and the tissue volume meeting the criterion now, measured as the
+    summary's lesion is (:func:`ablation.physics.damage.zone_volume`): the last row and the summary
+    agree but for the summary keeping only the zone connected to a probe."""
     heat, tissue = sim.heat, sim.domain.tissue
-    lesion = tissue & sim.criterion.mask(sim.damage.fields() | sim.model.extra_fields())
+    if sim.nearest_tissue is None:
+        sim.nearest_tissue = nearest_tissue(sim.domain)
+    level = sim.criterion.level(sim.damage.fields() | sim.model.extra_fields())
     return {"max_temperature_C": float(np.max(heat.T[tissue])), "min_temperature_C": float(np.min(heat.T[tissue])),
-            "lesion_volume_ml": float(np.sum(sim.domain.geometry.volumes[lesion])) * 1e6}
+            "lesion_volume_ml": zone_volume(sim.domain, level, sim.nearest_tissue) * 1e6}
 
 
 def _initial_row(sim: _Simulation) -> dict:
