@@ -81,8 +81,9 @@ CASES = {
                           "probes[0].rfa.coolant_temperature", "below absolute zero"),
     "coolant 80 degC": (R, lambda d, _: d["probes"][0]["rfa"].update(coolant_temperature="80 degC"),
                         "probes[0].rfa.coolant_temperature", "plausible range -10..40 degC"),
-    "RF target 300 degC": (R, lambda d, _: d["rfa"].update(protocol="temperature_control",
-                                                            target_temperature="300 degC"),
+    "RF target 300 degC": (R, lambda d, _: (d["rfa"].pop("off_time", None),   # an impedance_control key
+                                            d["rfa"].update(protocol="temperature_control",
+                                                            target_temperature="300 degC")),
                            "rfa.target_temperature", "plausible range 40..120 degC"),
     "vessel blood 0 K": (C, lambda d, _: d.update(vessels=[{"start": [10, -30, -15], "end": [10, 30, -15],
                                                              "radius": "2 mm", "blood_temperature": "0 K"}]),
@@ -109,6 +110,22 @@ CASES = {
     "properties on a passive tumour": (T, lambda d, _: d["tumors"][0].update(
         material=False, properties={"perfusion": "0.001 1/s"}), "tumors[0].properties",
         "given for a tumour with material = false"),
+    "tines on a cooled needle": (R, lambda d, _: d["probes"][0]["rfa"].update(tines=9), "probes[0].rfa.tines",
+                                 "given with probes[0].rfa.electrode = 'cooled_needle', under which it does nothing; "
+                                 "expected probes[0].rfa.electrode = 'multitine' to use it"),
+    "coolant on a plain needle": (R, lambda d, _: d["probes"][0]["rfa"].update(electrode="needle"),
+                                  "probes[0].rfa.coolant_temperature", "expected probes[0].rfa.electrode = "
+                                                                        "'cooled_needle' to use it"),
+    "target temperature under impedance control": (R, lambda d, _: d["rfa"].update(target_temperature="90 degC"),
+                                                   "rfa.target_temperature", "given with rfa.protocol = "
+                                                   "'impedance_control', under which it does nothing"),
+    "LeVeen window under impedance control": (R, lambda d, _: d["rfa"].update(leveen_window="5 min"),
+                                              "rfa.leveen_window", "expected rfa.protocol = 'leveen' to use it"),
+    "switch time with simultaneous channels": (R, lambda d, _: d["rfa"].update(switch_time="30 s"),
+                                               "rfa.switch_time", "given with rfa.activation = 'simultaneous'"),
+    "wall curve file on a catalogue wall": (C, lambda d, _: d["probes"][0]["cryo"].update(curve_file="wall.csv"),
+                                            "probes[0].cryo.curve_file", "given with probes[0].cryo.wall = "
+                                            "'temperature', under which it does nothing"),
     "plan margin 500 mm": (T, lambda d, _: d.setdefault("coverage", {}).update(margins=["500 mm"]),
                            "coverage.margins[0]", "expected at most 50 mm"),
     "vessel wholly outside the domain": (C, lambda d, _: d.update(vessels=[{"start": [1000, 0, -40],
@@ -693,3 +710,19 @@ def test_a_bound_is_stated_in_the_unit_written_also_for_a_zero_value():
     errors = []
     Quantity("a length", "1 mm", dimension="length", minimum=1e-3).load("0 cm", "b", errors)
     assert errors and errors[0][1].endswith("expected at least 0.1 cm")
+
+
+def test_a_change_of_protocol_or_electrode_drops_the_settings_it_switches_off():
+    """with_changes (and so a sweep's samples) may switch a file's protocol or electrode: the keys
+    written for the old one (the shipped cooled needle's off_time and coolant) are dropped, not
+    refused; written explicitly with the change, they are refused as in a file."""
+    s = load_scenario(ROOT / "scenarios" / R)
+    assert "off_time" in s.raw["rfa"] and "coolant_temperature" in s.raw["probes"][0]["rfa"]
+    constant = s.with_changes({"rfa.protocol": "constant_power"})
+    assert constant.rfa.protocol == "constant_power" and "off_time" not in constant.raw["rfa"]
+    assert constant.with_changes({"time.duration": "1 min"}).time.duration == 60.0    # and stays consistent
+    needle = s.with_changes({"probes[0].rfa.electrode": "needle"})
+    assert not {"coolant_temperature", "coolant_heat_transfer_coefficient"} & set(needle.raw["probes"][0]["rfa"])
+    with pytest.raises(ScenarioError) as info:
+        s.with_changes({"rfa.protocol": "constant_power", "rfa.off_time": "20 s"})
+    assert "rfa.off_time" in dict(info.value.errors)

@@ -180,7 +180,7 @@ class Scenario(Record):
         if errors:
             raise ScenarioError(errors, self.source)
         # not its [sweep] samples: a sweep builds each sample with with_changes
-        return scenario_from_dict(raw, source=self.source)
+        return scenario_from_dict(raw, source=self.source, changed_paths=tuple(changes))
 
 
 def copy_tree(value):
@@ -265,11 +265,15 @@ def load_scenario(path) -> Scenario:
     return scenario_from_dict(raw, source=str(path), check_sweep_samples=True)
 
 
-def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = False) -> Scenario:
+def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = False,
+                       changed_paths: tuple = ()) -> Scenario:
     """Validate and convert a scenario table (as a TOML file holds it); raises :class:`ScenarioError`.
     ``check_sweep_samples``: also build (without solving) the scenarios of the [sweep] values
     (:func:`_check_sweep_samples`; :func:`load_scenario` does, so a file is checked whole; a table
-    built in code may sweep into failing samples on purpose, which the sweep records)."""
+    built in code may sweep into failing samples on purpose, which the sweep records).
+    ``changed_paths``: the dotted paths a caller changed (:meth:`Scenario.with_changes`, a sweep's
+    samples): a key written in the table that such a change switched off (off_time when the change
+    sets rfa.protocol = 'constant_power') is dropped rather than refused."""
     errors: list = []
     spec = scenario_spec()
     if isinstance(raw, dict):
@@ -290,6 +294,7 @@ def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = 
     input_files = {}
     if not errors:
         _check_sections(loaded, raw, errors)
+        _check_settings_in_effect(loaded, raw, errors, changed_paths)
         _check_unique_names(loaded, raw, errors)
     if not errors:
         _check_tumor_shapes(loaded, errors)
@@ -515,6 +520,63 @@ def _check_sections(s: Record, raw, errors: list) -> None:
                                                       "the surrounding tissue's properties (it is a coverage target "
                                                       "only); expected material = true to use them, or no "
                                                       "properties"))
+
+
+#: Settings that act only under one value of another: written under any other they would do nothing,
+#: and a user who wrote tines on a plain needle or a target temperature under impedance control
+#: would believe them modelled. (key, governing key, the values it acts under)
+_RFA_ONLY_UNDER = [(key, "protocol", ("temperature_control",))
+                   for key in ("target_temperature", "proportional_gain", "integral_gain", "integral_band")]
+_RFA_ONLY_UNDER += [("off_time", "protocol", ("impedance_control",))]
+_RFA_ONLY_UNDER += [(key, "protocol", ("leveen",)) for key in ("leveen_window", "leveen_off_time",
+                                                              "leveen_reduced_fraction", "leveen_reduced_time",
+                                                              "leveen_max_time")]
+_RFA_ONLY_UNDER += [("channel_time", "activation", ("sequential",)), ("switch_time", "activation", ("switching",))]
+_RF_ELECTRODE_ONLY_UNDER = [(key, "electrode", ("cooled_needle",))
+                            for key in ("coolant_temperature", "coolant_heat_transfer_coefficient", "cool_shaft")]
+_RF_ELECTRODE_ONLY_UNDER += [(key, "electrode", ("multitine",))
+                             for key in ("tines", "deployed_diameter", "tine_shape", "tine_angle", "tine_diameter")]
+_CRYOPROBE_ONLY_UNDER = [("curve_file", "wall", ("curve",)), ("gas_temperature", "wall", ("convection",)),
+                         ("heat_transfer_coefficient", "wall", ("convection",)),
+                         ("max_extraction", "wall", ("power_limited",))]
+
+
+def _check_settings_in_effect(s: Record, raw, errors: list, changed_paths=()) -> None:
+    """A key written in the file (not a default) whose setting its governing key switches off is
+    refused, naming both (:data:`_RFA_ONLY_UNDER` and the probe tables beside it); dropped from
+    ``raw`` instead when the governing key is among ``changed_paths`` and the key is not (a caller
+    switched the protocol of a file written for another)."""
+    written = raw if isinstance(raw, dict) else {}
+    changed = set()
+    for path in changed_paths:
+        try:
+            changed.add(tuple(parse_path(path)))
+        except ValueError:
+            pass
+
+    def check(table: dict, record, where: str, rules: list) -> None:
+        for key, governor, values in rules:
+            if key in table and record[governor] not in values:
+                if (tuple(parse_path(f"{where}.{governor}")) in changed
+                        and tuple(parse_path(f"{where}.{key}")) not in changed):
+                    del table[key]
+                    continue
+                shown = " or ".join(repr(v) for v in values)
+                errors.append((f"{where}.{key}", f"given with {where}.{governor} = {record[governor]!r}, under which "
+                                                 f"it does nothing; expected {where}.{governor} = {shown} to use it, "
+                                                 f"or no {key}"))
+    if s.modality == "rfa" and isinstance(written.get("rfa"), dict):
+        check(written["rfa"], s.rfa, "rfa", _RFA_ONLY_UNDER)
+    probes = written.get("probes") if isinstance(written.get("probes"), list) else []
+    for i, entry in enumerate(probes):
+        if i >= len(s.probes) or not isinstance(entry, dict):
+            continue
+        if s.modality == "rfa" and isinstance(entry.get("rfa"), dict):
+            check(entry["rfa"], s.probes[i].rfa, f"probes[{i}].rfa", _RF_ELECTRODE_ONLY_UNDER)
+        if s.modality == "cryo" and isinstance(entry.get("cryo"), dict):
+            cryo = s.probes[i].cryo
+            wall = cryo_probe_settings(cryo)["wall"]       # as written, else the catalogue type's
+            check(entry["cryo"], {"wall": wall}, f"probes[{i}].cryo", _CRYOPROBE_ONLY_UNDER)
 
 
 def _check_unique_names(s: Record, raw, errors: list) -> None:
