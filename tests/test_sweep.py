@@ -113,6 +113,27 @@ def test_cli_exits_2_naming_the_parameter(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
 
 
+def test_cli_refuses_a_foreign_out_folder_before_starting_a_cluster(tmp_path, capsys, monkeypatch):
+    """A folder that is not a sweep store (or nothing to resume) exits 2 before the Dask cluster
+    starts (it started, printed its dashboard, then refused), and the folder keeps only its file."""
+    from ablation.cli import main
+    from ablation.sweep import engine
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started")
+    monkeypatch.setattr(engine, "local_cluster", no_cluster)
+    path = write_toml(tmp_path / "s.toml", base_table({"parameters": [{"path": "tissue.perfusion",
+                                                                       "values": ["0 1/s", "0.005 1/s"]}]}))
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert main(["sweep", str(path), "--out", str(foreign)]) == 2
+    assert "not a sweep store" in capsys.readouterr().err
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    assert main(["sweep", str(path), "--out", str(tmp_path / "none"), "--resume"]) == 2
+    assert "no sweep to resume" in capsys.readouterr().err and not (tmp_path / "none").exists()
+
+
 def test_a_scenario_with_a_sweep_loads_and_the_schema_knows_it():
     """(A scenario with [sweep] is solved by every pipeline sample in tests/test_sweep_dask.py:
     each sample's scenario keeps the section, which simulate ignores.)"""

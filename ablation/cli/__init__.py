@@ -373,8 +373,10 @@ def cmd_sweep(args) -> int:
     from ablation.sweep import engine
     from ablation.sweep.study import plan, run_sweep
     scenario = load_scenario(args.scenario)
-    planned = plan(scenario, None)      # bad [sweep] input exits 2 here, before any cluster starts
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-sweep"))
+    # bad [sweep] input and a folder that must not be used exit 2 here, before any cluster starts
+    planned = plan(scenario, out, resume=args.resume)
+    planned.store.check(resume=args.resume)
     cluster = client = None
 
     def report_plan(p) -> None:

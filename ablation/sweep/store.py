@@ -117,7 +117,20 @@ class SweepStore:
 
     # -- opening
     def open(self, resume: bool = False) -> str:
-        """'new' or 'resumed'; raises :class:`StoreError` for a folder that must not be used."""
+        """'new' or 'resumed'; raises :class:`StoreError` for a folder that must not be used. A new
+        store's folder and marker are written here."""
+        state = self.check(resume)
+        if state == "new":
+            self.directory.mkdir(parents=True, exist_ok=True)
+            atomic_json(self.directory / MARKER, {"tool": TOOL, "kind": "sweep", "design": self.fingerprint,
+                                                  "samples": self.count,
+                                                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        return state
+
+    def check(self, resume: bool = False) -> str:
+        """What :meth:`open` would find ('new' or 'resumed'), writing nothing; raises
+        :class:`StoreError` for a folder that must not be used (the command checks before it starts
+        its Dask cluster)."""
         d = self.directory
         if d.exists() and not d.is_dir():
             raise StoreError(f"{d} is an existing file, not a folder")
@@ -139,9 +152,6 @@ class SweepStore:
             return "resumed"
         if resume:
             raise StoreError(f"{d} holds no sweep to resume; run without --resume to start one")
-        d.mkdir(parents=True, exist_ok=True)
-        atomic_json(d / MARKER, {"tool": TOOL, "kind": "sweep", "design": self.fingerprint, "samples": self.count,
-                                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         return "new"
 
     def prepare(self) -> None:
