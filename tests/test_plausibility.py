@@ -126,6 +126,8 @@ CASES = {
     "wall curve file on a catalogue wall": (C, lambda d, _: d["probes"][0]["cryo"].update(curve_file="wall.csv"),
                                             "probes[0].cryo.curve_file", "given with probes[0].cryo.wall = "
                                             "'temperature', under which it does nothing"),
+    "a full-width digit": (T, lambda d, _: d["probes"][0].update(diameter="\uff11.5 mm"), "probes[0].diameter",
+                           "is not a number with a unit"),
     "plan margin 500 mm": (T, lambda d, _: d.setdefault("coverage", {}).update(margins=["500 mm"]),
                            "coverage.margins[0]", "expected at most 50 mm"),
     "vessel wholly outside the domain": (C, lambda d, _: d.update(vessels=[{"start": [1000, 0, -40],
