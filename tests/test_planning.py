@@ -162,7 +162,12 @@ def test_spacing_larger_than_the_tumour_allows_is_named():
                                           ({"objective": "volume"}, "plan.objective"),
                                           ({"max_time": "1 min"}, "plan.max_time"),
                                           ({"approaches": ["open", "open"]}, "plan.approaches"),
-                                          ({"durations": ["12 min", "720 s"]}, "plan.durations")])
+                                          ({"durations": ["12 min", "720 s"]}, "plan.durations"),
+                                          # a window 9 m up (a 9 m needle), one whose normal points at the tumour
+                                          ({"entry_window": {"center": [0, 0, 9000], "normal": [0, 0, 1],
+                                                             "radius": "20 mm"}}, "plan.entry_window.center"),
+                                          ({"entry_window": {"center": [0, 0, 60], "normal": [0, 0, -1],
+                                                             "radius": "20 mm"}}, "plan.entry_window.normal")])
 def test_bad_plan_values_name_the_field(table, field):
     with pytest.raises(ScenarioError) as info:
         plan_spec(scenario(**table))

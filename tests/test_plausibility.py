@@ -128,6 +128,12 @@ CASES = {
                                             "'temperature', under which it does nothing"),
     "a full-width digit": (T, lambda d, _: d["probes"][0].update(diameter="\uff11.5 mm"), "probes[0].diameter",
                            "is not a number with a unit"),
+    "a liver sphere smaller than its tumour": (T, lambda d, _: d.setdefault("coverage", {}).update(
+        capsule={"shape": "sphere", "center": d["tumors"][0]["center"], "radius": "2 mm"}),
+        "coverage.capsule.radius", "is smaller than tumour 0"),
+    "a tumour beyond the capsule plane": (T, lambda d, _: d.setdefault("coverage", {}).update(
+        capsule={"shape": "plane", "point": [0, 0, -80], "normal": [0, 0, 1]}),
+        "coverage.capsule.normal", "tumour 0's centre lies outside the capsule plane"),
     "plan margin 500 mm": (T, lambda d, _: d.setdefault("coverage", {}).update(margins=["500 mm"]),
                            "coverage.margins[0]", "expected at most 50 mm"),
     "vessel wholly outside the domain": (C, lambda d, _: d.update(vessels=[{"start": [1000, 0, -40],

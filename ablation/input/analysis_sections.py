@@ -2,12 +2,15 @@
 and [placement] (the approach's error model and the placement Monte Carlo), with their checks."""
 from __future__ import annotations
 
+import numpy as np
+
 from ablation.input.plausibility import MAX_ANGULAR_SIGMA, MAX_PLACEMENT_SAMPLES, MAX_PLACEMENT_SIGMA
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Quantity, String, Table, Vector
 from ablation.outcome.coverage import DEFAULT_MARGINS
 from ablation.outcome.placement import APPROACHES, PRESETS
 from ablation.outcome.placement.error_models import DEFAULT_PRESET_SET, PRESET_SETS
 from ablation.physics.damage import parse_criterion
+from ablation.run.setup import tumor_radii
 
 # ----------------------------------------------------------------------------------------- coverage
 CAPSULE = Table("liver capsule, for excluding tumour-surface points next to it from the minimal margin",
@@ -66,6 +69,36 @@ def check_coverage(scenario, errors) -> None:
         for key in ("center", "radius"):
             if capsule[key] is None:
                 errors.append((f"coverage.capsule.{key}", "missing; shape = 'sphere' needs center and radius"))
+    _check_tumours_inside_capsule(capsule, scenario.tumors, errors)
+
+
+def _check_tumours_inside_capsule(capsule, tumors, errors) -> None:
+    """The capsule bounds the liver: a tumour centred outside it, or larger than a spherical liver,
+    has no liver around it to measure a margin in."""
+    for i, tumor in enumerate(tumors):
+        if tumor.get("center") is None:
+            continue
+        c = np.asarray(tumor.center, float)
+        if capsule.shape == "plane" and capsule.point is not None and capsule.normal is not None:
+            normal = np.asarray(capsule.normal, float)
+            if float((c - np.asarray(capsule.point, float)) @ normal) > 0.0:
+                errors.append(("coverage.capsule.normal", f"tumour {i}'s centre lies outside the capsule plane "
+                                                          f"(on the side {list(capsule.normal)} points to); expected "
+                                                          "the outward normal of a liver the tumours lie in"))
+                return
+        elif capsule.shape == "sphere" and capsule.center is not None and capsule.radius is not None:
+            reach = float(np.linalg.norm(c - np.asarray(capsule.center, float)))
+            if reach > capsule.radius:
+                errors.append(("coverage.capsule.radius", f"{capsule.radius * 1e3:g} mm leaves tumour {i}'s centre "
+                                                          f"{reach * 1e3:.1f} mm from the sphere's centre outside "
+                                                          "the liver; expected a liver sphere around the tumours"))
+                return
+            size = float(np.max(tumor_radii(tumor))) if tumor.shape in ("sphere", "ellipsoid") else 0.0
+            if capsule.radius < size:
+                errors.append(("coverage.capsule.radius", f"{capsule.radius * 1e3:g} mm is smaller than tumour {i} "
+                                                          f"(radius {size * 1e3:g} mm); expected a liver sphere "
+                                                          "larger than its tumours"))
+                return
 
 
 # ----------------------------------------------------------------------------------------- placement

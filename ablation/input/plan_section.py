@@ -4,7 +4,9 @@ The device is the scenario's first probe (its [probes.rfa] or [probes.cryo] tabl
 protocol); the plan places copies of it. Every default names its source."""
 from __future__ import annotations
 
-from ablation.input.plausibility import MAX_DURATION_S, MAX_PLACEMENT_SAMPLES, MAX_PLAN_SEARCH_SAMPLES
+import numpy as np
+
+from ablation.input.plausibility import MAX_DURATION_S, MAX_NEEDLE_REACH, MAX_PLACEMENT_SAMPLES, MAX_PLAN_SEARCH_SAMPLES
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Table, Vector
 from ablation.outcome.placement import APPROACHES
 
@@ -120,6 +122,29 @@ def check_plan(scenario, errors) -> None:
                                          "twice; expected each once"))
     if p.approaches is not None and len(set(p.approaches)) != len(p.approaches):
         errors.append(("plan.approaches", f"{list(p.approaches)} names an approach twice; expected each once"))
+    _check_entry_window(p.entry_window, scenario.tumors, errors)
+
+
+def _check_entry_window(window, tumors, errors) -> None:
+    """Needles enter through the window inward (against its outward normal): a tumour on its outer
+    side, or every tumour beyond a needle's reach, cannot be planned for."""
+    centres = [np.asarray(t.center, float) for t in tumors if t.get("center") is not None]
+    if window is None or not centres:
+        return
+    centre, normal = np.asarray(window.center, float), np.asarray(window.normal, float)
+    normal = normal / np.linalg.norm(normal)
+    nearest = min(float(np.linalg.norm(c - centre)) for c in centres)
+    limit, reason = MAX_NEEDLE_REACH
+    if nearest > limit:
+        errors.append(("plan.entry_window.center", f"{nearest * 1e3:.0f} mm from the nearest tumour's centre; "
+                                                   f"expected at most {limit * 1e3:.0f} mm ({reason})"))
+    for i, c in enumerate(centres):
+        if float((c - centre) @ normal) >= 0.0:
+            errors.append(("plan.entry_window.normal", f"{list(window.normal)} points towards tumour {i}'s centre, "
+                                                       "which then lies outside the window where no needle entering "
+                                                       "through it can reach; expected the outward normal, pointing "
+                                                       "away from the tumours"))
+            break
 
 
 def candidate_durations(plan, total: float) -> tuple[float, ...]:

@@ -258,6 +258,11 @@ MAX_ANGULAR_SIGMA = (math.pi / 2.0, "above 90 deg the tilt would point probes ba
 MAX_PLACEMENT_SIGMA = (0.05, "published freehand tip errors are about 1 cm at most (docs/physics.md 4); "
                              "a larger standard deviation is a unit slip")
 
+# (m, reason): the farthest a tumour may lie from a plan's entry window
+MAX_NEEDLE_REACH = (0.30, "assumption: ablation needles have shafts of at most about 25 cm (device catalogues "
+                          "list 10-25 cm), so no needle through a window farther than this from every tumour "
+                          "reaches one; more is a unit slip")
+
 # Placement Monte Carlo samples. 10 000 samples put a probability within +/-0.01 (binomial 95 %
 # half-width at most 1/sqrt(n)) and take about 2.4 s here (benchmarks/results/results.txt); ten
 # million take about 40 min and resolve 3e-4. More is a typing error (1e12 would need 1e5 GB).
