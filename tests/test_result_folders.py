@@ -561,3 +561,39 @@ def test_calibrate_out_never_replaces_a_file_it_did_not_write(tmp_path, monkeypa
     assert main(["calibrate", "--out", str(earlier)]) == 0
     assert json.loads(earlier.read_text())["version"] == "test"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["calibration.json", "mine.json"]
+
+
+def test_a_result_of_another_command_is_replaced_only_with_force(earlier_result, tmp_path, monkeypatch, capsys):
+    """`compare` (or `plan`) with --out at a run's result: exit 2 before any work, the run intact;
+    with --force it is replaced. Before, the 3 s comparison silently took the place of the run."""
+    scenario = small_scenario(tmp_path)
+    res = result_copy(earlier_result, tmp_path)
+    before = tree(res)
+
+    def no_compare(*args, **kwargs):
+        raise AssertionError("the comparison started although --out was refused")
+    monkeypatch.setattr("ablation.outcome.compare.compare", no_compare)
+    assert main(["compare", str(scenario), "--out", str(res), "--samples", "200"]) == 2
+    err = capsys.readouterr().err
+    assert "earlier `ablation run`, not of `ablation comparison`" in err and "--force" in err
+    assert tree(res) == before
+    with pytest.raises(output_files.OutputError, match="replaced only with --force"):
+        output_files.check_target(res, kind="plan")
+    assert output_files.check_target(res, kind="comparison", force=True) == "result"
+    assert output_files.check_target(res, kind="run") == "result"       # a rerun replaces its own kind
+
+
+def test_out_inside_another_result_is_refused(earlier_result, tmp_path, capsys):
+    """A run written into a folder inside an earlier result broke it (view and report then refused
+    the outer folder as mixing runs); it is refused, and the outer result stays as it was."""
+    res = result_copy(earlier_result, tmp_path)
+    before = tree(res)
+    assert run(small_scenario(tmp_path), res / "nested") == 2
+    err = capsys.readouterr().err
+    assert "lies inside the result in" in err and "Traceback" not in err
+    assert tree(res) == before
+    store = tmp_path / "sweep"
+    store.mkdir()
+    (store / ".ablation-sweep").write_text("{}")
+    with pytest.raises(output_files.OutputError, match="inside the sweep's store"):
+        output_files.check_target(store / "samples" / "x", kind="run")

@@ -35,8 +35,9 @@ OUT_HELP = ("results folder (default {default}). It must be new, empty or an ear
             "(marked by its .ablation-result file), which is replaced as a whole when the new run is complete; "
             "a folder holding anything else, a file, / and your home folder are refused before any work, and "
             "a second run into the same folder at the same time is refused")
-FORCE_HELP = ("also replace a result written by an older version of the toolkit (no .ablation-result marker); "
-              "files the toolkit did not write are never deleted")
+FORCE_HELP = ("also replace a result of another command (e.g. a run's with a comparison) or one written by an "
+              "older version of the toolkit (no .ablation-result marker); files the toolkit did not write are "
+              "never deleted")
 
 
 class Terminated(KeyboardInterrupt):
@@ -124,7 +125,8 @@ def cmd_run(args) -> int:
     _check_budget(scenario, args)
     out = Path(args.out or Path("results") / Path(args.scenario).stem)
     # the folder is checked, locked and its free space compared before the solve, held until written
-    with ResultFolder(out, force=args.force, expected_bytes=estimate_output_bytes(scenario, scene=args.scene)), \
+    with ResultFolder(out, force=args.force, expected_bytes=estimate_output_bytes(scenario, scene=args.scene),
+                      kind="run"), \
             ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
         result = simulate(scenario, executor=executor, progress=progress)
         write(result, out, scene=args.scene, progress=progress, force=args.force)
@@ -357,7 +359,7 @@ def cmd_compare(args) -> int:
                   args, {"placement.samples": "--samples"} if args.samples is not None else None)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-compare"))
     print(f"{scenario.name}: comparing {', '.join(approaches)}")
-    with ResultFolder(out, force=args.force, expected_bytes=10**6), \
+    with ResultFolder(out, force=args.force, expected_bytes=10**6, kind="comparison"), \
             ProgressBars(enabled=_show_progress(args)) as progress, _executor(args) as executor:
         report = compare(scenario, approaches, args.samples, args.seed, args.pringle, executor=executor,
                          progress=progress)
@@ -449,7 +451,7 @@ def cmd_plan(args) -> int:
     if problems:
         raise ScenarioError(problems, args.scenario)
     out = Path(args.out or Path("results") / (Path(args.scenario).stem + "-plan"))
-    with ResultFolder(out, force=args.force, expected_bytes=10**7), \
+    with ResultFolder(out, force=args.force, expected_bytes=10**7, kind="plan"), \
             ProgressBars(_show_progress(args), scenario.name) as progress, _executor(args) as executor:
         outcome = plan(scenario, executor=executor, progress=progress,
                        verify_plans=True if scenario.plan.verify == "all" else "first")

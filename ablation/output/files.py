@@ -177,15 +177,26 @@ def _foreign_files(directory: Path, marker: dict) -> list[str]:
     return foreign
 
 
-def check_target(directory, *, force: bool = False, only_kind: str | None = None) -> str:
-    """Whether ``directory`` may receive a result: 'new' (missing or empty), 'result' (an earlier
-    result of this toolkit, to be replaced); otherwise raises :class:`OutputError`. With
-    ``only_kind`` an earlier result of another kind (e.g. a run's, for a convergence study) is
-    refused too: replacing it would delete results the user asked for with another command."""
+#: the marker of a sweep's store (ablation/sweep/store.py), which no other result may be written into
+SWEEP_MARKER = ".ablation-sweep"
+
+
+def check_target(directory, *, force: bool = False, only_kind: str | None = None, kind: str | None = None) -> str:
+    """Whether ``directory`` may receive a result of ``kind``: 'new' (missing or empty), 'result' (an
+    earlier result of this toolkit, to be replaced); otherwise raises :class:`OutputError`. An
+    earlier result of another kind (a run's, for a comparison) is replaced only with ``force``: a
+    slip in --out would otherwise swap a long simulation for a short command's output. With
+    ``only_kind`` it is refused even then (a convergence study never replaces anything else). A
+    folder inside another result or a sweep's store is refused: that result would no longer read."""
     directory = Path(directory)
     resolved = directory.expanduser().resolve()
     if resolved == Path(resolved.anchor):
         raise OutputError(f"{directory} is the filesystem root; choose a folder for the results")
+    for ancestor in resolved.parents:
+        for marker_name, what in ((MARKER, "result"), (SWEEP_MARKER, "sweep's store")):
+            if (ancestor / marker_name).is_file():
+                raise OutputError(f"{directory} lies inside the {what} in {ancestor}; writing there would break "
+                                  "it (it would no longer read as one result): choose a folder outside it")
     try:
         home = Path.home().resolve()
     except (KeyError, RuntimeError):
@@ -218,6 +229,10 @@ def check_target(directory, *, force: bool = False, only_kind: str | None = None
         if only_kind is not None and marker.get("kind") != only_kind:
             raise OutputError(f"{directory} holds the result of an earlier `ablation {marker.get('kind')}`; "
                               f"`ablation {only_kind}` never replaces or writes into it: choose another folder")
+        if kind is not None and marker.get("kind") != kind and not force:
+            raise OutputError(f"{directory} holds the result of an earlier `ablation {marker.get('kind')}`, not "
+                              f"of `ablation {kind}`; it is replaced only with --force: choose another folder, "
+                              "or pass --force to replace it")
         return "result"
     if _legacy_result(directory):
         if only_kind is not None:
@@ -348,15 +363,16 @@ class ResultFolder:
     unwritable parent and a filesystem with less free space than ``expected_bytes``; it creates
     the parent folders and removes stale staging folders of killed runs."""
 
-    def __init__(self, directory, *, force: bool = False, expected_bytes: int = 0, only_kind: str | None = None):
+    def __init__(self, directory, *, force: bool = False, expected_bytes: int = 0, only_kind: str | None = None,
+                 kind: str | None = None):
         self.directory = Path(directory)
-        self.force, self.expected_bytes, self.only_kind = force, int(expected_bytes), only_kind
+        self.force, self.expected_bytes, self.only_kind, self.kind = force, int(expected_bytes), only_kind, kind
         self.lock: ResultLock | None = None
         self.state = None
         self.created: list[Path] = []    # parent folders made here, deepest first: removed if no result lands
 
     def __enter__(self) -> "ResultFolder":
-        self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind)
+        self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind, kind=self.kind)
         parent = self.directory.parent
         self.created = [p for p in (parent, *parent.parents) if not p.exists()]
         try:
@@ -373,7 +389,7 @@ class ResultFolder:
             raise
         try:
             _clean_stale(self.directory)
-            self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind)   # again, locked
+            self.state = check_target(self.directory, force=self.force, only_kind=self.only_kind, kind=self.kind)   # again, locked
             if self.expected_bytes:
                 free = shutil.disk_usage(parent).free
                 if free < self.expected_bytes:
@@ -464,7 +480,8 @@ class AtomicOutput:
         return self.staging
 
     def __enter__(self) -> "AtomicOutput":
-        self.folder = ResultFolder(self.directory, force=self.force, only_kind=self.only_kind).__enter__()
+        self.folder = ResultFolder(self.directory, force=self.force, only_kind=self.only_kind,
+                                   kind=self.kind).__enter__()
         try:
             name = f".{self.directory.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             self.staging = self.directory.parent / name

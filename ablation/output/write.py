@@ -33,7 +33,8 @@ def write(result, out_dir, *, scene: bool = True, report: bool = True, progress=
     scene : render scene.png (also needs ``outputs.scene`` in the scenario)
     report : draw plots/ and write report.html and report.md
     progress : ``progress(done, total, label)`` after each part (rendering takes seconds)
-    force : also replace an earlier result written before result folders were marked
+    force : also replace an earlier result of another command (a comparison, a plan) or one written
+            before result folders were marked
 
     Raises :class:`ablation.output.files.OutputError` when ``out_dir`` must not be written (a file,
     the root or home folder, a folder with other files, one another run is writing) or the disk
