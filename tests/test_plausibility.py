@@ -134,6 +134,8 @@ CASES = {
     "a tumour beyond the capsule plane": (T, lambda d, _: d.setdefault("coverage", {}).update(
         capsule={"shape": "plane", "point": [0, 0, -80], "normal": [0, 0, 1]}),
         "coverage.capsule.normal", "tumour 0's centre lies outside the capsule plane"),
+    "no pause after a roll-off": (R, lambda d, _: d["rfa"].update(off_time="0 s"), "rfa.off_time",
+                                  "'0 s' is out of range; expected at least 5 s"),
     "plan margin 500 mm": (T, lambda d, _: d.setdefault("coverage", {}).update(margins=["500 mm"]),
                            "coverage.margins[0]", "expected at most 50 mm"),
     "vessel wholly outside the domain": (C, lambda d, _: d.update(vessels=[{"start": [1000, 0, -40],

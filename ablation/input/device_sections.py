@@ -50,6 +50,12 @@ def check_thermal(scenario, errors) -> None:
 
 
 # ----------------------------------------------------------------------------------------- rfa
+# (s, reason): the shortest power-off pause after a roll-off
+OFF_TIME_MINIMUM = (5.0, "the generator algorithms in docs/physics.md 2 pause 15-30 s after a roll-off (the MITA "
+                         "model 15 s, the LeVeen algorithm as Go-Smart encodes it 30 s) for the dry tissue at the "
+                         "electrode to cool and rehydrate; with a shorter pause it rolls off again at nearly every "
+                         "control step (0 s: 39 roll-offs in 40 s and ten times the solve time)")
+
 RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue model (modality 'rfa')", {}, fields={
     "protocol": Choice("generator control law: 'constant_power', 'impedance_control' (power off for off_time "
                        "at each roll-off), 'temperature_control' (PI on the hottest tip sensor), 'leveen' "
@@ -70,7 +76,7 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
     "rolloff_impedance": Quantity("absolute roll-off impedance (MITA model: 120 ohm)", "120 ohm",
                                   dimension="resistance", **device_limits("rolloff_impedance")),
     "off_time": Quantity("impedance_control: power off after a roll-off (MITA model, docs/physics.md: 15 s)", "15 s",
-                         dimension="time", minimum=0.0),
+                         dimension="time", minimum=OFF_TIME_MINIMUM[0], bound_reason=OFF_TIME_MINIMUM[1]),
     "target_temperature": Quantity("temperature_control: target of the hottest tip sensor (below the 100 degC "
                                    "roll-off of sigma(T); RITA generators target ~105 degC, unverified)",
                                    "95 degC", dimension="temperature"),
@@ -84,7 +90,8 @@ RFA_SECTION = Table("radiofrequency generator, its control law and RF tissue mod
                               dimension="temperature_difference", minimum=0.0, exclusive_minimum=True),
     "leveen_window": Quantity("leveen: a first roll-off before this time leads to the reduced-power phase",
                               "5 min", dimension="time", minimum=0.0),
-    "leveen_off_time": Quantity("leveen: power off after the first roll-off", "30 s", dimension="time", minimum=0.0),
+    "leveen_off_time": Quantity("leveen: power off after the first roll-off", "30 s", dimension="time",
+                                minimum=OFF_TIME_MINIMUM[0], bound_reason=OFF_TIME_MINIMUM[1]),
     "leveen_reduced_fraction": Number("leveen: reduced power as a fraction of the power at roll-off [1]", 0.5,
                                       minimum=0.0, maximum=1.0),
     "leveen_reduced_time": Quantity("leveen: longest reduced-power phase", "300 s", dimension="time", minimum=0.0),
