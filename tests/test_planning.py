@@ -167,7 +167,11 @@ def test_spacing_larger_than_the_tumour_allows_is_named():
                                           ({"entry_window": {"center": [0, 0, 9000], "normal": [0, 0, 1],
                                                              "radius": "20 mm"}}, "plan.entry_window.center"),
                                           ({"entry_window": {"center": [0, 0, 60], "normal": [0, 0, -1],
-                                                             "radius": "20 mm"}}, "plan.entry_window.normal")])
+                                                             "radius": "20 mm"}}, "plan.entry_window.normal"),
+                                          # keys the plan's other settings switch off
+                                          ({"quantile": 0.2}, "plan.quantile"),
+                                          ({"max_tilt": "10 deg"}, "plan.max_tilt"),
+                                          ({"keep_clear": False, "clearance": "2 mm"}, "plan.clearance")])
 def test_bad_plan_values_name_the_field(table, field):
     with pytest.raises(ScenarioError) as info:
         plan_spec(scenario(**table))

@@ -536,9 +536,18 @@ _RF_ELECTRODE_ONLY_UNDER = [(key, "electrode", ("cooled_needle",))
                             for key in ("coolant_temperature", "coolant_heat_transfer_coefficient", "cool_shaft")]
 _RF_ELECTRODE_ONLY_UNDER += [(key, "electrode", ("multitine",))
                              for key in ("tines", "deployed_diameter", "tine_shape", "tine_angle", "tine_diameter")]
+_PLAN_ONLY_UNDER = [("quantile", "objective", ("margin_quantile",)), ("max_tilt", "trajectories", ("free",)),
+                    ("clearance", "keep_clear", (True,))]
 _CRYOPROBE_ONLY_UNDER = [("curve_file", "wall", ("curve",)), ("gas_temperature", "wall", ("convection",)),
                          ("heat_transfer_coefficient", "wall", ("convection",)),
                          ("max_extraction", "wall", ("power_limited",))]
+
+
+def _as_toml(value) -> str:
+    """A setting's value as a scenario file writes it: 'impedance_control', true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _check_settings_in_effect(s: Record, raw, errors: list, changed_paths=()) -> None:
@@ -561,12 +570,14 @@ def _check_settings_in_effect(s: Record, raw, errors: list, changed_paths=()) ->
                         and tuple(parse_path(f"{where}.{key}")) not in changed):
                     del table[key]
                     continue
-                shown = " or ".join(repr(v) for v in values)
-                errors.append((f"{where}.{key}", f"given with {where}.{governor} = {record[governor]!r}, under which "
+                shown = " or ".join(_as_toml(v) for v in values)
+                errors.append((f"{where}.{key}", f"given with {where}.{governor} = {_as_toml(record[governor])}, under which "
                                                  f"it does nothing; expected {where}.{governor} = {shown} to use it, "
                                                  f"or no {key}"))
     if s.modality == "rfa" and isinstance(written.get("rfa"), dict):
         check(written["rfa"], s.rfa, "rfa", _RFA_ONLY_UNDER)
+    if s.get("plan") is not None and isinstance(written.get("plan"), dict):
+        check(written["plan"], s.plan, "plan", _PLAN_ONLY_UNDER)
     probes = written.get("probes") if isinstance(written.get("probes"), list) else []
     for i, entry in enumerate(probes):
         if i >= len(s.probes) or not isinstance(entry, dict):
