@@ -160,3 +160,8 @@ def test_a_probe_thinner_than_the_3d_cells_is_named_in_the_warnings():
     assert any("probes[0] (1.5 mm across) is thinner than the 2 mm fine cells" in w for w in coarse.summary.grid.warnings)
     fine = run(base.with_changes({**small, "grid.spacing": "1.5 mm", "grid.max_spacing": "4 mm"}))
     assert not any("thinner than" in w for w in fine.summary.grid.warnings)
+    # not thinner, but under two cells across: a staircase whose zone depends on where the axis lies
+    assert any("probes[0] (1.5 mm across) spans fewer than 2 of the 1.5 mm fine cells" in w
+               for w in fine.summary.grid.warnings)
+    resolved = run(base.with_changes({**small, "grid.spacing": "0.75 mm", "grid.max_spacing": "4 mm"}))
+    assert not any("probes[0]" in w for w in resolved.summary.grid.warnings)
