@@ -387,8 +387,10 @@ def test_repositioning_sequence_accumulates_damage():
 
 
 def test_clinical_context_notes():
-    s = scenario_from_dict(base_dict(tumors=[{"name": f"t{i}", "center": [0, 0, -10 + 4 * i], "diameter": "32 mm" if i == 0 else "5 mm"}
-                                             for i in range(4)], domain={"size": "120 mm"}))
+    # one 32 mm tumour and three 5 mm ones beside it (separate: tumours may not overlap)
+    centres = [[0, 0, -10], [24, 0, -10], [-24, 0, -10], [0, 24, -10]]
+    s = scenario_from_dict(base_dict(tumors=[{"name": f"t{i}", "center": c, "diameter": "32 mm" if i == 0 else "5 mm"}
+                                             for i, c in enumerate(centres)], domain={"size": "120 mm"}))
     d = build_domain(s)
     ctx = cv.clinical_context(d.tumors)
     assert "not advice" in ctx["context_not_advice"]
