@@ -269,3 +269,20 @@ def test_store_refuses_foreign_folders_and_other_designs(tmp_path):
     with pytest.raises(StoreError, match="no sweep to resume"):
         SweepStore(tmp_path / "empty", "a" * 64, 4).open(resume=True)
     assert json.loads((tmp_path / "s" / ".ablation-sweep").read_text())["design"] == "a" * 64
+
+
+def test_an_interrupt_before_the_store_exists_does_not_point_to_resume(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the cluster starts (before any store): exit 130, nothing written, and no advice
+    to --resume a store that does not exist (which --resume then refused)."""
+    from ablation.cli import main
+    from ablation.sweep import engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(engine, "local_cluster", interrupted)
+    path = write_toml(tmp_path / "s.toml", base_table({"parameters": [{"path": "tissue.perfusion",
+                                                                       "values": ["0 1/s", "0.005 1/s"]}]}))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and "--resume to run" not in err
+    assert not (tmp_path / "out").exists()

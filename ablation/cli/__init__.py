@@ -400,8 +400,14 @@ def cmd_sweep(args) -> int:
         with ProgressBars(_show_progress(args), f"{scenario.name} sweep") as progress:
             record = run_sweep(scenario, out, client, resume=args.resume, progress=progress, on_plan=report_plan)
     except KeyboardInterrupt as exc:
-        log.error("%s: finished samples are kept in %s/samples; rerun with --resume to run only the missing "
-                  "ones", "terminated" if isinstance(exc, Terminated) else "interrupted", out)
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        from ablation.sweep.store import MARKER as STORE_MARKER
+        if (out / STORE_MARKER).is_file():
+            log.error("%s: finished samples are kept in %s/samples; rerun with --resume to run only the missing "
+                      "ones", what, out)
+        else:   # before the store was made: there is nothing to resume
+            log.error("%s before the sweep's store was made in %s; nothing was written: rerun without --resume",
+                      what, out)
         return 143 if isinstance(exc, Terminated) else 130
     finally:
         if client is not None:
