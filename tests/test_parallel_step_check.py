@@ -29,23 +29,7 @@ def test_a_failed_kept_run_stops_the_worker(monkeypatch):
     """The worker's comparison runs (here about 15 s) are stopped at once when the kept run fails.
     s29: the pool was shut down as it started, which forgot the worker, so nothing stopped it."""
     scenario = coarse(time={"duration": "30 min", "step": "1 s", "refine": True})
-    monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_WORK", 0)
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    from ablation.run import parallel
-    workers = set()
-    original = parallel.local_pool
-
-    def recorded_pool(*args):
-        pool = original(*args)
-        submit = pool.submit
-
-        def recorded_submit(*a, **k):
-            future = submit(*a, **k)
-            workers.update(pool._processes)      # the worker's pid, spawned by the submit
-            return future
-        pool.submit = recorded_submit
-        return pool
-    monkeypatch.setattr(parallel, "local_pool", recorded_pool)
+    workers = _record_workers(monkeypatch)
 
     def failing(sim, progress, local_tolerance=None):
         time.sleep(1.0)                          # the worker is solving when the kept run fails
@@ -54,7 +38,7 @@ def test_a_failed_kept_run_stops_the_worker(monkeypatch):
     with pytest.raises(RuntimeError, match="kept run failed"):
         time_loop.run(scenario, parallel=True)
     assert len(workers) == 1
-    assert wait_until_stopped(workers, 5)
+    assert wait_until_stopped({w.pid for w in workers}, 5)
 
 
 def test_work_not_cells_decides_the_worker():
@@ -76,23 +60,7 @@ def test_the_worker_has_exited_before_this_process_solves_again(monkeypatch):
     memory never adds up beyond the kept run and one comparison run. s32's CI measured an idle
     worker beside the run's later work: 559 MB against the 475 MB estimate."""
     scenario = coarse(time={"duration": "20 s", "step": "2 s", "refine": True, "tolerance": 1e-3})
-    monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_WORK", 0)
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    from ablation.run import parallel
-    workers = []
-    original_pool = parallel.local_pool
-
-    def recorded_pool(*args):
-        pool = original_pool(*args)
-        submit = pool.submit
-
-        def recorded_submit(*a, **k):
-            future = submit(*a, **k)
-            workers.extend(p for p in pool._processes.values() if p not in workers)
-            return future
-        pool.submit = recorded_submit
-        return pool
-    monkeypatch.setattr(parallel, "local_pool", recorded_pool)
+    workers = _record_workers(monkeypatch)
     alive_at_solve = []
     integrate = time_loop._Attempt.integrate.__func__
 
@@ -104,3 +72,26 @@ def test_the_worker_has_exited_before_this_process_solves_again(monkeypatch):
     assert len(workers) == 1
     assert result.summary["time"]["halvings"] >= 1         # there was a run after the comparisons
     assert alive_at_solve[0] and not any(alive_at_solve[1:]), alive_at_solve
+
+
+def _record_workers(monkeypatch) -> list:
+    """Sends even a small run's comparison runs to the worker, on any machine, and returns the list
+    that collects each worker process (multiprocessing.Process) as its pool spawns it."""
+    from ablation.run import parallel
+    monkeypatch.setattr(time_loop, "PARALLEL_COMPARISON_WORK", 0)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    workers = []
+    original = parallel.local_pool
+
+    def recorded_pool(*args):
+        pool = original(*args)
+        submit = pool.submit
+
+        def recorded_submit(*a, **k):
+            future = submit(*a, **k)      # spawns the worker
+            workers.extend(p for p in pool._processes.values() if p not in workers)
+            return future
+        pool.submit = recorded_submit
+        return pool
+    monkeypatch.setattr(parallel, "local_pool", recorded_pool)
+    return workers
