@@ -209,18 +209,28 @@ def organ_problem(shape, subject: str, organ) -> str | None:
             "own label or surface?")
 
 
-def overlap_problems(named: list, shapes: list) -> list:
-    """(field, message) for each tumour that mostly lies inside an earlier one: the same region
-    listed twice (two names, or a label and its surface) would count twice in every probability."""
+def overlap_problems(named: list, shapes: list, filling=None) -> list:
+    """(field, message) for each tumour that shares most of itself, or of an earlier one, with that
+    earlier one: the same region listed twice (two names, a label and its surface, a small sphere
+    written inside a large one) would count twice in every probability. ``filling(shape)``: points
+    (3, n; m) filling a shape (default: a voxel shape's voxel centres)."""
+    if filling is None:
+        def filling(shape):
+            return shape.to_world(np.argwhere(shape.mask).T)
+    points = [filling(shape) for shape in shapes]
+
+    def share(outer, inner) -> float:
+        return float(np.mean(shapes[outer].contains(points[inner]))) if points[inner].size else 0.0
     out = []
     for j in range(len(shapes)):
-        inside = shapes[j].to_world(np.argwhere(shapes[j].mask).T)
         for i in range(j):
-            share = float(np.mean(shapes[i].contains(inside))) if inside.size else 0.0
-            if share > MAX_TUMOUR_OVERLAP:
-                out.append((named[j][0], f"{named[j][1]}: {100 * share:.0f} % of it lies inside {named[i][1]} "
-                                         f"({named[i][0]}); expected separate tumours (at most "
-                                         f"{100 * MAX_TUMOUR_OVERLAP:.0f} % shared): is it the same tumour listed twice?"))
+            j_in_i, i_in_j = share(i, j), share(j, i)
+            if max(j_in_i, i_in_j) > MAX_TUMOUR_OVERLAP:
+                what = (f"{100 * j_in_i:.0f} % of it lies inside {named[i][1]} ({named[i][0]})" if j_in_i >= i_in_j
+                        else f"{100 * i_in_j:.0f} % of {named[i][1]} ({named[i][0]}) lies inside it")
+                out.append((named[j][0], f"{named[j][1]}: {what}; expected separate tumours (at most "
+                                         f"{100 * MAX_TUMOUR_OVERLAP:.0f} % of the smaller shared): is it the same "
+                                         "tumour listed twice?"))
                 break
     return out
 

@@ -830,36 +830,22 @@ def _check_tumor_shapes(s: Record, errors: list) -> None:
                                    f"least {MIN_X_AXIS_ANGLE_DEG:g} deg from axis (ideally perpendicular to it)"))
 
 
-#: Two tumours sharing more than this share of the smaller one are one tumour listed twice (as for
-#: the [anatomy] tumours, ablation/anatomy/loading.py)
-MAX_TUMOR_OVERLAP = 0.5
-
-
 def _check_tumor_overlap(s: Record, errors: list) -> None:
-    """Tumours written as spheres or ellipsoids are separate regions: one mostly inside another
-    would count the same tissue twice in every coverage probability."""
+    """Tumours written as spheres or ellipsoids are separate regions, as the [anatomy] ones are
+    (:func:`ablation.anatomy.loading.overlap_problems`, one rule for both)."""
+    from ablation.anatomy.loading import overlap_problems
     from ablation.geometry.shapes import Ellipsoid, orthonormal_frame
     written = [(i, t) for i, t in enumerate(s.tumors) if t.shape in ("sphere", "ellipsoid")]
     if len(written) < 2:
         return
-    # a regular lattice inside the unit ball, mapped into each tumour (deterministic, 4000 points)
+    # a regular lattice of about 4000 points inside the unit ball, mapped into each tumour
     axis = (np.arange(20) + 0.5) / 10.0 - 1.0
     ball = np.stack(np.meshgrid(axis, axis, axis, indexing="ij")).reshape(3, -1)
     ball = ball[:, np.sum(ball ** 2, axis=0) <= 1.0]
-    shapes = {i: Ellipsoid(tumor_name(t, i), np.asarray(t.center, float), tumor_radii(t),
-                           orthonormal_frame(t.axis, t.x_axis)) for i, t in written}
-    for j, _ in written:
-        inside = shapes[j].center[:, None] + shapes[j].frame @ (shapes[j].semi_axes[:, None] * ball)
-        for i, _ in written:
-            if i >= j:
-                break
-            share = float(np.mean(shapes[i].contains(inside)))
-            if share > MAX_TUMOR_OVERLAP or float(np.mean(shapes[j].contains(
-                    shapes[i].center[:, None] + shapes[i].frame @ (shapes[i].semi_axes[:, None] * ball)))) > MAX_TUMOR_OVERLAP:
-                errors.append((f"tumors[{j}]", f"{shapes[j].name!r} and tumors[{i}] ({shapes[i].name!r}) share more "
-                                               f"than {100 * MAX_TUMOR_OVERLAP:.0f} % of the smaller one; expected "
-                                               "separate tumours: is it the same tumour listed twice?"))
-                break
+    shapes = [Ellipsoid(tumor_name(t, i), np.asarray(t.center, float), tumor_radii(t),
+                        orthonormal_frame(t.axis, t.x_axis)) for i, t in written]
+    named = [(f"tumors[{i}]", repr(shape.name)) for (i, _), shape in zip(written, shapes)]
+    errors.extend(overlap_problems(named, shapes, lambda e: e.center[:, None] + e.frame @ (e.semi_axes[:, None] * ball)))
 
 
 def _check_geometry(s: Record, errors: list) -> None:

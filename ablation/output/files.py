@@ -177,7 +177,7 @@ def _foreign_files(directory: Path, marker: dict) -> list[str]:
     return foreign
 
 
-#: the marker of a sweep's store (ablation/sweep/store.py), which no other result may be written into
+#: the marker file of a sweep's store (ablation/sweep/store.py), which no other result may be written into
 SWEEP_MARKER = ".ablation-sweep"
 
 

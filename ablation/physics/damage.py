@@ -207,7 +207,12 @@ def zone_volume(domain, level: np.ndarray, nearest: np.ndarray | None = None) ->
     (held cells filled, the edge interpolated) but without keeping only the part connected to a
     probe: the time series' zone at each step (``nearest`` as in :func:`fill_held`)."""
     level = fill_held(domain, level, nearest)
-    inside = level >= 0.0
+    return _tissue_volume(domain, level, level >= 0.0)
+
+
+def _tissue_volume(domain, level, inside) -> float:
+    """The interpolated volume of ``inside`` less its held cells (an electrode in the zone is not
+    tissue)."""
     return max(interpolated_volume(domain, level, inside)
                - float(np.sum(domain.geometry.volumes[inside & domain.held])), 0.0)
 
@@ -246,15 +251,12 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     """
     level = fill_held(domain, level)
     inside = connected_lesion(domain, level >= 0.0)
-    tissue = domain.tissue
-    volumes = domain.geometry.volumes
     if not inside.any():
         return {"volume_ml": 0.0, "long_axis_mm": 0.0, "short_axis_mm": 0.0, "short_axis_2_mm": 0.0,
                 "sphericity": 0.0, "edge_cell_mm": 0.0}
     # the boundary at the interpolated zero of the level field, not at cell faces: a volume that
-    # changes smoothly with the fields (time-step estimates, convergence, fits); held cells inside
-    # (an electrode in the zone) are not tissue
-    volume = max(interpolated_volume(domain, level, inside) - float(np.sum(volumes[inside & ~tissue])), 0.0)
+    # changes smoothly with the fields (time-step estimates, convergence, fits)
+    volume = _tissue_volume(domain, level, inside)
     if domain.kind == "axisymmetric":
         long_axis, short1 = _axisym_extents(domain, level, inside)
         short2 = short1
@@ -306,8 +308,9 @@ def _row_volume(kind: str, edges: list, level: np.ndarray, inside: np.ndarray, a
     frame axis) with its boundary along frame axis ``axis`` (0: r or x, 1: z or y, 2: z) placed
     where ``level`` crosses zero between neighbouring centres; the other axes stay cell-resolved.
     Each row along the axis adds F(right end) - F(left end) of each inside run, times the row's
-    cross-section: F(x) = pi x^2 with the cell's dz along r, else F(x) = x with the cells' ring
-    area (axisymmetric) or dy dz / dx dz / dx dy (3-D)."""
+    cross-section: F(x) = pi x^2 with the cell's dz along r (axisymmetric grids: rows along r
+    only), else F(x) = x with dy dz / dx dz / dx dy (3-D)."""
+    assert kind != "axisymmetric" or axis == 0, "axisymmetric rows run along r"
     dims = inside.ndim
     row_edges = edges[axis]
     centres = 0.5 * (row_edges[1:] + row_edges[:-1])
@@ -318,13 +321,11 @@ def _row_volume(kind: str, edges: list, level: np.ndarray, inside: np.ndarray, a
     section = np.ones(rows_in.shape[:-1])     # the cross-section of each row, in the remaining array order
     for position, k in enumerate(k for k in reversed(range(dims)) if k != axis):
         width = np.diff(edges[k])
-        if kind == "axisymmetric" and k == 0:
-            width = np.pi * np.diff(edges[0] ** 2)        # a row along z: its ring's area
         shape = [1] * section.ndim
         shape[position] = width.size
         section = section * width.reshape(shape)
     rows_in, rows_level, section = rows_in.reshape(-1, n), rows_level.reshape(-1, n), section.ravel()
-    if kind == "axisymmetric" and axis == 0:
+    if kind == "axisymmetric":
         def primitive(x):
             return np.pi * x ** 2
     else:

@@ -28,9 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ablation.output.files import OutputError
+from ablation.output.files import SWEEP_MARKER as MARKER, OutputError
 
-MARKER = ".ablation-sweep"
 ROW = re.compile(r"^(\d{8})\.(parquet|json)$")
 TOOL = "ablation"
 
