@@ -469,8 +469,13 @@ def test_lesion_with_reused_amg_hierarchy_matches_fresh_direct_solves_on_3d_grid
     assert abs(volume / reference - 1) < 0.005
     z, z_ref = (np.asarray(r.timeseries["impedance_ohm"]) for r in (reused, fresh))
     # impedance row by row: 1e-7 typically, 1.3e-5 at the row after the roll-off, located to its
-    # 0.02 s resolution from margins that agree to the solver tolerance
-    assert np.max(np.abs(z / z_ref - 1)) < 1e-4
+    # 0.02 s resolution from margins that agree to the solver tolerance. Once a cell next to the
+    # electrode reaches 100 degC its water loss switches sigma by a factor, and a 1e-7 difference in
+    # its temperature moves the impedance by up to 0.25 % in that row (measured with the log-law wall)
+    below_boiling = np.asarray(fresh.timeseries["max_temperature_C"]) < 99.99
+    assert below_boiling.sum() >= 20
+    assert np.max(np.abs(z / z_ref - 1)[below_boiling]) < 1e-4
+    assert np.max(np.abs(z / z_ref - 1)) < 5e-3
     energy, energy_ref = reused.summary["device"]["energy_J"], fresh.summary["device"]["energy_J"]
     assert abs(energy / energy_ref - 1) < 1e-6
 

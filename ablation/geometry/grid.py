@@ -25,6 +25,7 @@ import numpy as np
 
 from ablation.geometry.shapes import Segment, orthonormal_frame
 from ablation.geometry.finite_volume import FVGeometry
+from ablation.geometry.probe_wall import log_law_wall_lengths
 
 
 def graded_edges(lo: float, hi: float, fine: list[tuple[float, float]], h_fine: float, h_max: float,
@@ -89,6 +90,9 @@ class Domain:
     # tissue cells an applicator runs through without being held out of the tissue (RF tines):
     # part of the applicator the connected lesion is grown from (physics/damage.py)
     applicator_cells: np.ndarray | None = None
+    # per interior face, the length (m) of the log-law wall of a 3-D probe next to it (NaN elsewhere):
+    # the heat and electric problems couple the probe wall to the tissue through it (probe_wall.py)
+    wall_length: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:
@@ -239,7 +243,7 @@ def mark_regions(domain: Domain, vessel_names=()) -> None:
                 inside &= (z < 0.0) & (z > -probe.active_length) if kind == "probe_active" \
                     else (z < -probe.active_length)
             else:
-                inside = seg.contains(pts) | _cells_hit(domain, seg)
+                inside = seg.contains(pts) | _cells_hit(domain, off_grid_lines(seg))
             mask = inside & ~taken
             taken |= mask
             domain.regions.append(Region(f"{probe.name} {kind.split('_')[1]}", kind, i, mask,
@@ -250,6 +254,17 @@ def mark_regions(domain: Domain, vessel_names=()) -> None:
         name = vessel_names[i] if i < len(vessel_names) and vessel_names[i] else f"vessel {i + 1}"
         domain.regions.append(Region(name, "vessel", i, mask, vessel.signed_distance))
     domain.tumor_masks = [t.contains(pts) & ~taken for t in domain.tumors]
+    domain.wall_length = None
+    if domain.kind == "3d" and domain.probes:
+        domain.wall_length = np.full(domain.geometry.face_area.size, np.nan)
+        for i, probe in enumerate(domain.probes):
+            mine = np.zeros(domain.n_cells, bool)
+            for region in domain.regions:
+                if region.kind.startswith("probe") and region.index == i:
+                    mine |= region.mask
+            lengths = log_law_wall_lengths(domain, off_grid_lines(probe.needle), mine, taken)
+            if lengths:
+                domain.wall_length[list(lengths)] = list(lengths.values())
 
 
 def mark_anatomy(domain: Domain, anatomy) -> None:
@@ -267,19 +282,37 @@ def mark_anatomy(domain: Domain, anatomy) -> None:
 
 
 def _cells_hit(domain: Domain, seg: Segment) -> np.ndarray:
-    """Cells that contain a point of the segment's centre line: keeps a thin probe or vessel
-    connected on a coarse 3-D grid, where no cell centre may lie within its radius."""
-    step = min(float(np.min(np.diff(e))) for e in domain.edges) / 4.0
-    points = seg.sample_points(step)
-    index = []
+    """Cells the segment's centre line passes through: keeps a thin probe or vessel connected on a
+    coarse 3-D grid, where no cell centre may lie within its radius. The line is cut where it crosses
+    the grid planes and the cell holding each piece's midpoint is taken, so a corner it clips is not
+    missed."""
+    start, span = seg.start, seg.end - seg.start
+    cuts = [np.array([0.0, 1.0])]
     for ax in range(3):
-        edges = domain.edges[ax]
-        k = np.searchsorted(edges, points[ax], side="right") - 1
-        index.append(k)
-    index = np.vstack(index)
+        if abs(span[ax]) > 0:
+            t = (domain.edges[ax] - start[ax]) / span[ax]
+            cuts.append(t[(t > 0.0) & (t < 1.0)])
+    t = np.unique(np.concatenate(cuts))
+    points = start[:, None] + span[:, None] * (0.5 * (t[1:] + t[:-1]))
+    index = np.vstack([np.searchsorted(domain.edges[ax], points[ax], side="right") - 1 for ax in range(3)])
     ok = np.all((index >= 0) & (index < np.array(domain.shape)[:, None]), axis=0)
     nx, ny, _ = domain.shape
-    cells = index[0, ok] + nx * (index[1, ok] + ny * index[2, ok])
     mask = np.zeros(domain.n_cells, bool)
-    mask[cells] = True
+    mask[index[0, ok] + nx * (index[1, ok] + ny * index[2, ok])] = True
     return mask
+
+
+def off_grid_lines(segment: Segment) -> Segment:
+    """The segment moved by PROBE_AXIS_NUDGE across its axis, in a fixed direction no grid plane
+    contains: a probe axis lying on a cell face, edge or corner (a probe at a round position) then
+    lies inside the cells it passes through, which the log-law wall needs (probe_wall.py)."""
+    e = (segment.end - segment.start) / segment.length
+    across = np.cross(e, np.array([0.3141, 0.5926, 0.7431]))
+    if np.linalg.norm(across) < 1e-3:
+        across = np.cross(e, np.array([0.7431, -0.3141, 0.5926]))
+    shift = PROBE_AXIS_NUDGE * across / np.linalg.norm(across)
+    return Segment(segment.start + shift, segment.end + shift, segment.radius, segment.name)
+
+
+#: 0.1 micrometre: far below any cell and any placement error, far above rounding
+PROBE_AXIS_NUDGE = 1e-7

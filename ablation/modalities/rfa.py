@@ -203,7 +203,8 @@ class Model(BaseModel):
                                          if direct else self.ELECTRIC_TOLERANCE),
                            max_iterations=scenario.solver.max_iterations, current_from_power=not direct,
                            ground_extra=(far_field_lengths(domain.geometry, self.channel_electrode[c])
-                                         if self.spec.ground == "far_field" else None))
+                                         if self.spec.ground == "far_field" else None),
+                           wall_length=domain.wall_length)
             for c in range(self.channels)]
         self.electric = self.electric_channels[0]
         n = domain.n_cells
@@ -297,10 +298,11 @@ class Model(BaseModel):
         sigma = self.electrical_conductivity(np.full(self.domain.n_cells, self.scenario.tissue.initial_temperature))
         electrode = self.channel_electrode[0]
         faces = ElectricSolver(self.domain.geometry, electrode, self.insulator, preconditioner="direct"
-                               if self.domain.kind == "axisymmetric" else "amg")
+                               if self.domain.kind == "axisymmetric" else "amg", wall_length=self.domain.wall_length)
         far = ElectricSolver(self.domain.geometry, electrode, self.insulator, preconditioner="direct"
                              if self.domain.kind == "axisymmetric" else "amg",
-                             ground_extra=far_field_lengths(self.domain.geometry, electrode))
+                             ground_extra=far_field_lengths(self.domain.geometry, electrode),
+                             wall_length=self.domain.wall_length)
         return 1.0 - faces.solve_unit(sigma).impedance / far.solve_unit(sigma).impedance
 
     # ----------------------------------------------------------------- hooks

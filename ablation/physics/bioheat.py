@@ -108,6 +108,10 @@ def build_surfaces(domain) -> list[Surface]:
         dist = np.concatenate([(g.face_distance - g.face_distance_1)[on_p], g.face_distance_1[on_q]])
         if region.signed_distance is not None and faces.size:
             dist = _distance_to_true_surface(domain, region, faces, cells, dist)
+        log_law = getattr(domain, "wall_length", None)
+        if log_law is not None and faces.size:
+            # a thin 3-D probe: the wall law of a line source (geometry/probe_wall.py)
+            dist = np.where(np.isnan(log_law[faces]), dist, log_law[faces])
         surfaces.append(Surface(region.name, region.kind, region.index, faces, cells, g.face_area[faces],
                                 dist, m))
     return surfaces

@@ -79,6 +79,9 @@ class ElectricSolver:
     insulator : bool per cell, no current (needle shafts); may be None
     ground_faces : bool per boundary face of ``geometry`` (V = 0 there); faces without area
         (the r = 0 axis) are ignored
+    wall_length : per interior face, the distance (m) from the tissue cell centre to the electrode
+        wall to use instead of the distance to the face (NaN: the face), e.g. the log-law lengths
+        of a thin 3-D electrode (``Domain.wall_length``); may be None
     ground_extra : per boundary face, a length (m) of the same tissue beyond the face, in series with
         the half cell before the ground: 0 (default) puts the ground on the face; r / cos(theta)
         (:func:`far_field_lengths`) is the rest of an unbounded medium, whose resistance then lies
@@ -97,7 +100,7 @@ class ElectricSolver:
     def __init__(self, geometry: FVGeometry, electrode: np.ndarray, insulator=None, ground_faces=None,
                  preconditioner: str | LinearSolver = "amg", tolerance: float = 1e-10, max_iterations: int = 2000,
                  rebuild_factor: float = 2.0, lu_rebuild: int = 30, current_from_power: bool = True,
-                 ground_extra=None):
+                 ground_extra=None, wall_length=None):
         self.geometry = g = geometry
         self.current_from_power = current_from_power
         n = g.n_cells
@@ -122,8 +125,12 @@ class ElectricSolver:
         # cell and geometric factor A / d_tissue, so a solve touches only them
         on_p, on_q = np.nonzero(self._elec_p)[0], np.nonzero(self._elec_q)[0]
         self._ecell = np.concatenate([q[on_p], p[on_q]])
-        self._e_geom = np.concatenate([g.face_area[on_p] / self._d_tissue_p[on_p],
-                                       g.face_area[on_q] / self._d_tissue_q[on_q]])
+        d_tissue = np.concatenate([self._d_tissue_p[on_p], self._d_tissue_q[on_q]])
+        if wall_length is not None:
+            # a thin 3-D electrode: the wall law of a line source (geometry/probe_wall.py)
+            law = np.asarray(wall_length, float)[np.concatenate([on_p, on_q])]
+            d_tissue = np.where(np.isnan(law), d_tissue, law)
+        self._e_geom = np.concatenate([g.face_area[on_p], g.face_area[on_q]]) / d_tissue
         self._e_face = (on_p, on_q)
         if ground_faces is None:
             ground_faces = np.ones(g.boundary_cell.size, bool)

@@ -990,39 +990,27 @@ def edge_warnings(scenario, fine: float, lesion, isotherms) -> tuple[str, ...]:
 
 
 def probe_warnings(scenario, domain, fine: float) -> tuple[str, ...]:
-    """A warning (logged and listed) for each probe thinner than the fine cells (mm) of a 3-D grid: it
-    is then the set of cells its axis crosses, a thicker wall whose temperature and heat transfer the
-    grid does not resolve (a 1.5 mm thermal probe in 2 mm cells gave 0.00 mL where its axisymmetric
-    grid gave 0.14 mL). Axisymmetric grids fit the probe's radius."""
+    """A warning (logged and listed) for each probe thinner than the fine cells (mm) of a 3-D grid.
+    Its wall acts at its true radius through the log-law wall (geometry/probe_wall.py), but the
+    steep field next to it is not resolved. Axisymmetric grids fit the probe's radius."""
     if domain.kind != "3d":
         return ()
     out = []
     for i, probe in enumerate(scenario.probes):
-        if probe.diameter * 1e3 < fine:
-            message = (f"{scenario.name}: probes[{i}] ({probe.diameter * 1e3:g} mm across) is thinner than the "
-                       f"{fine:.2g} mm fine cells of the 3-D grid, which represent it by the cells its axis crosses: "
-                       "its wall temperature, heat transfer and zone depend on the grid; set grid.spacing to at "
-                       "most the probe's diameter")
-        elif probe.diameter * 1e3 < PROBE_CELLS_ACROSS * fine:
-            message = (f"{scenario.name}: probes[{i}] ({probe.diameter * 1e3:g} mm across) spans fewer than "
-                       f"{PROBE_CELLS_ACROSS:g} of the {fine:.2g} mm fine cells of the 3-D grid: its wall is a "
-                       "staircase of cells, and the zone depends on the spacing and on where the probe's axis lies "
-                       f"within its cell ({PROBE_STAIRCASE_SCATTER}); for one straight probe use the axisymmetric "
-                       "grid, else compare spacings (ablation converge)")
-        else:
+        if probe.diameter * 1e3 >= fine:
             continue
+        message = (f"{scenario.name}: probes[{i}] ({probe.diameter * 1e3:g} mm across) is thinner than the "
+                   f"{fine:.2g} mm fine cells of the 3-D grid: its wall acts at its true radius, but the field "
+                   f"next to it is not resolved and the zone depends on the grid ({THIN_PROBE_SCATTER}); set "
+                   "grid.spacing to at most the probe's diameter")
         logger.warning(message)
         out.append(message)
     return tuple(out)
 
 
-#: A probe resolved by fewer fine cells across than this is warned about on a 3-D grid ...
-PROBE_CELLS_ACROSS = 2.0
-#: ... with this measurement (2026-12-06: 17 G cryoprobe 5 min freeze, cooled RF needle 2-4 min at
-#: 100 W, 1.47-1.5 mm across; the same probes on 1 mm axisymmetric grids, which converge within 2 %)
-PROBE_STAIRCASE_SCATTER = ("measured for 1.47-1.5 mm probes on 0.75-1.5 mm cells: -39 % to +7 % in zone volume "
-                           "against the axisymmetric solve, a 17 G cryoprobe moved by 0.75 mm within 1.5 mm cells "
-                           "losing a third of its lethal zone")
+#: measured 2026-12-06 with the log-law wall against the same probes on 1 mm axisymmetric grids
+#: (17 G cryoprobe 5 min freeze; 1.5 mm heated probe at 95 degC, 6 min)
+THIN_PROBE_SCATTER = "measured for 1.47-1.5 mm probes in 2 mm cells: +0.3 % to +8 % in zone volume against the axisymmetric solve"
 
 
 def tine_warnings(scenario, fine: float) -> tuple[str, ...]:

@@ -193,3 +193,64 @@ def observed_order(comparisons, norm="max_error") -> float:
     h = [c.h for c in comparisons]
     err = [getattr(c, norm) for c in comparisons]
     return float(analytic.observed_order(h, err))
+
+
+# ------------------------------------------------------------------ a thin probe on a 3-D grid
+@dataclass
+class LineProbe:
+    """The steady field around a thin probe held at theta_a on a 3-D grid, against the closed form."""
+    power_per_length: float        # W/m out of the tissue into the probe wall (numerical)
+    exact_power_per_length: float  # W/m, closed form
+    comparison: Comparison         # theta of the tissue cells (rho >= 2 h) against the closed form
+
+    @property
+    def power_error(self) -> float:
+        """(numerical - exact) / exact wall power."""
+        return self.power_per_length / self.exact_power_per_length - 1.0
+
+
+def steady_line_probe(h, offset=(0.0, 0.0), a=0.735e-3, half=12e-3, theta_a=-10.0, log_law=True,
+                      layers=3):
+    """A 17 G probe (radius ``a``) along z across a 3-D grid of cubes of side ``h``, its axis moved
+    by ``offset`` (m) from a cell centre; held at theta_a, perfused tissue (docs/physics.md case 1,
+    cylinder). The outer faces across the axis are held at the closed form
+    (:func:`analytic.steady_pennes_cylinder` with R = ``half``), so the box is exact; the faces
+    along the axis are adiabatic (the field does not vary along it). ``log_law`` couples the wall
+    by the line-source wall law (geometry/probe_wall.py), else by the distance to the true
+    surface across each staircase face (the coupling before it)."""
+    from ablation.geometry.grid import mark_regions
+    from ablation.geometry.shapes import Probe
+    n = 2 * int(round(half / h)) + 1                 # odd: a cell centre on x = y = 0
+    edges = (np.arange(n + 1) - n / 2) * h
+    z_edges = np.arange(layers + 1) * h
+    grid = [edges, edges, z_edges]
+    domain = Domain("3d", None, FVGeometry.rectilinear(grid), (n, n, layers), grid, np.zeros(3), np.eye(3))
+    axis = np.array([offset[0], offset[1], 0.0])
+    length = z_edges[-1] + 4 * h
+    domain.probes = [Probe("probe", axis - np.array([0.0, 0.0, 2 * h]), np.array([0.0, 0.0, -1.0]),
+                           a, length / 2, length / 2)]
+    mark_regions(domain)
+    if not log_law:
+        domain.wall_length = None
+    g = domain.geometry
+    outer = g.boundary_area > 0
+    centre = g.boundary_center[:, outer] + np.array([e[0] for e in grid])[:, None]   # geometry: from the low corner
+    rho_face = np.hypot(centre[0] - axis[0], centre[1] - axis[1])
+    across = ~np.isclose(np.abs(centre[2] - z_edges[-1] / 2), z_edges[-1] / 2)
+    boundary = np.where(across, T_BODY + analytic.steady_pennes_cylinder(rho_face, a, half, theta_a, L_PERF), np.nan)
+    heat = _solver(domain, PERFUSION, boundary)
+    for surface in heat.surfaces:
+        surface.bc, surface.value = "temperature", T_BODY + theta_a
+    heat.step(STEADY)
+    # heat into the wall (W/m): the step's energy over a 1e12 s step is too small to read back
+    power = sum(float(np.sum(K * s.area / s.distance * (heat.T[s.cell] - s.value))) for s in heat.surfaces)
+    power /= z_edges[-1]
+    delta = 1e-9
+    slope = (analytic.steady_pennes_cylinder(a + delta, a, half, theta_a, L_PERF) - theta_a) / delta
+    exact_power = 2.0 * np.pi * a * K * slope
+    pts = domain.frame_points()
+    rho = np.hypot(pts[0] - axis[0], pts[1] - axis[1])
+    keep = domain.tissue & (rho >= 2 * h) & (rho <= half)
+    exact = analytic.steady_pennes_cylinder(rho[keep], a, half, theta_a, L_PERF)
+    return LineProbe(power, exact_power, Comparison(rho[keep], heat.T[keep] - T_BODY, exact, abs(theta_a), h,
+                                                    g.volumes[keep]))

@@ -65,3 +65,4 @@ def steady_sphere_embedded(ctx):
     rows += _errors("3d_sphere", [v.steady_sphere_embedded("3d", h) for h in cube], 0.03, 0.9)
     rows += _errors("3d_sphere", [v.steady_sphere_embedded("3d", h) for h in cube], 0.03, 0.9, norm="rms_error")[1:]
     return rows
+
