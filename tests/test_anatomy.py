@@ -301,6 +301,8 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
     cases.append((scenario_table(vessels=[{"label": 2}, {"label": 2}]),
                   "anatomy.vessels[1].label: label 2 is already anatomy.vessels[0].label"))
     cases.append((scenario_table(liver=[1, 2]), "anatomy.tumors[0].label: label 11 is not among anatomy.liver [1, 2]"))
+    # s33 fuzz: a label listed twice in the liver was accepted
+    cases.append((scenario_table(liver=[1, 1, 2, 11]), "anatomy.liver: [1, 1, 2, 11] names label 1 more than once"))
     label_tumour = {"shape": "label", "label": 11, "center": [0, 0, 0]}
     t = scenario_table()
     t["tumors"] = [dict(label_tumour, name="again")]
@@ -368,6 +370,17 @@ def test_bad_anatomy_input_exits_2_naming_the_file_or_label(tmp_path, capsys):
         (tmp_path / f"{name}.csv").write_text("x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm,flow_ml_min\n" + row + "\n")
         cases.append((scenario_table(centerlines=f"{name}.csv"), f"{name}.csv: line 2" + (": " if name != "flow" else ", ")
                       + expected))
+    # s33 fuzz: a parent cycle, a repeated id and a parent no segment has were accepted
+    header = "tree,id,parent,x0_mm,y0_mm,z0_mm,x1_mm,y1_mm,z1_mm,radius_mm\n"
+    for name, rows, expected in (
+            ("cycle", "t,0,1,0,0,0,0,0,10,1.5\nt,1,0,0,0,10,0,5,20,1.5\n",
+             "cycle.csv: line 2, column 'parent': following the parents from id 0 returns to id 0 (a cycle)"),
+            ("twice", "t,0,-1,0,0,0,0,0,10,1.5\nt,0,0,0,0,10,0,5,20,1.5\n",
+             "twice.csv: line 3, column 'id': 0 is already the id of line 2"),
+            ("orphan", "t,0,-1,0,0,0,0,0,10,1.5\nt,1,7,0,0,10,0,5,20,1.5\n",
+             "orphan.csv: line 3, column 'parent': 7 is no segment's id in tree 't'")):
+        (tmp_path / f"{name}.csv").write_text(header + rows)
+        cases.append((scenario_table(centerlines=f"{name}.csv"), expected))
     lines = pv.PolyData(np.array([[0.0, 0.0, 0.0], [np.inf, 0.0, 10.0]]), lines=[2, 0, 1])
     lines.point_data["radius_mm"] = np.array([1.5, 1.5])
     lines.save(tmp_path / "inf.vtp")

@@ -106,6 +106,16 @@ def _mutations():
                                              "coverage.margin_points", "the memory budget"),
         "blank tumour name": (m(lambda d: d["tumors"][0].update(name=" ")),
                               "tumors[0].name", "is blank; expected a name, or leave the field out"),
+        # s33 fuzz: an ESC in a name reached the terminal raw; a NUL went into the picture's text
+        "control character in a name": (m(lambda d: d["tumors"][0].update(name="\u001b[31mred")),
+                                        "tumors[0].name", "holds the control character '\\x1b'; expected printable"),
+        "line break in a name": (m(lambda d: d.update(name="a\nb")), "name", "holds the control character '\\n'"),
+        "a name of 200 000 characters": (m(lambda d: d.update(name="x" * 200_000)), "name",
+                                         "a name of 200000 characters; expected at most 1000"),
+        # s33 fuzz: named the tumour and the probe as reaching outside, not the spacing
+        "cells larger than the domain": (m(lambda d: d.setdefault("grid", {}).update(spacing="100 mm",
+                                                                                        max_spacing="200 mm")),
+                                         "grid.spacing", "100 mm leaves fewer than 8 cells across the"),
         "zero electrical conductivity": (m(lambda d: d["tissue"].update(electrical_conductivity="0 S/m")),
                                          "tissue.electrical_conductivity", "expected at least 0.001 S/m"),
         "active part longer than the domain": (m(lambda d: d["probes"][0].update(active_length="200 mm")),

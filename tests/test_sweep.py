@@ -57,6 +57,18 @@ def test_unknown_path_is_named():
     assert "tissue.perfusio" in errors[0][1] and "perfusion" in errors[0][1]
     errors = problems({"parameters": [{"path": "probes[3].tip", "values": [[0, 0, 0]]}]})
     assert errors[0][0] == "sweep.parameters[0].path" and "index 3 is out of range" in errors[0][1]
+    # s33 fuzz: these said "probes[0].tip is not a list", though it is one of 3
+    errors = problems({"parameters": [{"path": "probes[0].tip[7]", "values": [1, 2]}]})
+    assert errors[0][0] == "sweep.parameters[0].path"
+    assert "index 7 is out of range; probes[0].tip has 3 components (indices 0-2)" in errors[0][1]
+    errors = problems({"parameters": [{"path": "probes[0].tip[1][0]", "values": [1, 2]}]})
+    assert "expected at most one index, into a vector" in errors[0][1]
+    errors = problems({"parameters": [{"path": "probes[0].thermal.temperature_schedule[1][1]", "values": [1, 2]}]})
+    assert "probes[0].thermal.temperature_schedule is a schedule of [time, value] points" in errors[0][1]
+    # s33 fuzz: a range of one value silently dropped its stop
+    errors = problems({"parameters": [{"path": "probes[0].active_length",
+                                       "range": {"start": "10 mm", "stop": "20 mm", "count": 1}}]})
+    assert errors[0][0] == "sweep.parameters[0].range.count" and "would leave stop unused" in errors[0][1]
 
 
 def test_distribution_outside_the_field_range_is_refused():

@@ -106,7 +106,7 @@ def _csv_rows(path, reader):
                            f"{', '.join(REQUIRED)}, radius_mm")
     if "radius_mm" not in header:
         raise AnatomyError(f"{path}: no radius_mm column: every centre-line segment needs its radius (mm)")
-    rows = []
+    rows, links = [], []
     for line, row in enumerate(reader, start=2):
         row = {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
         if not any(row.values()):
@@ -127,7 +127,34 @@ def _csv_rows(path, reader):
                                    "is about 5000 mL/min)")
             flow = flow_ml_min * 1e-6 / 60.0
         rows.append((row.get("tree") or "vessels", a, b, r, flow))
+        links.append((line, row.get("tree") or "vessels", row.get("id") or "", row.get("parent") or ""))
+    _check_tree_links(path, links)
     return rows
+
+
+def _check_tree_links(path, links) -> None:
+    """``id`` and ``parent`` (optional) must describe trees: ids unique within a tree, each parent an
+    id of the same tree (empty or -1 at a root), and no segment its own ancestor."""
+    ids = {}
+    for line, tree, segment, parent in links:
+        if segment:
+            if (tree, segment) in ids:
+                raise AnatomyError(f"{path}: line {line}, column 'id': {segment} is already the id of line "
+                                   f"{ids[tree, segment][0]} (tree {tree!r}); expected each id once per tree")
+            ids[tree, segment] = (line, parent)
+    for line, tree, segment, parent in links:
+        if parent in ("", "-1"):
+            continue
+        if (tree, parent) not in ids:
+            raise AnatomyError(f"{path}: line {line}, column 'parent': {parent} is no segment's id in tree {tree!r}; "
+                               "expected the id of another segment of the same tree, or empty (-1) at a root")
+        seen, step = {segment}, parent
+        while step not in ("", "-1"):
+            if step in seen:
+                raise AnatomyError(f"{path}: line {line}, column 'parent': following the parents from id {segment} "
+                                   f"returns to id {step} (a cycle); expected a tree, each branch ending at a root")
+            seen.add(step)
+            step = ids.get((tree, step), (None, ""))[1]
 
 
 def _read_vtp(path):

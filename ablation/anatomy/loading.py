@@ -133,6 +133,11 @@ def _check_label_roles(section, errors: list) -> dict:
     the surroundings' properties and lie outside the capsule its margins are measured to. Returns
     {label: the field that names it} (:func:`label_role_problem` checks further tumours with it)."""
     first = {}
+    liver = list(section.liver or ())
+    twice = sorted({label for label in liver if liver.count(label) > 1})
+    if twice:
+        errors.append(("anatomy.liver", f"{liver} names label {', '.join(map(str, twice))} more than once; expected "
+                                        "each label once"))
     for role in ("tumors", "vessels"):
         for i, entry in enumerate(getattr(section, role) or ()):
             field = f"anatomy.{role}[{i}].label"

@@ -23,7 +23,6 @@ from ablation.cli import options as option
 from ablation.input.plausibility import MAX_PLACEMENT_SAMPLES
 from ablation.input.models import DEFAULT_MODEL, MODELS
 from ablation.input.scenario import ScenarioError, load_scenario
-from ablation.outcome.placement import APPROACHES
 
 #: the model whose fit `ablation calibrate` runs by default: the default model's calibration owner
 CALIBRATION_MODEL = MODELS[DEFAULT_MODEL].calibrated_by or DEFAULT_MODEL
@@ -319,19 +318,10 @@ def cmd_converge(args) -> int:
 DEFAULT_COMPARE_APPROACHES = ("open", "laparoscopic", "percutaneous")
 
 
-def parse_approaches(text: str) -> list:
-    names = [a.strip() for a in text.split(",") if a.strip()]
-    unknown = [a for a in names if a not in APPROACHES]
-    if not names or unknown:
-        raise ScenarioError([("--approaches", f"{text!r} names unknown approach(es) {', '.join(unknown) or '(none)'}; "
-                                              f"expected a comma-separated subset of {', '.join(APPROACHES)}")])
-    return names
-
-
 def _compare_arguments(parser) -> None:
     parser.description = "the same tumour(s) and device under each placement approach, side by side"
     parser.add_argument("scenario")
-    parser.add_argument("--approaches", default=",".join(DEFAULT_COMPARE_APPROACHES),
+    parser.add_argument("--approaches", default=",".join(DEFAULT_COMPARE_APPROACHES), type=option.approaches,
                         help="comma-separated approaches (open, laparoscopic, percutaneous)")
     parser.add_argument("--samples", type=option.count(1, MAX_PLACEMENT_SAMPLES, "placement.samples' limit: "
                                                        "about 40 min of Monte Carlo"), default=None,
@@ -349,7 +339,7 @@ def cmd_compare(args) -> int:
     from ablation.outcome.compare import compare
     from ablation.output.comparison import to_markdown, write_comparison
     from ablation.output.files import ResultFolder
-    approaches = parse_approaches(args.approaches)
+    approaches = args.approaches
     scenario = load_scenario(args.scenario)
     if not scenario.probes or not scenario.tumors:
         raise ScenarioError([("probes" if not scenario.probes else "tumors",
@@ -782,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", type=option.count(1), default=None, help="label of the zone in MEASURED (default: "
                                                                  "every non-zero voxel)")
     p.add_argument("--criterion", default=None, type=option.criterion, help="with a result folder: compare lesion_<criterion>.nii.gz")
-    p.add_argument("--out", default=None, type=option.output_path,
+    p.add_argument("--out", default=None, type=option.json_output_path,
                    help="also write the figures to this new JSON file (an existing file or folder is refused)")
     p.set_defaults(handler=cmd_compare_zone)
     for name in ("run", "validate", "converge", "compare", "sweep", "plan"):

@@ -60,6 +60,29 @@ def output_path(text: str) -> str:
     return text
 
 
+def json_output_path(text: str) -> str:
+    """argparse type of an --out that receives a JSON record (compare-zone): a .json name."""
+    output_path(text)
+    if Path(text).suffix.lower() != ".json" and not Path(text).is_dir():     # a folder: refused as one later
+        raise argparse.ArgumentTypeError(f"{text!r}: the figures are JSON; expected a name ending in .json")
+    return text
+
+
+def approaches(text: str) -> list:
+    """argparse type of compare --approaches: placement approaches, comma-separated, each once."""
+    from ablation.outcome.placement.error_models import APPROACHES
+    names = [a.strip() for a in text.split(",")]
+    unknown = [repr(a) if a else "an empty entry" for a in names if a not in APPROACHES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{text!r} names unknown approach(es) {', '.join(unknown)}; expected a "
+                                          f"comma-separated subset of {', '.join(APPROACHES)}")
+    twice = sorted({a for a in names if names.count(a) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{text!r} names {', '.join(twice)} twice; expected each approach once "
+                                         "(the comparison would repeat its row)")
+    return names
+
+
 def existing_folder(text: str) -> str:
     """argparse type of --allow-input-path: a folder that exists (a typo would allow nothing, silently)."""
     path = Path(text).expanduser()

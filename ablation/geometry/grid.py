@@ -285,15 +285,18 @@ def _cells_hit(domain: Domain, seg: Segment) -> np.ndarray:
     """Cells the segment's centre line passes through: keeps a thin probe or vessel connected on a
     coarse 3-D grid, where no cell centre may lie within its radius. The line is cut where it crosses
     the grid planes and the cell holding each piece's midpoint is taken, so a corner it clips is not
-    missed."""
-    start, span = seg.start, seg.end - seg.start
-    cuts = [np.array([0.0, 1.0])]
-    for ax in range(3):
-        if abs(span[ax]) > 0:
-            t = (domain.edges[ax] - start[ax]) / span[ax]
-            cuts.append(t[(t > 0.0) & (t < 1.0)])
-    t = np.unique(np.concatenate(cuts))
-    points = start[:, None] + span[:, None] * (0.5 * (t[1:] + t[:-1]))
+    missed. Vessel trees and label vessels bring their own centre-line points (``sample_points``)."""
+    if isinstance(seg, Segment):
+        start, span = seg.start, seg.end - seg.start
+        cuts = [np.array([0.0, 1.0])]
+        for ax in range(3):
+            if abs(span[ax]) > 0:
+                t = (domain.edges[ax] - start[ax]) / span[ax]
+                cuts.append(t[(t > 0.0) & (t < 1.0)])
+        t = np.unique(np.concatenate(cuts))
+        points = start[:, None] + span[:, None] * (0.5 * (t[1:] + t[:-1]))
+    else:
+        points = seg.sample_points(min(float(np.min(np.diff(e))) for e in domain.edges) / 4.0)
     index = np.vstack([np.searchsorted(domain.edges[ax], points[ax], side="right") - 1 for ax in range(3)])
     ok = np.all((index >= 0) & (index < np.array(domain.shape)[:, None]), axis=0)
     nx, ny, _ = domain.shape

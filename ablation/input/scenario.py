@@ -852,7 +852,13 @@ def _check_geometry(s: Record, errors: list) -> None:
     size = grid_domain_size(s)
     half = size / 2.0
     center = domain_center(s)
-    margin = 2.0 * s.grid.spacing
+    # shapes keep two fine cells from the boundary; a spacing too coarse for the domain is its own
+    # error, and must not make every shape read as reaching outside
+    margin = 2.0 * min(s.grid.spacing, size / 8)
+    if s.grid.spacing > size / 8:
+        errors.append(("grid.spacing", f"{s.grid.spacing * 1e3:g} mm leaves fewer than 8 cells across the "
+                                       f"{size * 1e3:g} mm domain; expected at most {size / 8 * 1e3:g} mm "
+                                       "(1-2 mm resolves a lethal zone's edge)"))
 
     def inside(point, extent) -> bool:
         return bool(np.all(np.abs(np.asarray(point) - center) + extent <= half - margin))
@@ -989,7 +995,7 @@ def _check_insertions(s: Record, errors: list) -> None:
                         for ins in section.insertions]
     every = s.replaced(probes=tuple(probes))
     center, size = domain_center(every), grid_domain_size(every)
-    margin = 2.0 * s.grid.spacing
+    margin = 2.0 * min(s.grid.spacing, size / 8)
     for k, probe in enumerate(probes[1:]):
         problem = _probe_outside(probe, center, size, margin)
         if problem:

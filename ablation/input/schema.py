@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -249,10 +250,24 @@ class String(Spec):
                                  + (", or leave the field out for the default label" if self.nullable
                                     else " such as 'showcase'")))
             return None
+        if self.nonempty and len(value) > NAME_MAX_LENGTH:
+            errors.append((path, f"a name of {len(value)} characters; expected at most {NAME_MAX_LENGTH} (it is "
+                                 "printed in reports, pictures and messages)"))
+            return None
+        control = [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+        if self.nonempty and control:
+            errors.append((path, f"{value[:40]!r} holds the control character {control[0]!r}; expected printable "
+                                 "characters (a name is printed on terminals, in reports and on pictures)"))
+            return None
         return value
 
     def json_schema(self):
-        return {**self._base_schema(), "type": "string", **({"pattern": r"\S"} if self.nonempty else {})}
+        return {**self._base_schema(), "type": "string",
+                **({"pattern": r"\S", "maxLength": NAME_MAX_LENGTH} if self.nonempty else {})}
+
+
+#: the longest name taken: a label, not a document (a 380-character tumour name is tested to run)
+NAME_MAX_LENGTH = 1000
 
 
 @dataclass

@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass
 
 from ablation.input.plausibility import MAX_SWEEP_RUNS, TEMPERATURE_RANGES, check_temperature, pattern
-from ablation.input.schema import (Boolean, Choice, ListOf, Number, Perfusion, Quantity, Spec, String, Table,
-                                   Vector, describe, parse_path)
+from ablation.input.schema import (Boolean, Choice, ListOf, Number, Perfusion, Quantity, Schedule, Spec, String,
+                                   Table, Vector, describe, parse_path)
 from ablation.input.units import UnitError, parse_perfusion, parse_quantity, si_unit
 from ablation.outcome.placement import APPROACHES
 
@@ -241,6 +241,15 @@ def swept_field(root: Table, path: str) -> SweptField:
                 spec = spec.item
             elif isinstance(spec, Vector) and k == len(steps) - 1 and step < spec.length:
                 component = step
+            elif isinstance(spec, Vector) and k == len(steps) - 1:
+                raise ValueError(f"index {step} is out of range; {'.'.join(walked)} has {spec.length} components "
+                                 f"(indices 0-{spec.length - 1})")
+            elif isinstance(spec, Vector):
+                raise ValueError(f"{'.'.join(walked)}[{step}]: a component of {'.'.join(walked)} is one number; "
+                                 "expected at most one index, into a vector (e.g. probes[0].tip[2])")
+            elif isinstance(spec, Schedule):
+                raise ValueError(f"{'.'.join(walked)} is a schedule of [time, value] points; a sweep changes one "
+                                 "field or one vector component, not a point of a schedule")
             else:
                 raise ValueError(f"{'.'.join(walked) or path} is not a list; no index [{step}] there")
             walked[-1] += f"[{step}]"
@@ -375,6 +384,10 @@ def _parse_parameter(p, field: SweptField, where: str, kind: str, errors: list) 
             errors.append((f"{where}.range", f"{name}: {exc}"))
             return None
         count = int(r.count)
+        if count == 1 and stop != start:
+            errors.append((f"{where}.range.count", f"{name}: 1 value from start to stop would leave stop unused; "
+                                                   "expected a count of at least 2 (or values = [start] for one)"))
+            return None
         values = [start + (stop - start) * k / (count - 1) for k in range(count)] if count > 1 else [start]
         written = tuple(field.written(v) for v in values)
         for k, v in enumerate(written):
