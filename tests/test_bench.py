@@ -168,7 +168,7 @@ def test_shipped_suites_references_and_scenarios_come_with_the_package():
     assert (cases / "__init__.py").exists()
     assert {"verification", "validation", "performance"} <= set(bench.find_suites(cases))
     assert [p.stem for p in bench.find_suites(cases)["verification"]] == [
-        "coverage", "cryo", "montecarlo", "pennes", "rfa", "time_step"]
+        "coverage", "cryo", "montecarlo", "pennes", "probe_wall", "rfa", "time_step"]
     assert (cases / "validation" / "published_lesions.csv").exists()
     # every shipped reference file is well formed
     stored = sorted((cases / "references").glob("*.json"))

@@ -29,8 +29,9 @@ import numpy as np
 
 from ablation.geometry.shapes import Segment, orthonormal_frame
 
+
 def face_geometry(domain, faces: np.ndarray):
-    """Centre (3, n), normal axis (n,) and the two in-plane half widths (2, n) of interior faces
+    """Centre (3, n), normal axis (n,) and half widths (3, n; 0 along the normal) of interior faces
     of a 3-D rectilinear grid (its frame coordinates: the world axes)."""
     g = domain.geometry
     lo, hi = g.face_cell_1[faces], g.face_cell_2[faces]
@@ -67,6 +68,7 @@ def azimuth_flux(centre, normal, half, axis: Segment) -> tuple[np.ndarray, np.nd
     du = np.eye(3)[:, first] * half[first, np.arange(n_faces)]
     dv = np.eye(3)[:, second] * half[second, np.arange(n_faces)]
     corners = np.stack([centre - du - dv, centre + du - dv, centre + du + dv, centre - du + dv])
+
     # azimuth about the axis, measured from the direction of the face centre (branch cut behind it)
     def local(points):                       # (..., 3, n) -> components along b1, b2 (m)
         rel = points - axis.start[:, None]
