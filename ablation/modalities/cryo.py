@@ -57,7 +57,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ablation.physics.bioheat import TabulatedEnthalpy
-from ablation.physics.damage import lesion_size, nearest_tissue, zone_volume
+from ablation.physics.damage import lesion_size, nearest_tissue, zone_extents, zone_volume
 from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.modalities.base import Model as BaseModel
 from ablation.physics.tissue import preset_values, thermal_conductivity
@@ -234,8 +234,6 @@ class Model(BaseModel):
         self._below = {"0": np.zeros(n, bool), "lethal": np.zeros(n, bool)}
         self.cycles = {"0": np.zeros(n), "lethal": np.zeros(n)}
         self._phase_state = [(None, -1, math.nan) for _ in scenario.probes]   # (phase, index, start wall T)
-        self._points = domain.frame_points() if domain.kind == "axisymmetric" else domain.world_points()
-        self._widths = domain.cell_widths()
         self._nearest_tissue = None      # the isotherm volumes' held-cell filling, found on first use
 
     @property
@@ -334,16 +332,14 @@ class Model(BaseModel):
 
     def _isotherm_row(self, T):
         row = {}
-        tissue = self.domain.tissue
         if self._nearest_tissue is None:
             self._nearest_tissue = nearest_tissue(self.domain)
         for iso in self.isotherms:
-            inside = (T <= iso) & tissue
             tag = _tag(iso)
-            # measured as the summary's isotherm sizes are: a region that only grew ends at most at
-            # the size it reached
+            # measured as the summary's isotherm sizes are (volume and axes): a region that only grew
+            # ends at most at the size it reached
             row[f"below_{tag}C_volume_ml"] = zone_volume(self.domain, iso - T, self._nearest_tissue) * 1e6
-            diameter, length = self._extent(inside)
+            diameter, length = zone_extents(self.domain, iso - T, self._nearest_tissue)
             row[f"below_{tag}C_diameter_mm"] = diameter * 1e3
             row[f"below_{tag}C_length_mm"] = length * 1e3
         row["iceball_volume_ml"] = row["below_0C_volume_ml"]
@@ -371,22 +367,6 @@ class Model(BaseModel):
         row.update(self._isotherm_row(T))
         row["probes_power_W"] = extracted
         return row
-
-    def _extent(self, inside):
-        """(diameter across, length along) the first probe of the cells in ``inside`` (m), cell
-        centres +/- half a cell; 3-D: the larger of the two extents across the probe."""
-        if not inside.any():
-            return 0.0, 0.0
-        p, w = self._points[:, inside], self._widths[:, inside]
-        if self.domain.kind == "axisymmetric":
-            return 2.0 * float(np.max(p[0] + 0.5 * w[0])), float(np.max(p[2] + 0.5 * w[1]) - np.min(p[2] - 0.5 * w[1]))
-        from ablation.geometry.shapes import orthonormal_frame
-        frame = orthonormal_frame(self.domain.probes[0].direction)
-
-        def extent(d):
-            proj, half = d @ p, 0.5 * np.abs(d) @ w
-            return float(np.max(proj + half) - np.min(proj - half))
-        return max(extent(frame[:, 0]), extent(frame[:, 1])), extent(frame[:, 2])
 
     def extra_fields(self):
         return {"freeze_thaw_cycles": self.cycles["0"], "lethal_freeze_thaw_cycles": self.cycles["lethal"]}

@@ -210,6 +210,21 @@ def zone_volume(domain, level: np.ndarray, nearest: np.ndarray | None = None) ->
     return _tissue_volume(domain, level, level >= 0.0)
 
 
+def zone_extents(domain, level: np.ndarray, nearest: np.ndarray | None = None, axis=None) -> tuple[float, float]:
+    """(largest diameter across the applicator axis, length along it) (m) of the tissue where
+    ``level >= 0``, measured as :func:`lesion_size` measures the lesion's axes but without keeping
+    only the part connected to a probe: the cryo time series' isotherm sizes at each step."""
+    level = fill_held(domain, level, nearest)
+    inside = level >= 0.0
+    if not inside.any():
+        return 0.0, 0.0
+    if domain.kind == "axisymmetric":
+        length, across = _axisym_extents(domain, level, inside)
+    else:
+        length, across, _ = _extents_3d(domain, level, inside, axis)
+    return across, length
+
+
 def _tissue_volume(domain, level, inside) -> float:
     """The interpolated volume of ``inside`` less its held cells (an electrode in the zone is not
     tissue)."""
@@ -244,8 +259,8 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
     edge cell: the largest cell extent on the lesion's edge (:func:`edge_cell_size`).
     The volume places the edge where the level field crosses zero between cell centres
     (:func:`interpolated_volume`). Axisymmetric axes interpolate the level field the same way along
-    grid lines; 3-D axes take the extent of the lesion cells' centres plus half a cell at each end
-    (error up to about half a cell; short axis 1 is the largest of 180 directions 1 degree apart).
+    grid lines; 3-D axes take the extents of the points where it crosses zero between neighbouring
+    centres (:func:`_extents_3d`; short axis 1 is the largest of 180 directions 1 degree apart).
     Held cells take the sign of the tissue next to them (:func:`fill_held`), as in the coverage
     metrics.
     """
@@ -261,7 +276,7 @@ def lesion_size(domain, level: np.ndarray, axis=None) -> dict:
         long_axis, short1 = _axisym_extents(domain, level, inside)
         short2 = short1
     else:
-        long_axis, short1, short2 = _extents_3d(domain, inside, axis)
+        long_axis, short1, short2 = _extents_3d(domain, level, inside, axis)
     return {"volume_ml": volume * 1e6, "long_axis_mm": long_axis * 1e3, "short_axis_mm": short1 * 1e3,
             "short_axis_2_mm": short2 * 1e3, "sphericity": short1 / long_axis if long_axis > 0 else 0.0,
             "edge_cell_mm": edge_cell_size(domain, inside) * 1e3}
@@ -376,30 +391,52 @@ def _axisym_extents(domain, level, inside):
     return long_axis, 2.0 * radius
 
 
-def _extents_3d(domain, inside, axis):
-    pts = domain.frame_points()[:, inside]
-    widths = domain.cell_widths()[:, inside]
+def _extents_3d(domain, level, inside, axis):
+    """Long axis and short axes 1 and 2 (m) of a 3-D zone: extents of its edge points
+    (:func:`_edge_points`) along the applicator axis, across it in the direction of largest extent
+    (180 directions 1 degree apart), and across both. Edge points between cell centres, not cell
+    faces: the extent of the cells plus half a cell at each end was biased up by up to a cell and
+    gave a zone symmetric about its axis two short axes (8.03 / 7.32 mm at 1 mm cells)."""
+    points = _edge_points(domain, level, inside)
     if axis is None:
         axis = domain.probes[0].direction if domain.probes else np.array([0.0, 0.0, 1.0])
     axis = np.asarray(axis, float) / np.linalg.norm(axis)
 
     def extent(direction):
-        # centre extent plus half a cell at each end; the cell size along an oblique direction is
-        # |direction * widths| (the corner-to-corner width would inflate diagonals by up to 41 %)
-        proj = direction @ pts
-        half = 0.5 * np.sqrt((direction[:, None] ** 2 * widths ** 2).sum(axis=0))
-        hi, lo = int(np.argmax(proj)), int(np.argmin(proj))
-        return float(proj[hi] + half[hi] - proj[lo] + half[lo])
+        projection = direction @ points
+        return float(projection.max() - projection.min())
 
     long_axis = extent(axis)
     from ablation.geometry.shapes import orthonormal_frame
     frame = orthonormal_frame(axis)
     angles = np.deg2rad(np.arange(0.0, 180.0, 1.0))
-    best, best_angle = -1.0, 0.0
-    for a in angles:
-        e = extent(np.cos(a) * frame[:, 0] + np.sin(a) * frame[:, 1])
-        if e > best:
-            best, best_angle = e, a
-    a2 = best_angle + np.pi / 2
-    short2 = extent(np.cos(a2) * frame[:, 0] + np.sin(a2) * frame[:, 1])
-    return long_axis, best, short2
+    across = np.outer(frame[:, 0], np.cos(angles)) + np.outer(frame[:, 1], np.sin(angles))     # (3, 180)
+    projections = across.T @ points
+    extents = projections.max(axis=1) - projections.min(axis=1)
+    best = int(np.argmax(extents))
+    return long_axis, float(extents[best]), extent(np.cos(angles[best] + np.pi / 2) * frame[:, 0]
+                                                    + np.sin(angles[best] + np.pi / 2) * frame[:, 1])
+
+
+def _edge_points(domain, level, inside) -> np.ndarray:
+    """Points (3, n; frame coordinates) on the edge of the region ``inside`` (where ``level`` >= 0): on
+    each line between an inside cell's centre and a face neighbour's outside it, where ``level``
+    crosses zero by linear interpolation (half way when the neighbour is not connected to the zone
+    although its level is >= 0); and the outer-boundary faces of inside cells."""
+    g = domain.geometry
+    a, b = g.face_cell_1, g.face_cell_2
+    cut = inside[a] != inside[b]
+    a, b = a[cut], b[cut]
+    outside_first = ~inside[a]
+    a, b = np.where(outside_first, b, a), np.where(outside_first, a, b)      # a inside, b outside
+    la, lb = level[a], level[b]
+    drop = la - lb
+    t = np.clip(np.where((lb < 0.0) & (drop > 0.0), la / np.where(drop > 0.0, drop, 1.0), 0.5), 0.0, 1.0)
+    centres = domain.frame_points()
+    points = [centres[:, a] + t * (centres[:, b] - centres[:, a])]
+    on_boundary = inside[g.boundary_cell] & (g.boundary_area > 0)
+    if on_boundary.any():
+        points.append(g.boundary_center[:, on_boundary] + np.array([e[0] for e in domain.edges])[:, None])
+    if not points[0].size and len(points) == 1:         # a zone filling the grid has no edge inside it
+        points.append(centres[:, inside])
+    return np.hstack(points)
