@@ -262,9 +262,8 @@ def mark_regions(domain: Domain, vessel_names=()) -> None:
             for region in domain.regions:
                 if region.kind.startswith("probe") and region.index == i:
                     mine |= region.mask
-            lengths = log_law_wall_lengths(domain, off_grid_lines(probe.needle), mine, taken)
-            if lengths:
-                domain.wall_length[list(lengths)] = list(lengths.values())
+            faces, lengths = log_law_wall_lengths(domain, off_grid_lines(probe.needle), mine, taken)
+            domain.wall_length[faces] = lengths
 
 
 def mark_anatomy(domain: Domain, anatomy) -> None:

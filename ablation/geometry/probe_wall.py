@@ -130,11 +130,12 @@ def _clear_of_origin(polygon: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     return (distance > tolerance) & ~inside
 
 
-def log_law_wall_lengths(domain, needle: Segment, held_by_probe: np.ndarray, held: np.ndarray) -> dict:
+def log_law_wall_lengths(domain, needle: Segment, held_by_probe: np.ndarray,
+                         held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Wall lengths d_eff (m) of the faces between ``held_by_probe`` cells and tissue cells (not
     ``held``), such that G = k A / d_eff is the log-law conductance of the module docstring.
 
-    Returns {face index: d_eff} for the faces whose tissue cell lies beside the needle's length
+    Returns (face indices, d_eff) for the faces whose tissue cell lies beside the needle's length
     and outside its radius with every wall face clear of the axis; the others (beyond the tip, at
     a face the axis touches) are left to the caller's true-surface distance."""
     g = domain.geometry
@@ -143,7 +144,7 @@ def log_law_wall_lengths(domain, needle: Segment, held_by_probe: np.ndarray, hel
     on_q = held_by_probe[q] & ~held[p]
     faces = np.concatenate([np.nonzero(on_p)[0], np.nonzero(on_q)[0]])
     if not faces.size:
-        return {}
+        return faces, np.zeros(0)
     tissue = np.concatenate([q[on_p], p[on_q]])
     sign = np.concatenate([np.ones(on_p.sum()), -np.ones(on_q.sum())])
     centre, normal_axis, half = face_geometry(domain, faces)
@@ -170,4 +171,4 @@ def log_law_wall_lengths(domain, needle: Segment, held_by_probe: np.ndarray, hel
     # a tissue centre almost on the wall: at least 5 % of the centre-to-centre distance, as the
     # true-surface distance is clipped (bioheat.py)
     d_eff = np.maximum(d_eff, 0.05 * g.face_distance[faces])
-    return {int(f): float(d) for f, d in zip(faces[ok], d_eff[ok])}
+    return faces[ok], d_eff[ok]

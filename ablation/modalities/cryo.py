@@ -57,7 +57,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ablation.physics.bioheat import TabulatedEnthalpy
-from ablation.physics.damage import lesion_size, nearest_tissue, zone_extents, zone_volume
+from ablation.physics.damage import lesion_size, nearest_tissue, zone_size
 from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.modalities.base import Model as BaseModel
 from ablation.physics.tissue import preset_values, thermal_conductivity
@@ -338,8 +338,8 @@ class Model(BaseModel):
             tag = _tag(iso)
             # measured as the summary's isotherm sizes are (volume and axes): a region that only grew
             # ends at most at the size it reached
-            row[f"below_{tag}C_volume_ml"] = zone_volume(self.domain, iso - T, self._nearest_tissue) * 1e6
-            diameter, length = zone_extents(self.domain, iso - T, self._nearest_tissue)
+            volume, diameter, length = zone_size(self.domain, iso - T, self._nearest_tissue)
+            row[f"below_{tag}C_volume_ml"] = volume * 1e6
             row[f"below_{tag}C_diameter_mm"] = diameter * 1e3
             row[f"below_{tag}C_length_mm"] = length * 1e3
         row["iceball_volume_ml"] = row["below_0C_volume_ml"]

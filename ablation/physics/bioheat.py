@@ -106,12 +106,13 @@ def build_surfaces(domain) -> list[Surface]:
         faces = np.concatenate([np.nonzero(on_p)[0], np.nonzero(on_q)[0]])
         cells = np.concatenate([q[on_p], p[on_q]])
         dist = np.concatenate([(g.face_distance - g.face_distance_1)[on_p], g.face_distance_1[on_q]])
-        if region.signed_distance is not None and faces.size:
-            dist = _distance_to_true_surface(domain, region, faces, cells, dist)
-        log_law = getattr(domain, "wall_length", None)
-        if log_law is not None and faces.size:
-            # a thin 3-D probe: the wall law of a line source (geometry/probe_wall.py)
-            dist = np.where(np.isnan(log_law[faces]), dist, log_law[faces])
+        # a thin 3-D probe: the wall law of a line source (geometry/probe_wall.py); elsewhere the
+        # true surface's distance
+        law = np.full(faces.size, np.nan) if domain.wall_length is None else domain.wall_length[faces]
+        rest = np.isnan(law)
+        if region.signed_distance is not None and rest.any():
+            dist[rest] = _distance_to_true_surface(domain, region, faces[rest], cells[rest], dist[rest])
+        dist = np.where(rest, dist, law)
         surfaces.append(Surface(region.name, region.kind, region.index, faces, cells, g.face_area[faces],
                                 dist, m))
     return surfaces

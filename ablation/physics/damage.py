@@ -210,19 +210,19 @@ def zone_volume(domain, level: np.ndarray, nearest: np.ndarray | None = None) ->
     return _tissue_volume(domain, level, level >= 0.0)
 
 
-def zone_extents(domain, level: np.ndarray, nearest: np.ndarray | None = None, axis=None) -> tuple[float, float]:
-    """(largest diameter across the applicator axis, length along it) (m) of the tissue where
-    ``level >= 0``, measured as :func:`lesion_size` measures the lesion's axes but without keeping
+def zone_size(domain, level: np.ndarray, nearest: np.ndarray | None = None, axis=None) -> tuple[float, float, float]:
+    """(volume m^3, largest diameter across the applicator axis m, length along it m) of the tissue
+    where ``level >= 0``, measured as :func:`lesion_size` measures the lesion but without keeping
     only the part connected to a probe: the cryo time series' isotherm sizes at each step."""
     level = fill_held(domain, level, nearest)
     inside = level >= 0.0
     if not inside.any():
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     if domain.kind == "axisymmetric":
         length, across = _axisym_extents(domain, level, inside)
     else:
         length, across, _ = _extents_3d(domain, level, inside, axis)
-    return across, length
+    return _tissue_volume(domain, level, inside), across, length
 
 
 def _tissue_volume(domain, level, inside) -> float:
