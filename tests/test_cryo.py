@@ -469,6 +469,32 @@ def test_steady_frozen_annulus_matches_kirchhoff_closed_form(law):
     assert exact40 == pytest.approx({"ice": 12.177e-3, "constant": 9.179e-3}[law], rel=1e-3)
 
 
+@pytest.mark.parametrize("law", ["ice", "constant"])
+def test_steady_slab_across_freezing_is_exact_with_the_kirchhoff_face_mean(law):
+    """A planar slab held at -145 degC on one side and 37 degC on the other, with liver's wide mushy
+    range (-8 to -1 degC): in steady state the Kirchhoff potential Phi(T) = int k dT is linear in x
+    (closed form). With every face taking the mean of k between its two temperatures, the discrete
+    flux is exactly Phi's difference over the distance, so the cell values lie on that line to the
+    solver's tolerance at any grid; the harmonic mean of k at the two cells misses it by percents."""
+    p = FreezingProperties(solidus=-8.0, liquidus=-1.0, frozen_law=law)
+
+    def phi(t):
+        return cryo.mixture_conductivity_integral(t, p.k_u, 0.0, p.k_f, p.solidus, p.liquidus, law)
+
+    length = 0.02
+    for h in (1e-3, 0.5e-3):
+        errors = {}
+        for kirchhoff in (True, False):
+            domain = line_domain(uniform_edges(0.0, length, h), radial=False)
+            heat, _, _ = run_freezing(domain, p, 37.0, lambda t: -145.0, 0.0, 2e5, 1e3,
+                                      boundary_temperature=37.0, kirchhoff=kirchhoff)
+            x = domain.geometry.centers[0][1:] - h        # from the wall face (the held cell is [0, h])
+            exact = phi(-145.0) + (phi(37.0) - phi(-145.0)) * x / length
+            errors[kirchhoff] = np.max(np.abs(phi(heat.T[1:]) - exact)) / (phi(37.0) - phi(-145.0))
+        assert errors[True] < 1e-7            # measured 3e-9 or less
+        assert errors[False] > 2e-3           # measured 0.26 % to 5.9 %
+
+
 def test_a_protocol_longer_than_the_run_is_named_in_the_warnings():
     """Phases past time.duration are not simulated: the summary says so (it said nothing, and the
     report listed the whole protocol)."""
@@ -488,8 +514,9 @@ def test_a_freeze_only_run_ends_at_the_size_each_isotherm_reached(kind):
     (each cell's lowest temperature): measured the same way (the edge interpolated), the final
     volume is at most the largest, and the largest at most the reached one. With the time series
     counting whole cells, a thin iceball (-10 degC wall) read 0.109 mL reached against 0.138 mL
-    final. (Cells just beyond the active part's ends warm by up to 0.8 K after their minimum, so
-    final and reached are not equal: 0.0758 against 0.0759 mL at -20 degC here.)"""
+    final. (Cells just beyond the active part's ends warm by up to 1.7 K after their minimum at 5 s
+    steps, a first-order lag of k in the step that falls with it: 0.15 K at 0.25 s. Before the
+    Kirchhoff face mean it did not fall with the step: 2.7-3.1 K, docs/physics.md 1.)"""
     from ablation.run.time_loop import run
     raw = _scenario(probe={"type": "17G", "freeze_temperature": "-40 degC"}, duration="2 min")
     raw["grid"]["kind"] = kind
@@ -517,9 +544,11 @@ def test_the_last_time_series_row_measures_the_summary_lesion():
 
 def test_a_3d_cryoprobe_zone_does_not_depend_on_where_its_axis_lies_within_its_cells():
     """On 1.5 mm cells a 17 G probe (1.47 mm) is about one cell across. With the log-law wall
-    (geometry/probe_wall.py) its -40 degC zone after a 4 min freeze matches the axisymmetric solve
-    wherever the axis lies (measured +2.3 % to +4.0 %). Held as the staircase of its cells the same
-    four positions gave -5 % to -32 % (docs/physics.md 6, case 8)."""
+    (geometry/probe_wall.py) its -40 degC zone after a 4 min freeze stays near the axisymmetric solve
+    wherever the axis lies: +4.0 % to +8.4 % (ice law; +2.3 % to +4.0 % before the Kirchhoff face
+    mean of 2026-12-07, whose errors partly cancelled: under the constant frozen law the 3-D excess
+    fell from +14-16 % to +5-9 % with it, docs/physics.md 1). Held as the staircase of its cells the
+    same four positions gave -5 % to -32 % (docs/physics.md 6, case 8)."""
     from ablation.run.time_loop import run
     def volume(kind, shift_mm):
         raw = _scenario(grid={"kind": kind, "spacing": "1.5 mm" if kind == "3d" else "1 mm", "max_spacing": "4 mm",
@@ -530,5 +559,5 @@ def test_a_3d_cryoprobe_zone_does_not_depend_on_where_its_axis_lies_within_its_c
     axisymmetric = volume("axisymmetric", (0.0, 0.0))
     assert axisymmetric > 0.5                                                     # mL
     moved = np.array([volume("3d", s) for s in ((0.0, 0.0), (0.75, 0.0), (0.75, 0.75), (0.4, 0.2))])
-    assert np.all(np.abs(moved / axisymmetric - 1) < 0.07), moved / axisymmetric
-    assert np.ptp(moved) / axisymmetric < 0.04, moved / axisymmetric
+    assert np.all(np.abs(moved / axisymmetric - 1) < 0.10), moved / axisymmetric
+    assert np.ptp(moved) / axisymmetric < 0.05, moved / axisymmetric     # measured 4.4 %

@@ -15,7 +15,7 @@ from ablation.input.scenario import scenario_from_dict
 from conftest import load_raw
 
 
-def _small_problem(kind):
+def _small_problem(kind, kirchhoff=False):
     raw = load_raw("thermal_probe.toml")
     raw["grid"] = {"spacing": "2 mm", "max_spacing": "5 mm", "kind": kind}
     raw["domain"] = {"size": "50 mm"}
@@ -26,7 +26,9 @@ def _small_problem(kind):
     props = cell_properties(s, domain)
     model = thermal.Model(s, domain, props)
     heat = BioheatSolver(domain, model.storage(), model.conductivity, props["perfusion"] * 1050 * 3617, 37.0,
-                         37.0, 37.0, conductivity_varies=True)
+                         37.0, 37.0, conductivity_varies=True,
+                         conductivity_integral=model.conductivity_integral if kirchhoff else None,
+                         material=props.material)
     rng = np.random.default_rng(3)
     heat.T = 37.0 + 30.0 * rng.random(domain.n_cells)
     heat.source = 2e5 * rng.random(domain.n_cells)
@@ -34,9 +36,12 @@ def _small_problem(kind):
     return domain, heat
 
 
+@pytest.mark.parametrize("kirchhoff", [False, True], ids=["harmonic_k", "kirchhoff_k"])
 @pytest.mark.parametrize("kind", ["axisymmetric", "3d"])
-def test_fast_path_assembles_fipy_matrix(kind):
-    domain, heat = _small_problem(kind)
+def test_fast_path_assembles_fipy_matrix(kind, kirchhoff):
+    """Both face conductivities: FiPy's harmonic mean of k(T_old), and the mean of k between the
+    two temperatures from the Kirchhoff potential (written again on FiPy's face numbering)."""
+    domain, heat = _small_problem(kind, kirchhoff)
     A_fipy, b_fipy, T_fipy = fipy_step(heat, 5.0)
     A, b, _, _ = heat.assemble(5.0, heat.storage.secant(heat.T, heat.T), heat.T.copy())
     scale = 2 * np.pi if kind == "axisymmetric" else 1.0   # FiPy's cylindrical geometry is per radian

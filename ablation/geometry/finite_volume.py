@@ -149,10 +149,11 @@ class FVGeometry:
     def harmonic_face_value(self, cell_value: np.ndarray) -> np.ndarray:
         """Distance-weighted harmonic mean across each interior face (exact flux continuity for
         piecewise-constant coefficients, the right choice at tissue/tumour interfaces)."""
-        a = cell_value[self.face_cell_1]
-        b = cell_value[self.face_cell_2]
-        alpha = self.face_distance_1 / self.face_distance
-        denom = (b - a) * alpha + a
+        return self.harmonic_face_mean(cell_value[self.face_cell_1], cell_value[self.face_cell_2])
+
+    def harmonic_face_mean(self, value_1: np.ndarray, value_2: np.ndarray, faces=slice(None)) -> np.ndarray:
+        """Distance-weighted harmonic mean on ``faces`` of a value seen from each side (cell 1, cell 2)."""
+        alpha = self.face_distance_1[faces] / self.face_distance[faces]
+        denom = (value_2 - value_1) * alpha + value_1
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.where(denom != 0.0, a * b / np.where(denom != 0.0, denom, 1.0), 0.0)
-        return out
+            return np.where(denom != 0.0, value_1 * value_2 / np.where(denom != 0.0, denom, 1.0), 0.0)

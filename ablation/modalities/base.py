@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.physics.bioheat import LinearStorage
-from ablation.physics.tissue import PRESETS, PROPERTY_NAMES, PROPERTY_UNITS, preset_values, thermal_conductivity
+from ablation.physics.tissue import (PRESETS, PROPERTY_NAMES, PROPERTY_UNITS, preset_values, thermal_conductivity,
+                                     thermal_conductivity_integral)
 
 
 @dataclass
@@ -92,6 +93,12 @@ class Model:
     def conductivity(self, temperature):
         return thermal_conductivity(self.properties["conductivity"], self.properties["conductivity_slope"],
                                     temperature)
+
+    def conductivity_integral(self, temperature, cells=slice(None)):
+        """The Kirchhoff potential of ``cells`` at ``temperature`` (an array of their shape), W/m:
+        its difference over a temperature difference is the mean k between them."""
+        return thermal_conductivity_integral(self.properties["conductivity"][cells],
+                                             self.properties["conductivity_slope"][cells], temperature)
 
     @property
     def conductivity_varies(self) -> bool:

@@ -60,7 +60,7 @@ from ablation.physics.bioheat import TabulatedEnthalpy
 from ablation.physics.damage import lesion_size, nearest_tissue, zone_size
 from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.modalities.base import Model as BaseModel
-from ablation.physics.tissue import preset_values, thermal_conductivity
+from ablation.physics.tissue import preset_values, thermal_conductivity, thermal_conductivity_integral
 
 # ------------------------------------------------------------------------------------- catalogue
 #: Maximum heat extraction per metre of active length of a 2.4 mm argon probe, calibrated on ONE
@@ -72,14 +72,18 @@ from ablation.physics.tissue import preset_values, thermal_conductivity
 #: probe's capacity), so each law has its own; ``CALIBRATED_EXTRACTION_24`` is the first version's
 #: ('constant' law).
 CALIBRATED_EXTRACTION_24 = 592.0   # W/m (grid 0.5 mm, step 2 s, 40 mm freezing length assumed)
-#: ice: calibrated 2026-12-03 under the default model physiological-ice-2026.12 (4 secant runs, 11.996 mm)
-CALIBRATED_EXTRACTION_24_BY_LAW = {"constant": CALIBRATED_EXTRACTION_24, "ice": 610.5}
+#: ice: calibrated 2026-12-03 under the default model physiological-ice-2026.12 (610.5 W/m, 4 secant
+#: runs, 11.996 mm); calibrated again 2026-12-07 when faces took the Kirchhoff mean of k
+#: (docs/physics.md 1; 610.5 W/m then gave 11.848 mm): 616.5 W/m, 3 secant runs, 12.000 mm. The
+#: 'constant' value is the first version's, kept for comparison and not calibrated again.
+CALIBRATED_EXTRACTION_24_BY_LAW = {"constant": CALIBRATED_EXTRACTION_24, "ice": 616.5}
 #: The calibrated capacity's uncertainty, as a log-SD, from its training row's: no SD is published
 #: for the 1.2 cm, so 10 % of it (the convention for every row without one); the capacities that
-#: give 10.8 and 13.2 mm under the 'ice' law are 566.2 and 657.8 W/m, so ln(657.8 / 566.2) / 2
-#: (benchmarks/validation/cryo.py, ``capacity_log_sd``, measured 2026-12-03). Not measured for the
-#: 'constant' law (no band there). Scaled capacities (the 1.7 mm probe) share it: one calibration.
-CALIBRATED_EXTRACTION_LOG_SD_BY_LAW = {"ice": 0.0750}
+#: give 10.8 and 13.2 mm under the 'ice' law are 570.8 and 664.0 W/m, so ln(664.0 / 570.8) / 2
+#: (benchmarks/validation/cryo.py, ``capacity_log_sd``, measured 2026-12-07 with the Kirchhoff face
+#: mean; 566.2 and 657.8 W/m, 0.0750, on 2026-12-03). Not measured for the 'constant' law (no band
+#: there). Scaled capacities (the 1.7 mm probe) share it: one calibration.
+CALIBRATED_EXTRACTION_LOG_SD_BY_LAW = {"ice": 0.0756}
 
 CATALOGUE = {
     "17G": {
@@ -183,10 +187,39 @@ def frozen_conductivity(k_frozen, temperature, model="constant"):
     return k_frozen * np.ones_like(np.asarray(temperature, float))
 
 
+def frozen_conductivity_integral(k_frozen, temperature, model="constant"):
+    """Integral of :func:`frozen_conductivity` from 0 degC to T (W/m); 'ice' integrates 1/T in closed form."""
+    t = np.asarray(temperature, float)
+    if model == "ice":
+        kelvin = t + 273.15
+        return k_frozen * (273.15 * np.log(np.clip(kelvin, 50.0, 273.15) / 273.15)
+                           + 273.15 / 50.0 * np.minimum(kelvin - 50.0, 0.0) + np.maximum(kelvin - 273.15, 0.0))
+    return k_frozen * t
+
+
 def mixture_conductivity(temperature, k_unfrozen, k_frozen, solidus, liquidus):
     """k = f_u k_u + (1 - f_u) k_f (W/(m K)), linear in the unfrozen fraction across the mushy range."""
     f_u = unfrozen_fraction(temperature, solidus, liquidus)
     return f_u * k_unfrozen + (1.0 - f_u) * k_frozen
+
+
+def mixture_conductivity_integral(temperature, k0, slope, k_frozen, solidus, liquidus, model="constant"):
+    """The Kirchhoff potential of freezing tissue: the integral of the mixture conductivity from the
+    solidus to T (W/m). Closed form in the frozen and unfrozen ranges; Simpson's rule across the
+    mushy range, exact there for the 'constant' law (k is quadratic in T) and within 1e-9 for 'ice'."""
+    t = np.asarray(temperature, float)
+
+    def k(x):
+        return mixture_conductivity(x, thermal_conductivity(k0, slope, x),
+                                    frozen_conductivity(k_frozen, x, model), solidus, liquidus)
+
+    frozen = (frozen_conductivity_integral(k_frozen, np.minimum(t, solidus), model)
+              - frozen_conductivity_integral(k_frozen, solidus, model))
+    top = np.clip(t, solidus, liquidus)
+    mushy = (top - solidus) / 6.0 * (k(solidus) + 4.0 * k(0.5 * (solidus + top)) + k(top))
+    unfrozen = (thermal_conductivity_integral(k0, slope, np.maximum(t, liquidus))
+                - thermal_conductivity_integral(k0, slope, liquidus))
+    return frozen + mushy + unfrozen
 
 
 def protocol_phase(protocol, t):
@@ -253,6 +286,13 @@ class Model(BaseModel):
                                    temperature)
         k_f = frozen_conductivity(self.k_frozen, temperature, self.k_model)
         return mixture_conductivity(temperature, k_u, k_f, self.solidus, self.liquidus)
+
+    def conductivity_integral(self, temperature, cells=slice(None)):
+        """The Kirchhoff potential of ``cells`` at ``temperature`` (an array of their shape), W/m."""
+        p = self.properties.cell
+        return mixture_conductivity_integral(temperature, p["conductivity"][cells], p["conductivity_slope"][cells],
+                                             self.k_frozen[cells], self.solidus[cells], self.liquidus[cells],
+                                             self.k_model)
 
     @property
     def conductivity_varies(self) -> bool:

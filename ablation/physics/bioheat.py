@@ -7,9 +7,20 @@ table for freezing or water vaporisation (:class:`TabulatedEnthalpy`). Each step
 
     V C* (T - T_old)/dt + sum_f G_f (T_P - T_N) + V w (T - T_a) + sum_walls G_w (T_P - T_w) = V Q
 
-for T, with G_f = k_f A_f / d_f (k_f the harmonic face mean of k(T_old)) and C* the secant
+for T, with G_f = k_f A_f / d_f and C* the secant
 capacity (H(T) - H(T_old))/(T - T_old), iterated to convergence when H is nonlinear so that the
 stored energy is exactly H(T) - H(T_old).
+
+The face conductivity k_f is the mean of k between the two cells' temperatures at the step's start,
+(Phi(T_P) - Phi(T_N)) / (T_P - T_N) with Phi the Kirchhoff potential (the integral of k over T),
+seen from each cell's material and joined by the distance-weighted harmonic mean (the material
+interfaces). Within one material the flux is then Phi(T_P) - Phi(T_N) over the distance: exact for
+a steady 1-D profile, and monotone where k jumps on freezing, where the harmonic mean of k(T_P) and
+k(T_N) is not (tissue beyond a cryoprobe's ends warmed by about 1 K after its minimum, at every
+grid; docs/physics.md 1). Without a potential (``conductivity_integral`` None) k_f is the harmonic
+mean of k(T_P) and k(T_N). The outer boundary takes the same mean between the cell and the held
+temperature, and so does a temperature wall (a power-limited one with its temperature from the
+last step); a convective wall takes k of the tissue cell (its own temperature is found in the solve).
 
 Cells inside probes and vessels are *held*: they are cut out of the tissue, and the faces they
 share with tissue carry the wall condition of that surface (fixed temperature, convection to a
@@ -88,6 +99,7 @@ class Surface:
     max_power: float | None = None
     limited: bool = False
     wall_temperature: float = float("nan")
+    wall_conductivity: np.ndarray | None = None   # k (W/(m K)) across each face, as last assembled
 
     @property
     def total_area(self) -> float:
@@ -261,6 +273,11 @@ class BioheatSolver:
     storage : LinearStorage or TabulatedEnthalpy
     conductivity : callable T -> k (W/(m K)) per cell; ``conductivity_varies`` says whether it
         depends on T (when it does not, face conductances are computed once)
+    conductivity_integral : callable (T, cells) -> the Kirchhoff potential (W/m) of ``cells`` at T,
+        or None; when given, faces and the outer boundary take the mean k between their two
+        temperatures (module docstring)
+    material : index per cell of the material whose potential it has (cells of one material share
+        one), or None (then every face evaluates both cells' potentials)
     perfusion : w_b rho_b c_b per cell (W/(m^3 K)); models may change it between steps
     arterial_temperature : degC
     boundary_temperature : degC held on the outer faces, or None for an adiabatic boundary; an array
@@ -274,7 +291,8 @@ class BioheatSolver:
     def __init__(self, domain, storage, conductivity, perfusion, arterial_temperature,
                  boundary_temperature, initial_temperature, conductivity_varies=True,
                  tolerance=1e-10, max_iterations=2000, max_nonlinear=30, nonlinear_tolerance=1e-6,
-                 max_splits=6, linear_solver: str | LinearSolver = "cg_jacobi"):
+                 max_splits=6, linear_solver: str | LinearSolver = "cg_jacobi", conductivity_integral=None,
+                 material=None):
         self.domain = domain
         g = self.geometry = domain.geometry
         self.held = domain.held
@@ -282,6 +300,7 @@ class BioheatSolver:
         self.storage = storage
         self.conductivity = conductivity
         self.conductivity_varies = conductivity_varies
+        self.conductivity_integral = conductivity_integral if conductivity_varies else None
         self.perfusion = np.asarray(perfusion, float) * self.tissue
         self.source = np.zeros(g.n_cells)          # W/m^3, set by the model
         self.arterial_temperature = float(arterial_temperature)
@@ -294,6 +313,10 @@ class BioheatSolver:
         self.matrix = FixedPatternMatrix(g)
         self._area_over_d = g.face_area / g.face_distance
         self._open_face = ~(self.held[g.face_cell_1] | self.held[g.face_cell_2])
+        # open faces within one material (one Kirchhoff potential) and across two
+        same = (np.zeros(self._open_face.size, bool) if material is None
+                else np.asarray(material)[g.face_cell_1] == np.asarray(material)[g.face_cell_2])
+        self._material_faces = (np.nonzero(self._open_face & same)[0], np.nonzero(self._open_face & ~same)[0])
         # outer faces with area (the r = 0 axis of a cylindrical grid has none)
         outer = g.boundary_area > 0
         self.outer_faces = np.nonzero(outer)[0]     # indices into the geometry's boundary arrays
@@ -307,6 +330,7 @@ class BioheatSolver:
         self._bG_geom = (g.boundary_area[outer] / g.boundary_distance[outer])[held_face]
         self.boundary_cells = np.unique(self._bcell)
         self._k_cell = None
+        self._k_temperature = None        # the temperatures _k_cell (and the Kirchhoff means) were taken at
         self._face_G = None
         self._face_G_temperature = None   # the temperature array _face_G was computed from
         self._low_rank = []     # (surface, wall conductances, power W) of power-limited walls, per assembly
@@ -322,11 +346,45 @@ class BioheatSolver:
         if self._face_G is None or (self.conductivity_varies and not reuse):
             t = self.T if temperature is None else temperature
             self._k_cell = np.asarray(self.conductivity(t), float) * np.ones(self.geometry.n_cells)
-            kf = self.geometry.harmonic_face_value(self._k_cell)
+            self._k_temperature = t
+            if self.conductivity_integral is None:
+                kf = self.geometry.harmonic_face_value(self._k_cell)
+            else:
+                kf = self._kirchhoff_face_value(t)
             self._face_G = kf * self._area_over_d * self._open_face
             # kept by reference: the caller's array is a copy no one changes (``_advance``'s t_old)
             self._face_G_temperature = temperature
         return self._face_G
+
+    def mean_conductivity(self, cells, t_cell, t_other, k_cell):
+        """Mean k of ``cells`` (at ``t_cell``) between ``t_cell`` and ``t_other``, from the Kirchhoff
+        potential; k of the cell itself (``k_cell``) where the two temperatures nearly coincide."""
+        dt = t_cell - t_other
+        resolved = np.abs(dt) > 1e-6      # K: below it the potential's difference loses digits
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = (self.conductivity_integral(t_cell, cells)
+                    - self.conductivity_integral(t_other, cells)) / np.where(resolved, dt, 1.0)
+        return np.where(resolved, mean, k_cell)
+
+    def _kirchhoff_face_value(self, t) -> np.ndarray:
+        """k_f on the open faces: the mean k between the two cells' temperatures, seen from each
+        cell's material and joined by the distance-weighted harmonic mean (module docstring).
+        Within one material both cells share one potential, evaluated once per cell."""
+        g = self.geometry
+        kf = np.zeros(g.face_cell_1.size)
+        phi = self.conductivity_integral(t)
+        within, across = self._material_faces
+        c1, c2 = g.face_cell_1[within], g.face_cell_2[within]
+        gap = t[c1] - t[c2]
+        resolved = np.abs(gap) > 1e-6      # K: below it the potential's difference loses digits
+        kf[within] = np.where(resolved, (phi[c1] - phi[c2]) / np.where(resolved, gap, 1.0),
+                              0.5 * (self._k_cell[c1] + self._k_cell[c2]))
+        if across.size:
+            c1, c2 = g.face_cell_1[across], g.face_cell_2[across]
+            k_1 = self.mean_conductivity(c1, t[c1], t[c2], self._k_cell[c1])
+            k_2 = self.mean_conductivity(c2, t[c2], t[c1], self._k_cell[c2])
+            kf[across] = g.harmonic_face_mean(k_1, k_2, across)
+        return kf
 
     def wall_terms(self):
         """Per-cell implicit conductance (W/K) and explicit inflow (W) of every wall condition,
@@ -339,11 +397,12 @@ class BioheatSolver:
         # vessel tree has hundreds of walls, and np.add.at per wall was slow
         implicit, explicit = [], []
         for s in self.surfaces:
+            s.wall_conductivity = self._wall_conductivity(s, k)
             if s.bc == "temperature" and s.limited:
                 # isothermal wall passing exactly the limited power P (W into the tissue): its
                 # temperature T_w = (g.T + P)/G_tot is eliminated, leaving the symmetric rank-one
                 # term -g g^T/G_tot in the matrix and g P/G_tot on the right-hand side
-                G = k[s.cell] * s.area / s.distance
+                G = s.wall_conductivity * s.area / s.distance
                 power = self._limited_power(s)
                 self._low_rank.append((s, G, power))
                 parts.append((s, None, None, G * power / G.sum()))
@@ -351,7 +410,7 @@ class BioheatSolver:
                 explicit.append((s.cell, parts[-1][3]))
                 continue
             if s.bc == "temperature":
-                G = k[s.cell] * s.area / s.distance
+                G = s.wall_conductivity * s.area / s.distance
                 parts.append((s, G, G * s.value, None))
             elif s.bc == "convection":
                 G = s.area / (s.distance / k[s.cell] + 1.0 / s.h)
@@ -370,6 +429,18 @@ class BioheatSolver:
                 explicit.append((s.cell, qA))
         return _summed(implicit, n), _summed(explicit, n), parts
 
+    def _wall_conductivity(self, s: Surface, k) -> np.ndarray:
+        """k across a wall's faces: with a Kirchhoff potential, the mean between the tissue cell and
+        a wall temperature known before the solve (a temperature wall's set value; a limited wall's
+        from the last step); otherwise, and for convective walls, k of the tissue cell."""
+        k_cell = k[s.cell]
+        if self.conductivity_integral is None or s.bc != "temperature" or s.cell.size == 0:
+            return k_cell
+        t_wall = s.wall_temperature if s.limited else s.value
+        if not np.isfinite(t_wall):
+            return k_cell
+        return self.mean_conductivity(s.cell, self._k_temperature[s.cell], np.full(s.cell.size, t_wall), k_cell)
+
     def step_terms(self, t_old) -> "StepTerms":
         """The parts of a step's matrix and right-hand side that do not depend on the storage
         capacity: conduction with k(t_old), perfusion, source, walls and the outer boundary. They
@@ -386,6 +457,8 @@ class BioheatSolver:
         rhs += wall_rhs
         if self._bcell.size:
             k_b = self._k_cell[self._bcell]
+            if self.conductivity_integral is not None:
+                k_b = self.mean_conductivity(self._bcell, t_old[self._bcell], self.boundary_temperature, k_b)
             Gb = k_b * self._bG_geom * tissue[self._bcell]
             diag += np.bincount(self._bcell, Gb, g.n_cells)
             rhs += np.bincount(self._bcell, Gb * self.boundary_temperature, g.n_cells)
@@ -426,7 +499,7 @@ class BioheatSolver:
         for s in self.surfaces:
             if s.cell.size == 0:
                 continue
-            G = k[s.cell] * s.area / s.distance
+            G = (k[s.cell] if s.wall_conductivity is None else s.wall_conductivity) * s.area / s.distance
             if s.bc == "temperature" and s.limited:
                 power = next(p for w, _, p in self._low_rank if w is s)   # as assembled
                 s.wall_temperature = float((G @ t_new[s.cell] + power) / G.sum())

@@ -141,6 +141,25 @@ def thermal_conductivity(k0, slope, temperature):
     return np.maximum(k0 + slope * (t - 37.0), 0.1 * k0)
 
 
+def thermal_conductivity_integral(k0, slope, temperature):
+    """The Kirchhoff potential Phi(T) = integral of :func:`thermal_conductivity` from 37 degC to T
+    (W/m). (Phi(T_a) - Phi(T_b)) / (T_a - T_b) is the mean of k between two temperatures: the face
+    conductivity that makes the conduction flux exact for a steady 1-D profile (docs/physics.md 1).
+
+    k is linear between ``low`` and ``high`` and constant outside them: below the 10 % floor (a
+    positive slope) or above it (a negative one), and above 100 degC."""
+    k0, slope, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (k0, slope, temperature)))
+    with np.errstate(divide="ignore"):
+        reach = np.where(slope != 0.0, 0.9 * k0 / np.abs(slope), np.inf)   # K from 37 degC to the floor
+    low = np.where(slope > 0.0, 37.0 - reach, -np.inf)
+    high = np.minimum(np.where(slope < 0.0, 37.0 + reach, np.inf), 100.0)
+    x = np.clip(t, low, high) - 37.0
+    linear = k0 * x + 0.5 * slope * x * x
+    below = 0.1 * k0 * np.minimum(t - low, 0.0)            # zero when there is no floor below (low = -inf)
+    above = thermal_conductivity(k0, slope, high) * np.maximum(t - high, 0.0)
+    return linear + below + above
+
+
 def electrical_conductivity(sigma0, slope, temperature, drop_to=1e-2, t_break=100.0, t_end=105.0):
     """sigma(T) [S/m]: rises by ``slope`` (1/K) up to 100 degC, then falls linearly to ``drop_to``
     times its 100 degC value at 105 degC and stays there (desiccation; the impedance roll-off).

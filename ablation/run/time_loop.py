@@ -435,7 +435,7 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     heat = BioheatSolver(domain, model.storage(), model.conductivity, base_perfusion, t_cfg.arterial_temperature,
                          boundary_T, t_cfg.initial_temperature, conductivity_varies=model.conductivity_varies,
                          tolerance=scenario.solver.tolerance, max_iterations=scenario.solver.max_iterations,
-                         linear_solver=scenario.solver.heat)
+                         linear_solver=scenario.solver.heat, conductivity_integral=model.conductivity_integral, material=props.material)
     _set_vessel_walls(scenario, heat)
     d = scenario.damage
     damage = DamageAccumulator(domain.n_cells, t_cfg.initial_temperature, cell_death_frequency_factor(d),
@@ -638,7 +638,7 @@ def _capture(sim: _Simulation) -> dict:
     walls = [(s.bc, s.value, s.h, s.max_power, s.limited, s.wall_temperature, s.last_power, s.last_energy)
              for s in heat.surfaces]
     return {"T": heat.T.copy(), "source": heat.source, "perfusion": heat.perfusion, "walls": walls,
-            "k_cell": heat._k_cell, "face_G": heat._face_G,
+            "k_cell": heat._k_cell, "k_temperature": heat._k_temperature, "face_G": heat._face_G,
             "boundary_power": getattr(heat, "last_boundary_power", None),
             "damage": {name: array.copy() for name, array in damage.fields().items()},
             "time_above": list(damage.time_above), "time_below": list(damage.time_below),
@@ -651,7 +651,7 @@ def _restore(sim: _Simulation, saved: dict) -> None:
     heat.source, heat.perfusion = saved["source"], saved["perfusion"]
     for s, values in zip(heat.surfaces, saved["walls"]):
         (s.bc, s.value, s.h, s.max_power, s.limited, s.wall_temperature, s.last_power, s.last_energy) = values
-    heat._k_cell, heat._face_G = saved["k_cell"], saved["face_G"]
+    heat._k_cell, heat._k_temperature, heat._face_G = saved["k_cell"], saved["k_temperature"], saved["face_G"]
     heat._face_G_temperature = None   # the restored conductances belong to no array at hand
     if saved["boundary_power"] is not None:
         heat.last_boundary_power = saved["boundary_power"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.physics.bioheat import BioheatSolver, TabulatedEnthalpy
-from ablation.modalities.cryo import frozen_conductivity, mixture_conductivity
+from ablation.modalities.cryo import frozen_conductivity, mixture_conductivity, mixture_conductivity_integral
 from ablation.physics.enthalpy import freezing_table, unfrozen_fraction
 from ablation.geometry.grid import Domain, Region
 from ablation.geometry.finite_volume import FVGeometry
@@ -72,7 +72,7 @@ def uniform_edges(start, length, h, radial=False):
     return start - h + h * np.arange(n + 2)
 
 
-def freezing_solver(domain, props: FreezingProperties, initial, boundary_temperature):
+def freezing_solver(domain, props: FreezingProperties, initial, boundary_temperature, kirchhoff=True):
     storage = TabulatedEnthalpy([freezing_table(props.rho, props.c_u, props.c_f, props.latent, props.solidus,
                                                 props.liquidus)], np.zeros(domain.n_cells, int))
 
@@ -80,8 +80,13 @@ def freezing_solver(domain, props: FreezingProperties, initial, boundary_tempera
         return mixture_conductivity(T, props.k_u, frozen_conductivity(props.k_f, T, props.frozen_law),
                                     props.solidus, props.liquidus)
 
+    def conductivity_integral(T, cells=None):
+        return mixture_conductivity_integral(T, props.k_u, 0.0, props.k_f, props.solidus, props.liquidus,
+                                             props.frozen_law)
+
     return BioheatSolver(domain, storage, conductivity, props.perfusion, props.arterial, boundary_temperature,
-                         initial, conductivity_varies=True, tolerance=1e-12)
+                         initial, conductivity_varies=True, tolerance=1e-12,
+                         conductivity_integral=conductivity_integral if kirchhoff else None)
 
 
 def front_position(domain, T, melt) -> float:
@@ -111,13 +116,14 @@ def frozen_front(domain, T, props) -> float:
 
 
 def run_freezing(domain, props, initial, wall, t_start, t_end, dt, boundary_temperature=None, times=(),
-                 max_power=None):
+                 max_power=None, kirchhoff=True):
     """Step from ``t_start`` to ``t_end`` with the wall held at ``wall(t)`` (degC) and perfusion
     scaled by the unfrozen fraction; returns (solver, {t: front}, residual ratio) with the front at
     each of ``times`` (nearest step end) and the heat-balance error (sum |residual| / sum |exchanged|).
     ``max_power`` (W per unit cross-section or per metre of probe) limits the wall's heat extraction
-    (:class:`ablation.physics.bioheat.Surface`)."""
-    heat = freezing_solver(domain, props, initial, boundary_temperature)
+    (:class:`ablation.physics.bioheat.Surface`). ``kirchhoff`` False takes the harmonic face mean of
+    k(T) instead of the mean between the two temperatures (for comparison)."""
+    heat = freezing_solver(domain, props, initial, boundary_temperature, kirchhoff)
     surface = heat.surface("probe_active", 0)
     surface.bc = "temperature"
     surface.max_power = max_power

@@ -42,7 +42,9 @@ def stefan_planar(ctx):
     p = FreezingProperties(solidus=-0.1, liquidus=0.1)
     sol = an.neumann_stefan(T_WALL, p.melt, T_INIT, p.k_f, p.c_f, p.k_u, p.c_u, p.rho, p.latent)
     t0, t1 = 60.0, 600.0
-    hs = [0.8e-3, 0.4e-3, 0.2e-3] + ([] if ctx.quick else [0.1e-3])
+    # 0.8 mm is outside the asymptotic range with the Kirchhoff face mean (errors 1.25, 0.85, 0.36,
+    # 0.17, 0.08 % at 0.8-0.05 mm: order 0.6 from 0.8 to 0.4, 1.1 below), so the levels start at 0.4
+    hs = [0.4e-3, 0.2e-3, 0.1e-3] + ([] if ctx.quick else [0.05e-3])
     fronts, balances, iso = [], [], None
     for h in hs:
         domain = line_domain(uniform_edges(0.0, 0.08, h), radial=False)
