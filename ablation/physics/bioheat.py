@@ -16,8 +16,8 @@ The face conductivity k_f is the mean of k between the two cells' temperatures a
 seen from each cell's material and joined by the distance-weighted harmonic mean (the material
 interfaces). Within one material the flux is then Phi(T_P) - Phi(T_N) over the distance: exact for
 a steady 1-D profile, and monotone where k jumps on freezing, where the harmonic mean of k(T_P) and
-k(T_N) is not (tissue beyond a cryoprobe's ends warmed by about 1 K after its minimum, at every
-grid; docs/physics.md 1). Without a potential (``conductivity_integral`` None) k_f is the harmonic
+k(T_N) is not (with it, tissue beyond a cryoprobe's end warmed by up to 3 K after its minimum
+whatever the step; docs/physics.md 1). Without a potential (``conductivity_integral`` None) k_f is the harmonic
 mean of k(T_P) and k(T_N). The outer boundary takes the same mean between the cell and the held
 temperature, and so does a temperature wall (a power-limited one with its temperature from the
 last step); a convective wall takes k of the tissue cell (its own temperature is found in the solve).
@@ -47,6 +47,14 @@ from ablation.physics.operators import FixedPatternMatrix
 
 class SolverError(RuntimeError):
     """A linear or nonlinear solve that did not converge."""
+
+
+def _secant_mean(potential_difference, gap, fallback):
+    """Mean k over a temperature interval, (Phi_1 - Phi_2) / (T_1 - T_2); ``fallback`` where the
+    gap is below 1e-6 K, where the potential's difference loses digits."""
+    resolved = np.abs(gap) > 1e-6
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(resolved, potential_difference / np.where(resolved, gap, 1.0), fallback)
 
 
 # ------------------------------------------------------------------------------- Pennes perfusion
@@ -359,12 +367,8 @@ class BioheatSolver:
     def mean_conductivity(self, cells, t_cell, t_other, k_cell):
         """Mean k of ``cells`` (at ``t_cell``) between ``t_cell`` and ``t_other``, from the Kirchhoff
         potential; k of the cell itself (``k_cell``) where the two temperatures nearly coincide."""
-        dt = t_cell - t_other
-        resolved = np.abs(dt) > 1e-6      # K: below it the potential's difference loses digits
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = (self.conductivity_integral(t_cell, cells)
-                    - self.conductivity_integral(t_other, cells)) / np.where(resolved, dt, 1.0)
-        return np.where(resolved, mean, k_cell)
+        return _secant_mean(self.conductivity_integral(t_cell, cells) - self.conductivity_integral(t_other, cells),
+                            t_cell - t_other, k_cell)
 
     def _kirchhoff_face_value(self, t) -> np.ndarray:
         """k_f on the open faces: the mean k between the two cells' temperatures, seen from each
@@ -375,10 +379,7 @@ class BioheatSolver:
         phi = self.conductivity_integral(t)
         within, across = self._material_faces
         c1, c2 = g.face_cell_1[within], g.face_cell_2[within]
-        gap = t[c1] - t[c2]
-        resolved = np.abs(gap) > 1e-6      # K: below it the potential's difference loses digits
-        kf[within] = np.where(resolved, (phi[c1] - phi[c2]) / np.where(resolved, gap, 1.0),
-                              0.5 * (self._k_cell[c1] + self._k_cell[c2]))
+        kf[within] = _secant_mean(phi[c1] - phi[c2], t[c1] - t[c2], 0.5 * (self._k_cell[c1] + self._k_cell[c2]))
         if across.size:
             c1, c2 = g.face_cell_1[across], g.face_cell_2[across]
             k_1 = self.mean_conductivity(c1, t[c1], t[c2], self._k_cell[c1])
