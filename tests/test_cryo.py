@@ -469,6 +469,29 @@ def test_steady_frozen_annulus_matches_kirchhoff_closed_form(law):
     assert exact40 == pytest.approx({"ice": 12.177e-3, "constant": 9.179e-3}[law], rel=1e-3)
 
 
+def test_kirchhoff_potentials_differentiate_to_the_conductivity():
+    """Phi' = k for the tissue law (slopes of both signs, its 10 % floor and 100 degC cap) and for
+    freezing tissue under both frozen laws: central differences of Phi against k, away from the kinks
+    (within 0.02 K of one, a difference straddles it)."""
+    from ablation.physics.tissue import thermal_conductivity, thermal_conductivity_integral
+    t = np.linspace(-250.0, 150.0, 40001)
+    h = 1e-3
+    for k0, slope in ((0.52, 0.0008), (0.5, -0.01), (0.5, 0.0), (0.5, 0.05)):
+        kinks = [100.0] + ([37.0 - 0.9 * k0 / slope] if slope else [])     # the floor: below 37 degC or above
+        away = np.min(np.abs(t[:, None] - np.array(kinks)), axis=1) > 0.02
+        slope_of_phi = (thermal_conductivity_integral(k0, slope, t + h)
+                        - thermal_conductivity_integral(k0, slope, t - h)) / (2 * h)
+        np.testing.assert_allclose(slope_of_phi[away], thermal_conductivity(k0, slope, t)[away], rtol=1e-6, atol=1e-9)
+    for law in ("constant", "ice"):
+        def phi(x):
+            return cryo.mixture_conductivity_integral(x, 0.52, 0.0008, 2.0, -8.0, -1.0, law)
+        k = cryo.mixture_conductivity(t, 0.52 + 0.0008 * (np.minimum(t, 100.0) - 37.0),
+                                      cryo.frozen_conductivity(2.0, t, law), -8.0, -1.0)
+        away = np.min(np.abs(t[:, None] - np.array([-8.0, -1.0, 100.0, -223.15])), axis=1) > 0.02
+        # 1e-5: Simpson's rule across the mushy range under the ice law (measured 3e-6 there)
+        np.testing.assert_allclose(((phi(t + h) - phi(t - h)) / (2 * h))[away], k[away], rtol=1e-5)
+
+
 @pytest.mark.parametrize("law", ["ice", "constant"])
 def test_steady_slab_across_freezing_is_exact_with_the_kirchhoff_face_mean(law):
     """A planar slab held at -145 degC on one side and 37 degC on the other, with liver's wide mushy

@@ -435,7 +435,8 @@ def _set_up(scenario, spacing_scale, step_scale, domain, initial_state) -> _Simu
     heat = BioheatSolver(domain, model.storage(), model.conductivity, base_perfusion, t_cfg.arterial_temperature,
                          boundary_T, t_cfg.initial_temperature, conductivity_varies=model.conductivity_varies,
                          tolerance=scenario.solver.tolerance, max_iterations=scenario.solver.max_iterations,
-                         linear_solver=scenario.solver.heat, conductivity_integral=model.conductivity_integral, material=props.material)
+                         linear_solver=scenario.solver.heat, conductivity_integral=model.conductivity_integral,
+                         material=props.material)
     _set_vessel_walls(scenario, heat)
     d = scenario.damage
     damage = DamageAccumulator(domain.n_cells, t_cfg.initial_temperature, cell_death_frequency_factor(d),
