@@ -41,6 +41,29 @@ def test_edge_band_equals_a_second_solve():
     assert expected < first.summary["lesion"]["volume_ml"]
 
 
+def test_band_read_from_a_snapshot():
+    """A zone against time gets its band from each snapshot's fields: at the end it is the run's
+    own band; a minute in it is the band of that minute's fields (band() on them, joined with the
+    same discrepancy), smaller at every quantile than the final one."""
+    r = run(_thermal(perfusion_shutdown="vascular_stasis").with_changes({"time.output_interval": "1 min"}))
+    parameter = ZoneParameter("edge_temperature", "damage.edge_temperature", "normal", 56.0, 1.5, "test", 0.05)
+    final = lesion_uncertainty(r, parameter, "test")
+    times = [t for t, _ in r.snapshots]
+    assert times[-1] == pytest.approx(180.0) and 60.0 in times
+    at_end = lesion_uncertainty(r, parameter, "test", fields=r.snapshots[-1][1])
+    early_fields = r.snapshots[times.index(60.0)][1]
+    early = lesion_uncertainty(r, parameter, "test", fields=early_fields)
+    d = r.scenario.damage
+    rows = band(r.domain, early_fields, "arrhenius", parameter, early["run_value"], d.activation_energy,
+                d.edge_exposure)
+    assert [q["volume_ml"] for q in early["quantiles"]] == \
+        [q["volume_ml"] for q in with_discrepancy(rows, parameter.discrepancy)]
+    for key in ("volume_ml", "long_axis_mm", "short_axis_mm"):
+        for q in ("p5", "p50", "p95"):
+            assert at_end["range_5_95"][key][q] == pytest.approx(final["range_5_95"][key][q], rel=1e-12)
+            assert 0.0 < early["range_5_95"][key][q] < final["range_5_95"][key][q]
+
+
 def test_lethal_isotherm_band_equals_the_other_criterion(tmp_path):
     """Cold: the zone at a -20 degC lethal isotherm read from a -40 degC run is the -20 degC criterion's."""
     s = ablation.load_scenario(ROOT / "scenarios/cryo_17g_perfused.toml").with_changes(

@@ -190,20 +190,23 @@ def run_value(scenario, parameter: ZoneParameter, criterion_name: str) -> float:
     return parse_criterion(criterion_name).threshold
 
 
-def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str, resolved_input: dict | None = None) -> dict:
+def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str, resolved_input: dict | None = None,
+                       fields: dict | None = None) -> dict:
     """``lesion.uncertainty`` of summary.json: the 5/50/95 % zone of the run's criterion over the
     parameter's distribution, with the values the band was computed from and how exact it is.
     ``resolved_input``: an input that changes the temperature history, re-solved at two quantiles
     (1/6 and 5/6 in the pipeline; {"name", "values", "unit", "source", "results": {quantile: Result}}; the cryoprobes'
-    calibrated capacity), joined in log space with the parameter band."""
+    calibrated capacity), joined in log space with the parameter band. ``fields``: read the band from
+    these fields of the run instead of its final ones (a snapshot's, for a zone against time)."""
     criterion = result.summary.lesion.criterion
+    fields = result.fields if fields is None else fields
     if not applies(parameter, criterion):
         return {"model": model_name, "available": False,
                 "reason": f"the criterion {criterion!r} does not depend on {parameter.name}; no band is computed "
                           "(choose 'arrhenius' for heat or 'min_temperature:X' for cold)"}
     d = result.scenario.damage
     value = run_value(result.scenario, parameter, criterion)
-    rows = band(result.domain, result.fields, criterion, parameter, value, d.activation_energy, d.edge_exposure)
+    rows = band(result.domain, fields, criterion, parameter, value, d.activation_energy, d.edge_exposure)
     exact = parameter.name != "edge_temperature" or d.perfusion_shutdown != "arrhenius"
     notes = ["from the solved fields: the zone at another value of the parameter is a threshold on the same "
              "Omega (A scales at fixed Ea) or T_min field; no re-solve"]
@@ -233,9 +236,11 @@ def lesion_uncertainty(result, parameter: ZoneParameter, model_name: str, resolv
         # e.g. the default cold criterion, -40 degC, is the conservative end of the -40 to -20 degC
         # range: its zone lies outside the band, which says where cells die, not what the run chose
         smaller = (position < QUANTILES[0]) == (rows[0]["volume_ml"] <= rows[-1]["volume_ml"])
+        run_zone_ml = (result.summary.lesion.volume_ml if fields is result.fields else
+                       lesion_size(result.domain, parse_criterion(criterion).level(fields))["volume_ml"])
         notes.append(f"the run's criterion ({criterion}, {parameter.name.replace('_', ' ')} {value:g} degC) lies at "
                      f"the {100 * position:.3g} % point of the parameter's distribution, outside its 5-95 % range: "
-                     f"the run's zone ({result.summary.lesion.volume_ml:.4g} mL) is "
+                     f"the run's zone ({run_zone_ml:.4g} mL) is "
                      f"{'smaller' if smaller else 'larger'} than the band's {'5' if smaller else '95'} % zone, "
                      f"a {'conservative' if smaller else 'generous'} choice; the band's median is the zone at "
                      f"{rows[len(rows) // 2]['parameter_value']:.3g} degC")

@@ -11,7 +11,7 @@ Cool-tip cluster electrodes 4 cm apart in a triangle, ex vivo bovine liver, eigh
 heating at the center between the electrodes." Held-out rows rfa_3cluster_* of split.csv; their
 assumptions (25 mm tips, 17 G needles 5 mm apart per cluster, 200 W impedance control, 20 degC
 liver, the toolkit's switching law) were fixed there before the first run. Nothing is fitted here:
-the default zone model (physiological-2026.12) and library tissue.
+the default zone model (its name is in the results file) and library tissue.
 
 The model: nine cooled needles on a 3-D grid (2 mm cells within 15 mm of the needles), each
 cluster one channel (``rfa.activation``, ablation/modalities/channels.py). Lesion: the run's
@@ -89,21 +89,23 @@ def scenario(method: str, spacing_mm: float = DEFAULT_SPACING_MM, max_current: f
 def solve(method: str, spacing_mm: float, max_current: float | None = None) -> dict:
     from ablation.pipeline import simulate
     start = time.perf_counter()
-    result = simulate(scenario(method, spacing_mm, max_current), zone_uncertainty=False)
+    result = simulate(scenario(method, spacing_mm, max_current))    # with the zone's band (no re-solve)
     wall = time.perf_counter() - start
     points = result.domain.world_points()
     centre = np.array([0.0, 0.0, -TIP_MM / 2 * 1e-3])
     cell = int(np.argmin(np.linalg.norm(points - centre[:, None], axis=0)))
     lesion = result.summary["lesion"]
     device = result.summary["device"]
+    band = lesion["uncertainty"]["range_5_95"]["volume_ml"]
+    domain = result.summary["domain"] if isinstance(result.summary["domain"], dict) else {}
     return {"method": method, "volume_ml": lesion["volume_ml"], "long_axis_mm": lesion["long_axis_mm"],
             "short_axis_mm": lesion["short_axis_mm"], "criterion": lesion["criterion"],
+            "volume_band_ml": [band["p5"], band["p95"]], "band_includes": lesion["uncertainty"]["includes"],
             "centre_temperature_C": float(result.fields["temperature_C"][cell]),
             "centre_max_temperature_C": float(result.fields["t_max_C"][cell]) if "t_max_C" in result.fields else None,
             "energy_J": device["energy_J"], "delivery": device["delivery"], "rolloffs": device["rolloffs"]["count"],
-            "cells": int(result.domain.n_cells), "wall_s": wall,
-            "domain_warning": result.summary["domain"].get("warning") if isinstance(result.summary["domain"], dict)
-            else None}
+            "cells": int(result.domain.n_cells), "wall_s": wall, "domain_warning": domain.get("warning"),
+            "boundary_deviation_C": domain.get("boundary_conducted_deviation_C")}
 
 
 def _compare(rows: dict) -> list[dict]:
@@ -174,12 +176,15 @@ def main(argv=None):
              f"{record['date']}, commit {commit[:12]}; {SOURCE}. Ex vivo liver at 20 degC, nine cooled 17 G "
              f"needles ({TIP_MM:g} mm tips; clusters of three 5 mm apart, 4 cm between clusters), 200 W "
              f"impedance control, default zone model; 3-D grid {args.spacing:g} mm fine cells; no time-step check.",
-             "", "| method | min | volume model / published (mL) | z | centre temperature model / published (degC) "
-             "| z | energy (kJ) per channel | roll-offs | cells | wall (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "", "| method | min | volume model / published (mL) | model 5-95 % (mL) | z | centre temperature model / "
+             "published (degC) | z | energy (kJ) per channel | roll-offs | cells | wall (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for t in table:
         per = ", ".join(f"{e / 1e3:.1f}" for e in t["delivery"]["energy_J_per_channel"])
+        low, high = t["volume_band_ml"]
         lines.append(f"| {t['method']} | {t['minutes']:g} | {t['volume_ml']:.1f} / {t['published_volume_ml']:g} +/- "
-                     f"{t['published_volume_sd']:g} | {t['z_volume']:+.2f} | {t['centre_temperature_C']:.1f} / "
+                     f"{t['published_volume_sd']:g} | {low:.1f}-{high:.1f} | {t['z_volume']:+.2f} | "
+                     f"{t['centre_temperature_C']:.1f} / "
                      f"{t['published_centre_C']:g} +/- {t['published_centre_sd']:g} | {t['z_centre']:+.2f} | "
                      f"{t['energy_J'] / 1e3:.1f} ({per}) | {t['rolloffs']} | {t['cells']} | {t['wall_s']:.0f} |")
     lines += ["", f"Volume order, model: {' > '.join(order)}; published: {' > '.join(published_order)} "

@@ -6,7 +6,7 @@ simultaneously; coagulation diameter ex vivo 4.7 +/- 0.1 cm at 15 min, 6.2 +/- 0
 7.0 +/- 0.2 at 45 min; in vivo 3.1 +/- 0.2 cm at 12 min. Held-out rows rfa_gcluster_*; their
 assumptions were fixed in split.csv before the first run: 25 mm tips (15-30 mm studied), 17 G, and
 200 W impedance control standing in for the published hand-set current control (1400-2150 mA peak),
-which has no library law. Nothing is fitted: default zone model (physiological-2026.12), library
+which has no library law. Nothing is fitted: the default zone model (named in the results file), library
 tissue; ex vivo = no perfusion, tissue and boundary at 20 degC.
 
 The series is read from one 45 min run (lesion of the run's criterion at every 5 min snapshot):
@@ -75,42 +75,50 @@ def scenario(in_vivo: bool, minutes: float, spacing_mm: float = SPACING_MM, max_
 
 
 def solve(in_vivo: bool, minutes: float, max_current: float | None = None) -> dict:
+    from ablation.input.models import zone_uncertainty
+    from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty
     from ablation.physics.damage import lesion_size, parse_criterion
     from ablation.pipeline import simulate
     start = time.perf_counter()
     result = simulate(scenario(in_vivo, minutes, max_current=max_current), zone_uncertainty=False)
     wall = time.perf_counter() - start
     criterion = parse_criterion(result.summary["lesion"]["criterion"])
+    # each snapshot's band, as a run reports its final one (the model's edge temperature and discrepancy)
+    model = result.scenario.model
+    parameter = ZoneParameter(**zone_uncertainty(model)["heat"])
     series = []
     for t, fields in result.snapshots:
         if t <= 0.0:
             continue
         size = lesion_size(result.domain, criterion.level(fields))
+        band = lesion_uncertainty(result, parameter, model, fields=fields)["range_5_95"]["short_axis_mm"]
         series.append({"minutes": t / 60.0, "diameter_cm": size["short_axis_mm"] / 10.0,
+                       "diameter_band_cm": [band["p5"] / 10.0, band["p95"] / 10.0],
                        "long_axis_cm": size["long_axis_mm"] / 10.0, "volume_ml": size["volume_ml"]})
     device = result.summary["device"]
     return {"in_vivo": in_vivo, "minutes": minutes, "criterion": result.summary["lesion"]["criterion"],
             "series": series, "energy_J": device["energy_J"], "rolloffs": device["rolloffs"]["count"],
             "cells": int(result.domain.n_cells), "wall_s": wall,
-            "domain": {k: result.summary["domain"].get(k) for k in ("size_mm", "warning", "conducted_deviation_C")}
+            "domain": {k: result.summary["domain"].get(k) for k in ("size_mm", "warning", "boundary_conducted_deviation_C")}
             if isinstance(result.summary["domain"], dict) else None}
 
 
-def _at(series: list[dict], minutes: float) -> float:
-    return next(p["diameter_cm"] for p in series if abs(p["minutes"] - minutes) < 1e-6)
+def _at(series: list[dict], minutes: float, key: str = "diameter_cm"):
+    return next(p[key] for p in series if abs(p["minutes"] - minutes) < 1e-6)
 
 
 def compare(ex_vivo: dict, in_vivo: dict | None) -> dict:
     """Absolute z per published row, and the shape ratios against the published ones."""
     rows = [{"id": f"rfa_gcluster_exvivo_{m:g}min_diam", "minutes": m, "published_cm": v, "sd_cm": sd,
-             "model_cm": _at(ex_vivo["series"], m), "z": (_at(ex_vivo["series"], m) - v) / sd}
+             "model_cm": _at(ex_vivo["series"], m), "z": (_at(ex_vivo["series"], m) - v) / sd,
+             "model_band_cm": _at(ex_vivo["series"], m, "diameter_band_cm")}
             for m, (v, sd) in EX_VIVO_SERIES.items()]
     if in_vivo is not None:
         v, sd = IN_VIVO_12MIN
-        d = _at(in_vivo["series"], 12.0) if any(abs(p["minutes"] - 12.0) < 1e-6 for p in in_vivo["series"]) \
-            else in_vivo["series"][-1]["diameter_cm"]
+        point = next((p for p in in_vivo["series"] if abs(p["minutes"] - 12.0) < 1e-6), in_vivo["series"][-1])
+        d = point["diameter_cm"]
         rows.append({"id": "rfa_gcluster_invivo_12min_diam", "minutes": 12.0, "published_cm": v, "sd_cm": sd,
-                     "model_cm": d, "z": (d - v) / sd})
+                     "model_cm": d, "z": (d - v) / sd, "model_band_cm": point["diameter_band_cm"]})
     v45, sd45 = EX_VIVO_SERIES[45.0]
     shape = []
     for m in (15.0, 30.0):
@@ -197,12 +205,15 @@ def main(argv=None):
              f"{TIP_MM:g} mm tips, one channel, {generator} (stand-in for the published current "
              f"control), default zone model; 3-D grid {SPACING_MM:g} mm fine cells; no time-step check. "
              "Diameter = the zone's short axis.", "",
-             "| time (min) | model diameter (cm) | long axis (cm) | volume (mL) |", "|---|---|---|---|"]
-    lines += [f"| {p['minutes']:g} | {p['diameter_cm']:.2f} | {p['long_axis_cm']:.2f} | {p['volume_ml']:.1f} |"
+             "| time (min) | model diameter (cm) | its 5-95 % band (cm) | long axis (cm) | volume (mL) |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {p['minutes']:g} | {p['diameter_cm']:.2f} | {p['diameter_band_cm'][0]:.2f}-"
+              f"{p['diameter_band_cm'][1]:.2f} | {p['long_axis_cm']:.2f} | {p['volume_ml']:.1f} |"
               for p in ex_vivo["series"]]
-    lines += ["", "| row | time (min) | model (cm) | published (cm) | z |", "|---|---|---|---|---|"]
-    lines += [f"| {r['id']} | {r['minutes']:g} | {r['model_cm']:.2f} | {r['published_cm']:g} +/- {r['sd_cm']:g} | "
-              f"{r['z']:+.2f} |" for r in result["rows"]]
+    lines += ["", "| row | time (min) | model (cm) | model 5-95 % (cm) | published (cm) | z |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['id']} | {r['minutes']:g} | {r['model_cm']:.2f} | {r['model_band_cm'][0]:.2f}-"
+              f"{r['model_band_cm'][1]:.2f} | {r['published_cm']:g} +/- {r['sd_cm']:g} | {r['z']:+.2f} |"
+              for r in result["rows"]]
     lines += ["", "| shape | model | published | z |", "|---|---|---|---|"]
     lines += [f"| {s['ratio']} | {s['model']:.3f} | {s['published']:.3f} +/- {s['sd']:.3f} | {s['z']:+.2f} |"
               for s in result["shape"]]
