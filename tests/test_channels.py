@@ -196,26 +196,15 @@ def test_report_lists_energy_and_rolloffs_per_channel():
     assert "| 1 | 1 | 1 | 3 |" in md and "| 2 | 2, 3 | 2 | 4 |" in md
 
 
-def test_parity_plot_takes_the_benchmark_rows(tmp_path):
-    """The multi-electrode and size-against-time results join the parity plot as their own role, when
-    they were solved under the table's zone model (results from an earlier model are left out)."""
-    import importlib.util
-    import json
-    from pathlib import Path
-    from ablation.output.plots import plot_parity
-    root = Path(__file__).resolve().parents[1] / "benchmarks"
-    spec = importlib.util.spec_from_file_location("parity", root / "validation" / "parity.py")
-    parity = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(parity)
-    for name in ("validation-multi-channel.json", "validation-size-vs-time.json"):
-        record = json.loads((root / "results" / name).read_text())
-        record["zone_model"] = "model-a"
-        (tmp_path / name).write_text(json.dumps(record))
-    parity.RESULTS = tmp_path
-    assert parity.benchmark_rows("model-b") == []
-    rows = parity.benchmark_rows("model-a")
-    assert len(rows) == 10 and {r["role"] for r in rows} == {"held_out_benchmark"}
-    simultaneous = next(r for r in rows if r["id"] == "three clusters simultaneous volume")
-    assert simultaneous["published"] == 22.3 and simultaneous["model"] > 100   # the recorded miss
+def test_parity_plot_draws_the_cluster_benchmark_rows_apart(tmp_path):
+    """Rows the published-rows table read from the cluster benchmarks (``from_benchmark``) are their
+    own group in the parity plot, whatever their role; the others group by role."""
+    from ablation.output.plots import _parity_group, plot_parity
+    rows = [{"id": "a", "role": "train", "published": 10.0, "sd_used": 1.0, "model": 11.0},
+            {"id": "b", "role": "held_out", "published": 20.0, "sd_used": 2.0, "model": 15.0,
+             "model_p5": 12.0, "model_p95": 18.0},
+            {"id": "c", "role": "held_out", "published": 22.3, "sd_used": 6.4, "model": 170.0,
+             "model_p5": 140.0, "model_p95": 210.0, "from_benchmark": "multi_channel.py (stored ...)"}]
+    assert [_parity_group(r) for r in rows] == ["train", "held_out", "held_out_benchmark"]
     plot = plot_parity({"rows": rows, "model": "test"}, tmp_path / "parity.png")
     assert plot is not None and (tmp_path / "parity.png").stat().st_size > 10_000

@@ -354,3 +354,49 @@ def test_a_stored_row_is_solved_again_when_its_experiment_changed(tmp_path):
     module._reuse("old", [cheap, changed, legacy])
     assert "b1" not in module._MEASURED                     # changed since: left to be solved
     assert module._MEASURED["c1"] == (3.0, "C (stored)")    # no hash kept: reused as before
+
+
+def test_rows_of_the_cluster_benchmarks_come_from_their_stored_results(tmp_path, rows):
+    """The clustered-electrode rows are solved by multi_channel.py and size_vs_time.py on 3-D grids;
+    the table reads each from their stored results: its value, its band (none for a point
+    temperature), the boundary deviation against the rule, and a step check marked as not made.
+    Rows a benchmark does not store stay unsupported; a row the table measured itself is kept."""
+    module = _published_rows_module()
+    (tmp_path / "results").mkdir()
+    module.shipped_folder = lambda name: tmp_path
+    model = module.DEFAULT_MODEL
+    multi = {"date": "2026-12-07T00:00:00", "commit": "abc" * 10, "zone_model": model, "rows": [
+        {"method": "switching", "volume_ml": 180.0, "volume_band_ml": [150.0, 215.0], "centre_temperature_C": 99.0,
+         "boundary_deviation_C": 0.9, "domain_warning": None}]}
+    series = {"date": "2026-12-07T00:00:00", "commit": "def" * 10, "zone_model": model,
+              "ex_vivo_run": {"domain": {"boundary_conducted_deviation_C": 0.01, "warning": None}},
+              "in_vivo_run": {"domain": {"boundary_conducted_deviation_C": 0.02, "warning": "edge in 6 mm cells"}},
+              "rows": [{"id": "rfa_gcluster_exvivo_30min_diam", "model_cm": 5.6, "model_band_cm": [5.2, 6.0]},
+                       {"id": "rfa_gcluster_invivo_12min_diam", "model_cm": 3.1, "model_band_cm": [2.9, 3.3]}]}
+    (tmp_path / "results" / "validation-multi-channel.json").write_text(json.dumps(multi))
+    (tmp_path / "results" / "validation-size-vs-time.json").write_text(json.dumps(series))
+    module._MEASURED["rfa_gcluster_exvivo_30min_diam"] = (5.5, "solved here")
+    module._stored_benchmark_rows(rows)
+    assert module._MEASURED["rfa_3cluster_switch_vol"][0] == 180.0
+    assert module._MEASURED["rfa_3cluster_switch_vol"][1].startswith("multi_channel.py (stored")
+    assert module._BAND["rfa_3cluster_switch_vol"] == (150.0, 215.0)
+    assert module._BAND["rfa_3cluster_switch_center_temp"] == (99.0, 99.0)
+    assert module._MEASURED["rfa_gcluster_exvivo_30min_diam"] == (5.5, "solved here")
+    assert module._BAND["rfa_gcluster_invivo_12min_diam"] == (2.9, 3.3)
+    assert "rfa_3cluster_seq_vol" not in module._MEASURED
+    # the benchmark's boundary deviation is held to the rule; the step check is named as not made
+    switch = module._checks_text(module._CHECKS["rfa_3cluster_switch_vol"])
+    assert switch.startswith("not converged (boundary 0.9 K")
+    invivo = module._checks_text(module._CHECKS["rfa_gcluster_invivo_12min_diam"])
+    assert invivo.startswith("not checked: time step") and "edge in 6 mm cells" in invivo
+    # the model SD comes from the band: z combines it with the published SD
+    row = next(r for r in rows if r.id == "rfa_3cluster_switch_vol")
+    model_sd = (215.0 - 150.0) / (2 * module.BAND_Z)
+    assert module._model_sd(row.id) == pytest.approx(model_sd)
+    assert z_score(180.0, row, model_sd) == pytest.approx((180.0 - row.value) / math.hypot(row.sd, model_sd))
+    # results solved under another zone model are not this table's: left out
+    module = _published_rows_module()
+    module.shipped_folder = lambda name: tmp_path
+    (tmp_path / "results" / "validation-multi-channel.json").write_text(json.dumps({**multi, "zone_model": "older"}))
+    module._stored_benchmark_rows(rows)
+    assert "rfa_3cluster_switch_vol" not in module._MEASURED and "rfa_gcluster_invivo_12min_diam" in module._MEASURED

@@ -328,7 +328,13 @@ def published_rows_table(model: str) -> dict | None:
 
 #: legend of each row role in the parity plot
 PARITY_ROLES = {"train": "train", "held_out": "held-out",
-                "held_out_benchmark": "held-out, own benchmark (multi-electrode, size against time; no band)"}
+                "held_out_benchmark": "held-out, 3-D cluster benchmarks (multi-electrode, size against time)"}
+
+
+def _parity_group(row: dict) -> str:
+    """The parity plot's group of a table row: rows read from the cluster benchmarks' stored results
+    (``from_benchmark``) apart from the rows the table solved."""
+    return "held_out_benchmark" if row.get("from_benchmark") else row["role"]
 
 
 def plot_parity(table: dict, path, before: dict | None = None, modality: str | None = None) -> Plot | None:
@@ -349,7 +355,7 @@ def plot_parity(table: dict, path, before: dict | None = None, modality: str | N
                 label=f"before: {before.get('model') or 'first version'} ({len(old)} rows)")
     for role, marker, colour in (("train", "s", PALETTE[1]), ("held_out", "o", PALETTE[0]),
                                  ("held_out_benchmark", "^", PALETTE[2])):
-        chosen = [r for r in rows if r["role"] == role]
+        chosen = [r for r in rows if _parity_group(r) == role]
         if not chosen:
             continue
         model = np.array([r["model"] for r in chosen])

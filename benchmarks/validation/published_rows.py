@@ -35,6 +35,10 @@ warnings, :func:`ablation.calibration.experiments.run_checks`) and, for rows no 
 the reason. A held-out row is compared whether or not its runs pass; the checks say whether a miss
 could be numerical.
 
+Rows that another validation benchmark solves on 3-D grids (the clustered electrodes of
+multi_channel.py and size_vs_time.py) are read from that benchmark's stored results, with their
+band, and marked so; solving them again here would take over an hour.
+
 Run as a script, it writes the same table and can take experiments from a stored table instead of
 solving them again (``--reuse-from MODEL``; ``--solve-again rfa`` solves every RF experiment anyway, for a
 model that changes RF and nothing else): re-solving would only repeat the stored runs (the cryo
@@ -80,6 +84,12 @@ _EXTRA: dict = {}           # the occlusion run's volume
 _REUSED: dict = {}          # row id -> where its stored value came from (the script's --reuse-from)
 _CHECKS: dict = {}          # row id -> its experiment's run checks (experiments.run_checks; stored ones too)
 _SETTING: dict = {}         # row id -> setting_hash of the experiment it was measured with
+_OTHER: dict = {}           # row id -> the validation benchmark whose stored results gave it
+#: rows that another validation benchmark solves (on 3-D grids, for an hour or more): the table
+#: reads them from that benchmark's stored results instead of solving them a second time
+OTHER_BENCHMARKS = {"validation-multi-channel.json": "multi_channel.py",
+                    "validation-size-vs-time.json": "size_vs_time.py"}
+_METHOD_ID = {"sequential": "seq", "switching": "switch", "simultaneous": "simul"}
 #: relative difference within which a re-solved experiment counts as the stored one
 REUSE_TOLERANCE = 1e-6
 
@@ -267,6 +277,7 @@ def published_rows_table(ctx):
     if "occlusion_ratio" not in _EXTRA:
         _occlusion_metric(all_experiments)
     _ratio_metric()
+    _stored_benchmark_rows(rows)
     ctx.figures["published_rows.table_extra_runtime_s"] = time.perf_counter() - started
     total = sum(_SECONDS.values())
     ctx.figures["published_rows.total_runtime_s"] = total
@@ -275,6 +286,55 @@ def published_rows_table(ctx):
     ctx.figures["published_rows.supported_rows"] = len(_MEASURED)
     ctx.figures["published_rows.unsupported_rows"] = len(reasons)
     return _fraction_metrics(rows, "all.")
+
+
+def _benchmark_readings(name: str, record: dict):
+    """(row id, model value, 5-95 % band, boundary deviation K, warnings) of one stored benchmark."""
+    if name == "validation-multi-channel.json":
+        for t in record["rows"]:
+            row = f"rfa_3cluster_{_METHOD_ID[t['method']]}"
+            checks = (t.get("boundary_deviation_C"), [t["domain_warning"]] if t.get("domain_warning") else [])
+            band = t.get("volume_band_ml") or (t["volume_ml"], t["volume_ml"])
+            yield (f"{row}_vol", t["volume_ml"], band, *checks)
+            # a point temperature: the zone parameter does not move it (zero-width band)
+            yield (f"{row}_center_temp", t["centre_temperature_C"], None, *checks)
+    else:
+        for run, ids in (("ex_vivo_run", "_exvivo_"), ("in_vivo_run", "_invivo_")):
+            domain = record[run].get("domain") or {}
+            warnings = [domain["warning"]] if domain.get("warning") else []
+            checks = (domain.get("boundary_conducted_deviation_C"), warnings)
+            for r in record["rows"]:
+                if ids in r["id"]:
+                    yield (r["id"], r["model_cm"], r.get("model_band_cm"), *checks)
+
+
+def _stored_benchmark_rows(rows) -> None:
+    """Take the rows that the cluster benchmarks (:data:`OTHER_BENCHMARKS`) solve from their stored
+    results, with their band and boundary deviation; rows they lack stay unsupported."""
+    wanted = {row.id for row in rows}
+    folder = shipped_folder("benchmarks") / "results"
+    for name, script in OTHER_BENCHMARKS.items():
+        try:
+            record = json.loads((folder / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("zone_model") != DEFAULT_MODEL:     # solved before a model change: not this table's
+            print(f"published rows: {name} left out: solved under {record.get('zone_model', 'an earlier model')}, "
+                  f"not {DEFAULT_MODEL}", file=sys.stderr)
+            continue
+        label = f"{script} (stored {name}, {record['date'][:10]}, commit {record['commit'][:12]})"
+        for row_id, value, band, deviation, warnings in _benchmark_readings(name, record):
+            if row_id not in wanted or row_id in _MEASURED:
+                continue
+            value = float(value)
+            _MEASURED[row_id] = (value, label)
+            _BAND[row_id] = (float(min(band)), float(max(band))) if band else (value, value)
+            problems = [] if deviation is None or deviation <= CONVERGED_BOUNDARY_K else \
+                [f"boundary deviation {deviation:.3g} K (at most {CONVERGED_BOUNDARY_K} K)"]
+            _CHECKS[row_id] = {"boundary_deviation_C": float("nan") if deviation is None else float(deviation),
+                               "time_error": None, "warnings": warnings, "problems": problems,
+                               "unchecked": "time step (one run per setting at fixed steps)"}
+            _OTHER[row_id] = label
 
 
 # ------------------------------------------------------------------------------------ table
@@ -295,6 +355,8 @@ def _entries(rows, reasons) -> list[dict]:
                 entry["setting_hash"] = _SETTING[row.id]
             if row.id in _REUSED:
                 entry["reused_from"] = _REUSED[row.id]
+            if row.id in _OTHER:
+                entry["from_benchmark"] = _OTHER[row.id]
         else:
             entry.update(model=None, z=None, verdict=f"unsupported: {reasons.get(row.id, '?')}")
         out.append(entry)
@@ -333,6 +395,11 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
         lines += ["", f"{len(_REUSED)} rows (marked 'stored') were not solved again: they come from "
                   f"{'; '.join(sources)}, a table of a model that changes nothing for them (the cheapest of "
                   "their experiments was solved again and reproduced it)."]
+    if _OTHER:
+        sources = sorted(set(_OTHER.values()))
+        lines += ["", f"{len(_OTHER)} rows (marked 'other benchmark') are solved by another validation benchmark on "
+                  f"3-D grids and read from its stored results: {'; '.join(sources)}. Their runs have no time-step "
+                  "check; a point temperature has a zero-width band."]
     lines += ["", "Assumptions the experiments added to split.csv:", ""]
     lines += [f"- {name}: {'; '.join(notes)}" for name, notes in header["experiment_notes"].items()]
     lines += ["", "z combines the published SD (or 10 % of the value) with the model SD from its 5-95 % band.", "",
@@ -347,7 +414,8 @@ def _write_table(rows, all_experiments, reasons, total_s: float) -> None:
         if e["model"] is None:
             lines.append(f"| {e['id']} | {e['role']} | | | {published} | {e['unit']} | | {e['verdict']} | | |")
         else:
-            verdict = e["verdict"] + (" (stored)" if "reused_from" in e else "")
+            verdict = e["verdict"] + (" (stored)" if "reused_from" in e else "") + \
+                (" (other benchmark)" if "from_benchmark" in e else "")
             lines.append(f"| {e['id']} | {e['role']} | {e['model']:.4g} | {e['model_p5']:.4g}-{e['model_p95']:.4g} | "
                          f"{published} | {e['unit']} | {e['z']:+.2f} | {verdict} | "
                          f"{'yes' if e['in_band_90'] else 'no'} | {_checks_text(e['run_checks'])} |")
@@ -360,7 +428,8 @@ def _checks_text(checks) -> str:
         return "not recorded"
     time_error = "no step check" if checks["time_error"] is None else f"step {100 * checks['time_error']:.2g} %"
     numbers = f"boundary {checks['boundary_deviation_C']:.2g} K, {time_error}"
-    verdict = "not converged" if checks["problems"] else "converged"
+    verdict = "not converged" if checks["problems"] else \
+        (f"not checked: {checks['unchecked']}" if checks.get("unchecked") else "converged")
     warned = f"; {len(checks['warnings'])} warning(s): " + " / ".join(checks["warnings"]) if checks["warnings"] else ""
     return f"{verdict} ({numbers}){warned}"
 
@@ -368,7 +437,7 @@ def _checks_text(checks) -> str:
 def _convergence_line() -> str:
     """How many measured rows rest on runs that passed the convergence rule."""
     recorded = [c for c in _CHECKS.values() if c is not None]
-    passed = sum(1 for c in recorded if not c["problems"])
+    passed = sum(1 for c in recorded if not c["problems"] and not c.get("unchecked"))
     warned = sum(1 for c in recorded if c["warnings"])
     return (f"- rows whose runs pass the convergence rule: {passed} of {len(recorded)} with checks recorded "
             f"({len(_MEASURED) - len(recorded)} stored without them); rows whose runs warned: {warned}")
@@ -445,6 +514,7 @@ def main(argv=None) -> int:
     _measure(all_experiments)
     _occlusion_metric(all_experiments)
     _ratio_metric()
+    _stored_benchmark_rows(rows)
     print(f"solved in {(time.perf_counter() - started) / 60:.1f} min", file=sys.stderr)
     reasons = dict((row.id, why) for row, why in unsupported(rows))
     _write_table(rows, all_experiments, reasons,
