@@ -115,7 +115,8 @@ class Param:
     appended; a tuple key gets the value at every key), ``"x<f>"`` for f times the case's base value,
     or BASE. ``kind``: 'physical' rows are ranked; 'criterion' rows read the base runs' other
     criteria (no run); 'numerical' and 'growth' rows are checks, not ranked. ``context`` holds
-    changes made at every level, the row's own base included (the tumour rows)."""
+    changes made at every level, the row's own base included (the tumour rows). ``ceiling``: a
+    physical upper bound (in ``unit``) that an ``"x<f>"`` level is capped at."""
     name: str
     key: str | tuple
     levels: tuple
@@ -126,6 +127,7 @@ class Param:
     context: dict = field(default_factory=dict)
     kind: str = "physical"
     quick: bool = False
+    ceiling: float | None = None
 
 
 def _default_liver_perfusion() -> float:
@@ -259,7 +261,8 @@ PARAMETERS = (
           "'constant' k_f (the models before physiological-ice-2026.12) vs 'ice' k_f 273.15/T_K (the default "
           "model's; Choi & Bischof 2010)", CRYO, labels=("constant", "ice")),
     Param("latent heat of fusion", "tissue.latent_heat_fusion", ("x0.8", BASE, "x1.2"), "J/m^3",
-          "assumed +/-20 % (liver 250 MJ/m^3 = 333 kJ/kg x 0.75; agar 328)", CRYO),
+          "assumed +/-20 % (liver 250 MJ/m^3 = 333 kJ/kg x 0.75; agar 328), at most pure water's 334 kJ/kg x "
+          "1000 kg/m^3 = 3.34e8 J/m^3 (agar's +20 % would exceed it)", CRYO, ceiling=3.34e8),
     Param("unfrozen conductivity k", "tissue.conductivity", (f"x{0.46 / 0.52}", BASE, f"x{0.57 / 0.52}"), "W/(m K)",
           "liver: Hall 2015 0.46-0.57 (same factors for agar's 0.60)", CRYO),
     Param("body / initial temperature", ("tissue.initial_temperature", "tissue.boundary_temperature",
@@ -316,6 +319,8 @@ def level_changes(param: Param, level, case_name: str, quick: bool) -> dict:
         return changes
     if isinstance(level, str) and level.startswith("x") and param.unit:
         level = float(level[1:]) * _base_value(case_name, param.key, quick, param.context)
+        if param.ceiling is not None:
+            level = min(level, param.ceiling)
     value = f"{level:.6g} {param.unit}" if param.unit and isinstance(level, (int, float)) else level
     for key in (param.key if isinstance(param.key, tuple) else (param.key,)):
         changes[key] = value
