@@ -162,6 +162,10 @@ def plot(ex_vivo: dict, path: Path, generator: str) -> None:
     pub_d = [EX_VIVO_SERIES[m][0] for m in pub_t]
     pub_sd = [EX_VIVO_SERIES[m][1] for m in pub_t]
     axes[0].plot(t, d, "o-", label=f"model ({generator}, 25 mm tips)")
+    if all("diameter_band_cm" in p for p in ex_vivo["series"]):
+        axes[0].fill_between(t, [p["diameter_band_cm"][0] for p in ex_vivo["series"]],
+                             [p["diameter_band_cm"][1] for p in ex_vivo["series"]], alpha=0.2,
+                             label="model 5-95 % band (edge temperature, discrepancy)")
     axes[0].errorbar(pub_t, pub_d, yerr=pub_sd, fmt="s", color="k", capsize=3, label="Goldberg et al. (ex vivo)")
     axes[0].set(xlabel="ablation time (min)", ylabel="coagulation diameter (cm)", title="absolute")
     d45, p45 = d[t.index(45.0)] if 45.0 in t else d[-1], EX_VIVO_SERIES[45.0][0]
