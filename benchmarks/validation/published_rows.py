@@ -289,13 +289,12 @@ def published_rows_table(ctx):
 
 
 def _benchmark_readings(name: str, record: dict):
-    """(row id, model value, 5-95 % band, boundary deviation K, warnings) of one stored benchmark."""
+    """(row id, model value, 5-95 % band or None, boundary deviation K, warnings) of one stored benchmark."""
     if name == "validation-multi-channel.json":
         for t in record["rows"]:
             row = f"rfa_3cluster_{_METHOD_ID[t['method']]}"
             checks = (t.get("boundary_deviation_C"), [t["domain_warning"]] if t.get("domain_warning") else [])
-            band = t.get("volume_band_ml") or (t["volume_ml"], t["volume_ml"])
-            yield (f"{row}_vol", t["volume_ml"], band, *checks)
+            yield (f"{row}_vol", t["volume_ml"], t.get("volume_band_ml"), *checks)
             # a point temperature: the zone parameter does not move it (zero-width band)
             yield (f"{row}_center_temp", t["centre_temperature_C"], None, *checks)
     else:
