@@ -109,6 +109,21 @@ def test_huge_fixed_step_warns(runs, request):
     assert len(time["warnings"]) == 1 and "refine = false" in time["warnings"][0]
 
 
+@pytest.mark.parametrize("runs, make, step", [("rf_runs", _rf, "10 s"), ("cryo_runs", _cryo, "20 s")])
+def test_one_integration_at_a_checked_runs_halvings_repeats_its_kept_run(runs, make, step, request):
+    """run(halvings=n) integrates once at the step a checked run kept (its step and the model's
+    step limits halved n times, as the moved-tumour check re-solves): the same temperatures, steps
+    and lesion as that kept run, and no error estimate of its own. The cryo run was halved 3 times."""
+    checked = request.getfixturevalue(runs)["tenfold"]
+    time = checked.summary["time"]
+    once = run(make(step=step), halvings=time["halvings"])
+    again = once.summary["time"]
+    assert (again["step_s"], again["steps"], again["halvings"]) == (time["step_s"], time["steps"], time["halvings"])
+    np.testing.assert_allclose(once.fields["temperature_C"], checked.fields["temperature_C"], rtol=0, atol=1e-9)
+    assert _volume(once) == pytest.approx(_volume(checked), rel=1e-12)
+    assert again["lesion_volume_error_estimate"] is None and again["refine"] is False and again["warnings"] == []
+
+
 def test_rolloffs_are_located_not_stepped_over(rf_runs):
     """A 60 s step still switches the generator off at each roll-off, located to 0.02 s: the pulses,
     the energy and the hottest temperature stay close to the fine run's (one step over them

@@ -228,7 +228,7 @@ def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
     """What re-solving placement samples will cost (None when the Monte Carlo only moves the solved
     lesion): insertion sequences and the 'resolve' method re-solve placement.resolve_samples samples
     on a 3-D grid; the moved-tumour check of a material tumour re-solves placement.resolve_check on
-    the run's grid (the same rules as ablation.outcome.placement.monte_carlo)."""
+    the run's grid, once each at the run's step (the same rules as ablation.outcome.placement.monte_carlo)."""
     p = scenario.get("placement")
     if p is None or not p.enabled or not scenario.tumors or not scenario.probes:
         return None
@@ -251,7 +251,8 @@ def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
     if placement_method(scenario, p) == "move_tumor" and run.kind == "axisymmetric" and any(t.material for t in scenario.tumors):
         count = min(p.resolve_check, p.samples)
         if count:
-            return PlacementSolves(count, 1, run.kind, run.cells, count * run.seconds, run.memory_bytes,
+            # one integration each, at the run's checked step (no step check of their own)
+            return PlacementSolves(count, 1, run.kind, run.cells, count * run.seconds / STEP_CHECK_RUNS, run.memory_bytes,
                                    "placement.resolve_check")
     return None
 

@@ -35,7 +35,7 @@ ENERGY_TERMS = ("stored", "source", "perfusion", "boundary", "walls")
 
 
 def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float = 1.0, *,
-        domain=None, initial_state: dict | None = None, parallel: bool = False) -> Result:
+        domain=None, initial_state: dict | None = None, parallel: bool = False, halvings: int | None = None) -> Result:
     """Simulate ``scenario``; ``spacing_scale``/``step_scale`` refine the grid/time step (< 1).
 
     ``domain`` reuses a prebuilt grid and ``initial_state`` (a ``Result.fields`` dict on that grid)
@@ -50,12 +50,22 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     ``parallel``: the fixed-step check's comparison runs at 2h and 4h, which do not depend on the
     kept run, go to one spawned worker process while this process integrates the kept run, when
     that pays (:func:`_parallel_comparisons`); the results are the same as in sequence.
+
+    ``halvings`` given: one integration with the step, and the model's step limits, halved that
+    many times (a checked run's summary ``time.halvings``), without comparison runs and with no
+    error estimate (summary ``lesion_volume_error_estimate`` None). For re-solving a problem
+    close to one whose step was checked, e.g. the moved-tumour check's axially displaced probes.
     """
     from ablation.runtime import single_blas_thread
     started = wallclock.perf_counter()
     with single_blas_thread():   # as on the command line (ablation.runtime): the cooled needle 60 s -> 47 s
         if bool(getattr(scenario.time, "adaptive", False)):
             attempt, estimate = _adaptive_run(scenario, progress, spacing_scale, step_scale, domain, initial_state)
+        elif halvings is not None:
+            ratio = 0.5 ** halvings
+            sim = _set_up(scenario, spacing_scale, ratio * step_scale, domain, initial_state)
+            sim.limit_scale = ratio
+            attempt, estimate = _note_refinement(_Attempt.integrate(sim, progress), halvings, ratio), None
         else:
             attempt, estimate = _refined_fixed_run(scenario, progress, spacing_scale, step_scale, domain,
                                                    initial_state, parallel)
@@ -768,12 +778,15 @@ def _final_fields(sim: _Simulation) -> dict:
     return fields
 
 
-def _time_summary(sim: _Simulation, control: _Control, estimate: dict) -> TimeSummary:
+def _time_summary(sim: _Simulation, control: _Control, estimate: dict | None) -> TimeSummary:
     """Time stepping and the lesion's estimated time-discretisation error, with a warning (logged
-    and listed) when that error exceeds the tolerance."""
+    and listed) when that error exceeds the tolerance. ``estimate`` None: the step was not checked
+    (``run(halvings=...)``), so there is no estimate and ``refine`` is False."""
     warnings = []
-    refine = bool(getattr(sim.scenario.time, "refine", True))
-    if estimate["relative"] > sim.tolerance:
+    refine = bool(getattr(sim.scenario.time, "refine", True)) and estimate is not None
+    unchecked = {"relative": None, "volume_ml": None, "axes_mm": None, "asymptotic": None}
+    estimate = unchecked if estimate is None else estimate
+    if estimate["relative"] is not None and estimate["relative"] > sim.tolerance:
         if sim.adaptive:
             how, advice = "adaptive steps", "use a smaller tolerance or max_step"
         elif refine:
@@ -805,7 +818,7 @@ def _time_summary(sim: _Simulation, control: _Control, estimate: dict) -> TimeSu
                        solver_steps=len(control.sub_times) - 1,
                        lesion_volume_error_estimate=estimate["relative"],
                        lesion_volume_error_estimate_ml=estimate["volume_ml"],
-                       lesion_axes_error_estimate_mm=dict(estimate["axes_mm"]),
+                       lesion_axes_error_estimate_mm=(None if estimate["axes_mm"] is None else dict(estimate["axes_mm"])),
                        lesion_volume_error_asymptotic=estimate.get("asymptotic"),
                        warnings=tuple(warnings))
 
@@ -873,7 +886,7 @@ def hottest_cell(domain, t_max: np.ndarray) -> dict:
 
 
 def _summary(sim: _Simulation, stats: _Totals, fields: dict, series: dict, control: _Control,
-             estimate: dict) -> Summary:
+             estimate: dict | None) -> Summary:
     """The run's summary (``runtime_s`` unset): grid, time stepping and its error estimate,
     balances, temperature range, lesion size under every reported criterion whose field exists,
     device, modality extras, parameters and provenance."""

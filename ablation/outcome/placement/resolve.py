@@ -25,13 +25,16 @@ log = logging.getLogger(__name__)
 class ResolveJob:
     """One sample to solve in a worker: the scenario (occlusion set), the displaced probes (one
     per probe, or one per insertion when ``sequence``), the cooling gap between insertions (s),
-    the lesion criterion and the number of surface points per tumour."""
+    the lesion criterion, the number of surface points per tumour, and ``halvings``: None for a run
+    that checks its own time step, else the halvings of a checked run's step to integrate at once
+    (:func:`ablation.run.time_loop.run`)."""
     scenario: object
     probes: tuple
     sequence: bool
     gap: float
     criterion: str
     surface_points: int
+    halvings: int | None = None
 
 
 #: Metrics of one solved sample: (coverage per tumour, min margin per tumour, success per tumour).
@@ -111,7 +114,7 @@ def solve_job(job: ResolveJob) -> list[SampleMetrics]:
         moved = scenario.replaced(probes=job.probes)
         if moved.grid.kind == "axisymmetric":   # a displaced probe leaves the tumour off its axis
             moved = moved.replaced(grid=moved.grid.replaced(kind="auto"))
-        result = run(apply_transforms(moved))
+        result = run(apply_transforms(moved), halvings=job.halvings)
         return [sample_metrics(result.domain, result.fields, result.scenario, job.criterion, job.surface_points)]
     return [sample_metrics(grid, fields, scenario, job.criterion, job.surface_points)
             for grid, fields in run_sequence(scenario, list(job.probes), job.gap)]
