@@ -48,6 +48,8 @@ TIP_MM = 25.0                  # split.csv tip_length_mm
 #: fine cells (mm): 2 mm keeps the 36 min sequential run near 25 min on one core (120,000 cells);
 #: the 1.47 mm needles are then one staircased cell column
 DEFAULT_SPACING_MM = 2.0
+#: each method's held-out rows in split.csv: <id>_vol and <id>_center_temp
+ROW_IDS = {"sequential": "rfa_3cluster_seq", "switching": "rfa_3cluster_switch", "simultaneous": "rfa_3cluster_simul"}
 PUBLISHED = {  # method: (volume mL, SD, centre temperature degC, SD, minutes)
     "sequential": (137.5, 22.2, 80.0, 5.0, 36.0),
     "switching": (116.4, 15.2, 97.0, 8.0, 12.0),
@@ -132,7 +134,7 @@ def three_clusters(ctx):
         ctx.figures[f"validation.three_clusters.{m}.energy_kJ"] = t["energy_J"] / 1e3
         metrics.append(Metric(f"{m}_volume_ml", t["volume_ml"], t["published_volume_ml"],
                               2 * t["published_volume_sd"], "mL", "within",
-                              note=f"held out: rfa_3cluster_{'seq' if m == 'sequential' else m[:6]}_vol; "
+                              note=f"held out: {ROW_IDS[m]}_vol; "
                                    f"z {t['z_volume']:+.2f}"))
         metrics.append(Metric(f"{m}_centre_temperature_C", t["centre_temperature_C"], t["published_centre_C"],
                               2 * t["published_centre_sd"], "degC", "within", note=f"z {t['z_centre']:+.2f}"))
@@ -140,6 +142,18 @@ def three_clusters(ctx):
     metrics.append(Metric("volume_order_matches", float(order == ["sequential", "switching", "simultaneous"]), 1.0,
                           0.0, "1", "within", note="model order: " + " > ".join(order)))
     return metrics
+
+
+def table_readings(record: dict):
+    """(row id, model value, 5-95 % band or None, boundary deviation K or None, warnings) of each
+    published row in a stored results record of this benchmark; the published-rows table reads
+    them (benchmarks/validation/published_rows.py)."""
+    for t in record["rows"]:
+        row = ROW_IDS[t["method"]]
+        checks = (t.get("boundary_deviation_C"), [t["domain_warning"]] if t.get("domain_warning") else [])
+        yield f"{row}_vol", t["volume_ml"], t.get("volume_band_ml"), *checks
+        # a point temperature: the zone parameter does not move it (zero-width band)
+        yield f"{row}_center_temp", t["centre_temperature_C"], None, *checks
 
 
 def main(argv=None):

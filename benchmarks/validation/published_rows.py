@@ -54,10 +54,12 @@ import hashlib
 import json
 import sys
 import time
+from pathlib import Path
 
 from scipy import stats
 
 from ablation.benchmarks import _recording as recording
+from ablation.benchmarks.validation import multi_channel, size_vs_time
 from ablation.bench import Metric, case, shipped_folder
 from ablation.calibration.experiments import (CONVERGED_BOUNDARY_K, CONVERGED_TIME_ERROR, DEFAULT_SPACING,
                                               MAX_SPACING, experiments, published_sd, run_checks, scenario_key,
@@ -86,10 +88,8 @@ _CHECKS: dict = {}          # row id -> its experiment's run checks (experiments
 _SETTING: dict = {}         # row id -> setting_hash of the experiment it was measured with
 _OTHER: dict = {}           # row id -> the validation benchmark whose stored results gave it
 #: rows that another validation benchmark solves (on 3-D grids, for an hour or more): the table
-#: reads them from that benchmark's stored results instead of solving them a second time
-OTHER_BENCHMARKS = {"validation-multi-channel.json": "multi_channel.py",
-                    "validation-size-vs-time.json": "size_vs_time.py"}
-_METHOD_ID = {"sequential": "seq", "switching": "switch", "simultaneous": "simul"}
+#: reads them from that benchmark's stored results (its table_readings) instead of solving them again
+OTHER_BENCHMARKS = {"validation-multi-channel.json": multi_channel, "validation-size-vs-time.json": size_vs_time}
 #: relative difference within which a re-solved experiment counts as the stored one
 REUSE_TOLERANCE = 1e-6
 
@@ -288,31 +288,12 @@ def published_rows_table(ctx):
     return _fraction_metrics(rows, "all.")
 
 
-def _benchmark_readings(name: str, record: dict):
-    """(row id, model value, 5-95 % band or None, boundary deviation K, warnings) of one stored benchmark."""
-    if name == "validation-multi-channel.json":
-        for t in record["rows"]:
-            row = f"rfa_3cluster_{_METHOD_ID[t['method']]}"
-            checks = (t.get("boundary_deviation_C"), [t["domain_warning"]] if t.get("domain_warning") else [])
-            yield (f"{row}_vol", t["volume_ml"], t.get("volume_band_ml"), *checks)
-            # a point temperature: the zone parameter does not move it (zero-width band)
-            yield (f"{row}_center_temp", t["centre_temperature_C"], None, *checks)
-    else:
-        for run, ids in (("ex_vivo_run", "_exvivo_"), ("in_vivo_run", "_invivo_")):
-            domain = record[run].get("domain") or {}
-            warnings = [domain["warning"]] if domain.get("warning") else []
-            checks = (domain.get("boundary_conducted_deviation_C"), warnings)
-            for r in record["rows"]:
-                if ids in r["id"]:
-                    yield (r["id"], r["model_cm"], r.get("model_band_cm"), *checks)
-
-
 def _stored_benchmark_rows(rows) -> None:
     """Take the rows that the cluster benchmarks (:data:`OTHER_BENCHMARKS`) solve from their stored
     results, with their band and boundary deviation; rows they lack stay unsupported."""
     wanted = {row.id for row in rows}
     folder = shipped_folder("benchmarks") / "results"
-    for name, script in OTHER_BENCHMARKS.items():
+    for name, benchmark in OTHER_BENCHMARKS.items():
         try:
             record = json.loads((folder / name).read_text())
         except (OSError, ValueError):
@@ -321,8 +302,8 @@ def _stored_benchmark_rows(rows) -> None:
             print(f"published rows: {name} left out: solved under {record.get('zone_model', 'an earlier model')}, "
                   f"not {DEFAULT_MODEL}", file=sys.stderr)
             continue
-        label = f"{script} (stored {name}, {record['date'][:10]}, commit {record['commit'][:12]})"
-        for row_id, value, band, deviation, warnings in _benchmark_readings(name, record):
+        label = f"{Path(benchmark.__file__).name} (stored {name}, {record['date'][:10]}, commit {record['commit'][:12]})"
+        for row_id, value, band, deviation, warnings in benchmark.table_readings(record):
             if row_id not in wanted or row_id in _MEASURED:
                 continue
             value = float(value)

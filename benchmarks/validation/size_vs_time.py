@@ -131,6 +131,18 @@ def compare(ex_vivo: dict, in_vivo: dict | None) -> dict:
     return {"rows": rows, "shape": shape}
 
 
+def table_readings(record: dict):
+    """(row id, model value, 5-95 % band or None, boundary deviation K or None, warnings) of each
+    published row in a stored results record of this benchmark, each with its own run's domain
+    checks; the published-rows table reads them (benchmarks/validation/published_rows.py)."""
+    for run, marker in (("ex_vivo_run", "_exvivo_"), ("in_vivo_run", "_invivo_")):
+        domain = record[run].get("domain") or {}
+        warnings = [domain["warning"]] if domain.get("warning") else []
+        for r in record["rows"]:
+            if marker in r["id"]:
+                yield r["id"], r["model_cm"], r.get("model_band_cm"), domain.get("boundary_conducted_deviation_C"), warnings
+
+
 def _runs(workers: int, max_current: float | None = None) -> tuple[dict, dict]:
     with ProcessPoolExecutor(max_workers=workers) as pool:
         ex = pool.submit(solve, False, 45.0, max_current)
