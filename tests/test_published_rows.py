@@ -367,7 +367,8 @@ def test_rows_of_the_cluster_benchmarks_come_from_their_stored_results(tmp_path,
     model = module.DEFAULT_MODEL
     multi = {"date": "2026-12-07T00:00:00", "commit": "abc" * 10, "zone_model": model, "rows": [
         {"method": "switching", "volume_ml": 180.0, "volume_band_ml": [150.0, 215.0], "centre_temperature_C": 99.0,
-         "boundary_deviation_C": 0.9, "domain_warning": None}]}
+         "boundary_deviation_C": 0.9, "domain_warning": None},
+        {"method": "simultaneous", "volume_ml": 160.0, "volume_band_ml": [140.0, 190.0], "centre_temperature_C": 53.0}]}
     series = {"date": "2026-12-07T00:00:00", "commit": "def" * 10, "zone_model": model,
               "ex_vivo_run": {"domain": {"boundary_conducted_deviation_C": 0.01, "warning": None}},
               "in_vivo_run": {"domain": {"boundary_conducted_deviation_C": 0.02, "warning": "edge in 6 mm cells"}},
@@ -387,6 +388,10 @@ def test_rows_of_the_cluster_benchmarks_come_from_their_stored_results(tmp_path,
     # the benchmark's boundary deviation is held to the rule; the step check is named as not made
     switch = module._checks_text(module._CHECKS["rfa_3cluster_switch_vol"])
     assert switch.startswith("not converged (boundary 0.9 K")
+    # a benchmark that recorded no boundary deviation: named as not checked, with no number made up
+    simul = module._checks_text(module._CHECKS["rfa_3cluster_simul_vol"])
+    assert simul.startswith("not checked: time step") and "boundary deviation (not recorded)" in simul
+    assert "boundary not recorded" in simul and "nan" not in simul
     invivo = module._checks_text(module._CHECKS["rfa_gcluster_invivo_12min_diam"])
     assert invivo.startswith("not checked: time step") and "edge in 6 mm cells" in invivo
     # the model SD comes from the band: z combines it with the published SD

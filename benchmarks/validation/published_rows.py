@@ -311,9 +311,10 @@ def _stored_benchmark_rows(rows) -> None:
             _BAND[row_id] = (float(min(band)), float(max(band))) if band else (value, value)
             problems = [] if deviation is None or deviation <= CONVERGED_BOUNDARY_K else \
                 [f"boundary deviation {deviation:.3g} K (at most {CONVERGED_BOUNDARY_K} K)"]
-            _CHECKS[row_id] = {"boundary_deviation_C": float("nan") if deviation is None else float(deviation),
-                               "time_error": None, "warnings": warnings, "problems": problems,
-                               "unchecked": "time step (one run per setting at fixed steps)"}
+            unchecked = "time step (one run per setting at fixed steps)" + \
+                ("; boundary deviation (not recorded)" if deviation is None else "")
+            _CHECKS[row_id] = {"boundary_deviation_C": None if deviation is None else float(deviation),
+                               "time_error": None, "warnings": warnings, "problems": problems, "unchecked": unchecked}
             _OTHER[row_id] = label
 
 
@@ -407,7 +408,9 @@ def _checks_text(checks) -> str:
     if checks is None:
         return "not recorded"
     time_error = "no step check" if checks["time_error"] is None else f"step {100 * checks['time_error']:.2g} %"
-    numbers = f"boundary {checks['boundary_deviation_C']:.2g} K, {time_error}"
+    deviation = checks["boundary_deviation_C"]
+    boundary = "boundary not recorded" if deviation is None else f"boundary {deviation:.2g} K"
+    numbers = f"{boundary}, {time_error}"
     verdict = "not converged" if checks["problems"] else \
         (f"not checked: {checks['unchecked']}" if checks.get("unchecked") else "converged")
     warned = f"; {len(checks['warnings'])} warning(s): " + " / ".join(checks["warnings"]) if checks["warnings"] else ""
