@@ -13,7 +13,8 @@ Hausen's Nusselt number, Murray-law flow at 0.2 Pa wall shear). Measured on the 
 axis through the vessel axis at the middle of the active part: the unablated rim, i.e. the gap
 between the lethal zone (Arrhenius Omega >= 1) and the vessel wall (0 when the zone reaches the
 wall), and the zone's deformation, its radius away from the vessel minus its radius towards it.
-Heat sink present in the model: rim > 0.5 mm (one cell at 0.5 mm, the resolution of the rim).
+Heat sink present in the model: rim > 0.75 mm (``RIM_THRESHOLD_MM``, one fine cell, the resolution
+of the rim).
 With inflow occlusion (Pringle) the vessel is removed (no flow) and perfusion is 0.
 
     python benchmarks/validation/heat_sink.py
