@@ -55,6 +55,7 @@ def run(scenario, progress=None, spacing_scale: float = 1.0, step_scale: float =
     many times (a checked run's summary ``time.halvings``), without comparison runs and with no
     error estimate (summary ``lesion_volume_error_estimate`` None). For re-solving a problem
     close to one whose step was checked, e.g. the moved-tumour check's axially displaced probes.
+    Fixed steps only: a scenario with ``time.adaptive`` adapts its steps as usual.
     """
     from ablation.runtime import single_blas_thread
     started = wallclock.perf_counter()
