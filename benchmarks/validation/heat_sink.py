@@ -6,7 +6,7 @@ in pigs: assessment of the heat sink effect"): in vivo porcine liver, viable per
 effect was seen consistently".
 
 The model case: a straight 20 mm heating probe of 2 mm diameter along z (wall held at 95 degC after a
-30 s ramp, 10 minutes, perfused liver, calibrated zone model, 3-D grid 0.75 mm in the fine region),
+30 s ramp, 10 minutes, perfused liver, the default zone model, 3-D grid 0.75 mm in the fine region),
 and a straight vessel parallel to it whose near wall lies at 60 % of the zone radius the probe makes
 without a vessel (measured first), well inside that zone. The vessel wall carries the [anatomy] correlation (ablation.physics.vessel_wall:
 Hausen's Nusselt number, Murray-law flow at 0.2 Pa wall shear). Measured on the line from the probe
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ablation.benchmarks import _recording as recording
+from ablation.input.models import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAMETERS_MM = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
@@ -110,10 +111,11 @@ def main():
               "source": "Lu DS et al., AJR 178:47-51, 2002 (in vivo porcine liver, RF)", "published": published,
               "wall_gap_mm": gap, "rim_threshold_mm": RIM_THRESHOLD_MM,
               "zone_radius_without_vessel_mm": {"perfused": baseline[False], "pringle": baseline[True]},
-              "model_onset_diameter_mm": onset, "agreement": agreement, "rows": rows}
+              "model_onset_diameter_mm": onset, "agreement": agreement, "zone_model": DEFAULT_MODEL, "rows": rows}
     out = ROOT / "benchmarks" / "results"
     lines = ["# Heat sink next to a vessel: model against Lu et al. 2002", "",
-             f"{record['date']}, commit {commit[:12]}. Probe axis to near vessel wall {gap:g} mm; zone radius "
+             f"{record['date']}, commit {commit[:12]}, zone model {DEFAULT_MODEL}. Probe axis to near vessel wall "
+             f"{gap:g} mm; zone radius "
              f"without a vessel {baseline[False]:.2f} mm (perfused), {baseline[True]:.2f} mm (Pringle). Heat sink: "
              f"unablated rim > {RIM_THRESHOLD_MM:g} mm.", "",
              "| vessel (mm) | inflow | zone radius toward / away (mm) | rim (mm) | deformation (mm) | heat sink |",
