@@ -56,11 +56,16 @@ def _conducted(result) -> float:
 CAPACITY_QUANTILES = (1.0 / 6.0, 5.0 / 6.0)
 
 
-def capacity_resolves(scenario, progress=None) -> dict | None:
+def capacity_resolves(scenario, progress=None, halvings: int | None = None) -> dict | None:
     """The scenario solved again with every cryoprobe's calibrated capacity
     (:func:`ablation.modalities.cryo.calibrated_capacity`; one calibration, so all probes move
     together) at the lognormal's :data:`CAPACITY_QUANTILES`; None when no probe's limit is a
-    calibrated one."""
+    calibrated one.
+
+    ``halvings``: the solved run's (``TimeSummary.repeat_halvings``): each re-solve integrates once
+    at the run's checked step, so that every quantile shares one time discretisation and the band
+    is not paid for with two more step checks (they had taken 72 of the phantom cryo run's 146 s);
+    None: each re-solve checks its own step."""
     law = scenario.cryo.frozen_conductivity_model if scenario.get("cryo") is not None else "constant"
     calibrated = {i: calibrated_capacity(p.cryo, law) for i, p in enumerate(scenario.probes) if p.get("cryo")}
     calibrated = {i: c for i, c in calibrated.items() if c is not None}
@@ -73,7 +78,8 @@ def capacity_resolves(scenario, progress=None) -> dict | None:
         changes = {f"probes[{i}].cryo.max_extraction": f"{capacity * factor:.6g} W/m"
                    for i, (capacity, _) in calibrated.items()}
         values.append(first * factor)
-        results[q] = run(apply_transforms(scenario.with_changes(changes)), progress=progress, parallel=True)
+        results[q] = run(apply_transforms(scenario.with_changes(changes)), progress=progress,
+                         parallel=halvings is None, halvings=halvings)
     return {"name": "the cryoprobes' calibrated capacity", "values": values, "unit": "W/m (first probe)",
             "run_value": first, "log_sd": log_sd,
             "source": f"lognormal, log-SD {log_sd:g} from the training row's 10 % SD (Littrup 2009 single 2.4 mm "
@@ -171,7 +177,8 @@ def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool =
             kind = "cold" if scenario.modality == "cryo" else "heat"
             parameter = ZoneParameter(**model_zone_uncertainty(scenario.model)[kind])
             # an uncertain input that changes the temperature history needs solves of its own
-            resolved_input = capacity_resolves(scenario, progress) if scenario.modality == "cryo" else None
+            resolved_input = capacity_resolves(scenario, progress, result.summary.time.repeat_halvings) \
+                if scenario.modality == "cryo" else None
             if resolved_input:
                 result.resolved_band = resolved_input["results"]
             uncertainty = lesion_uncertainty(result, parameter, scenario.model, resolved_input)

@@ -249,6 +249,19 @@ def test_calibrated_capacity_band_matches_its_training_rows_spread():
     assert s_joined == pytest.approx(math.hypot(s_only, u["zone_log_sd"]["short_axis_mm"]), rel=1e-9)
 
 
+def test_capacity_re_solves_integrate_once_at_the_runs_checked_step():
+    """The band's capacity re-solves take the step the run's own check kept (its halvings) and make
+    no step check of their own: every quantile then shares the run's time discretisation."""
+    result = ablation.simulate(_calibrated_cryo(**{"time.refine": True, "time.step": "60 s",
+                                                   "placement.enabled": False}))
+    kept = result.summary["time"]
+    assert kept["halvings"] >= 1 and kept["lesion_volume_error_estimate"] is not None
+    for solved in result.resolved_band.values():
+        time = solved.summary["time"]
+        assert (time["step_s"], time["halvings"], time["steps"]) == (kept["step_s"], kept["halvings"], kept["steps"])
+        assert time["lesion_volume_error_estimate"] is None and time["refine"] is False
+
+
 def test_joined_monte_carlo_takes_each_samples_capacity_stratum_from_its_re_solve():
     """With the lethal isotherm's band narrowed to zero width, the joined placement Monte Carlo must
     equal, sample by sample, the placement-only Monte Carlo run on the re-solve of that sample's

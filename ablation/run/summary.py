@@ -116,6 +116,12 @@ class TimeSummary:
     lesion_volume_error_asymptotic: bool | None = None
     warnings: tuple = ()
 
+    @property
+    def repeat_halvings(self) -> int | None:
+        """``run(halvings=...)`` that integrates once at this run's kept step, for re-solves of a
+        problem close to it; None after adaptive steps (a re-solve then adapts its own)."""
+        return None if self.adaptive else self.halvings
+
     @classmethod
     def from_dict(cls, data: Mapping) -> "TimeSummary":
         known = {f.name for f in dataclass_fields(cls)}

@@ -41,8 +41,7 @@ def measure_move_error(result, model: ErrorModel, z: np.ndarray, section, criter
     h = min(float(np.min(np.diff(e))) for e in result.domain.edges)
     moved = moved_metrics(table_for(lesion, pts, delta, tilt, tip, frame, True, 0.25 * h), pts, delta, tilt, True)
     base = occlusion_scenario(s, model)
-    steps = result.summary.time
-    halvings = None if steps.adaptive else steps.halvings    # adaptive steps: each re-solve adapts its own
+    halvings = result.summary.time.repeat_halvings
     jobs = [ResolveJob(base, (displaced_probe(probe, delta[b], tilt[b]),), False, 0.0, criterion, n_surface,
                        halvings=halvings) for b in range(count)]
     solved = collect(solve_all(jobs, executor, progress), 1)[0]
