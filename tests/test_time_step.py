@@ -116,6 +116,8 @@ def test_one_integration_at_a_checked_runs_halvings_repeats_its_kept_run(runs, m
     and lesion as that kept run, and no error estimate of its own. The cryo run was halved 3 times."""
     checked = request.getfixturevalue(runs)["tenfold"]
     time = checked.summary["time"]
+    if runs == "cryo_runs":
+        assert time["halvings"] == 3      # so the step limits' halving is exercised too
     once = run(make(step=step), halvings=time["halvings"])
     again = once.summary["time"]
     assert (again["step_s"], again["steps"], again["halvings"]) == (time["step_s"], time["steps"], time["halvings"])
