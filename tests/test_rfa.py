@@ -240,6 +240,11 @@ def test_rolloff_switches_power_off_in_a_coupled_run():
     off = (t > t0 + 1e-9) & (t <= t0 + 10.0 + 1e-9)
     assert off.sum() >= 5 and np.all(p[off] == 0.0)
     assert times[1] >= t0 + 10.0 - 1e-9          # the next roll-off only once power is back
+    # the generator's on-time is the run less its off periods (each cut short by the run's end)
+    off_total = sum(min(10.0, 90.0 - tk) for tk in times)
+    device = r.summary["device"]
+    assert abs(device["on_time_s"] - (90.0 - off_total)) < 1e-9
+    assert device["delivery"]["on_time_s_per_channel"] == [device["on_time_s"]]
     assert r.summary["device"]["max_temperature_C"] > 99.0     # roll-off follows vaporisation
     # the enthalpy Newton step closes the heat balance through the latent interval
     assert r.summary["heat_balance_error"] < 1e-6

@@ -58,6 +58,7 @@ UNITS = {
     "mm2": ("area", 1e-6),
     "mL": ("volume", 1e-6), "mm3": ("volume", 1e-9),
     "J": ("energy", 1.0), "kJ": ("energy", 1e3), "kcal": ("energy", 4184.0),
+    "s": ("time", 1.0), "min": ("time", 60.0),
     "ratio": ("1", 1.0), "%": ("1", 1e-2),
     "cm per (mL/min/100 g)": ("length/flow", 1e-2), "mL per (mL/min/100 g)": ("volume/flow", 1e-6),
 }
@@ -122,7 +123,8 @@ class Measure:
     """How one row's model value is read from the results of its experiment (a dict label -> Result).
 
     dimension : of the SI value ``read`` returns (length, area, volume, energy, 1, length/flow, ...)
-    boundary : 'lesion', 'isotherm' or 'energy': the kind of measured_as the row must have
+    boundary : 'lesion', 'isotherm' or 'energy' (read from the generator's log: energy, on-time): the
+        kind of measured_as the row must have
     """
     description: str
     dimension: str
@@ -386,7 +388,6 @@ _NO_COUNTERPART = {
     "diameter_Dv": "the orientation of Dv/Dh relative to the needle is not defined in the source",
     "diameter_Dh": "the orientation of Dv/Dh relative to the needle is not defined in the source",
     "ablation_area": "the section plane of the area is not stated",
-    "true_rf_on_time": "the run summary holds no generator on-time",
     "final_temperature_lesion_centre": "the run summary holds no point temperature at the lesion centre",
     "energy_per_cm_coagulation": "the length the energy is divided by is not defined",
 }
@@ -407,6 +408,8 @@ def _quantity(row: PublishedRow):
                                            partial(_lesion_value, MAIN, "volume_ml", 1e-6)))
     if q == "delivered_energy":
         return _Quantity("single", Measure("delivered RF energy", "energy", "energy", partial(_energy, MAIN)))
+    if q == "true_rf_on_time":
+        return _Quantity("single", Measure("generator on-time", "time", "energy", partial(_on_time, MAIN)))
     match = re.fullmatch(r"minus(\d+(?:\.\d+)?)C_isotherm_diameter", q)
     if match:
         level = -float(match[1])
@@ -779,6 +782,11 @@ def _lesion_value(label: str, key: str, scale: float, results) -> float:
 
 def _energy(label: str, results) -> float:
     return float(results[label].summary["device"]["energy_J"])
+
+
+def _on_time(label: str, results) -> float:
+    """Time (s) the generator delivered power, as its log reports the RF on-time."""
+    return float(results[label].summary["device"]["on_time_s"])
 
 
 def _isotherm_diameter(label: str, level: float, results) -> float:

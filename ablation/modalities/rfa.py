@@ -483,6 +483,7 @@ class Model(BaseModel):
         # each row holds the power of the step that ends at its time (row 0: the initial state)
         dt = np.diff(time)
         energy = float(np.sum(power[1:] * dt))
+        delivering = power[1:] > 0.0
         tissue_energy = float(np.sum(tissue_power[1:] * dt))
         imp = np.asarray(timeseries.get("impedance_ohm", [float("nan")]), float)
         tmax = np.asarray(timeseries.get("max_temperature_C", [float("nan")]), float)
@@ -492,6 +493,8 @@ class Model(BaseModel):
                     "probe_channels": [c + 1 for c in self.probe_channel],
                     "energy_J_per_channel": [float(np.sum((power[1:] * dt)[channel[1:] == c + 1]))
                                              for c in range(self.channels)],
+                    "on_time_s_per_channel": [float(np.sum(dt[delivering & (channel[1:] == c + 1)]))
+                                              for c in range(self.channels)],
                     "rolloffs_per_channel": [int(x) for x in self.controller.channel_rolloffs()]}
         # energy_J is what the generator delivered: the modelled tissue's share (tissue_energy_J) plus
         # what the series resistance (the body, pads and cables outside the model) took
@@ -502,5 +505,7 @@ class Model(BaseModel):
                 "max_temperature_C": float(np.nanmax(tmax)), "max_tip_temperature_C": float(np.nanmax(tip)),
                 "final_impedance_ohm": float(imp[-1]), "min_impedance_ohm": float(np.nanmin(imp)),
                 "mean_power_W": energy / float(time[-1] - time[0]) if time.size > 1 else 0.0,
+                # the time the generator delivered power: what its log calls the (true) RF on-time
+                "on_time_s": float(np.sum(dt[delivering])),
                 "protocol": self.spec.protocol, "electric_iterations": int(self.electric_iterations),
                 "electric_preconditioner_setups": int(sum(e.setups for e in self.electric_channels))}
