@@ -29,10 +29,11 @@ from ablation.modalities.cryo import calibrated_capacity
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
 from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty, outside_calibrated_range
-from ablation.run.estimate import check_budget
+from ablation.run.estimate import check_budget, estimate
+from ablation.run.parallel import local_pool, may_use_every_core, stop_pool
 from ablation.run.result import Result
 from ablation.run.setup import domain_center, domain_size, patient_anatomy, size_is_default
-from ablation.run.time_loop import run
+from ablation.run.time_loop import PARALLEL_COMPARISON_WORK, run
 from ablation.run.transforms import apply_transforms
 from ablation.runtime import single_blas_thread
 
@@ -65,26 +66,68 @@ def capacity_resolves(scenario, progress=None, halvings: int | None = None) -> d
     ``halvings``: the solved run's (``TimeSummary.repeat_halvings``): each re-solve integrates once
     at the run's checked step, so that every quantile shares one time discretisation and the band
     is not paid for with two more step checks (they had taken 72 of the phantom cryo run's 146 s);
-    None: each re-solve checks its own step."""
+    None: each re-solve checks its own step. With ``halvings`` the first quantile is solved in a
+    worker process while this one solves the second (:func:`_resolve_in_worker`)."""
     law = scenario.cryo.frozen_conductivity_model if scenario.get("cryo") is not None else "constant"
     calibrated = {i: calibrated_capacity(p.cryo, law) for i, p in enumerate(scenario.probes) if p.get("cryo")}
     calibrated = {i: c for i, c in calibrated.items() if c is not None}
     if not calibrated or scenario.raw is None:
         return None
     first, log_sd = next(iter(calibrated.values()))
-    results, values = {}, []
-    for q in CAPACITY_QUANTILES:
-        factor = math.exp(float(stats.norm.ppf(q)) * log_sd)      # one calibration: every probe alike
-        changes = {f"probes[{i}].cryo.max_extraction": f"{capacity * factor:.6g} W/m"
-                   for i, (capacity, _) in calibrated.items()}
-        values.append(first * factor)
-        results[q] = run(apply_transforms(scenario.with_changes(changes)), progress=progress,
-                         parallel=halvings is None, halvings=halvings)
+    factors = [math.exp(float(stats.norm.ppf(q)) * log_sd) for q in CAPACITY_QUANTILES]  # every probe alike
+    solved = [apply_transforms(scenario.with_changes({f"probes[{i}].cryo.max_extraction": f"{capacity * f:.6g} W/m"
+                                                      for i, (capacity, _) in calibrated.items()}))
+              for f in factors]
+    # the first quantile in a worker while this process solves the second, when that pays
+    remote = _resolve_in_worker(solved[0], halvings)
+    try:
+        second = run(solved[1], progress=progress, parallel=halvings is None, halvings=halvings)
+        first_result = _collected_resolve(remote)
+        if first_result is None:
+            first_result = run(solved[0], progress=progress, parallel=halvings is None, halvings=halvings)
+    finally:
+        if remote is not None:
+            stop_pool(remote[1], wait=True)   # its memory freed before the analyses
+    results = dict(zip(CAPACITY_QUANTILES, (first_result, second)))
+    values = [first * f for f in factors]
     return {"name": "the cryoprobes' calibrated capacity", "values": values, "unit": "W/m (first probe)",
             "run_value": first, "log_sd": log_sd,
             "source": f"lognormal, log-SD {log_sd:g} from the training row's 10 % SD (Littrup 2009 single 2.4 mm "
                       "probe; ablation.modalities.cryo.CALIBRATED_EXTRACTION_LOG_SD_BY_LAW)",
             "results": results}
+
+
+def _one_integration(scenario, halvings: int) -> Result:
+    """A re-solve in a worker process: one integration at a checked run's step (one BLAS thread)."""
+    with single_blas_thread():
+        return run(scenario, halvings=halvings)
+
+
+def _resolve_in_worker(scenario, halvings: int | None):
+    """(future, pool) of ``scenario`` integrated once in a spawned worker, or None when that does
+    not pay or is not allowed: no halvings given (each re-solve then checks its own step, and the
+    check has its own worker), one core, this process itself a worker (no nested pools), or less
+    work (cells x steps) than the step check gives a worker (PARALLEL_COMPARISON_WORK: spawning and
+    building the grid cost 1-5 s). Whole Results come back: the placement Monte Carlo reads their
+    fields."""
+    if halvings is None or not may_use_every_core():
+        return None
+    expected = estimate(scenario)
+    if expected.cells * expected.steps * 2 ** halvings < PARALLEL_COMPARISON_WORK:
+        return None
+    pool = local_pool(1, 1)
+    return pool.submit(_one_integration, scenario, halvings), pool
+
+
+def _collected_resolve(remote) -> Result | None:
+    """The worker's Result, or None (no worker, or it failed: the caller then solves here)."""
+    if remote is None:
+        return None
+    try:
+        return remote[0].result()
+    except Exception as exc:      # noqa: BLE001 - any failure of the worker falls back to solving here
+        log.warning("a re-solve in a worker process failed (%s); solving it here", exc)
+        return None
 
 
 def simulate(scenario, *, executor=None, progress=None, zone_uncertainty: bool = True) -> Result:

@@ -262,6 +262,30 @@ def test_capacity_re_solves_integrate_once_at_the_runs_checked_step():
         assert time["lesion_volume_error_estimate"] is None and time["refine"] is False
 
 
+def test_capacity_re_solve_in_a_worker_process_equals_the_one_solved_here():
+    """The first quantile's re-solve goes to a spawned worker when the work pays for it: two paths
+    (worker and this process) must give the same fields, bit for bit up to the solver's arithmetic."""
+    from ablation import pipeline
+    scenario = _calibrated_cryo(**{"time.duration": "4 min", "placement.enabled": False})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "PARALLEL_COMPARISON_WORK", float("inf"))
+        here = pipeline.capacity_resolves(scenario, halvings=1)["results"]
+        mp.setattr(pipeline, "PARALLEL_COMPARISON_WORK", 0.0)
+        mp.setattr(pipeline, "may_use_every_core", lambda: True)
+        submitted = []
+        original = pipeline._resolve_in_worker
+        mp.setattr(pipeline, "_resolve_in_worker", lambda *a: submitted.append(original(*a)) or submitted[-1])
+        there = pipeline.capacity_resolves(scenario, halvings=1)["results"]
+    assert submitted and submitted[0] is not None             # the first quantile went to a worker
+    for q in pipeline.CAPACITY_QUANTILES:
+        assert there[q].summary["time"]["steps"] == here[q].summary["time"]["steps"]
+        assert np.allclose(there[q].fields["temperature_C"], here[q].fields["temperature_C"], rtol=0, atol=1e-9)
+        assert there[q].summary["lesion"]["volume_ml"] == pytest.approx(here[q].summary["lesion"]["volume_ml"],
+                                                                         rel=1e-12)
+    low, high = (here[q].summary["lesion"]["volume_ml"] for q in pipeline.CAPACITY_QUANTILES)
+    assert low < high                                          # the quantiles differ: not one run twice
+
+
 def test_joined_monte_carlo_takes_each_samples_capacity_stratum_from_its_re_solve():
     """With the lethal isotherm's band narrowed to zero width, the joined placement Monte Carlo must
     equal, sample by sample, the placement-only Monte Carlo run on the re-solve of that sample's

@@ -437,7 +437,9 @@ def _reuse(model: str, candidates) -> None:
     except (OSError, ValueError) as exc:
         raise SystemExit(f"--reuse-from {model}: cannot read {path} ({exc})") from None
     entries = {e["id"]: e for e in stored["rows"] if e.get("model") is not None}
-    runtime = stored.get("experiment_runtime_s", {})
+    # a table written by an earlier reuse keeps the runtimes it reused under "<name> (stored)"
+    runtime = {name.removesuffix(" (stored)"): seconds
+               for name, seconds in stored.get("experiment_runtime_s", {}).items()}
     label = f"{path.name} (generated {stored.get('generated', '?')})"
     # a stored row whose experiment has changed since (its setting_hash differs) is solved again;
     # tables written before the hash was kept cannot be checked this way
