@@ -484,6 +484,20 @@ def test_re_solved_placement_samples_are_estimated_on_the_grid_they_solve_on():
     assert est.placement_solves(showcase.with_changes({"placement.resolve_check": 0}), e) is None
 
 
+def test_cryo_band_re_solves_are_estimated_as_one_integration_each():
+    """A calibrated-capacity cryoprobe adds the zone band's re-solves (as many as the pipeline's
+    quantiles, one integration each); the 17 G needle, which holds its wall temperature, adds none."""
+    from ablation.pipeline import CAPACITY_QUANTILES
+    assert est.BAND_RESOLVES == len(CAPACITY_QUANTILES)
+    needle = load_scenario(ROOT / "scenarios" / "cryo_17g_perfused.toml")
+    assert est.band_solves(needle, est.estimate(needle)) is None
+    calibrated = needle.with_changes({"probes[0].cryo.type": "2.4mm", "probes[0].diameter": "2.4 mm"})
+    e = est.estimate(calibrated)
+    assert est.band_solves(calibrated, e) == pytest.approx(len(CAPACITY_QUANTILES) * e.seconds / est.STEP_CHECK_RUNS)
+    rf = load_scenario(ROOT / "scenarios" / "showcase.toml")
+    assert est.band_solves(rf, est.estimate(rf)) is None
+
+
 def test_budget_refuses_insertions_whose_3d_grid_does_not_fit():
     """The run's own grid is axisymmetric and small; a repositioning makes every re-solved sample 3-D."""
     s = load_scenario(ROOT / "scenarios" / "showcase.toml").with_changes(

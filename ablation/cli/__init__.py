@@ -175,7 +175,8 @@ def _margin_text(tumor: dict) -> str:
 
 
 def cmd_validate(args) -> int:
-    from ablation.run.estimate import IMPEDANCE_CONTROL_DUTY, check_budget, estimate, placement_solves
+    from ablation.run.estimate import (BAND_RESOLVES, IMPEDANCE_CONTROL_DUTY, band_solves, check_budget, estimate,
+                                       placement_solves)
     scenario = load_scenario(args.scenario)
     e = estimate(scenario)
     from ablation.planning.cost import plan_budget_problems
@@ -190,6 +191,10 @@ def cmd_validate(args) -> int:
         + (" on the run's grid" if (solves.kind, solves.cells) == (e.kind, e.cells) else
            f" on a {'3-D' if solves.kind == '3d' else solves.kind} grid of about {solves.cells} cells")
         + f": about {solves.seconds:.0f} s of solving, shared out over the worker processes")
+    band = band_solves(scenario, e)
+    if band is not None:
+        resolved += (f"; then the zone band's {BAND_RESOLVES} re-solves at quantiles of the cryoprobes' calibrated "
+                     f"capacity, one integration each: about {band:.0f} s of one core, side by side on two cores")
     steps = f"{e.steps} steps"
     if scenario.modality == "rfa":
         steps += (" (steps of at most the generator's 0.25 s control interval while it delivers"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ablation.geometry import grid
+from ablation.modalities.cryo import calibrated_capacity
 from ablation.modalities.protocols import Controller
 from ablation.modalities.rfa import Model as RFModel
 from ablation.run.setup import (choose_kind, domain_center, domain_size, placement_method, planned_insertions,
@@ -255,6 +256,23 @@ def placement_solves(scenario, run: Estimate) -> PlacementSolves | None:
             return PlacementSolves(count, 1, run.kind, run.cells, count * run.seconds / STEP_CHECK_RUNS, run.memory_bytes,
                                    "placement.resolve_check")
     return None
+
+
+#: Re-solves of the cryo zone band at quantiles of a calibrated probe capacity
+#: (len(ablation.pipeline.CAPACITY_QUANTILES); tests/test_plausibility.py checks they agree).
+BAND_RESOLVES = 2
+
+
+def band_solves(scenario, run: Estimate) -> float | None:
+    """Seconds of one core for the zone band's re-solves of a cryo run whose probes' limit is a
+    calibrated capacity (:func:`ablation.pipeline.capacity_resolves`: one integration each, at the
+    run's step); None without such a probe. Sweeps, plans and comparisons leave the band out."""
+    if scenario.modality != "cryo":
+        return None
+    law = scenario.cryo.frozen_conductivity_model
+    if not any(p.get("cryo") and calibrated_capacity(p.cryo, law) is not None for p in scenario.probes):
+        return None
+    return BAND_RESOLVES * run.seconds / STEP_CHECK_RUNS
 
 
 def estimate(scenario) -> Estimate:
