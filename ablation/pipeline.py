@@ -29,11 +29,11 @@ from ablation.modalities.cryo import calibrated_capacity
 from ablation.outcome.coverage import coverage_analysis
 from ablation.outcome.placement import placement_analysis
 from ablation.outcome.zone_band import ZoneParameter, lesion_uncertainty, outside_calibrated_range
-from ablation.run.estimate import check_budget, estimate
+from ablation.run.estimate import check_budget, estimate, worker_pays
 from ablation.run.parallel import local_pool, may_use_every_core, stop_pool
 from ablation.run.result import Result
 from ablation.run.setup import domain_center, domain_size, patient_anatomy, size_is_default
-from ablation.run.time_loop import PARALLEL_COMPARISON_WORK, run
+from ablation.run.time_loop import run
 from ablation.run.transforms import apply_transforms
 from ablation.runtime import single_blas_thread
 
@@ -97,26 +97,16 @@ def capacity_resolves(scenario, progress=None, halvings: int | None = None) -> d
             "results": results}
 
 
-def _one_integration(scenario, halvings: int) -> Result:
-    """A re-solve in a worker process: one integration at a checked run's step (one BLAS thread)."""
-    with single_blas_thread():
-        return run(scenario, halvings=halvings)
-
-
 def _resolve_in_worker(scenario, halvings: int | None):
-    """(future, pool) of ``scenario`` integrated once in a spawned worker, or None when that does
-    not pay or is not allowed: no halvings given (each re-solve then checks its own step, and the
-    check has its own worker), one core, this process itself a worker (no nested pools), or less
-    work (cells x steps) than the step check gives a worker (PARALLEL_COMPARISON_WORK: spawning and
-    building the grid cost 1-5 s). Whole Results come back: the placement Monte Carlo reads their
-    fields."""
-    if halvings is None or not may_use_every_core():
-        return None
-    expected = estimate(scenario)
-    if expected.cells * expected.steps * 2 ** halvings < PARALLEL_COMPARISON_WORK:
+    """(future, pool) of ``scenario`` integrated once in a spawned worker (one BLAS thread, as every
+    local_pool worker), or None when that does not pay or is not allowed: no halvings given (each
+    re-solve then checks its own step, and the check has its own worker), this process itself a
+    worker (no nested pools), or too little work (:func:`ablation.run.estimate.worker_pays`, the
+    step check's rule). Whole Results come back: the placement Monte Carlo reads their fields."""
+    if halvings is None or not may_use_every_core() or not worker_pays(scenario, estimate(scenario).cells, halvings):
         return None
     pool = local_pool(1, 1)
-    return pool.submit(_one_integration, scenario, halvings), pool
+    return pool.submit(run, scenario, halvings=halvings), pool
 
 
 def _collected_resolve(remote) -> Result | None:

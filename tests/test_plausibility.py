@@ -484,16 +484,22 @@ def test_re_solved_placement_samples_are_estimated_on_the_grid_they_solve_on():
     assert est.placement_solves(showcase.with_changes({"placement.resolve_check": 0}), e) is None
 
 
-def test_cryo_band_re_solves_are_estimated_as_one_integration_each():
+def test_cryo_band_re_solves_are_estimated_for_calibrated_probes_only(tmp_path, capsys):
     """A calibrated-capacity cryoprobe adds the zone band's re-solves (as many as the pipeline's
-    quantiles, one integration each); the 17 G needle, which holds its wall temperature, adds none."""
+    quantiles) to what `ablation validate` prints; the 17 G needle, which holds its wall
+    temperature, and RF add none."""
+    from ablation.cli import main
     from ablation.pipeline import CAPACITY_QUANTILES
     assert est.BAND_RESOLVES == len(CAPACITY_QUANTILES)
-    needle = load_scenario(ROOT / "scenarios" / "cryo_17g_perfused.toml")
-    assert est.band_solves(needle, est.estimate(needle)) is None
-    calibrated = needle.with_changes({"probes[0].cryo.type": "2.4mm", "probes[0].diameter": "2.4 mm"})
-    e = est.estimate(calibrated)
-    assert est.band_solves(calibrated, e) == pytest.approx(len(CAPACITY_QUANTILES) * e.seconds / est.STEP_CHECK_RUNS)
+    text = (ROOT / "scenarios" / "cryo_17g_perfused.toml").read_text()
+    calibrated = text.replace('type = "17G"', 'type = "2.4mm"').replace('diameter = "1.47 mm"', 'diameter = "2.4 mm"')
+    assert calibrated != text
+    for name, content, expected in (("needle", text, False), ("calibrated", calibrated, True)):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(content)
+        assert (est.band_solves(load_scenario(path), est.estimate(load_scenario(path))) is not None) is expected
+        assert main(["validate", str(path)]) == 0
+        assert ("the zone band's 2 re-solves" in capsys.readouterr().out) is expected
     rf = load_scenario(ROOT / "scenarios" / "showcase.toml")
     assert est.band_solves(rf, est.estimate(rf)) is None
 

@@ -268,10 +268,10 @@ def test_capacity_re_solve_in_a_worker_process_equals_the_one_solved_here():
     from ablation import pipeline
     scenario = _calibrated_cryo(**{"time.duration": "4 min", "placement.enabled": False})
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "PARALLEL_COMPARISON_WORK", float("inf"))
+        mp.setattr(pipeline, "may_use_every_core", lambda: False)
         here = pipeline.capacity_resolves(scenario, halvings=1)["results"]
-        mp.setattr(pipeline, "PARALLEL_COMPARISON_WORK", 0.0)
         mp.setattr(pipeline, "may_use_every_core", lambda: True)
+        mp.setattr(pipeline, "worker_pays", lambda *a: True)       # the small grid would not pay for it
         submitted = []
         original = pipeline._resolve_in_worker
         mp.setattr(pipeline, "_resolve_in_worker", lambda *a: submitted.append(original(*a)) or submitted[-1])

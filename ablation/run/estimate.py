@@ -285,13 +285,19 @@ def estimate(scenario) -> Estimate:
                     mc_memory(scenario), seconds_per_cell_step(kind, family, cells) * cells * steps * STEP_CHECK_RUNS)
 
 
-def comparisons_in_worker(scenario, cells: int) -> bool:
-    """Whether `ablation run` gives the step check's comparison runs to a worker process: at least
-    two cores and work (cells x steps at the first step) from ablation.run.time_loop's
-    PARALLEL_COMPARISON_WORK."""
+def worker_pays(scenario, cells: int, halvings: int = 0) -> bool:
+    """Whether a run of ``scenario`` on ``cells`` cells, its step halved ``halvings`` times, is worth
+    a worker process: at least two cores and work (cells x steps at the first step) from
+    ablation.run.time_loop's PARALLEL_COMPARISON_WORK (spawning and building the grid cost 1-5 s).
+    The rule for the step check's comparison runs and the cryo zone band's re-solves."""
     first_step = rf_step_lengths(scenario)[0] if scenario.modality == "rfa" else scenario.time.step
-    work = cells * math.ceil(scenario.time.duration / first_step - 1e-9)
+    work = cells * math.ceil(scenario.time.duration * 2 ** halvings / first_step - 1e-9)
     return (os.cpu_count() or 1) >= 2 and work >= PARALLEL_COMPARISON_WORK
+
+
+def comparisons_in_worker(scenario, cells: int) -> bool:
+    """Whether `ablation run` gives the step check's comparison runs to a worker process."""
+    return worker_pays(scenario, cells)
 
 
 def run_memory(kind: str, family: str, cells: int, worker: bool = True) -> float:
