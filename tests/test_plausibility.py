@@ -49,6 +49,10 @@ P, S = "plan_rfa_cooltip.toml", "sweep_thermal_sensitivity.toml"
 
 # case -> (scenario, mutation(data, tmp_dir), field path named, words in its message)
 CASES = {
+    "a probe 30 mm across": (T, lambda d, _: d["probes"][0].update(diameter="30 mm"), "probes[0].diameter",
+                             "expected at most 10 mm"),
+    "an RF electrode 8 mm across": (R, lambda d, _: d["probes"][0].update(diameter="8 mm"), "probes[0].diameter",
+                                    "8 mm is wider than any RF electrode; expected at most 3.5 mm"),
     "kelvin below zero": (T, lambda d, _: d["tissue"].update(initial_temperature="-10 K"),
                           "tissue.initial_temperature", "below absolute zero"),
     "-300 degC initial tissue": (T, lambda d, _: d["tissue"].update(initial_temperature="-300 degC"),

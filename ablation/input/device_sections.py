@@ -182,6 +182,11 @@ def rf_channels(scenario) -> list[int]:
     return probe_channels(scenario.rfa.activation, [probe.rfa.channel for probe in scenario.probes])
 
 
+#: The widest RF electrode accepted: RF needles, internally cooled electrodes and multi-tine trocars are
+#: 14-21 G (0.8-2.1 mm); 3.5 mm (about 10 G) leaves room for wider research applicators (assumption).
+MAX_RF_ELECTRODE_DIAMETER_M = 3.5e-3
+
+
 def check_rfa(scenario, errors) -> None:
     spec = scenario.rfa
     if spec.protocol == "temperature_control" and spec.proportional_gain == 0 and spec.integral_gain == 0:
@@ -206,6 +211,10 @@ def check_rfa(scenario, errors) -> None:
     for i, probe in enumerate(scenario.probes):
         p = probe.rfa
         where = f"probes[{i}].rfa"
+        if probe.diameter > MAX_RF_ELECTRODE_DIAMETER_M:
+            errors.append((f"probes[{i}].diameter", f"{probe.diameter * 1e3:g} mm is wider than any RF electrode; "
+                           f"expected at most {MAX_RF_ELECTRODE_DIAMETER_M * 1e3:g} mm (RF needles, cooled "
+                           "electrodes and the trocars of multi-tine arrays are 14-21 G, 0.8-2.1 mm)"))
         if p.electrode != "multitine" and p.sensor_length > probe.active_length:
             # the sensor reads the electrode wall within sensor_length of the tip: past the active
             # part it would read the insulated shaft

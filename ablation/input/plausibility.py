@@ -95,6 +95,13 @@ MIN_LENGTH = (1e-5, "no tumour, vessel, probe or cell of the model is smaller th
 MIN_PROBE_DIAMETER_M = 0.3e-3
 MIN_PROBE_DIAMETER_REASON = ("no ablation probe is thinner: bare laser fibres are about 0.4 mm and the thinnest RF "
                              "needles 21 G (0.82 mm); a smaller value is usually a unit slip")
+# ... and at most 10 mm: percutaneous RF electrodes are 14-21 G needles (0.8-2.1 mm) and cryoneedles
+# 1.5-2.4 mm (the catalogue, ablation.modalities.cryo); the widest probes in use are the surgical
+# cryoprobes of open hepatic cryosurgery, up to about 10 mm (assumption). A wider "probe" is a unit
+# slip (cm for mm) or a tumour-sized heater, which the needle models here do not describe.
+MAX_PROBE_DIAMETER_M = 10e-3
+MAX_PROBE_DIAMETER_REASON = ("RF needles are 0.8-2.1 mm (14-21 G), cryoneedles 1.5-2.4 mm and surgical cryoprobes "
+                             "at most about 10 mm; a larger value is usually a unit slip (cm for mm)")
 
 
 def pattern(path: str) -> str:

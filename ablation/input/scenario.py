@@ -30,8 +30,9 @@ from ablation.input.plan_section import PLAN_SECTION, check_plan
 from ablation.modalities.cryo import CATALOGUE as CRYO_CATALOGUE, probe_settings as cryo_probe_settings
 from ablation.input.device_sections import (CRYO_PROBE, CRYO_SECTION, RFA_PROBE, RFA_SECTION, THERMAL_PROBE,
                                             check_cryo, check_freezing_range, check_rfa, check_thermal)
-from ablation.input.plausibility import (MAX_SNAPSHOTS, MAX_TIME_STEPS, MIN_PROBE_DIAMETER_M, MIN_PROBE_DIAMETER_REASON,
-                                        PERFUSION_LIMIT, TEMPERATURE_RANGES, check_temperature)
+from ablation.input.plausibility import (MAX_PROBE_DIAMETER_M, MAX_PROBE_DIAMETER_REASON, MAX_SNAPSHOTS,
+                                         MAX_TIME_STEPS, MIN_PROBE_DIAMETER_M, MIN_PROBE_DIAMETER_REASON,
+                                         PERFUSION_LIMIT, TEMPERATURE_RANGES, check_temperature)
 from ablation.input.schema import (ClinicalPerfusion, Choice, ListOf, Quantity, Record, String, Table, Vector,
                                    parse_path)
 from ablation.input.units import perfusion_rate
@@ -85,7 +86,8 @@ def probe_spec() -> Table:
         "direction": Vector("direction from the handle to the tip", [0, 0, 1], unit="1", nonzero=True),
         "diameter": Quantity("needle outer diameter (17 G = 1.47 mm); a catalogue cryoprobe (cryo.type) "
                              "without one takes its own", "1.5 mm", dimension="length",
-                             minimum=MIN_PROBE_DIAMETER_M, minimum_reason=MIN_PROBE_DIAMETER_REASON),
+                             minimum=MIN_PROBE_DIAMETER_M, minimum_reason=MIN_PROBE_DIAMETER_REASON,
+                             maximum=MAX_PROBE_DIAMETER_M, bound_reason=MAX_PROBE_DIAMETER_REASON),
         "active_length": Quantity("length of the active (exposed, heating or freezing) part ending at the tip",
                                   "20 mm", **POSITIVE_LENGTH),
     }
