@@ -57,7 +57,7 @@ def test_spherical_electrode_steady_temperature():
     el = ElectricSolver(g, electrode, ground_faces=np.array([False, True]), preconditioner="lu")
     unit = el.solve_unit(np.full(g.n_cells, sigma))
     v0 = 10.0
-    domain = SimpleNamespace(geometry=g, held=electrode, wall_length=None, regions=[Region("electrode", "probe_active", 0, electrode)])
+    domain = SimpleNamespace(geometry=g, held=electrode, wall_length=None, wall_area=None, regions=[Region("electrode", "probe_active", 0, electrode)])
     heat = BioheatSolver(domain, LinearStorage(np.full(g.n_cells, 4e6)), lambda T: k, np.zeros(g.n_cells), 0.0,
                          0.0, 0.0, conductivity_varies=False)
     heat.source = v0 ** 2 * unit.heating / g.volumes

@@ -64,3 +64,22 @@ def test_a_thin_3d_probe_draws_the_line_source_power_wherever_its_axis_lies():
     staircase = np.array([v.steady_line_probe(1.5e-3, (a * 1.5e-3, b * 1.5e-3), log_law=False).power_error
                           for a, b in AXIS_OFFSETS])
     assert np.ptp(staircase) > 3 * spreads[0], staircase
+
+
+def test_a_cooled_3d_probe_wall_acts_on_the_cylinder_not_on_its_staircase_faces():
+    """A coolant behind h = 3366 W/(m^2 K) (a cooled RF electrode's) on a 17 G probe, against the closed
+    form with a convective wall. With h on the probe's true wall area (r_w times the angle each tissue
+    cell subtends, geometry/probe_wall.py) the wall power follows the closed form as the held wall's
+    does at every axis position (measured 2026-12-07: -5.6 to -3.2 % at 1.5 mm, -2.9 to -0.9 % at 1 mm,
+    -2.9 to +0.4 % at 0.75 mm; at most 0.5 points from the held wall). With h on the staircase faces'
+    area, as before, the error moved with the axis position 1.6-2.7x as much (spreads of 3.9, 5.5 and
+    8.8 points against 2.4, 2.0 and 3.3)."""
+    for h in (1.5e-3, 1e-3, 0.75e-3):
+        offsets = [(a * h, b * h) for a, b in AXIS_OFFSETS]
+        held = np.array([v.steady_line_probe(h, o).power_error for o in offsets])
+        cooled = np.array([v.steady_line_probe(h, o, wall_h=3366.0).power_error for o in offsets])
+        staircase = np.array([v.steady_line_probe(h, o, wall_h=3366.0, true_wall_area=False).power_error
+                              for o in offsets])
+        assert np.max(np.abs(cooled - held)) < 0.006, (h, cooled, held)
+        assert np.max(np.abs(cooled)) < 0.075, (h, cooled)
+        assert np.ptp(staircase) > 1.5 * np.ptp(cooled), (h, staircase, cooled)

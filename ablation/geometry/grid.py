@@ -93,6 +93,9 @@ class Domain:
     # per interior face, the length (m) of the log-law wall of a 3-D probe next to it (NaN elsewhere):
     # the heat and electric problems couple the probe wall to the tissue through it (probe_wall.py)
     wall_length: np.ndarray | None = None
+    # per interior face, its share (m^2) of that probe's true wall area (NaN elsewhere): a wall
+    # condition per unit area (a coolant's h, a heat flux) acts on it (probe_wall.py)
+    wall_area: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:
@@ -254,16 +257,18 @@ def mark_regions(domain: Domain, vessel_names=()) -> None:
         name = vessel_names[i] if i < len(vessel_names) and vessel_names[i] else f"vessel {i + 1}"
         domain.regions.append(Region(name, "vessel", i, mask, vessel.signed_distance))
     domain.tumor_masks = [t.contains(pts) & ~taken for t in domain.tumors]
-    domain.wall_length = None
+    domain.wall_length = domain.wall_area = None
     if domain.kind == "3d" and domain.probes:
         domain.wall_length = np.full(domain.geometry.face_area.size, np.nan)
+        domain.wall_area = np.full(domain.geometry.face_area.size, np.nan)
         for i, probe in enumerate(domain.probes):
             mine = np.zeros(domain.n_cells, bool)
             for region in domain.regions:
                 if region.kind.startswith("probe") and region.index == i:
                     mine |= region.mask
-            faces, lengths = log_law_wall_lengths(domain, off_grid_lines(probe.needle), mine, taken)
+            faces, lengths, areas = log_law_wall_lengths(domain, off_grid_lines(probe.needle), mine, taken)
             domain.wall_length[faces] = lengths
+            domain.wall_area[faces] = areas
 
 
 def mark_anatomy(domain: Domain, anatomy) -> None:

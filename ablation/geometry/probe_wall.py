@@ -131,20 +131,26 @@ def _clear_of_origin(polygon: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
 
 
 def log_law_wall_lengths(domain, needle: Segment, held_by_probe: np.ndarray,
-                         held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                         held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Wall lengths d_eff (m) of the faces between ``held_by_probe`` cells and tissue cells (not
-    ``held``), such that G = k A / d_eff is the log-law conductance of the module docstring.
+    ``held``), such that G = k A / d_eff is the log-law conductance of the module docstring, and
+    each face's share of the probe's true wall area (m^2).
 
-    Returns (face indices, d_eff) for the faces whose tissue cell lies beside the needle's length
-    and outside its radius with every wall face clear of the axis; the others (beyond the tip, at
-    a face the axis touches) are left to the caller's true-surface distance."""
+    The true wall a tissue cell faces is r_w I_cell (I_cell = the angle it subtends times its length
+    along the axis), shared among its wall faces as their areas are: a wall condition per unit of
+    wall area (a coolant's h, a heat flux) acts on that area, not on the staircase faces, which are
+    up to 1.3x larger or 0.85x smaller than the cylinder they stand for.
+
+    Returns (face indices, d_eff, wall area) for the faces whose tissue cell lies beside the
+    needle's length and outside its radius with every wall face clear of the axis; the others
+    (beyond the tip, at a face the axis touches) are left to the caller's true-surface distance."""
     g = domain.geometry
     p, q = g.face_cell_1, g.face_cell_2
     on_p = held_by_probe[p] & ~held[q]       # held cell 1, tissue cell 2: normal +axis
     on_q = held_by_probe[q] & ~held[p]
     faces = np.concatenate([np.nonzero(on_p)[0], np.nonzero(on_q)[0]])
     if not faces.size:
-        return faces, np.zeros(0)
+        return faces, np.zeros(0), np.zeros(0)
     tissue = np.concatenate([q[on_p], p[on_q]])
     sign = np.concatenate([np.ones(on_p.sum()), -np.ones(on_q.sum())])
     centre, normal_axis, half = face_geometry(domain, faces)
@@ -171,4 +177,5 @@ def log_law_wall_lengths(domain, needle: Segment, held_by_probe: np.ndarray,
     # a tissue centre almost on the wall: at least 5 % of the centre-to-centre distance, as the
     # true-surface distance is clipped (bioheat.py)
     d_eff = np.maximum(d_eff, 0.05 * g.face_distance[faces])
-    return faces[ok], d_eff[ok]
+    wall_area = needle.radius * cell_flux[which] * area / cell_area[which]
+    return faces[ok], d_eff[ok], wall_area[ok]

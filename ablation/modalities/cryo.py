@@ -336,7 +336,7 @@ class Model(BaseModel):
             if index != last_index:    # a new phase starts: the ramp starts from the wall as it is now
                 start_wall = surface.wall_temperature
                 if not math.isfinite(start_wall):
-                    start_wall = float(np.average(heat.T[surface.cell], weights=surface.area))
+                    start_wall = float(np.average(heat.T[surface.cell], weights=surface.wall_area))
                 surface.limited = False
                 self._phase_state[i] = (phase, index, start_wall)
             bc, value, h, limit, _ = self.wall_setting(i, t, dt, start_wall)
@@ -363,7 +363,7 @@ class Model(BaseModel):
         row = {}
         for i, _ in enumerate(self.scenario.probes):
             surface = heat.surface("probe_active", i)
-            row[f"probe{i + 1}_wall_C"] = float(np.average(heat.T[surface.cell], weights=surface.area))
+            row[f"probe{i + 1}_wall_C"] = float(np.average(heat.T[surface.cell], weights=surface.wall_area))
             row[f"probe{i + 1}_wall_min_C"], row[f"probe{i + 1}_wall_max_C"] = _wall_range(surface, heat.T)
             row[f"probe{i + 1}_power_W"] = 0.0
         row.update(self._isotherm_row(heat.T))

@@ -38,7 +38,7 @@ cooled electrode is cooled throughout, except in sequential delivery, where only
 turn it is runs its coolant (the others are needles left in place, adiabatic walls).
 
 Tip temperature: for needles, the wall temperature over the electrode faces within ``sensor_length``
-of the tip (area-weighted; a cooled wall's temperature is (h T_cool + (k/d) T_cell)/(h + k/d)); the
+of the tip (weighted by wall area; a cooled wall's temperature is (h T_cool + (k/d) T_cell)/(h + k/d)); the
 control laws use the hottest sensor of all probes and tines.
 """
 from __future__ import annotations
@@ -360,12 +360,14 @@ class Model(BaseModel):
                 continue
             cells = surface.cell[near]
             t_cell = heat.T[cells]
+            a = surface.wall_area[near]
             if surface.bc == "convection":
+                # per unit face area: the tissue's k/d against the coolant's h on the wall behind the face
                 g_t = np.asarray(k)[cells] / surface.distance[near]
-                t_wall = (surface.h * surface.value + g_t * t_cell) / (surface.h + g_t)
+                h = surface.h * surface.wall_scale[near]
+                t_wall = (h * surface.value + g_t * t_cell) / (h + g_t)
             else:
                 t_wall = t_cell
-            a = surface.area[near]
             values.append(float(np.sum(a * t_wall) / np.sum(a)))
         tips = [cell for i, cell in self.tine_tips if channel is None or self.probe_channel[i] == channel]
         if tips:

@@ -99,6 +99,11 @@ class Surface:
     area: np.ndarray        # m^2
     distance: np.ndarray    # tissue centre to face, m
     held_mask: np.ndarray   # cells of the region
+    # m^2 of the true wall behind each face: the face's area, but for a thin 3-D probe's log-law faces
+    # their share of the cylinder (geometry/probe_wall.py). Conditions per unit wall area (a
+    # convective h, a heat flux) act on it; the tissue side stays k A / distance.
+    wall_area: np.ndarray | None = None
+    wall_scale: np.ndarray | None = None    # wall_area / area (exactly 1 where they coincide)
     bc: str = "adiabatic"
     value: float = 37.0
     h: float = 0.0
@@ -109,9 +114,16 @@ class Surface:
     wall_temperature: float = float("nan")
     wall_conductivity: np.ndarray | None = None   # k (W/(m K)) across each face, as last assembled
 
-    @property
-    def total_area(self) -> float:
-        return float(self.area.sum())
+    def __post_init__(self):
+        if self.wall_area is None:
+            self.wall_area = self.area
+        self.wall_scale = np.where(self.wall_area == self.area, 1.0, self.wall_area / self.area)
+
+
+def convective_conductance(s: Surface, k_cell) -> np.ndarray:
+    """W/K through each face of a convective wall: the tissue's k A / distance in series with the
+    fluid's h on the true wall area."""
+    return s.area / (s.distance / k_cell + 1.0 / (s.h * s.wall_scale))
 
 
 def build_surfaces(domain) -> list[Surface]:
@@ -133,8 +145,10 @@ def build_surfaces(domain) -> list[Surface]:
         if region.signed_distance is not None and rest.any():
             dist[rest] = _distance_to_true_surface(domain, region, faces[rest], cells[rest], dist[rest])
         dist = np.where(rest, dist, law)
-        surfaces.append(Surface(region.name, region.kind, region.index, faces, cells, g.face_area[faces],
-                                dist, m))
+        area = g.face_area[faces]
+        wall_area = area if domain.wall_area is None else np.where(rest, area, domain.wall_area[faces])
+        surfaces.append(Surface(region.name, region.kind, region.index, faces, cells, area, dist, m,
+                                wall_area=wall_area))
     return surfaces
 
 
@@ -414,10 +428,10 @@ class BioheatSolver:
                 G = s.wall_conductivity * s.area / s.distance
                 parts.append((s, G, G * s.value, None))
             elif s.bc == "convection":
-                G = s.area / (s.distance / k[s.cell] + 1.0 / s.h)
+                G = convective_conductance(s, k[s.cell])
                 parts.append((s, G, G * s.value, None))
             elif s.bc == "heat_flux":
-                parts.append((s, None, None, s.value * s.area))
+                parts.append((s, None, None, s.value * s.wall_area))
             elif s.bc == "adiabatic":
                 parts.append((s, None, None, None))
             else:
@@ -483,7 +497,7 @@ class BioheatSolver:
     def _limited_power(self, s: Surface) -> float:
         """Signed power (W into the tissue) of a limited wall: cooling when the set temperature lies
         below the tissue next to it."""
-        t_next = float(np.average(self.T[s.cell], weights=s.area))
+        t_next = float(np.average(self.T[s.cell], weights=s.wall_area))
         return -s.max_power if s.value < t_next else s.max_power
 
     def _low_rank_correction(self) -> SymmetricLowRank | None:
@@ -512,13 +526,12 @@ class BioheatSolver:
                 if s.max_power is not None and abs(float(G @ (s.value - t_new[s.cell]))) > s.max_power * (1 + 1e-9):
                     s.limited, switched = True, True
             elif s.bc == "convection":
-                Gc = s.area / (s.distance / k[s.cell] + 1.0 / s.h)
-                q = Gc * (s.value - t_new[s.cell])          # W through each face
-                s.wall_temperature = float(np.average(t_new[s.cell] + q / G, weights=s.area))
+                q = convective_conductance(s, k[s.cell]) * (s.value - t_new[s.cell])   # W through each face
+                s.wall_temperature = float(np.average(t_new[s.cell] + q / G, weights=s.wall_area))
             elif s.bc == "heat_flux":
-                s.wall_temperature = float(np.average(t_new[s.cell] + s.value * s.area / G, weights=s.area))
+                s.wall_temperature = float(np.average(t_new[s.cell] + s.value * s.wall_area / G, weights=s.wall_area))
             else:
-                s.wall_temperature = float(np.average(t_new[s.cell], weights=s.area))
+                s.wall_temperature = float(np.average(t_new[s.cell], weights=s.wall_area))
         return switched
 
     # ------------------------------------------------------------------ stepping

@@ -17,7 +17,7 @@ fp = import_fipy()
 import numpy as np
 
 from ablation.verification import analytic
-from ablation.physics.bioheat import BioheatSolver, LinearStorage, perfusion_coefficient
+from ablation.physics.bioheat import BioheatSolver, LinearStorage, convective_conductance, perfusion_coefficient
 from ablation.geometry.grid import Domain, Region
 from ablation.geometry.finite_volume import FVGeometry
 
@@ -210,14 +210,20 @@ class LineProbe:
 
 
 def steady_line_probe(h, offset=(0.0, 0.0), a=0.735e-3, half=12e-3, theta_a=-10.0, log_law=True,
-                      layers=3):
+                      layers=3, wall_h=None, true_wall_area=True):
     """A 17 G probe (radius ``a``) along z across a 3-D grid of cubes of side ``h``, its axis moved
     by ``offset`` (m) from a cell centre; held at theta_a, perfused tissue (docs/physics.md case 1,
     cylinder). The outer faces across the axis are held at the closed form
     (:func:`analytic.steady_pennes_cylinder` with R = ``half``), so the box is exact; the faces
     along the axis are adiabatic (the field does not vary along it). ``log_law`` couples the wall
     by the line-source wall law (geometry/probe_wall.py), else by the distance to the true
-    surface across each staircase face (the coupling before it)."""
+    surface across each staircase face (the coupling before it).
+
+    ``wall_h`` (W/(m^2 K)): a convective wall instead, a coolant at theta_a behind a heat-transfer
+    coefficient h on the probe's surface (a cooled RF electrode, a cryoprobe's gas). The closed form
+    scales the held-wall field u(r) (u(a) = 1) by the wall temperature that balances the two,
+    k theta_w u'(a) = h (theta_w - theta_a). ``true_wall_area`` False puts h on the staircase faces'
+    area instead of the cylinder's (the coupling before 2026-12-07)."""
     from ablation.geometry.grid import mark_regions
     from ablation.geometry.shapes import Probe
     n = 2 * int(round(half / h)) + 1                 # odd: a cell centre on x = y = 0
@@ -231,26 +237,38 @@ def steady_line_probe(h, offset=(0.0, 0.0), a=0.735e-3, half=12e-3, theta_a=-10.
                            a, length / 2, length / 2)]
     mark_regions(domain)
     if not log_law:
-        domain.wall_length = None
+        domain.wall_length = domain.wall_area = None
+    elif not true_wall_area:
+        domain.wall_area = None
     g = domain.geometry
+    # the closed form: u(r) of a wall held at 1, scaled by the wall's temperature theta_w
+    delta = 1e-9
+    slope = (analytic.steady_pennes_cylinder(a + delta, a, half, 1.0, L_PERF) - 1.0) / delta    # u'(a), 1/m
+    theta_w = theta_a if wall_h is None else wall_h * theta_a / (wall_h - K * slope)
+
+    def closed_form(r):
+        return theta_w * analytic.steady_pennes_cylinder(r, a, half, 1.0, L_PERF)
     outer = g.boundary_area > 0
     centre = g.boundary_center[:, outer] + np.array([e[0] for e in grid])[:, None]   # geometry: from the low corner
     rho_face = np.hypot(centre[0] - axis[0], centre[1] - axis[1])
     across = ~np.isclose(np.abs(centre[2] - z_edges[-1] / 2), z_edges[-1] / 2)
-    boundary = np.where(across, T_BODY + analytic.steady_pennes_cylinder(rho_face, a, half, theta_a, L_PERF), np.nan)
+    boundary = np.where(across, T_BODY + closed_form(rho_face), np.nan)
     heat = _solver(domain, PERFUSION, boundary)
     for surface in heat.surfaces:
-        surface.bc, surface.value = "temperature", T_BODY + theta_a
+        surface.bc, surface.value = ("temperature", T_BODY + theta_a) if wall_h is None else \
+            ("convection", T_BODY + theta_a)
+        surface.h = 0.0 if wall_h is None else wall_h
     heat.step(STEADY)
     # heat into the wall (W/m): the step's energy over a 1e12 s step is too small to read back
-    power = sum(float(np.sum(K * s.area / s.distance * (heat.T[s.cell] - s.value))) for s in heat.surfaces)
+    if wall_h is None:
+        power = sum(float(np.sum(K * s.area / s.distance * (heat.T[s.cell] - s.value))) for s in heat.surfaces)
+    else:
+        power = sum(float(np.sum(convective_conductance(s, K) * (heat.T[s.cell] - s.value))) for s in heat.surfaces)
     power /= z_edges[-1]
-    delta = 1e-9
-    slope = (analytic.steady_pennes_cylinder(a + delta, a, half, theta_a, L_PERF) - theta_a) / delta
-    exact_power = 2.0 * np.pi * a * K * slope
+    exact_power = 2.0 * np.pi * a * K * slope * theta_w
     pts = domain.frame_points()
     rho = np.hypot(pts[0] - axis[0], pts[1] - axis[1])
     keep = domain.tissue & (rho >= 2 * h) & (rho <= half)
-    exact = analytic.steady_pennes_cylinder(rho[keep], a, half, theta_a, L_PERF)
-    return LineProbe(power, exact_power, Comparison(rho[keep], heat.T[keep] - T_BODY, exact, abs(theta_a), h,
+    exact = closed_form(rho[keep])
+    return LineProbe(power, exact_power, Comparison(rho[keep], heat.T[keep] - T_BODY, exact, abs(theta_w), h,
                                                     g.volumes[keep]))

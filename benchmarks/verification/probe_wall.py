@@ -6,6 +6,8 @@ where its axis lies among the cells:
 
 * ``thin_probe_closed_form``: the wall power of a probe held below perfused tissue against the
   Bessel closed form, for the axis at a cell centre, 1/4 and 1/2 a cell off, on a corner and between;
+  and of a convective wall (a coolant behind h, on the probe's true wall area) against the same
+  closed form scaled by the wall temperature that balances tissue and coolant;
 * ``thin_probe_runs``: whole runs on 3-D grids, the probe moved within its cells and tilted, against
   the same probe on an axisymmetric grid (body-fitted, converged within 2 %): a 17 G cryoprobe's
   lethal zone, a heated probe's zone and a cooled RF needle's zone.
@@ -18,6 +20,7 @@ from ablation.bench import Metric, case
 from ablation.verification import problems as v
 
 AXIS_OFFSETS = ((0.0, 0.0), (0.25, 0.0), (0.5, 0.0), (0.5, 0.5), (0.3, 0.15))   # in cells
+COOLANT_H = 3366.0     # W/(m^2 K): a cooled RF electrode's saline (docs/physics.md 2, the MITA model)
 
 
 @case()
@@ -30,7 +33,16 @@ def thin_probe_closed_form(ctx):
     where = ", ".join(f"{h * 1e3:g} mm: {100 * e.min():+.1f} to {100 * e.max():+.1f} %" for h, e in errors.items())
     staircase = np.array([v.steady_line_probe(1.5e-3, (a * 1.5e-3, b * 1.5e-3), log_law=False).power_error
                           for a, b in AXIS_OFFSETS])
-    return [Metric("3d_thin_probe.wall_power_error_max", max(float(np.max(np.abs(e))) for e in errors.values()),
+    cooled = {h: np.array([v.steady_line_probe(h, (a * h, b * h), wall_h=COOLANT_H).power_error
+                           for a, b in AXIS_OFFSETS]) for h in hs}
+    cooled_where = ", ".join(f"{h * 1e3:g} mm: {100 * e.min():+.1f} to {100 * e.max():+.1f} %" for h, e in cooled.items())
+    cooled_metrics = [
+        Metric("3d_thin_probe.cooled_wall_power_error_max", max(float(np.max(np.abs(e))) for e in cooled.values()),
+               0.0, 0.075, "1", "at_most", note=f"h = {COOLANT_H:g} W/(m^2 K) on the true wall area; {cooled_where}"),
+        Metric("3d_thin_probe.cooled_wall_vs_held_wall_max",
+               max(float(np.max(np.abs(cooled[h] - errors[h]))) for h in hs), 0.0, 0.01, "1", "at_most",
+               note="largest difference of the convective wall's power error from the held wall's at one axis position")]
+    return cooled_metrics + [Metric("3d_thin_probe.wall_power_error_max", max(float(np.max(np.abs(e))) for e in errors.values()),
                    0.0, 0.075, "1", "at_most", note=where),
             Metric("3d_thin_probe.wall_power_spread_over_axis_positions",
                    max(float(np.ptp(e)) for e in errors.values()), 0.0, 0.04, "1", "at_most",
