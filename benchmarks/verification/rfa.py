@@ -44,7 +44,7 @@ def spherical_electrode(ctx):
     order = an.observed_order([1.0 / n for n in levels], errors)
     # steady temperature with the finest field
     v0 = 10.0
-    domain = SimpleNamespace(geometry=g, held=electrode, wall_length=None, regions=[Region("electrode", "probe_active", 0, electrode)])
+    domain = SimpleNamespace(geometry=g, held=electrode, wall_length=None, wall_area=None, regions=[Region("electrode", "probe_active", 0, electrode)])
     heat = BioheatSolver(domain, LinearStorage(np.full(g.n_cells, 4e6)), lambda T: K, np.zeros(g.n_cells), 0.0,
                          0.0, 0.0, conductivity_varies=False)
     heat.source = v0 ** 2 * unit.heating / g.volumes
