@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from ablation.input.plausibility import (DEVICE_LIMITS, HEAT_FLUX_LIMIT, HEAT_TRANSFER_LIMIT, PROPERTY_MAXIMA,
-                                        device_limits)
+from ablation.input.plausibility import (DEVICE_LIMITS, HEAT_FLUX_LIMIT, HEAT_TRANSFER_LIMIT,
+                                        MAX_RF_ELECTRODE_DIAMETER_M, PROPERTY_MAXIMA, device_limits)
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Schedule, String, Table
 from ablation.modalities.channels import ACTIVATIONS, probe_channels
 from ablation.modalities.cryo import CATALOGUE, GENERIC, PHASES, probe_settings
@@ -180,11 +180,6 @@ RFA_PROBE = Table("RF electrode of this probe (modality 'rfa')", {}, fields={
 def rf_channels(scenario) -> list[int]:
     """The channel index of each probe (:func:`ablation.modalities.channels.probe_channels`)."""
     return probe_channels(scenario.rfa.activation, [probe.rfa.channel for probe in scenario.probes])
-
-
-#: The widest RF electrode accepted: RF needles, internally cooled electrodes and multi-tine trocars are
-#: 14-21 G (0.8-2.1 mm); 3.5 mm (about 10 G) leaves room for wider research applicators (assumption).
-MAX_RF_ELECTRODE_DIAMETER_M = 3.5e-3
 
 
 def check_rfa(scenario, errors) -> None:

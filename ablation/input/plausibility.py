@@ -102,6 +102,9 @@ MIN_PROBE_DIAMETER_REASON = ("no ablation probe is thinner: bare laser fibres ar
 MAX_PROBE_DIAMETER_M = 10e-3
 MAX_PROBE_DIAMETER_REASON = ("RF needles are 0.8-2.1 mm (14-21 G), cryoneedles 1.5-2.4 mm and surgical cryoprobes "
                              "at most about 10 mm; a larger value is usually a unit slip (cm for mm)")
+# The widest RF electrode: RF needles, internally cooled electrodes and multi-tine trocars are 14-21 G
+# (0.8-2.1 mm); 3.5 mm (about 10 G) leaves room for wider research applicators (assumption).
+MAX_RF_ELECTRODE_DIAMETER_M = 3.5e-3
 
 
 def pattern(path: str) -> str:

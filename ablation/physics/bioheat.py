@@ -103,7 +103,7 @@ class Surface:
     # their share of the cylinder (geometry/probe_wall.py). Conditions per unit wall area (a
     # convective h, a heat flux) act on it; the tissue side stays k A / distance.
     wall_area: np.ndarray | None = None
-    wall_scale: np.ndarray | None = None    # wall_area / area (exactly 1 where they coincide)
+    wall_scale: np.ndarray = field(init=False)   # wall_area / area (exactly 1 where they coincide)
     bc: str = "adiabatic"
     value: float = 37.0
     h: float = 0.0

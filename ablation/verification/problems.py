@@ -255,9 +255,8 @@ def steady_line_probe(h, offset=(0.0, 0.0), a=0.735e-3, half=12e-3, theta_a=-10.
     boundary = np.where(across, T_BODY + closed_form(rho_face), np.nan)
     heat = _solver(domain, PERFUSION, boundary)
     for surface in heat.surfaces:
-        surface.bc, surface.value = ("temperature", T_BODY + theta_a) if wall_h is None else \
-            ("convection", T_BODY + theta_a)
-        surface.h = 0.0 if wall_h is None else wall_h
+        surface.bc, surface.value, surface.h = ("temperature", T_BODY + theta_a, 0.0) if wall_h is None else \
+            ("convection", T_BODY + theta_a, wall_h)
     heat.step(STEADY)
     # heat into the wall (W/m): the step's energy over a 1e12 s step is too small to read back
     if wall_h is None:
