@@ -115,6 +115,26 @@ def test_parallel_nearest_point_search_gives_the_same_distances(monkeypatch):
     assert np.max(np.abs(every[near] - np.abs(r[near] - 9e-3))) < 0.3e-3
 
 
+def test_zero_set_raster_in_slabs_equals_the_whole_raster_at_once(monkeypatch):
+    """The zero set's raster is interpolated slab by slab (coverage.RASTER_SLAB_NODES) to bound its
+    memory: the same points and normals, to the bit, as the raster interpolated at once (one slab),
+    with slabs that do not divide the raster; the points lie on the sphere (closed form)."""
+    s = scenario_from_dict(base_dict(grid={"kind": "3d", "spacing": "1 mm", "max_spacing": "4 mm",
+                                           "fine_margin": "8 mm"}, domain={"size": "40 mm", "center": [0, 0, -10]}))
+    d = build_domain(s)
+    center = np.array([0.0, 0.0, -10e-3])
+    level = sphere_lesion(d, center, 9e-3).level
+    monkeypatch.setattr(cv, "RASTER_SLAB_NODES", 10**9)
+    whole = cv.ZeroSet.extract(level, 4)
+    monkeypatch.setattr(cv, "RASTER_SLAB_NODES", 20000)   # two of the 89 layers per slab, the last one alone
+    slabs = cv.ZeroSet.extract(level, 4)
+    assert whole.points.shape[0] > 10000
+    np.testing.assert_array_equal(whole.points, slabs.points)
+    np.testing.assert_array_equal(whole.normals, slabs.normals)
+    radius = np.linalg.norm(slabs.points - center, axis=1)
+    assert np.max(np.abs(radius - 9e-3)) < 0.1e-3
+
+
 def test_ellipsoid_cut_by_a_plane():
     """Half-space lesion z <= z0 over an ellipsoid (semi-axes 8, 5, 6 mm): coverage is the volume
     fraction below the plane, pi a b [(h + c) - (h^3 + c^3)/(3 c^2)] / (4/3 pi a b c), and

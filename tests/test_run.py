@@ -162,3 +162,17 @@ def test_a_probe_thinner_than_the_3d_cells_is_named_in_the_warnings():
     assert any("probes[0] (1.5 mm across) is thinner than the 2 mm fine cells" in w for w in coarse.summary.grid.warnings)
     fine = run(base.with_changes({**small, "grid.spacing": "1.5 mm", "grid.max_spacing": "4 mm"}))
     assert not any("probes[0]" in w for w in fine.summary.grid.warnings)
+
+
+def test_thin_probes_of_one_diameter_are_named_in_one_warning():
+    """A cluster of equal needles gives one thin-probe warning naming each of them; a probe of
+    another diameter gets its own, and one at least a cell across is not named."""
+    from types import SimpleNamespace
+    from ablation.run.time_loop import probe_warnings
+    probes = [SimpleNamespace(diameter=d) for d in (1.47e-3, 1.47e-3, 1.47e-3, 1.2e-3, 2.4e-3)]
+    warnings = probe_warnings(SimpleNamespace(name="cluster", probes=probes), SimpleNamespace(kind="3d"), 2.0)
+    assert len(warnings) == 2
+    assert "probes[0], probes[1], probes[2] (1.47 mm across each) are thinner than the 2 mm" in warnings[0]
+    assert "probes[3] (1.2 mm across) is thinner" in warnings[1]
+    assert not any("probes[4]" in w for w in warnings)
+    assert probe_warnings(SimpleNamespace(name="c", probes=probes), SimpleNamespace(kind="axisymmetric"), 2.0) == ()

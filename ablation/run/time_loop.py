@@ -1005,19 +1005,23 @@ def edge_warnings(scenario, fine: float, lesion, isotherms) -> tuple[str, ...]:
 
 
 def probe_warnings(scenario, domain, fine: float) -> tuple[str, ...]:
-    """A warning (logged and listed) for each probe thinner than the fine cells (mm) of a 3-D grid.
-    Its wall acts at its true radius through the log-law wall (geometry/probe_wall.py), but the
-    steep field next to it is not resolved. Axisymmetric grids fit the probe's radius."""
+    """A warning (logged and listed) for the probes thinner than the fine cells (mm) of a 3-D grid,
+    one per probe diameter (a nine-needle cluster gives one warning, not nine). Such a probe's wall
+    acts at its true radius through the log-law wall (geometry/probe_wall.py), but the steep field
+    next to it is not resolved. Axisymmetric grids fit the probe's radius."""
     if domain.kind != "3d":
         return ()
-    out = []
+    thin = {}
     for i, probe in enumerate(scenario.probes):
-        if probe.diameter * 1e3 >= fine:
-            continue
-        message = (f"{scenario.name}: probes[{i}] ({probe.diameter * 1e3:g} mm across) is thinner than the "
-                   f"{fine:.2g} mm fine cells of the 3-D grid: its wall acts at its true radius, but the field "
-                   f"next to it is not resolved and the zone depends on the grid ({THIN_PROBE_SCATTER}); set "
-                   "grid.spacing to at most the probe's diameter")
+        if probe.diameter * 1e3 < fine:
+            thin.setdefault(probe.diameter * 1e3, []).append(f"probes[{i}]")
+    out = []
+    for diameter_mm, names in thin.items():
+        which = f"{names[0]} ({diameter_mm:g} mm across) is" if len(names) == 1 else \
+            f"{', '.join(names)} ({diameter_mm:g} mm across each) are"
+        message = (f"{scenario.name}: {which} thinner than the {fine:.2g} mm fine cells of the 3-D grid: the "
+                   f"wall acts at its true radius, but the field next to it is not resolved and the zone depends "
+                   f"on the grid ({THIN_PROBE_SCATTER}); set grid.spacing to at most the probe's diameter")
         logger.warning(message)
         out.append(message)
     return tuple(out)
