@@ -146,3 +146,25 @@ def test_voxel_tumour_marks_the_same_cells_as_the_analytic_one(domain, voxels):
         assert differ <= np.count_nonzero(near) and not np.any((d.tumor_masks[0] != domain.tumor_masks[0]) & ~near)
         # 1 mm cells: a voxel staircase flips a few per cent of the tumour's cells (2.5 % at 0.5 mm)
         assert np.count_nonzero(d.tumor_masks[0]) == pytest.approx(np.count_nonzero(domain.tumor_masks[0]), rel=0.04)
+
+
+@pytest.mark.parametrize("spacing", [(0.5 * MM,) * 3, (0.5 * MM, 0.6 * MM, 0.4 * MM)], ids=["isotropic", "anisotropic"])
+def test_voxel_face_distance_in_slabs_equals_scipy_whole_volume_distances(voxels, spacing, monkeypatch):
+    """The voxel mask's distance grid comes from scipy's feature transform, its distances computed
+    slab by slab (shapes.FACE_DISTANCE_SLAB_VOXELS, to bound memory): to the bit what scipy's
+    whole-volume distance transform gives, less half a voxel along the nearest centre's largest step."""
+    from scipy import ndimage
+    from ablation.geometry import shapes
+    mask = np.pad(voxels[VOXELS[0]].mask, 3)
+    spacing = np.asarray(spacing)
+    isotropic = bool(np.allclose(spacing, spacing[0]))
+    monkeypatch.setattr(shapes, "FACE_DISTANCE_SLAB_VOXELS", 5 * mask.shape[1] * mask.shape[2] + 7)  # 5 layers
+    for region, sign in ((mask, -1.0), (~mask, 1.0)):
+        dist, index = ndimage.distance_transform_edt(region, sampling=spacing, return_indices=True)
+        step = np.abs(index - np.indices(mask.shape)) * spacing[:, None, None, None]
+        half = 0.5 * spacing[np.argmax(step, axis=0)]
+        expected = np.where(region, sign * (dist - half), np.nan)
+        out = np.full(mask.shape, np.nan)
+        shapes._face_distance(region, spacing, isotropic, sign, out)
+        np.testing.assert_array_equal(out, expected)
+    assert mask.shape[0] % 5 != 0            # the last slab is a partial one

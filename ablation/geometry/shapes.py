@@ -306,6 +306,45 @@ class Probe:
         return self.needle.center
 
 
+#: Voxels per slab in :func:`_face_distance` (its work arrays: about 60 MB per slab)
+FACE_DISTANCE_SLAB_VOXELS = 1_000_000
+
+
+def _face_distance(region: np.ndarray, spacing: np.ndarray, isotropic: bool, sign: float, out: np.ndarray) -> None:
+    """Writes ``sign`` x the distance to the nearest voxel face between ``region`` and the rest into
+    ``out`` at the voxels of ``region``: the distance from the voxel's centre to the nearest centre
+    outside ``region``, less half a voxel along the axis of the largest step (half a spacing when
+    ``isotropic``).
+
+    scipy's distance transform is asked only for its feature transform (the nearest centre, 12 bytes
+    per voxel); the distances are computed from it slab by slab, in the same operations as scipy's
+    own. The whole-volume distances had needed 64 bytes per voxel at once (0.72 GB for a 240 x 190 x
+    170 label map padded by 12 mm; 1.08 GB with anisotropic voxels, whose nearest-centre indices were
+    also gathered for every voxel)."""
+    features = np.empty((3,) + region.shape, np.int32)
+    ndimage.distance_transform_edt(region, sampling=spacing, return_distances=False, return_indices=True,
+                                   indices=features)
+    own = np.indices(region.shape[1:], dtype=np.int32)
+    layers = max(1, FACE_DISTANCE_SLAB_VOXELS // max(1, own[0].size))
+    for start in range(0, region.shape[0], layers):
+        rows = slice(start, min(start + layers, region.shape[0]))
+        offset = np.empty((3, rows.stop - rows.start) + region.shape[1:], np.int32)
+        offset[0] = features[0, rows] - np.arange(rows.start, rows.stop, dtype=np.int32)[:, None, None]
+        offset[1] = features[1, rows] - own[0]
+        offset[2] = features[2, rows] - own[1]
+        step = offset.astype(np.float64)
+        for k in range(3):
+            step[k] *= spacing[k]
+        half = 0.5 * spacing[0] if isotropic else 0.5 * spacing[np.argmax(np.abs(step), axis=0)]
+        np.multiply(step, step, step)
+        distance = np.sqrt(np.add.reduce(step, axis=0))
+        inside = region[rows]
+        if sign < 0:
+            np.subtract(half, distance, out=out[rows], where=inside)
+        else:
+            np.subtract(distance, half, out=out[rows], where=inside)
+
+
 @dataclass(frozen=True, eq=False)
 class VoxelMask:
     """A region of a label map: ``mask[i, j, k]`` (bool) with voxel (i, j, k) centred at
@@ -400,17 +439,8 @@ class VoxelMask:
         padded = np.pad(self.mask, [(p, p) for p in pad])
         out = np.empty(padded.shape)
         isotropic = bool(np.allclose(self.spacing, self.spacing[0]))
-        for inside, sign in ((True, -1.0), (False, 1.0)):
-            region = padded if inside else ~padded
-            if isotropic:      # the nearest centre's axis does not matter: no index arrays needed
-                dist = ndimage.distance_transform_edt(region, sampling=self.spacing)
-                out[region] = sign * (dist[region] - 0.5 * self.spacing[0])
-                continue
-            dist, index = ndimage.distance_transform_edt(region, sampling=self.spacing, return_indices=True)
-            where = np.nonzero(region)
-            step = np.abs(index[(slice(None), *where)] - np.array(where)) * self.spacing[:, None]
-            half = 0.5 * self.spacing[np.argmax(step, axis=0)]
-            out[region] = sign * (dist[region] - half)
+        _face_distance(padded, self.spacing, isotropic, -1.0, out)
+        _face_distance(~padded, self.spacing, isotropic, 1.0, out)
         return out, pad
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
