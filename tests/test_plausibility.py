@@ -464,6 +464,45 @@ def test_budget_counts_the_monte_carlo_beside_the_solved_runs_fields():
     assert est.check_budget(s, max_memory_bytes=e.mc_memory_bytes + 1.01 * one_grid) == []
 
 
+ORGAN_GRID_PEAK = """
+import json, sys
+from ablation.input.scenario import load_scenario
+from ablation.run import estimate as est
+from ablation.run.setup import patient_anatomy
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return float(line.split()[1]) * 1024.0
+scenario = load_scenario(sys.argv[1])
+organ = patient_anatomy(scenario).organ
+estimated, voxels = est.organ_distance_memory(scenario)
+open("/proc/self/clear_refs", "w").write("5")        # the peak so far is the resident memory now
+before = status("VmRSS:")
+grid, _ = organ._distance_grid
+print(json.dumps({"estimated": estimated, "voxels": voxels, "grid_voxels": int(grid.size),
+                  "peak_increase": status("VmHWM:") - before}))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's resettable peak RSS")
+def test_organ_distance_grid_estimated_within_the_stated_factor_and_refused_over_the_budget():
+    """The liver phantom's organ grid, built in a fresh process: the estimate counts the grid's own
+    voxels (a second path: the grid as built) and lies within MEMORY_FACTOR of the peak its build
+    adds; a budget below it names the label map."""
+    path = ROOT / "scenarios" / "liver_phantom_cryo.toml"
+    out = subprocess.run([sys.executable, "-c", ORGAN_GRID_PEAK, str(path)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    m = json.loads(out.stdout.strip().splitlines()[-1])
+    assert m["voxels"] == m["grid_voxels"] > 5e6
+    ratio = m["estimated"] / m["peak_increase"]
+    assert 1.0 / est.MEMORY_FACTOR <= ratio <= est.MEMORY_FACTOR, m
+    s = load_scenario(path)
+    problems = est.check_budget(s, max_memory_bytes=0.9 * m["estimated"])
+    assert "anatomy.label_map" in [p for p, _ in problems]
+    assert "signed-distance grid" in dict(problems)["anatomy.label_map"]
+    assert "anatomy.label_map" not in [p for p, _ in est.check_budget(s, max_memory_bytes=1.1 * m["estimated"])]
+
+
 def test_re_solved_placement_samples_are_estimated_on_the_grid_they_solve_on():
     """Insertion sequences re-solve placement.resolve_samples samples on one 3-D grid around every
     insertion: the estimate counts that grid's cells as run_sequence builds it (a second path), and

@@ -19,8 +19,8 @@ from ablation.geometry import grid
 from ablation.modalities.cryo import calibrated_capacity
 from ablation.modalities.protocols import Controller
 from ablation.modalities.rfa import Model as RFModel
-from ablation.run.setup import (choose_kind, domain_center, domain_size, placement_method, planned_insertions,
-                                probe_shapes, sequence_scenario, tine_boxes, tumor_shapes)
+from ablation.run.setup import (choose_kind, domain_center, domain_size, patient_anatomy, placement_method,
+                                planned_insertions, probe_shapes, sequence_scenario, tine_boxes, tumor_shapes)
 from ablation.run.time_loop import PARALLEL_COMPARISON_WORK
 
 
@@ -98,6 +98,13 @@ MC_TABLE_BYTES = 2_000_000 * 8 * 4
 # surface_points): its coordinates (3 float64), the interpolation corners and weights (8 + 8 float64)
 # and its value (float64), all tumours' points held at once.
 COVERAGE_BYTES_PER_POINT = 8 * (3 + 8 + 8 + 1)
+# The organ's signed-distance grid, built for the capsule test of the tumour points when the liver
+# comes from [anatomy] (ablation.geometry.shapes.VoxelMask._distance_grid): per voxel of its mask
+# padded by the mask's reach, 8 bytes kept and about 30 at the peak of its build. Measured
+# 2026-12-07: 0.34 GB for 11.3 million padded voxels (a 240 x 190 x 170 mask, 12 mm reach), 0.72 GB
+# before the distances were computed slab by slab; the liver phantom's organ grid (8.7 million
+# padded voxels) had taken 0.54 GB (tests/test_plausibility.py measures it again).
+ORGAN_DISTANCE_BYTES_PER_VOXEL = 30.0
 # above this many cells per axis (fine spacing alone) the edges are not built: 8 MB per axis
 MAX_EDGES_PER_AXIS = 1_000_000
 
@@ -197,6 +204,19 @@ def coverage_memory(scenario) -> tuple[float, str]:
               "coverage.surface_points": c.surface_points}
     largest = max(counts, key=counts.get)
     return float(sum(counts.values()) * len(scenario.tumors) * COVERAGE_BYTES_PER_POINT), largest
+
+
+def organ_distance_memory(scenario) -> tuple[float, int]:
+    """(peak bytes, padded voxels) of the organ's signed-distance grid (:data:`ORGAN_DISTANCE_BYTES_PER_VOXEL`);
+    (0, 0) without an [anatomy] liver given as voxels, without tumours, or with coverage switched off."""
+    anatomy = patient_anatomy(scenario)
+    organ = anatomy.organ if anatomy is not None else None
+    c = scenario.get("coverage")
+    if organ is None or not hasattr(organ, "mask") or not scenario.tumors or (c is not None and not c.enabled):
+        return 0.0, 0
+    pad = np.ceil(organ.reach / np.asarray(organ.spacing, float)).astype(int) + 1
+    voxels = int(np.prod(np.asarray(organ.mask.shape) + 2 * pad))
+    return voxels * ORGAN_DISTANCE_BYTES_PER_VOXEL, voxels
 
 
 def _grid_shape(scenario) -> tuple[str, tuple]:
@@ -391,6 +411,14 @@ def check_budget(scenario, max_memory_bytes: float | None = None, estimate_: Est
                            f"{solves.cells:.3g} cells, {_gb(solves.memory_bytes)} per solve and {workers} solves at "
                            f"once; expected at most {_gb(budget)}, the memory budget (--max-memory; default 80 % "
                            "of this machine's): coarsen grid.spacing or grid.max_spacing, or fewer insertions"))
+    organ, voxels = organ_distance_memory(scenario)
+    if organ > budget:
+        section = scenario.anatomy
+        cause = "anatomy.liver_surface" if section.get("liver_surface") else "anatomy.label_map"
+        errors.append((cause, f"the liver's signed-distance grid for the capsule test of the tumour points has "
+                       f"{voxels:.3g} voxels and needs about {_gb(organ)}; expected at most {_gb(budget)}, the "
+                       "memory budget (--max-memory; default 80 % of this machine's): a label map cropped to the "
+                       "liver or resampled coarser (a liver surface: a larger anatomy.surface_voxel)"))
     needed, field = coverage_memory(scenario)
     if needed > budget:
         count = scenario.coverage[field.split(".")[1]]
