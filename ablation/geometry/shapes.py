@@ -318,9 +318,9 @@ def _face_distance(region: np.ndarray, spacing: np.ndarray, isotropic: bool, sig
 
     scipy's distance transform is asked only for its feature transform (the nearest centre, 12 bytes
     per voxel); the distances are computed from it slab by slab, in the same operations as scipy's
-    own. The whole-volume distances had needed 64 bytes per voxel at once (0.72 GB for a 240 x 190 x
-    170 label map padded by 12 mm; 1.08 GB with anisotropic voxels, whose nearest-centre indices were
-    also gathered for every voxel)."""
+    own. The whole-volume distances had needed about 64 bytes per voxel at once: 0.56 GB for the liver
+    phantom's organ (8.7 million voxels padded), now 0.29 GB; 1.08 GB against 0.35 GB for a 240 x 190
+    x 170 mask of anisotropic voxels, whose nearest-centre indices were also gathered per voxel."""
     features = np.empty((3,) + region.shape, np.int32)
     ndimage.distance_transform_edt(region, sampling=spacing, return_distances=False, return_indices=True,
                                    indices=features)
