@@ -469,22 +469,20 @@ import json, sys
 from ablation.input.scenario import load_scenario
 from ablation.run import estimate as est
 from ablation.run.setup import patient_anatomy
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return float(line.split()[1]) * 1024.0
 scenario = load_scenario(sys.argv[1])
 organ = patient_anatomy(scenario).organ
 estimated, voxels = est.organ_distance_memory(scenario)
 open("/proc/self/clear_refs", "w").write("5")        # the peak so far is the resident memory now
-before = status("VmRSS:")
+before = est._peak_rss_bytes()
 grid, _ = organ._distance_grid
 print(json.dumps({"estimated": estimated, "voxels": voxels, "grid_voxels": int(grid.size),
-                  "peak_increase": status("VmHWM:") - before}))
+                  "peak_increase": est._peak_rss_bytes() - before}))
 """
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's resettable peak RSS")
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"),
+                    reason="measures the peak of one step, which needs Linux's /proc/self/clear_refs to reset "
+                           "the process's peak RSS; other systems have no such reset")
 def test_organ_distance_grid_estimated_within_the_stated_factor_and_refused_over_the_budget():
     """The liver phantom's organ grid, built in a fresh process: the estimate counts the grid's own
     voxels (a second path: the grid as built) and lies within MEMORY_FACTOR of the peak its build
