@@ -30,10 +30,16 @@ Two model cases (``--probe``):
   a stand-in whose zone (about 1 cm in radius in vivo) has the size of an RF lesion. The vessel
   rule, the measuring line and the criterion are the thermal case's.
 
-    python benchmarks/validation/heat_sink.py [--probe thermal|rf] [--workers 2]
+Refinement (``--refine SPACING``, added 2026-12-07): a rim thinner than a cell is not resolved, so
+``rf`` runs of the listed vessels (``--diameters``) are solved again with fine cells of SPACING, the
+near wall at the distance stored in validation-heat-sink-rf.json (the same geometry), and their
+rims are set beside the stored ones. The verdict rule is unchanged (rim > one cell of the grid).
 
-writes benchmarks/results/validation-heat-sink.md and .json (thermal) or validation-heat-sink-rf.*
-(commit and date).
+    python benchmarks/validation/heat_sink.py [--probe thermal|rf] [--workers 2]
+    python benchmarks/validation/heat_sink.py --refine 0.5 --diameters 4 8
+
+writes benchmarks/results/validation-heat-sink.md and .json (thermal), validation-heat-sink-rf.*
+or validation-heat-sink-rf-refined.* (commit and date).
 """
 from __future__ import annotations
 
@@ -53,10 +59,11 @@ WALL_FRACTION = 0.6        # near vessel wall at this fraction of the zone radiu
 RIM_THRESHOLD_MM = {"thermal": 0.75, "rf": 1.0}    # one fine cell of each case's grid
 
 
-def scenario(diameter_mm: float | None, pringle: bool, wall_gap_mm: float = 0.0, probe: str = "thermal"):
+def scenario(diameter_mm: float | None, pringle: bool, wall_gap_mm: float = 0.0, probe: str = "thermal",
+             spacing_mm: float = 1.0):
     from ablation.input.scenario import scenario_from_dict
     from ablation.physics.vessel_wall import murray_flow, wall_heat_transfer_coefficient
-    table = rf_table(diameter_mm, pringle) if probe == "rf" else {
+    table = rf_table(diameter_mm, pringle, spacing_mm) if probe == "rf" else {
         "name": f"heat-sink-{diameter_mm}-{'pringle' if pringle else 'perfused'}",
         "modality": "thermal",
         "probes": [{"tip": [0, 0, 10], "direction": [0, 0, 1], "diameter": "2 mm", "active_length": "20 mm",
@@ -78,7 +85,7 @@ def scenario(diameter_mm: float | None, pringle: bool, wall_gap_mm: float = 0.0,
     return scenario_from_dict(table)
 
 
-def rf_table(diameter_mm: float | None, pringle: bool) -> dict:
+def rf_table(diameter_mm: float | None, pringle: bool, spacing_mm: float = 1.0) -> dict:
     """The ``rf`` case: rfa_vessel.toml's cooled needle and grid, the active part centred on z = 0."""
     return {
         "name": f"heat-sink-rf-{diameter_mm}-{'pringle' if pringle else 'perfused'}",
@@ -87,7 +94,8 @@ def rf_table(diameter_mm: float | None, pringle: bool) -> dict:
                     "rfa": {"electrode": "cooled_needle"}}],
         "rfa": {"protocol": "impedance_control", "power": "200 W", "off_time": "15 s"},
         "time": {"duration": "12 min", "step": "2 s", "refine": False, "output_interval": "12 min"},
-        "grid": {"kind": "3d", "spacing": "1 mm", "max_spacing": "6 mm", "fine_margin": "10 mm", "growth": 1.3},
+        "grid": {"kind": "3d", "spacing": f"{spacing_mm:g} mm", "max_spacing": "6 mm", "fine_margin": "10 mm",
+                 "growth": 1.3},
         "domain": {"size": "90 mm", "center": [5, 0, 0]},
         "outputs": {"fields": False, "scene": False},
     }
@@ -109,21 +117,72 @@ def zone_radius(result, direction: float, limit_mm: float = 25.0) -> float:
     return float(abs(x[k - 1] + t * (x[k] - x[k - 1])) * 1e3)
 
 
-def solve(diameter_mm: float | None, pringle: bool, gap_mm: float | None, probe: str) -> dict:
+def solve(diameter_mm: float | None, pringle: bool, gap_mm: float | None, probe: str, spacing_mm: float = 1.0) -> dict:
     """One run (in a worker): the zone's radius towards the vessel (read up to its near wall, at
     ``gap_mm``; None: the run without a vessel, read on) and away from it, and the volume."""
+    import time
     from ablation.pipeline import simulate
-    result = simulate(scenario(diameter_mm, pringle, gap_mm or 0.0, probe), zone_uncertainty=False)
+    started = time.perf_counter()
+    result = simulate(scenario(diameter_mm, pringle, gap_mm or 0.0, probe, spacing_mm), zone_uncertainty=False)
     toward = zone_radius(result, 1.0) if gap_mm is None else zone_radius(result, 1.0, gap_mm)
     return {"toward": toward, "away": zone_radius(result, -1.0), "volume_ml": result.summary["lesion"]["volume_ml"],
-            "boundary_deviation_C": result.summary["domain"]["boundary_conducted_deviation_C"]}
+            "boundary_deviation_C": result.summary["domain"]["boundary_conducted_deviation_C"],
+            "cells": int(result.domain.n_cells), "seconds": round(time.perf_counter() - started, 1)}
+
+
+def refine(spacing_mm: float, diameters: list, workers: int) -> None:
+    """The ``rf`` case's listed vessels again with fine cells of ``spacing_mm``, at the stored near-wall
+    distance, beside the stored rims (module docstring)."""
+    out = ROOT / "benchmarks" / "results"
+    stored = json.loads((out / "validation-heat-sink-rf.json").read_text())
+    gap, coarse = stored["wall_gap_mm"], RIM_THRESHOLD_MM["rf"]
+    before = {r["diameter_mm"]: r for r in stored["rows"] if not r["pringle"]}
+    missing = [d for d in diameters if d not in before]
+    if missing:
+        raise SystemExit(f"--diameters: {missing} not in validation-heat-sink-rf.json (expected some of {sorted(before)})")
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        runs = {d: pool.submit(solve, d, False, gap, "rf", spacing_mm) for d in diameters}
+        rows = []
+        for d in diameters:
+            r = runs[d].result()
+            rim = max(0.0, gap - r["toward"])
+            rows.append({"diameter_mm": d, "rim_mm": rim, "heat_sink": rim > spacing_mm,
+                         "zone_radius_away_mm": r["away"], "volume_ml": r["volume_ml"], "cells": r["cells"],
+                         "seconds": r["seconds"], "rim_mm_coarse": before[d]["rim_mm"],
+                         "volume_ml_coarse": before[d]["volume_ml"]})
+            print(json.dumps(rows[-1]), flush=True)
+    commit = recording.commit()
+    record = {"date": recording.utc_now(), "commit": commit, "zone_model": DEFAULT_MODEL, "wall_gap_mm": gap,
+              "spacing_mm": spacing_mm, "coarse_spacing_mm": coarse, "coarse_record": stored["date"],
+              "load_average": recording.load_average(), "rows": rows}
+    lines = ["# Heat sink next to a vessel, RF case: the rim on finer cells", "",
+             f"{record['date']}, commit {commit[:12]}, zone model {DEFAULT_MODEL}; the cooled 17 G needle of "
+             f"validation-heat-sink-rf.md ({stored['date']}), near vessel wall at {gap:g} mm, solved again with "
+             f"{spacing_mm:g} mm fine cells. Heat sink: rim > one fine cell. Load average "
+             f"{record['load_average']}.", "",
+             f"| vessel (mm) | rim, {coarse:g} mm cells (mm) | rim, {spacing_mm:g} mm cells (mm) | heat sink | "
+             f"volume {coarse:g} / {spacing_mm:g} mm (mL) | cells | wall time (s) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['diameter_mm']:g} | {r['rim_mm_coarse']:.2f} | {r['rim_mm']:.2f} | "
+                     f"{'yes' if r['heat_sink'] else 'no'} | {r['volume_ml_coarse']:.2f} / {r['volume_ml']:.2f} | "
+                     f"{r['cells']} | {r['seconds']:.0f} |")
+    recording.write(out, "validation-heat-sink-rf-refined", record, "\n".join(lines) + "\n", echo=False)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--probe", choices=("thermal", "rf"), default="thermal")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--refine", type=float, metavar="SPACING_MM",
+                        help="solve the rf case's --diameters again with fine cells of this size (mm)")
+    parser.add_argument("--diameters", type=float, nargs="+", default=[4.0, 8.0])
     args = parser.parse_args(argv)
+    if args.refine is not None:
+        if not 0.0 < args.refine < RIM_THRESHOLD_MM["rf"]:
+            parser.error(f"--refine: {args.refine} mm; expected a spacing finer than the stored "
+                         f"{RIM_THRESHOLD_MM['rf']:g} mm and above 0")
+        return refine(args.refine, args.diameters, args.workers)
     probe, threshold = args.probe, RIM_THRESHOLD_MM[args.probe]
     rows = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
