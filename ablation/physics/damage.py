@@ -28,8 +28,10 @@ STASIS_ACTIVATION_ENERGY = 6.67e5
 
 
 def arrhenius(frequency_factor: float, activation_energy: float, temperature):
-    """First-order rate A exp(-Ea / (R T)) in 1/s, T in degC."""
-    return frequency_factor * np.exp(-activation_energy / (GAS_CONSTANT * (np.asarray(temperature) + 273.15)))
+    """First-order rate A exp(-Ea / (R T)) in 1/s, T in degC (0 at and below absolute zero, which a
+    failing run can pass on its way to being stopped)."""
+    kelvin = np.maximum(np.asarray(temperature, float) + 273.15, 1e-3)
+    return frequency_factor * np.exp(-activation_energy / (GAS_CONSTANT * kelvin))
 
 
 def frequency_factor_for_edge(edge_temperature_C: float, activation_energy: float, exposure_s: float = 60.0) -> float:
@@ -105,7 +107,8 @@ class DamageAccumulator:
     def cem43_rate(temperature):
         """CEM43 minutes accumulated per minute at T (degC)."""
         t = np.asarray(temperature)
-        return np.where(t >= 43.0, 0.5, 0.25) ** (43.0 - t)
+        with np.errstate(over="ignore"):     # inf minutes far above any tissue temperature
+            return np.where(t >= 43.0, 0.5, 0.25) ** (43.0 - t)
 
     def update(self, t_old, t_new, dt):
         self.omega += 0.5 * dt * (self.arrhenius_rate(t_old) + self.arrhenius_rate(t_new))
@@ -233,9 +236,17 @@ def _tissue_volume(domain, level, inside) -> float:
 
 
 # ---------------------------------------------------------------------------------------- sizes
+#: A lethal region that a sleeve of surviving tissue at most this thick separates from the applicator
+#: still contains it (docs/physics.md 5). A cooled wall keeps the tissue next to it below a strict
+#: criterion's threshold: the three-state model (D > 0.8) beside a cooled needle at 50 W for 5 min
+#: left a sleeve one 0.375 mm cell thick round a zone of 0 mL before this allowance (8 mL by Arrhenius).
+APPLICATOR_SLEEVE = 1.0e-3     # m
+
+
 def connected_lesion(domain, inside: np.ndarray) -> np.ndarray:
-    """The part of ``inside`` connected to a probe's active part or its tines (docs/physics.md 5: the
-    connected lethal region that contains the applicator). Probe cells count as inside for connectivity."""
+    """The part of ``inside`` connected to a probe's active part or its tines, or separated from them
+    only by a sleeve thinner than :data:`APPLICATOR_SLEEVE` (docs/physics.md 5: the connected lethal
+    region that contains the applicator). Probe cells count as inside for connectivity."""
     active = np.zeros(domain.n_cells, bool)
     for region in domain.regions:
         if region.kind == "probe_active":
@@ -244,10 +255,12 @@ def connected_lesion(domain, inside: np.ndarray) -> np.ndarray:
         active |= domain.applicator_cells
     if not active.any():
         return inside.copy()
-    grid = domain.index_grid(inside | active)
-    labels, _ = ndimage.label(grid)
+    # the sleeve in cells of the applicator's own (fine) size
+    reach = int(np.ceil(APPLICATOR_SLEEVE / float(np.max(domain.cell_widths()[:, active])) - 1e-9))
+    seed = ndimage.binary_dilation(domain.index_grid(active), iterations=max(reach, 1)).ravel()
+    labels, _ = ndimage.label(domain.index_grid(inside | seed))
     flat = labels.ravel()
-    keep = np.unique(flat[active & (flat > 0)])
+    keep = np.unique(flat[seed & (flat > 0)])
     return np.isin(flat, keep[keep > 0]) & inside
 
 
