@@ -327,9 +327,45 @@ def _integrate(sim, progress, local_tolerance: float | None):
             snapshots.append((t, _snapshot(sim)))
             while next_output <= t * (1.0 + 1e-12):
                 next_output += sim.output_interval
+        _check_temperature(sim, t)
         if progress is not None:
             progress(t, sim.duration, "simulated s")
     return stats, series, snapshots, control
+
+
+def _heat_source_fields(scenario) -> list[str]:
+    """The scenario fields that set how hard the probes heat or cool (named when a run leaves
+    physical temperatures)."""
+    if scenario.modality == "rfa":
+        return ["rfa.power"]
+    fields = []
+    for i, probe in enumerate(scenario.probes):
+        table = probe.get(scenario.modality)
+        if scenario.modality == "thermal" and table is not None:
+            wall = table.wall
+            fields.append(f"probes[{i}].thermal." + ("heat_flux_schedule" if wall == "heat_flux" else
+                                                      "temperature_schedule"))
+        else:
+            fields.append(f"probes[{i}].{scenario.modality}")
+    return fields or ["probes"]
+
+
+def _check_temperature(sim: _Simulation, t: float) -> None:
+    """Stop a run whose temperatures are no longer physical (not finite, or below absolute zero):
+    the input drove the model past anything it can represent, e.g. a thermal probe's cooling heat
+    flux with no latent heat to hold the tissue near freezing. Named as bad input (exit 2), before
+    any result is written."""
+    T = sim.heat.T
+    lowest = float(np.min(T)) if np.all(np.isfinite(T)) else float("nan")
+    if lowest >= -273.15:
+        return
+    from ablation.input.scenario import ScenarioError
+    state = "not finite" if math.isnan(lowest) else f"{lowest:.4g} degC, below absolute zero"
+    hint = (" (the thermal modality has no freezing: a probe that freezes tissue is modality 'cryo')"
+            if sim.scenario.modality == "thermal" else "")
+    raise ScenarioError([(field, f"the tissue temperature became {state} at t = {t:g} s; expected a heating "
+                          f"or cooling the model can follow: a weaker probe{hint}")
+                         for field in _heat_source_fields(sim.scenario)], sim.scenario.name)
 
 
 def _bounded_step(h: float, room: float) -> float:
@@ -830,6 +866,7 @@ def _device(sim: _Simulation, series: dict) -> dict:
     device = dict(sim.model.device_summary(series))
     if sim.scenario.modality == "rfa":
         device["hottest_cell"] = hottest_cell(sim.domain, sim.damage.t_max)
+    if sim.scenario.modality in ("rfa", "thermal"):
         device["overheated_tissue"] = overheated_tissue(sim.scenario, sim.domain, sim.damage.t_max)
     return device
 
@@ -858,8 +895,11 @@ def overheated_tissue(scenario, domain, t_max: np.ndarray) -> dict:
         out["warning"] = (f"{scenario.name}: {hot:.3g} mL of tissue, {100 * hot / heated:.0f} % of the "
                           f"{heated:.3g} mL heated above 60 degC, passed {OVERHEAT_C:g} degC: beyond vaporisation, "
                           "where tissue chars and a generator's impedance rolls off; the model has no charring, so "
-                          "this zone comes from heating it cannot represent (check rfa.protocol and the roll-off "
-                          "settings: a generator that never rolls off keeps its power on dried tissue)")
+                          "this zone comes from heating it cannot represent " +
+                          ("(check rfa.protocol and the roll-off settings: a generator that never rolls off keeps "
+                           "its power on dried tissue)" if scenario.modality == "rfa" else
+                           "(the thermal modality has no vaporisation either: check the probes' heat_flux_schedule "
+                           "or temperature_schedule)"))
         logger.warning(out["warning"])
     return out
 
