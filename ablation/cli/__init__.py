@@ -559,11 +559,8 @@ def _report_arguments(parser) -> None:
 
 def cmd_report(args) -> int:
     from ablation.output.reading import load_result
-    from ablation.output.plots import load_comparison, plot_comparison
-    from ablation.output.plots import write_plots as plots
-    from ablation.output.report import write_comparison_report
-    from ablation.output.report import build_report, write_report as report
-    from ablation.output.files import COMPLETED, is_result_folder, publish_plots, rewritten_parts, signals_held
+    from ablation.output.plots import load_comparison
+    from ablation.output.files import is_result_folder
     directory = Path(args.directory)
     if not is_result_folder(directory):
         # report writes plots/ and report.* into the folder: never into one the toolkit did not write
@@ -577,6 +574,12 @@ def cmd_report(args) -> int:
                   "expected the comparison.json 'ablation compare' wrote", directory / "comparison.json")
         return 2
     comparison_only = comparison is not None and not (directory / "summary.json").exists()
+    unwritable = [str(p) for p in (directory, directory / "plots") if p.exists() and not os.access(p, os.W_OK | os.X_OK)]
+    if unwritable:
+        log.error("ablation report: %s cannot be written by this user; expected a result folder it may write "
+                  "(report redraws plots/ and rewrites report.html and report.md); nothing was changed",
+                  " and ".join(unwritable))
+        return 2
     if not comparison_only:
         try:
             result = load_result(args.directory)
@@ -586,6 +589,27 @@ def cmd_report(args) -> int:
     # plots/ is redrawn aside; it and both report files are then put in place together (an
     # interruption before leaves the earlier set). VTK's compiled modules load in the interactive
     # view, and a signal inside that import crashes: held there (as in cmd_view)
+    try:
+        drawn = _rewrite_report(args, directory, comparison, comparison_only, None if comparison_only else result)
+    except PermissionError as exc:
+        log.error("ablation report: %s: %s; expected a result folder this user may write; the earlier plots and "
+                  "report were left in place", exc.filename or directory, exc.strerror)
+        return 2
+    if drawn is None:
+        return 2
+    kind = "approach comparison" if comparison_only else f"{len(drawn)} plots"
+    print(f"written {directory / 'report.html'} and report.md ({kind})")
+    return 0
+
+
+def _rewrite_report(args, directory: Path, comparison, comparison_only: bool, result) -> list | None:
+    """Redraw the plots and the report of ``directory`` aside and put them in place together; the
+    plots drawn, or None when the summary could not be read (logged)."""
+    from ablation.output.plots import plot_comparison
+    from ablation.output.plots import write_plots as plots
+    from ablation.output.report import write_comparison_report
+    from ablation.output.report import build_report, write_report as report
+    from ablation.output.files import COMPLETED, publish_plots, rewritten_parts, signals_held
     with rewritten_parts(directory) as staging:
         if comparison_only:
             (staging / "plots").mkdir()
@@ -601,7 +625,7 @@ def cmd_report(args) -> int:
                           "expected the summary.json 'ablation run' wrote (edited by hand, or from another "
                           "version?); nothing was changed in %s", directory / "summary.json", type(exc).__name__,
                           exc, directory)
-                return 2
+                return None
         with signals_held():
             publish_plots(staging, directory)
             if comparison_only:
@@ -609,9 +633,7 @@ def cmd_report(args) -> int:
             else:
                 report(args.directory, result, drawn, interactive=args.interactive)
             COMPLETED.append(directory)
-    kind = "approach comparison" if comparison_only else f"{len(drawn)} plots"
-    print(f"written {directory / 'report.html'} and report.md ({kind})")
-    return 0
+    return drawn
 
 
 def cmd_compare_zone(args) -> int:
