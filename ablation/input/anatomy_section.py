@@ -18,7 +18,7 @@ from ablation.input.probe_curves import InputFileError, resolve_input
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, String, Table
 from ablation.physics.tissue import PRESETS
 from ablation.physics.vessel_wall import HEATED_LENGTH, WALL_SHEAR_STRESS
-from ablation.run.setup import tumor_name
+from ablation.run.setup import tumor_name, tumor_surface_points
 
 LABEL_TUMOR = Table("a tumour given by its label in the label map", fields={
     "label": Integer("its label value", minimum=1),
@@ -121,6 +121,14 @@ def apply_anatomy(scenario, errors: list, source: str | None):
                 continue
             shapes[i] = shape
             tumors[i] = t.replaced(center=tuple(float(c) for c in shape.center))
+    if anatomy.organ is not None:
+        for i, t in enumerate(tumors):
+            if t.shape in ("sphere", "ellipsoid") and (t.diameter is not None or t.diameters is not None):
+                points = np.hstack([np.asarray(t.center, float)[:, None], tumor_surface_points(t)])
+                if not anatomy.organ.contains(points).any():
+                    errors.append((f"tumors[{i}].center", f"{[round(c * 1e3, 3) for c in t.center]} mm: the tumour "
+                                   "lies wholly outside the liver of the [anatomy] section; expected a tumour in the "
+                                   "liver (coordinates in mm, in the label map's world frame)"))
     template = _label_tumor_template()
     for name, shape, material in new_tumors:
         shapes[len(tumors)] = shape

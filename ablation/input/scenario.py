@@ -41,7 +41,8 @@ from ablation.input.sections import (DAMAGE, DOMAIN, GRID, OUTPUTS, POSITIVE_LEN
 from ablation.physics.damage import parse_criterion
 from ablation.physics.tissue import preset_values
 from ablation.run.estimate import domain_size as grid_domain_size
-from ablation.run.setup import axisymmetry_breaker, domain_center, tumor_name, tumor_radii, vessel_name
+from ablation.run.setup import (axisymmetry_breaker, domain_center, tumor_name, tumor_radii, tumor_surface_points,
+                                vessel_name)
 from ablation.geometry.shapes import Segment
 
 log = logging.getLogger(__name__)
@@ -884,12 +885,12 @@ def _check_geometry(s: Record, errors: list) -> None:
                            f"{np.max(tumor_radii(t)) * 1e3:g} mm reaches outside the domain (centre "
                            f"{_mm(center)}, size {size * 1e3:g} mm); expected it inside, "
                            "clear of the boundary"))
+        surface = tumor_surface_points(t)
         for j, p in enumerate(s.probes):
             # a tumour within a needle's radius is inside the needle: no tissue of it is left to ablate
             line = _probe_line(p, center, size)[0]
-            if float(line.distance(np.asarray(t.center, float)[:, None])[0]) + float(np.max(tumor_radii(t))) \
-                    <= p.diameter / 2.0:
-                errors.append((f"tumors[{i}]", f"{_mm(t.center)} with radius {np.max(tumor_radii(t)) * 1e3:g} mm "
+            if float(np.max(line.distance(surface))) <= p.diameter / 2.0:
+                errors.append((f"tumors[{i}]", f"{_mm(t.center)} with radii {_mm(tumor_radii(t))} "
                                f"lies inside probe {j} ({p.diameter * 1e3:g} mm across); expected a tumour of "
                                "tissue around or beside the probe"))
     for i, p in enumerate(s.probes):

@@ -176,6 +176,18 @@ def tumor_shapes(scenario) -> list[Shape]:
             for i, t in enumerate(scenario.tumors)]
 
 
+def tumor_surface_points(tumor, count: int = 400) -> np.ndarray:
+    """Points (3, n) on an analytic tumour's surface (world, m): a Fibonacci lattice of the unit
+    sphere and its six axis ends, stretched by the semi-axes and turned into the tumour's frame."""
+    k = np.arange(count) + 0.5
+    z = 1.0 - 2.0 * k / count
+    phi = np.pi * (3.0 - np.sqrt(5.0)) * k
+    ring = np.sqrt(1.0 - z * z)
+    unit = np.hstack([np.vstack([ring * np.cos(phi), ring * np.sin(phi), z]), np.eye(3), -np.eye(3)])
+    frame = orthonormal_frame(tumor.axis, tumor.x_axis)
+    return np.asarray(tumor.center, float)[:, None] + frame @ (tumor_radii(tumor)[:, None] * unit)
+
+
 def patient_anatomy(scenario):
     """The resolved [anatomy] (:class:`ablation.geometry.patient.PatientAnatomy`), or None."""
     section = scenario.get("anatomy") if hasattr(scenario, "get") else None
