@@ -484,6 +484,19 @@ def test_empty_liver_labels_and_a_probe_outside_the_image_are_refused(tmp_path, 
         assert (code == 2 and "lies more than 20 mm outside the liver" in err) == refused, err
 
 
+def test_an_analytic_tumour_outside_the_liver_is_refused(tmp_path, capsys):
+    """s41: a sphere tumour in the label map's background validated (label tumours there were refused).
+    Wholly outside the liver (a ball of 26 mm): refused; across its surface: valid."""
+    small_patient(tmp_path)
+    for center, refused in (([0, 25, 25], True), ([0, 0, 24], False)):
+        t = scenario_table()
+        t["tumors"] = [{"name": "extra", "center": center, "diameter": "6 mm"}]
+        code, out, err = _validate(tmp_path, capsys, t)
+        assert (code == 2 and f"tumors[0].center: {[float(c) for c in center]} mm: the tumour lies wholly outside "
+                "the liver" in err) == refused, err
+        assert "Traceback" not in err
+
+
 def test_a_corrupt_surface_gives_one_message_without_vtks_own_output(tmp_path):
     """VTK's reader printed an object dump, a logged error and a Python warning before the message
     naming the file (a process of its own: pytest would capture the logging and the warning)."""

@@ -84,6 +84,27 @@ def test_lesion_keeps_only_region_connected_to_probe():
     assert size["volume_ml"] == pytest.approx(volume_near, rel=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["axisymmetric", "3d"])
+def test_a_sleeve_thinner_than_a_millimetre_does_not_detach_the_lesion(kind):
+    """s41: the three-state zone beside a cooled needle is a shell that a surviving sleeve one cell
+    thick separates from the wall, and it read 0 mL. A shell of 0.5 mm cells whose inner surface
+    lies 0.6 mm from the needle's wall is the lesion; the same shell 2.6 mm from the wall (more than the
+    1 mm sleeve beyond the 3-D grid's staircase of needle cells) is not."""
+    raw = load_raw("thermal_probe.toml")
+    raw["grid"] = {"spacing": "0.5 mm", "max_spacing": "3 mm", "kind": kind, "fine_margin": "8 mm"}
+    raw["domain"] = {"size": "60 mm"}
+    domain = build_domain(scenario_from_dict(raw))
+    probe = scenario_from_dict(raw).probes[0]
+    p = domain.world_points()
+    r = np.hypot(p[0], p[1])
+    along = (p[2] <= probe.tip[2]) & (p[2] >= probe.tip[2] - probe.active_length)
+    wall = probe.diameter / 2.0
+    for gap, kept in ((0.6e-3, True), (2.6e-3, False)):
+        shell = along & (r >= wall + gap) & (r <= wall + gap + 4e-3) & domain.tissue
+        size = lesion_size(domain, np.where(shell, 1.0, -1.0))
+        assert (size["volume_ml"] > 0.5 * float(np.sum(domain.geometry.volumes[shell])) * 1e6) == kept, (gap, size)
+
+
 def _box(kind: str, edges: list):
     """A bare grid of ``edges`` per frame axis: what interpolated_volume reads of a domain."""
     shape = tuple(e.size - 1 for e in edges)

@@ -231,6 +231,10 @@ CASES = {
         tine_diameter="5 mm"), "probes[0].rfa.tine_diameter", "5 mm is not thinner than the probe (1.5 mm)"),
     "a tumour inside the needle": (T, lambda d, _: d["tumors"][0].update(center=[0, 0, -10], diameter="0.5 mm"),
                                    "tumors[0]", "lies inside probe 0 (1.5 mm across)"),
+    # s41: judged on the largest radius, a thin ellipsoid wholly inside the needle passed (and ran)
+    "an ellipsoid inside the needle": (T, lambda d, _: d["tumors"].__setitem__(0, {
+        "name": "thin", "center": [0, 0, -10], "shape": "ellipsoid", "diameters": ["0.5 mm", "0.5 mm", "10 mm"]}),
+        "tumors[0]", "with radii [0.25, 0.25, 5] mm lies inside probe 0 (1.5 mm across)"),
     "insertion outside the domain": (T, lambda d, _: d.update(placement={"insertions": [{"tip": [0, 0, 200]}]}),
                                      "placement.insertions[0].tip", "[0, 0, 200] mm lies outside the domain"),
     "no probe": (T, lambda d, _: d.pop("probes"), "probes", "needs at least one probe"),

@@ -176,3 +176,21 @@ def test_thin_probes_of_one_diameter_are_named_in_one_warning():
     assert "probes[3] (1.2 mm across) is thinner" in warnings[1]
     assert not any("probes[4]" in w for w in warnings)
     assert probe_warnings(SimpleNamespace(name="c", probes=probes), SimpleNamespace(kind="axisymmetric"), 2.0) == ()
+
+
+def test_a_cooling_flux_past_absolute_zero_stops_as_bad_input_naming_the_field(tmp_path, capsys):
+    """s41: a thermal probe's cooling heat flux (no latent heat in the thermal modality) drove the
+    tissue below absolute zero and crashed in the coverage analysis with a traceback. It stops with
+    exit 2 naming the schedule, and no result folder is left."""
+    raw = load_raw("thermal_probe.toml")
+    raw["grid"] = {"spacing": "1 mm", "max_spacing": "4 mm"}
+    raw["time"].update(duration="1 min", step="5 s", refine=False)
+    raw.pop("placement", None)
+    raw["probes"][0]["thermal"] = {"wall": "heat_flux",
+                                   "heat_flux_schedule": [["0 s", "-2e5 W/m^2"], ["1 min", "-2e5 W/m^2"]]}
+    out = tmp_path / "out"
+    assert main(["run", str(write_toml(tmp_path / "cold.toml", raw)), "--out", str(out), "--no-scene"]) == 2
+    err = capsys.readouterr().err
+    assert "probes[0].thermal.heat_flux_schedule: the tissue temperature became" in err and "Traceback" not in err
+    assert "below absolute zero" in err and "modality 'cryo'" in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["cold.toml"]

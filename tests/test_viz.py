@@ -491,6 +491,31 @@ def test_report_command_refuses_a_folder_it_did_not_write(tmp_path):
         assert sorted(p.name for p in folder.iterdir()) == ["comparison.json"]
 
 
+def test_report_into_a_folder_it_may_not_write_exits_2_and_changes_nothing(tmp_path, monkeypatch, capsys):
+    """s41: a read-only result folder (or plots/) gave a PermissionError traceback. The folder named,
+    exit 2, the earlier report as it was; both the up-front check and a refusal met while swapping."""
+    comparison = {"rows": [{"approach": "open", "p_technical_success": 0.9}], "ranking": {"holds": True}}
+    (tmp_path / "comparison.json").write_text(json.dumps(comparison))
+    assert cli.main(["report", str(tmp_path)]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    import os
+    from ablation.output import files
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path / "plots" and real_access(path, mode))
+    assert cli.main(["report", str(tmp_path)]) == 2
+    assert f"{tmp_path / 'plots'} cannot be written by this user" in capsys.readouterr().err
+    monkeypatch.setattr(os, "access", real_access)
+
+    def refused(staging, directory):
+        raise PermissionError(13, "Permission denied", str(directory / "plots"))
+    monkeypatch.setattr(files, "publish_plots", refused)
+    assert cli.main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Permission denied; expected a result folder this user may write" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def test_interactive_view_is_offline(loaded, tmp_path, monkeypatch):
     """The vtk.js export embeds everything and resolves no remote host (trame-vtklocal's WebAssembly
     download is kept out); the page loads nothing from the network."""
