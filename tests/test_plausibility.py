@@ -621,6 +621,16 @@ def test_adaptive_cap_shorter_than_first_step_is_refused():
     assert info.value.errors[0][0] == "time.max_step" and "shorter than the first step" in info.value.errors[0][1]
 
 
+def test_validate_says_what_made_the_grid_3d(tmp_path, capsys):
+    """s41: a tumour 0.5 mm off the probe axis turned a 7 000-cell axisymmetric run into a 3-D one of a
+    million cells with no reason given; validate names the field and the distance."""
+    from ablation.cli import main
+    raw = load_raw("thermal_probe.toml")
+    raw["tumors"][0]["center"][0] = raw["tumors"][0]["center"][0] + 0.5
+    assert main(["validate", str(write_toml(tmp_path / "off.toml", raw))]) == 0
+    assert "grid kind 3d because tumors[0].center lies 0.5 mm off the probe axis" in capsys.readouterr().out
+
+
 def test_validate_states_the_re_solved_placement_samples(capsys):
     from ablation.cli import main
     assert main(["validate", str(ROOT / "scenarios" / "compare_repositioning.toml")]) == 0

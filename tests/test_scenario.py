@@ -63,6 +63,29 @@ def test_perfused_tissue_starting_away_from_blood_temperature_is_warned(caplog):
     assert "tissue.initial_temperature is 20 degC" in message and 'tissue.perfusion = "0 1/s"' in message
 
 
+def test_settings_the_model_cannot_follow_are_warned(caplog):
+    """s41: a temperature-control target of 105 degC (the modelled tissue holds near 100 degC while its
+    water boils, and the controller drove the power to its maximum) and a thermal probe colder than
+    freezing (no latent heat in the thermal modality) load with a warning naming the field."""
+    import logging
+    raw = load_raw("rfa_cooltip_exvivo.toml")
+    raw["rfa"] = {"protocol": "temperature_control", "power": "150 W", "target_temperature": "95 degC"}
+    with caplog.at_level(logging.WARNING):
+        scenario_from_dict(raw)
+    assert not caplog.records
+    raw["rfa"]["target_temperature"] = "105 degC"
+    with caplog.at_level(logging.WARNING):
+        scenario_from_dict(raw)
+    assert "rfa.target_temperature is 105 degC" in caplog.text and "drives the power to rfa.power (150 W)" in caplog.text
+    caplog.clear()
+    raw = load_raw("thermal_probe.toml")
+    raw["probes"][0]["thermal"]["temperature_schedule"] = [["0 s", "37 degC"], ["30 s", "-20 degC"]]
+    with caplog.at_level(logging.WARNING):
+        scenario_from_dict(raw)
+    assert "probes[0].thermal.temperature_schedule goes down to -20 degC" in caplog.text
+    assert "modality 'cryo' models freezing" in caplog.text
+
+
 def _mutations():
     base = load_raw("thermal_probe.toml")
 

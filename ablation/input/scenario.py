@@ -323,6 +323,7 @@ def scenario_from_dict(raw: dict, source: str = "", check_sweep_samples: bool = 
         _check_plausible_temperatures(loaded, raw, input_files, errors)
     if not errors:
         _warn_start_temperature(loaded, source)
+        _warn_beyond_model(loaded, source)
     if not errors and check_sweep_samples:
         _check_sweep_samples(loaded, raw, source, errors)
     if errors:
@@ -738,6 +739,34 @@ def _warn_start_temperature(s: Record, source: str) -> None:
                     "%.0f s (1/perfusion). Ex vivo tissue has no perfusion: set tissue.perfusion = \"0 1/s\" for "
                     "an ex vivo experiment", source or "scenario", t.initial_temperature, perfusion,
                     t.arterial_temperature, t.arterial_temperature, 1.0 / perfusion)
+
+
+#: The modelled tissue's water boils off below this (rfa.vaporisation_interval) and its sigma falls
+#: by 105 degC (docs/physics.md 2): the tissue beside an electrode stays near it while water is left.
+BOILING_C = 100.0
+
+
+def _warn_beyond_model(s: Record, source: str) -> None:
+    """Warn about settings the model can run but not follow: a temperature-control target the
+    modelled tissue does not pass while its water boils (the integral term then drives the power to
+    its maximum), and a thermal probe colder than freezing (the thermal modality has no latent heat)."""
+    where = source or "scenario"
+    if s.modality == "rfa" and s.rfa.protocol == "temperature_control" and s.rfa.target_temperature >= BOILING_C:
+        log.warning("%s: rfa.target_temperature is %g degC: the modelled tissue stays near %g degC while its water "
+                    "boils off (docs/physics.md 2), so the tip sensor may never reach the target and the controller "
+                    "then drives the power to rfa.power (%g W); a target below %g degC is followed", where,
+                    s.rfa.target_temperature, BOILING_C, s.rfa.power, BOILING_C)
+    if s.modality == "thermal":
+        # the liquidus when the tissue names one (set for cryo), else water's freezing point
+        freezing = s.tissue.liquidus_temperature if s.tissue.liquidus_temperature is not None else 0.0
+        for i, probe in enumerate(s.probes):
+            schedule = probe.thermal.temperature_schedule
+            if probe.thermal.wall in ("temperature", "convection") and schedule is not None \
+                    and min(schedule.values) < freezing:
+                log.warning("%s: probes[%d].thermal.temperature_schedule goes down to %g degC, below the tissue's "
+                            "freezing point (%g degC): the thermal modality has no "
+                            "latent heat or frozen properties; modality 'cryo' models freezing", where, i,
+                            min(schedule.values), freezing)
 
 
 def _move_old_keys(raw: dict, source: str) -> None:

@@ -111,11 +111,13 @@ def axisymmetry_breaker(s) -> str:
     if s.domain.center is not None:
         off = np.asarray(s.domain.center) - tip
         if np.linalg.norm(off - (off @ d) * d) > 1e-9:
-            return "domain.center is off the probe axis"
+            return (f"domain.center lies {np.linalg.norm(off - (off @ d) * d) * 1e3:.3g} mm off the probe axis "
+                    "(axisymmetric needs it on the axis)")
     for i, t in enumerate(s.tumors):
         off = np.asarray(t.center) - tip
         if np.linalg.norm(off - (off @ d) * d) > 1e-6:
-            return f"tumors[{i}] is off the probe axis"
+            return (f"tumors[{i}].center lies {np.linalg.norm(off - (off @ d) * d) * 1e3:.3g} mm off the probe axis "
+                    "(axisymmetric needs it within 0.001 mm)")
         if t.shape == "ellipsoid":
             axis = np.asarray(t.axis) / np.linalg.norm(t.axis)
             r = tumor_radii(t)
