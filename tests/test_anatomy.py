@@ -484,6 +484,24 @@ def test_empty_liver_labels_and_a_probe_outside_the_image_are_refused(tmp_path, 
         assert (code == 2 and "lies more than 20 mm outside the liver" in err) == refused, err
 
 
+def test_label_maps_with_a_zero_or_absurd_voxel_size_are_refused(tmp_path):
+    """s41: a pixdim of 0 was read as 1 mm (nibabel's fix, shown only as a printed warning) and one of
+    1e30 mm gave a zone of 5.6e30 mL. Both name the file and the voxel size."""
+    import nibabel as nib
+    labels = np.zeros((8, 8, 8), np.uint8)
+    labels[2:6, 2:6, 2:6] = 1
+    zero = nib.Nifti1Image(labels, np.eye(4))
+    zero.header["pixdim"][1:4] = (0.0, 1.0, 1.0)
+    nib.save(zero, tmp_path / "zero.nii.gz")
+    with pytest.raises(AnatomyError, match=r"zero.nii.gz: its header gives voxel sizes \(pixdim\) \[0.0, 1.0, 1.0\]"):
+        read_label_map(tmp_path / "zero.nii.gz")
+    nib.save(nib.Nifti1Image(labels, np.diag([1e30, 1.0, 1.0, 1.0])), tmp_path / "huge.nii.gz")
+    with pytest.raises(AnatomyError, match=r"huge.nii.gz: voxel size \[1e\+30, 1.0, 1.0\] mm; expected 0.01-20 mm"):
+        read_label_map(tmp_path / "huge.nii.gz")
+    nib.save(nib.Nifti1Image(labels, np.diag([0.7, 0.7, 2.5, 1.0])), tmp_path / "ct.nii.gz")
+    assert read_label_map(tmp_path / "ct.nii.gz").labels.sum() == 64
+
+
 def test_an_analytic_tumour_outside_the_liver_is_refused(tmp_path, capsys):
     """s41: a sphere tumour in the label map's background validated (label tumours there were refused).
     Wholly outside the liver (a ball of 26 mm): refused; across its surface: valid."""

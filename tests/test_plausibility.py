@@ -224,6 +224,10 @@ CASES = {
     "needle through another's shaft": (T, lambda d, _: d["probes"].append(
         {**d["probes"][0], "tip": [10, 0, -30], "direction": [1, 0, 0]}),
         "probes[1].tip", "probe 1's active part overlaps probe 0's shaft (at [0"),
+    # s41: two shafts through one place validated
+    "needle shafts crossing": (T, lambda d, _: d["probes"].append(
+        {**d["probes"][0], "name": "second", "tip": [30, 0, -30], "direction": [1, 0, 0]}),
+        "probes[1].direction", "probe 1's shaft crosses probe 0's shaft (at ["),
     "blank scenario name": (T, lambda d, _: d.update(name="  "), "name", "'  ' is blank; expected a name"),
     "placement error of 1 m": (T, lambda d, _: d.update(placement={"sigma_along": "1 m"}), "placement.sigma_along",
                                "'1 m' is out of range; expected at most 0.05 m (published freehand tip errors"),
@@ -280,6 +284,9 @@ CASES = {
                                  "expected at most 24 h"),
     "plan max_time shorter than every duration": (P, lambda d, _: d["plan"].update(durations=["12 min"], max_time="1 min"),
                                                   "plan.max_time", "1 min is shorter than every candidate duration"),
+    # s41: two tips closer than one needle's diameter validated
+    "plan spacing under a needle": (P, lambda d, _: d["plan"].update(max_probes=2, min_spacing="0.5 mm"),
+                                    "plan.min_spacing", "0.5 mm is less than the needle's diameter (1.5 mm"),
     "plan iterations 1e9": (P, lambda d, _: d["plan"].update(iterations=10**9), "plan.iterations",
                             "expected at most 1000"),
     "sweep normal with a negative sd": (S, lambda d, _: d["sweep"].update(parameters=[

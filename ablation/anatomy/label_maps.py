@@ -47,17 +47,32 @@ def read_label_map(path) -> LabelVolume:
     if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
         raise AnatomyError(f"{path}: its affine (voxel to world) is singular or not finite; expected voxel "
                            "spacings and directions")
+    voxel = np.linalg.norm(affine[:3, :3], axis=0)
+    if np.any(voxel < VOXEL_SIZE_MM[0]) or np.any(voxel > VOXEL_SIZE_MM[1]):
+        raise AnatomyError(f"{path}: voxel size {[float(f'{v:.4g}') for v in voxel]} mm; expected "
+                           f"{VOXEL_SIZE_MM[0]:g}-{VOXEL_SIZE_MM[1]:g} mm per voxel ({VOXEL_SIZE_MM[2]})")
     affine[:3, :] *= MM
     return LabelVolume(labels, affine, str(path))
+
+
+#: (smallest, largest, why) voxel edge of a label map, mm: a value outside is a header or unit slip
+VOXEL_SIZE_MM = (0.01, 20.0, "clinical CT and MR segmentations have voxels of about 0.3-10 mm; a zero or "
+                             "absurd pixdim is a damaged header or a unit slip")
 
 
 def _read_nifti(path: Path):
     try:
         import nibabel as nib
+        pixdim = _raw_pixdim(path)
+        if pixdim is not None and (not np.all(np.isfinite(pixdim)) or np.any(pixdim == 0.0)):
+            raise AnatomyError(f"{path}: its header gives voxel sizes (pixdim) {pixdim.tolist()}; expected three "
+                               "non-zero voxel sizes")
         image = nib.load(str(path))
         data = np.asanyarray(image.dataobj)
         affine = image.affine
         unit = image.header.get_xyzt_units()[0]
+    except AnatomyError:
+        raise
     except Exception as exc:     # nibabel raises many kinds for a damaged file: name the file instead
         raise AnatomyError(f"{path}: cannot be read as NIfTI ({type(exc).__name__}: {exc}); expected an "
                            "intact .nii or .nii.gz label map") from None
@@ -65,6 +80,19 @@ def _read_nifti(path: Path):
     affine = np.asarray(affine, float).copy()
     affine[:3, :] *= scale           # to mm (unknown units are taken as mm, the NIfTI convention)
     return data, affine
+
+
+def _raw_pixdim(path: Path):
+    """The NIfTI-1 header's voxel sizes as written (pixdim[1:4]), or None for another header: nibabel's
+    loader sets a zero to 1 mm, with only a printed warning, and a zero is a damaged header."""
+    import nibabel as nib
+    from nibabel.openers import ImageOpener
+    try:
+        with ImageOpener(str(path)) as handle:
+            header = nib.Nifti1Header.from_fileobj(handle, check=False)
+        return np.asarray(header["pixdim"][1:4], float)
+    except Exception:        # a NIfTI-2 or damaged header: nib.load decides
+        return None
 
 
 _NRRD_TYPES = {

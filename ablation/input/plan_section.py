@@ -122,6 +122,11 @@ def check_plan(scenario, errors) -> None:
                                          "twice; expected each once"))
     if p.approaches is not None and len(set(p.approaches)) != len(p.approaches):
         errors.append(("plan.approaches", f"{list(p.approaches)} names an approach twice; expected each once"))
+    if scenario.probes and p.max_probes > 1 and p.min_spacing < scenario.probes[0].diameter:
+        # two tips closer than one needle's diameter would put two needles in one place
+        errors.append(("plan.min_spacing", f"{p.min_spacing * 1e3:g} mm is less than the needle's diameter "
+                                           f"({scenario.probes[0].diameter * 1e3:g} mm, probes[0].diameter); expected "
+                                           "at least one diameter between two tips"))
     _check_entry_window(p.entry_window, scenario.tumors, errors)
 
 

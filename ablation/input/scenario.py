@@ -1080,6 +1080,16 @@ def _check_probe_overlaps(s: Record, center, size: float, errors: list) -> None:
                                                        f"{_mm(point)}); expected each probe's active part at least "
                                                        "one diameter from every other probe, its shaft included"))
                     break
+            else:
+                # two shafts crossing inside the domain: two needles through one place
+                _, pts, along = lines[i]
+                shaft = along > a.active_length
+                gaps = lines[j][0].distance(pts[:, shaft]) - clearance if shaft.any() else np.empty(0)
+                if gaps.size and float(gaps.min()) < 0.0:
+                    point = pts[:, shaft][:, int(np.argmin(gaps))]
+                    errors.append((f"probes[{i}].direction", f"probe {i}'s shaft crosses probe {j}'s shaft (at "
+                                                             f"{_mm(point)}); expected needles whose shafts keep at "
+                                                             "least one diameter apart inside the domain"))
 
 
 def _check_vessel_probe_overlap(s: Record, i: int, center, size: float, errors: list) -> None:
