@@ -224,6 +224,11 @@ CASES = {
     "needle through another's shaft": (T, lambda d, _: d["probes"].append(
         {**d["probes"][0], "tip": [10, 0, -30], "direction": [1, 0, 0]}),
         "probes[1].tip", "probe 1's active part overlaps probe 0's shaft (at [0"),
+    # s41: a tumour wholly inside a vessel's lumen validated (and ran)
+    "a tumour inside a vessel": (T, lambda d, _: (d.update(vessels=[{"start": [10, 0, -40], "end": [10, 0, 40],
+                                                                      "radius": "3 mm"}]),
+                                                  d["tumors"][0].update(center=[10, 0, -10], diameter="2 mm")),
+                                 "tumors[0]", "lies inside vessels[0]'s lumen (radius 3 mm)"),
     # s41: two shafts through one place validated
     "needle shafts crossing": (T, lambda d, _: d["probes"].append(
         {**d["probes"][0], "name": "second", "tip": [30, 0, -30], "direction": [1, 0, 0]}),

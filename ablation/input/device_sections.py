@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ablation.input.models import DEFAULT_MODEL
 from ablation.input.plausibility import (DEVICE_LIMITS, HEAT_FLUX_LIMIT, HEAT_TRANSFER_LIMIT,
                                         MAX_RF_ELECTRODE_DIAMETER_M, PROPERTY_MAXIMA, device_limits)
 from ablation.input.schema import Boolean, Choice, Integer, ListOf, Number, Quantity, Schedule, String, Table
@@ -157,7 +158,8 @@ RFA_PROBE = Table("RF electrode of this probe (modality 'rfa')", {}, fields={
                                                   maximum=HEAT_TRANSFER_LIMIT[0], bound_reason=HEAT_TRANSFER_LIMIT[1]),
     "cool_shaft": Boolean("cooled_needle: the coolant also cools the insulated shaft wall (it runs down the "
                           "shaft to the tip and back); unset, the zone model decides: true under "
-                          "cooled-shaft-2026.12, false under the earlier models", False),
+                          f"{DEFAULT_MODEL} (the default model), false under the earlier models; the default "
+                          "given here is the value without a zone model's setting", False),
     "channel": Integer("generator channel of this electrode (rfa.activation): probes with the same number are "
                        "driven together, like the needles of a cluster electrode (default: each probe its own "
                        "channel, in probe order)", None, minimum=1),
@@ -251,7 +253,8 @@ CRYO_SECTION = Table("cryoablation protocol and reporting (modality 'cryo')", {}
     "frozen_conductivity_model": Choice(
         "'constant': k_f from the tissue library (2.0 W/(m K), docs/physics.md 3); 'ice': k_f 273.15 K / T_K, "
         "the rise of ice conductivity at low temperature (Choi & Bischof 2010). Where the file is silent the "
-        "zone model decides: 'ice' under the default physiological-ice-2026.12, 'constant' under earlier models",
+        f"zone model decides: 'ice' under {DEFAULT_MODEL} (the default model) and physiological-ice-2026.12, "
+        "'constant' under earlier models; the default given here is the value without a zone model's setting",
         "constant",
         options=("constant", "ice")),
 })

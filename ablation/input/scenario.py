@@ -941,6 +941,14 @@ def _check_geometry(s: Record, errors: list) -> None:
                                             "vessel in or through it (coordinates in mm, in the scenario's frame)"))
             continue
         _check_vessel_probe_overlap(s, i, center, size, errors)
+        lumen = Segment(np.asarray(v.start), np.asarray(v.end), v.radius)
+        for j, t in enumerate(s.tumors):
+            if t.shape in ("sphere", "ellipsoid") and (t.diameter is not None or t.diameters is not None) \
+                    and float(np.max(lumen.distance(tumor_surface_points(t)))) <= v.radius:
+                # the grid holds a lumen's cells at blood conditions: no tissue of the tumour would be left
+                errors.append((f"tumors[{j}]", f"{_mm(t.center)} with radii {_mm(tumor_radii(t))} lies inside "
+                                               f"vessels[{i}]'s lumen (radius {v.radius * 1e3:g} mm); expected a "
+                                               "tumour of tissue beside the vessel"))
     g = s.grid
     if g.spacing > g.max_spacing:
         errors.append(("grid.spacing", f"{g.spacing * 1e3:g} mm is larger than grid.max_spacing "
