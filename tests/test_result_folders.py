@@ -65,6 +65,13 @@ def test_refused_targets_before_any_work(tmp_path, monkeypatch, capsys):
     assert run(scenario, a_file) == 2
     assert a_file.read_text() == "mine"
     assert "--out" in capsys.readouterr().err
+    # s41: a link to that file was called dangling; a link to nowhere is
+    (tmp_path / "to_file").symlink_to(a_file)
+    (tmp_path / "to_nothing").symlink_to(tmp_path / "gone")
+    assert run(scenario, tmp_path / "to_file") == 2
+    assert "is a symbolic link to an existing file, not a folder" in capsys.readouterr().err
+    assert run(scenario, tmp_path / "to_nothing") == 2
+    assert "is a dangling symbolic link" in capsys.readouterr().err
     assert run(scenario, "/") == 2
     assert "root" in capsys.readouterr().err
     home = tmp_path / "home"

@@ -4,7 +4,7 @@
 
 Bad input exits with status 2 and names the field or option, never a traceback; a failed or
 interrupted run leaves no partial results and never touches files the toolkit did not write (see
-:mod:`ablation.output.files`). SIGTERM is handled like Ctrl-C (exit 143; Ctrl-C 130). Everything
+:mod:`ablation.output.files`). SIGTERM and SIGHUP are handled like Ctrl-C (exit 143 and 129; Ctrl-C 130). Everything
 the command prints goes through :mod:`logging` (to stderr) except the results it was asked for (stdout).
 """
 from __future__ import annotations
@@ -40,11 +40,25 @@ FORCE_HELP = ("also replace a result of another command (e.g. a run's with a com
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, so it unwinds like Ctrl-C (staging folder and lock removed)."""
+    """SIGTERM (or SIGHUP: the terminal closed), raised where the program is, so it unwinds like
+    Ctrl-C (staging folder and lock removed); the exit status is 128 + the signal's number."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__()
+        self.signum = int(signum)
 
 
 def _on_sigterm(signum, frame):
-    raise Terminated()
+    raise Terminated(signum)
+
+
+def _stop_status(exc) -> int:
+    """Exit status of a stopped command: 130 for Ctrl-C, 128 + the signal's number otherwise."""
+    return 128 + exc.signum if isinstance(exc, Terminated) else 130
+
+
+#: the signals that stop a command cleanly besides Ctrl-C (SIGHUP: where the platform has it)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def _redeliver_lost_interrupts(previous_hook):
@@ -53,7 +67,7 @@ def _redeliver_lost_interrupts(previous_hook):
     the signal again from a helper thread, so that it is raised where the main thread is next."""
     def hook(unraisable):
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            number = signal.SIGTERM if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
+            number = unraisable.exc_value.signum if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
             timer = threading.Timer(0.01, os.kill, (os.getpid(), number))
             hook.pending.append(timer)
             timer.start()
@@ -415,7 +429,7 @@ def cmd_sweep(args) -> int:
         else:   # before the store was made: there is nothing to resume
             log.error("%s before the sweep's store was made in %s; nothing was written: rerun without --resume",
                       what, out)
-        return 143 if isinstance(exc, Terminated) else 130
+        return _stop_status(exc)
     finally:
         if client is not None:
             client.close()
@@ -523,7 +537,9 @@ def cmd_view(args) -> int:
             time_s, fields = snapshot_fields(result, args.time)
         focus = None if args.tumor is None else args.tumor - 1
         if focus is not None and not 0 <= focus < len(result.domain.tumors):
-            raise ValueError(f"--tumor {args.tumor}: the scenario has {len(result.domain.tumors)} tumour(s)")
+            raise ValueError(f"--tumor {args.tumor}: the scenario has {len(result.domain.tumors)} tumour(s); expected "
+                             f"a number from 1 to {len(result.domain.tumors)}" if result.domain.tumors else
+                             f"--tumor {args.tumor}: the scenario has no tumour; leave --tumor out")
         with signals_held():     # VTK's compiled modules load here: a signal inside that import crashes
             parts = viz.scene_parts(result, args.criterion, fields, time_s, args.field)
         if parts.lesion.n_points == 0:
@@ -845,7 +861,7 @@ def main(argv=None) -> int:
     limit_blas_threads()
     previous, previous_hook = None, sys.unraisablehook
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = {number: signal.signal(number, _on_sigterm) for number in STOP_SIGNALS}
         sys.unraisablehook = _redeliver_lost_interrupts(previous_hook)
     from ablation.input.probe_curves import input_path_policy
     try:
@@ -864,7 +880,7 @@ def main(argv=None) -> int:
             log.error("%s after %s was complete", what, ", ".join(map(str, dict.fromkeys(COMPLETED))))
         else:
             log.error("%s: no results were written for the unfinished run", what)
-        return 143 if isinstance(exc, Terminated) else 130
+        return _stop_status(exc)
     except BrokenPipeError:     # output piped into a reader that stopped (e.g. `| head`)
         sys.stderr.close()
         return 0
@@ -879,4 +895,5 @@ def main(argv=None) -> int:
             timer.cancel()
         sys.unraisablehook = previous_hook
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)

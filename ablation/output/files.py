@@ -203,8 +203,10 @@ def check_target(directory, *, force: bool = False, only_kind: str | None = None
         home = None
     if home is not None and resolved == home:
         raise OutputError(f"{directory} is your home folder; choose a folder for the results")
-    if directory.is_symlink() and not directory.is_dir():
+    if directory.is_symlink() and not directory.exists():
         raise OutputError(f"{directory} is a dangling symbolic link")
+    if directory.is_symlink() and not directory.is_dir():
+        raise OutputError(f"{directory} is a symbolic link to an existing file, not a folder")
     if directory.exists() and not directory.is_dir():
         raise OutputError(f"{directory} is an existing file, not a folder")
     if not directory.exists():
@@ -558,6 +560,8 @@ class AtomicFile:
             raise OutputError(f"{path} already exists and this command did not write it; the toolkit never "
                               "overwrites such a file: choose another path (or move the file)")
         parent = path.parent
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{path}: {parent} is a file, not a folder; expected a path in an existing folder")
         if not parent.is_dir():
             raise OutputError(f"{path}: the folder {parent} does not exist; expected an existing folder")
 
@@ -617,7 +621,7 @@ def signals_held():
         yield
         return
     arrived = []
-    numbers = (signal.SIGINT, signal.SIGTERM)
+    numbers = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
     previous = {n: signal.signal(n, lambda number, frame: arrived.append(number)) for n in numbers}
     try:
         yield
