@@ -236,6 +236,9 @@ CASES = {
     "blank scenario name": (T, lambda d, _: d.update(name="  "), "name", "'  ' is blank; expected a name"),
     "placement error of 1 m": (T, lambda d, _: d.update(placement={"sigma_along": "1 m"}), "placement.sigma_along",
                                "'1 m' is out of range; expected at most 0.05 m (published freehand tip errors"),
+    "tines reaching out of the domain": ("rfa_multitine.toml", lambda d, _: d["probes"][0]["rfa"].update(
+        deployed_diameter="45 mm"), "probes[0].rfa.deployed_diameter",
+        "expected a smaller array or domain.size of at least"),
     "tines thicker than the probe": ("rfa_multitine.toml", lambda d, _: d["probes"][0]["rfa"].update(
         tine_diameter="5 mm"), "probes[0].rfa.tine_diameter", "5 mm is not thinner than the probe (1.5 mm)"),
     "a tumour inside the needle": (T, lambda d, _: d["tumors"][0].update(center=[0, 0, -10], diameter="0.5 mm"),

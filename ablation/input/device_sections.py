@@ -224,7 +224,10 @@ def check_rfa(scenario, errors) -> None:
             far = np.abs(tip - domain_center(scenario)) + p.deployed_diameter
             if np.any(far > half):
                 errors.append((f"{where}.deployed_diameter", f"{p.deployed_diameter * 1e3:g} mm: the deployed "
-                               "tines reach outside the domain; expected a smaller array or a larger domain.size"))
+                               f"tines and the zone around them reach outside the {scenario.domain.size * 1e3:g} mm "
+                               f"domain; expected a smaller array or domain.size of at least "
+                               f"{2e3 * float(np.max(far)):.0f} mm (the tip's offset from the domain centre plus the "
+                               "array's diameter, on each side)"))
             if p.tine_diameter >= probe.diameter:
                 # the tines are housed in the cannula until deployed
                 errors.append((f"{where}.tine_diameter", f"{p.tine_diameter * 1e3:g} mm is not thinner than the "
