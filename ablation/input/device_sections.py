@@ -265,7 +265,9 @@ CRYO_SECTION = Table("cryoablation protocol and reporting (modality 'cryo')", {}
 CRYO_PROBE = Table("cryoprobe (modality 'cryo'): wall condition during freeze and thaw", {}, fields={
     "type": Choice("catalogue entry giving the defaults below (see ablation.modalities.cryo.CATALOGUE and its "
                    "stated assumptions): '17G' (1.47 mm, wall held at -145 degC), '17G-2026.11' (its earlier "
-                   "power-limited entry), '2.4mm' or '1.7mm' (Littrup 2009's probes)", None, options=tuple(CATALOGUE)),
+                   "power-limited entry), '2.4mm' or '1.7mm' (Littrup 2009's probes, whose heat extraction is limited to "
+                   "the capacity calibrated on one agar row: they freeze less than the '17G' entry, whose wall is "
+                   "held at -145 degC without a limit)", None, options=tuple(CATALOGUE)),
     "wall": Choice("freeze condition: 'temperature' (ramp to freeze_temperature), 'curve' (measured wall "
                    "temperature from curve_file), 'convection' (gas_temperature with "
                    "heat_transfer_coefficient), 'power_limited' (ramp to freeze_temperature, extracting "
