@@ -229,6 +229,12 @@ CASES = {
                                                                       "radius": "3 mm"}]),
                                                   d["tumors"][0].update(center=[10, 0, -10], diameter="2 mm")),
                                  "tumors[0]", "lies inside vessels[0]'s lumen (radius 3 mm)"),
+    # s41: keys their shape switches off were silently ignored
+    "a label on a sphere tumour": (T, lambda d, _: d["tumors"][0].update(label=5), "tumors[0].label",
+                                   "given with tumors[0].shape = 'sphere', under which it does nothing"),
+    "a capsule point without a capsule": (T, lambda d, _: d.setdefault("coverage", {}).update(
+        capsule={"shape": "none", "point": [0, 0, 0]}), "coverage.capsule.point",
+        "given with coverage.capsule.shape = 'none', under which it does nothing"),
     # s41: two shafts through one place validated
     "needle shafts crossing": (T, lambda d, _: d["probes"].append(
         {**d["probes"][0], "name": "second", "tip": [30, 0, -30], "direction": [1, 0, 0]}),

@@ -594,6 +594,16 @@ def _check_settings_in_effect(s: Record, raw, errors: list, changed_paths=()) ->
             cryo = s.probes[i].cryo
             wall = cryo_probe_settings(cryo)["wall"]       # as written, else the catalogue type's
             check(entry["cryo"], {"wall": wall}, f"probes[{i}].cryo", _CRYOPROBE_ONLY_UNDER)
+    tumors = written.get("tumors") if isinstance(written.get("tumors"), list) else []
+    for i, entry in enumerate(tumors):
+        if i < len(s.tumors) and isinstance(entry, dict):
+            check(entry, s.tumors[i], f"tumors[{i}]", [("label", "shape", ("label",))])
+    coverage = written.get("coverage") if isinstance(written.get("coverage"), dict) else {}
+    capsule = coverage.get("capsule")
+    if s.get("coverage") is not None and isinstance(capsule, dict) and s.coverage.capsule is not None:
+        check(capsule, s.coverage.capsule, "coverage.capsule",
+              [("point", "shape", ("plane",)), ("normal", "shape", ("plane",)), ("center", "shape", ("sphere",)),
+               ("radius", "shape", ("sphere",)), ("exclusion", "shape", ("plane", "sphere"))])
 
 
 def _check_unique_names(s: Record, raw, errors: list) -> None:
