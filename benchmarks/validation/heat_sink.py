@@ -140,6 +140,7 @@ def refine(spacing_mm: float, diameters: list, workers: int) -> None:
     missing = [d for d in diameters if d not in before]
     if missing:
         raise SystemExit(f"--diameters: {missing} not in validation-heat-sink-rf.json (expected some of {sorted(before)})")
+    commit = recording.commit()      # the code the workers import now (the solves take an hour or more)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         runs = {d: pool.submit(solve, d, False, gap, "rf", spacing_mm) for d in diameters}
         rows = []
@@ -151,7 +152,6 @@ def refine(spacing_mm: float, diameters: list, workers: int) -> None:
                          "seconds": r["seconds"], "rim_mm_coarse": before[d]["rim_mm"],
                          "volume_ml_coarse": before[d]["volume_ml"]})
             print(json.dumps(rows[-1]), flush=True)
-    commit = recording.commit()
     record = {"date": recording.utc_now(), "commit": commit, "zone_model": DEFAULT_MODEL, "wall_gap_mm": gap,
               "spacing_mm": spacing_mm, "coarse_spacing_mm": coarse, "coarse_record": stored["date"],
               "load_average": recording.load_average(), "rows": rows}
