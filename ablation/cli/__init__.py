@@ -153,8 +153,12 @@ def print_summary(summary: dict, out: Path) -> None:
     kind = summary['grid']['kind']
     print(f"{summary['scenario']['name']}: {summary['modality']} on {'an' if kind[0] in 'aeiou' else 'a'} {kind} "
           f"grid of {summary['grid']['cells']} cells, {summary['runtime_s']:.1f} s")
+    # "long" and "short" name the directions along and across the probe (docs/physics.md 5): a zone
+    # wider than long (a multi-tine array's) says so instead of reading as a swapped pair
+    wide = lesion['short_axis_mm'] > lesion['long_axis_mm']
     print(f"  lesion ({lesion['criterion']}): {lesion['volume_ml']:.2f} mL, long axis {lesion['long_axis_mm']:.1f} mm, "
-          f"short axis {lesion['short_axis_mm']:.1f} x {lesion['short_axis_2_mm']:.1f} mm")
+          f"short axis {lesion['short_axis_mm']:.1f} x {lesion['short_axis_2_mm']:.1f} mm"
+          + (" (along and across the probe: this zone is wider than it is long)" if wide else ""))
     raw, conducted = summary['boundary_max_deviation_C'], summary.get("boundary_conducted_deviation_C")
     # explained only where the two differ: the rest arises at the boundary itself, not in the zone
     own = "Joule heat of the RF current returning through it, or a probe shaft crossing it" \
