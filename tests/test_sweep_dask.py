@@ -58,6 +58,13 @@ def test_one_and_two_workers_give_identical_tables(client, tmp_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     table = read_parquet_columns(tmp_path / "two" / "results.parquet")
     np.testing.assert_allclose(table["y"], expected_y(tmp_path / "two"), rtol=1e-12)
+    # opened as docs/sweeps.md shows, with pandas and xarray: the same numbers, labelled by sample
+    import pandas as pd
+    import xarray as xr
+    frame = pd.read_parquet(tmp_path / "two" / "results.parquet")
+    data = xr.Dataset.from_dataframe(frame.set_index("sample"))
+    np.testing.assert_array_equal(data["y"].values, table["y"])
+    assert list(data["sample"].values) == list(table["sample"]) and set(frame.status) == {"ok"}
     # timings apart, one per sample
     assert len(read_parquet_columns(tmp_path / "two" / "timings.parquet")["sample"]) == 20
     assert json.loads((tmp_path / "two" / "sweep.json").read_text())["indices"]["y"]["available"]
