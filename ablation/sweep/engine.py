@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import uuid
 from dataclasses import dataclass, field
 
@@ -36,8 +38,19 @@ def local_cluster(workers: int | None = None, dashboard: bool = True, **kwargs):
     kwargs["dashboard_address"] = "127.0.0.1:0"
     if not dashboard:
         kwargs["scheduler_kwargs"] = {"dashboard": False}
-    return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        silence_logs=logging.ERROR, **kwargs)
+    # Ctrl-C at a terminal reaches the whole process group: each worker process printed a traceback
+    # of its own KeyboardInterrupt under the command's message. The workers start with SIGINT
+    # ignored (a disposition a new process inherits; Python and asyncio then install no handler of
+    # their own); the command stops them itself when it is interrupted. The price: a Ctrl-C in the
+    # second or two the cluster takes to start is not seen.
+    held = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if held else None
+    try:
+        return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
+                            silence_logs=logging.ERROR, **kwargs)
+    finally:
+        if held:
+            signal.signal(signal.SIGINT, previous)
 
 
 def connect(address: str):
