@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -514,6 +515,22 @@ def test_report_into_a_folder_it_may_not_write_exits_2_and_changes_nothing(tmp_p
     assert "Permission denied; expected a result folder this user may write" in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_display_whose_server_does_not_answer_is_no_screen(tmp_path, monkeypatch):
+    """s41: DISPLAY=:99 with no X server behind it made `ablation view` open a window that never came
+    and write nothing (exit 0). A display counts only when its server accepts a connection."""
+    import socket
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":99731")
+    assert not viz.has_screen()
+    path = tmp_path / "wayland-0"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(1)
+        monkeypatch.setenv("WAYLAND_DISPLAY", str(path))
+        assert viz.has_screen()
 
 
 def test_interactive_view_is_offline(loaded, tmp_path, monkeypatch):

@@ -20,10 +20,12 @@ here on revolved surfaces, and its sign depends on the surface orientation).
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -73,10 +75,43 @@ def margin_class_rgb(margin_mm) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- environment
 def has_screen() -> bool:
-    """True when an interactive window can be opened (an X11/Wayland display, or macOS/Windows)."""
+    """True when an interactive window can be opened: macOS/Windows, or an X11/Wayland display whose
+    server answers. A DISPLAY naming no server (a stale variable, a closed ssh -X) made `ablation
+    view` open a window that never appeared and write nothing, with exit 0."""
     if sys.platform in ("darwin", "win32"):
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return _display_answers(os.environ.get("DISPLAY", ""), os.environ.get("WAYLAND_DISPLAY", ""),
+                            os.environ.get("XDG_RUNTIME_DIR", ""))
+
+
+@functools.lru_cache(maxsize=None)
+def _display_answers(display: str, wayland: str, runtime_dir: str) -> bool:
+    """Whether the X11 display (':N', 'unix:N', 'host:N') or the Wayland socket accepts a connection."""
+    import socket
+    if wayland:
+        path = Path(wayland) if os.path.isabs(wayland) else Path(runtime_dir or "/tmp") / wayland
+        if _connects(socket.AF_UNIX, str(path)):
+            return True
+    if not display:
+        return False
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    if host in ("", "unix"):
+        return _connects(socket.AF_UNIX, f"/tmp/.X11-unix/X{number}")
+    return _connects(socket.AF_INET, (host, 6000 + int(number)))
+
+
+def _connects(family, address) -> bool:
+    import socket
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            probe.connect(address)
+        return True
+    except OSError:
+        return False
 
 
 def prepare_offscreen() -> None:
