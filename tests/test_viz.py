@@ -517,6 +517,24 @@ def test_report_into_a_folder_it_may_not_write_exits_2_and_changes_nothing(tmp_p
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_view_and_report_name_the_command_whose_folder_they_were_given(tmp_path, capsys):
+    """s41: a plan's folder got 'no scenario.toml; is this the folder of a completed run?' and a
+    sweep's store 'not a result folder of this toolkit'; both now say which command wrote them."""
+    from ablation.output.files import MARKER, SWEEP_MARKER, TOOL
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / MARKER).write_text(json.dumps({"tool": TOOL, "kind": "plan"}))
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / SWEEP_MARKER).write_text("{}")
+    for command in ("view", "report"):
+        assert cli.main([command, str(plan)]) == 2
+        assert "this is the folder of 'ablation plan'" in capsys.readouterr().err
+        assert cli.main([command, str(sweep)]) == 2
+        assert "the store of 'ablation sweep'" in capsys.readouterr().err
+    assert sorted(p.name for p in plan.iterdir()) == [MARKER] and sorted(p.name for p in sweep.iterdir()) == [SWEEP_MARKER]
+
+
 def test_a_display_whose_server_does_not_answer_is_no_screen(tmp_path, monkeypatch):
     """s41: DISPLAY=:99 with no X server behind it made `ablation view` open a window that never came
     and write nothing (exit 0). A display counts only when its server accepts a connection."""

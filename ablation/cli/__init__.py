@@ -595,6 +595,12 @@ def cmd_report(args) -> int:
     from ablation.output.files import is_result_folder
     directory = Path(args.directory)
     if not is_result_folder(directory):
+        from ablation.output.files import SWEEP_MARKER
+        if (directory / SWEEP_MARKER).is_file():
+            log.error("ablation report: %s is the store of 'ablation sweep', whose report.html that command wrote; "
+                      "'ablation sweep SCENARIO --out %s --resume' rebuilds it (running only missing samples); "
+                      "report rebuilds the folders of 'ablation run' and 'ablation compare'", directory, directory)
+            return 2
         # report writes plots/ and report.* into the folder: never into one the toolkit did not write
         log.error("ablation report: %s is not a result folder of this toolkit (no %s marker and no summary.json "
                   "or comparison.json it wrote); expected a folder written by 'ablation run' or 'ablation compare'",

@@ -398,6 +398,31 @@ def verify_manifest(directory, summary_data: dict) -> bool:
 
 
 # ------------------------------------------------------------------------------------ load_result
+#: what view and report say of the folders other commands write (their marker's kind)
+_OTHER_FOLDERS = {
+    "plan": "this is the folder of 'ablation plan', whose report.html that command wrote; view and report "
+            "read a run's folder: run its solved layout with 'ablation run DIR/plan_scenario.toml'",
+    "converge": "this is the folder of 'ablation converge' (convergence.json); view and report read a run's folder",
+    "sweep": "this is the store of 'ablation sweep', whose report.html that command wrote ('ablation sweep "
+             "SCENARIO --out DIR --resume' rebuilds it); view and report read a run's folder",
+}
+
+
+def _other_folder(directory: Path) -> str:
+    """The end of a 'not a run's folder' message: which command wrote it, when a marker says so."""
+    from ablation.output.files import MARKER, SWEEP_MARKER, _read_marker
+    if (directory / SWEEP_MARKER).is_file():
+        return _OTHER_FOLDERS["sweep"]
+    marker = _read_marker(directory) if (directory / MARKER).is_file() else None
+    kind = marker.get("kind") if marker else None
+    if kind in _OTHER_FOLDERS:
+        return _OTHER_FOLDERS[kind]
+    if (directory / "comparison.json").is_file():
+        return ("this is the folder of 'ablation compare': 'ablation report' rebuilds its report; view reads a "
+                "run's folder (each approach's run, if kept, has one)")
+    return "is this the folder of a completed run?"
+
+
 def load_result(directory):
     """A saved result folder back as a :class:`ablation.run.result.Result`: the domain rebuilt
     from DIR/scenario.toml (cheap), the final fields read from DIR/fields.vtr, the summary
@@ -422,7 +447,7 @@ def load_result(directory):
         raise MissingResultFile(directory, "no such folder")
     for name in ("scenario.toml", "summary.json"):
         if not (directory / name).exists():
-            raise MissingResultFile(directory, f"no {name}; is this the folder of a completed run?")
+            raise MissingResultFile(directory, f"no {name}; " + _other_folder(directory))
     if not (directory / "fields.vtr").exists():
         raise MissingResultFile(directory, "no fields.vtr; the run had outputs.fields = false")
     summary_path = directory / "summary.json"
