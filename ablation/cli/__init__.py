@@ -232,13 +232,14 @@ def cmd_validate(args) -> int:
         kind += f" because {axisymmetry_breaker(scenario)}"
     print(f"{args.scenario}: valid ({scenario.modality}, grid kind {kind}); about {e.cells} cells x {steps}, "
           f"solver {e.memory_bytes / 1e9:.2f} GB, placement Monte Carlo {e.mc_memory_bytes / 1e9:.2f} GB, "
-          f"solve about {e.seconds:.0f} s of one core on this kind of machine"
+          f"solve about {_seconds(e.seconds)} of one core on this kind of machine"
           + ("" if scenario.time.get("adaptive") else " (at time.step, with the step check's two comparison runs, "
              "which run gives to a second core when there is one; each halving the check needs to meet "
              "time.tolerance doubles it)") + resolved)
     for command in commands:
-        parts = "; ".join(f"{count} {what}, about {_seconds(each)} each" for what, count, each in command.parts
-                          if count)
+        # "1 zone-library solve", not "solves"
+        parts = "; ".join(f"{count} {what if count != 1 else what.replace(' solves', ' solve', 1)}, about "
+                          f"{_seconds(each)} each" for what, count, each in command.parts if count)
         print(f"  ablation {command.command}: {'up to ' if command.upper_bound else ''}{command.runs} runs, solving "
               f"about {_seconds(command.seconds)} of one core in all ({parts}; the placement Monte Carlo, "
               "coverage and files come on top)")
