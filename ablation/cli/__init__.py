@@ -897,6 +897,10 @@ def main(argv=None) -> int:
         return 0
     except Exception as exc:  # a solver failure is reported, not dumped
         from ablation.physics.bioheat import SolverError
+        from ablation.run.time_loop import UnphysicalRun
+        if isinstance(exc, UnphysicalRun):      # the input drove the run past physical temperatures
+            log.error(exc.format())
+            return 2
         if isinstance(exc, SolverError):
             log.error("solver failed: %s", exc)
             return 1

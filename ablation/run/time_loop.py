@@ -359,13 +359,30 @@ def _check_temperature(sim: _Simulation, t: float) -> None:
     lowest = float(np.min(T)) if np.all(np.isfinite(T)) else float("nan")
     if lowest >= -273.15:
         return
-    from ablation.input.scenario import ScenarioError
     state = "not finite" if math.isnan(lowest) else f"{lowest:.4g} degC, below absolute zero"
     hint = (" (the thermal modality has no freezing: a probe that freezes tissue is modality 'cryo')"
             if sim.scenario.modality == "thermal" else "")
-    raise ScenarioError([(field, f"the tissue temperature became {state} at t = {t:g} s; expected a heating "
+    raise UnphysicalRun([(field, f"the tissue temperature became {state} at t = {t:g} s; expected a heating "
                           f"or cooling the model can follow: a weaker probe{hint}")
                          for field in _heat_source_fields(sim.scenario)], sim.scenario.name)
+
+
+class UnphysicalRun(ValueError):
+    """A run its input drove past physical temperatures; ``errors`` is a list of (field path,
+    message), as a scenario's (the command line reports it as bad input, exit 2)."""
+
+    def __init__(self, errors, source: str = ""):
+        self.errors = list(errors)
+        self.source = source
+        super().__init__(self.format())
+
+    def __reduce__(self):        # rebuilt from its parts when it crosses from a worker process
+        return (UnphysicalRun, (self.errors, self.source))
+
+    def format(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        return "\n".join([f"{head}{len(self.errors)} problem(s) in the scenario:"]
+                         + [f"  {path}: {message}" for path, message in self.errors])
 
 
 def _bounded_step(h: float, room: float) -> float:
