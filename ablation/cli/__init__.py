@@ -23,6 +23,7 @@ from ablation.cli import options as option
 from ablation.input.plausibility import MAX_PLACEMENT_SAMPLES
 from ablation.input.models import DEFAULT_MODEL, MODELS
 from ablation.input.scenario import ScenarioError, load_scenario
+from ablation.run.problems import FieldProblems
 
 #: the model whose fit `ablation calibrate` runs by default: the default model's calibration owner
 CALIBRATION_MODEL = MODELS[DEFAULT_MODEL].calibrated_by or DEFAULT_MODEL
@@ -597,10 +598,9 @@ def cmd_report(args) -> int:
     directory = Path(args.directory)
     if not is_result_folder(directory):
         from ablation.output.files import SWEEP_MARKER
+        from ablation.output.reading import other_command_folder
         if (directory / SWEEP_MARKER).is_file():
-            log.error("ablation report: %s is the store of 'ablation sweep', whose report.html that command wrote; "
-                      "'ablation sweep SCENARIO --out %s --resume' rebuilds it (running only missing samples); "
-                      "report rebuilds the folders of 'ablation run' and 'ablation compare'", directory, directory)
+            log.error("ablation report: %s: %s", directory, other_command_folder(directory))
             return 2
         # report writes plots/ and report.* into the folder: never into one the toolkit did not write
         log.error("ablation report: %s is not a result folder of this toolkit (no %s marker and no summary.json "
@@ -879,7 +879,7 @@ def main(argv=None) -> int:
         with input_path_policy(allowed_roots=getattr(args, "allow_input_path", ()) or (),
                                allow_any_path=getattr(args, "allow_any_input_path", False)):
             return args.handler(args)
-    except ScenarioError as exc:
+    except FieldProblems as exc:    # a scenario that cannot load, or a run its input drove past physics
         log.error(exc.format())
         return 2
     except OutputError as exc:
@@ -897,10 +897,6 @@ def main(argv=None) -> int:
         return 0
     except Exception as exc:  # a solver failure is reported, not dumped
         from ablation.physics.bioheat import SolverError
-        from ablation.run.time_loop import UnphysicalRun
-        if isinstance(exc, UnphysicalRun):      # the input drove the run past physical temperatures
-            log.error(exc.format())
-            return 2
         if isinstance(exc, SolverError):
             log.error("solver failed: %s", exc)
             return 1

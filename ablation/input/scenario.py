@@ -41,6 +41,7 @@ from ablation.input.sections import (DAMAGE, DOMAIN, GRID, OUTPUTS, POSITIVE_LEN
 from ablation.physics.damage import parse_criterion
 from ablation.physics.tissue import preset_values
 from ablation.run.estimate import domain_size as grid_domain_size
+from ablation.run.problems import FieldProblems
 from ablation.run.setup import (axisymmetry_breaker, domain_center, tumor_name, tumor_radii, tumor_surface_points,
                                 vessel_name)
 from ablation.geometry.shapes import Segment
@@ -49,19 +50,8 @@ log = logging.getLogger(__name__)
 
 
 
-class ScenarioError(Exception):
+class ScenarioError(FieldProblems):
     """A scenario that cannot be run; ``errors`` is a list of (field path, message)."""
-
-    def __init__(self, errors, source: str = ""):
-        self.errors = list(errors)
-        self.source = source
-        super().__init__(self.format())
-
-    def format(self) -> str:
-        head = f"{self.source}: " if self.source else ""
-        lines = [f"{head}{len(self.errors)} problem(s) in the scenario:"]
-        lines += [f"  {path}: {message}" for path, message in self.errors]
-        return "\n".join(lines)
 
 
 # Every section a scenario may hold, declared here and nowhere else. The device tables of the
@@ -905,6 +895,7 @@ def _check_geometry(s: Record, errors: list) -> None:
     def inside(point, extent) -> bool:
         return bool(np.all(np.abs(np.asarray(point) - center) + extent <= half - margin))
 
+    surfaces = {}       # analytic tumour index -> points on its surface
     for i, t in enumerate(s.tumors):
         extent = label_tumor_extent(s, i)
         if t.shape == "label":
@@ -924,7 +915,7 @@ def _check_geometry(s: Record, errors: list) -> None:
                            f"{np.max(tumor_radii(t)) * 1e3:g} mm reaches outside the domain (centre "
                            f"{_mm(center)}, size {size * 1e3:g} mm); expected it inside, "
                            "clear of the boundary"))
-        surface = tumor_surface_points(t)
+        surface = surfaces[i] = tumor_surface_points(t)    # kept for the vessels' lumens below
         for j, p in enumerate(s.probes):
             # a tumour within a needle's radius is inside the needle: no tissue of it is left to ablate
             line = _probe_line(p, center, size)[0]
@@ -953,8 +944,7 @@ def _check_geometry(s: Record, errors: list) -> None:
         _check_vessel_probe_overlap(s, i, center, size, errors)
         lumen = Segment(np.asarray(v.start), np.asarray(v.end), v.radius)
         for j, t in enumerate(s.tumors):
-            if t.shape in ("sphere", "ellipsoid") and (t.diameter is not None or t.diameters is not None) \
-                    and float(np.max(lumen.distance(tumor_surface_points(t)))) <= v.radius:
+            if j in surfaces and float(np.max(lumen.distance(surfaces[j]))) <= v.radius:
                 # the grid holds a lumen's cells at blood conditions: no tissue of the tumour would be left
                 errors.append((f"tumors[{j}]", f"{_mm(t.center)} with radii {_mm(tumor_radii(t))} lies inside "
                                                f"vessels[{i}]'s lumen (radius {v.radius * 1e3:g} mm); expected a "

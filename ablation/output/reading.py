@@ -408,7 +408,7 @@ _OTHER_FOLDERS = {
 }
 
 
-def _other_folder(directory: Path) -> str:
+def other_command_folder(directory: Path) -> str:
     """The end of a 'not a run's folder' message: which command wrote it, when a marker says so."""
     from ablation.output.files import MARKER, SWEEP_MARKER, _read_marker
     if (directory / SWEEP_MARKER).is_file():
@@ -447,7 +447,7 @@ def load_result(directory):
         raise MissingResultFile(directory, "no such folder")
     for name in ("scenario.toml", "summary.json"):
         if not (directory / name).exists():
-            raise MissingResultFile(directory, f"no {name}; " + _other_folder(directory))
+            raise MissingResultFile(directory, f"no {name}; " + other_command_folder(directory))
     if not (directory / "fields.vtr").exists():
         raise MissingResultFile(directory, "no fields.vtr; the run had outputs.fields = false")
     summary_path = directory / "summary.json"

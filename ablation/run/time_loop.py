@@ -19,6 +19,7 @@ from ablation.physics.damage import (DamageAccumulator, frequency_factor_for_edg
 from ablation.modalities import cryo, rfa, thermal
 from ablation.modalities.base import cell_properties
 from ablation.run.boundary import BoundaryTruncation
+from ablation.run.problems import FieldProblems
 from ablation.run.result import Result
 from ablation.run.summary import (SCHEMA_VERSION, EnergyBalance, GridSummary, LesionSize, LesionSummary,
                                   ScenarioLabel, Summary, TimeSummary)
@@ -367,22 +368,9 @@ def _check_temperature(sim: _Simulation, t: float) -> None:
                          for field in _heat_source_fields(sim.scenario)], sim.scenario.name)
 
 
-class UnphysicalRun(ValueError):
-    """A run its input drove past physical temperatures; ``errors`` is a list of (field path,
-    message), as a scenario's (the command line reports it as bad input, exit 2)."""
-
-    def __init__(self, errors, source: str = ""):
-        self.errors = list(errors)
-        self.source = source
-        super().__init__(self.format())
-
-    def __reduce__(self):        # rebuilt from its parts when it crosses from a worker process
-        return (UnphysicalRun, (self.errors, self.source))
-
-    def format(self) -> str:
-        head = f"{self.source}: " if self.source else ""
-        return "\n".join([f"{head}{len(self.errors)} problem(s) in the scenario:"]
-                         + [f"  {path}: {message}" for path, message in self.errors])
+class UnphysicalRun(FieldProblems):
+    """A run its input drove past physical temperatures, named by the fields that set the heating
+    (the command line reports it as bad input, exit 2)."""
 
 
 def _bounded_step(h: float, room: float) -> float:
